@@ -1,0 +1,53 @@
+"""Frame specs (``1-100``, ``1-100x5``, ``1,5,10-20``), chunks and scout frames.
+
+fileseq parses; we always rebuild FrameSets from integers (``FrameSet.from_iterable``) because
+fileseq 3.x is very slow on long explicit comma lists."""
+from __future__ import annotations
+
+from typing import List, Sequence
+
+from .errors import FrameSpecError
+
+
+def parse_frames(spec: str) -> List[int]:
+    """Sorted unique integer frames of ``spec``; raises :class:`FrameSpecError` naming the spec."""
+    import fileseq
+
+    text = (spec or "").strip().replace(" ", "")
+    if not text:
+        raise FrameSpecError("frame spec is empty")
+    try:
+        fs = fileseq.FrameSet(text)
+        frames = sorted({int(f) for f in fs})
+    except Exception as exc:  # fileseq raises several types; all mean "bad spec"
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise FrameSpecError(f"bad frame spec {spec!r}: {reason}") from None
+    if not frames:
+        raise FrameSpecError(f"bad frame spec {spec!r}: no frames")
+    return frames
+
+
+def compact(frames: Sequence[int]) -> str:
+    """The shortest fileseq spec for ``frames`` (``[1,2,3,5]`` -> ``"1-3,5"``)."""
+    import fileseq
+
+    if not frames:
+        return ""
+    return str(fileseq.FrameSet.from_iterable(sorted(set(int(f) for f in frames)), sort=True))
+
+
+def chunk(frames: Sequence[int], size: int) -> List[List[int]]:
+    """Split ``frames`` into consecutive groups of at most ``size`` frames, in order."""
+    if size < 1:
+        raise FrameSpecError(f"chunk size must be at least 1, got {size}")
+    ordered = sorted(set(frames))
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def scout_frames(frames: Sequence[int]) -> List[int]:
+    """First, middle and last frame: rendered before the rest so a broken scene fails fast."""
+    ordered = sorted(set(frames))
+    if not ordered:
+        return []
+    picks = [ordered[0], ordered[len(ordered) // 2], ordered[-1]]
+    return sorted(set(picks))

@@ -1,0 +1,22 @@
+"""Scene scanning: offline readers per format, one expander, one entry point.
+
+A reader is a module with ``read(path: str, ctx: ReadContext) -> ReadResult``; it is chosen by
+file extension from :data:`READERS` (data, so a studio could add one)."""
+from __future__ import annotations
+
+from .model import Dependency, DependencySet, Output, RawRef, ReadResult, SceneInfo
+
+READERS = {
+    ".ma": "cloudsubmit.scan.maya_ascii",
+    ".mb": "cloudsubmit.scan.maya_binary",
+    ".hip": "cloudsubmit.scan.houdini_hip",
+    ".hipnc": "cloudsubmit.scan.houdini_hip",
+    ".hiplc": "cloudsubmit.scan.houdini_hip",
+    ".usd": "cloudsubmit.scan.usd",
+    ".usda": "cloudsubmit.scan.usd",
+    ".usdc": "cloudsubmit.scan.usd",
+    ".usdz": "cloudsubmit.scan.usd",
+    ".ass": "cloudsubmit.scan.arnold_ass",
+}
+
+__all__ = ["READERS", "Dependency", "DependencySet", "Output", "RawRef", "ReadResult", "SceneInfo"]

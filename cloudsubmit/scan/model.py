@@ -1,0 +1,108 @@
+"""What scanning produces. Readers emit :class:`RawRef` (a value as written in the scene, plus
+where it came from); the expander turns them into :class:`Dependency` (real files on disk for the
+chosen frames) collected in a :class:`DependencySet`."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+
+@dataclass
+class RawRef:
+    """One file reference as the scene writes it.
+
+    ``value`` may hold env vars, project-relative paths and tokens (``<UDIM>``, ``#``, ``$F4``).
+    ``source`` names the node and attribute/parameter (``file1.fileTextureName``,
+    ``/obj/geo1/file1.file``). ``follow`` asks the scanner to read the referenced file too
+    (Maya references, USD layers, .ass procedurals). ``output`` marks render outputs: reported,
+    never uploaded."""
+
+    value: str
+    source: str
+    kind: str = "file"
+    node_type: str = ""
+    base_dir: str = ""           # folder a relative value is relative to (default: the scene's)
+    sequence: bool = False       # the node reads one file per frame (Maya useFrameExtension, $F)
+    frame_offset: int = 0        # Maya frameOffset
+    frame_value: Optional[float] = None  # Maya frameExtension when static
+    tiling: str = ""             # "udim", "uvtile", "" (Maya uvTilingMode as a name)
+    output: bool = False
+    follow: bool = False
+    deferred: bool = False       # an unloaded Maya reference (-dr 1): still needed, flagged
+    optional: bool = False       # a sibling such as .tx: listed only when it exists
+
+
+@dataclass
+class SceneInfo:
+    """What a reader learned about the scene itself, for the panel's defaults."""
+
+    frame_start: Optional[float] = None
+    frame_end: Optional[float] = None
+    frame_step: Optional[float] = None
+    renderer: str = ""
+    cameras: List[str] = field(default_factory=list)
+    layers: List[str] = field(default_factory=list)   # Maya render layers
+    rops: List[str] = field(default_factory=list)     # Houdini output drivers
+    project: str = ""                                 # Maya project root, if found
+    variables: Dict[str, str] = field(default_factory=dict)  # $HIP, $JOB, ... from the scene
+
+
+@dataclass
+class ReadResult:
+    """A reader's answer for one file."""
+
+    refs: List[RawRef] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+    info: SceneInfo = field(default_factory=SceneInfo)
+
+
+@dataclass
+class Dependency:
+    path: str            # absolute, normalised, forward slashes
+    exists: bool
+    size: Optional[int]
+    kind: str
+    source: str
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Output:
+    path: str
+    source: str
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DependencySet:
+    scene: str
+    frames: str                                     # compact fileseq spec, "" when not limited
+    dependencies: List[Dependency] = field(default_factory=list)
+    outputs: List[Output] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+    info: SceneInfo = field(default_factory=SceneInfo)
+
+    @property
+    def missing(self) -> List[Dependency]:
+        return [d for d in self.dependencies if not d.exists]
+
+    def totals(self) -> Tuple[int, int, int]:
+        """(files, bytes of existing files, missing files)."""
+        return (
+            len(self.dependencies),
+            sum(d.size or 0 for d in self.dependencies if d.exists),
+            sum(1 for d in self.dependencies if not d.exists),
+        )
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "scene": self.scene,
+            "frames": self.frames,
+            "dependencies": [d.to_dict() for d in self.dependencies],
+            "outputs": [o.to_dict() for o in self.outputs],
+            "warnings": list(self.warnings),
+        }

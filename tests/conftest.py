@@ -1,0 +1,44 @@
+"""Shared fixtures. Everything runs on real files in tmp_path; servers bind loopback only."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+REAL_SCENES = REPO.parent / "shared" / "real-scenes"
+
+
+def run_cli(*args: str, env: dict = None, cwd: str = None, input: str = None) -> subprocess.CompletedProcess:
+    """Run ``python -m cloudsubmit`` in a subprocess, the way mayapy/hython would."""
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = str(REPO) + os.pathsep + full_env.get("PYTHONPATH", "")
+    full_env.setdefault("CLOUDSUBMIT_USER_CONFIG", os.devnull)
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "cloudsubmit", *args],
+        capture_output=True, text=True, env=full_env, cwd=cwd, input=input, timeout=300,
+    )
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+@pytest.fixture
+def real_scenes() -> Path:
+    if not REAL_SCENES.is_dir():
+        pytest.skip("../shared/real-scenes not present")
+    return REAL_SCENES
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_config(monkeypatch, tmp_path_factory):
+    """No test reads the developer's own ~/.config/cloudsubmit."""
+    monkeypatch.setenv("CLOUDSUBMIT_USER_CONFIG", str(tmp_path_factory.mktemp("usercfg") / "config.yaml"))
+    monkeypatch.delenv("CLOUDSUBMIT_CONFIG", raising=False)
