@@ -1,0 +1,47 @@
+"""The one small interface every store backend implements (a directory, S3, S3-compatible).
+
+Keys are POSIX strings relative to the store root (``cas/<hash>``, ``index/<id>.json.gz``,
+``jobs/<job>/inputs.json``). Every write is all-or-nothing: a reader never sees a partial object."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Callable, Iterator, Optional, Tuple
+
+BytesCallback = Callable[[int], None]  # called with the number of bytes just moved
+
+
+class Backend(ABC):
+    url: str = ""
+
+    @abstractmethod
+    def put_file(self, key: str, path: str, *, on_bytes: Optional[BytesCallback] = None) -> None:
+        """Store the file at ``path`` under ``key``; the object appears whole or not at all."""
+
+    @abstractmethod
+    def put_bytes(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
+        """Store ``data``. With ``if_absent``, do nothing and return False if ``key`` exists
+        (a conditional write on S3, ``O_EXCL``-style link on a directory)."""
+
+    @abstractmethod
+    def get_file(self, key: str, dest: str, *, on_bytes: Optional[BytesCallback] = None) -> None:
+        """Write the object to ``dest`` atomically (temp file + rename)."""
+
+    @abstractmethod
+    def get_bytes(self, key: str) -> bytes:
+        """The whole object; raises :class:`~cloudsubmit.errors.StoreError` if absent."""
+
+    @abstractmethod
+    def size(self, key: str) -> Optional[int]:
+        """The object's size, or None when it does not exist."""
+
+    @abstractmethod
+    def list(self, prefix: str) -> Iterator[Tuple[str, int]]:
+        """``(key, size)`` for every object whose key starts with ``prefix``, in key order.
+        One request per thousand keys on S3."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the object if present."""
+
+    def exists(self, key: str) -> bool:
+        return self.size(key) is not None

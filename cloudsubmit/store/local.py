@@ -1,0 +1,147 @@
+"""A plain directory (local disk or a NAS mount) as the store: the embedded default."""
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Iterator, Optional, Tuple
+
+from ..errors import StoreError
+from .backend import Backend, BytesCallback
+
+_CHUNK = 8 * 1024 * 1024
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(str(path), os.O_RDONLY)
+    except OSError:
+        return  # Windows cannot open directories; rename is still atomic there
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class LocalBackend(Backend):
+    def __init__(self, root: str, create: bool = True) -> None:
+        self.root = Path(root)
+        self.url = "file://" + self.root.as_posix()
+        if not self.root.is_dir():
+            if not create:
+                raise StoreError(f"store {self.url}: directory does not exist", exit_code=2)
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"store {self.url}: cannot create ({exc.strerror})", exit_code=2) from None
+
+    def _path(self, key: str) -> Path:
+        if not key or key.startswith("/") or ".." in key.split("/"):
+            raise StoreError(f"store {self.url}: refusing key {key!r}", exit_code=2)
+        return self.root / key
+
+    def _write_temp(self, dest: Path, fill) -> Path:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=str(dest.parent))
+        try:
+            with os.fdopen(fd, "wb") as out:
+                fill(out)
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        return Path(tmp)
+
+    def put_file(self, key: str, path: str, *, on_bytes: Optional[BytesCallback] = None) -> None:
+        dest = self._path(key)
+
+        def fill(out) -> None:
+            with open(path, "rb") as src:
+                while True:
+                    block = src.read(_CHUNK)
+                    if not block:
+                        break
+                    out.write(block)
+                    if on_bytes:
+                        on_bytes(len(block))
+
+        tmp = self._write_temp(dest, fill)
+        os.replace(tmp, dest)
+        _fsync_dir(dest.parent)
+
+    def put_bytes(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
+        dest = self._path(key)
+        tmp = self._write_temp(dest, lambda out: out.write(data))
+        if not if_absent:
+            os.replace(tmp, dest)
+            _fsync_dir(dest.parent)
+            return True
+        try:
+            os.link(tmp, dest)  # fails if dest exists: the directory's conditional write
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
+            _fsync_dir(dest.parent)
+
+    def get_file(self, key: str, dest: str, *, on_bytes: Optional[BytesCallback] = None) -> None:
+        src = self._path(key)
+        if not src.is_file():
+            raise StoreError(f"store {self.url}: no object {key}")
+        target = Path(dest)
+
+        def fill(out) -> None:
+            with open(src, "rb") as f:
+                while True:
+                    block = f.read(_CHUNK)
+                    if not block:
+                        break
+                    out.write(block)
+                    if on_bytes:
+                        on_bytes(len(block))
+
+        tmp = self._write_temp(target, fill)
+        os.replace(tmp, target)
+
+    def get_bytes(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise StoreError(f"store {self.url}: no object {key}") from None
+
+    def size(self, key: str) -> Optional[int]:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def list(self, prefix: str) -> Iterator[Tuple[str, int]]:
+        base = self.root
+        start = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        top = base / start if start else base
+        if not top.is_dir():
+            return iter(())
+        found = []
+        for dirpath, _dirs, files in os.walk(top):
+            for name in files:
+                if name.startswith(".tmp-"):
+                    continue
+                full = Path(dirpath) / name
+                key = full.relative_to(base).as_posix()
+                if key.startswith(prefix):
+                    found.append((key, full.stat().st_size))
+        return iter(sorted(found))
+
+    def delete(self, key: str) -> None:
+        try:
+            self._path(key).unlink()
+        except FileNotFoundError:
+            pass
