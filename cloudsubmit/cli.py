@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "cloudsubmit.commands.config",
     "cloudsubmit.commands.scan",
     "cloudsubmit.commands.store",
+    "cloudsubmit.commands.transfer",
     "cloudsubmit.commands.jobs",
     "cloudsubmit.commands.demo",
     "cloudsubmit.commands.panel",

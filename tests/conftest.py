@@ -42,3 +42,6 @@ def _isolated_user_config(monkeypatch, tmp_path_factory):
     """No test reads the developer's own ~/.config/cloudsubmit."""
     monkeypatch.setenv("CLOUDSUBMIT_USER_CONFIG", str(tmp_path_factory.mktemp("usercfg") / "config.yaml"))
     monkeypatch.delenv("CLOUDSUBMIT_CONFIG", raising=False)
+
+
+from s3server import s3_bucket, s3_server  # noqa: E402,F401  (fixtures shared by store tests)

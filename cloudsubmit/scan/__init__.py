@@ -4,7 +4,7 @@ A reader is a module with ``read(path: str, ctx: ReadContext) -> ReadResult``; i
 file extension from :data:`READERS` (data, so a studio could add one)."""
 from __future__ import annotations
 
-from .model import Dependency, DependencySet, Output, RawRef, ReadResult, SceneInfo
+from .model import Dependency, DependencySet, Output, RawRef, ReadContext, ReadResult, SceneInfo
 
 READERS = {
     ".ma": "cloudsubmit.scan.maya_ascii",
@@ -19,4 +19,4 @@ READERS = {
     ".ass": "cloudsubmit.scan.arnold_ass",
 }
 
-__all__ = ["READERS", "Dependency", "DependencySet", "Output", "RawRef", "ReadResult", "SceneInfo"]
+__all__ = ["READERS", "ReadContext", "Dependency", "DependencySet", "Output", "RawRef", "ReadResult", "SceneInfo"]

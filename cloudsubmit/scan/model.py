@@ -4,7 +4,7 @@ chosen frames) collected in a :class:`DependencySet`."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 
 @dataclass
@@ -106,3 +106,14 @@ class DependencySet:
             "outputs": [o.to_dict() for o in self.outputs],
             "warnings": list(self.warnings),
         }
+
+
+@dataclass
+class ReadContext:
+    """What a reader may consult. Readers never touch os.environ directly, so tests and the
+    headless CLI control the environment a scene is resolved in."""
+
+    config: Any = None                        # cloudsubmit.config.Config, or None for defaults
+    env: Mapping[str, str] = field(default_factory=dict)
+    frames: Optional[List[int]] = None        # chosen frames; None = the scene's own range
+    project: Optional[str] = None             # Maya project root given by the user

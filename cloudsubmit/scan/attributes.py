@@ -1,0 +1,61 @@
+"""The Maya (node type, attribute) table, from ``attributes.yaml`` plus the studio's
+``scan.extra_maya_attributes``. Shared by the ASCII and binary readers."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from ..errors import ConfigError
+
+_TABLE = Path(__file__).with_name("attributes.yaml")
+
+
+@dataclass(frozen=True)
+class AttrRule:
+    node_type: str
+    attr: str
+    short: str
+    kind: str
+    frames: str = ""
+    frame_value: str = ""
+    frame_offset: str = ""
+    tiling: str = ""
+    follow: bool = False
+    output: bool = False
+
+    def names(self) -> tuple:
+        return (self.attr, self.short)
+
+
+def _rule(node_type: str, row: Dict[str, Any], origin: str) -> AttrRule:
+    try:
+        attr = str(row["attr"])
+    except (KeyError, TypeError):
+        raise ConfigError(f"{origin}: {node_type}: each row needs 'attr'") from None
+    known = {"attr", "short", "kind", "frames", "frame_value", "frame_offset", "tiling", "follow", "output", "node_type"}
+    unknown = set(row) - known
+    if unknown:
+        raise ConfigError(f"{origin}: {node_type}: unknown field {sorted(unknown)[0]}")
+    return AttrRule(
+        node_type=node_type, attr=attr, short=str(row.get("short") or attr), kind=str(row.get("kind") or "file"),
+        frames=str(row.get("frames") or ""), frame_value=str(row.get("frame_value") or ""),
+        frame_offset=str(row.get("frame_offset") or ""), tiling=str(row.get("tiling") or ""),
+        follow=bool(row.get("follow")), output=bool(row.get("output")),
+    )
+
+
+def load_table(config: Optional[Any] = None) -> Dict[str, List[AttrRule]]:
+    """``{node_type: [AttrRule, ...]}``: packaged rows plus the config's extra rows."""
+    import yaml
+
+    data = yaml.safe_load(_TABLE.read_text(encoding="utf-8")) or {}
+    table: Dict[str, List[AttrRule]] = {}
+    for node_type, rows in data.items():
+        table[node_type] = [_rule(node_type, r, str(_TABLE)) for r in rows]
+    extra = config.get("scan.extra_maya_attributes", []) if config is not None else []
+    for row in extra or []:
+        if not isinstance(row, dict) or "node_type" not in row:
+            raise ConfigError("config: scan.extra_maya_attributes: each row needs node_type and attr")
+        table.setdefault(str(row["node_type"]), []).append(_rule(str(row["node_type"]), row, "scan.extra_maya_attributes"))
+    return table
