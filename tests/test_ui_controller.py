@@ -95,6 +95,9 @@ def test_missing_files_block_submit_until_override(tmp_path):
     assert len(deps.dependencies) == 3
     ctrl.submit_done(result)
     assert ctrl.status_lines()[0] == "Job job-0001 submitted. 3 stages queued"
+    assert "already submitted as job job-0001" in ctrl.submit_blockers()[0]  # no double submit
+    ctrl.set_priority(5)
+    assert ctrl.can_submit()
 
 
 def test_bad_frames_and_job_name_block_submit(tmp_path):

@@ -119,6 +119,7 @@ class SubmitController:
         self.error = ""
         self.job: Optional[SubmitResult] = None
         self.stages: List[StageProgress] = []
+        self._submitted: Optional[SubmitRequest] = None
 
     # -- notification -------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -261,6 +262,8 @@ class SubmitController:
         for d in deps.dependencies:
             state = MISSING if not d.exists else states.get(d.path, UNKNOWN)
             rows.append(DepRow(d.path, state, d.size, d.source, d.kind, (d.path + "\n" + d.source).lower()))
+        order = {MISSING: 0, TO_UPLOAD: 1, UNKNOWN: 2, IN_STORE: 3}
+        rows.sort(key=lambda r: (order[r.state], r.path))  # what needs the artist's attention first
         self.rows = rows
         self.apply_scene_info(deps.info)
         self._refilter()
@@ -350,6 +353,8 @@ class SubmitController:
             out.append(self.job_name_error())
         if self.dependencies is None:
             out.append("scan the scene first")
+        if self.job is not None and self.dependencies is not None and self.request() == self._submitted:
+            out.append(f"already submitted as job {self.job.job_id}: change something to submit again")
         missing = self.counts()[MISSING]
         if missing and not self.allow_missing:
             out.append(f"{plural(missing, 'file')} missing: fix the paths, or tick "
@@ -378,6 +383,7 @@ class SubmitController:
             self.modified = False
         self.remember()
         request, deps, services = self.request(), self.dependencies, self.services
+        self._submitted = request
         return lambda progress: services.submit(request, deps, progress)
 
     def remember(self) -> None:
