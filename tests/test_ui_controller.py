@@ -13,7 +13,8 @@ from cloudsubmit.errors import Cancelled, CloudSubmitError, StoreError
 from cloudsubmit.hosts.base import HostSnapshot
 from cloudsubmit.scan.model import SceneInfo
 from cloudsubmit.ui.controller import SubmitController, check_frames, describe_error, human_size
-from cloudsubmit.ui.settings import DEFAULT_PLACEMENT, PanelSettings, load_settings, settings_path
+from cloudsubmit.config import load_config
+from cloudsubmit.ui.settings import DEFAULT_PLACEMENT, PanelSettings, config_defaults, load_settings, settings_path
 
 from uifakes import FakeCore, make_files
 
@@ -228,3 +229,20 @@ def test_controller_imports_no_qt():
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip() == "[]"
+
+
+def test_studio_defaults_then_the_users_own_choices(tmp_path):
+    class Cfg:  # the shape of cloudsubmit.config.Config.get for the jobs section
+        data = {"jobs.chunk": 5, "jobs.scout": True, "jobs.place": {"upload": "local", "render": "cloud", "download": "cloud"},
+                "jobs.post": [{"name": "comp", "place": "local", "command": ["nuke"]}]}
+
+        def get(self, key, default=None):
+            return self.data.get(key, default)
+
+    defaults = config_defaults(Cfg())
+    assert defaults.chunk_size == 5 and defaults.placement == {"upload": "local", "render": "cloud", "download": "cloud", "comp": "local"}
+    assert config_defaults(load_config()).placement["render"] == "cloud"
+    path = tmp_path / "panel.json"
+    path.write_text(json.dumps({"chunk_size": 40, "placement": {"comp": "cloud", "gone": "cloud"}}))
+    ctrl = SubmitController(FakeCore([]).services(), settings_file=path, defaults=defaults)
+    assert ctrl.chunk_size == 40 and ctrl.placement == {"upload": "local", "render": "cloud", "download": "cloud", "comp": "cloud"}

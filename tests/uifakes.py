@@ -58,7 +58,7 @@ class FakeCore:
     def status(self, job_id: str) -> List[StageProgress]:
         self.status_calls += 1
         return [StageProgress("upload", "done", 12, 12), StageProgress("render", "running", 3, 10),
-                StageProgress("download", "waiting"), StageProgress("post", "waiting")]
+                StageProgress("download", "waiting")]
 
     def services(self) -> Services:
         return Services(scan=self.scan, resolve=self.resolve, submit=self.submit, status=self.status)

@@ -17,7 +17,7 @@ from ..frames import compact, parse_frames, scout_frames
 from ..progress import ProgressCallback
 from ..scan.model import DependencySet
 from .services import IN_STORE, MISSING, TO_UPLOAD, UNKNOWN, Services, StageProgress, SubmitRequest, SubmitResult
-from .settings import PLACES, STAGES, PanelSettings, load_settings, save_settings
+from .settings import PLACES, PanelSettings, load_settings, save_settings
 
 Task = Callable[[Optional[ProgressCallback]], Any]
 Listener = Callable[[str], None]
@@ -88,10 +88,11 @@ class SubmitController:
     "frames", "options", "rows", "busy", "status", "error"."""
 
     def __init__(self, services: Services, settings: Optional[PanelSettings] = None,
-                 settings_file: Any = None, save_scene: Optional[Callable[[], str]] = None) -> None:
+                 settings_file: Any = None, save_scene: Optional[Callable[[], str]] = None,
+                 defaults: Optional[PanelSettings] = None) -> None:
         self.services = services
         self.settings_file = settings_file
-        self.settings = settings if settings is not None else load_settings(settings_file)
+        self.settings = settings if settings is not None else load_settings(settings_file, defaults)
         self._save_scene = save_scene
         self._listeners: List[Listener] = []
         self.scene = ""
@@ -202,7 +203,7 @@ class SubmitController:
         self._emit("frames")
 
     def set_placement(self, stage: str, where: str) -> None:
-        if stage not in STAGES or where not in PLACES:
+        if stage not in self.placement or where not in PLACES:
             raise ValueError(f"unknown stage/placement {stage}={where}")
         self.placement[stage] = where
         self._emit("options")
@@ -396,7 +397,7 @@ class SubmitController:
 
     def submit_done(self, result: SubmitResult) -> None:
         self.busy, self.job = "", result
-        self.stages = [StageProgress(s) for s in STAGES]
+        self.stages = [StageProgress(s) for s in self.placement]
         self._emit("busy")
         self._emit("status")
 

@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-STAGES = ("upload", "render", "download", "post")
+STAGES = ("upload", "render", "download")  # post stages (jobs.post) are added by name
 PLACES = ("local", "cloud")
-DEFAULT_PLACEMENT = {"upload": "local", "render": "cloud", "download": "local", "post": "local"}
+DEFAULT_PLACEMENT = {"upload": "local", "render": "cloud", "download": "local"}
 FILE_NAME = "panel.json"
 
 
@@ -26,8 +26,10 @@ class PanelSettings:
     priority: int = 0
 
     @classmethod
-    def from_dict(cls, data: Any) -> "PanelSettings":
-        out = cls()
+    def from_dict(cls, data: Any, defaults: Optional["PanelSettings"] = None) -> "PanelSettings":
+        """``data`` over ``defaults``; a stage the studio config no longer has is forgotten."""
+        base = defaults or cls()
+        out = cls(base.chunk_size, dict(base.placement), base.scout, base.priority)
         if not isinstance(data, dict):
             return out
         for f in fields(cls):
@@ -39,12 +41,29 @@ class PanelSettings:
                 ok = isinstance(value, int) and not isinstance(value, bool)
             else:
                 ok = isinstance(value, type(default))
-            if ok:
+            if ok and f.name != "placement":
                 setattr(out, f.name, value)
         out.chunk_size = max(1, out.chunk_size)
-        out.placement = {s: out.placement.get(s) if out.placement.get(s) in PLACES else DEFAULT_PLACEMENT[s]
-                         for s in STAGES}
+        saved = data.get("placement") if isinstance(data.get("placement"), dict) else {}
+        out.placement = {s: saved[s] if saved.get(s) in PLACES else where for s, where in base.placement.items()}
         return out
+
+
+def config_defaults(config: Any = None) -> PanelSettings:
+    """The studio's defaults (``jobs.chunk``, ``jobs.scout``, ``jobs.place``, ``jobs.post``), before
+    the user's own choices are laid over them."""
+    out = PanelSettings()
+    if config is None:
+        return out
+    out.chunk_size = max(1, int(config.get("jobs.chunk", out.chunk_size) or out.chunk_size))
+    out.scout = bool(config.get("jobs.scout", out.scout))
+    placement = dict(DEFAULT_PLACEMENT)
+    placement.update({k: v for k, v in (config.get("jobs.place") or {}).items() if v in PLACES})
+    for post in config.get("jobs.post") or []:
+        if isinstance(post, dict) and post.get("name"):
+            placement[str(post["name"])] = post.get("place", "local") if post.get("place") in PLACES else "local"
+    out.placement = placement
+    return out
 
 
 def settings_path() -> Path:
@@ -53,12 +72,13 @@ def settings_path() -> Path:
     return user_config_dir() / FILE_NAME
 
 
-def load_settings(path: Optional[Path] = None) -> PanelSettings:
+def load_settings(path: Optional[Path] = None, defaults: Optional[PanelSettings] = None) -> PanelSettings:
     path = path or settings_path()
     try:
-        return PanelSettings.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return PanelSettings()
+        data = None
+    return PanelSettings.from_dict(data, defaults)
 
 
 def save_settings(settings: PanelSettings, path: Optional[Path] = None) -> Path:

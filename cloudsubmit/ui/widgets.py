@@ -8,7 +8,7 @@ from Qt import QtCore, QtGui, QtWidgets
 
 from .controller import STATE_LABELS, DepRow, SubmitController, human_size
 from .services import IN_STORE, MISSING, TO_UPLOAD
-from .settings import PLACES, STAGES
+from .settings import PLACES
 
 Qt = QtCore.Qt
 ROLE_DISPLAY = Qt.ItemDataRole.DisplayRole
@@ -95,7 +95,7 @@ class StagePlacement(QtWidgets.QWidget):
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.boxes = {}
-        for stage in STAGES:
+        for stage in placement:
             label = QtWidgets.QLabel(stage.capitalize())
             box = combo(list(PLACES), placement.get(stage, "local"))
             box.setObjectName(f"placement_{stage}")
