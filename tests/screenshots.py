@@ -71,23 +71,13 @@ def _dark(app) -> None:
     app.setPalette(pal)
 
 
-def _settle(app, panel) -> None:
-    import time
-
-    deadline = time.monotonic() + 10
-    while (panel.controller.busy or panel.runner.busy()) and time.monotonic() < deadline:
-        app.processEvents()
-        time.sleep(0.01)
-    app.processEvents()
-
-
 def save_screenshots(out_dir: Path) -> Dict[str, Path]:
     """Render the panel for a Maya and a Houdini scene and save them; returns {name: png}."""
     from Qt import QtWidgets
 
     from cloudsubmit.hosts.houdini import HoudiniHost
     from cloudsubmit.hosts.maya import MayaHost
-    from cloudsubmit.ui.panel import show_panel
+    from cloudsubmit.ui.panel import show_panel, wait_idle
     from hostfakes import FakeHou, installed, maya_modules, maya_scene
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["cloudsubmit-screenshots"])
@@ -96,16 +86,16 @@ def save_screenshots(out_dir: Path) -> Dict[str, Path]:
     saved = {}
     with installed(maya_modules(maya_scene(SHOT, modified=False))):
         panel = show_panel(MayaHost(), services=canned_services(maya=True))
-    _settle(app, panel)
+    wait_idle(panel)
     saved["maya"] = _grab(panel, out_dir / "panel-maya.png")
     with installed({"hou": FakeHou(f"{SHOT}/fx_sim.hip")}):
         panel = show_panel(HoudiniHost(), layer="/out/beauty", services=canned_services(maya=False))
-    _settle(app, panel)
+    wait_idle(panel)
     saved["houdini"] = _grab(panel, out_dir / "panel-houdini.png", close=False)
     panel.submit()
-    _settle(app, panel)
+    wait_idle(panel)
     panel.refresh_status()
-    _settle(app, panel)
+    wait_idle(panel)
     saved["submitted"] = _grab(panel, out_dir / "panel-submitted.png")
     return saved
 

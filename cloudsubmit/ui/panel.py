@@ -310,6 +310,7 @@ def build_panel(scene: str, services: Any = None, host: Any = None, layer: str =
     """A panel for ``scene`` (or the host's open scene). Host data is gathered here, on the main
     thread; the workers get plain data only."""
     from .services import real_services
+    from .settings import config_defaults
 
     snap = None
     if host is not None:
@@ -317,8 +318,9 @@ def build_panel(scene: str, services: Any = None, host: Any = None, layer: str =
 
         snap = snapshot(host)
         scene = scene or snap.scene
-    controller = SubmitController(services or real_services(),
-                                  save_scene=host.save_scene if host is not None else None)
+    services = services or real_services()
+    controller = SubmitController(services, save_scene=host.save_scene if host is not None else None,
+                                  defaults=config_defaults(services.extra.get("config")))
     controller.load_scene(scene, snap, layer=layer)
     return SubmitPanel(controller, parent=parent)
 
@@ -336,11 +338,34 @@ def show_panel(host: Any, layer: str = "", services: Any = None) -> SubmitPanel:
     return panel
 
 
-def run_standalone(scene: str = "", services: Any = None) -> int:
-    """``cloudsubmit panel [SCENE]``: the same panel outside any DCC, reading the file offline."""
+def wait_idle(panel: SubmitPanel, timeout_s: float = 60.0) -> bool:
+    """Pump events until the panel's worker is done (scripts and screenshots, not the UI)."""
+    import time
+
+    app = QtWidgets.QApplication.instance()
+    deadline = time.monotonic() + timeout_s
+    while (panel.controller.busy or panel.runner.busy()) and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    app.processEvents()
+    return not panel.controller.busy
+
+
+def run_standalone(scene: str = "", services: Any = None, screenshot: str = "") -> int:
+    """``cloudsubmit panel [SCENE]``: the same panel outside any DCC, reading the file offline.
+    With ``screenshot``: scan, save a PNG of the panel, print the totals and exit."""
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["cloudsubmit"])
     panel = build_panel(scene, services=services)
     panel.show()
     if scene:
         panel.rescan()
-    return int(app.exec_() if hasattr(app, "exec_") else app.exec())
+    if not screenshot:
+        return int(app.exec_() if hasattr(app, "exec_") else app.exec())
+    wait_idle(panel)
+    panel.grab().save(screenshot)
+    c = panel.controller
+    print(c.totals_text())
+    panel.close()
+    if c.error:
+        raise CloudSubmitError(c.error)
+    return 0

@@ -78,4 +78,5 @@ def real_services(config: Any = None) -> Services:
         resolve=lambda paths, progress: corecalls.resolve(paths, cfg, progress),
         submit=lambda request, deps, progress: corecalls.submit(request, deps, cfg, progress),
         status=lambda job_id: corecalls.status(job_id, cfg),
+        extra={"config": cfg},
     )
