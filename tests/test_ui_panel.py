@@ -6,6 +6,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import threading  # noqa: E402
+from pathlib import Path  # noqa: E402
 import time  # noqa: E402
 
 import pytest  # noqa: E402
@@ -166,3 +167,57 @@ def test_screenshots_for_each_host(qtbot, tmp_path):
     for png in saved.values():
         data = png.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+def _opened_panel(qtbot):
+    from cloudsubmit.ui.panel import _OPEN
+
+    panel = _OPEN["cloudsubmitPanel"]
+    qtbot.addWidget(panel)
+    qtbot.waitUntil(lambda: not panel.controller.busy, timeout=WAIT_MS)
+    return panel
+
+
+def test_houdini_shelf_tool_and_rop_menu_open_the_panel(qtbot, tmp_path, monkeypatch):
+    import json
+    import xml.etree.ElementTree as ET
+
+    from cloudsubmit.ui import services
+
+    core = FakeCore(make_files(tmp_path / "geo", 2))
+    monkeypatch.setattr(services, "real_services", lambda config=None: core.services())
+    repo = Path(__file__).resolve().parent.parent
+    package = json.loads((repo / "houdini" / "cloudsubmit.json").read_text())
+    assert package["path"] == "$HOUDINI_PACKAGE_PATH"
+    tool = ET.parse(repo / "houdini" / "toolbar" / "cloudsubmit.shelf").getroot().find("tool")
+    assert tool.get("label") == "Submit to Cloud" and tool.get("icon").endswith("icons/cloudsubmit.png")
+    menu = ET.parse(repo / "houdini" / "OPmenu.xml").getroot().find("menu/scriptItem")
+    hou = FakeHou(str(tmp_path / "fx_sim.hip"))
+    with installed({"hou": hou}):
+        exec(tool.find("script").text, {})
+        assert _opened_panel(qtbot).layer.currentText() == "/out/beauty"
+        rop, sop = hou.node("/out/cache"), hou.node("/obj/geo1/file1")
+        expression = menu.find("context/expression").text
+        assert eval(expression, {"kwargs": {"node": rop}}) and not eval(expression, {"kwargs": {"node": sop}})
+        exec(menu.find("scriptCode").text, {"kwargs": {"node": rop}})
+        panel = _opened_panel(qtbot)
+    assert (panel.layer.currentText(), panel.frames.text()) == ("/out/cache", "1-10")
+    assert panel.controller.dependencies is not None and len(core.scans) == 2
+    panel.close()
+
+
+def test_maya_shelf_button_opens_the_panel(qtbot, tmp_path, monkeypatch):
+    import re
+
+    from cloudsubmit.ui import services
+
+    core = FakeCore([])
+    monkeypatch.setattr(services, "real_services", lambda config=None: core.services())
+    mel = (Path(__file__).resolve().parent.parent / "maya" / "shelves" / "shelf_Cloud.mel").read_text()
+    command = re.search(r'-command "(.*)"', mel).group(1).replace("\\n", "\n")
+    assert '-image "cloudsubmit.png"' in mel and '-sourceType "python"' in mel
+    with installed(maya_modules(maya_scene(str(tmp_path)))):
+        exec(command, {})
+        panel = _opened_panel(qtbot)
+    assert panel.frames.text() == "1001-1096" and panel.controller.snapshot.host == "maya"
+    panel.close()
