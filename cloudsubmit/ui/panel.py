@@ -12,6 +12,7 @@ from Qt import QtCore, QtGui, QtWidgets
 
 from ..errors import CloudSubmitError
 from ..progress import ProgressReport
+from .qtcompat import guard_none_refcount
 from .controller import STATE_FILTERS, STATE_LABELS, SubmitController
 from .widgets import ERROR_STYLE, DependencyModel, StagePlacement, combo, draw_icon, set_combo
 from .workers import TaskRunner
@@ -24,6 +25,7 @@ _OPEN: Dict[str, Any] = {}  # panels shown from a host, kept alive while their w
 class SubmitPanel(QtWidgets.QWidget):
     def __init__(self, controller: SubmitController, parent: Optional[QtWidgets.QWidget] = None,
                  runner: Optional[TaskRunner] = None) -> None:
+        guard_none_refcount()
         super().__init__(parent, Qt.WindowType.Window)
         self.setObjectName("cloudsubmitPanel")
         self.setWindowTitle("Submit to Cloud")
@@ -283,6 +285,7 @@ class SubmitPanel(QtWidgets.QWidget):
         self.progress.setFormat("cancelling...")
 
     def refresh_status(self) -> None:
+        guard_none_refcount()
         task = self.controller.status_task()
         if task is None or self._polling:
             return

@@ -44,6 +44,7 @@ class Worker(QtCore.QRunnable):
         return self._cancel.is_set()
 
     def _progress(self, rep: ProgressReport) -> bool:
+        time.sleep(0)  # let the UI thread take the GIL: pure-Python work would otherwise starve it
         now = time.monotonic()
         if now - self._last >= THROTTLE_S or (rep.total and rep.done >= rep.total):
             self._last = now
