@@ -16,7 +16,7 @@ from cloudsubmit.ui.controller import SubmitController, check_frames, describe_e
 from cloudsubmit.config import load_config
 from cloudsubmit.ui.settings import DEFAULT_PLACEMENT, PanelSettings, config_defaults, load_settings, settings_path
 
-from uifakes import FakeCore, make_files
+from uifakes import FakeCore, listed_files, make_files
 
 
 @pytest.fixture(autouse=True)
@@ -196,7 +196,7 @@ def test_offline_scan_fills_choices_from_the_scene_file(tmp_path):
 
 
 def test_cancel_through_the_progress_callback(tmp_path):
-    ctrl, _ = make_ctrl(tmp_path, make_files(tmp_path / "t", 1200, size=1))
+    ctrl, _ = make_ctrl(tmp_path, [], listed=listed_files(1200))
     task = ctrl.scan_task()
     ctrl.start("scan")
     with pytest.raises(Cancelled) as info:

@@ -22,7 +22,7 @@ from cloudsubmit.ui.controller import SubmitController  # noqa: E402
 from cloudsubmit.ui.panel import SubmitPanel, build_panel, show_panel  # noqa: E402
 
 from hostfakes import FakeHou, installed, maya_modules, maya_scene  # noqa: E402
-from uifakes import FakeCore, make_files  # noqa: E402
+from uifakes import FakeCore, listed_files, make_files  # noqa: E402
 
 WAIT_MS = 10_000
 
@@ -49,11 +49,11 @@ def scan(qtbot, panel):
 
 
 def test_scan_fills_table_and_totals_for_10000_files(qtbot, tmp_path):
-    files = make_files(tmp_path / "tex", 10_000, size=10, missing=3)
-    panel = open_panel(qtbot, tmp_path, FakeCore(files, in_store=set(files[:9000])))
+    listed = listed_files(10_000, missing=3)
+    panel = open_panel(qtbot, tmp_path, FakeCore([], in_store={d.path for d in listed[:9000]}, listed=listed))
     scan(qtbot, panel)
     assert panel.model.rowCount() == 10_003
-    assert panel.totals.text() == "10003 files, 9000 already in the cloud, 1000 to upload, 10.0 KB, 3 missing"
+    assert panel.totals.text() == "10003 files, 9000 already in the cloud, 1000 to upload, 1.0 KB, 3 missing"
     qtbot.keyClicks(panel.search, "gone")
     assert panel.model.rowCount() == 3
     assert panel.model.index(0, 0).data() == "missing"

@@ -13,6 +13,13 @@ from cloudsubmit.scan.model import Dependency, DependencySet, SceneInfo
 from cloudsubmit.ui.services import IN_STORE, TO_UPLOAD, Services, StageProgress, SubmitResult
 
 
+def listed_files(n: int, missing: int = 0) -> List[Dependency]:
+    """``n`` existing and ``missing`` absent dependencies as a scanner reports them, without
+    touching disk: for tests about how many rows the panel copes with, not about files."""
+    deps = [Dependency(f"/gs/show/tex/tex_{i:05d}.exr", True, 1, "texture", f"file{i}.fileTextureName") for i in range(n)]
+    return deps + [Dependency(f"/gs/show/tex/gone_{i}.exr", False, None, "texture", f"gone{i}.ftn") for i in range(missing)]
+
+
 def make_files(root: Path, n: int, size: int = 1000, missing: int = 0) -> List[str]:
     """``n`` real files under ``root`` plus ``missing`` paths that do not exist."""
     root.mkdir(parents=True, exist_ok=True)
@@ -28,8 +35,10 @@ def make_files(root: Path, n: int, size: int = 1000, missing: int = 0) -> List[s
 class FakeCore:
     """Services over real files. ``in_store`` is what the team already uploaded."""
 
-    def __init__(self, files: List[str], in_store: Optional[set] = None, info: Optional[SceneInfo] = None) -> None:
+    def __init__(self, files: List[str], in_store: Optional[set] = None, info: Optional[SceneInfo] = None,
+                 listed: Optional[List[Dependency]] = None) -> None:
         self.files = files
+        self.listed = listed
         self.in_store = set(in_store or ())
         self.info = info or SceneInfo()
         self.scans: List[tuple] = []
@@ -38,6 +47,10 @@ class FakeCore:
 
     def scan(self, scene: str, frames, snap, progress) -> DependencySet:
         self.scans.append((scene, frames, snap))
+        if self.listed is not None:
+            for i in range(0, len(self.listed), 500):
+                report(progress, ProgressReport("scan", i, len(self.listed)))
+            return DependencySet(scene=scene, frames="", dependencies=list(self.listed), info=self.info)
         deps = []
         for i, path in enumerate(self.files):
             exists = os.path.isfile(path)
