@@ -56,7 +56,7 @@ class DirCache:
         if folder not in self._listings:
             try:
                 listing = frozenset(os.listdir(folder))
-            except OSError:
+            except (OSError, ValueError):  # ValueError: a NUL byte from a shielded token
                 listing = None
             self._listings[folder] = listing
         return listing or frozenset()
@@ -71,7 +71,7 @@ class DirCache:
             try:
                 st = os.stat(path)
                 self._sizes[path] = st.st_size if not os.path.isdir(path) else None
-            except OSError:
+            except (OSError, ValueError):
                 self._sizes[path] = None
         return self._sizes[path]
 

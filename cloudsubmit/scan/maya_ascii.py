@@ -223,7 +223,7 @@ def read(path: str, ctx: ReadContext) -> ReadResult:
             scan = _Scan(path, table, mel.codeset(head))
             fh.seek(0)
             last = b""
-            for block in _blocks(fh):
+            for block in _blocks(fh, BLOCK):
                 scan.feed(block)
                 last = block
     except OSError as exc:
