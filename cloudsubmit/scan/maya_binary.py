@@ -23,7 +23,7 @@ import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from ..errors import ScanError
 from .attributes import AttrRule, load_table
@@ -38,6 +38,8 @@ _FALLBACK_CODECS = ("cp932", "cp1252")
 _PLAYBACK_RE = re.compile(r"playbackOptions\b(.*)")
 _FLAG_RE = re.compile(r"-(min|max|minTime|maxTime)\s+(-?[\d.]+)")
 # What SceneInfo needs, by node type: attribute short names to keep.
+_REFERENCE_FORMS = (b"FREF", b"FRDI")
+_NOT_NODES = (b"HEAD", b"SLCT") + _REFERENCE_FORMS
 _INFO_ATTRS = {"camera": ("rnd",), "script": ("b",), "renderGlobals": ("ren",), "renderLayer": ()}
 
 
@@ -154,15 +156,12 @@ class _Scene:
 
     # -- the walk ---------------------------------------------------------------------------------
     def run(self, iff: IffFile) -> None:
-        root = iff.root()
-        if root.form != b"Maya":
-            raise ScanError(f"{self.path}: an IFF file, but not a Maya scene (form {tag_name(root.form)})")
-        for chunk in iff.children(root):
+        for chunk in iff.children(_maya_root(iff)):
             if not chunk.is_group:
                 continue
             if chunk.form == b"HEAD":
                 self.header(iff, chunk)
-            elif chunk.form in (b"FREF", b"FRDI"):
+            elif chunk.form in _REFERENCE_FORMS:
                 self.references(iff, chunk)
             elif chunk.tag.startswith(b"FOR"):
                 node = self.node(iff, chunk)
@@ -183,7 +182,7 @@ class _Scene:
         """``file -r`` records. The path comes first (as public .mb parsers read it); the reference
         node, when present, is the field named like one (``charRN``)."""
         for chunk in iff.children(group):
-            if chunk.is_group or chunk.tag not in (b"FREF", b"FRDI"):
+            if chunk.is_group or chunk.tag not in _REFERENCE_FORMS:
                 continue
             parts = self.fields(iff.read(chunk), "file reference")
             path = parts[0] if parts else ""
@@ -336,12 +335,51 @@ class _Scene:
                 info.frame_start, info.frame_end = float(start), float(end)
 
 
+def _maya_root(iff: IffFile) -> Chunk:
+    root = iff.root()
+    if root.form != b"Maya":
+        raise ScanError(f"{iff.name}: an IFF file, but not a Maya scene (form {tag_name(root.form)})")
+    return root
+
+
+def _with_file(path: str, use: Callable[[IffFile], Any]) -> Any:
+    try:
+        with open(path, "rb") as fh:
+            return use(IffFile(fh, path))
+    except OSError as exc:
+        raise ScanError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
 def read(path: str, ctx: ReadContext) -> ReadResult:
     """The file references in one ``.mb`` (not following references: the scanner does that)."""
     scene = _Scene(path, ctx)
-    try:
-        with open(path, "rb") as fh:
-            scene.run(IffFile(fh, path))
-    except OSError as exc:
-        raise ScanError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    _with_file(path, scene.run)
     return scene.result
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    name: str
+    type: str          # "" when the tag is not in maya_binary_types.yaml
+    tag: str           # as tag_name() writes it
+    parent: str
+
+
+def list_nodes(path: str) -> List[NodeInfo]:
+    """Every node the file creates, with its type tag: for a TD checking what a .mb holds, and for
+    verifying a new row of maya_binary_types.yaml against a real file."""
+    scene = _Scene(path, ReadContext())
+
+    def walk(iff: IffFile) -> List[NodeInfo]:
+        out = []
+        for group in iff.children(_maya_root(iff)):
+            if not group.tag.startswith(b"FOR") or group.form in _NOT_NODES:
+                continue
+            node = _Node(tag=group.form, type=scene.types.tags.get(group.form, ""))
+            first = next(iter(iff.children(group)), None)
+            if first is not None and first.tag == b"CREA":
+                scene.creation(iff, first, node)
+            out.append(NodeInfo(node.name, node.type, tag_name(node.tag), node.parent))
+        return out
+
+    return _with_file(path, walk)
