@@ -2,6 +2,7 @@
 tests/mbwriter.py in the layout those real files use."""
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from cloudsubmit.config import load_config
 from cloudsubmit.errors import ScanError
 from cloudsubmit.scan import maya_binary
+from cloudsubmit.scan.attributes import load_table
 from cloudsubmit.scan.iff import IffFile
 from cloudsubmit.scan.model import ReadContext
 from mbwriter import MbWriter
@@ -126,7 +128,11 @@ def textured_scene(wide: bool) -> MbWriter:
         w.double("fo", -2.0)])
     w.node("RTFT", "unused", [w.string("ftn", "")])
     w.node("DMSH", "bodyShape", [w.mesh_data("o", 40000), w.string("ftn", "not/a/texture.exr")], parent="body")
-    w.node("XIMP", "plate", [w.string("imn", "/plates/sh010/plate.%04d.dpx"), w.double("ufe", 1.0)])
+    w.node("DIPL", "plate", [w.string("imn", "/plates/sh010/plate.%04d.dpx"), w.double("ufe", 1.0)])
+    w.node("PSDT", "decal", [w.string("ftn", "/art/decal.psd")])
+    w.node("AUDI", "dialogue", [w.string("f", "sound/sh010.wav")])
+    w.node("CCHF", "clothCache1", [w.string("cp", "cache/nCache/cloth")])
+    w.node("REFN", "charRN", [w.string("unrelated", "x")])
     w.node(AI_STANDIN, "treesShape", [w.string("dso", "/cache/trees.ass"), w.double("ufe", 0.0)], parent="trees")
     w.node(USD_PROXY, "stageShape", [w.string("fp", "shot.usda")], parent="stage")
     w.node("SCRP", "sceneConfigurationScriptNode", [w.string("b", "playbackOptions -min 1001 -max 1100 -ast 990 ")])
@@ -140,7 +146,10 @@ def test_generated_scene_textures_reference_plugins(tmp_path, wide):
     result = read(textured_scene(wide).write(tmp_path / "shot.mb"))
     refs = by_source(result)
     assert set(refs) == {"charRN.fileName", "skin_col.fileTextureName", "flipbook.fileTextureName",
-                         "plate.imageName", "treesShape.dso", "stageShape.filePath"}
+                         "plate.imageName", "treesShape.dso", "stageShape.filePath", "decal.fileTextureName",
+                         "dialogue.filename", "clothCache1.cachePath"}
+    assert [(refs[s].node_type, refs[s].kind) for s in ("decal.fileTextureName", "dialogue.filename", "clothCache1.cachePath")] == [
+        ("psdFileTex", "texture"), ("audio", "audio"), ("cacheFile", "cache")]
     ref = refs["charRN.fileName"]
     assert (ref.value, ref.kind, ref.follow, ref.node_type) == ("/proj/assets/char/char_rig.mb", "reference", True, "reference")
     udim = refs["skin_col.fileTextureName"]
@@ -154,6 +163,34 @@ def test_generated_scene_textures_reference_plugins(tmp_path, wide):
     assert result.warnings == []
     info = result.info
     assert (info.frame_start, info.frame_end, info.renderer, info.cameras) == (1001.0, 1100.0, "arnold", ["persp"])
+
+
+def test_unknown_tag_with_an_unambiguous_attribute_needs_no_warning(tmp_path):
+    w = MbWriter()
+    w.node("XIMP", "plate", [w.string("imn", "/plates/plate.####.dpx"), w.double("ufe", 1.0)])
+    w.node(0x0ABCDEF0, "mystery", [w.string("notes", "/not/a/dependency.txt")])
+    result = read(w.write(tmp_path / "unknown.mb"))
+    assert [(r.source, r.node_type, r.sequence) for r in result.refs] == [("plate.imageName", "imagePlane", True)]
+    assert result.warnings == []
+
+
+def test_every_table_type_is_reachable_in_a_mb():
+    types = maya_binary.load_types()
+    reachable = set(types.tags.values()) | set(types.default_nodes.values()) | set(types.plugins)
+    assert set(load_table()) <= reachable
+
+
+def test_real_default_names_agree_with_the_tag_table(real_scenes):
+    # Maya names a new node after its type (skinCluster1, polyCube1): an independent check of tags
+    known = set(maya_binary.load_types().tags.values())
+    checked = 0
+    for scene in ("rig.anim.mb", "rig.layout.mb", "alembic_cube_for4.mb"):
+        for node in maya_binary.list_nodes(str(real_scenes / scene)):
+            m = re.fullmatch(r"([A-Za-z]+?)\d+", node.name)
+            if m and m.group(1) in known:
+                assert node.type == m.group(1), (scene, node)
+                checked += 1
+    assert checked >= 15
 
 
 def test_unknown_plugin_node_is_typed_by_attributes_and_requires(tmp_path):
