@@ -9,7 +9,8 @@ size covers that type plus its children *with* their padding, so a group ends ex
 counted from the body start (checked against real Maya 2009 and 2020 files).
 
 Nothing here reads a body unless asked, so memory stays bounded by the largest chunk a caller
-reads, and a reader can skip a whole node it does not care about with one seek. Every size is
+reads (plus one small group held in memory while its children are parsed), and a reader can skip
+a whole node it does not care about with one seek. Every size is
 checked against its parent before it is trusted: a truncated or corrupt file raises
 :class:`ScanError` naming the file and the offset, never loops and never allocates what a
 corrupt size field claims."""
@@ -21,6 +22,7 @@ from typing import BinaryIO, Iterator, NamedTuple, Optional
 from ..errors import ScanError
 
 _GROUP_PREFIXES = (b"FOR", b"LIS", b"CAT", b"PRO")
+_WINDOW = 1 << 16          # groups up to this size are read with one call and parsed in memory
 _PRINTABLE = frozenset(range(0x20, 0x7F))
 
 
@@ -59,7 +61,8 @@ class IffFile:
             self.wide, self.align, self.header = False, 4, 8
         else:
             raise ScanError(f"{name}: not a Maya binary file (starts with {magic!r}, expected FOR4 or FOR8)")
-        self._unpack = struct.Struct(">4s4xQ" if self.wide else ">4sI").unpack
+        self._unpack = struct.Struct(">4s4xQ" if self.wide else ">4sI").unpack_from
+        self._win_pos, self._win = 0, b""
 
     def error(self, offset: int, what: str) -> ScanError:
         return ScanError(f"{self.name}: corrupt or truncated Maya binary at offset {offset:#x}: {what}")
@@ -74,6 +77,8 @@ class IffFile:
     def children(self, group: Chunk) -> Iterator[Chunk]:
         """The direct children of ``group``, in file order, without reading their bodies."""
         pos, end = group.body, group.end
+        if group.size <= _WINDOW and not self._in_window(pos, group.size):
+            self._win_pos, self._win = pos, self._read_at(pos, group.size)
         while pos < end:
             if end - pos < self.header:
                 raise self.error(pos, f"{end - pos} stray bytes at the end of a {group.tag.decode('latin-1')} group")
@@ -87,15 +92,23 @@ class IffFile:
     def read(self, chunk: Chunk, limit: Optional[int] = None) -> bytes:
         """The body of a leaf (at most ``limit`` bytes). Sizes were checked by :meth:`children`."""
         n = chunk.size if limit is None else min(chunk.size, limit)
-        self.fh.seek(chunk.body)
-        data = self.fh.read(n)
+        data = self._read_at(chunk.body, n)
         if len(data) != n:
             raise self.error(chunk.body + len(data), "unexpected end of file")
         return data
 
-    def _header(self, pos: int, end: int) -> Chunk:
+    def _in_window(self, pos: int, n: int) -> bool:
+        return 0 <= pos - self._win_pos and pos + n <= self._win_pos + len(self._win)
+
+    def _read_at(self, pos: int, n: int) -> bytes:
+        if self._in_window(pos, n):
+            start = pos - self._win_pos
+            return self._win[start:start + n]
         self.fh.seek(pos)
-        raw = self.fh.read(self.header)
+        return self.fh.read(n)
+
+    def _header(self, pos: int, end: int) -> Chunk:
+        raw = self._read_at(pos, self.header + 4) if end - pos >= self.header + 4 else self._read_at(pos, self.header)
         if len(raw) < self.header:
             raise self.error(pos + len(raw), "unexpected end of file inside a chunk header")
         tag, size = self._unpack(raw)
@@ -109,7 +122,4 @@ class IffFile:
             return Chunk(tag, pos, body, size, b"")
         if size < 4:
             raise self.error(pos, f"group {tag.decode('latin-1')!r} too small to hold its form type")
-        form = self.fh.read(4)
-        if len(form) < 4:
-            raise self.error(body, "unexpected end of file inside a group's form type")
-        return Chunk(tag, pos, body + 4, size - 4, form)
+        return Chunk(tag, pos, body + 4, size - 4, raw[self.header:self.header + 4])

@@ -110,6 +110,7 @@ class _Scene:
         self.required: Set[str] = set()          # plug-ins and the node types they declare
         self._codec_warned: Set[str] = set()
         self.seen_refs: Set[str] = set()
+        self._names: Dict[str, Set[str]] = {}
         self.by_attr: Dict[str, Set[str]] = {}   # attribute name -> node types using it
         for node_type, rules in self.table.items():
             for rule in rules:
@@ -139,6 +140,12 @@ class _Scene:
 
     # -- which attributes a node's type needs -----------------------------------------------------
     def names_for(self, node_type: str) -> Set[str]:
+        names = self._names.get(node_type)
+        if names is None:
+            names = self._names[node_type] = self._collect_names(node_type)
+        return names
+
+    def _collect_names(self, node_type: str) -> Set[str]:
         names: Set[str] = set(_INFO_ATTRS.get(node_type, ()))
         for rule in self.table.get(node_type, ()):
             names.update(rule.names())
