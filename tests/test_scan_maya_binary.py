@@ -245,9 +245,10 @@ def test_studio_extra_attributes_apply_to_mb(tmp_path):
     assert read(tmp_path / "extra.mb").refs == []
 
 
-def test_duplicate_reference_records_are_listed_once(tmp_path):
+def test_references_listed_once_and_nested_depth_records_left_to_the_referenced_file(tmp_path):
     w = MbWriter()
-    w.reference("/proj/set/city.mb", "city", "cityRN", tag="FRDI")
+    w.reference("props/lamp.mb", "city:lamp", "city:lampRN", tag="FRDI")
+    w.reference("/proj/set/city.mb", "city", "cityRN")
     w.reference("/proj/set/city.mb", "city", "cityRN")
     assert [r.value for r in read(w.write(tmp_path / "refs.mb")).refs] == ["/proj/set/city.mb"]
 

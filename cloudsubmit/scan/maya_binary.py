@@ -186,10 +186,12 @@ class _Scene:
                     self.required.update(parts[2:])
 
     def references(self, iff: IffFile, group: Chunk) -> None:
-        """``file -r`` records. The path comes first (as public .mb parsers read it); the reference
-        node, when present, is the field named like one (``charRN``)."""
+        """``file -r`` records (FREF). The path comes first (as public .mb parsers read it); the
+        reference node, when present, is the field named like one (``charRN``). FRDI records
+        (``file -rdi``: nested references, written relative to the file that holds them) are left
+        to the scan of that file, so they are never resolved against the wrong folder here."""
         for chunk in iff.children(group):
-            if chunk.is_group or chunk.tag not in _REFERENCE_FORMS:
+            if chunk.is_group or chunk.tag != b"FREF":
                 continue
             parts = self.fields(iff.read(chunk), "file reference")
             path = parts[0] if parts else ""
