@@ -2,6 +2,7 @@
 tests/mbwriter.py in the layout those real files use."""
 from __future__ import annotations
 
+import random
 import re
 import shutil
 import struct
@@ -256,11 +257,31 @@ def test_references_listed_once_and_nested_depth_records_left_to_the_referenced_
 def test_truncated_generated_files_never_traceback(tmp_path):
     data = textured_scene(True).to_bytes()
     bad = tmp_path / "short.mb"
-    for n in range(0, len(data), 97):
+    for n in sorted({len(data) * i // 60 for i in range(60)} | {len(data) - 1}):
         bad.write_bytes(data[:n])
         with pytest.raises(ScanError) as err:
             read(bad)
         assert str(bad) in err.value.message
+
+
+@pytest.mark.parametrize("wide", [True, False], ids=["FOR8", "FOR4"])
+def test_corrupted_bytes_give_a_result_or_a_scan_error_never_a_crash(tmp_path, wide):
+    data = textured_scene(wide).to_bytes()
+    rng = random.Random(20261128)
+    bad = tmp_path / "flipped.mb"
+    outcomes = set()
+    for _ in range(200):
+        mutated = bytearray(data)
+        for _ in range(rng.randint(1, 4)):
+            mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        bad.write_bytes(bytes(mutated))
+        try:
+            read(bad)
+            outcomes.add("read")
+        except ScanError as err:
+            assert str(bad) in err.message
+            outcomes.add("error")
+    assert outcomes == {"read", "error"}
 
 
 def test_not_a_maya_file(tmp_path):
