@@ -15,7 +15,7 @@ are typed by their attribute names; when those fit several types the scene's ``r
 narrows them, and a remaining tie is reported as a warning rather than guessed silently.
 
 A ``.mb`` records no code page, so strings are read as UTF-8 and, failing that, as cp932
-(Japanese Windows) then cp1252, with a warning saying so."""
+(Japanese Windows), then cp1252 and latin-1, with a warning naming the code page used."""
 from __future__ import annotations
 
 import re
@@ -34,7 +34,7 @@ _TYPES = Path(__file__).with_name("maya_binary_types.yaml")
 _NAME_PEEK = 256                       # bytes read to learn an attribute chunk's name
 _STRING_TAGS = (b"STR ", b"STR#")
 _NUMBER_TAGS = {b"DBLE": struct.Struct(">d")}
-_FALLBACK_CODECS = ("cp932", "cp1252")
+_FALLBACK_CODECS = ("cp932", "cp1252", "latin-1")   # latin-1 never fails
 _PLAYBACK_RE = re.compile(r"playbackOptions\b(.*)")
 _FLAG_RE = re.compile(r"-(min|max|minTime|maxTime)\s+(-?[\d.]+)")
 # What SceneInfo needs, by node type: attribute short names to keep.
@@ -123,17 +123,18 @@ class _Scene:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
             pass
-        for codec in _FALLBACK_CODECS:
+        value, codec = "", ""
+        for codec in _FALLBACK_CODECS:       # the last one decodes anything
             try:
                 value = raw.decode(codec)
+                break
             except UnicodeDecodeError:
                 continue
-            if codec not in self._codec_warned:
-                self._codec_warned.add(codec)
-                self.result.warnings.append(
-                    f"{self.path}: {where}: not UTF-8, read as {codec} (a .mb does not record its code page)")
-            return value
-        return raw.decode("utf-8", "replace")
+        if codec not in self._codec_warned:
+            self._codec_warned.add(codec)
+            self.result.warnings.append(
+                f"{self.path}: {where}: not UTF-8, read as {codec} (a .mb does not record its code page)")
+        return value
 
     def fields(self, raw: bytes, where: str) -> List[str]:
         return [self.text(part, where) for part in raw.split(b"\0")]
