@@ -70,6 +70,18 @@ def test_real_node_names_types_and_parents(real_scenes):
     assert all(n.type for n in for8.values()), "every tag in the real file is in the table"
 
 
+def test_real_string_array_layout_through_a_studio_row(real_scenes, tmp_path):
+    # :hardwareRenderingGlobals holds STR# "otfna": a 32-bit count (22) then 22 C strings
+    studio = tmp_path / "studio.yaml"
+    studio.write_text("scan:\n  extra_maya_attributes:\n    - {node_type: hardwareRenderingGlobals, "
+                      "attr: objectTypeFilterNameArray, short: otfna, kind: test}\n")
+    config = load_config(studio_file=str(studio), user_file=str(tmp_path / "none.yaml"), env={})
+    refs = [r for r in read(real_scenes / "rig.anim.mb", config=config).refs if r.kind == "test"]
+    assert len(refs) == 22
+    assert (refs[0].value, refs[-1].value) == ("NURBS Curves", "Ornaments")
+    assert refs[0].source == "hardwareRenderingGlobals.objectTypeFilterNameArray"
+
+
 @pytest.mark.parametrize("name", ["rig.anim.mb", "alembic_cube_for4.mb"])
 def test_real_chunk_tree_covers_the_file_exactly(real_scenes, name):
     path = real_scenes / name
