@@ -160,3 +160,73 @@ def test_frame_spec_from_host_ranges():
     assert base.frame_spec((1001.0, 1096.0, 1.0)) == "1001-1096"
     assert base.frame_spec((1, 100, 5)) == "1-100x5"
     assert base.frame_spec((17, 17, 1)) == "17" and base.frame_spec(None) == ""
+
+
+def demo_shot_in_maya(root: Path) -> "FakeCmds":
+    """The packaged demo shot as a live Maya session would list it through filePathEditor."""
+    from hostfakes import FakeCmds
+
+    src = root.as_posix()
+    nodes = {
+        "defaultRenderGlobals": {"type": "renderGlobals", "startFrame": 1.0, "endFrame": 3.0, "byFrameStep": 1.0,
+                                 "currentRenderer": "arnold"},
+        "shotCamShape": {"type": "camera", "parent": "shotCam", "renderable": True},
+        "defaultRenderLayer": {"type": "renderLayer"},
+        "chair:chair_diffuse": {"type": "file", "useFrameExtension": False, "frameOffset": 0, "uvTilingMode": 3},
+        "imagePlaneShape1": {"type": "imagePlane", "useFrameExtension": True, "frameOffset": 0},
+        "skyDome_tex": {"type": "file", "useFrameExtension": False, "frameOffset": 0, "uvTilingMode": 0},
+        "chairRN": {"type": "reference", "loaded": True},
+    }
+    files = {
+        f"{src}/sourceimages/chair": [("chair_diffuse.1001.png", "chair:chair_diffuse.fileTextureName")],
+        f"{src}/sourceimages/plates": [("plate.0001.png", "imagePlaneShape1.imageName")],
+        f"{src}/sourceimages/env maps": [("sky dome.hdr", "skyDome_tex.fileTextureName")],
+        f"{src}/assets/chair": [("chair.ma", "chairRN")],
+    }
+    return FakeCmds(f"{src}/scenes/shot010_lighting.ma", nodes, files, project=src)
+
+
+def test_live_maya_scan_agrees_with_the_offline_reader(tmp_path):
+    import shutil
+
+    from cloudsubmit.hosts.headless import headless_scan
+    from cloudsubmit.scan import scan_scene
+
+    root = tmp_path / "demo_shot"
+    shutil.copytree(REPO / "cloudsubmit" / "examples" / "demo_shot", root)
+    scene = str(root / "scenes" / "shot010_lighting.ma")
+    offline = scan_scene(scene, frames=[1, 2, 3])
+    cmds = demo_shot_in_maya(root)
+    with installed(maya_modules(cmds)):
+        live = headless_scan(scene, frames=[1, 2, 3], env={"MAYA_LOCATION": "/usr/autodesk/maya2025"})
+    assert cmds.opened == [scene]
+    assert sorted(d.path for d in live.dependencies) == sorted(d.path for d in offline.dependencies)
+    by_path = {d.path: d for d in live.dependencies}
+    assert by_path[f"{root.as_posix()}/sourceimages/plates/plate.0003.png"].source == "imagePlaneShape1.imageName"
+    assert by_path[f"{root.as_posix()}/sourceimages/chair/chair_diffuse.1003.png"].exists  # UDIM tiles found
+    assert live.frames == "1-3" and live.info.renderer == "arnold" and live.info.project == root.as_posix()
+    plain = headless_scan(scene, frames=[1, 2, 3], env={})  # no DCC: the offline reader
+    assert sorted(d.path for d in plain.dependencies) == sorted(d.path for d in offline.dependencies)
+
+
+def test_live_houdini_scan_expands_hip_variables_and_frames(tmp_path):
+    from cloudsubmit.hosts.livescan import scan_snapshot
+
+    hip = tmp_path / "fx_sim.hip"
+    hip.write_bytes(b"HouNC")
+    (tmp_path / "geo").mkdir()
+    for f in (1001, 1002, 1003):
+        (tmp_path / "geo" / f"rock.{f}.bgeo.sc").write_bytes(b"g")
+    (tmp_path / "otls").mkdir()
+    (tmp_path / "otls" / "studio_tools.hda").write_bytes(b"h")
+    hou = FakeHou(hip.as_posix())
+    hou.env["HIP"] = tmp_path.as_posix()
+    with installed({"hou": hou}):
+        snap = base.snapshot(HoudiniHost())
+    deps = scan_snapshot(snap, [1001, 1002, 1003], env={})
+    found = {d.path: d for d in deps.dependencies}
+    t = tmp_path.as_posix()
+    assert all(found[f"{t}/geo/rock.{f}.bgeo.sc"].exists for f in (1001, 1002, 1003))
+    assert found[f"{t}/otls/studio_tools.hda"].exists and found["/jobs/show/tex/wood.rat"].exists is False
+    assert {o.path for o in deps.outputs} >= {f"{t}/render/beauty.$F4.exr"}
+    assert deps.info.rops == ["/out/beauty", "/out/rs_fx", "/out/cache"]

@@ -124,7 +124,16 @@ def test_errors_show_in_plain_words(qtbot, tmp_path):
     core.resolve = refuse
     panel = open_panel(qtbot, tmp_path, core)
     scan(qtbot, panel)
-    assert panel.message.text() == "Cannot reach s3://studio-render (check your network or VPN)"
+    assert panel.message.text() == "Could not check the cloud: cannot reach s3://studio-render (check your network or VPN)"
+    assert panel.model.rowCount() == 1 and panel.model.index(0, 0).data() == "checking"  # the list still shows
+    assert panel.totals.text().startswith("1 file, 1 not checked against the cloud yet")
+
+    def broken(scene, frames, snap, progress):
+        raise KeyError("dependencies")
+
+    panel.controller.services.scan = broken
+    scan(qtbot, panel)
+    assert panel.message.text().startswith("Something went wrong (KeyError")
     assert "Traceback" not in panel.message.text()
 
 

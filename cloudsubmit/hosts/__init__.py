@@ -3,9 +3,9 @@ command-line entry points do. See :mod:`cloudsubmit.hosts.base` for the interfac
 from __future__ import annotations
 
 from .base import Host, HostSnapshot, current_host, deregister_host, register_host, registered_hosts, snapshot
-from .headless import start_headless
+from .headless import headless_scan, start_headless
 
 __all__ = [
     "Host", "HostSnapshot", "current_host", "deregister_host", "register_host", "registered_hosts",
-    "snapshot", "start_headless",
+    "headless_scan", "snapshot", "start_headless",
 ]

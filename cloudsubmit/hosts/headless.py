@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import PurePath
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from .base import Host
 
@@ -37,3 +37,22 @@ def start_headless(scene: str, env: Optional[Mapping[str, str]] = None) -> Optio
     if ext in houdini.HoudiniHost.scene_extensions and _interpreter("hython", "HFS", env):
         return houdini.open_hython(scene)
     return None
+
+
+def headless_scan(scene: str, frames: Optional[Sequence[int]] = None, project: Optional[str] = None,
+                  config: Any = None, env: Optional[Mapping[str, str]] = None, progress: Any = None) -> Any:
+    """What ``cloudsubmit scan|submit`` should call under any interpreter: the live session's
+    answer when :func:`start_headless` can open ``scene`` (mayapy, hython), else
+    :func:`cloudsubmit.scan.scan_scene` (the offline readers). Returns a ``DependencySet``."""
+    host = start_headless(scene, env)
+    if host is None:
+        from ..scan import scan_scene
+
+        return scan_scene(scene, frames=frames, project=project, config=config, env=env, progress=progress)
+    from .base import snapshot
+    from .livescan import MAYA_PROJECT_VAR, scan_snapshot
+
+    snap = snapshot(host)
+    if project:
+        snap.variables[MAYA_PROJECT_VAR] = project
+    return scan_snapshot(snap, frames, config=config, env=env, progress=progress)

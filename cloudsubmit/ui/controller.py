@@ -350,14 +350,19 @@ class SubmitController:
         def task(progress: Optional[ProgressCallback]) -> Any:
             deps = services.scan(scene, frames, snap, progress)
             present = [d.path for d in deps.dependencies if d.exists]
-            states = services.resolve(present, progress)
-            return deps, states, build_rows(deps, states)
+            try:
+                states, problem = services.resolve(present, progress), ""
+            except Cancelled:
+                raise
+            except CloudSubmitError as exc:  # the file list is still worth showing
+                states, problem = {}, "Could not check the cloud: " + exc.message
+            return deps, states, build_rows(deps, states), problem
 
         return task
 
     def scan_done(self, result: Any) -> None:
-        deps, states, rows = result
-        self.busy = ""
+        deps, states, rows, problem = result
+        self.busy, self.error = "", problem
         self.set_dependencies(deps, states, rows)
         self._emit("busy")
 
