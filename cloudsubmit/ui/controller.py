@@ -429,8 +429,8 @@ class SubmitController:
     def status_task(self) -> Optional[Task]:
         if self.job is None:
             return None
-        job_id, services = self.job.job_id, self.services
-        return lambda progress: services.status(job_id)
+        job, services = self.job.bundle or self.job.job_id, self.services
+        return lambda progress: services.status(job)
 
     def status_done(self, stages: List[StageProgress]) -> None:
         self.stages = list(stages)

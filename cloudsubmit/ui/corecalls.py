@@ -34,18 +34,54 @@ def resolve(paths: List[str], config: Any, progress: Optional[ProgressCallback])
     return {f.path: states.get(f.state, MISSING) for f in resolution.files}
 
 
+def without_missing(deps: DependencySet) -> DependencySet:
+    """The artist ticked "Submit anyway": send the job without the files that are not there."""
+    import copy
+
+    kept = copy.copy(deps)
+    kept.dependencies = [d for d in deps.dependencies if d.exists]
+    return kept
+
+
+def render_options(request: SubmitRequest) -> Dict[str, str]:
+    """The renderer template tokens the panel chose (``{renderer}``, ``{camera}``, ``{layer}`` or
+    ``{rop}`` in jobs/renderers.yaml)."""
+    houdini = request.scene.lower().endswith((".hip", ".hipnc", ".hiplc"))
+    pairs = (("renderer", request.renderer), ("camera", request.camera), ("rop" if houdini else "layer", request.layer))
+    return {k: v for k, v in pairs if v}
+
+
 def submit(request: SubmitRequest, deps: DependencySet, config: Any,
            progress: Optional[ProgressCallback]) -> SubmitResult:
+    import inspect
+
     from .. import api
 
-    result = api.submit_scene(request.scene, frames=request.frames, config=config, progress=progress)
-    return SubmitResult(job_id=str(getattr(result, "job_id", result)))
+    if request.allow_missing:
+        deps = without_missing(deps)
+    kwargs: Dict[str, Any] = dict(
+        chunk=request.chunk_size, place=dict(request.placement), render_options=render_options(request),
+        scout=request.scout, dependencies=deps, progress=progress,
+    )
+    # Job name and priority reach the scheduler once the jobs API takes them.
+    accepted = inspect.signature(api.submit_scene).parameters
+    kwargs.update({k: v for k, v in (("job_name", request.job_name), ("priority", request.priority)) if k in accepted})
+    result = api.submit_scene(request.scene, request.frames, config, **kwargs)
+    if result.cluster is not None:
+        message = f"DAGMan cluster {result.cluster}."
+    elif result.local:
+        message = f"Ran on this machine: {result.local.get('state', '')}."
+    else:
+        message = ""
+    return SubmitResult(job_id=result.job_id, message=message, bundle=result.bundle)
 
 
-def status(job_id: str, config: Any) -> List[StageProgress]:
-    from ..jobs import status as job_status
+def status(job: str, config: Any) -> List[StageProgress]:
+    """Per-stage progress; ``job`` is the bundle directory (or a job id from the registry)."""
+    from ..jobs.registry import find_bundle
+    from ..jobs.status import job_status
 
-    st = job_status.job_status(job_id, config)
+    st = job_status(find_bundle(config, job))
     return [StageProgress(name, _state(c), c.done, c.total) for name, c in st.stages.items()]
 
 

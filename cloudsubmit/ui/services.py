@@ -57,7 +57,7 @@ class Services:
     """``scan(scene, frames, host_snapshot, progress) -> DependencySet``;
     ``resolve(paths, progress) -> {path: "store"|"upload"|"missing"}``;
     ``submit(request, dependencies, progress) -> SubmitResult``;
-    ``status(job_id) -> [StageProgress]``."""
+    ``status(bundle or job_id) -> [StageProgress]``."""
 
     scan: ScanFn
     resolve: ResolveFn
