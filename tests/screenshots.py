@@ -1,5 +1,6 @@
 """Save PNG screenshots of the real panel, in a Maya-like and a Houdini-like session (the host
-fakes), for the docs: ``QT_QPA_PLATFORM=offscreen python tests/screenshots.py [OUT_DIR]``.
+fakes), for the docs: ``QT_QPA_PLATFORM=offscreen python tests/screenshots.py [OUT_DIR]``
+(without OUT_DIR: docs/images/, and the icons in icons/ are redrawn too).
 
 The panel is the real one; only the scene data is canned, so the pictures show what an artist sees
 on a typical shot. ``test_ui_panel`` runs this into a temporary folder so it cannot rot."""
@@ -100,6 +101,20 @@ def save_screenshots(out_dir: Path) -> Dict[str, Path]:
     return saved
 
 
+def save_icons(icon_dir: Path) -> List[Path]:
+    """icons/cloudsubmit*.png from the same QPainter drawing as the window icon."""
+    from Qt import QtWidgets
+
+    from cloudsubmit.ui.widgets import draw_icon
+
+    QtWidgets.QApplication.instance() or QtWidgets.QApplication(["cloudsubmit-icons"])
+    out = []
+    for size, name in ((64, "cloudsubmit.png"), (32, "cloudsubmit_32.png"), (128, "cloudsubmit_128.png")):
+        draw_icon(size).save(str(icon_dir / name))
+        out.append(icon_dir / name)
+    return out
+
+
 def _grab(panel, path: Path, close: bool = True) -> Path:
     panel.grab().save(str(path))
     if close:
@@ -111,3 +126,6 @@ if __name__ == "__main__":
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parent / "docs" / "images"
     for name, png in save_screenshots(target).items():
         print(f"{name}: {png}")
+    if len(sys.argv) == 1:
+        for png in save_icons(HERE.parent / "icons"):
+            print(f"icon: {png}")

@@ -230,3 +230,21 @@ def test_maya_shelf_button_opens_the_panel(qtbot, tmp_path, monkeypatch):
         panel = _opened_panel(qtbot)
     assert panel.frames.text() == "1001-1096" and panel.controller.snapshot.host == "maya"
     panel.close()
+
+
+def test_cloudsubmit_panel_command_scans_the_demo_shot_offscreen(cli, tmp_path):
+    pytest.importorskip("cloudsubmit.store.resolve")  # the real store lands separately
+    repo = Path(__file__).resolve().parent.parent
+    scene = repo / "cloudsubmit" / "examples" / "demo_shot" / "scenes" / "shot010_lighting.ma"
+    store = tmp_path / "store"
+    store.mkdir()
+    png = tmp_path / "panel.png"
+    env = {"QT_QPA_PLATFORM": "offscreen", "CLOUDSUBMIT_STORE": "file://" + store.as_posix(),
+           "XDG_CONFIG_HOME": str(tmp_path / "cfg"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "XDG_DATA_HOME": str(tmp_path / "data")}
+    out = cli("panel", str(scene), "--screenshot", str(png), env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "10 files, 0 already in the cloud, 10 to upload, 4.0 KB, 0 missing"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    missing = cli("panel", str(tmp_path / "nope.ma"), env=env)
+    assert missing.returncode == 2 and missing.stderr.strip().endswith("nope.ma: no such scene file")
