@@ -149,6 +149,11 @@ def test_maya_panel_is_prefilled_from_the_live_scene(qtbot, tmp_path):
     assert panel.camera.currentText() == "shotCam" and panel.layer_label.text() == "Render layer"
     assert [panel.layer.itemText(i) for i in range(panel.layer.count())] == ["defaultRenderLayer", "rs_beauty"]
     assert len(panel.controller.snapshot.refs) == 5  # gathered on this (main) thread, as plain data
+    cmds.files[f"{tmp_path}/tex"].append(("fixed.exr", "skinTex.fileTextureName"))  # the artist fixes a path
+    with installed(maya_modules(cmds)):
+        panel.rescan()
+    qtbot.waitUntil(lambda: not panel.controller.busy, timeout=WAIT_MS)
+    assert len(core.scans[-1][2].refs) == 6 and panel.frames.text() == "1001-1096"
 
 
 def test_houdini_panel_from_a_rop_menu(qtbot, tmp_path):

@@ -7,6 +7,7 @@ thread runs; the panel calls the matching ``*_done`` method with the result on t
 Host calls (save-before-submit) happen here, on the main thread, never in a task."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import posixpath
 import time
@@ -107,8 +108,9 @@ class SubmitController:
 
     def __init__(self, services: Services, settings: Optional[PanelSettings] = None,
                  settings_file: Any = None, save_scene: Optional[Callable[[], str]] = None,
-                 defaults: Optional[PanelSettings] = None) -> None:
+                 defaults: Optional[PanelSettings] = None, host_snapshot: Optional[Callable[[], Any]] = None) -> None:
         self.services = services
+        self._host_snapshot = host_snapshot  # asks the live host again (main thread) before a rescan
         self.settings_file = settings_file
         self.settings = settings if settings is not None else load_settings(settings_file, defaults)
         self._save_scene = save_scene
@@ -344,6 +346,7 @@ class SubmitController:
         """Scan (live refs or offline reader) then resolve against the store, in one worker."""
         if not self.scene:
             raise CloudSubmitError("open or save a scene first", exit_code=2)
+        self._refresh_snapshot()
         scene, snap, services = self.scene, self.snapshot, self.services
         frames = None if self.frame_check.error else list(self.frames)
 
@@ -359,6 +362,16 @@ class SubmitController:
             return deps, states, build_rows(deps, states), problem
 
         return task
+
+    def _refresh_snapshot(self) -> None:
+        """The artist may have fixed paths in the DCC since the panel opened: take the host's file
+        list again, keeping the choices made in the panel."""
+        if self._host_snapshot is None or self.snapshot is None:
+            return
+        fresh = self._host_snapshot()
+        self.snapshot = dataclasses.replace(self.snapshot, refs=fresh.refs, variables=fresh.variables,
+                                            modified=fresh.modified)
+        self.modified = fresh.modified
 
     def scan_done(self, result: Any) -> None:
         deps, states, rows, problem = result

@@ -323,7 +323,8 @@ def build_panel(scene: str, services: Any = None, host: Any = None, layer: str =
         scene = scene or snap.scene
     services = services or real_services()
     controller = SubmitController(services, save_scene=host.save_scene if host is not None else None,
-                                  defaults=config_defaults(services.extra.get("config")))
+                                  defaults=config_defaults(services.extra.get("config")),
+                                  host_snapshot=(lambda: snapshot(host)) if host is not None else None)
     controller.load_scene(scene, snap, layer=layer)
     return SubmitPanel(controller, parent=parent)
 
