@@ -57,6 +57,8 @@ def test_scan_fills_table_and_totals_for_10000_files(qtbot, tmp_path):
     qtbot.keyClicks(panel.search, "gone")
     assert panel.model.rowCount() == 3
     assert panel.model.index(0, 0).data() == "missing"
+    panel.table.selectAll()
+    assert panel.copy_paths().splitlines() == [f"/gs/show/tex/gone_{i}.exr" for i in range(3)]
     panel.search.clear()
     panel.state_filter.setCurrentIndex(2)  # "to upload"
     assert panel.model.rowCount() == 1000

@@ -22,6 +22,11 @@ STATUS_POLL_MS = 10_000
 _OPEN: Dict[str, Any] = {}  # panels shown from a host, kept alive while their window is open
 
 
+def run_exec(obj: Any, *args: Any) -> Any:
+    """``exec()`` on PySide6, ``exec_()`` where ``exec`` is missing (older PySide2)."""
+    return (getattr(obj, "exec", None) or getattr(obj, "exec_"))(*args)
+
+
 class SubmitPanel(QtWidgets.QWidget):
     def __init__(self, controller: SubmitController, parent: Optional[QtWidgets.QWidget] = None,
                  runner: Optional[TaskRunner] = None) -> None:
@@ -140,6 +145,8 @@ class SubmitPanel(QtWidgets.QWidget):
         header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
         for col, width in ((0, 90), (2, 80), (3, 220)):
             self.table.setColumnWidth(col, width)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._table_menu)
         layout.addWidget(self.table, 1)
         self.override = QtWidgets.QCheckBox()
         layout.addWidget(self.override)
@@ -261,6 +268,21 @@ class SubmitPanel(QtWidgets.QWidget):
         count = f" {rep.done}/{rep.total}" if rep.total else ""
         self.progress.setFormat(f"{rep.stage}{count} {rep.message}".strip())
 
+    def selected_paths(self) -> list:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [self.controller.visible[r].path for r in rows]
+
+    def copy_paths(self) -> str:
+        """The selected files' paths to the clipboard, one per line (to fix them in the DCC)."""
+        text = "\n".join(self.selected_paths())
+        QtWidgets.QApplication.clipboard().setText(text)
+        return text
+
+    def _table_menu(self, pos: Any) -> None:
+        menu = QtWidgets.QMenu(self.table)
+        menu.addAction("Copy paths", self.copy_paths).setEnabled(bool(self.selected_paths()))
+        run_exec(menu, self.table.viewport().mapToGlobal(pos))
+
     # -- actions -------------------------------------------------------------------------------
     def _run(self, stage: str, make_task: Any, done: Any) -> None:
         c = self.controller
@@ -364,7 +386,7 @@ def run_standalone(scene: str = "", services: Any = None, screenshot: str = "") 
     if scene:
         panel.rescan()
     if not screenshot:
-        return int(app.exec_() if hasattr(app, "exec_") else app.exec())
+        return int(run_exec(app))
     wait_idle(panel)
     panel.grab().save(screenshot)
     c = panel.controller
