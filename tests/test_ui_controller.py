@@ -45,6 +45,9 @@ def test_frame_field_counts_and_flags_bad_specs_inline():
     bad = check_frames("1-abc")
     assert bad.count == 0 and "1-abc" in bad.error
     assert "enter the frames" in check_frames("  ").error
+    huge = check_frames("1-100000000")  # answered at once, without building 100 million frames
+    assert huge.count == 0 and "more than 100000 frames" in huge.error
+    assert check_frames("1-200000x2").count == 100000
 
 
 def test_frames_summary_shows_chunks_and_scout(tmp_path):
