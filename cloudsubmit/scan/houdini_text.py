@@ -88,7 +88,9 @@ def _components(toks: list, i: int) -> Tuple[Optional[List[Component]], int]:
 
 
 _CHANNEL = re.compile(r"channel\s+(\S+)\s*\{")
-_EXPR = re.compile(r'\bexpr\s*=\s*(?:"((?:[^"\\]|\\.)*)"|(\\"(?:[^\\]|\\[^"])*\\")|(\S+))', re.S)
+# The expression runs to the end of its line, less the segment's closing brace and any trailing
+# `language = python`; quoted forms ("...") and backslash-escaped forms (\"...\") both occur.
+_EXPR = re.compile(r'\bexpr\s*=\s*(?:"((?:[^"\\\n]|\\.)*)"|(.*?))\s*(?:\b(?:language|lang)\s*=\s*\w+\s*)?\}?[ \t]*$', re.M)
 _PYLANG = re.compile(r"\b(?:language|lang)\s*=\s*python\b")
 
 
