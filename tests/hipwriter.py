@@ -80,6 +80,7 @@ class HipWriter:
                            "set -g SHOT = 'sh010'\nset -g _HIP_SAVEVERSION = '19.5.605'\n"),
         ]
         self.fallbacks: List[Tuple[str, str]] = []
+        self.dialogs: List[str] = []
 
     def node(self, path: str, node_type: str, parms: Optional[Dict] = None, chn: Optional[Dict[str, str]] = None,
              bypass: bool = False, lock: bool = False, exprlang: str = "hscript", chn_language: str = "") -> "HipWriter":
@@ -96,9 +97,23 @@ class HipWriter:
         self.fallbacks += [(optype, lib) for lib in libs]
         return self
 
+    def definition(self, op: str, parms: List[Tuple[str, str, str]]) -> "HipWriter":
+        """A DialogScript for ``op`` in .OPdummydefs, as Houdini stores the definitions of library
+        types a scene uses; ``parms`` are (name, type, filechooser_mode or "")."""
+        blocks = []
+        for name, ptype, mode in parms:
+            tag = f'\n\t    parmtag\t{{ "filechooser_mode" "{mode}" }}' if mode else ""
+            blocks.append(f'\tparm {{\n\t    name\t"{name}"\n\t    label\t"{name.title()}"\n\t    type\t{ptype}\n'
+                          f'\t    default\t{{ "" }}\n\t    menureplace\t{{\n\t\t[ "echo x" ]\n\t    }}{tag}\n\t}}')
+        self.dialogs.append(f"INDX\0\0\0\0\x01\0\0\0\x0cDialogScript\0\0\x83a_# Dialog script for {op} automatically "
+                            f"generated\n\n{{\n    name\t{op}\n    script\t{op}\n    label\t{op}\n\n"
+                            + "\n".join(blocks) + "\n}\n")
+        return self
+
     def data(self, flavour: str = "hip") -> bytes:
         recs = list(self.records)
         recs.insert(2, (".OPfallbacks", "".join(f"{t} {lib}\n" for t, lib in self.fallbacks)))
+        recs.insert(3, (".OPdummydefs", "".join(self.dialogs)))
         if flavour == "hip":
             return b"".join(odc_record(n, t.encode("utf-8")) for n, t in recs) + odc_record("TRAILER!!!", b"")
         magic, trailer = (b"HouNC", "NON_COMMERCIAL_FILE!!!") if flavour == "hipnc" else \

@@ -149,6 +149,30 @@ def test_hda_libraries_outside_hfs(shot_hip):
     assert by_value["otls/localtool.hda"].optional          # only where $HIP/otls holds it
 
 
+def test_studio_hda_file_parms_from_its_definition(tmp_path):
+    w = HipWriter()
+    w.fallback("Sop/studio::cache::2.0", "/studio/otls/studio_cache.hda")
+    w.fallback("Driver/ifd", "/opt/hfs19.5.605/houdini/otls/OPlibDriver.hda")
+    w.definition("studio::cache::2.0", [("cachefile", "geometry", "read_and_write"), ("bakeout", "file", "write"),
+                                        ("lut", "image", ""), ("layer#", "file", "read"), ("label", "string", "")])
+    w.definition("ifd", [("prerender", "file", ""), ("vm_tmpsharedstorage", "file", "")])
+    w.node("obj/geo1/cache1", "studio::cache::2.0", {
+        "cachefile": "$HIP/cache/sim.$F4.bgeo.sc", "bakeout": "$HIP/bake/out.$F4.bgeo.sc", "lut": "$JOB/luts/a.cube",
+        "layer1": "$HIP/a.bgeo", "layer2": "$HIP/b.bgeo", "label": "hello"})
+    w.node("out/mantra1", "ifd", {"prerender": "/scripts/pre.py", "vm_tmpsharedstorage": "$HIP/ifds/storage",
+                                  "vm_picture": "$HIP/r.$F4.exr"})
+    refs = by_source(read(w.write(tmp_path / "hda.hip")))
+    cache = refs["/obj/geo1/cache1.cachefile"]
+    assert cache.kind == "geometry" and not cache.output and cache.sequence
+    assert refs["/obj/geo1/cache1.bakeout"].output
+    assert refs["/obj/geo1/cache1.lut"].kind == "texture"
+    assert refs["/obj/geo1/cache1.layer2"].value == "$HIP/b.bgeo"
+    assert "/obj/geo1/cache1.label" not in refs
+    # built-in types keep to the table even though their DialogScripts type scripts as files
+    assert "/out/mantra1.prerender" not in refs and "/out/mantra1.vm_tmpsharedstorage" not in refs
+    assert refs["/out/mantra1.vm_picture"].output
+
+
 def test_python_and_unknown_expressions_fall_back_to_saved_value_with_warning(tmp_path):
     w = HipWriter()
     w.node("out/py", "ifd", {"vm_picture": ("vm_picture", "/saved/py.0001.exr")},

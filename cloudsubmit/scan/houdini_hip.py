@@ -21,6 +21,7 @@ What a TD would expect, decided here:
   ``.hip``, and anything that could not be decoded is reported in the warnings."""
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -31,8 +32,8 @@ from ..paths import is_absolute, normpath
 from .cpio import Archive, read_archive
 from .houdini_expr import ExprScope, Unresolved, evaluate, expand_backticks, substitute_os
 from .houdini_parms import ParmRule, ParmTable, base_type, load_table
-from .houdini_text import (Channel, Component, parse_channels, parse_def, parse_fallbacks, parse_frange,
-                           parse_init, parse_parms, parse_variables)
+from .houdini_text import (Channel, Component, parse_channels, parse_def, parse_dialog_file_parms, parse_fallbacks,
+                           parse_frange, parse_init, parse_parms, parse_variables)
 from .model import RawRef, ReadContext, ReadResult, SceneInfo
 
 _FRAME_TOKEN = re.compile(r"\$\{?F(?:F|\d*)\}?(?![A-Za-z_])")
@@ -133,6 +134,32 @@ class _Evaluator:
         return vals[0] if vals else ""
 
 
+def _custom_types(globals_: Dict[str, str], table: ParmTable) -> Dict[str, List[ParmRule]]:
+    """File parameters of operator types defined outside the Houdini install (studio HDAs), from
+    the DialogScripts the scene carries: ``type file/geometry/image`` is an input, or an output when
+    its file chooser writes. Built-in types are left to the table: their DialogScripts also type
+    pre-render scripts and temp folders as files."""
+    custom: Dict[str, List[ParmRule]] = {}
+    libs: Dict[str, List[str]] = {}
+    for optype, lib in parse_fallbacks(globals_.get(".OPfallbacks", "")):
+        libs.setdefault(optype.split("/", 1)[-1], []).append(lib)
+    for name, text in globals_.items():
+        if "# Dialog script for " not in text:
+            continue
+        for op, parms in parse_dialog_file_parms(text).items():
+            if any(table.is_builtin_library(lib) for lib in libs.get(op, ())):
+                continue
+            custom[op] = [ParmRule(parm=p.name.replace("#", "[0-9]*"), kind=p.kind, output=p.output) for p in parms]
+    return custom
+
+
+def _rule(node: HipNode, parm: str, table: ParmTable, custom: Dict[str, List[ParmRule]]) -> Optional[ParmRule]:
+    rule = table.match(node.type, parm)
+    if rule is None:
+        rule = next((r for r in custom.get(node.type, ()) if fnmatch.fnmatchcase(parm, r.parm)), None)
+    return rule
+
+
 def _ignored(value: str, table: ParmTable) -> bool:
     v = value.strip()
     return v in table.ignore_values or v.startswith(table.ignore_prefixes)
@@ -151,10 +178,11 @@ def _skip_reason(node: HipNode, rule: ParmRule) -> str:
     return ""
 
 
-def _node_refs(node: HipNode, table: ParmTable, ev: _Evaluator, base_dir: str, warnings: List[str]) -> List[RawRef]:
+def _node_refs(node: HipNode, table: ParmTable, custom: Dict[str, List[ParmRule]], ev: _Evaluator, base_dir: str,
+               warnings: List[str]) -> List[RawRef]:
     refs: List[RawRef] = []
     for parm in node.parms:
-        rule = table.match(node.type, parm)
+        rule = _rule(node, parm, table, custom)
         if rule is None or (rule.enabled_by and not _enabled(node, ev, rule.enabled_by)):
             continue
         values = [v for v in ev.values(node, parm) if not _ignored(v, table)]
@@ -251,7 +279,8 @@ def read(path: str, ctx: ReadContext) -> ReadResult:
     result.info = _scene_info(globals_, nodes, table, variables)
     base_dir = variables["HIP"]
     ev = _Evaluator(nodes, result.warnings)
+    custom = _custom_types(globals_, table)
     for node in nodes.values():
-        result.refs.extend(_node_refs(node, table, ev, base_dir, result.warnings))
+        result.refs.extend(_node_refs(node, table, custom, ev, base_dir, result.warnings))
     result.refs.extend(_library_refs(globals_, nodes, table, base_dir))
     return result

@@ -174,3 +174,38 @@ def parse_fallbacks(text: str) -> List[Tuple[str, str]]:
         if len(parts) == 2:
             out.append((parts[0], parts[1].strip()))
     return out
+
+
+_DIALOG = re.compile(r"# Dialog script for (\S+) automatically generated")
+_PARM_START = re.compile(r"\n\s*parm\s*\{")
+_DIALOG_NAME = re.compile(r'^\s*name\s+"?([^"\s]+)"?', re.M)
+_DIALOG_TYPE = re.compile(r"^\s*type\s+(\w+)", re.M)
+_CHOOSER_MODE = re.compile(r'"filechooser_mode"\s+"(\w+)"')
+_BASEPARM = re.compile(r"^\s*baseparm\s*$", re.M)
+DIALOG_FILE_TYPES = {"file": "file", "geometry": "geometry", "image": "texture"}
+
+
+@dataclass
+class DialogParm:
+    name: str          # may hold '#' for multiparm instances (file#)
+    kind: str
+    output: bool       # the file chooser writes (filechooser_mode "write")
+
+
+def parse_dialog_file_parms(text: str) -> Dict[str, List[DialogParm]]:
+    """``{operator name: [file parameters]}`` from the DialogScripts of operator definitions
+    (``.OPdummydefs`` holds one per type the scene uses from a library)."""
+    out: Dict[str, List[DialogParm]] = {}
+    heads = list(_DIALOG.finditer(text))
+    for k, head in enumerate(heads):
+        end = heads[k + 1].start() if k + 1 < len(heads) else len(text)
+        parms: List[DialogParm] = []
+        for section in _PARM_START.split(text[head.end():end])[1:]:
+            name, ptype = _DIALOG_NAME.search(section), _DIALOG_TYPE.search(section)
+            if not name or not ptype or ptype.group(1) not in DIALOG_FILE_TYPES or _BASEPARM.search(section):
+                continue
+            mode = _CHOOSER_MODE.search(section)
+            parms.append(DialogParm(name.group(1), DIALOG_FILE_TYPES[ptype.group(1)],
+                                    bool(mode and mode.group(1) == "write")))
+        out[head.group(1)] = parms
+    return out
