@@ -32,8 +32,8 @@ from ..paths import is_absolute, normpath
 from .cpio import Archive, read_archive
 from .houdini_expr import ExprScope, Unresolved, evaluate, expand_backticks, substitute_os
 from .houdini_parms import ParmRule, ParmTable, base_type, load_table
-from .houdini_text import (Channel, Component, parse_channels, parse_def, parse_dialog_file_parms, parse_fallbacks,
-                           parse_frange, parse_init, parse_parms, parse_variables)
+from .houdini_text import (Channel, Component, ParmBlock, names_regex, parse_channels, parse_def, parse_dialog_file_parms, parse_fallbacks,
+                           parse_frange, parse_init, parse_variables)
 from .model import RawRef, ReadContext, ReadResult, SceneInfo
 
 _FRAME_TOKEN = re.compile(r"\$\{?F(?:F|\d*)\}?(?![A-Za-z_])")
@@ -48,7 +48,7 @@ class HipNode:
     type: str = ""
     flags: Dict[str, bool] = field(default_factory=dict)
     exprlang: str = "hscript"
-    parms: Dict[str, List[Component]] = field(default_factory=dict)
+    parms: ParmBlock = field(default_factory=lambda: ParmBlock(""))
     channels: Dict[str, Channel] = field(default_factory=dict)
 
     @property
@@ -74,7 +74,7 @@ def _index(arc: Archive) -> Tuple[Dict[str, str], Dict[str, HipNode]]:
         elif ext == "def":
             node.flags, node.exprlang = parse_def(text)
         elif ext == "parm":
-            node.parms = parse_parms(text)
+            node.parms = ParmBlock(text)
         else:
             node.channels = parse_channels(text)
     return globals_, nodes
@@ -88,7 +88,7 @@ class _Evaluator:
 
     def values(self, node: HipNode, parm: str) -> List[str]:
         out: List[str] = []
-        for comp in node.parms.get(parm, ()):
+        for comp in node.parms.get(parm):
             for v in self._component(node, parm, comp):
                 v = substitute_os(v, node.name)
                 if v not in out:
@@ -153,11 +153,31 @@ def _custom_types(globals_: Dict[str, str], table: ParmTable) -> Dict[str, List[
     return custom
 
 
-def _rule(node: HipNode, parm: str, table: ParmTable, custom: Dict[str, List[ParmRule]]) -> Optional[ParmRule]:
-    rule = table.match(node.type, parm)
-    if rule is None:
-        rule = next((r for r in custom.get(node.type, ()) if fnmatch.fnmatchcase(parm, r.parm)), None)
-    return rule
+class _Rules:
+    """The table plus the scene's studio HDA parameters, with one regex that finds every
+    candidate parameter line of a node at once."""
+
+    def __init__(self, table: ParmTable, custom: Dict[str, List[ParmRule]]) -> None:
+        self.table, self.custom = table, custom
+        self._rx = names_regex(table.patterns + [r.parm for rules in custom.values() for r in rules])
+        self._wanted: Dict[str, bool] = {}
+        self._cache: Dict[Tuple[str, str], Optional[ParmRule]] = {}
+
+    def wanted(self, parm: str) -> bool:
+        """Could any rule match this parameter name (on some node type)?"""
+        hit = self._wanted.get(parm)
+        if hit is None:
+            hit = self._wanted[parm] = bool(self._rx.match(parm))
+        return hit
+
+    def get(self, node_type: str, parm: str) -> Optional[ParmRule]:
+        key = (node_type, parm)
+        if key not in self._cache:
+            rule = self.table.match(node_type, parm)
+            if rule is None:
+                rule = next((r for r in self.custom.get(node_type, ()) if fnmatch.fnmatchcase(parm, r.parm)), None)
+            self._cache[key] = rule
+        return self._cache[key]
 
 
 def _ignored(value: str, table: ParmTable) -> bool:
@@ -178,11 +198,11 @@ def _skip_reason(node: HipNode, rule: ParmRule) -> str:
     return ""
 
 
-def _node_refs(node: HipNode, table: ParmTable, custom: Dict[str, List[ParmRule]], ev: _Evaluator, base_dir: str,
-               warnings: List[str]) -> List[RawRef]:
+def _node_refs(node: HipNode, rules: _Rules, ev: _Evaluator, base_dir: str, warnings: List[str]) -> List[RawRef]:
     refs: List[RawRef] = []
-    for parm in node.parms:
-        rule = _rule(node, parm, table, custom)
+    table = rules.table
+    for parm in node.parms.find(rules.wanted):
+        rule = rules.get(node.type, parm)
         if rule is None or (rule.enabled_by and not _enabled(node, ev, rule.enabled_by)):
             continue
         values = [v for v in ev.values(node, parm) if not _ignored(v, table)]
@@ -279,8 +299,8 @@ def read(path: str, ctx: ReadContext) -> ReadResult:
     result.info = _scene_info(globals_, nodes, table, variables)
     base_dir = variables["HIP"]
     ev = _Evaluator(nodes, result.warnings)
-    custom = _custom_types(globals_, table)
+    rules = _Rules(table, _custom_types(globals_, table))
     for node in nodes.values():
-        result.refs.extend(_node_refs(node, table, custom, ev, base_dir, result.warnings))
+        result.refs.extend(_node_refs(node, rules, ev, base_dir, result.warnings))
     result.refs.extend(_library_refs(globals_, nodes, table, base_dir))
     return result

@@ -63,6 +63,7 @@ class ParmTable:
     def __init__(self, rules: List[ParmRule], data: Dict[str, Any]) -> None:
         # specific rows first, outputs before inputs, in file order otherwise
         ordered = sorted(enumerate(rules), key=lambda ir: (not ir[1].node_types, not ir[1].output, ir[0]))
+        self.patterns = sorted({r.parm for r in rules})
         self.exact: Dict[str, List[ParmRule]] = {}
         self.globs: List[tuple] = []
         for _, r in ordered:
@@ -76,8 +77,15 @@ class ParmTable:
         self.rop_types = frozenset(data.get("rop_types") or ())
         self.camera_types = frozenset(data.get("camera_types") or ())
         self.renderers: Dict[str, str] = dict(data.get("renderers") or {})
+        self._cache: Dict[tuple, Optional[ParmRule]] = {}
 
     def match(self, node_type: str, parm: str) -> Optional[ParmRule]:
+        key = (node_type, parm)
+        if key not in self._cache:
+            self._cache[key] = self._match(node_type, parm)
+        return self._cache[key]
+
+    def _match(self, node_type: str, parm: str) -> Optional[ParmRule]:
         base = base_type(node_type)
         candidates = list(self.exact.get(parm, ()))
         candidates += [r for rx, r in self.globs if rx.match(parm)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 _PARM_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|([\[\]()])|([^\s\[\]()"]+)', re.S)
 _ESCAPE = re.compile(r"\\(.)", re.S)
@@ -28,8 +28,8 @@ def unescape(text: str) -> str:
     return _ESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(1)), text)
 
 
-def _tokens(text: str):
-    for m in _PARM_TOKEN.finditer(text):
+def _tokens(text: str, pos: int = 0):
+    for m in _PARM_TOKEN.finditer(text, pos):
         if m.group(1) is not None:
             yield "s", unescape(m.group(1))
         elif m.group(2) is not None:
@@ -38,53 +38,112 @@ def _tokens(text: str):
             yield "w", m.group(3)
 
 
+# `name [ flags ] (` at the start of a line: where each parameter's values begin
+_PARM_LINE = re.compile(r'^([^\s\[\]()"{}]+)[ \t]+\[', re.M)
+_NAME_CHARS = r'[^\s\[\]()"{}]'
+
+
+def glob_regex(pattern: str) -> str:
+    """A parameter-name glob (``filepath[0-9]*``, ``*_texture``) as a regex fragment that stays
+    within one name, for :meth:`ParmBlock.find`."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "*":
+            out.append(_NAME_CHARS + "*")
+        elif c == "?":
+            out.append(_NAME_CHARS)
+        elif c == "[" and "]" in pattern[i + 1:]:
+            j = pattern.index("]", i + 1)
+            out.append(pattern[i:j + 1])
+            i = j
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+def names_regex(patterns: List[str]) -> "re.Pattern[str]":
+    """One regex matching every parameter name that fits one of the globs ``patterns``."""
+    alts = "|".join(sorted({glob_regex(p) for p in patterns}, key=len, reverse=True)) or "(?!)"
+    return re.compile(r"(?:" + alts + r")\Z")
+
+
+class ParmBlock:
+    """A node's ``.parm`` body, parsed on demand: a scene has millions of parameters and only a
+    few per node can hold a path, so the reader asks for candidate names with one regex and
+    tokenises only those values."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._pos: Dict[str, Optional[int]] = {}  # name -> offset of its "[ flags ]"
+        self._parsed: Dict[str, Optional[List[Component]]] = {}
+
+    def find(self, wanted: Callable[[str], bool]) -> List[str]:
+        """Names of the parameters ``wanted`` accepts. Names are listed by one C-speed regex
+        pass; positions are looked up only for the few names asked for."""
+        return [n for n in _PARM_LINE.findall(self.text) if wanted(n)]
+
+    def names(self) -> List[str]:
+        return _PARM_LINE.findall(self.text)
+
+    def _locate(self, name: str) -> Optional[int]:
+        if name not in self._pos:
+            m = re.search(r"^" + re.escape(name) + r"[ \t]+\[", self.text, re.M)
+            self._pos[name] = m.end() - 1 if m else None
+        return self._pos[name]
+
+    def __contains__(self, name: str) -> bool:
+        return self._locate(name) is not None
+
+    def complete(self, name: str) -> bool:
+        self.get(name)
+        return self._parsed.get(name) is not None
+
+    def get(self, name: str) -> List[Component]:
+        """The parameter's components; empty when absent or cut off by truncation."""
+        if name not in self._parsed:
+            pos = self._locate(name)
+            self._parsed[name] = None if pos is None else _components(_values(_tokens(self.text, pos)))
+        return self._parsed[name] or []
+
+
+def _values(toks):
+    """Skip ``[ flags ]`` up to the ``(`` that opens the values."""
+    for kind, _ in toks:
+        if kind == "(":
+            break
+    return toks
+
+
 def parse_parms(text: str) -> Dict[str, List[Component]]:
-    """``{parm name: [components]}`` of a ``.parm`` body. Unbalanced input ends the parse quietly:
-    whatever was complete is returned (a truncated scene still gives its earlier parms)."""
+    """``{parm name: [components]}`` of a whole ``.parm`` body (a truncated last parameter is
+    left out: whatever was complete is returned)."""
+    block = ParmBlock(text)
     out: Dict[str, List[Component]] = {}
-    toks = list(_tokens(text))
-    i, n = 0, len(toks)
-    while i < n:
-        kind, val = toks[i]
-        if kind != "w" or i + 1 >= n or toks[i + 1][0] != "[":
-            i += 1
-            continue
-        name = val
-        j = i + 2
-        while j < n and toks[j][0] != "]":
-            j += 1
-        if j + 1 >= n or toks[j + 1][0] != "(":
-            i = j + 1
-            continue
-        comps, i = _components(toks, j + 2)
-        if comps is not None:
+    for name in block.names():
+        comps = block.get(name)
+        if block.complete(name):
             out[name] = comps
     return out
 
 
-def _components(toks: list, i: int) -> Tuple[Optional[List[Component]], int]:
+def _components(toks) -> Optional[List[Component]]:
     comps: List[Component] = []
-    n = len(toks)
-    while i < n:
-        kind, val = toks[i]
+    for kind, val in toks:
         if kind == ")":
-            return comps, i + 1
+            return comps
         if kind == "[":
-            # [ channel value ]: value may be missing for numeric channels saved without one
-            chan = toks[i + 1][1] if i + 1 < n else ""
-            k = i + 2
-            value = ""
-            if k < n and toks[k][0] in ("s", "w"):
-                value = toks[k][1]
-                k += 1
-            while k < n and toks[k][0] != "]":
-                k += 1
-            comps.append(Component(value, chan))
-            i = k + 1
+            # [ channel value ]: the value is what the channel gave when the scene was saved
+            inner = []
+            for k2, v2 in toks:
+                if k2 == "]":
+                    break
+                inner.append(v2)
+            comps.append(Component(inner[1] if len(inner) > 1 else "", inner[0] if inner else ""))
             continue
         comps.append(Component(val))
-        i += 1
-    return None, i
+    return None
 
 
 _CHANNEL = re.compile(r"channel\s+(\S+)\s*\{")
