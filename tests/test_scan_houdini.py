@@ -307,3 +307,49 @@ def test_expression_evaluator():
     for bad in ('ch("tx")', 'chs("../nope")', '"a" "b"', "1 +", "$HIP/x"):
         with pytest.raises(Unresolved):
             evaluate(bad, scope)
+
+
+# --- through the scanner: the .hip, the USD layer and the .ass it names, files on disk ----------
+
+def test_shot_scan_end_to_end(tmp_path, cli):
+    import json
+
+    from cloudsubmit.scan import scan_scene
+
+    shot, job = tmp_path / "shot", tmp_path / "job"
+    for d in ("geo", "otls", "usd", "procs"):
+        (shot / d).mkdir(parents=True)
+    (job / "tex").mkdir(parents=True)
+    for f in range(1001, 1006):
+        (shot / "geo" / f"rock.{f:04d}.bgeo.sc").write_bytes(b"g" * f)
+    (shot / "otls" / "localtool.hda").write_bytes(b"hda")
+    (job / "tex" / "bark.1001.tx").write_bytes(b"t")
+    (shot / "usd" / "layout.usda").write_text('#usda 1.0\ndef "W"\n{\n    asset tex = @../../job/tex/bark.<UDIM>.tx@\n}\n')
+    (shot / "procs" / "tree.ass").write_text('image\n{\n name leaf\n filename "[JOB]/tex/leaf.tx"\n}\n')
+    w = HipWriter()
+    w.node("obj/geo1/file1", "file", {"file": "$HIP/geo/rock.$F4.bgeo.sc"})
+    w.node("obj/geo1/alembic1", "alembic", {"fileName": "$JOB/cache/missing.abc"})
+    w.node("stage/sublayer1", "sublayer", {"filepath1": "$HIP/usd/layout.usda"})
+    w.node("obj/proc1", "arnold_procedural", {"ar_filename": "$HIP/procs/tree.ass"})
+    w.node("out/mantra1", "ifd", {"vm_picture": "$HIP/render/$HIPNAME.$OS.$F4.exr"})
+    w.fallback("Sop/localtool", "otls/localtool.hda")
+    hip = w.write(shot / "sh010.hip")
+    env = {"JOB": str(job)}
+    deps = scan_scene(str(hip), frames=[1001, 1002, 1003], env=env)
+    got = {d.path: (d.exists, d.kind, d.source) for d in deps.dependencies}
+    s, j = str(shot).replace("\\", "/"), str(job).replace("\\", "/")
+    assert got == {
+        f"{s}/sh010.hip": (True, "scene", "scene"),
+        **{f"{s}/geo/rock.{f}.bgeo.sc": (True, "geometry", "/obj/geo1/file1.file") for f in (1001, 1002, 1003)},
+        f"{j}/cache/missing.abc": (False, "alembic", "/obj/geo1/alembic1.fileName"),
+        f"{s}/usd/layout.usda": (True, "usd", "/stage/sublayer1.filepath1"),
+        f"{j}/tex/bark.1001.tx": (True, "texture", f"{s}/usd/layout.usda:/W.tex"),
+        f"{s}/procs/tree.ass": (True, "standin", "/obj/proc1.ar_filename"),
+        f"{j}/tex/leaf.tx": (False, "texture", "leaf.filename"),
+        f"{s}/otls/localtool.hda": (True, "hda", "Sop/localtool definition"),
+    }
+    assert [o.path for o in deps.outputs] == [f"{s}/render/sh010.mantra1.$F4.exr"]
+    out = cli("scan", str(hip), "--frames", "1001-1003", "--json", env=env)
+    assert out.returncode == 1, out.stderr          # missing.abc and leaf.tx are missing
+    data = json.loads(out.stdout)
+    assert {d["path"] for d in data["dependencies"] if not d["exists"]} == {f"{j}/cache/missing.abc", f"{j}/tex/leaf.tx"}
