@@ -126,6 +126,16 @@ def test_layers_assets_udims_and_missing(stage):
     assert (res.info.frame_start, res.info.frame_end) == (1001.0, 1100.0)
 
 
+@pytest.mark.parametrize("frames,wanted", [
+    ([1001], {"flip.1001.exr"}), ([1002, 1003], {"flip.1002.exr"}), ([990], {"flip.1001.exr"}),
+    ([1001, 1050], {"flip.1001.exr", "flip.1002.exr"}), (None, {"flip.1001.exr", "flip.1002.exr"}),
+])
+def test_time_sampled_assets_only_for_chosen_frames(stage, frames, wanted):
+    res = usd.read(str(stage / "root.usda"), ReadContext(frames=frames))
+    flips = {r.value.rsplit("/", 1)[-1] for r in res.refs if "/flip." in r.value}
+    assert flips == wanted
+
+
 def test_no_usd_chatter_on_stderr(stage):
     code = ("import sys; from cloudsubmit.scan import usd; from cloudsubmit.scan.model import ReadContext; "
             f"usd.read({str(stage / 'root.usda')!r}, ReadContext())")

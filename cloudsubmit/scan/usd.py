@@ -13,13 +13,16 @@ Decisions:
   USD found: the expander owns token expansion and also reports a UDIM set with no tiles at all,
   which USD silently skips.
 * Paths USD could not resolve are returned as ordinary references, so they are reported missing.
+* A time-sampled asset path is listed only when a chosen frame holds that sample (the last sample
+  at or before the frame); with no frames chosen, every sample is listed.
 * usd-core is an optional extra; without it the reader says how to install it."""
 from __future__ import annotations
 
+import bisect
 import os
 import posixpath
 import re
-from typing import Any, Dict, Iterable, List, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from ..errors import ScanError
 from ..paths import normpath
@@ -67,20 +70,29 @@ def _asset_values(value: Any) -> Iterable[str]:
 class _Sources:
     """Authored asset paths of each layer, anchored, mapped to ``layer:/prim.property``."""
 
-    def __init__(self, Sdf: Any) -> None:
-        self.Sdf = Sdf
+    def __init__(self, Sdf: Any, frames: Optional[List[int]]) -> None:
+        self.Sdf, self.frames = Sdf, frames
         self.by_path: Dict[str, str] = {}
         self.udims: List[Tuple[str, str]] = []     # (anchored pattern, source)
+        self.needed: Set[str] = set()              # anchored keys some chosen frame uses
+        self.unneeded: Set[str] = set()            # keys seen only in time samples no chosen frame holds
 
-    def add(self, layer: Any, authored: str, source: str) -> None:
+    def add(self, layer: Any, authored: str, source: str, needed: bool = True) -> None:
         if not authored:
             return
         anchored = self.Sdf.ComputeAssetPathRelativeToLayer(layer, authored) or authored
         if _UDIM.search(anchored):
-            if all(p != anchored for p, _ in self.udims):
+            if needed and all(p != anchored for p, _ in self.udims):
                 self.udims.append((anchored, source))
             return
-        self.by_path.setdefault(_key(anchored), source)
+        key = _key(anchored)
+        self.by_path.setdefault(key, source)
+        (self.needed if needed else self.unneeded).add(key)
+
+    def skipped(self, path: str) -> bool:
+        """Only named by time samples that none of the chosen frames holds."""
+        key = _key(path)
+        return key in self.unneeded and key not in self.needed
 
     def walk(self, layer: Any) -> None:
         name = layer.realPath or layer.identifier
@@ -100,11 +112,25 @@ class _Sources:
             attr = layer.GetAttributeAtPath(path)
             if attr is None or attr.typeName not in (self.Sdf.ValueTypeNames.Asset, self.Sdf.ValueTypeNames.AssetArray):
                 return
-            values = list(_asset_values(attr.default))
-            for t in layer.ListTimeSamplesForPath(path):
-                values += _asset_values(layer.QueryTimeSample(path, t))
-            for v in values:
+            for v in _asset_values(attr.default):
                 self.add(layer, v, f"{name}:{path}")
+            times = sorted(layer.ListTimeSamplesForPath(path))
+            held = _held_times(times, self.frames)
+            for t in times:
+                for v in _asset_values(layer.QueryTimeSample(path, t)):
+                    self.add(layer, v, f"{name}:{path}", needed=t in held)
+
+
+def _held_times(times: List[float], frames: Optional[List[int]]) -> Set[float]:
+    """The samples the chosen frames read: asset values are held, so frame f uses the last sample
+    at or before f (the first sample before the first one). Layer time offsets are not applied."""
+    if frames is None or not times:
+        return set(times)
+    held = set()
+    for f in frames:
+        i = bisect.bisect_right(times, f) - 1
+        held.add(times[max(i, 0)])
+    return held
 
 
 def _compute(path: str, Tf: Any, UsdUtils: Any) -> Tuple[list, list, list]:
@@ -155,7 +181,7 @@ def read(path: str, ctx: ReadContext) -> ReadResult:
     layers, assets, unresolved = _compute(path, Tf, UsdUtils)
     if not layers:
         raise ScanError(f"{path}: cannot read USD layer")
-    sources = _Sources(Sdf)
+    sources = _Sources(Sdf, ctx.frames)
     for layer in layers:
         sources.walk(layer)
     result = ReadResult(info=_info(layers[0]))
@@ -173,7 +199,7 @@ def read(path: str, ctx: ReadContext) -> ReadResult:
         if real and _key(real) != root:
             result.refs.append(ref(real, "usd"))
     for asset, found in [(a, True) for a in assets] + [(u, False) for u in unresolved]:
-        if _matches_udim(asset, sources.udims) or _UDIM.search(asset):
+        if _matches_udim(asset, sources.udims) or _UDIM.search(asset) or sources.skipped(asset):
             continue
         kind = kind_for(asset)
         result.refs.append(ref(asset, kind, follow=found and kind in ("standin", "usd")))
