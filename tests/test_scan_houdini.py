@@ -262,6 +262,16 @@ def test_hipnc_with_undecodable_sizes_splits_at_record_marks(tmp_path):
     assert any("could not be decoded" in w for w in res.warnings)
 
 
+def test_unreadable_parameter_records_are_reported(tmp_path):
+    body = odc_record("obj/geo1/file1.init", b"type = file\n") + \
+        odc_record("obj/geo1/file1.parm", bytes(range(256)) * 4) + odc_record("TRAILER!!!", b"")
+    path = tmp_path / "enc.hipnc.hip"
+    path.write_bytes(body)
+    res = read(path)
+    assert res.refs == []
+    assert any("parameters of 1 node(s) could not be read" in w and "/obj/geo1/file1" in w for w in res.warnings)
+
+
 def test_missing_trailer_is_reported(tmp_path):
     body = odc_record("obj/geo1/file1.init", b"type = file\n") + \
         odc_record("obj/geo1/file1.parm", b'{\nfile\t[ 0\tlocks=0 ]\t(\t"/a/b.bgeo"\t)\n}\n')

@@ -56,10 +56,11 @@ class HipNode:
         return self.path.rsplit("/", 1)[-1]
 
 
-def _index(arc: Archive) -> Tuple[Dict[str, str], Dict[str, HipNode]]:
+def _index(arc: Archive, warnings: List[str], where: str) -> Tuple[Dict[str, str], Dict[str, HipNode]]:
     """(global records by name, nodes by path) from the archive's records."""
     globals_: Dict[str, str] = {}
     nodes: Dict[str, HipNode] = {}
+    unreadable: List[str] = []
     for entry in arc.entries:
         base, dot, ext = entry.name.rpartition(".")
         if not dot or not base or "/" in ext:
@@ -74,9 +75,14 @@ def _index(arc: Archive) -> Tuple[Dict[str, str], Dict[str, HipNode]]:
         elif ext == "def":
             node.flags, node.exprlang = parse_def(text)
         elif ext == "parm":
+            if text.strip() and not text.lstrip().startswith("{"):
+                unreadable.append(node.path)
             node.parms = ParmBlock(text)
         else:
             node.channels = parse_channels(text)
+    if unreadable:
+        warnings.append(f"{where}: parameters of {len(unreadable)} node(s) could not be read (not Houdini text: "
+                        f"encrypted or damaged), e.g. {', '.join(unreadable[:3])}; their files are not listed")
     return globals_, nodes
 
 
@@ -294,7 +300,7 @@ def read(path: str, ctx: ReadContext) -> ReadResult:
         result.warnings.append(f"{path}: {licence} .{arc.flavour} scene, read from its obfuscated records; "
                                "render nodes need a licence that accepts this file type")
     table = load_table(ctx.config)
-    globals_, nodes = _index(arc)
+    globals_, nodes = _index(arc, result.warnings, path)
     variables = _variables(path, globals_, ctx)
     result.info = _scene_info(globals_, nodes, table, variables)
     base_dir = variables["HIP"]
