@@ -62,6 +62,7 @@ def shot_scene() -> HipWriter:
     w.node("obj/geo1/file_locked", "file", {"file": "$HIP/geo/locked.bgeo"}, lock=True)
     w.node("obj/geo1/file_jp", "file", {"file": "$HIP/geo/岩/石.bgeo.sc"})
     w.node("obj/geo1/file_op", "file", {"file": "op:/obj/geo2/OUT"})
+    w.node("obj/geo1/file_fresh", "file", {"file": "default.bgeo"})
     w.node("mat/principledshader1", "principledshader::2.0",
            {"basecolor_texture": "$HIP/tex/wood.<UDIM>.rat", "rough_texture": "", "basecolor": [1, 1, 1]})
     w.node("obj/envlight1", "envlight", {"env_map": "$JOB/hdri/sky.exr"})
@@ -102,7 +103,7 @@ def test_file_alembic_texture_envmap_usd_inputs(shot_hip):
     assert usd.kind == "usd" and usd.follow and not usd.output
     assert refs["/obj/geo1/file_jp.file"].value == "$HIP/geo/岩/石.bgeo.sc"
     # not files: font name, op: reference, empty parms, mantra's viewer device
-    for src in ("/obj/geo1/font1.file", "/obj/geo1/file_op.file", "/mat/principledshader1.rough_texture",
+    for src in ("/obj/geo1/font1.file", "/obj/geo1/file_op.file", "/obj/geo1/file_fresh.file", "/mat/principledshader1.rough_texture",
                 "/stage/sublayer1.filepath2", "/obj/cam1.vm_background", "/out/preview.vm_picture"):
         assert src not in refs
 

@@ -274,7 +274,8 @@ def _scene_info(globals_: Dict[str, str], nodes: Dict[str, HipNode], table: Parm
         info.frame_start, info.frame_end = frange
     for node in sorted(nodes.values(), key=lambda n: n.path):
         kind = base_type(node.type)
-        if node.path.startswith("/out/") and node.path.count("/") == 2 or (kind in table.rop_types and node.type):
+        in_out = node.path.startswith("/out/") and node.path.count("/") == 2
+        if in_out or (node.type and kind in table.rop_types):
             info.rops.append(node.path)
             if not info.renderer and not node.flags.get("bypass"):
                 info.renderer = table.renderers.get(kind, "")
