@@ -193,3 +193,22 @@ def test_without_usd_core_the_message_says_how_to_install(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120)
     assert out.stdout.strip() == "install cloudsubmit[usd] (usd-core) to scan USD layers 2", out.stderr
+
+
+def test_usdz_package_is_one_dependency(tmp_path):
+    from pxr import Sdf
+
+    (tmp_path / "tex").mkdir()
+    (tmp_path / "tex" / "leaf.png").write_bytes(b"png-bytes")
+    (tmp_path / "asset.usda").write_text(
+        '#usda 1.0\ndef "Leaf"\n{\n    asset a = @./tex/leaf.png@\n    asset b = @./tex/gone.png@\n}\n')
+    zipped = Sdf.ZipFileWriter.CreateNew(str(tmp_path / "leaf.usdz"))
+    zipped.AddFile(str(tmp_path / "asset.usda"), "asset.usda")
+    zipped.AddFile(str(tmp_path / "tex" / "leaf.png"), "tex/leaf.png")
+    zipped.Save()
+    (tmp_path / "shot.usda").write_text('#usda 1.0\ndef "W" (\n    references = @./leaf.usdz@\n)\n{\n}\n')
+    res = usd.read(str(tmp_path / "shot.usda"), ReadContext())
+    assert [(r.value, r.kind) for r in res.refs] == [(p(tmp_path, "leaf.usdz"), "usd")]
+    assert any("leaf.usdz: tex/gone.png is missing inside the package" in w for w in res.warnings)
+    own = usd.read(str(tmp_path / "leaf.usdz"), ReadContext())
+    assert own.refs == []

@@ -29,6 +29,7 @@ from ..paths import normpath
 from .model import RawRef, ReadContext, ReadResult, SceneInfo
 
 _UDIM = re.compile(r"<UDIM>", re.I)
+_PACKAGED = re.compile(r"^(.*?\.usdz)\[(.*)\]$", re.I)
 _FRAME = re.compile(r"#+|%0?\d*d|<f\d*>|\$F\d*", re.I)
 _KINDS = {
     ".usd": "usd", ".usda": "usd", ".usdc": "usd", ".usdz": "usd",
@@ -173,6 +174,32 @@ def _matches_udim(path: str, patterns: List[Tuple[str, str]]) -> bool:
     return False
 
 
+class _Collect:
+    """The references to return, once each. A path inside a package (``a.usdz[tex/b.png]``) is
+    the package's business: the package file is the dependency, a missing member a warning."""
+
+    def __init__(self, sources: _Sources, root: str, base: str, fallback: str) -> None:
+        self.sources, self.root, self.base, self.fallback = sources, root, base, fallback
+        self.refs: List[RawRef] = []
+        self.warnings: List[str] = []
+        self.seen: Set[str] = set()
+
+    def add(self, value: str, kind: str, found: bool = True, source: str = "", **extra: Any) -> None:
+        packaged = _PACKAGED.match(value)
+        if packaged:
+            outer, inner = packaged.groups()
+            if not found:
+                self.warnings.append(f"{outer}: {inner} is missing inside the package")
+            value, kind, extra = outer, "usd", {}
+        key = _key(value)
+        if key == self.root or key in self.seen:
+            return
+        self.seen.add(key)
+        src = source or self.sources.by_path.get(key, self.fallback)
+        self.refs.append(RawRef(value=normpath(value), source=src, kind=kind, base_dir=self.base,
+                                sequence=bool(_FRAME.search(value)), **extra))
+
+
 def read(path: str, ctx: ReadContext) -> ReadResult:
     """Every layer and asset the USD layer at ``path`` needs, recursively."""
     Sdf, Tf, UsdUtils = _pxr()
@@ -184,26 +211,15 @@ def read(path: str, ctx: ReadContext) -> ReadResult:
     sources = _Sources(Sdf, ctx.frames)
     for layer in layers:
         sources.walk(layer)
-    result = ReadResult(info=_info(layers[0]))
-    root = _key(layers[0].realPath or path)
-    base = posixpath.dirname(normpath(path))
-    fallback = f"{layers[0].realPath or path} (USD dependency)"
-
-    def ref(value: str, kind: str, **extra: Any) -> RawRef:
-        src = sources.by_path.get(_key(value), fallback)
-        return RawRef(value=normpath(value), source=src, kind=kind, base_dir=base,
-                      sequence=bool(_FRAME.search(value)), **extra)
-
+    out = _Collect(sources, _key(layers[0].realPath or path), posixpath.dirname(normpath(path)),
+                   f"{layers[0].realPath or path} (USD dependency)")
     for layer in layers:
-        real = layer.realPath
-        if real and _key(real) != root:
-            result.refs.append(ref(real, "usd"))
+        if layer.realPath:
+            out.add(layer.realPath, "usd")
     for asset, found in [(a, True) for a in assets] + [(u, False) for u in unresolved]:
-        if _matches_udim(asset, sources.udims) or _UDIM.search(asset) or sources.skipped(asset):
-            continue
-        kind = kind_for(asset)
-        result.refs.append(ref(asset, kind, follow=found and kind in ("standin", "usd")))
+        if not (_matches_udim(asset, sources.udims) or _UDIM.search(asset) or sources.skipped(asset)):
+            kind = kind_for(asset)
+            out.add(asset, kind, found, follow=found and kind in ("standin", "usd"))
     for pattern, src in sources.udims:
-        result.refs.append(RawRef(value=normpath(pattern), source=src, kind=kind_for(pattern), base_dir=base,
-                                  tiling="udim"))
-    return result
+        out.add(pattern, kind_for(pattern), source=src, tiling="udim")
+    return ReadResult(refs=out.refs, warnings=out.warnings, info=_info(layers[0]))
