@@ -25,6 +25,8 @@ from typing import Any, BinaryIO, Dict, List, Optional, Tuple
 
 from ..errors import ScanError
 from ..paths import expand_vars, is_absolute, normpath
+from . import READERS
+from .expand import DirCache
 from .model import RawRef, ReadContext, ReadResult
 
 _TABLE = Path(__file__).with_name("arnold_params.yaml")
@@ -178,10 +180,20 @@ def arnold_env(value: str) -> str:
     return _ENV_TOKEN.sub(lambda m: "${" + m.group(1) + "}", value)
 
 
-def _exists_under(folder: str, value: str) -> bool:
-    pattern = "".join("*" if _TOKENS.fullmatch(tok) else glob.escape(tok)
-                      for tok in re.split(r"(<[^>]*>|#+|%0?\d*d)", value) if tok)
-    return bool(glob.glob(posixpath.join(glob.escape(folder), pattern)))
+def _exists_under(folder: str, value: str, cache: DirCache) -> bool:
+    """Does ``folder/value`` exist, tokens (``<udim>``, ``####``) standing for any text? One
+    listing per folder (shared across the file's references), never a stat per name."""
+    full = posixpath.join(folder, value)
+    parent, name = posixpath.split(full)
+    if _TOKENS.search(parent):
+        return bool(glob.glob(_glob_pattern(full)))
+    pattern = _glob_pattern(name)
+    return any(fnmatch.fnmatchcase(n, pattern) for n in cache.names(parent))
+
+
+def _glob_pattern(value: str) -> str:
+    return "".join("*" if _TOKENS.fullmatch(tok) else glob.escape(tok)
+                   for tok in re.split(r"(<[^>]*>|#+|%0?\d*d)", value) if tok)
 
 
 def _searchpaths(options: Optional[AssNode], table: Dict[str, Any], ctx: ReadContext,
@@ -197,13 +209,13 @@ def _searchpaths(options: Optional[AssNode], table: Dict[str, Any], ctx: ReadCon
 
 
 def _base_dir(value: str, kind: str, search: Dict[str, List[str]], ass_dir: str, ctx: ReadContext,
-              where: str, warnings: List[str]) -> str:
+              where: str, warnings: List[str], cache: DirCache) -> str:
     folders = search.get(kind) or []
     if not folders or is_absolute(value) or value.startswith("$"):
         return ass_dir
     plain = expand_vars(value, ctx.env)
     for folder in folders:
-        if _exists_under(folder, plain):
+        if _exists_under(folder, plain, cache):
             return folder
     warnings.append(f"{where}: {value} not found on the search path ({', '.join(folders)})")
     return folders[0]
@@ -217,12 +229,11 @@ def _kind(node: AssNode, param: str, table: Dict[str, Any]) -> Optional[str]:
 
 def _refs(nodes: List[AssNode], table: Dict[str, Any], ctx: ReadContext, ass_dir: str,
           warnings: List[str]) -> List[RawRef]:
-    from . import READERS
-
     options = next((n for n in nodes if n.type == "options"), None)
     search = _searchpaths(options, table, ctx, ass_dir)
     outputs = table.get("outputs") or []
     follow_kinds = set(table.get("follow") or ())
+    cache = DirCache()
     refs: List[RawRef] = []
     for node in nodes:
         is_output = any(fnmatch.fnmatchcase(node.type, pat) for pat in outputs)
@@ -237,7 +248,7 @@ def _refs(nodes: List[AssNode], table: Dict[str, Any], ctx: ReadContext, ass_dir
             ext = os.path.splitext(value.lower())[1]
             refs.append(RawRef(
                 value=value, source=where, kind="image" if is_output else kind, node_type=node.type,
-                base_dir=ass_dir if is_output else _base_dir(value, kind, search, ass_dir, ctx, where, warnings),
+                base_dir=ass_dir if is_output else _base_dir(value, kind, search, ass_dir, ctx, where, warnings, cache),
                 sequence=bool(_FRAME.search(value)), output=is_output,
                 follow=not is_output and kind in follow_kinds and ext in READERS,
             ))
