@@ -63,6 +63,8 @@ def shot_scene() -> HipWriter:
     w.node("obj/geo1/file_jp", "file", {"file": "$HIP/geo/岩/石.bgeo.sc"})
     w.node("obj/geo1/file_op", "file", {"file": "op:/obj/geo2/OUT"})
     w.node("obj/geo1/file_fresh", "file", {"file": "default.bgeo"})
+    w.node("obj/geo1/cache_load", "filecache::2.0", {"file": "$HIP/cache/sim.$F4.bgeo.sc", "loadfromdisk": "on"})
+    w.node("obj/geo1/cache_cook", "filecache::2.0", {"file": "$HIP/cache/wip.$F4.bgeo.sc", "loadfromdisk": "off"})
     w.node("mat/principledshader1", "principledshader::2.0",
            {"basecolor_texture": "$HIP/tex/wood.<UDIM>.rat", "rough_texture": "", "basecolor": [1, 1, 1]})
     w.node("obj/envlight1", "envlight", {"env_map": "$JOB/hdri/sky.exr"})
@@ -102,6 +104,8 @@ def test_file_alembic_texture_envmap_usd_inputs(shot_hip):
     usd = refs["/stage/sublayer1.filepath1"]
     assert usd.kind == "usd" and usd.follow and not usd.output
     assert refs["/obj/geo1/file_jp.file"].value == "$HIP/geo/岩/石.bgeo.sc"
+    assert refs["/obj/geo1/cache_load.file"].kind == "cache"      # read from disk: needed
+    assert "/obj/geo1/cache_cook.file" not in refs                 # cooks its inputs instead
     # not files: font name, op: reference, empty parms, mantra's viewer device
     for src in ("/obj/geo1/font1.file", "/obj/geo1/file_op.file", "/obj/geo1/file_fresh.file", "/mat/principledshader1.rough_texture",
                 "/stage/sublayer1.filepath2", "/obj/cam1.vm_background", "/out/preview.vm_picture"):
@@ -136,7 +140,9 @@ def test_variables_scene_info_and_job_from_env(shot_hip):
     assert v["HIPNAME"] == "sh010_fx_v003" and v["HIPFILE"].endswith("/sh010_fx_v003.hip")
     assert v["JOB"] == "/jobs/showA" and v["SHOT"] == "sh010"
     assert (info.frame_start, info.frame_end) == (1001.0, 1100.0)
-    assert info.rops == ["/out/deep", "/out/mantra1", "/out/old_rop", "/out/preview"]
+    # File Cache SOPs are output drivers too (a farm job can run them)
+    assert info.rops == ["/obj/geo1/cache_cook", "/obj/geo1/cache_load",
+                         "/out/deep", "/out/mantra1", "/out/old_rop", "/out/preview"]
     assert info.cameras == ["/obj/cam1"] and info.renderer == "mantra"
 
 
