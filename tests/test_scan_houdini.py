@@ -189,7 +189,10 @@ def test_python_and_unknown_expressions_fall_back_to_saved_value_with_warning(tm
     w.node("out/fn", "ifd", {"vm_picture": ("vm_picture", "/saved/fn.exr")},
            chn={"vm_picture": 'opfullpath("..") + ".exr"'})
     w.node("obj/geo1/file1", "file", {"file": "$HIP/geo/`opfullpath(\".\")`.bgeo"})
+    w.node("out/nochn", "ifd", {"vm_picture": ("vm_picture", "/saved/nochn.exr")})
     res = read(w.write(tmp_path / "expr.hip"))
+    assert by_source(res)["/out/nochn.vm_picture"].value == "/saved/nochn.exr"
+    assert any(w.startswith("/out/nochn.vm_picture: driven by channel 'vm_picture', missing") for w in res.warnings)
     refs = by_source(res)
     assert refs["/out/py.vm_picture"].value == "/saved/py.0001.exr"
     assert refs["/out/pynode.vm_picture"].value == "/saved/pynode.exr"

@@ -104,6 +104,8 @@ class _Evaluator:
     def _component(self, node: HipNode, parm: str, comp: Component) -> List[str]:
         where = f"{node.path}.{parm}"
         chan = node.channels.get(comp.channel) if comp.channel else None
+        if comp.channel and chan is None:
+            return self._saved(where, comp, f"channel {comp.channel!r}, missing from the scene (truncated?),")
         if chan is None:
             try:
                 return [expand_backticks(comp.value, self._scope(node))]
