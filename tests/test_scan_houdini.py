@@ -10,7 +10,7 @@ from cloudsubmit.scan import houdini_hip
 from cloudsubmit.scan.houdini_expr import ExprScope, Unresolved, evaluate
 from cloudsubmit.scan.houdini_text import parse_channels, parse_parms
 from cloudsubmit.scan.model import ReadContext
-from hipwriter import HipWriter, odc_record
+from hipwriter import HipWriter, limited_record, odc_record
 
 
 def read(path, env=None, config=None):
@@ -48,6 +48,21 @@ def test_real_pointcloud_hip_has_no_file_dependencies(real_scenes):
     assert res.refs == [] and res.warnings == []
     assert res.info.variables["JOB"] == "/jobs/show"
     assert res.info.rops == [] and (res.info.frame_start, res.info.frame_end) == (1.0, 240.0)
+
+
+def test_real_scene_reencoded_as_hipnc_reads_the_same(real_scenes, tmp_path):
+    from cloudsubmit.scan.cpio import read_archive
+
+    src = real_scenes / "houdini_toolbox_parameters.hip"
+    arc = read_archive(src.read_bytes(), str(src))
+    nc = tmp_path / "houdini_toolbox_parameters.hipnc"
+    nc.write_bytes(b"".join(limited_record(e.name, e.body) for e in arc.entries)
+                   + limited_record("NON_COMMERCIAL_FILE!!!", b""))
+    plain, limited = read(src), read(nc)
+    assert len(arc.entries) == 94 and arc.complete
+    assert [(r.source, r.value) for r in limited.refs] == [(r.source, r.value) for r in plain.refs]
+    assert limited.warnings == [f"{nc}: Apprentice (non-commercial) .hipnc scene, read from its obfuscated records; "
+                                "render nodes need a licence that accepts this file type"]
 
 
 # --- written scenes -----------------------------------------------------------------------------
