@@ -83,7 +83,8 @@ class HipWriter:
         self.dialogs: List[str] = []
 
     def node(self, path: str, node_type: str, parms: Optional[Dict] = None, chn: Optional[Dict[str, str]] = None,
-             bypass: bool = False, lock: bool = False, exprlang: str = "hscript", chn_language: str = "") -> "HipWriter":
+             bypass: bool = False, lock: bool = False, exprlang: str = "hscript",
+             chn_language: str = "") -> "HipWriter":
         name = path.lstrip("/")
         self.records.append((f"{name}.init", f"type = {node_type}\nmatchesdef = 0\n"))
         self.records.append((f"{name}.def", def_text(bypass, lock, exprlang)))

@@ -122,7 +122,8 @@ def test_file_alembic_texture_envmap_usd_inputs(shot_hip):
     assert refs["/obj/geo1/cache_load.file"].kind == "cache"      # read from disk: needed
     assert "/obj/geo1/cache_cook.file" not in refs                 # cooks its inputs instead
     # not files: font name, op: reference, empty parms, mantra's viewer device
-    for src in ("/obj/geo1/font1.file", "/obj/geo1/file_op.file", "/obj/geo1/file_fresh.file", "/mat/principledshader1.rough_texture",
+    for src in ("/obj/geo1/font1.file", "/obj/geo1/file_op.file", "/obj/geo1/file_fresh.file",
+                "/mat/principledshader1.rough_texture",
                 "/stage/sublayer1.filepath2", "/obj/cam1.vm_background", "/out/preview.vm_picture"):
         assert src not in refs
 

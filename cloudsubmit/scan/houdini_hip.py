@@ -32,8 +32,8 @@ from ..paths import is_absolute, normpath
 from .cpio import Archive, read_archive
 from .houdini_expr import ExprScope, Unresolved, evaluate, expand_backticks, substitute_os
 from .houdini_parms import ParmRule, ParmTable, base_type, load_table
-from .houdini_text import (Channel, Component, ParmBlock, names_regex, parse_channels, parse_def, parse_dialog_file_parms, parse_fallbacks,
-                           parse_frange, parse_init, parse_variables)
+from .houdini_text import (Channel, Component, ParmBlock, names_regex, parse_channels, parse_def,
+                           parse_dialog_file_parms, parse_fallbacks, parse_frange, parse_init, parse_variables)
 from .model import RawRef, ReadContext, ReadResult, SceneInfo
 
 _FRAME_TOKEN = re.compile(r"\$\{?F(?:F|\d*)\}?(?![A-Za-z_])")

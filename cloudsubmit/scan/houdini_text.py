@@ -149,7 +149,8 @@ def _components(toks) -> Optional[List[Component]]:
 _CHANNEL = re.compile(r"channel\s+(\S+)\s*\{")
 # The expression runs to the end of its line, less the segment's closing brace and any trailing
 # `language = python`; quoted forms ("...") and backslash-escaped forms (\"...\") both occur.
-_EXPR = re.compile(r'\bexpr\s*=\s*(?:"((?:[^"\\\n]|\\.)*)"|(.*?))\s*(?:\b(?:language|lang)\s*=\s*\w+\s*)?\}?[ \t]*$', re.M)
+_EXPR = re.compile(r'\bexpr\s*=\s*(?:"((?:[^"\\\n]|\\.)*)"|(.*?))'
+                   r'\s*(?:\b(?:language|lang)\s*=\s*\w+\s*)?\}?[ \t]*$', re.M)
 _PYLANG = re.compile(r"\b(?:language|lang)\s*=\s*python\b")
 
 
