@@ -14,6 +14,7 @@ Arnold's environment syntax and becomes ``${VAR}`` for the expander."""
 from __future__ import annotations
 
 import fnmatch
+import functools
 import glob
 import gzip
 import os
@@ -50,7 +51,9 @@ class AssNode:
         return self.params.get("name") or f"{self.type}#{self.index}"
 
 
+@functools.lru_cache(maxsize=1)
 def _load_table() -> Dict[str, Any]:
+    """Read once per process: a shot can follow thousands of procedural .ass files."""
     import yaml
 
     return yaml.safe_load(_TABLE.read_text(encoding="utf-8")) or {}
