@@ -255,7 +255,9 @@ class FakeHou(types.ModuleType):
                       (mat.parm("basecolor_texture"), "$JOB/tex/wood.rat"),
                       (mantra.parm("vm_picture"), "$HIP/render/beauty.$F4.exr"),
                       (cache.parm("sopoutput"), "$HIP/geo/sim.$F4.bgeo.sc"),
-                      (None, "$HIP/otls/studio_tools.hda")]
+                      (None, "$HIP/otls/studio_tools.hda"),
+                      (None, "$HFS/houdini/otls/OPlibSop.hda"),        # Houdini's own: never uploaded
+                      (tex.parm("file"), "op:/obj/geo2/OUT")]          # a node, not a file
         self.env = {"HIP": hip.rsplit("/", 1)[0], "HIPNAME": "fx_sim", "JOB": "/jobs/show"}
         self.hipFile = types.SimpleNamespace(
             path=lambda: self._hip, isNewFile=lambda: self._new, hasUnsavedChanges=lambda: self._modified,

@@ -114,7 +114,9 @@ def test_houdini_host_reads_rops_cameras_and_file_references():
         refs = {r.source: r for r in host.file_references()}
     rock = refs["/obj/geo1/file1.file"]
     assert rock.value == "$HIP/geo/rock.$F4.bgeo.sc" and rock.sequence and not rock.output
-    assert not refs["/mat/wood.basecolor_texture"].sequence
+    assert rock.kind == "geometry"  # the offline reader's parameter table classifies live parms too
+    assert not refs["/mat/wood.basecolor_texture"].sequence and refs["/mat/wood.basecolor_texture"].kind == "texture"
+    assert len(refs) == 5  # $HFS libraries and op: paths are dropped
     assert refs["/out/beauty.vm_picture"].output and refs["/out/cache.sopoutput"].output
     assert refs["hip"].kind == "hda"
 

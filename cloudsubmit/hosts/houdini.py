@@ -1,28 +1,21 @@
 """Houdini as a cloudsubmit host: ``hou`` imported inside functions, so this module loads anywhere.
 
 Files come from ``hou.fileReferences()`` as written (``$HIP/tex/wood.$F4.rat``), with the node and
-parameter they came from; the core expands variables and frame tokens for the chosen frames.
-Output drivers in ``/out`` are the "layers": each brings its own frame range, renderer and camera."""
+parameter they came from, classified by the same parameter table as the offline .hip reader
+(``scan/houdini_parms.yaml`` plus ``scan.extra_houdini_parms``): what is an input, what an output,
+what is Houdini's own and never uploaded. The core expands variables and frame tokens for the
+chosen frames. Output drivers in ``/out`` are the "layers": each brings its own frame range,
+renderer and camera."""
 from __future__ import annotations
 
 import re
 from typing import Any, Dict, List, Optional
 
+from ..scan.houdini_parms import base_type
 from ..scan.model import RawRef
 from .base import FrameRange, Host, register_host
 
 ROP_ROOT = "/out"
-# ROP node type -> renderer name shown in the panel and used by the job templates.
-RENDERERS = {
-    "ifd": "mantra", "karma": "karma", "usdrender_rop": "karma", "Redshift_ROP": "redshift",
-    "arnold": "arnold", "vray_renderer": "vray", "rop_geometry": "geometry", "geometry": "geometry",
-    "alembic": "alembic", "rop_alembic": "alembic", "opengl": "opengl", "usd": "usd",
-}
-# Parameters on output drivers that name what the render writes (reported, never uploaded).
-OUTPUT_PARMS = frozenset({
-    "vm_picture", "picture", "sopoutput", "filename", "lopoutput", "outputimage",
-    "RS_outputFileNamePrefix", "ar_picture", "SettingsOutput_img_file_path", "copoutput",
-})
 CAMERA_PARMS = ("camera", "RS_renderCamera", "vm_camera")
 _FRAME_TOKEN = re.compile(r"\$\{?(F\d*|FF|T|SF)\b")
 _VARIABLES = ("HIP", "HIPNAME", "HIPFILE", "JOB")
@@ -91,7 +84,7 @@ class HoudiniHost(Host):
             rop = self._rop(path)
             if rop is not None:
                 type_name = rop.type().name()
-                return RENDERERS.get(type_name.split("::")[0], type_name)
+                return _table().renderers.get(base_type(type_name), base_type(type_name))
         return ""
 
     def layer_camera(self, layer: str = "") -> str:
@@ -112,23 +105,43 @@ class HoudiniHost(Host):
         return {name: hou.getenv(name) for name in _VARIABLES if hou.getenv(name)}
 
     def file_references(self) -> List[RawRef]:
+        table = _table()
         refs = []
         for parm, value in _hou().fileReferences():
-            refs.append(_raw_ref(parm, value))
+            if _ignored(table, value):
+                continue
+            refs.append(_raw_ref(table, parm, value))
         return refs
 
     def main_window(self) -> Any:
         return _hou().qt.mainWindow()
 
 
-def _raw_ref(parm: Any, value: str) -> RawRef:
+def _table() -> Any:
+    """The offline reader's parameter table with the studio's extra rows."""
+    from ..config import load_config
+    from ..scan.houdini_parms import load_table
+
+    return load_table(load_config())
+
+
+def _ignored(table: Any, value: str) -> bool:
+    """Render-to-viewer devices, ``op:`` references and Houdini's own files are not uploads."""
+    v = value.strip()
+    return v in table.ignore_values or v.startswith(table.ignore_prefixes) or table.is_builtin_library(v)
+
+
+def _raw_ref(table: Any, parm: Any, value: str) -> RawRef:
     if parm is None:  # asset libraries and other scene-level files
         return RawRef(value=value, source="hip", kind="hda")
     node = parm.node()
-    output = _is_driver(node) and parm.name() in OUTPUT_PARMS
+    type_name = node.type().name()
+    rule = table.match(type_name, parm.name())
+    output = rule.output if rule is not None else _is_driver(node)  # an unknown file parm on a ROP writes
     return RawRef(
-        value=value, source=f"{node.path()}.{parm.name()}", kind="output" if output else "file",
-        node_type=node.type().name(), sequence=bool(_FRAME_TOKEN.search(value)), output=output,
+        value=value, source=f"{node.path()}.{parm.name()}", kind=rule.kind if rule is not None else "file",
+        node_type=type_name, sequence=bool(_FRAME_TOKEN.search(value)), output=output,
+        follow=bool(rule is not None and rule.follow and not output),
     )
 
 
