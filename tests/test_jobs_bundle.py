@@ -96,7 +96,8 @@ def test_studio_setup_placement_in_submit_files(tmp_path):
     assert up["should_transfer_files"] == "NO"
     assert 'FileSystemDomain == "aws.studio.example"' in render["requirements"]
     assert render["MY.MayUseAWS"] == "true"
-    assert render["transfer_input_files"] == str(bundle / "job.json")
+    assert render["transfer_input_files"] == f"{bundle}/job.json, {bundle}/config.json"
+    assert up["should_transfer_files"] == "NO" and "transfer_input_files" not in up
 
 
 def test_newline_in_scene_path_is_refused_and_nothing_written(tmp_path, cfg):

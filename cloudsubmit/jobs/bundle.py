@@ -63,6 +63,12 @@ def default_bundle_root(scene: str, config: Any) -> Path:
     return Path(scene).parent / "cloudsubmit" / "jobs"
 
 
+def bundle_path(plan: JobPlan, config: Any, bundle_dir: Optional[str] = None) -> Path:
+    """Where the bundle of ``plan`` goes: ``bundle_dir`` or ``<bundle root>/<job id>``."""
+    final = Path(bundle_dir) if bundle_dir else default_bundle_root(plan.scene, config) / plan.job_id
+    return Path(os.path.abspath(final))
+
+
 def launcher(config: Any) -> List[str]:
     """The argv prefix that runs cloudsubmit on a node."""
     cmd = list(config["jobs"]["launcher"])
@@ -125,7 +131,11 @@ def submit_text(plan: JobPlan, node: PlanNode, bundle: Path, config: Any) -> str
     pairs.extend(_placement(profile, f"{config['jobs']['pool']}.{node.place}"))
     if transfer:
         pairs.append(("when_to_transfer_output", "ON_EXIT"))
-        pairs.append(("transfer_input_files", C.submit_list_item(str(bundle / "job.json"), f"{where} inputs")))
+        names = ["job.json", "config.json"] + (["inputs.json"] if node.stage == "upload" else [])
+        pairs.append(("transfer_input_files", ", ".join(C.submit_list_item(str(bundle / n), f"{where} inputs")
+                                                        for n in names)))
+        # only the stage's result file comes back: never the scratch session or rendered frames
+        pairs.append(("transfer_output_files", "$(node).result.json"))
     header = f"# cloudsubmit job {plan.job_id}: stage {node.stage} ({node.place})\n"
     return header + C.submit_lines(pairs) + "queue\n"
 
@@ -196,13 +206,13 @@ def summary_text(plan: JobPlan, bundle: Path, store_url: str, inputs: Optional[M
 
 
 def _files(plan: JobPlan, bundle: Path, config: Any, store_url: str,
-           inputs: Optional[Mapping[str, Any]]) -> Dict[str, str]:
+           inputs: Optional[Mapping[str, Any]], output_dirs: Sequence[str]) -> Dict[str, str]:
     subs: Dict[str, str] = {}
     for n in plan.nodes:
         subs.setdefault(stage_file(n), submit_text(plan, n, bundle, config))
     job = {"version": 1, "job_id": plan.job_id, "bundle": str(bundle), "store": store_url,
            "inputs_manifest": f"jobs/{plan.job_id}/inputs.json", "inputs": dict(inputs or {}),
-           "launcher": launcher(config), "plan": plan.to_dict()}
+           "output_dirs": list(output_dirs), "launcher": launcher(config), "plan": plan.to_dict()}
     files = dict(subs)
     files[DAG_NAME] = dag_text(plan, config)
     files["job.json"] = json.dumps(clean_config(job), indent=1, ensure_ascii=False)
@@ -213,14 +223,14 @@ def _files(plan: JobPlan, bundle: Path, config: Any, store_url: str,
 
 def write_bundle(plan: JobPlan, config: Any, bundle_dir: Optional[str] = None, *, store_url: str = "",
                  inputs: Optional[Mapping[str, Any]] = None, manifest: Optional[Mapping[str, Any]] = None,
-                 progress: Optional[ProgressCallback] = None) -> Bundle:
+                 output_dirs: Sequence[str] = (), progress: Optional[ProgressCallback] = None) -> Bundle:
     """Write the bundle atomically and return it. ``bundle_dir`` is the bundle itself; by default
-    it is ``<bundle root>/<job id>``."""
-    final = Path(bundle_dir) if bundle_dir else default_bundle_root(plan.scene, config) / plan.job_id
-    final = Path(os.path.abspath(final))
+    it is ``<bundle root>/<job id>``. ``manifest`` is the job's list of input files (written as
+    ``inputs.json`` for the upload stage); ``output_dirs`` are the folders the renders write."""
+    final = bundle_path(plan, config, bundle_dir)
     if final.exists():
         raise SubmitError(f"{final}: a job bundle already exists there", exit_code=2)
-    files = _files(plan, final, config, store_url, inputs)
+    files = _files(plan, final, config, store_url, inputs, output_dirs)
     if manifest is not None:
         files["inputs.json"] = json.dumps(manifest, ensure_ascii=False)
     try:
