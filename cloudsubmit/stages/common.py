@@ -85,8 +85,9 @@ def write_result(ctx: StageContext, result: Dict[str, Any]) -> None:
 
 
 def _early_result(node_name: str, stage: str, message: str) -> None:
-    """The result file HTCondor expects back even when the bundle could not be read."""
-    if re.match(r"^[A-Za-z0-9_-]+$", node_name or ""):
+    """The result file HTCondor expects back (transfer_output_files) even when the bundle could
+    not be read; only inside an HTCondor job's scratch directory."""
+    if os.environ.get("_CONDOR_SCRATCH_DIR") and re.match(r"^[A-Za-z0-9_-]+$", node_name or ""):
         try:
             Path(f"{node_name}.result.json").write_text(json.dumps({"stage": stage, "error": message}))
         except OSError:
