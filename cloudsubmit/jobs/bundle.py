@@ -209,7 +209,8 @@ def _files(plan: JobPlan, bundle: Path, config: Any, store_url: str,
            inputs: Optional[Mapping[str, Any]], output_dirs: Sequence[str]) -> Dict[str, str]:
     subs: Dict[str, str] = {}
     for n in plan.nodes:
-        subs.setdefault(stage_file(n), submit_text(plan, n, bundle, config))
+        if stage_file(n) not in subs:
+            subs[stage_file(n)] = submit_text(plan, n, bundle, config)
     job = {"version": 1, "job_id": plan.job_id, "bundle": str(bundle), "store": store_url,
            "inputs_manifest": f"jobs/{plan.job_id}/inputs.json", "inputs": dict(inputs or {}),
            "output_dirs": list(output_dirs), "launcher": launcher(config), "plan": plan.to_dict()}
