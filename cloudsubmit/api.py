@@ -60,10 +60,24 @@ def _scan(scene: str, frames: Union[str, Sequence[int], None], config: Any,
     return scan_scene(scene, frames=chosen, config=config, progress=progress)
 
 
+_TOKEN_CHARS = ("<", "#", "$", "%", "{")
+
+
+def output_folder(path: str) -> str:
+    """The folder a declared output goes to, cut before the first part with a render token
+    (``images/shot/<RenderLayer>/beauty`` -> ``images/shot``): tokens differ per layer or frame,
+    the folder above them is what the download brings home."""
+    parts = Path(path).parts
+    for i, part in enumerate(parts):
+        if any(c in part for c in _TOKEN_CHARS):
+            return str(Path(*parts[:i])) if i else ""
+    return str(Path(path).parent)
+
+
 def _output_dirs(deps: Any, output_dir: str, bundle: Path) -> List[str]:
     if output_dir:
         return [output_dir]
-    found = sorted({str(Path(o.path).parent) for o in getattr(deps, "outputs", [])})
+    found = sorted({d for d in (output_folder(o.path) for o in getattr(deps, "outputs", [])) if d})
     return found or [str(bundle / "output")]
 
 
