@@ -112,7 +112,7 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
     if deps.missing:
         raise ScanError(f"{scene}: {len(deps.missing)} needed file(s) missing, first: {deps.missing[0].path}")
     plan = make_plan(deps.scene or scene, _frames(frames, deps), config, chunk=chunk, place=place,
-                     renderer=renderer, render_options=render_options, scout=scout, output_dir=output_dir)
+                     renderer=renderer, render_options=render_options, scout=scout, output_dir=output_dir or None)
     paths = sorted({d.path for d in deps.dependencies} | {plan.scene})
     url, inputs = "", {"files": len(paths)}
     if any(n.place == "cloud" for n in plan.nodes):

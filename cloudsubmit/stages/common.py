@@ -70,7 +70,6 @@ def load_context(ref: str, node_name: str) -> StageContext:
     node = plan.node(node_name)
     ctx = StageContext(job, plan, node, bundle, None, workdir)
     ctx.config = _config_from_snapshot(ctx.bundle_file("config.json"))
-    workdir.mkdir(parents=True, exist_ok=True)
     return ctx
 
 

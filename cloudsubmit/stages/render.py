@@ -141,6 +141,7 @@ def _run(argv: List[str], env: Mapping[str, str], cwd: Path, ctx: StageContext) 
 
 def body(ctx: StageContext) -> Dict[str, Any]:
     kind, spec = renderer_for(ctx.plan.scene, ctx.plan.renderer, ctx.config)
+    ctx.workdir.mkdir(parents=True, exist_ok=True)
     cloud = ctx.node.place == "cloud" and bool(ctx.store_url)
     store = None
     if cloud:
@@ -176,6 +177,21 @@ def body(ctx: StageContext) -> Dict[str, Any]:
     finally:
         if store is not None:
             store.close()
+            _cleanup(ctx)
+
+
+def _cleanup(ctx: StageContext) -> None:
+    """The session only holds links into the node cache and this chunk's frames (uploaded by
+    now): remove it so a 1,000-chunk job does not fill the node's disk."""
+    from ..store.materialise import remove_session
+
+    for name in ("session", "out"):
+        if (ctx.workdir / name).is_dir():
+            remove_session(str(ctx.workdir / name))
+    try:
+        ctx.workdir.rmdir()  # only when nothing else (a path-mapping file) is left in it
+    except OSError:
+        pass
 
 
 def _snapshot(declared: List[str], rules: List[Rule]) -> Any:

@@ -20,21 +20,9 @@ def input_paths(ctx: StageContext) -> List[str]:
     return [str(p) for p in data.get("files", [])]
 
 
-def manifest_from(resolution: Any, job_id: str) -> Any:
-    """The job's input manifest from a resolution: every file's root, root-relative path, hash."""
-    from ..store.manifest import Manifest, ManifestEntry
-
-    roots: Dict[str, str] = {}
-    entries = []
-    for f in resolution.files:
-        roots.setdefault(f.root, f.path[: len(f.path) - len(f.logical)].rstrip("/") or "/")
-        entries.append(ManifestEntry(f.root, f.logical, f.hash, f.size, f.mtime_ns))
-    return Manifest(job_id=job_id, roots=roots, files=entries)
-
-
 def body(ctx: StageContext) -> Dict[str, Any]:
     from ..store import open_store, resolve, upload
-    from ..store.manifest import write_inputs
+    from ..store.manifest import inputs_manifest, write_inputs
 
     store = open_store(ctx.store_url, ctx.config)
     try:
@@ -46,7 +34,7 @@ def body(ctx: StageContext) -> Dict[str, Any]:
                              f"first: {bad.path} ({bad.reason or bad.state})", exit_code=2)
         ctx.log(f"{len(res.to_upload)} of {len(res.files)} files to upload ({res.to_upload_bytes} bytes)")
         rep = upload(res, store, ctx.config)
-        write_inputs(store.backend, manifest_from(res, ctx.plan.job_id))
+        write_inputs(store.backend, inputs_manifest(ctx.plan.job_id, res.files))
         return {"files": len(res.files), "uploaded_files": rep.uploaded_files,
                 "uploaded_bytes": rep.uploaded_bytes, "skipped_files": rep.skipped_files}
     finally:
