@@ -53,11 +53,42 @@ def _frames(frames: Union[str, Sequence[int], None], deps: Any) -> List[int]:
 
 def _scan(scene: str, frames: Union[str, Sequence[int], None], config: Any,
           progress: Optional[ProgressCallback]) -> Any:
-    from .frames import parse_frames
-    from .scan import scan_scene
+    """The scene's dependencies; a file no reader knows (a generic command's script or data
+    folder) is its own only dependency, and ``inputs`` name the rest."""
+    import os
 
+    from .frames import parse_frames
+    from .paths import normpath
+    from .scan import READERS, scan_scene
+    from .scan.model import Dependency, DependencySet
+
+    if os.path.splitext(scene)[1].lower() not in READERS:
+        path = normpath(scene)
+        if not os.path.exists(path):
+            raise ScanError(f"{scene}: no such file")
+        return DependencySet(path, "", [] if os.path.isdir(path) else
+                             [Dependency(path, True, os.path.getsize(path), "scene", "scene")])
     chosen = parse_frames(frames) if isinstance(frames, str) else (list(frames) if frames else None)
     return scan_scene(scene, frames=chosen, config=config, progress=progress)
+
+
+def _add_inputs(deps: Any, inputs: Sequence[str]) -> None:
+    """Extra files or folders (walked) the renderer needs that no scene names."""
+    import os
+
+    from .paths import normpath
+    from .scan.model import Dependency
+
+    have = {d.path for d in deps.dependencies}
+    for item in inputs:
+        top = normpath(item)
+        if not os.path.exists(top):
+            raise ScanError(f"--input {item}: no such file or folder")
+        files = [top] if os.path.isfile(top) else [normpath(os.path.join(d, f)) for d, _s, fs in os.walk(top) for f in fs]
+        for f in sorted(files):
+            if f not in have:
+                have.add(f)
+                deps.dependencies.append(Dependency(f, True, os.path.getsize(f), "input", "--input"))
 
 
 _TOKEN_CHARS = ("<", "#", "$", "%", "{")
@@ -98,9 +129,10 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
                  renderer: Optional[str] = None, render_options: Optional[Mapping[str, str]] = None,
                  scout: Optional[bool] = None, output_dir: str = "", bundle_dir: Optional[str] = None,
                  scheduler: Optional[str] = None, store_url: Optional[str] = None, dry_run: bool = False,
-                 dependencies: Any = None, progress: Optional[ProgressCallback] = None) -> SubmitResult:
+                 inputs: Sequence[str] = (), dependencies: Any = None,
+                 progress: Optional[ProgressCallback] = None) -> SubmitResult:
     """Submit ``scene``. ``dependencies`` (a DependencySet) skips the offline scan, for a host
-    adapter that scanned the live session."""
+    adapter that scanned the live session; ``inputs`` adds files or folders no scene names."""
     from .config import load_config
     from .jobs.bundle import bundle_path, write_bundle
     from .jobs.plan import make_plan
@@ -109,11 +141,12 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
     config = config or load_config()
     report(progress, ProgressReport("scan", 0, 1, message=scene))
     deps = dependencies if dependencies is not None else _scan(scene, frames, config, progress)
+    _add_inputs(deps, inputs)
     if deps.missing:
         raise ScanError(f"{scene}: {len(deps.missing)} needed file(s) missing, first: {deps.missing[0].path}")
     plan = make_plan(deps.scene or scene, _frames(frames, deps), config, chunk=chunk, place=place,
                      renderer=renderer, render_options=render_options, scout=scout, output_dir=output_dir or None)
-    paths = sorted({d.path for d in deps.dependencies} | {plan.scene})
+    paths = sorted({d.path for d in deps.dependencies} | ({plan.scene} if Path(plan.scene).is_file() else set()))
     url, inputs = "", {"files": len(paths)}
     if any(n.place == "cloud" for n in plan.nodes):
         url, inputs = _resolve(paths, config, store_url, progress)

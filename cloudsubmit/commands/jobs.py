@@ -21,6 +21,8 @@ def register(sub) -> None:
     p.add_argument("--renderer", help="renderer kind from renderers.yaml (default: by extension)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="renderer template token, e.g. --option camera=shotCam (repeatable)")
+    p.add_argument("--input", action="append", default=[], metavar="PATH",
+                   help="an extra file or folder the render needs that the scene does not name (repeatable)")
     p.add_argument("--scout", action="store_true", default=None, help="render first/middle/last frames first")
     p.add_argument("--output-dir", default="", help="where the images end up (default: the scene's output folders)")
     p.add_argument("--bundle-dir", help="write the job bundle here (default: beside the scene)")
@@ -85,7 +87,7 @@ def run_submit(args: argparse.Namespace) -> int:
         args.scene, args.frames, cfg, chunk=args.chunk, place=parse_place(args.place), renderer=args.renderer,
         render_options=_pairs(args.option, "--option"), scout=args.scout, output_dir=args.output_dir,
         bundle_dir=args.bundle_dir, scheduler=args.scheduler, store_url=args.store, dry_run=args.dry_run,
-        progress=_printer(not args.json),
+        inputs=args.input, progress=_printer(not args.json),
     )
     out = result.to_dict()
     if args.json:
