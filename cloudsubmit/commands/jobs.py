@@ -67,12 +67,14 @@ def _pairs(items, flag: str) -> dict:
 
 
 def _printer(enabled: bool):
-    if not enabled:
+    """Progress on stderr for a person at a terminal; scripts and logs get only the result."""
+    if not enabled or not sys.stderr.isatty():
         return None
 
     def show(rep) -> None:
         total = f"/{rep.total}" if rep.total else ""
-        print(f"  {rep.stage}: {rep.done}{total} {rep.message}", file=sys.stderr)
+        message = rep.message.encode("unicode_escape").decode("ascii") if not rep.message.isprintable() else rep.message
+        print(f"\r  {rep.stage}: {rep.done}{total} {message}"[:120].ljust(80), end="", file=sys.stderr, flush=True)
 
     return show
 
@@ -89,6 +91,8 @@ def run_submit(args: argparse.Namespace) -> int:
         bundle_dir=args.bundle_dir, scheduler=args.scheduler, store_url=args.store, dry_run=args.dry_run,
         inputs=args.input, progress=_printer(not args.json),
     )
+    if not args.json and sys.stderr.isatty():
+        print(file=sys.stderr)  # end the progress line
     out = result.to_dict()
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
