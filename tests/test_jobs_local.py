@@ -161,3 +161,21 @@ def test_status_from_jobstate_log_when_no_status_file(make_bundle):
     assert st.stages["upload"].done == 1
     assert st.stages["render"].running == 1 and st.stages["render"].held == 1
     assert st.stages["download"].waiting == 1
+
+
+def test_cancel_stops_running_nodes_and_leaves_a_rescue_dag(make_bundle):
+    from cloudsubmit.errors import Cancelled
+
+    plan, bundle = make_bundle({"sleep": {f"render_000{i}": 20 for i in range(1, 5)}})
+    seen = []
+
+    def progress(rep):
+        seen.append(rep.done)
+        return rep.done < 1 or len(seen) < 4   # upload done, renders running: stop
+
+    start = time.time()
+    with pytest.raises(Cancelled, match="rescue"):
+        run_bundle(str(bundle), max_parallel=4, progress=progress)
+    assert time.time() - start < 10
+    assert [p.name for p in rescue_files(bundle / "job.dag")] == ["job.dag.rescue001"]
+    assert "DONE upload" in (bundle / "job.dag.rescue001").read_text()

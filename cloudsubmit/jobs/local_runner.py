@@ -275,20 +275,29 @@ def run_bundle(bundle: str, max_parallel: int = 2, progress: Optional[ProgressCa
             run.write_status()
             if not futures:
                 break
-            finished, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+            finished, _ = wait(list(futures), timeout=0.5, return_when=FIRST_COMPLETED)
+            last = ""
             for fut in finished:
-                name = futures.pop(fut)
-                code = _finish(run, name, fut.result())
+                last = futures.pop(fut)
+                code = _finish(run, last, fut.result())
                 if code is not None and abort is None:
                     abort = code
                     _terminate(run)
-            try:
-                done = sum(1 for s in run.state.values() if s == S.DONE)
-                report(progress, ProgressReport("run", done, len(run.state), message=name))
-            except Cancelled:
+            if not cancelled and not _heartbeat(run, progress, last):
                 cancelled = True
                 _terminate(run)
     return _result(run, abort, cancelled)
+
+
+def _heartbeat(run: _Run, progress: Optional[ProgressCallback], last: str) -> bool:
+    """Report progress at least twice a second (so a UI can cancel a long render); False when
+    the callback asked to stop."""
+    done = sum(1 for s in run.state.values() if s == S.DONE)
+    try:
+        report(progress, ProgressReport("run", done, len(run.state), message=last))
+    except Cancelled:
+        return False
+    return True
 
 
 def _terminate(run: _Run) -> None:
