@@ -154,13 +154,12 @@ def body(ctx: StageContext) -> Dict[str, Any]:
         if cloud:  # outputs outside every materialised root go to scratch, then up to the store
             extra += [(d, str(ctx.workdir / "out" / str(i))) for i, d in enumerate(declared)
                       if _map(d, extra) == _map(d, [])]
-        rules = mapping_rules(ctx, extra)
+        rules = mapping_rules(ctx, extra) if cloud else []  # a local node sees the studio's paths
         out_dirs = [_map(d, rules) for d in declared]
         for d in out_dirs:
             Path(d).mkdir(parents=True, exist_ok=True)
         scene = _map(ctx.plan.scene, rules)
-        env = dict(os.environ, **host_mapping(spec.get("path_mapping", "none"), rules if cloud else
-                                              mapping_rules(ctx, []), ctx.workdir))
+        env = dict(os.environ, **host_mapping(spec.get("path_mapping", "none"), rules, ctx.workdir))
         before = _snapshot(declared, rules) if cloud else None
         runs = commands(ctx, spec, _tokens(ctx, scene, out_dirs[0]))
         for argv in runs:
