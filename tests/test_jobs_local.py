@@ -179,3 +179,11 @@ def test_cancel_stops_running_nodes_and_leaves_a_rescue_dag(make_bundle):
     assert time.time() - start < 10
     assert [p.name for p in rescue_files(bundle / "job.dag")] == ["job.dag.rescue001"]
     assert "DONE upload" in (bundle / "job.dag.rescue001").read_text()
+
+
+def test_half_written_status_file_falls_back_to_the_jobstate_log(make_bundle):
+    plan, bundle = make_bundle({}, frames=range(1, 3))
+    (bundle / "node_status.txt").write_text('[\n  Type = "DagStatus";\n  DagStatus = ')
+    (bundle / "jobstate.log").write_text("1 upload SUBMIT 1.0 - local - 1\n2 upload JOB_SUCCESS 0\n")
+    st = job_status(str(bundle))
+    assert st.source.endswith("jobstate.log") and st.stages["upload"].done == 1

@@ -115,6 +115,8 @@ def _empty(stage_of: Dict[str, str]) -> Dict[str, StageCounts]:
 
 def _from_status_file(path: Path, stage_of: Dict[str, str], st: JobStatus) -> None:
     ads = _parse_ads(path.read_text(encoding="utf-8"))
+    if not any(ad.get("Type") == "StatusEnd" for ad in ads):  # DAGMan writes it last
+        raise ValueError(f"{path}: incomplete node status file")
     seen = set()
     for ad in ads:
         kind = ad.get("Type")
@@ -130,6 +132,18 @@ def _from_status_file(path: Path, stage_of: Dict[str, str], st: JobStatus) -> No
     for name, stage in stage_of.items():
         if name not in seen:
             st.stages[stage].waiting += 1
+
+
+def _try_status_file(path: Path, stage_of: Dict[str, str], st: JobStatus) -> bool:
+    """False when the file cannot be read as ClassAds (caught mid-write): the jobstate log
+    answers instead."""
+    try:
+        _from_status_file(path, stage_of, st)
+        return True
+    except (SubmitError, OSError, ValueError):
+        st.stages = _empty(stage_of)
+        st.state = "not started"
+        return False
 
 
 _JOBSTATE_FINAL = {"JOB_SUCCESS": "done", "POST_SCRIPT_SUCCESS": "done", "JOB_FAILURE": "failed"}
@@ -166,9 +180,8 @@ def job_status(bundle: str) -> JobStatus:
     stage_of = _stage_of(job["plan"])
     st = JobStatus(job["job_id"], str(root), "not started", _empty(stage_of))
     status_file, jobstate = root / STATUS_NAME, root / JOBSTATE_NAME
-    if status_file.is_file():
+    if status_file.is_file() and _try_status_file(status_file, stage_of, st):
         st.source = str(status_file)
-        _from_status_file(status_file, stage_of, st)
     elif jobstate.is_file():
         st.source = str(jobstate)
         _from_jobstate(jobstate, stage_of, st)
