@@ -187,3 +187,14 @@ def test_half_written_status_file_falls_back_to_the_jobstate_log(make_bundle):
     (bundle / "jobstate.log").write_text("1 upload SUBMIT 1.0 - local - 1\n2 upload JOB_SUCCESS 0\n")
     st = job_status(str(bundle))
     assert st.source.endswith("jobstate.log") and st.stages["upload"].done == 1
+
+
+def test_status_fallback_parser_agrees_with_classad2(make_bundle):
+    from cloudsubmit.jobs.status import _parse_ads, _parse_ads_fallback
+
+    plan, bundle = make_bundle({"codes": {"render_0002": [1]}}, frames=range(1, 5), **{"jobs.retry.render": 0})
+    run_bundle(str(bundle))
+    text = (bundle / "node_status.txt").read_text()
+    one_line = '[ Type = "NodeStatus"; Node = "a"; NodeStatus = 3; StatusDetails = "idle"; JobProcsHeld = 0; ]\n'
+    for sample in (text, one_line):
+        assert _parse_ads_fallback(sample) == _parse_ads(sample)

@@ -64,15 +64,17 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, (int, float, str, bool)) else str(value)
 
 
-_ATTR_RE = re.compile(r'^\s*(\w+)\s*=\s*(.*?);?\s*$')
+_ATTR_RE = re.compile(r'^\s*(\w+)\s*=\s*(.*?)\s*$', re.S)
 
 
 def _parse_ads_fallback(text: str) -> List[Dict[str, Any]]:
+    """The flat ``[ Name = literal; ... ]`` ads of a node status file (no nesting, no ``;`` or
+    ``]`` inside strings: node names cannot contain them)."""
     ads: List[Dict[str, Any]] = []
-    for block in re.findall(r"\[(.*?)\n\s*\]", text, flags=re.S):
+    for block in re.findall(r"\[(.*?)\]", text, flags=re.S):
         ad: Dict[str, Any] = {}
-        for line in block.splitlines():
-            m = _ATTR_RE.match(line)
+        for part in block.split(";"):
+            m = _ATTR_RE.match(part)
             if not m:
                 continue
             raw = m.group(2)
