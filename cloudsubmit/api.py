@@ -129,7 +129,7 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
                  renderer: Optional[str] = None, render_options: Optional[Mapping[str, str]] = None,
                  scout: Optional[bool] = None, output_dir: str = "", bundle_dir: Optional[str] = None,
                  scheduler: Optional[str] = None, store_url: Optional[str] = None, dry_run: bool = False,
-                 inputs: Sequence[str] = (), dependencies: Any = None,
+                 inputs: Sequence[str] = (), job_name: str = "", priority: int = 0, dependencies: Any = None,
                  progress: Optional[ProgressCallback] = None) -> SubmitResult:
     """Submit ``scene``. ``dependencies`` (a DependencySet) skips the offline scan, for a host
     adapter that scanned the live session; ``inputs`` adds files or folders no scene names."""
@@ -145,7 +145,8 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
     if deps.missing:
         raise ScanError(f"{scene}: {len(deps.missing)} needed file(s) missing, first: {deps.missing[0].path}")
     plan = make_plan(deps.scene or scene, _frames(frames, deps), config, chunk=chunk, place=place,
-                     renderer=renderer, render_options=render_options, scout=scout, output_dir=output_dir or None)
+                     renderer=renderer, render_options=render_options, scout=scout, output_dir=output_dir or None,
+                     name=job_name, priority=priority)
     paths = sorted({d.path for d in deps.dependencies} | ({plan.scene} if Path(plan.scene).is_file() else set()))
     url, inputs = "", {"files": len(paths)}
     if any(n.place == "cloud" for n in plan.nodes):

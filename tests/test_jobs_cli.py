@@ -21,7 +21,8 @@ def test_submit_dry_run_json_and_every_sub_parses(cli, tmp_path, folder):
     scene = shot / f"{folder}.ma"
     scene.write_text(SCENE, encoding="utf-8")
     res = cli("--set", f"jobs.registry={tmp_path / 'r.jsonl'}", "submit", str(scene), "--frames", "1-5",
-              "--chunk", "2", "--place", "render=local", "--option", "camera=shot Cam", "--dry-run", "--json")
+              "--chunk", "2", "--place", "render=local", "--option", "camera=shot Cam", "--name", folder + " v2",
+              "--priority", "5", "--dry-run", "--json")
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     assert set(out) >= {"job_id", "bundle", "dag"} and out["dry_run"] is True and "cluster" not in out
@@ -36,6 +37,7 @@ def test_submit_dry_run_json_and_every_sub_parses(cli, tmp_path, folder):
             sub[k] = v
         args = condor.split_arguments(sub.expand("arguments"))
         assert args[-5:] == ["stage", "render", str(bundle), "--node", node.name]
+        assert sub.expand("batch_name") == folder + " v2" and sub["priority"] == "5"
     job = json.loads((bundle / "job.json").read_text(encoding="utf-8"))
     assert job["plan"]["scene"] == str(scene) and job["plan"]["render_options"]["camera"] == "shot Cam"
 

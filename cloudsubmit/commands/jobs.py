@@ -25,6 +25,8 @@ def register(sub) -> None:
                    help="an extra file or folder the render needs that the scene does not name (repeatable)")
     p.add_argument("--scout", action="store_true", default=None, help="render first/middle/last frames first")
     p.add_argument("--output-dir", default="", help="where the images end up (default: the scene's output folders)")
+    p.add_argument("--name", default="", help="job name shown in condor_q (default: the job id)")
+    p.add_argument("--priority", type=int, default=0, help="HTCondor job priority of the nodes")
     p.add_argument("--bundle-dir", help="write the job bundle here (default: beside the scene)")
     p.add_argument("--scheduler", choices=("htcondor", "local"), help="default jobs.scheduler")
     p.add_argument("--store", help="store URL (default store.url)")
@@ -89,7 +91,7 @@ def run_submit(args: argparse.Namespace) -> int:
         args.scene, args.frames, cfg, chunk=args.chunk, place=parse_place(args.place), renderer=args.renderer,
         render_options=_pairs(args.option, "--option"), scout=args.scout, output_dir=args.output_dir,
         bundle_dir=args.bundle_dir, scheduler=args.scheduler, store_url=args.store, dry_run=args.dry_run,
-        inputs=args.input, progress=_printer(not args.json),
+        inputs=args.input, job_name=args.name, priority=args.priority, progress=_printer(not args.json),
     )
     if not args.json and sys.stderr.isatty():
         print(file=sys.stderr)  # end the progress line

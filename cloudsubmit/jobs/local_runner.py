@@ -24,6 +24,7 @@ from ..errors import Cancelled, SubmitError
 from ..progress import ProgressCallback, ProgressReport, report
 from . import status as S
 from .condor import split_arguments, split_environment
+from .bundle import STATUS_NAME
 from .dagfile import Dag, DagNode, read_dag, read_rescue, rescue_files, write_rescue
 
 KEYS = ("executable", "arguments", "environment", "initialdir", "output", "error")
@@ -164,13 +165,12 @@ class _Run:
                               "RetryCount": max(0, self.attempts[name] - 1),
                               "JobProcsQueued": 1 if st == S.SUBMITTED else 0, "JobProcsHeld": 0}))
         parts.append(_ad({"Type": "StatusEnd", "EndTime": now, "NextUpdate": now + 1}))
-        path = self.bundle / (self.dag.status_file or S_STATUS_DEFAULT)
+        path = self.bundle / (self.dag.status_file or STATUS_NAME)
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text("".join(parts), encoding="utf-8")
         os.replace(tmp, path)  # `status` never reads half a file
 
 
-S_STATUS_DEFAULT = "node_status.txt"
 
 
 def _run_one(run: _Run, node: DagNode, cache: Dict[str, str]) -> int:

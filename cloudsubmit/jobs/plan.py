@@ -53,6 +53,8 @@ class JobPlan:
     scout: bool
     post: List[Dict[str, Any]]
     output_dir: str = ""
+    name: str = ""                 # the artist's job name (HTCondor batch name); "" = the job id
+    priority: int = 0              # HTCondor job priority of every node
     user: str = ""
     created: str = ""
     nodes: List[PlanNode] = field(default_factory=list)
@@ -82,11 +84,11 @@ class JobPlan:
         return cls(**known)
 
 
-def make_job_id(scene: str, now: Optional[_dt.datetime] = None) -> str:
+def make_job_id(scene: str, now: Optional[_dt.datetime] = None, label: str = "") -> str:
     """``20261128T152000Z-shot010-1a2b3c``: sorts by submit time, unique without coordination,
     and safe as a DAG node name, a file name and an S3 key on every platform."""
     now = now or _dt.datetime.now(_dt.timezone.utc)
-    stem = os.path.splitext(os.path.basename(scene))[0]
+    stem = label or os.path.splitext(os.path.basename(scene))[0]
     safe = _SAFE_RE.sub("_", stem.encode("ascii", "ignore").decode()).strip("_")[:32] or "scene"
     return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{safe}-{secrets.token_hex(3)}"
 
@@ -174,7 +176,7 @@ def make_plan(scene: str, frames: Sequence[int], config: Any, *, chunk: Optional
               place: Optional[Mapping[str, str]] = None, renderer: Optional[str] = None,
               render_options: Optional[Mapping[str, str]] = None, scout: Optional[bool] = None,
               post: Optional[Sequence[Mapping[str, Any]]] = None, output_dir: Optional[str] = None,
-              job_id: Optional[str] = None) -> JobPlan:
+              job_id: Optional[str] = None, name: str = "", priority: int = 0) -> JobPlan:
     """Build the plan from the scene, frames and config; explicit arguments win over config."""
     jobs = config["jobs"]
     size = int(chunk if chunk is not None else jobs["chunk"])
@@ -194,10 +196,10 @@ def make_plan(scene: str, frames: Sequence[int], config: Any, *, chunk: Optional
     use_scout = bool(jobs["scout"] if scout is None else scout)
     nodes = build_nodes(frame_list, size, placement, use_scout, post_list, jobs["retry"])
     return JobPlan(
-        job_id=job_id or make_job_id(scene_abs), scene=scene_abs, frames=frame_list, chunk=size,
+        job_id=job_id or make_job_id(scene_abs, label=name), scene=scene_abs, frames=frame_list, chunk=size,
         renderer=kind, render_options=options, place=placement, scout=use_scout, post=post_list,
         output_dir=output_dir if output_dir is not None else jobs["output_dir"],
-        user=_user(), created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        name=str(name or ""), priority=int(priority or 0), user=_user(), created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         nodes=nodes,
     )
 

@@ -43,7 +43,7 @@ def _check_not_tmp(bundle: Path) -> None:
                           "(--bundle-dir or jobs.bundle_root)", exit_code=2)
 
 
-def _via_bindings(bundle: Path, job_id: str) -> Optional[int]:
+def _via_bindings(bundle: Path, batch: str) -> Optional[int]:
     """The cluster id, or None when the bindings or a schedd are not available here."""
     try:
         import htcondor2
@@ -53,7 +53,7 @@ def _via_bindings(bundle: Path, job_id: str) -> Optional[int]:
         return None
     try:
         with _in_dir(bundle):
-            sub = htcondor2.Submit.from_dag(DAG_NAME, {"BatchName": job_id, "UpdateSubmit": True,
+            sub = htcondor2.Submit.from_dag(DAG_NAME, {"BatchName": batch, "UpdateSubmit": True,
                                                                  "AutoRescue": 1})
             schedd = htcondor2.Schedd()
             result = schedd.submit(sub)
@@ -65,12 +65,12 @@ def _via_bindings(bundle: Path, job_id: str) -> Optional[int]:
     return int(result.cluster())
 
 
-def _via_command(bundle: Path, job_id: str) -> int:
+def _via_command(bundle: Path, batch: str) -> int:
     exe = shutil.which("condor_submit_dag")
     if not exe:
         raise SubmitError("no HTCondor here: neither a reachable schedd through htcondor2 nor "
                           "condor_submit_dag on PATH (use --scheduler local to run on this machine)")
-    proc = subprocess.run([exe, "-batch-name", job_id, "-update_submit", "-autorescue", "1", DAG_NAME], cwd=str(bundle),
+    proc = subprocess.run([exe, "-batch-name", batch, "-update_submit", "-autorescue", "1", DAG_NAME], cwd=str(bundle),
                           capture_output=True, text=True, timeout=300)
     found = _CLUSTER_RE.search(proc.stdout or "")
     if proc.returncode != 0 or not found:
@@ -99,9 +99,10 @@ def submit_bundle(bundle: str, scheduler: str, config: Any,
         out["local"] = result.to_dict()
     else:
         _check_not_tmp(root)
-        cluster = _via_bindings(root, job["job_id"])
+        batch = (job["plan"].get("name") or "").strip() or job["job_id"]
+        cluster = _via_bindings(root, batch)
         if cluster is None:
-            cluster = _via_command(root, job["job_id"])
+            cluster = _via_command(root, batch)
         out["cluster"] = cluster
         record(config, dict(entry, cluster=cluster))
     report(progress, ProgressReport("submit", 1, 1, message=scheduler))
