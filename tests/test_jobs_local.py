@@ -111,6 +111,9 @@ def test_exhausted_retries_write_a_rescue_dag_and_resume_skips_done_nodes(make_b
     assert result.state == "failed" and result.failed == ["render_0003"]
     assert len(make_bundle.attempts("render_0003")) == 2 and make_bundle.attempts("download") == []
     assert [p.name for p in rescue_files(bundle / "job.dag")] == ["job.dag.rescue001"]
+    import htcondor2.dags
+
+    assert htcondor2.dags.find_rescue_file(bundle, "job.dag").name == "job.dag.rescue001"  # DAGMan's naming
     assert job_status(str(bundle)).stages["download"].skipped == 1
     Path(bundle.parent.parent.parent.parent / "behaviour.json").write_text(json.dumps({}))
     again = run_bundle(str(bundle), max_parallel=2)
