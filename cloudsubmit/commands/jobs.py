@@ -146,16 +146,18 @@ def run_jobs(args: argparse.Namespace) -> int:
     rows = []
     for e in entries(cfg):
         try:
-            state = job_status(e["bundle"]).state
+            st = job_status(e["bundle"])
+            done, total = (sum(c.done for c in st.stages.values()), sum(c.total for c in st.stages.values()))
+            rows.append(dict(e, state=st.state, nodes_done=done, nodes_total=total))
         except CloudSubmitError:
-            state = "bundle missing"
-        rows.append(dict(e, state=state))
+            rows.append(dict(e, state="bundle missing"))
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
     else:
         for r in rows:
             where = f"cluster {r['cluster']}" if r.get("cluster") is not None else r.get("scheduler", "")
-            print(f"{r['job_id']}  {r['state']:<14} {where:<16} {r.get('scene', '')}")
+            nodes = f"{r['nodes_done']}/{r['nodes_total']}" if "nodes_total" in r else ""
+            print(f"{r['job_id']}  {r['state']:<14} {nodes:>9}  {where:<16} {r.get('scene', '')}")
     return 0
 
 
