@@ -156,3 +156,20 @@ def test_bundle_root_setting_and_unwritable_root(tmp_path):
         ro.mkdir(mode=0o500)
         with pytest.raises(ConfigError, match="bundle_root"):
             write_bundle(make_plan(str(tmp_path / "a.ma"), [1], cfg), cfg, str(ro / "x" / "b"))
+
+
+def test_launcher_inside_a_dcc_is_not_the_dcc_binary(tmp_path, monkeypatch):
+    cfg = load_config(user_file=str(tmp_path / "n.yaml"))
+    assert launcher(cfg, "/usr/bin/python3.9") == ["/usr/bin/python3.9", "-m", "cloudsubmit"]
+    assert launcher(cfg, "/usr/autodesk/maya2023/bin/mayapy")[1:] == ["-m", "cloudsubmit"]
+    script = tmp_path / "bin" / "cloudsubmit"
+    script.parent.mkdir()
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", str(script.parent))
+    assert launcher(cfg, "/usr/autodesk/maya2023/bin/maya.bin") == [str(script)]
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(ConfigError, match="jobs.launcher"):
+        launcher(cfg, "/opt/hfs20.5/bin/houdini-bin")
+    custom = load_config(user_file=str(tmp_path / "n.yaml"), overrides={"jobs.launcher": ["/gs/tools/cs"]})
+    assert launcher(custom, "/opt/hfs/bin/houdini-bin") == ["/gs/tools/cs"]

@@ -69,10 +69,22 @@ def bundle_path(plan: JobPlan, config: Any, bundle_dir: Optional[str] = None) ->
     return Path(os.path.abspath(final))
 
 
-def launcher(config: Any) -> List[str]:
-    """The argv prefix that runs cloudsubmit on a node."""
+def launcher(config: Any, executable: Optional[str] = None) -> List[str]:
+    """The argv prefix that runs cloudsubmit on a node: ``jobs.launcher``, else this Python. Inside
+    Maya or Houdini ``sys.executable`` is the application itself, so there the installed
+    ``cloudsubmit`` script (or mayapy, which needs no licence) is used instead."""
     cmd = list(config["jobs"]["launcher"])
-    return cmd or [sys.executable, "-m", "cloudsubmit"]
+    if cmd:
+        return cmd
+    exe = executable if executable is not None else (sys.executable or "")
+    name = os.path.basename(exe).lower()
+    if name.startswith(("python", "mayapy")):
+        return [exe, "-m", "cloudsubmit"]
+    found = shutil.which("cloudsubmit")
+    if found:
+        return [found]
+    raise ConfigError(f"cannot tell which program runs cloudsubmit on the render nodes (this process is "
+                      f"{exe or 'unknown'}); set jobs.launcher, e.g. [/opt/cloudsubmit/bin/python, -m, cloudsubmit]")
 
 
 def stage_file(node: PlanNode) -> str:
