@@ -62,7 +62,8 @@ def publish_job(backend, job_id: str, roots: Dict[str, Path], rels: Dict[str, li
 
 
 def payload(seed: int, size: int = 3000) -> bytes:
-    return (f"{seed}:".encode() * (size // 4 + 1))[:size]
+    unit = f"{seed}:".encode()
+    return (unit * (size // len(unit) + 1))[:size]
 
 
 def tree_bytes(root: Path, skip_prefix: Optional[str] = ".tmp-") -> Dict[str, bytes]:

@@ -1,0 +1,226 @@
+"""Render outputs: up from the render node after a chunk, back down to the artist's output folder.
+
+Up: every file that is new or changed in the declared output directories (compared with a
+snapshot taken before the render) becomes a blob, and the node writes one output manifest
+``jobs/<job>/outputs/<node>.json``. A DAG retry of the node overwrites its own manifest, and blobs
+already in the store are not sent again, so a retried or resumed node costs only what changed.
+
+Down: every output manifest of the job is read and checked *before* anything is written, so one
+bad entry (``..``, an absolute path, a drive letter, a symlink leading out of the folder) refuses
+the whole download with one line naming the entry, and nothing lands outside the output folder.
+Files already present with the same content are skipped; every file arrives by temp + rename, so an
+interrupted download never leaves a truncated frame that a compositor would read as finished."""
+from __future__ import annotations
+
+import os
+import posixpath
+import stat
+import time
+import uuid
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from ..errors import StoreError
+from ..paths import normpath
+from ..progress import ProgressCallback
+from .backend import Backend, BytesCallback
+from .hashing import hash_file
+from .manifest import (
+    Manifest, ManifestEntry, blob_key, check_name, outputs_key, outputs_prefix, read_manifest, safe_join,
+)
+from .materialise import Rule, map_path, verify_blob
+from .transfer import TransferItem, run_transfers
+
+Snapshot = Dict[str, Tuple[int, int]]  # absolute path -> (size, mtime_ns)
+
+
+@dataclass
+class OutputUploadReport:
+    job_id: str
+    node: str
+    key: str
+    files: int = 0
+    uploaded_files: int = 0
+    uploaded_bytes: int = 0
+    skipped_files: int = 0  # unchanged since the snapshot, or the blob was already in the store
+    seconds: float = 0.0
+
+
+@dataclass
+class OutputDownloadReport:
+    job_id: str
+    manifests: int = 0
+    files: int = 0
+    downloaded_files: int = 0
+    downloaded_bytes: int = 0
+    skipped_files: int = 0
+    targets: List[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def output_roots(output_dirs: Iterable[str]) -> Dict[str, str]:
+    """Stable root names for declared output folders: the folder name, made unique in sorted
+    order, so every node of a job names the same folder the same way."""
+    roots: Dict[str, str] = {}
+    for d in sorted({normpath(x) for x in output_dirs}):
+        base = "".join(c if c.isalnum() or c in "._-" else "_" for c in posixpath.basename(d.rstrip("/")))
+        base = base.lstrip("._-") or "out"
+        name, n = base, 1
+        while name in roots:
+            n += 1
+            name = f"{base}-{n}"
+        roots[check_name(name, "output folder name")] = d
+    return roots
+
+
+def snapshot(dirs: Iterable[str]) -> Snapshot:
+    """Size and mtime of every regular file under ``dirs``: call before the render, pass to
+    :func:`upload_outputs` so only what the render wrote is sent."""
+    return {path: (st.st_size, st.st_mtime_ns) for d in dirs for path, st in _walk(d)}
+
+
+def _walk(top: str) -> Iterable[Tuple[str, os.stat_result]]:
+    for dirpath, _dirs, files in os.walk(top):
+        for name in sorted(files):
+            if name.startswith(".tmp-"):
+                continue
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            if stat.S_ISREG(st.st_mode):  # symlinks are not followed out of the folder
+                yield path, st
+
+
+def upload_outputs(
+    backend: Backend,
+    job_id: str,
+    node: str,
+    output_dirs: Sequence[str],
+    *,
+    rules: Sequence[Rule] = (),
+    before: Optional[Snapshot] = None,
+    threads: int = 8,
+    progress: Optional[ProgressCallback] = None,
+) -> OutputUploadReport:
+    """Upload what the render wrote under ``output_dirs`` (as declared in the scene; ``rules``
+    from :func:`~cloudsubmit.store.materialise.materialise` say where they are on this node)."""
+    start = time.monotonic()
+    key = outputs_key(job_id, node)
+    rep = OutputUploadReport(job_id=job_id, node=node, key=key)
+    entries: List[ManifestEntry] = []
+    sources: Dict[str, Tuple[str, int]] = {}
+    roots = output_roots(output_dirs)
+    for name, declared in roots.items():
+        local = map_path(declared, rules)
+        for path, st in _walk(local):
+            if before is not None and before.get(path) == (st.st_size, st.st_mtime_ns):
+                rep.skipped_files += 1
+                continue
+            digest = hash_file(path)
+            rel = Path(path).relative_to(local).as_posix()
+            entries.append(ManifestEntry(name, rel, digest, st.st_size, st.st_mtime_ns))
+            sources[digest] = (path, st.st_size)
+    todo = [(d, p, s) for d, (p, s) in sorted(sources.items()) if backend.size(blob_key(d)) != s]
+    items = [TransferItem(p, s, partial(_put, backend, d, p)) for d, p, s in todo]
+    summary = run_transfers(items, threads=threads, stage="upload", progress=progress)
+    backend.put_bytes(key, Manifest(job_id=job_id, roots=roots, files=entries, node=node).to_bytes())
+    rep.files = len(entries)
+    rep.uploaded_files, rep.uploaded_bytes = summary.files, summary.bytes
+    rep.skipped_files += len(sources) - len(todo)
+    rep.seconds = time.monotonic() - start
+    return rep
+
+
+def _put(backend: Backend, digest: str, path: str, on_bytes: BytesCallback) -> None:
+    backend.put_file(blob_key(digest), path, on_bytes=on_bytes)
+
+
+def read_output_manifests(backend: Backend, job_id: str) -> List[Manifest]:
+    """Every node's output manifest of the job (one list request per thousand nodes)."""
+    found = []
+    for key, _size in backend.list(outputs_prefix(job_id)):
+        if key.endswith(".json"):
+            m = read_manifest(backend, key)
+            if m.job_id != job_id:
+                raise StoreError(f"{key}: belongs to job {m.job_id!r}, not {job_id!r}", exit_code=2)
+            found.append(m)
+    return found
+
+
+def _bases(manifests: Sequence[Manifest], dest: Optional[str]) -> Dict[str, str]:
+    """Where each output root lands: its declared folder, or with ``dest`` the folder itself when
+    the job has one output folder and ``dest/<root>`` when it has several."""
+    declared = {name: path for m in manifests for name, path in m.roots.items()}
+    if dest is None:
+        return declared
+    if len(declared) == 1:
+        return {name: dest for name in declared}
+    return {name: os.path.join(dest, name) for name in declared}
+
+
+def plan_download(manifests: Sequence[Manifest], dest: Optional[str]) -> Dict[str, ManifestEntry]:
+    """``{target path: entry}`` for every output, all checked before anything is written. When two
+    nodes wrote the same file (a retried chunk), the newer one wins."""
+    bases = _bases(manifests, dest)
+    plan: Dict[str, ManifestEntry] = {}
+    for m in manifests:
+        for e in m.files:
+            where = f"jobs/{m.job_id}/outputs/{m.node or '?'}.json: entry {e.root}/{e.path}"
+            target = safe_join(bases[e.root], e.path, where)
+            old = plan.get(target)
+            if old is None or e.mtime_ns > old.mtime_ns:
+                plan[target] = e
+    return plan
+
+
+def _is_current(target: str, e: ManifestEntry) -> bool:
+    """Already there with the same content. A file this code wrote carries the entry's mtime, so
+    an unchanged re-download is decided without reading it; otherwise equal sizes are hashed."""
+    try:
+        st = os.stat(target)
+    except OSError:
+        return False
+    if st.st_size != e.size:
+        return False
+    return st.st_mtime_ns == e.mtime_ns or hash_file(target) == e.hash
+
+
+def _fetch(backend: Backend, e: ManifestEntry, target: str, on_bytes: BytesCallback) -> None:
+    folder = os.path.dirname(target)
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".tmp-{os.path.basename(target)}-{uuid.uuid4().hex[:8]}")
+    try:
+        backend.get_file(blob_key(e.hash), tmp, on_bytes=on_bytes)
+        verify_blob(tmp, e.hash, e.size, f"{backend.url}/{blob_key(e.hash)} for {e.root}/{e.path}")
+        os.utime(tmp, ns=(e.mtime_ns, e.mtime_ns))
+        os.replace(tmp, target)
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+
+
+def download_outputs(
+    backend: Backend,
+    job_id: str,
+    dest: Optional[str] = None,
+    *,
+    threads: int = 8,
+    progress: Optional[ProgressCallback] = None,
+) -> OutputDownloadReport:
+    """Bring every output of ``job_id`` home: into the declared output folders, or under ``dest``."""
+    start = time.monotonic()
+    manifests = read_output_manifests(backend, job_id)
+    if not manifests:
+        raise StoreError(f"job {job_id}: no outputs in {backend.url} yet")
+    plan = plan_download(manifests, dest)
+    rep = OutputDownloadReport(job_id=job_id, manifests=len(manifests), files=len(plan))
+    rep.targets = sorted({normpath(b) for b in _bases(manifests, dest).values()})
+    todo = [(t, e) for t, e in sorted(plan.items()) if not _is_current(t, e)]
+    items = [TransferItem(t, e.size, partial(_fetch, backend, e, t)) for t, e in todo]
+    summary = run_transfers(items, threads=threads, stage="download", progress=progress)
+    rep.downloaded_files, rep.downloaded_bytes = summary.files, summary.bytes
+    rep.skipped_files = len(plan) - len(todo)
+    rep.seconds = time.monotonic() - start
+    return rep
+
