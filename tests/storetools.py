@@ -36,6 +36,21 @@ class CountingBackend(LocalBackend):
         return super().put_file(key, path, on_bytes=on_bytes)
 
 
+class SlowBackend(LocalBackend):
+    """Moves each file in ``steps`` small sleeps so a cancel lands in the middle of a file."""
+
+    steps = 10
+
+    def get_file(self, key, dest, *, on_bytes=None):
+        import time
+
+        def slow(n):
+            for _ in range(self.steps):
+                time.sleep(0.01)
+                on_bytes(n // self.steps)
+        return super().get_file(key, dest, on_bytes=slow)
+
+
 def write_tree(root: Path, files: Dict[str, bytes]) -> Path:
     for rel, data in files.items():
         p = root / rel

@@ -15,7 +15,7 @@ from cloudsubmit.store.local import LocalBackend
 from cloudsubmit.store.manifest import blob_key
 from cloudsubmit.store.materialise import NodeCache, map_path, mapping_rules, materialise
 from cloudsubmit.store.transfer import TransferItem, mark_transient, run_transfers
-from storetools import CountingBackend, payload, publish_job, write_tree
+from storetools import CountingBackend, SlowBackend, payload, publish_job, write_tree
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -137,19 +137,6 @@ def test_copy_when_cache_is_on_another_filesystem(tmp_path, studio):
     finally:
         import shutil
         shutil.rmtree(cache, ignore_errors=True)
-
-
-class SlowBackend(LocalBackend):
-    """Moves bytes in small steps so a cancel lands in the middle of a file."""
-
-    def get_file(self, key, dest, *, on_bytes=None):
-        import time
-
-        def slow(n):
-            for _ in range(10):
-                time.sleep(0.01)
-                on_bytes(n // 10)
-        return super().get_file(key, dest, on_bytes=slow)
 
 
 def test_cancel_leaves_no_partial_blob_and_no_session(tmp_path, studio):

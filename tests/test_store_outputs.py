@@ -12,7 +12,7 @@ from cloudsubmit.store.hashing import hash_bytes
 from cloudsubmit.store.local import LocalBackend
 from cloudsubmit.store.materialise import mapping_rules
 from cloudsubmit.store.outputs import download_outputs, output_roots, snapshot, upload_outputs
-from storetools import CountingBackend, payload, tree_bytes, write_tree
+from storetools import CountingBackend, SlowBackend, payload, tree_bytes, write_tree
 
 
 def render(folder: Path, frames, tag="beauty", size=5000):
@@ -125,17 +125,6 @@ def test_unknown_job_and_foreign_manifest(tmp_path):
     (tmp_path / "store/jobs/other").rename(tmp_path / "store/jobs/shotA")
     with pytest.raises(StoreError, match="belongs to job 'other'"):
         download_outputs(store, "shotA", str(tmp_path / "d"))
-
-
-class SlowBackend(LocalBackend):
-    def get_file(self, key, dest, *, on_bytes=None):
-        import time
-
-        def slow(n):
-            for _ in range(20):
-                time.sleep(0.01)
-                on_bytes(n // 20)
-        return super().get_file(key, dest, on_bytes=slow)
 
 
 def test_cancel_leaves_no_partial_files(tmp_path, job):
