@@ -31,6 +31,10 @@ class CountingBackend(LocalBackend):
         self._count("get_file", key)
         return super().get_file(key, dest, on_bytes=on_bytes)
 
+    def list(self, prefix):
+        self._count("list", prefix)
+        return super().list(prefix)
+
     def put_file(self, key, path, *, on_bytes=None):
         self._count("put_file", key)
         return super().put_file(key, path, on_bytes=on_bytes)

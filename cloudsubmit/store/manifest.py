@@ -20,7 +20,7 @@ from ..errors import StoreError
 from .backend import Backend
 
 MANIFEST_VERSION = 1
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")  # "_posix", "_drive_z": automatic roots
 _HASH_RE = re.compile(r"^[0-9a-f]{32}$")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 _BAD_CHARS = frozenset(chr(c) for c in range(32)) | {"\\", "\x7f"}
