@@ -185,3 +185,14 @@ def test_mapping_rules_for_windows_and_nested_roots():
     assert map_path("/gs/proj/shot/a.abc", rules) == "/scratch/s/proj/shot/a.abc"
     assert map_path("/gs/other/b.abc", rules) == "/scratch/s/top/other/b.abc"
     assert map_path("/gsx/b.abc", rules) == "/gsx/b.abc"
+
+
+def test_materialise_job_takes_cache_and_layout_from_config(tmp_path, studio):
+    from cloudsubmit.config import load_config
+    from cloudsubmit.store.materialise import materialise_job
+
+    store = LocalBackend(str(tmp_path / "store"))
+    m = publish_job(store, "shotA", studio, {"gs": ["tex/wall.exr"]})
+    cfg = load_config(overrides={"store.transfer.node_cache": str(tmp_path / "nodecache")}, env={})
+    rep = materialise_job(store, "shotA", str(tmp_path / "s"), cfg)
+    assert rep.linked == 1 and NodeCache(str(tmp_path / "nodecache")).has(m.files[0].hash, m.files[0].size)

@@ -103,3 +103,16 @@ def test_layout_from_config_and_bad_settings(tmp_path):
         MirrorLayout().rules({"gs": "/gs"})
     with pytest.raises(StoreError, match="refusing"):
         layout.key("gs", "../etc/passwd")
+
+
+def test_materialise_job_in_mirror_layout_downloads_nothing(studio, tmp_path):
+    from cloudsubmit.store.materialise import materialise_job
+
+    files = entries_for(studio["gs"], "gs", [f"{SHOT}/scene.ma"])
+    push_mirror(studio["bucket"], studio["layout"], files)
+    write_inputs(studio["bucket"], Manifest(job_id="shotA", roots={"gs": str(studio["gs"])}, files=[files[0][0]]))
+    cfg = load_config(overrides={"store.layout": "mirror", "store.mirror.mount": str(studio["mount"]),
+                                 "store.mirror.prefixes.gs": ""}, env={})
+    rep = materialise_job(studio["bucket"], "shotA", str(tmp_path / "session"), cfg)
+    assert rep.files == 1 and studio["bucket"].gets() == 0 and not (tmp_path / "session").exists()
+    assert map_path(files[0][1], rep.rules) == str(studio["mount"] / SHOT / "scene.ma")

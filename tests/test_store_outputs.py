@@ -33,7 +33,7 @@ def test_outputs_round_trip_byte_identical(tmp_path, job):
     store = CountingBackend(str(tmp_path / "store"))
     node_dir = job["node_dir"]
     write_tree(node_dir, {"old.exr": b"from before the render"})
-    before = snapshot([str(node_dir)])
+    before = snapshot([job["declared"]], job["rules"])
     render(node_dir, range(1, 6))
     write_tree(node_dir, {"aovs/diffuse.0001.exr": payload(99)})
     up = upload_outputs(store, "shotA", "render-1-5", [job["declared"]], rules=job["rules"], before=before)

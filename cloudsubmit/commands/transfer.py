@@ -77,12 +77,12 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_materialise(args: argparse.Namespace) -> int:
-    from ..store.materialise import materialise, node_cache_dir
+    from ..store.materialise import materialise_job
 
     cfg, store, threads = _open(args)
     try:
-        rep = materialise(store.backend, args.job, args.session, cache_dir=args.cache or node_cache_dir(cfg),
-                          threads=threads, progress=_printer(not args.json))
+        rep = materialise_job(store.backend, args.job, args.session, cfg, cache_dir=args.cache,
+                              threads=threads, progress=_printer(not args.json))
     finally:
         store.close()
     if args.json:

@@ -219,6 +219,28 @@ def materialise(
     return rep
 
 
+def materialise_job(
+    backend: Backend,
+    job_id: str,
+    session: str,
+    config=None,
+    *,
+    cache_dir: Optional[str] = None,
+    threads: Optional[int] = None,
+    progress: Optional[ProgressCallback] = None,
+) -> MaterialiseReport:
+    """What a render stage calls: layout, node cache and threads come from ``config`` unless
+    given. ``cas`` downloads into the session; ``mirror`` only checks the mounted bucket."""
+    get = config.get if config is not None else (lambda _k, d=None: d)
+    if get("store.layout", "cas") == "mirror":
+        from .mirror import MirrorLayout, materialise_mirror
+
+        return materialise_mirror(backend, MirrorLayout.from_config(config), job_id)
+    threads = max(1, threads or int(get("store.transfer.threads", 8) or 8))
+    return materialise(backend, job_id, session, cache_dir=cache_dir or node_cache_dir(config),
+                       threads=threads, progress=progress)
+
+
 def _link_all(m: Manifest, cache: NodeCache, session: Path, rep: MaterialiseReport,
               progress: Optional[ProgressCallback]) -> None:
     for i, e in enumerate(m.files):

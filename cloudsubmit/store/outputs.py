@@ -75,10 +75,11 @@ def output_roots(output_dirs: Iterable[str]) -> Dict[str, str]:
     return roots
 
 
-def snapshot(dirs: Iterable[str]) -> Snapshot:
-    """Size and mtime of every regular file under ``dirs``: call before the render, pass to
-    :func:`upload_outputs` so only what the render wrote is sent."""
-    return {path: (st.st_size, st.st_mtime_ns) for d in dirs for path, st in _walk(d)}
+def snapshot(output_dirs: Iterable[str], rules: Sequence[Rule] = ()) -> Snapshot:
+    """Size and mtime of every regular file under ``output_dirs`` (declared, mapped by ``rules``
+    like :func:`upload_outputs` does): call before the render, pass the result as ``before`` so
+    only what the render wrote is sent."""
+    return {path: (st.st_size, st.st_mtime_ns) for d in output_dirs for path, st in _walk(map_path(d, rules))}
 
 
 def _walk(top: str) -> Iterable[Tuple[str, os.stat_result]]:
