@@ -196,3 +196,24 @@ def test_materialise_job_takes_cache_and_layout_from_config(tmp_path, studio):
     cfg = load_config(overrides={"store.transfer.node_cache": str(tmp_path / "nodecache")}, env={})
     rep = materialise_job(store, "shotA", str(tmp_path / "s"), cfg)
     assert rep.linked == 1 and NodeCache(str(tmp_path / "nodecache")).has(m.files[0].hash, m.files[0].size)
+
+
+def test_prune_keeps_what_sessions_use(tmp_path, studio):
+    from cloudsubmit.store.materialise import remove_session
+
+    store = CountingBackend(str(tmp_path / "store"))
+    a = publish_job(store, "shotA", studio, {"gs": ["tex/wall.exr", "geo/set.abc"]})
+    b = publish_job(store, "shotB", studio, {"gs": ["tex/wall.exr", "geo/hero.abc"]})
+    cache = NodeCache(str(tmp_path / "cache"))
+    materialise(store, "shotA", str(tmp_path / "s1"), cache_dir=str(cache.root))
+    materialise(store, "shotB", str(tmp_path / "s2"), cache_dir=str(cache.root))
+    assert cache.prune(0) == (0, 0)  # every blob is linked from a live session
+    remove_session(str(tmp_path / "s1"))
+    assert not (tmp_path / "s1").exists()
+    set_abc = a.files[0] if a.files[0].path == "geo/set.abc" else a.files[1]
+    assert cache.prune(10 ** 9) == (0, 0)  # under the limit: nothing to do
+    assert cache.prune(0) == (1, set_abc.size)  # only shotA's own blob went; wall.exr is B's too
+    assert not cache.has(set_abc.hash, set_abc.size)
+    assert all(cache.has(h, s) for h, s in b.blobs().items())
+    again = materialise(store, "shotA", str(tmp_path / "s3"), cache_dir=str(cache.root), max_cache_bytes=1)
+    assert again.blobs_fetched == 1 and (tmp_path / "s3/gs/geo/set.abc").read_bytes() == payload(4, 50000)

@@ -131,6 +131,28 @@ class NodeCache:
                 _remove(tmp)
         return True
 
+    def prune(self, max_bytes: int) -> Tuple[int, int]:
+        """Delete blobs no session links to (link count 1), least recently linked first, until the
+        cache holds at most ``max_bytes``. Each removal holds the blob's lock, so a download in
+        progress is never cut short. Returns ``(blobs removed, bytes freed)``."""
+        blobs = []
+        for p in self.root.glob("??/*"):
+            if not p.name.startswith(".tmp-"):
+                with contextlib.suppress(OSError):
+                    blobs.append((p, p.stat()))
+        total = sum(st.st_size for _p, st in blobs)
+        removed = freed = 0
+        # ctime changes whenever a link is made or removed: the last time a session used the blob
+        for p, st in sorted(blobs, key=lambda b: b[1].st_ctime_ns):
+            if total - freed <= max_bytes:
+                break
+            with _file_lock(self.root / "locks" / (p.name + ".lock")):
+                with contextlib.suppress(OSError):
+                    if os.stat(str(p)).st_nlink == 1:
+                        os.unlink(str(p))
+                        removed, freed = removed + 1, freed + st.st_size
+        return removed, freed
+
 
 def verify_blob(path: str, digest: str, size: int, label: str) -> None:
     """Refuse content that is not what its name says (a corrupt or tampered blob)."""
@@ -163,6 +185,18 @@ def place_file(src: Path, dest: Path) -> str:
     finally:
         _remove(tmp)
     return how
+
+
+def remove_session(session: str) -> None:
+    """Delete a session folder after the job. Its files are read-only links into the node cache;
+    POSIX deletes them anyway, Windows refuses, so there the flag is cleared and the delete retried."""
+    def clear_and_retry(func, path, _exc) -> None:
+        if os.name == "nt":
+            os.chmod(path, 0o666)
+            func(path)
+
+    if os.path.isdir(session):
+        shutil.rmtree(session, onerror=clear_and_retry)
 
 
 def mapping_rules(roots: dict, session: str) -> List[Rule]:
@@ -198,9 +232,11 @@ def materialise(
     threads: int = 8,
     progress: Optional[ProgressCallback] = None,
     manifest: Optional[Manifest] = None,
+    max_cache_bytes: int = 0,
 ) -> MaterialiseReport:
     """Download what the job needs into the node cache (once per blob) and link it into
-    ``<session>/<root>/<path>``. Returns the report with the path-mapping rules."""
+    ``<session>/<root>/<path>``. Returns the report with the path-mapping rules. With
+    ``max_cache_bytes``, blobs no session uses any more are then pruned down to that size."""
     start = time.monotonic()
     m = manifest if manifest is not None else read_inputs(backend, job_id)
     cache = NodeCache(cache_dir or node_cache_dir())
@@ -214,7 +250,9 @@ def materialise(
     rep.blobs_fetched = sum(1 for r in summary.results if r)
     rep.blobs_cached = len(m.blobs()) - rep.blobs_fetched
     rep.bytes_fetched = summary.bytes
-    _link_all(m, cache, Path(session), rep, progress)
+    _link_all(m, cache, Path(session), rep, progress, backend)
+    if max_cache_bytes:
+        cache.prune(max_cache_bytes)  # after linking: this job's blobs are in use and stay
     rep.seconds = time.monotonic() - start
     return rep
 
@@ -237,16 +275,21 @@ def materialise_job(
 
         return materialise_mirror(backend, MirrorLayout.from_config(config), job_id)
     threads = max(1, threads or int(get("store.transfer.threads", 8) or 8))
+    max_bytes = int(float(get("store.transfer.node_cache_max_gb", 0) or 0) * 1e9)
     return materialise(backend, job_id, session, cache_dir=cache_dir or node_cache_dir(config),
-                       threads=threads, progress=progress)
+                       threads=threads, progress=progress, max_cache_bytes=max_bytes)
 
 
 def _link_all(m: Manifest, cache: NodeCache, session: Path, rep: MaterialiseReport,
-              progress: Optional[ProgressCallback]) -> None:
+              progress: Optional[ProgressCallback], backend: Backend) -> None:
     for i, e in enumerate(m.files):
         if i % _REPORT_EVERY == 0:
             report(progress, ProgressReport("link", i, len(m.files)))
-        how = place_file(cache.blob_path(e.hash), session / e.root / e.path)
+        try:
+            how = place_file(cache.blob_path(e.hash), session / e.root / e.path)
+        except FileNotFoundError:  # another job's prune took it since we looked: fetch again
+            cache.fetch(backend, e.hash, e.size, e.mtime_ns, lambda n: None)
+            how = place_file(cache.blob_path(e.hash), session / e.root / e.path)
         rep.linked += how == "link"
         rep.copied += how == "copy"
         rep.files += 1
