@@ -122,31 +122,38 @@ def upload_outputs(
             rel = Path(path).relative_to(local).as_posix()
             entries.append(ManifestEntry(name, rel, digest, st.st_size, st.st_mtime_ns))
             sources[digest] = (path, st.st_size)
-    todo = [(d, p, s) for d, (p, s) in sorted(sources.items()) if backend.size(blob_key(d)) != s]
-    items = [TransferItem(p, s, partial(_put, backend, d, p)) for d, p, s in todo]
+    items = [TransferItem(p, s, partial(_put_new, backend, d, p, s)) for d, (p, s) in sorted(sources.items())]
     summary = run_transfers(items, threads=threads, stage="upload", progress=progress)
     backend.put_bytes(key, Manifest(job_id=job_id, roots=roots, files=entries, node=node).to_bytes())
     rep.files = len(entries)
-    rep.uploaded_files, rep.uploaded_bytes = summary.files, summary.bytes
-    rep.skipped_files += len(sources) - len(todo)
+    rep.uploaded_files, rep.uploaded_bytes = sum(summary.results), summary.bytes
+    rep.skipped_files += len(sources) - rep.uploaded_files
     rep.seconds = time.monotonic() - start
     return rep
 
 
-def _put(backend: Backend, digest: str, path: str, on_bytes: BytesCallback) -> None:
+def _put_new(backend: Backend, digest: str, path: str, size: int, on_bytes: BytesCallback) -> bool:
+    """Send the blob unless the store has it (a retried node): the check runs in the worker, so
+    a thousand frames cost a thousand parallel HEADs, not a thousand in a row."""
+    if backend.size(blob_key(digest)) == size:
+        return False
     backend.put_file(blob_key(digest), path, on_bytes=on_bytes)
+    return True
 
 
-def read_output_manifests(backend: Backend, job_id: str) -> List[Manifest]:
-    """Every node's output manifest of the job (one list request per thousand nodes)."""
-    found = []
-    for key, _size in backend.list(outputs_prefix(job_id)):
-        if key.endswith(".json"):
-            m = read_manifest(backend, key)
-            if m.job_id != job_id:
-                raise StoreError(f"{key}: belongs to job {m.job_id!r}, not {job_id!r}", exit_code=2)
-            found.append(m)
-    return found
+def read_output_manifests(backend: Backend, job_id: str, threads: int = 8) -> List[Manifest]:
+    """Every node's output manifest of the job: one list request per thousand nodes, then the
+    manifests in parallel."""
+    keys = [k for k, _size in backend.list(outputs_prefix(job_id)) if k.endswith(".json")]
+    items = [TransferItem(k, 0, partial(_read_one, backend, k, job_id)) for k in keys]
+    return run_transfers(items, threads=threads, stage="read").results
+
+
+def _read_one(backend: Backend, key: str, job_id: str, _on_bytes: BytesCallback) -> Manifest:
+    m = read_manifest(backend, key)
+    if m.job_id != job_id:
+        raise StoreError(f"{key}: belongs to job {m.job_id!r}, not {job_id!r}", exit_code=2)
+    return m
 
 
 def _bases(manifests: Sequence[Manifest], dest: Optional[str]) -> Dict[str, str]:
@@ -211,7 +218,7 @@ def download_outputs(
 ) -> OutputDownloadReport:
     """Bring every output of ``job_id`` home: into the declared output folders, or under ``dest``."""
     start = time.monotonic()
-    manifests = read_output_manifests(backend, job_id)
+    manifests = read_output_manifests(backend, job_id, threads)
     if not manifests:
         raise StoreError(f"job {job_id}: no outputs in {backend.url} yet")
     plan = plan_download(manifests, dest)
