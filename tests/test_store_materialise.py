@@ -217,3 +217,45 @@ def test_prune_keeps_what_sessions_use(tmp_path, studio):
     assert all(cache.has(h, s) for h, s in b.blobs().items())
     again = materialise(store, "shotA", str(tmp_path / "s3"), cache_dir=str(cache.root), max_cache_bytes=1)
     assert again.blobs_fetched == 1 and (tmp_path / "s3/gs/geo/set.abc").read_bytes() == payload(4, 50000)
+
+
+KILLED_CHILD = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from storetools import SlowBackend
+from cloudsubmit.store.materialise import materialise
+SlowBackend.steps = 20
+materialise(SlowBackend(sys.argv[2]), "shotA", sys.argv[3], cache_dir=sys.argv[4], threads=2)
+"""
+
+
+def test_killed_materialise_resumes_without_refetching(tmp_path, studio, monkeypatch):
+    import signal
+    import time
+
+    files = {f"seq/f.{i:04d}.exr": payload(500 + i, 8000) for i in range(16)}
+    write_tree(studio["gs"], files)
+    store = CountingBackend(str(tmp_path / "store"))
+    publish_job(store, "shotA", studio, {"gs": sorted(files)})
+    cache = tmp_path / "cache"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    child = subprocess.Popen([sys.executable, "-c", KILLED_CHILD, str(REPO / "tests"), str(tmp_path / "store"),
+                              str(tmp_path / "s"), str(cache)], env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len([p for p in cache.glob("??/*") if not p.name.startswith(".tmp-")]) < 3:
+        time.sleep(0.02)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=10)
+    done_before = [p for p in cache.glob("??/*") if not p.name.startswith(".tmp-")]
+    assert 3 <= len(done_before) < 16
+    rep = materialise(store, "shotA", str(tmp_path / "s"), cache_dir=str(cache))  # locks died with the child
+    assert rep.blobs_fetched == 16 - len(done_before) == store.gets()
+    for rel, data in files.items():
+        assert (tmp_path / "s/gs" / rel).read_bytes() == data
+    for p in cache.glob("??/*"):
+        assert p.name.startswith(".tmp-") or hash_file(str(p)) == p.name
+    (cache / "ab").mkdir(exist_ok=True)
+    (cache / "ab" / ".tmp-abandoned").write_bytes(b"half a blob")  # what a kill can leave
+    monkeypatch.setattr("cloudsubmit.store.materialise._STALE_TEMP_S", -60)  # ctime cannot be set back
+    assert NodeCache(str(cache)).prune(10 ** 12) == (0, 0)
+    assert not list(cache.glob("??/.tmp-*")) and len(list(cache.glob("??/*"))) == 16

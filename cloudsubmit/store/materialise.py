@@ -34,6 +34,7 @@ from .transfer import TransferItem, run_transfers
 
 Rule = Tuple[str, str]
 _REPORT_EVERY = 500  # files linked between two progress reports
+_STALE_TEMP_S = 3600  # a download temp file untouched this long belongs to a killed process
 
 
 @dataclass
@@ -134,7 +135,13 @@ class NodeCache:
     def prune(self, max_bytes: int) -> Tuple[int, int]:
         """Delete blobs no session links to (link count 1), least recently linked first, until the
         cache holds at most ``max_bytes``. Each removal holds the blob's lock, so a download in
-        progress is never cut short. Returns ``(blobs removed, bytes freed)``."""
+        progress is never cut short. Temp files of killed downloads (untouched for an hour: ctime
+        moves with every write) go too. Returns ``(blobs removed, bytes freed)``."""
+        stale = time.time() - _STALE_TEMP_S
+        for p in self.root.glob("??/.tmp-*"):
+            with contextlib.suppress(OSError):
+                if p.stat().st_ctime < stale:
+                    p.unlink()
         blobs = []
         for p in self.root.glob("??/*"):
             if not p.name.startswith(".tmp-"):
