@@ -15,7 +15,7 @@ from cloudsubmit.store.local import LocalBackend
 from cloudsubmit.store.manifest import blob_key
 from cloudsubmit.store.materialise import NodeCache, map_path, mapping_rules, materialise
 from cloudsubmit.store.transfer import TransferItem, mark_transient, run_transfers
-from storetools import CountingBackend, SlowBackend, payload, publish_job, write_tree
+from storetools import CountingBackend, SlowBackend, requires_open_store, payload, publish_job, write_tree
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -259,3 +259,20 @@ def test_killed_materialise_resumes_without_refetching(tmp_path, studio, monkeyp
     monkeypatch.setattr("cloudsubmit.store.materialise._STALE_TEMP_S", -60)  # ctime cannot be set back
     assert NodeCache(str(cache)).prune(10 ** 12) == (0, 0)
     assert not list(cache.glob("??/.tmp-*")) and len(list(cache.glob("??/*"))) == 16
+
+
+@requires_open_store
+def test_materialise_command_prints_rules(cli, tmp_path, studio):
+    store = LocalBackend(str(tmp_path / "store"))
+    publish_job(store, "shotA", studio, {"gs": ["tex/wall.exr"], "lib": ["hdri/sky.hdr"]})
+    url = "file://" + (tmp_path / "store").as_posix()
+    session = tmp_path / "session"
+    res = cli("materialise", "shotA", "--session", str(session), "--cache", str(tmp_path / "cache"),
+              "--store", url, "--json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert sorted(map(tuple, out["rules"])) == sorted([(str(studio["gs"]), str(session / "gs")),
+                                                      (str(studio["lib"]), str(session / "lib"))])
+    assert out["blobs_fetched"] == 2 and (session / "lib/hdri/sky.hdr").read_bytes() == payload(6)
+    res = cli("materialise", "nojob", "--session", str(session), "--store", url)
+    assert res.returncode == 1 and res.stderr.count("\n") == 1 and "jobs/nojob/inputs.json" in res.stderr

@@ -12,7 +12,7 @@ from cloudsubmit.store.hashing import hash_bytes
 from cloudsubmit.store.local import LocalBackend
 from cloudsubmit.store.materialise import mapping_rules
 from cloudsubmit.store.outputs import download_outputs, output_roots, snapshot, upload_outputs
-from storetools import CountingBackend, SlowBackend, payload, tree_bytes, write_tree
+from storetools import CountingBackend, SlowBackend, requires_open_store, payload, tree_bytes, write_tree
 
 
 def render(folder: Path, frames, tag="beauty", size=5000):
@@ -164,3 +164,35 @@ def test_several_output_folders_under_dest(tmp_path):
         "masks/mask.0001.exr": (masks / "mask.0001.exr").read_bytes(),
     }
     assert down.targets == sorted([(tmp_path / "dl/masks").as_posix(), (tmp_path / "dl/render").as_posix()])
+
+
+@requires_open_store
+def test_download_command(cli, tmp_path, job):
+    store = LocalBackend(str(tmp_path / "store"))
+    render(job["node_dir"], range(1, 4))
+    upload_outputs(store, "shotA", "n1", [job["declared"]], rules=job["rules"])
+    url = "file://" + (tmp_path / "store").as_posix()
+    dest = tmp_path / "comp"
+    res = cli("download", "shotA", "--dest", str(dest), "--store", url, "--json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert (out["downloaded_files"], out["skipped_files"], out["targets"]) == (3, 0, [dest.as_posix()])
+    assert tree_bytes(dest) == tree_bytes(job["node_dir"])
+    res = cli("download", "shotA", "--dest", str(dest), env={"CLOUDSUBMIT_STORE": url})  # store from the env
+    assert res.returncode == 0 and "0 files downloaded" in res.stdout and "3 already present" in res.stdout
+
+
+@requires_open_store
+def test_download_command_errors_are_one_line(cli, tmp_path):
+    store = LocalBackend(str(tmp_path / "store"))
+    url = "file://" + (tmp_path / "store").as_posix()
+    res = cli("download", "nojob", "--store", url)
+    assert res.returncode == 1 and res.stderr.strip() == f"cloudsubmit: error: job nojob: no outputs in {url} yet"
+    write_raw(store, "evil", "../../etc/evil.exr")
+    res = cli("download", "shotA", "--dest", str(tmp_path / "d"), "--store", url)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert "jobs/shotA/outputs/evil.json" in res.stderr and "refusing" in res.stderr and not (tmp_path / "d").exists()
+    res = cli("download", "shotA", "--store", "file://" + (tmp_path / "absent").as_posix())
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    res = cli("download", "bad/../id", "--store", url)
+    assert res.returncode == 2 and "invalid job id" in res.stderr
