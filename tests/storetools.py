@@ -12,16 +12,16 @@ from cloudsubmit.store.local import LocalBackend
 from cloudsubmit.store.manifest import Manifest, ManifestEntry, blob_key, write_inputs
 
 
-class CountingBackend(LocalBackend):
-    """A LocalBackend that counts calls per method and key (a real subclass, not a mock)."""
+class CountingMixin:
+    """Counts calls per method and key in front of any real backend (a subclass, not a mock)."""
 
-    def __init__(self, root: str) -> None:
-        super().__init__(root)
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
         self.calls: Counter = Counter()
-        self._lock = threading.Lock()
+        self._count_lock = threading.Lock()
 
     def _count(self, name: str, key: str) -> None:
-        with self._lock:
+        with self._count_lock:
             self.calls[(name, key)] += 1
 
     def gets(self, prefix: str = "cas/") -> int:
@@ -38,6 +38,17 @@ class CountingBackend(LocalBackend):
     def put_file(self, key, path, *, on_bytes=None):
         self._count("put_file", key)
         return super().put_file(key, path, on_bytes=on_bytes)
+
+
+class CountingBackend(CountingMixin, LocalBackend):
+    pass
+
+
+def counting_s3(url: str):
+    """A counting S3 backend on the moto server (store-core's S3Backend, real boto3)."""
+    from cloudsubmit.store.s3 import S3Backend
+
+    return type("CountingS3", (CountingMixin, S3Backend), {})(url)
 
 
 class SlowBackend(LocalBackend):
@@ -72,7 +83,7 @@ def publish_job(backend, job_id: str, roots: Dict[str, Path], rels: Dict[str, li
             src = roots[name] / rel
             digest = hash_file(str(src))
             if not backend.exists(blob_key(digest)):
-                LocalBackend.put_file(backend, blob_key(digest), str(src))
+                backend.put_file(blob_key(digest), str(src))
             st = os.stat(src)
             entries.append(ManifestEntry(name, rel, digest, st.st_size, st.st_mtime_ns))
     m = Manifest(job_id=job_id, roots={n: str(p) for n, p in roots.items()}, files=entries)
@@ -100,3 +111,12 @@ def _has_open_store() -> bool:
 
 #: The commands open stores through store-core's ``open_store``; until it is merged they skip.
 requires_open_store = __import__("pytest").mark.skipif(not _has_open_store(), reason="open_store not merged yet")
+
+
+def _has_s3_backend() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("cloudsubmit.store.s3") is not None
+
+
+requires_s3_backend = __import__("pytest").mark.skipif(not _has_s3_backend(), reason="S3Backend not merged yet")

@@ -15,7 +15,7 @@ from cloudsubmit.store.local import LocalBackend
 from cloudsubmit.store.manifest import blob_key
 from cloudsubmit.store.materialise import NodeCache, map_path, mapping_rules, materialise
 from cloudsubmit.store.transfer import TransferItem, mark_transient, run_transfers
-from storetools import CountingBackend, SlowBackend, requires_open_store, payload, publish_job, write_tree
+from storetools import CountingBackend, SlowBackend, requires_open_store, requires_s3_backend, payload, publish_job, write_tree
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -276,3 +276,28 @@ def test_materialise_command_prints_rules(cli, tmp_path, studio):
     assert out["blobs_fetched"] == 2 and (session / "lib/hdri/sky.hdr").read_bytes() == payload(6)
     res = cli("materialise", "nojob", "--session", str(session), "--store", url)
     assert res.returncode == 1 and res.stderr.count("\n") == 1 and "jobs/nojob/inputs.json" in res.stderr
+
+
+@requires_s3_backend
+def test_over_s3_each_blob_once_and_corruption_refused(tmp_path, studio, s3_bucket, s3_server):
+    from storetools import counting_s3
+
+    store = counting_s3(f"s3://{s3_bucket}/team")
+    a = publish_job(store, "shotA", studio, {"gs": ["tex/wall.exr", "tex/floor.exr", "tex/floor_copy.exr", "geo/set.abc"]})
+    b = publish_job(store, "shotB", studio, {"gs": ["tex/wall.exr", "geo/hero.abc"], "lib": ["hdri/sky.hdr"]})
+    cache = tmp_path / "cache"
+    ra = materialise(store, "shotA", str(tmp_path / "s1"), cache_dir=str(cache))
+    rb = materialise(store, "shotB", str(tmp_path / "s2"), cache_dir=str(cache))
+    assert store.gets() == len(set(a.blobs()) | set(b.blobs())) == 5
+    for rep, m in ((ra, a), (rb, b)):
+        for e in m.files:
+            placed = Path(rep.session) / e.root / e.path
+            assert placed.read_bytes() == (studio[e.root] / e.path).read_bytes()
+            assert placed.stat().st_ino == NodeCache(str(cache)).blob_path(e.hash).stat().st_ino
+    # Someone overwrites a blob in the bucket behind cloudsubmit's back: a fresh node refuses it.
+    victim = b.files[0].hash
+    s3_server.client().put_object(Bucket=s3_bucket, Key=f"team/cas/{victim}", Body=b"x" * b.files[0].size)
+    with pytest.raises(StoreError, match=f"cas/{victim}: corrupt blob"):
+        materialise(store, "shotB", str(tmp_path / "s3"), cache_dir=str(tmp_path / "fresh"))
+    assert not NodeCache(str(tmp_path / "fresh")).blob_path(victim).exists()
+    cache_is_consistent(tmp_path / "fresh")

@@ -12,7 +12,7 @@ from cloudsubmit.store.hashing import hash_file
 from cloudsubmit.store.manifest import Manifest, ManifestEntry, write_inputs
 from cloudsubmit.store.materialise import map_path
 from cloudsubmit.store.mirror import MirrorLayout, check_mirror, index_skip, materialise_mirror, push_mirror
-from storetools import CountingBackend, payload, write_tree
+from storetools import CountingBackend, payload, requires_s3_backend, write_tree
 
 SHOT = "work/neo/cloudTest"
 
@@ -116,3 +116,19 @@ def test_materialise_job_in_mirror_layout_downloads_nothing(studio, tmp_path):
     rep = materialise_job(studio["bucket"], "shotA", str(tmp_path / "session"), cfg)
     assert rep.files == 1 and studio["bucket"].gets() == 0 and not (tmp_path / "session").exists()
     assert map_path(files[0][1], rep.rules) == str(studio["mount"] / SHOT / "scene.ma")
+
+
+@requires_s3_backend
+def test_mirror_over_s3(studio, s3_bucket):
+    from storetools import counting_s3
+
+    bucket = counting_s3(f"s3://{s3_bucket}")
+    rels = [f"{SHOT}/scene.ma", f"{SHOT}/render/layout_Arnold.0001.exr", f"{SHOT}/tex/wall.tx"]
+    files = entries_for(studio["gs"], "gs", rels)
+    layout = MirrorLayout(mount="/gs", prefixes={"gs": ""})
+    push_mirror(bucket, layout, files)
+    assert sorted(k for k, _s in bucket.list("work/")) == sorted(rels)  # key = path under /gs
+    m = Manifest(job_id="shotA", roots={"gs": "/gs"}, files=[e for e, _ in files])
+    write_inputs(bucket, m)
+    rep = materialise_mirror(bucket, layout, "shotA")
+    assert rep.rules == [] and rep.files == 3  # /gs on premises is /gs on the node

@@ -12,7 +12,7 @@ from cloudsubmit.store.hashing import hash_bytes
 from cloudsubmit.store.local import LocalBackend
 from cloudsubmit.store.materialise import mapping_rules
 from cloudsubmit.store.outputs import download_outputs, output_roots, snapshot, upload_outputs
-from storetools import CountingBackend, SlowBackend, requires_open_store, payload, tree_bytes, write_tree
+from storetools import CountingBackend, SlowBackend, requires_open_store, requires_s3_backend, payload, tree_bytes, write_tree
 
 
 def render(folder: Path, frames, tag="beauty", size=5000):
@@ -196,3 +196,21 @@ def test_download_command_errors_are_one_line(cli, tmp_path):
     assert res.returncode == 2 and "Traceback" not in res.stderr
     res = cli("download", "bad/../id", "--store", url)
     assert res.returncode == 2 and "invalid job id" in res.stderr
+
+
+@requires_s3_backend
+def test_outputs_round_trip_over_s3(tmp_path, job, s3_bucket):
+    from storetools import counting_s3
+
+    store = counting_s3(f"s3://{s3_bucket}/team")
+    before = snapshot([job["declared"]], job["rules"])
+    render(job["node_dir"], range(1, 5), size=70000)
+    up = upload_outputs(store, "shotA", "n1", [job["declared"]], rules=job["rules"], before=before)
+    assert (up.uploaded_files, up.uploaded_bytes) == (4, 4 * 70000)
+    again = upload_outputs(store, "shotA", "n1", [job["declared"]], rules=job["rules"])
+    assert again.uploaded_files == 0 and again.skipped_files == 4  # a retried node sends nothing
+    dest = tmp_path / "comp"
+    down = download_outputs(store, "shotA", str(dest))
+    assert down.downloaded_files == 4 and tree_bytes(dest) == tree_bytes(job["node_dir"])
+    gets = store.gets()
+    assert download_outputs(store, "shotA", str(dest)).skipped_files == 4 and store.gets() == gets
