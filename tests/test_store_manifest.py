@@ -9,7 +9,8 @@ from cloudsubmit.errors import StoreError
 from cloudsubmit.store.hashing import hash_bytes
 from cloudsubmit.store.local import LocalBackend
 from cloudsubmit.store.manifest import (
-    Manifest, ManifestEntry, check_relpath, inputs_key, read_inputs, safe_join, write_inputs,
+    Manifest, ManifestEntry, check_relpath, inputs_key, inputs_manifest, read_inputs, root_location, safe_join,
+    write_inputs,
 )
 
 H1, H2 = hash_bytes(b"one"), hash_bytes(b"two")
@@ -96,3 +97,27 @@ def test_safe_join_follows_symlinks(tmp_path):
     with pytest.raises(StoreError, match="escape/a.exr"):
         safe_join(str(base), "escape/a.exr", "entry out/escape/a.exr")
     assert check_relpath("frames/beauty.0001.exr") == "frames/beauty.0001.exr"
+
+
+class Resolved:
+    """The shape of a resolved file (store-core's FileState): only the fields the manifest reads."""
+
+    def __init__(self, path, root, logical, data=b"", mtime_ns=1):
+        self.path, self.root, self.logical = path, root, logical
+        self.hash = hash_bytes(data) if data else ""
+        self.size, self.mtime_ns = len(data), mtime_ns
+
+
+def test_inputs_manifest_from_resolved_files():
+    files = [
+        Resolved("/gs/shot/tex/a.exr", "gs", "shot/tex/a.exr", b"aaa"),
+        Resolved("/gs/shot/scene.ma", "gs", "shot/scene.ma", b"scene"),
+        Resolved("Z:/lib/sky.hdr", "_drive_z", "lib/sky.hdr", b"sky"),
+        Resolved("/opt/x/missing.exr", "_posix", "opt/x/missing.exr"),  # missing: no hash, left out
+    ]
+    m = inputs_manifest("shotA", files, extra_roots={"renders": "/renders"})
+    assert m.roots == {"gs": "/gs", "_drive_z": "Z:/", "renders": "/renders"}
+    assert [(e.root, e.path) for e in m.files] == [("_drive_z", "lib/sky.hdr"), ("gs", "shot/scene.ma"), ("gs", "shot/tex/a.exr")]
+    assert root_location("/top.exr", "top.exr") == "/"
+    with pytest.raises(StoreError, match="root 'gs' is at /gs"):
+        inputs_manifest("shotA", files + [Resolved("/mnt/gs/b.exr", "gs", "b.exr", b"b")])

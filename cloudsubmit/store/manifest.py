@@ -14,7 +14,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping
+from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from ..errors import StoreError
 from .backend import Backend
@@ -211,3 +211,30 @@ def make_entries(rows: Iterable[Mapping[str, Any]]) -> List[ManifestEntry]:
     """Entries from plain mappings (e.g. a resolution's rows); extra keys are ignored."""
     return [_entry(dict(r), f"file {i}") for i, r in enumerate(rows)]
 
+
+
+def root_location(path: str, logical: str) -> str:
+    """The root's own path, from a file's normalised path and its root-relative path:
+    ``("/gs/tex/a.exr", "tex/a.exr") -> "/gs"``, ``("Z:/a.exr", "a.exr") -> "Z:/"``."""
+    if not path.endswith("/" + logical) and path != logical:
+        raise StoreError(f"{path}: does not end with its logical path {logical!r}", exit_code=2)
+    base = path[: len(path) - len(logical)]
+    return base if base in ("/", "//") or base.endswith(":/") else base.rstrip("/")
+
+
+def inputs_manifest(job_id: str, files: Iterable[Any], extra_roots: Optional[Mapping[str, str]] = None) -> Manifest:
+    """The job manifest from resolved files (anything with ``path``, ``root``, ``logical``,
+    ``hash``, ``size``, ``mtime_ns``, e.g. store-core's ``FileState``); files without a hash
+    (missing, refused) are left out. Each root's location is read off its files, so no root
+    table is needed; ``extra_roots`` adds roots without inputs, such as the output folders'
+    roots, so that the node maps them into the session too."""
+    roots: Dict[str, str] = dict(extra_roots or {})
+    entries = []
+    for f in files:
+        if not getattr(f, "hash", ""):
+            continue
+        where = roots.setdefault(f.root, root_location(f.path, f.logical))
+        if where != root_location(f.path, f.logical):
+            raise StoreError(f"{f.path}: root {f.root!r} is at {where}, not {root_location(f.path, f.logical)}", exit_code=2)
+        entries.append(ManifestEntry(f.root, f.logical, f.hash, f.size, f.mtime_ns))
+    return Manifest(job_id=job_id, roots=roots, files=entries)
