@@ -8,11 +8,12 @@ half-written. The progress callback is always called from the caller's thread, n
 Qt worker can forward it to a signal and a CLI can print it."""
 from __future__ import annotations
 
+import queue
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from ..errors import Cancelled, StoreError
 from ..progress import ProgressCallback, ProgressReport, report
@@ -112,19 +113,15 @@ def run_transfers(
         report(progress, ProgressReport(stage, 0, 0, 0, 0))
         return summary
     pool = ThreadPoolExecutor(max_workers=max(1, min(threads, len(items))), thread_name_prefix="cs-transfer")
-    futures: Dict[Future, int] = {}
+    finished: "queue.Queue[Tuple[int, Future]]" = queue.Queue()  # O(1) per completion, any item count
+    futures: List[Future] = []
     error: Optional[BaseException] = None
     try:
         for idx, item in enumerate(items):
-            futures[pool.submit(_run_one, item, shared, max(1, attempts), backoff)] = idx
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, timeout=interval, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                error = error or _collect(fut, futures[fut], items, summary)
-            if error is not None:
-                break
-            report(progress, ProgressReport(stage, summary.files, len(items), shared.bytes, total_bytes))
+            fut = pool.submit(_run_one, item, shared, max(1, attempts), backoff)
+            fut.add_done_callback(lambda f, i=idx: finished.put((i, f)))
+            futures.append(fut)
+        error = _drain(finished, items, summary, shared, stage, total_bytes, progress, interval)
     except BaseException as exc:  # Cancelled from the callback, KeyboardInterrupt
         error = exc
     finally:
@@ -138,6 +135,29 @@ def run_transfers(
     summary.bytes, summary.retries = shared.bytes, shared.retries
     summary.seconds = time.monotonic() - start
     return summary
+
+
+def _drain(finished: "queue.Queue[Tuple[int, Future]]", items: Sequence[TransferItem], summary: TransferSummary,
+           shared: _Shared, stage: str, total_bytes: int, progress: Optional[ProgressCallback],
+           interval: float) -> Optional[BaseException]:
+    """Collect results as they finish; report at most every ``interval`` seconds and at the end.
+    Returns the first error, at which point the caller stops the rest."""
+    remaining, last = len(items), 0.0
+    while remaining:
+        try:
+            idx, fut = finished.get(timeout=interval)
+        except queue.Empty:
+            pass
+        else:
+            remaining -= 1
+            error = _collect(fut, idx, items, summary)
+            if error is not None:
+                return error
+        now = time.monotonic()
+        if now - last >= interval or not remaining:
+            report(progress, ProgressReport(stage, summary.files, len(items), shared.bytes, total_bytes))
+            last = now
+    return None
 
 
 def _collect(fut: Future, idx: int, items: Sequence[TransferItem], summary: TransferSummary) -> Optional[BaseException]:
