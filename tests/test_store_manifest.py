@@ -115,8 +115,10 @@ def test_inputs_manifest_from_resolved_files():
         Resolved("Z:/lib/sky.hdr", "_drive_z", "lib/sky.hdr", b"sky"),
         Resolved("/opt/x/missing.exr", "_posix", "opt/x/missing.exr"),  # missing: no hash, left out
     ]
-    m = inputs_manifest("shotA", files, extra_roots={"renders": "/renders"})
+    m = inputs_manifest("shotA", files, extra_roots={"renders": "/renders"}, output_dirs=["/renders/shot/beauty/"])
     assert m.roots == {"gs": "/gs", "_drive_z": "Z:/", "renders": "/renders"}
+    assert m.outputs == {"beauty": "/renders/shot/beauty"}
+    assert Manifest.from_bytes(m.to_bytes()).outputs == m.outputs
     assert [(e.root, e.path) for e in m.files] == [("_drive_z", "lib/sky.hdr"), ("gs", "shot/scene.ma"), ("gs", "shot/tex/a.exr")]
     assert root_location("/top.exr", "top.exr") == "/"
     with pytest.raises(StoreError, match="root 'gs' is at /gs"):

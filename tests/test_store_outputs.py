@@ -10,8 +10,9 @@ import pytest
 from cloudsubmit.errors import Cancelled, StoreError
 from cloudsubmit.store.hashing import hash_bytes
 from cloudsubmit.store.local import LocalBackend
+from cloudsubmit.store.manifest import Manifest, output_roots, write_inputs
 from cloudsubmit.store.materialise import mapping_rules
-from cloudsubmit.store.outputs import download_outputs, output_roots, snapshot, upload_outputs
+from cloudsubmit.store.outputs import download_outputs, snapshot, upload_outputs
 from storetools import CountingBackend, SlowBackend, requires_open_store, requires_s3_backend, payload, tree_bytes, write_tree
 
 
@@ -29,14 +30,21 @@ def job(tmp_path):
     return {"declared": str(declared), "rules": rules, "node_dir": node_dir}
 
 
+def declare(store, job, job_id="shotA"):
+    """What the submit does: the job manifest names the output folders a download may write to."""
+    roots = {"gs": str(Path(job["declared"]).parent.parent)}
+    write_inputs(store, Manifest(job_id=job_id, roots=roots, outputs=output_roots([job["declared"]])))
+
+
 def test_outputs_round_trip_byte_identical(tmp_path, job):
     store = CountingBackend(str(tmp_path / "store"))
+    declare(store, job)
     node_dir = job["node_dir"]
     write_tree(node_dir, {"old.exr": b"from before the render"})
     before = snapshot([job["declared"]], job["rules"])
     render(node_dir, range(1, 6))
     write_tree(node_dir, {"aovs/diffuse.0001.exr": payload(99)})
-    up = upload_outputs(store, "shotA", "render-1-5", [job["declared"]], rules=job["rules"], before=before)
+    up = upload_outputs(store, "shotA", "render-1-5", rules=job["rules"], before=before)  # folders from the job
     assert (up.files, up.uploaded_files, up.skipped_files) == (6, 6, 1)
     assert up.uploaded_bytes == 5 * 5000 + 3000
     render(tmp_path / "node2", range(6, 8))  # a second node renders the next chunk
@@ -214,3 +222,31 @@ def test_outputs_round_trip_over_s3(tmp_path, job, s3_bucket):
     assert down.downloaded_files == 4 and tree_bytes(dest) == tree_bytes(job["node_dir"])
     gets = store.gets()
     assert download_outputs(store, "shotA", str(dest)).skipped_files == 4 and store.gets() == gets
+
+
+def test_node_manifests_cannot_redirect_the_download(tmp_path, job):
+    store = LocalBackend(str(tmp_path / "store"))
+    declare(store, job)
+    elsewhere = tmp_path / "home" / ".ssh"
+    write_raw(store, "evil", "authorized_keys", root_path=str(elsewhere))  # root "render", another folder
+    with pytest.raises(StoreError, match="evil.json: output folder 'render' is .*/home/.ssh, but the job declared"):
+        download_outputs(store, "shotA")
+    assert not elsewhere.exists() and not Path(job["declared"]).exists()
+    store.delete("jobs/shotA/outputs/evil.json")
+    write_raw(store, "evil2", "x.exr", root_path=job["declared"])
+    store.put_bytes("jobs/shotA/outputs/evil2.json", store.get_bytes("jobs/shotA/outputs/evil2.json").replace(b'"render"', b'"other"'))
+    with pytest.raises(StoreError, match="output folder 'other' .* declared no such folder"):
+        download_outputs(store, "shotA", str(tmp_path / "dl"))
+
+
+def test_undeclared_or_foreign_destinations_need_dest(tmp_path, job):
+    store = LocalBackend(str(tmp_path / "store"))
+    write_raw(store, "n1", "a.exr", root_path=job["declared"])
+    with pytest.raises(StoreError, match="no output folders declared by the submitter; give a destination"):
+        download_outputs(store, "shotA")  # no job manifest: the node's word is not enough
+    assert download_outputs(store, "shotA", str(tmp_path / "dl")).downloaded_files == 1
+    store.delete("jobs/shotA/outputs/n1.json")
+    write_inputs(store, Manifest(job_id="shotA", roots={"gs": "Z:/"}, outputs={"render": "Z:/shot/render"}))
+    write_raw(store, "n1", "a.exr", root_path="Z:/shot/render")
+    with pytest.raises(StoreError, match="output folder Z:/shot/render is not a path on this machine"):
+        download_outputs(store, "shotA")

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from ..errors import StoreError
+from ..paths import normpath
 from .backend import Backend
 
 MANIFEST_VERSION = 1
@@ -98,12 +100,15 @@ class ManifestEntry:
 class Manifest:
     """``roots`` maps a root name to the root's path on the machine that wrote the manifest (the
     submitter for inputs, the declared output directory for outputs): the ``from`` side of every
-    path-mapping rule and the default destination of a download. ``node`` is set on outputs."""
+    path-mapping rule. ``outputs`` (inputs only) names the job's declared output folders: written
+    by the submitter, it is what a download trusts, never the roots a render node reports.
+    ``node`` is set on outputs."""
 
     job_id: str
     roots: Dict[str, str]
     files: List[ManifestEntry] = field(default_factory=list)
     node: str = ""
+    outputs: Dict[str, str] = field(default_factory=dict)
     version: int = MANIFEST_VERSION
 
     def __post_init__(self) -> None:
@@ -125,6 +130,8 @@ class Manifest:
         }
         if self.node:
             doc["node"] = self.node
+        if self.outputs:
+            doc["outputs"] = dict(self.outputs)
         return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
     @classmethod
@@ -139,7 +146,8 @@ class Manifest:
             raise StoreError(f"{source}: unsupported manifest version {doc.get('version')!r}", exit_code=2)
         files = [_entry(item, f"{source}: file {i}") for i, item in enumerate(doc["files"])]
         try:
-            return cls(job_id=doc.get("job_id"), roots=doc.get("roots"), files=files, node=doc.get("node", ""))
+            return cls(job_id=doc.get("job_id"), roots=doc.get("roots"), files=files, node=doc.get("node", ""),
+                       outputs=doc.get("outputs", {}))
         except StoreError as exc:
             raise StoreError(f"{source}: {exc.message}", exit_code=2) from None
 
@@ -160,10 +168,11 @@ def _validate(m: Manifest, source: str) -> None:
     check_name(m.job_id, "job id")
     if m.node:
         check_name(m.node, "node name")
-    if not isinstance(m.roots, dict) or not all(isinstance(v, str) and v for v in m.roots.values()):
-        raise StoreError(f"{source}: roots must map names to paths", exit_code=2)
-    for name in m.roots:
-        check_name(name, "root name")
+    for what, table in (("roots", m.roots), ("outputs", m.outputs)):
+        if not isinstance(table, dict) or not all(isinstance(v, str) and v for v in table.values()):
+            raise StoreError(f"{source}: {what} must map names to paths", exit_code=2)
+        for name in table:
+            check_name(name, "root name")
     seen = set()
     for e in m.files:
         where = f"entry {e.root}/{e.path}" if isinstance(e.path, str) else "entry"
@@ -222,12 +231,14 @@ def root_location(path: str, logical: str) -> str:
     return base if base in ("/", "//") or base.endswith(":/") else base.rstrip("/")
 
 
-def inputs_manifest(job_id: str, files: Iterable[Any], extra_roots: Optional[Mapping[str, str]] = None) -> Manifest:
+def inputs_manifest(job_id: str, files: Iterable[Any], extra_roots: Optional[Mapping[str, str]] = None,
+                    output_dirs: Iterable[str] = ()) -> Manifest:
     """The job manifest from resolved files (anything with ``path``, ``root``, ``logical``,
     ``hash``, ``size``, ``mtime_ns``, e.g. store-core's ``FileState``); files without a hash
     (missing, refused) are left out. Each root's location is read off its files, so no root
     table is needed; ``extra_roots`` adds roots without inputs, such as the output folders'
-    roots, so that the node maps them into the session too."""
+    roots, so that the node maps them into the session too. ``output_dirs`` are the declared
+    output folders: the only places a download of this job writes to."""
     roots: Dict[str, str] = dict(extra_roots or {})
     entries = []
     for f in files:
@@ -237,4 +248,19 @@ def inputs_manifest(job_id: str, files: Iterable[Any], extra_roots: Optional[Map
         if where != root_location(f.path, f.logical):
             raise StoreError(f"{f.path}: root {f.root!r} is at {where}, not {root_location(f.path, f.logical)}", exit_code=2)
         entries.append(ManifestEntry(f.root, f.logical, f.hash, f.size, f.mtime_ns))
-    return Manifest(job_id=job_id, roots=roots, files=entries)
+    return Manifest(job_id=job_id, roots=roots, files=entries, outputs=output_roots(output_dirs))
+
+
+def output_roots(output_dirs: Iterable[str]) -> Dict[str, str]:
+    """Stable root names for declared output folders: the folder name, made unique in sorted
+    order, so the submitter and every node of a job name the same folder the same way."""
+    roots: Dict[str, str] = {}
+    for d in sorted({normpath(x) for x in output_dirs}):
+        base = "".join(c if c.isalnum() or c in "._-" else "_" for c in posixpath.basename(d.rstrip("/")))
+        base = base.lstrip("._-") or "out"
+        name, n = base, 1
+        while name in roots:
+            n += 1
+            name = f"{base}-{n}"
+        roots[check_name(name, "output folder name")] = d
+    return roots

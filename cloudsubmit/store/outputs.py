@@ -13,14 +13,14 @@ interrupted download never leaves a truncated frame that a compositor would read
 from __future__ import annotations
 
 import os
-import posixpath
+import re
 import stat
 import time
 import uuid
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import StoreError
 from ..paths import normpath
@@ -28,12 +28,14 @@ from ..progress import ProgressCallback
 from .backend import Backend, BytesCallback
 from .hashing import hash_file
 from .manifest import (
-    Manifest, ManifestEntry, blob_key, check_name, outputs_key, outputs_prefix, read_manifest, safe_join,
+    Manifest, ManifestEntry, blob_key, inputs_key, output_roots, outputs_key, outputs_prefix, read_inputs, read_manifest,
+    safe_join,
 )
 from .materialise import Rule, map_path, verify_blob
 from .transfer import TransferItem, run_transfers
 
 Snapshot = Dict[str, Tuple[int, int]]  # absolute path -> (size, mtime_ns)
+_DRIVE_ABS = re.compile(r"^[A-Za-z]:/")
 
 
 @dataclass
@@ -60,21 +62,6 @@ class OutputDownloadReport:
     seconds: float = 0.0
 
 
-def output_roots(output_dirs: Iterable[str]) -> Dict[str, str]:
-    """Stable root names for declared output folders: the folder name, made unique in sorted
-    order, so every node of a job names the same folder the same way."""
-    roots: Dict[str, str] = {}
-    for d in sorted({normpath(x) for x in output_dirs}):
-        base = "".join(c if c.isalnum() or c in "._-" else "_" for c in posixpath.basename(d.rstrip("/")))
-        base = base.lstrip("._-") or "out"
-        name, n = base, 1
-        while name in roots:
-            n += 1
-            name = f"{base}-{n}"
-        roots[check_name(name, "output folder name")] = d
-    return roots
-
-
 def snapshot(output_dirs: Iterable[str], rules: Sequence[Rule] = ()) -> Snapshot:
     """Size and mtime of every regular file under ``output_dirs`` (declared, mapped by ``rules``
     like :func:`upload_outputs` does): call before the render, pass the result as ``before`` so
@@ -97,21 +84,24 @@ def upload_outputs(
     backend: Backend,
     job_id: str,
     node: str,
-    output_dirs: Sequence[str],
+    output_dirs: Optional[Sequence[str]] = None,
     *,
     rules: Sequence[Rule] = (),
     before: Optional[Snapshot] = None,
     threads: int = 8,
     progress: Optional[ProgressCallback] = None,
 ) -> OutputUploadReport:
-    """Upload what the render wrote under ``output_dirs`` (as declared in the scene; ``rules``
-    from :func:`~cloudsubmit.store.materialise.materialise` say where they are on this node)."""
+    """Upload what the render wrote under ``output_dirs`` (as declared in the scene; by default
+    the job manifest's ``outputs``; ``rules`` from
+    :func:`~cloudsubmit.store.materialise.materialise` say where they are on this node)."""
     start = time.monotonic()
     key = outputs_key(job_id, node)
     rep = OutputUploadReport(job_id=job_id, node=node, key=key)
     entries: List[ManifestEntry] = []
     sources: Dict[str, Tuple[str, int]] = {}
-    roots = output_roots(output_dirs)
+    roots = output_roots(output_dirs) if output_dirs is not None else read_inputs(backend, job_id).outputs
+    if not roots:
+        raise StoreError(f"job {job_id}: no output folders declared", exit_code=2)
     for name, declared in roots.items():
         local = map_path(declared, rules)
         for path, st in _walk(local):
@@ -165,6 +155,39 @@ def _bases(manifests: Sequence[Manifest], dest: Optional[str]) -> Dict[str, str]
     if len(declared) == 1:
         return {name: dest for name in declared}
     return {name: os.path.join(dest, name) for name in declared}
+
+
+def declared_outputs(backend: Backend, job_id: str) -> Optional[Dict[str, str]]:
+    """The output folders the submitter declared, or None for a job without an inputs manifest."""
+    if not backend.exists(inputs_key(job_id)):
+        return None
+    return read_inputs(backend, job_id).outputs
+
+
+def check_output_roots(manifests: Sequence[Manifest], declared: Optional[Mapping[str, str]],
+                       dest: Optional[str]) -> None:
+    """A render node reports where its outputs belong, but only the submitter's declaration is
+    trusted: a node manifest naming another folder (``/home/x/.ssh``) is refused. Without a
+    declaration only ``dest`` can say where files go."""
+    if not declared:
+        if dest is None:
+            job = manifests[0].job_id if manifests else "?"
+            raise StoreError(f"job {job}: no output folders declared by the submitter; give a destination (--dest)", exit_code=2)
+        return
+    for m in manifests:
+        for name, path in m.roots.items():
+            if declared.get(name) != path:
+                raise StoreError(f"jobs/{m.job_id}/outputs/{m.node or '?'}.json: output folder {name!r} is {path}, "
+                                 f"but the job declared {declared.get(name) or 'no such folder'}", exit_code=2)
+            if dest is None and not is_local_absolute(path):
+                raise StoreError(f"job {m.job_id}: output folder {path} is not a path on this machine; give --dest", exit_code=2)
+
+
+def is_local_absolute(path: str) -> bool:
+    """``Z:/x`` is no place on Linux, ``//server/share`` neither, and ``/gs/x`` none on Windows."""
+    if os.name == "nt":
+        return bool(_DRIVE_ABS.match(path)) or path.startswith("//")
+    return path.startswith("/") and not path.startswith("//")
 
 
 def plan_download(manifests: Sequence[Manifest], dest: Optional[str]) -> Dict[str, ManifestEntry]:
@@ -221,6 +244,7 @@ def download_outputs(
     manifests = read_output_manifests(backend, job_id, threads)
     if not manifests:
         raise StoreError(f"job {job_id}: no outputs in {backend.url} yet")
+    check_output_roots(manifests, declared_outputs(backend, job_id), dest)
     plan = plan_download(manifests, dest)
     rep = OutputDownloadReport(job_id=job_id, manifests=len(manifests), files=len(plan))
     rep.targets = sorted({normpath(b) for b in _bases(manifests, dest).values()})
