@@ -250,3 +250,35 @@ def test_undeclared_or_foreign_destinations_need_dest(tmp_path, job):
     write_raw(store, "n1", "a.exr", root_path="Z:/shot/render")
     with pytest.raises(StoreError, match="output folder Z:/shot/render is not a path on this machine"):
         download_outputs(store, "shotA")
+
+
+def test_stage_flow_submit_render_download(tmp_path):
+    """The calls a DAG makes, in order: submit writes the job manifest (inputs + declared output
+    folder), the render node materialises, renders into the mapped folder and uploads, the
+    download stage brings the frames into the folder the artist declared."""
+    from cloudsubmit.store.hashing import hash_file
+    from cloudsubmit.store.manifest import inputs_manifest
+    from cloudsubmit.store.materialise import map_path, materialise
+
+    gs = tmp_path / "gs"
+    scene = write_tree(gs, {"shot/scene.ma": b"//Maya ASCII\n", "shot/tex/a.tx": payload(1)})
+    store = LocalBackend(str(tmp_path / "store"))
+
+    class Resolved:  # what resolve gives the submitter for each file
+        def __init__(self, rel):
+            p = scene / rel
+            self.path, self.root, self.logical = p.as_posix(), "gs", rel
+            self.hash, self.size, self.mtime_ns = hash_file(str(p)), p.stat().st_size, p.stat().st_mtime_ns
+            store.put_file("cas/" + self.hash, str(p))
+
+    declared = (gs / "shot" / "render").as_posix()
+    write_inputs(store, inputs_manifest("shotA", [Resolved("shot/scene.ma"), Resolved("shot/tex/a.tx")],
+                                        output_dirs=[declared]))
+    rep = materialise(store, "shotA", str(tmp_path / "node" / "session"), cache_dir=str(tmp_path / "node" / "cache"))
+    before = snapshot(rep.outputs.values(), rep.rules)
+    out_on_node = Path(map_path(declared, rep.rules))
+    assert out_on_node == tmp_path / "node/session/gs/shot/render"
+    render(out_on_node, range(1, 3))
+    upload_outputs(store, "shotA", "render-1-2", rules=rep.rules, before=before)
+    down = download_outputs(store, "shotA")
+    assert down.targets == [declared] and tree_bytes(Path(declared)) == tree_bytes(out_on_node)

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..errors import StoreError
 from ..paths import normpath
@@ -42,6 +42,7 @@ class MaterialiseReport:
     job_id: str
     session: str
     rules: List[Rule] = field(default_factory=list)
+    outputs: Dict[str, str] = field(default_factory=dict)  # declared output folders (as submitted)
     files: int = 0
     linked: int = 0
     copied: int = 0
@@ -253,7 +254,8 @@ def materialise(
         TransferItem(blob_key(h), s, partial(cache.fetch, backend, h, s, mtimes[h])) for h, s in missing
     ]
     summary = run_transfers(items, threads=threads, stage="download", progress=progress)
-    rep = MaterialiseReport(job_id=m.job_id, session=normpath(session), rules=mapping_rules(m.roots, session))
+    rep = MaterialiseReport(job_id=m.job_id, session=normpath(session), rules=mapping_rules(m.roots, session),
+                            outputs=dict(m.outputs))
     rep.blobs_fetched = sum(1 for r in summary.results if r)
     rep.blobs_cached = len(m.blobs()) - rep.blobs_fetched
     rep.bytes_fetched = summary.bytes

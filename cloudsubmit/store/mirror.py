@@ -141,7 +141,8 @@ def materialise_mirror(backend: Backend, layout: MirrorLayout, job_id: str,
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise StoreError(f"job {job_id}: mirror {backend.url}: {problems[0]}{more}")
-    rep = MaterialiseReport(job_id=m.job_id, session=normpath(layout.mount), rules=layout.rules(m.roots))
+    rep = MaterialiseReport(job_id=m.job_id, session=normpath(layout.mount), rules=layout.rules(m.roots),
+                            outputs=dict(m.outputs))
     rep.files = len(m.files)
     rep.seconds = time.monotonic() - start
     return rep
