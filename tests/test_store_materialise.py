@@ -301,3 +301,17 @@ def test_over_s3_each_blob_once_and_corruption_refused(tmp_path, studio, s3_buck
         materialise(store, "shotB", str(tmp_path / "s3"), cache_dir=str(tmp_path / "fresh"))
     assert not NodeCache(str(tmp_path / "fresh")).blob_path(victim).exists()
     cache_is_consistent(tmp_path / "fresh")
+
+
+@requires_s3_backend
+def test_cancel_over_s3_leaves_nothing_partial(tmp_path, s3_bucket):
+    from storetools import counting_s3
+
+    gs = write_tree(tmp_path / "gs", {f"sim.{i}.bgeo": os.urandom(6 << 20) for i in range(3)})
+    store = counting_s3(f"s3://{s3_bucket}/team")
+    publish_job(store, "shotA", {"gs": gs}, {"gs": [f"sim.{i}.bgeo" for i in range(3)]})
+    with pytest.raises(Cancelled):
+        materialise(store, "shotA", str(tmp_path / "s"), cache_dir=str(tmp_path / "cache"), threads=3,
+                    progress=lambda rep: rep.bytes_done == 0)
+    cache_is_consistent(tmp_path / "cache")
+    assert not (tmp_path / "s").exists()
