@@ -282,3 +282,20 @@ def test_stage_flow_submit_render_download(tmp_path):
     upload_outputs(store, "shotA", "render-1-2", rules=rep.rules, before=before)
     down = download_outputs(store, "shotA")
     assert down.targets == [declared] and tree_bytes(Path(declared)) == tree_bytes(out_on_node)
+
+
+def test_frame_still_being_written_is_refused_and_not_stored(tmp_path, job):
+    class StillRendering(LocalBackend):
+        """The renderer appends to the frame while it is being sent."""
+
+        def put_file(self, key, path, *, on_bytes=None):
+            super().put_file(key, path, on_bytes=on_bytes)
+            with open(path, "ab") as f:
+                f.write(b"more scanlines")
+
+    store = StillRendering(str(tmp_path / "store"))
+    render(job["node_dir"], [1])
+    with pytest.raises(StoreError, match=r"beauty.0001.exr: changed while being uploaded"):
+        upload_outputs(store, "shotA", "n1", [job["declared"]], rules=job["rules"])
+    assert list(store.list("cas/")) == []
+    assert not store.exists("jobs/shotA/outputs/n1.json")

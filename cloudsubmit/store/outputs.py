@@ -97,22 +97,22 @@ def upload_outputs(
     start = time.monotonic()
     key = outputs_key(job_id, node)
     rep = OutputUploadReport(job_id=job_id, node=node, key=key)
-    entries: List[ManifestEntry] = []
-    sources: Dict[str, Tuple[str, int]] = {}
     roots = output_roots(output_dirs) if output_dirs is not None else read_inputs(backend, job_id).outputs
     if not roots:
         raise StoreError(f"job {job_id}: no output folders declared", exit_code=2)
+    changed = []
     for name, declared in roots.items():
         local = map_path(declared, rules)
         for path, st in _walk(local):
             if before is not None and before.get(path) == (st.st_size, st.st_mtime_ns):
                 rep.skipped_files += 1
-                continue
-            digest = hash_file(path)
-            rel = Path(path).relative_to(local).as_posix()
-            entries.append(ManifestEntry(name, rel, digest, st.st_size, st.st_mtime_ns))
-            sources[digest] = (path, st.st_size)
-    items = [TransferItem(p, s, partial(_put_new, backend, d, p, s)) for d, (p, s) in sorted(sources.items())]
+            else:
+                changed.append((name, Path(path).relative_to(local).as_posix(), path, st))
+    hashes = run_transfers([TransferItem(c[2], c[3].st_size, partial(_hash, c[2])) for c in changed],
+                           threads=threads, stage="hash", progress=progress).results
+    entries = [ManifestEntry(n, rel, h, st.st_size, st.st_mtime_ns) for (n, rel, _p, st), h in zip(changed, hashes)]
+    sources = {h: (path, st) for (_n, _r, path, st), h in zip(changed, hashes)}
+    items = [TransferItem(p, st.st_size, partial(_put_new, backend, h, p, st)) for h, (p, st) in sorted(sources.items())]
     summary = run_transfers(items, threads=threads, stage="upload", progress=progress)
     backend.put_bytes(key, Manifest(job_id=job_id, roots=roots, files=entries, node=node).to_bytes())
     rep.files = len(entries)
@@ -122,12 +122,22 @@ def upload_outputs(
     return rep
 
 
-def _put_new(backend: Backend, digest: str, path: str, size: int, on_bytes: BytesCallback) -> bool:
+def _hash(path: str, on_bytes: BytesCallback) -> str:
+    return hash_file(path, on_bytes)
+
+
+def _put_new(backend: Backend, digest: str, path: str, st: os.stat_result, on_bytes: BytesCallback) -> bool:
     """Send the blob unless the store has it (a retried node): the check runs in the worker, so
-    a thousand frames cost a thousand parallel HEADs, not a thousand in a row."""
-    if backend.size(blob_key(digest)) == size:
+    a thousand frames cost a thousand parallel HEADs, not a thousand in a row. A file that moved
+    since it was hashed (a renderer still writing) is taken back out rather than left misnamed."""
+    key = blob_key(digest)
+    if backend.size(key) == st.st_size:
         return False
-    backend.put_file(blob_key(digest), path, on_bytes=on_bytes)
+    backend.put_file(key, path, on_bytes=on_bytes)
+    now = os.stat(path)
+    if (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+        backend.delete(key)
+        raise StoreError(f"{path}: changed while being uploaded (is the renderer still writing it?)")
     return True
 
 
