@@ -121,5 +121,7 @@ def test_inputs_manifest_from_resolved_files():
     assert Manifest.from_bytes(m.to_bytes()).outputs == m.outputs
     assert [(e.root, e.path) for e in m.files] == [("_drive_z", "lib/sky.hdr"), ("gs", "shot/scene.ma"), ("gs", "shot/tex/a.exr")]
     assert root_location("/top.exr", "top.exr") == "/"
+    same_drive = inputs_manifest("shotA", files[2:3] + [Resolved("z:/lib/b.hdr", "_drive_z", "lib/b.hdr", b"b")])
+    assert same_drive.roots == {"_drive_z": "Z:/"} and len(same_drive.files) == 2
     with pytest.raises(StoreError, match="root 'gs' is at /gs"):
         inputs_manifest("shotA", files + [Resolved("/mnt/gs/b.exr", "gs", "b.exr", b"b")])

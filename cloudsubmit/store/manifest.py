@@ -244,11 +244,17 @@ def inputs_manifest(job_id: str, files: Iterable[Any], extra_roots: Optional[Map
     for f in files:
         if not getattr(f, "hash", ""):
             continue
-        where = roots.setdefault(f.root, root_location(f.path, f.logical))
-        if where != root_location(f.path, f.logical):
-            raise StoreError(f"{f.path}: root {f.root!r} is at {where}, not {root_location(f.path, f.logical)}", exit_code=2)
+        here = root_location(f.path, f.logical)
+        where = roots.setdefault(f.root, here)
+        if _fold(where) != _fold(here):
+            raise StoreError(f"{f.path}: root {f.root!r} is at {where}, not {here}", exit_code=2)
         entries.append(ManifestEntry(f.root, f.logical, f.hash, f.size, f.mtime_ns))
     return Manifest(job_id=job_id, roots=roots, files=entries, outputs=output_roots(output_dirs))
+
+
+def _fold(path: str) -> str:
+    """Windows paths (drive or UNC) compare without case, as Windows does."""
+    return path.lower() if _DRIVE_RE.match(path) or path.startswith("//") else path
 
 
 def output_roots(output_dirs: Iterable[str]) -> Dict[str, str]:
