@@ -43,7 +43,7 @@ def test_outputs_round_trip_byte_identical(tmp_path, job):
     write_tree(node_dir, {"old.exr": b"from before the render"})
     before = snapshot([job["declared"]], job["rules"])
     render(node_dir, range(1, 6))
-    write_tree(node_dir, {"aovs/diffuse.0001.exr": payload(99)})
+    write_tree(node_dir, {"aovs/拡散.0001.exr": payload(99)})  # Japanese names survive the round trip
     up = upload_outputs(store, "shotA", "render-1-5", rules=job["rules"], before=before)  # folders from the job
     assert (up.files, up.uploaded_files, up.skipped_files) == (6, 6, 1)
     assert up.uploaded_bytes == 5 * 5000 + 3000
