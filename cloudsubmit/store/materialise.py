@@ -126,8 +126,9 @@ class NodeCache:
             try:
                 backend.get_file(blob_key(digest), str(tmp), on_bytes=on_bytes)
                 verify_blob(str(tmp), digest, size, f"{backend.url}/{blob_key(digest)}")
-                os.utime(str(tmp), ns=(mtime_ns, mtime_ns))  # keeps e.g. .tx newer than its .exr
-                os.chmod(str(tmp), 0o444)  # session links share the inode: nobody edits a blob
+                with contextlib.suppress(OSError):  # some network filesystems refuse either
+                    os.utime(str(tmp), ns=(mtime_ns, mtime_ns))  # keeps e.g. .tx newer than its .exr
+                    os.chmod(str(tmp), 0o444)  # session links share the inode: nobody edits a blob
                 os.replace(str(tmp), str(dest))
             finally:
                 _remove(tmp)
