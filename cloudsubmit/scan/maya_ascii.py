@@ -19,24 +19,27 @@ from typing import Any, BinaryIO, Dict, Iterator, List, Optional, Tuple
 from ..errors import ScanError
 from . import mel
 from .attributes import AttrRule, load_table, name_map
-from .maya_info import DEFAULT_NODE_TYPES, TILING_NAMES, build_info, info_names, number, truthy
+from .maya_info import DEFAULT_NODE_TYPES, INFO_ATTRS, TILING_NAMES, build_info, info_names, number, truthy
 from .model import RawRef, ReadContext, ReadResult
 
 BLOCK = 8 << 20
 HEADER = b"//Maya ASCII"
-_NAME_RE = re.compile(r'-n\s+"([^"]*)"')
-_PARENT_RE = re.compile(r'-p\s+"([^"]*)"')
 _COPY_NUMBER_RE = re.compile(r"\{\d+\}$")
+_INFO_TYPES = frozenset(INFO_ATTRS) | {"renderLayer"}
 
+# One pass over the bytes. Each branch ends in an empty named group so ``m.lastgroup`` says
+# which statement matched without testing groups one by one (this loop runs ~10^6 times).
 _STATEMENTS = (
-    r"\n[ \t]*(?:"
-    r"createNode[ \t]+(?P<ctype>[^\s;]+)(?P<cargs>[^;\n]*);"
+    r"\n\t?(?:"
+    r"createNode[ \t]+(?P<ctype>{types})(?=[ \t;])(?:[ \t]+-s)?(?:[ \t]+-n[ \t]+\"(?P<cname>[^\"\n]*)\")?"
+    r"(?:[ \t]+-p[ \t]+\"(?P<cparent>[^\"\n]*)\")?[^;\n]*;(?P<Create>)"
+    r"|createNode[ \t](?P<Other>)"
     r"|setAttr(?:[ \t]+-[A-Za-z]+(?:[ \t]+[^\s\"-][^\s\"]*)?)*[ \t]+"
     r"\"(?P<snode>[^\".\n]*)\.(?P<sattr>{names})(?:\[[^\"\]\n]*\])?\""
-    r"(?P<sval>(?:{string}|[^\";])*);"
-    r"|select[ \t]+-ne[ \t]+(?P<sel>[^\s;]+)[ \t]*;"
-    r"|file[ \t]+(?P<fargs>(?:{string}|[^\";])*);"
-    r"|connectAttr[ \t]+\"[^\"\n]*\"[ \t]+\"(?P<cnode>[^\".\n]*)\.(?:{frame_names})\""
+    r"(?P<sval>(?:{string}|[^\";])*);(?P<Set>)"
+    r"|select[ \t]+-ne[ \t]+(?P<sel>[^\s;]+)[ \t]*;(?P<Select>)"
+    r"|file[ \t]+(?P<fargs>(?:{string}|[^\";])*);(?P<File>)"
+    r"|connectAttr[ \t]+\"[^\"\n]*\"[ \t]+\"(?P<cnode>[^\".\n]*)\.(?:{frame_names})\"(?P<Connect>)"
     r")"
 )
 
@@ -50,35 +53,46 @@ class _Node:
         self.values: Dict[str, Any] = {}
 
 
+def _alternation(words) -> str:
+    return "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
+
+
 @lru_cache(maxsize=8)
-def _compile(names: Tuple[str, ...], frame_names: Tuple[str, ...], text: bool):
+def _compile(types: Tuple[str, ...], names: Tuple[str, ...], frame_names: Tuple[str, ...], text: bool):
     pattern = _STATEMENTS.format(
-        names="|".join(re.escape(n) for n in names),
-        frame_names="|".join(re.escape(n) for n in frame_names),
+        types=_alternation(types), names=_alternation(names), frame_names=_alternation(frame_names),
         string=mel.STRING_PATTERN,
     )
     return re.compile(pattern if text else pattern.encode("ascii"))
 
 
 class _Scan:
-    """State of one file's scan: the nodes seen so far and the current (selected) node."""
+    """State of one file's scan: the nodes seen so far and the current (selected) node.
+
+    In byte mode the hot lookups (node type, attribute name) are done on bytes; only values
+    and the names of interesting nodes are decoded."""
 
     def __init__(self, path: str, table: Dict[str, List[AttrRule]], encoding: Optional[str]) -> None:
         self.path = path
         self.table = table
         self.encoding = encoding
         self.text_mode = encoding in mel.MULTIBYTE
-        self.names = {t: name_map(rules) for t, rules in table.items()}
-        for t, names in info_names().items():
-            self.names.setdefault(t, {}).update(names)
-        all_names = sorted({n for m in self.names.values() for n in m}, key=lambda n: (-len(n), n))
-        frame_names = sorted({n for t, rules in table.items() for r in rules for n in _frame_value_names(r)})
-        self.regex = _compile(tuple(all_names), tuple(frame_names or ["fe"]), self.text_mode)
+        names = {t: name_map(rules) for t, rules in table.items()}
+        for t, extra in info_names().items():
+            names.setdefault(t, {}).update(extra)
+        key = (lambda w: w) if self.text_mode else (lambda w: w.encode("utf-8"))
+        self.attr_keys = {t: {key(n): long for n, long in m.items()} for t, m in names.items()}
+        types = set(names) | {"renderLayer"}
+        all_names = {n for m in names.values() for n in m}
+        frame_names = {n for rules in table.values() for r in rules for n in _frame_value_names(r)} or {"fe"}
+        self.regex = _compile(tuple(sorted(types)), tuple(sorted(all_names)), tuple(sorted(frame_names)), self.text_mode)
         self.nodes: Dict[str, _Node] = {}
         self.current: Optional[_Node] = None
         self.connected_frames: set = set()
         self.refs: List[RawRef] = []
         self.warnings: List[str] = []
+        self._handlers = {"Create": self._create, "Other": self._other, "Set": self._set,
+                          "Select": self._select, "File": self._reference, "Connect": self._connect}
 
     def text(self, raw) -> str:
         return raw if self.text_mode else mel.decode(raw, self.encoding)
@@ -86,46 +100,43 @@ class _Scan:
     def feed(self, block) -> None:
         if self.text_mode:
             block = block.decode(self.encoding, errors="replace")
+        handlers = self._handlers
         for m in self.regex.finditer(block):
-            if m.group("ctype") is not None:
-                self._create(self.text(m.group("ctype")), self.text(m.group("cargs")))
-            elif m.group("sattr") is not None:
-                self._set(m)
-            elif m.group("sel") is not None:
-                self._select(self.text(m.group("sel")))
-            elif m.group("fargs") is not None:
-                self._reference(self.text(m.group("fargs")))
-            else:
-                self.connected_frames.add(self.text(m.group("cnode")))
+            handlers[m.lastgroup](m)
 
-    def _create(self, ntype: str, args: str) -> None:
-        name_m, parent_m = _NAME_RE.search(args), _PARENT_RE.search(args)
-        name = name_m.group(1) if name_m else f"<unnamed {ntype}>"
-        node = _Node(ntype, parent_m.group(1) if parent_m else "")
-        if ntype in self.names or ntype == "renderLayer":
-            self.nodes[name] = node
-        self.current = node
+    def _other(self, m: "re.Match") -> None:
+        self.current = None
 
-    def _select(self, name: str) -> None:
-        name = name.lstrip(":")
+    def _create(self, m: "re.Match") -> None:
+        ntype, name, parent = m.group("ctype", "cname", "cparent")
+        ntype = self.text(ntype)
+        name = self.text(name) if name is not None else f"<unnamed {ntype}>"
+        self.current = self.nodes[name] = _Node(ntype, self.text(parent) if parent else "")
+
+    def _connect(self, m: "re.Match") -> None:
+        self.connected_frames.add(self.text(m.group("cnode")))
+
+    def _select(self, m: "re.Match") -> None:
+        name = self.text(m.group("sel")).lstrip(":")
         node = self.nodes.get(name)
         if node is None and name in DEFAULT_NODE_TYPES:
             node = self.nodes[name] = _Node(DEFAULT_NODE_TYPES[name], "")
         self.current = node
 
     def _set(self, m: "re.Match") -> None:
-        owner = self.text(m.group("snode"))
-        node = self.nodes.get(owner.lstrip(":")) if owner else self.current
+        owner = m.group("snode")
+        node = self.nodes.get(self.text(owner).lstrip(":")) if owner else self.current
         if node is None:
             return
-        long = self.names.get(node.type, {}).get(self.text(m.group("sattr")))
+        long = self.attr_keys.get(node.type, {}).get(m.group("sattr"))
         if long is None:
             return
         value = mel.set_attr_value(self.text(m.group("sval")))
         if value is not None:
             node.values[long] = value
 
-    def _reference(self, args: str) -> None:
+    def _reference(self, m: "re.Match") -> None:
+        args = self.text(m.group("fargs"))
         opts, _ = mel.flags(args)
         if "r" not in opts and "reference" not in opts:
             return  # ``file -rdi`` (nested reference state) and other file commands
@@ -144,7 +155,7 @@ class _Scan:
         for name, node in self.nodes.items():
             for rule in self.table.get(node.type, ()):
                 refs += _refs_for(name, node, rule, name in self.connected_frames)
-        info_nodes = {n: (node.type, node.parent, node.values) for n, node in self.nodes.items()}
+        info_nodes = {n: (node.type, node.parent, node.values) for n, node in self.nodes.items() if node.type in _INFO_TYPES}
         info, outputs = build_info(info_nodes)
         return ReadResult(refs=refs + outputs, warnings=self.warnings, info=info)
 
@@ -164,12 +175,12 @@ def _refs_for(name: str, node: _Node, rule: AttrRule, frame_connected: bool) -> 
         return []
     values = raw if isinstance(raw, list) else [raw]
     v = node.values
-    sequence = bool(rule.frames) and truthy(v.get(rule.frames, "no"))
+    sequence = rule.frames in v and truthy(v[rule.frames])
     frame_value = None
     if sequence and rule.frame_value in v and not frame_connected:
         frame_value = number(v[rule.frame_value])
-    offset = number(v.get(rule.frame_offset, 0)) if rule.frame_offset else 0
-    tiling = TILING_NAMES.get(int(number(v.get(rule.tiling, 0)) or 0), "") if rule.tiling else ""
+    offset = number(v[rule.frame_offset]) if rule.frame_offset in v else 0
+    tiling = TILING_NAMES.get(int(number(v[rule.tiling]) or 0), "") if rule.tiling in v else ""
     folder = str(v.get(rule.dir_attr) or "") if rule.dir_attr else ""
     out = []
     for value in values:
