@@ -118,7 +118,7 @@ def test_caches_standins_arrays_and_color_management(tmp_path):
     assert ("anim_abc.abc_layerFiles", "/cache/anim_fix.abc") in values
     assert ("anim_abc.abc_File", "/cache/anim.abc") in values
     assert ("treeShape.dso", "/ass/tree.ass") in values
-    assert ("clothCache.cacheName", "/cache/ncache/clothShape.xml") in values
+    assert ("clothCache.cachePath", "/cache/ncache/clothShape.xml") in values
     assert ("stageShape.filePath", "/usd/set.usda") in values
     assert ("defaultColorMgtGlobals.configFilePath", "/show/ocio/config.ocio") in values
 

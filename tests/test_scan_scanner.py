@@ -163,3 +163,15 @@ def test_bad_scenes_raise_one_line_naming_the_file(tmp_path, name, content, need
     with pytest.raises(ScanError) as err:
         scan_scene(str(path))
     assert needle in err.value.message and name in err.value.message and "\n" not in err.value.message
+
+
+@pytest.mark.parametrize("name", ["rig.anim.mb", "rig.layout.mb", "alembic_cube_for4.mb"])
+def test_real_maya_binary_scenes(real_scenes, name):
+    pytest.importorskip("cloudsubmit.scan.maya_binary")
+    result = scan_scene(str(real_scenes / name), env={})
+    assert result.dependencies[0].path == (real_scenes / name).as_posix() and result.dependencies[0].exists
+    assert result.info.frame_start is not None and result.frames
+    if name.startswith("rig."):  # saved at Laika: the show's OCIO config is not on this machine
+        ocio = [d for d in result.dependencies if d.kind == "ocio"]
+        assert [(d.exists, d.source) for d in ocio] == [(False, "defaultColorMgtGlobals.configFilePath")]
+        assert ocio[0].path.endswith("/ocio/config.v13.ocio")

@@ -181,13 +181,15 @@ def _refs_for(name: str, node: _Node, rule: AttrRule, frame_connected: bool) -> 
         frame_value = number(v[rule.frame_value])
     offset = number(v[rule.frame_offset]) if rule.frame_offset in v else 0
     tiling = TILING_NAMES.get(int(number(v[rule.tiling]) or 0), "") if rule.tiling in v else ""
-    folder = str(v.get(rule.dir_attr) or "") if rule.dir_attr else ""
+    file_name = str(v.get(rule.name_attr) or "") if rule.name_attr else ""
     out = []
     for value in values:
         if not value:
             continue
-        if folder:
-            value = folder.rstrip("/\\") + "/" + value
+        if rule.name_attr:
+            if not file_name:
+                continue  # a cache folder without its cache name names no file yet
+            value = value.rstrip("/\\") + "/" + file_name
         out.append(RawRef(
             value=value + rule.suffix, source=f"{name}.{rule.attr}", kind=rule.kind, node_type=node.type,
             sequence=sequence, frame_offset=int(offset or 0), frame_value=frame_value, tiling=tiling,
