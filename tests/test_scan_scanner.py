@@ -175,3 +175,14 @@ def test_real_maya_binary_scenes(real_scenes, name):
         ocio = [d for d in result.dependencies if d.kind == "ocio"]
         assert [(d.exists, d.source) for d in ocio] == [(False, "defaultColorMgtGlobals.configFilePath")]
         assert ocio[0].path.endswith("/ocio/config.v13.ocio")
+
+
+def test_a_format_whose_reader_is_not_installed_is_a_clear_scan_error(tmp_path, monkeypatch):
+    from cloudsubmit import scan as scan_pkg
+
+    monkeypatch.setitem(scan_pkg.READERS, ".c4d", "cloudsubmit.scan.cinema4d_not_written")
+    scene = tmp_path / "shot.c4d"
+    scene.write_bytes(b"XC4DC4D6")
+    with pytest.raises(ScanError) as err:
+        scan_scene(str(scene))
+    assert "no reader for .c4d scenes" in err.value.message and "shot.c4d" in err.value.message
