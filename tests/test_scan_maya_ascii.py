@@ -190,3 +190,22 @@ def test_binary_garbage_after_a_valid_header_does_not_crash(tmp_path):
     path.write_bytes(b"//Maya ASCII 2023 scene\n" + bytes(range(256)) * 50 + b'\ncreateNode file -n "f";\n\tsetAttr ".ftn" -type "string" "/t.png";\n')
     assert [r.value for r in read(path).refs] == ["/t.png"]
 
+
+
+def test_reference_edits_that_repoint_a_texture_are_listed(tmp_path):
+    edits = (
+        'createNode reference -n "charRN";\n'
+        '\tsetAttr ".phl[1]" 0;\n'
+        '\tsetAttr ".ed" -type "dataReferenceEdits" \n'
+        '\t\t"charRN"\n'
+        '\t\t"charRN" 4\n'
+        '\t\t2 "|char:geo|char:body" "visibility" " 1"\n'
+        '\t\t2 "char:skin_file" "fileTextureName" " -type \\"string\\" \\"/show/tex/skin_v002 final.1001.png\\""\n'
+        '\t\t\n'
+        '\t\t2 "char:skin_file" "colorSpace" " -type \\"string\\" \\"sRGB\\""\n'
+        '\t\t2 "char:cam" "imageName" " -type \\"string\\" \\"char_cam\\""\n'
+        '\t\t5 4 "charRN" "|char:ctrl.translateX" "charRN.placeHolderList[1]" "";'
+    )
+    scene = write_ma(tmp_path / "shot.ma", [edits], refs=[reference("/assets/char.ma", "char")])
+    refs = [(r.source, r.value, r.kind) for r in read(scene).refs if r.kind != "reference"]
+    assert refs == [("char:skin_file.fileTextureName", "/show/tex/skin_v002 final.1001.png", "texture")]

@@ -40,6 +40,7 @@ _STATEMENTS = (
     r"|select[ \t]+-ne[ \t]+(?P<sel>[^\s;]+)[ \t]*;(?P<Select>)"
     r"|file[ \t]+(?P<fargs>(?:{string}|[^\";])*);(?P<File>)"
     r"|connectAttr[ \t]+\"[^\"\n]*\"[ \t]+\"(?P<cnode>[^\".\n]*)\.(?:{frame_names})\"(?P<Connect>)"
+    r"|\t2\s+\"(?P<enode>[^\"\n]*)\"\s+\"(?P<eattr>{edit_names})\"\s+(?P<evalue>{string})(?P<Edit>)"
     r")"
 )
 
@@ -58,10 +59,11 @@ def _alternation(words) -> str:
 
 
 @lru_cache(maxsize=8)
-def _compile(types: Tuple[str, ...], names: Tuple[str, ...], frame_names: Tuple[str, ...], text: bool):
+def _compile(types: Tuple[str, ...], names: Tuple[str, ...], frame_names: Tuple[str, ...],
+             edit_names: Tuple[str, ...], text: bool):
     pattern = _STATEMENTS.format(
         types=_alternation(types), names=_alternation(names), frame_names=_alternation(frame_names),
-        string=mel.STRING_PATTERN,
+        edit_names=_alternation(edit_names), string=mel.STRING_PATTERN,
     )
     return re.compile(pattern if text else pattern.encode("ascii"))
 
@@ -85,14 +87,17 @@ class _Scan:
         types = set(names) | {"renderLayer"}
         all_names = {n for m in names.values() for n in m}
         frame_names = {n for rules in table.values() for r in rules for n in _frame_value_names(r)} or {"fe"}
-        self.regex = _compile(tuple(sorted(types)), tuple(sorted(all_names)), tuple(sorted(frame_names)), self.text_mode)
+        self.edit_rules = _edit_rules(table)
+        self.regex = _compile(tuple(sorted(types)), tuple(sorted(all_names)), tuple(sorted(frame_names)),
+                              tuple(sorted(self.edit_rules)), self.text_mode)
         self.nodes: Dict[str, _Node] = {}
         self.current: Optional[_Node] = None
         self.connected_frames: set = set()
         self.refs: List[RawRef] = []
         self.warnings: List[str] = []
         self._handlers = {"Create": self._create, "Other": self._other, "Set": self._set,
-                          "Select": self._select, "File": self._reference, "Connect": self._connect}
+                          "Select": self._select, "File": self._reference, "Connect": self._connect,
+                          "Edit": self._edit}
 
     def text(self, raw) -> str:
         return raw if self.text_mode else mel.decode(raw, self.encoding)
@@ -112,6 +117,17 @@ class _Scan:
         ntype = self.text(ntype)
         name = self.text(name) if name is not None else f"<unnamed {ntype}>"
         self.current = self.nodes[name] = _Node(ntype, self.text(parent) if parent else "")
+
+    def _edit(self, m: "re.Match") -> None:
+        """A reference edit in a reference node's ``.ed``: the parent scene re-pointed a file
+        attribute of a node inside the referenced file. The new path is what renders, so it is
+        listed (the referenced file's own value is listed too when that file is scanned)."""
+        attr = self.text(m.group("eattr"))
+        value = mel.set_attr_value(mel.unescape(self.text(m.group("evalue"))[1:-1]))
+        if isinstance(value, str) and value:
+            rule = self.edit_rules[attr]
+            self.refs.append(RawRef(value=value, source=f"{self.text(m.group('enode'))}.{rule.attr}", kind=rule.kind,
+                                    node_type=rule.node_type, follow=rule.follow))
 
     def _connect(self, m: "re.Match") -> None:
         self.connected_frames.add(self.text(m.group("cnode")))
@@ -158,6 +174,21 @@ class _Scan:
         info_nodes = {n: (node.type, node.parent, node.values) for n, node in self.nodes.items() if node.type in _INFO_TYPES}
         info, outputs = build_info(info_nodes)
         return ReadResult(refs=refs + outputs, warnings=self.warnings, info=info)
+
+
+# Attribute names that mean "a file" whatever the node type, so a reference edit naming one can
+# be trusted without knowing the edited node's type. imageName is left out: on a camera it is a
+# name, not a file.
+_AMBIGUOUS_EDIT_NAMES = frozenset(("imageName",))
+
+
+def _edit_rules(table: Dict[str, List[AttrRule]]) -> Dict[str, AttrRule]:
+    rules: Dict[str, AttrRule] = {}
+    for node_rules in table.values():
+        for rule in node_rules:
+            if rule.attr not in _AMBIGUOUS_EDIT_NAMES and not rule.name_attr:
+                rules.setdefault(rule.attr, rule)
+    return rules
 
 
 def _frame_value_names(rule: AttrRule) -> List[str]:
