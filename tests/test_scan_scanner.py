@@ -186,3 +186,20 @@ def test_a_format_whose_reader_is_not_installed_is_a_clear_scan_error(tmp_path, 
     with pytest.raises(ScanError) as err:
         scan_scene(str(scene))
     assert "no reader for .c4d scenes" in err.value.message and "shot.c4d" in err.value.message
+
+
+def test_a_show_ocio_config_brings_its_luts(tmp_path):
+    ocio = tmp_path / "show" / "ocio"
+    touch(ocio / "luts" / "srgb.spi1d")
+    touch(ocio / "luts" / "film" / "print.cube")
+    touch(ocio / "shared" / "aces.clf")
+    (ocio / "config.ocio").write_text(
+        'ocio_profile_version: 2\n\nsearch_path:\n  - luts\n  - $SHARED_LUTS\n  - missing_dir\nstrictparsing: true\n'
+        'colorspaces:\n  - !<ColorSpace>\n    name: lin\n', encoding="utf-8")
+    scene = write_ma(tmp_path / "s.ma", [
+        "select -ne :defaultColorMgtGlobals;\n\tsetAttr \".cfe\" yes;\n"
+        f"\tsetAttr \".cfp\" -type \"string\" \"{(ocio / 'config.ocio').as_posix()}\";"])
+    result = scan_scene(str(scene), env={"SHARED_LUTS": str(ocio / "shared")})
+    ocio_files = sorted(Path(d.path).name for d in result.dependencies if d.kind == "ocio")
+    assert ocio_files == ["aces.clf", "config.ocio", "print.cube", "srgb.spi1d"]
+    assert any("missing_dir" in w for w in result.warnings)
