@@ -115,7 +115,7 @@ def apply_tiling(path: str, tiling: str) -> str:
 
     ``tiling`` is ``udim`` (Mari), ``zbrush``/``mudbox``/``uvtile`` (``u1_v1``) or empty."""
     folder, base = posixpath.split(path)
-    if not tiling or _TOKEN_RE.search(base) and any(_TOKEN_RE.search(base).group(g) for g in _UV_TOKENS):
+    if not tiling or _has_tile_token(base):
         return path
     if tiling == "udim":
         base = _UDIM_NUMBER_RE.sub("<UDIM>", base, count=1)
@@ -143,6 +143,10 @@ def apply_frame_extension(path: str) -> str:
 
 def _has_frame_token(text: str) -> bool:
     return any(m.group("frame") for m in _TOKEN_RE.finditer(text))
+
+
+def _has_tile_token(text: str) -> bool:
+    return any(m.group(g) for m in _TOKEN_RE.finditer(text) for g in _UV_TOKENS)
 
 
 def _frame_pad(m: "re.Match[str]") -> int:
