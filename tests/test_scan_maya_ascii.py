@@ -209,3 +209,11 @@ def test_reference_edits_that_repoint_a_texture_are_listed(tmp_path):
     scene = write_ma(tmp_path / "shot.ma", [edits], refs=[reference("/assets/char.ma", "char")])
     refs = [(r.source, r.value, r.kind) for r in read(scene).refs if r.kind != "reference"]
     assert refs == [("char:skin_file.fileTextureName", "/show/tex/skin_v002 final.1001.png", "texture")]
+
+
+def test_shapes_sharing_a_name_under_different_parents_are_all_read(tmp_path):
+    scene = write_ma(tmp_path / "a.ma", [
+        node("transform", "treeA"), node("aiStandIn", "standInShape", 'setAttr ".dso" -type "string" "/ass/oak.ass";', parent="treeA"),
+        node("transform", "treeB"), node("aiStandIn", "standInShape", 'setAttr ".dso" -type "string" "/ass/pine.ass";', parent="treeB"),
+    ])
+    assert sorted(r.value for r in read(scene).refs) == ["/ass/oak.ass", "/ass/pine.ass"]

@@ -46,9 +46,10 @@ _STATEMENTS = (
 
 
 class _Node:
-    __slots__ = ("type", "parent", "values")
+    __slots__ = ("name", "type", "parent", "values")
 
-    def __init__(self, ntype: str, parent: str) -> None:
+    def __init__(self, name: str, ntype: str, parent: str) -> None:
+        self.name = name
         self.type = ntype
         self.parent = parent
         self.values: Dict[str, Any] = {}
@@ -90,7 +91,8 @@ class _Scan:
         self.edit_rules = _edit_rules(table)
         self.regex = _compile(tuple(sorted(types)), tuple(sorted(all_names)), tuple(sorted(frame_names)),
                               tuple(sorted(self.edit_rules)), self.text_mode)
-        self.nodes: Dict[str, _Node] = {}
+        self.nodes: Dict[str, _Node] = {}      # by name, for select -ne and "node.attr"
+        self.node_list: List[_Node] = []
         self.current: Optional[_Node] = None
         self.connected_frames: set = set()
         self.refs: List[RawRef] = []
@@ -116,7 +118,8 @@ class _Scan:
         ntype, name, parent = m.group("ctype", "cname", "cparent")
         ntype = self.text(ntype)
         name = self.text(name) if name is not None else f"<unnamed {ntype}>"
-        self.current = self.nodes[name] = _Node(ntype, self.text(parent) if parent else "")
+        node = self.current = self.nodes[name] = _Node(name, ntype, self.text(parent) if parent else "")
+        self.node_list.append(node)  # DAG shapes may share a name under different parents
 
     def _edit(self, m: "re.Match") -> None:
         """A reference edit in a reference node's ``.ed``: the parent scene re-pointed a file
@@ -136,7 +139,8 @@ class _Scan:
         name = self.text(m.group("sel")).lstrip(":")
         node = self.nodes.get(name)
         if node is None and name in DEFAULT_NODE_TYPES:
-            node = self.nodes[name] = _Node(DEFAULT_NODE_TYPES[name], "")
+            node = self.nodes[name] = _Node(name, DEFAULT_NODE_TYPES[name], "")
+            self.node_list.append(node)
         self.current = node
 
     def _set(self, m: "re.Match") -> None:
@@ -168,10 +172,10 @@ class _Scan:
 
     def result(self) -> ReadResult:
         refs = list(self.refs)
-        for name, node in self.nodes.items():
+        for node in self.node_list:
             for rule in self.table.get(node.type, ()):
-                refs += _refs_for(name, node, rule, name in self.connected_frames)
-        info_nodes = {n: (node.type, node.parent, node.values) for n, node in self.nodes.items() if node.type in _INFO_TYPES}
+                refs += _refs_for(node, rule, node.name in self.connected_frames)
+        info_nodes = {n.name: (n.type, n.parent, n.values) for n in self.node_list if n.type in _INFO_TYPES}
         info, outputs = build_info(info_nodes)
         return ReadResult(refs=refs + outputs, warnings=self.warnings, info=info)
 
@@ -199,7 +203,7 @@ def _frame_value_names(rule: AttrRule) -> List[str]:
     return [rule.frame_value, AUX_SHORT_NAMES.get(rule.frame_value, rule.frame_value)]
 
 
-def _refs_for(name: str, node: _Node, rule: AttrRule, frame_connected: bool) -> List[RawRef]:
+def _refs_for(node: _Node, rule: AttrRule, frame_connected: bool) -> List[RawRef]:
     """RawRefs of one table row on one node (a stringArray gives one per entry)."""
     raw = node.values.get(rule.attr)
     if raw is None:
@@ -222,7 +226,7 @@ def _refs_for(name: str, node: _Node, rule: AttrRule, frame_connected: bool) -> 
                 continue  # a cache folder without its cache name names no file yet
             value = value.rstrip("/\\") + "/" + file_name
         out.append(RawRef(
-            value=value + rule.suffix, source=f"{name}.{rule.attr}", kind=rule.kind, node_type=node.type,
+            value=value + rule.suffix, source=f"{node.name}.{rule.attr}", kind=rule.kind, node_type=node.type,
             sequence=sequence, frame_offset=int(offset or 0), frame_value=frame_value, tiling=tiling,
             output=rule.output, follow=rule.follow,
         ))
