@@ -203,3 +203,12 @@ def test_a_show_ocio_config_brings_its_luts(tmp_path):
     ocio_files = sorted(Path(d.path).name for d in result.dependencies if d.kind == "ocio")
     assert ocio_files == ["aces.clf", "config.ocio", "print.cube", "srgb.spi1d"]
     assert any("missing_dir" in w for w in result.warnings)
+
+
+def test_a_value_naming_a_folder_is_not_counted_as_a_file(tmp_path):
+    (tmp_path / "textures").mkdir()
+    scene = write_ma(tmp_path / "s.ma", [file_node("oops", "textures")])
+    result = scan_scene(str(scene), env={})
+    folder = deps(result)[(tmp_path / "textures").as_posix()]
+    assert (folder.exists, folder.size) == (False, None)
+    assert any("is a folder" in w and "oops.fileTextureName" in w for w in result.warnings)

@@ -127,6 +127,8 @@ class _Walk:
     def add(self, path: str, exists: bool, kind: str, source: str) -> None:
         if path not in self.deps:
             size = self.cache.size(path) if exists else None
+            if exists and size is None:
+                self.warnings.append(f"{source}: {path} is a folder, not a file")
             self.deps[path] = Dependency(path=path, exists=exists and size is not None, size=size, kind=kind, source=source)
 
     def visit(self, path: str, result: ReadResult, depth: int) -> None:
