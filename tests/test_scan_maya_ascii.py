@@ -217,3 +217,26 @@ def test_shapes_sharing_a_name_under_different_parents_are_all_read(tmp_path):
         node("transform", "treeB"), node("aiStandIn", "standInShape", 'setAttr ".dso" -type "string" "/ass/pine.ass";', parent="treeB"),
     ])
     assert sorted(r.value for r in read(scene).refs) == ["/ass/oak.ass", "/ass/pine.ass"]
+
+
+def test_random_corruption_gives_a_result_or_a_scan_error_never_a_crash(tmp_path):
+    import random
+
+    from cloudsubmit.commands.demo import EXAMPLE, SCENE
+
+    original = (EXAMPLE / SCENE).read_bytes()
+    rng = random.Random(2026)
+    path = tmp_path / "fuzz.ma"
+    for _ in range(300):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 40)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            data = data[: rng.randrange(len(data))]
+        path.write_bytes(bytes(data))
+        try:
+            result = read(path)
+        except ScanError as exc:
+            assert "fuzz.ma" in exc.message
+            continue
+        assert all(isinstance(r.value, str) for r in result.refs)

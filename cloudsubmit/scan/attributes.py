@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -76,14 +77,18 @@ def _rule(node_type: str, row: Dict[str, Any], origin: str) -> AttrRule:
     )
 
 
-def load_table(config: Optional[Any] = None) -> Dict[str, List[AttrRule]]:
-    """``{node_type: [AttrRule, ...]}``: packaged rows plus the config's extra rows."""
+@lru_cache(maxsize=1)
+def _packaged() -> Dict[str, tuple]:
+    """The shipped rows, parsed once per process (a scan reads one table per referenced file)."""
     import yaml
 
     data = yaml.safe_load(_TABLE.read_text(encoding="utf-8")) or {}
-    table: Dict[str, List[AttrRule]] = {}
-    for node_type, rows in data.items():
-        table[node_type] = [_rule(node_type, r, str(_TABLE)) for r in rows]
+    return {node_type: tuple(_rule(node_type, r, str(_TABLE)) for r in rows) for node_type, rows in data.items()}
+
+
+def load_table(config: Optional[Any] = None) -> Dict[str, List[AttrRule]]:
+    """``{node_type: [AttrRule, ...]}``: packaged rows plus the config's extra rows."""
+    table = {node_type: list(rules) for node_type, rules in _packaged().items()}
     extra = config.get("scan.extra_maya_attributes", []) if config is not None else []
     for row in extra or []:
         if not isinstance(row, dict) or "node_type" not in row:
