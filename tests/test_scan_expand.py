@@ -189,3 +189,11 @@ def test_maya_resolution_order(project, tmp_path):
 def test_candidates_without_a_project_use_the_scene_folder():
     assert candidates("tex/a.png", "/shots/010") == ["/shots/010/tex/a.png", "/shots/010/a.png"]
     assert candidates("Z:\\lib\\a.png", "/shots/010") == ["Z:/lib/a.png", "/shots/010/a.png"]
+
+
+def test_a_token_only_the_renderer_knows_lists_every_candidate_and_says_so(tmp_path):
+    for name in ("rock_a.exr", "rock_b.exr", "tree_a.exr"):
+        touch(tmp_path / name)
+    exp = run(str(tmp_path / "rock_<attr:variant default:a>.exr"), tmp_path)
+    assert names(exp) == ["rock_a.exr", "rock_b.exr"]
+    assert exp.warnings == ["<attr:variant default:a> cannot be resolved offline: every file it may stand for is listed"]

@@ -240,3 +240,8 @@ def test_random_corruption_gives_a_result_or_a_scan_error_never_a_crash(tmp_path
             assert "fuzz.ma" in exc.message
             continue
         assert all(isinstance(r.value, str) for r in result.refs)
+
+
+def test_an_empty_image_prefix_means_the_scene_name(tmp_path):
+    scene = write_ma(tmp_path / "a.ma", [render_globals(1, 2)])
+    assert [(r.value, r.output) for r in read(scene).refs] == [("<Scene>", True)]

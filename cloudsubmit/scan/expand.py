@@ -35,6 +35,7 @@ _TOKEN_RE = re.compile(
     r"|\x00F(?P<hpad>\d*)\x00"
     r"|(?P<hashes>#+)|(?P<ats>@+)"
     r"|%(?:0?(?P<ppad>\d+))?d)"
+    r"|(?P<other><[A-Za-z][^<>/]*>)"
 )
 _UV_TOKENS = ("udim", "uvtile", "uv")
 _UNRESOLVED_VAR_RE = re.compile(r"\$\{(\w+)\}|\$(\w+)|%(\w+)%")
@@ -175,6 +176,8 @@ def _pattern(base: str) -> Tuple["re.Pattern[str]", List[int]]:
             parts.append(r"_?u\d+_v\d+")
         elif m.group("uv"):
             parts.append(r"\d+")
+        elif m.group("other"):
+            parts.append(r"[^/]*?")
         else:
             parts.append(r"(-?\d+)")
             pads.append(_frame_pad(m))
@@ -297,6 +300,8 @@ def expand_value(
         return exp
     text, unknown = expand_env(value.strip(), env)
     exp.warnings += [f"${name} is not set" for name in unknown]
+    exp.warnings += [f"{tok} cannot be resolved offline: every file it may stand for is listed"
+                     for tok in dict.fromkeys(m.group("other") for m in _TOKEN_RE.finditer(text) if m.group("other"))]
     text = apply_tiling(to_posix(text), tiling)
     if sequence:
         text = apply_frame_extension(text)
