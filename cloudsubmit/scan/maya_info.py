@@ -80,5 +80,4 @@ def _render_globals(info: SceneInfo, values: Dict[str, Any], outputs: List[RawRe
         info.frame_end = end if end is not None else 10.0  # Maya's defaults for the render range
         info.frame_step = number(values.get("byFrameStep", "")) or 1.0
     prefix = str(values.get("imageFilePrefix") or "") or "<Scene>"  # Maya's default: the scene's name
-    if prefix:
-        outputs.append(RawRef(value=prefix, source="defaultRenderGlobals.imageFilePrefix", kind="render", output=True))
+    outputs.append(RawRef(value=prefix, source="defaultRenderGlobals.imageFilePrefix", kind="render", output=True))
