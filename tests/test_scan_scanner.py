@@ -34,7 +34,8 @@ def shot(tmp_path):
              [file_node("prop_col", "sourceimages/prop/prop_col.1001.exr", uvt="3")],
              refs=[reference("scenes/A.ma", "loop")])
     write_ma(root / "assets" / "set" / "B.ma",
-             [file_node("wall", "sourceimages/set/wall paper.png"), file_node("shared", "$LIB/shared.png")],
+             [file_node("wall", "sourceimages/set/wall paper.png"), file_node("shared", "$LIB/shared.png"),
+              render_globals(1, 10, prefix="set_turntable")],
              refs=[reference("assets/prop/C.ma", "prop")])
     write_ma(root / "assets" / "D.ma", [file_node("only_in_d", "sourceimages/deferred_only.png")])
     (root / "assets" / "E.mb").write_bytes(b"FOR8\x00\x00\x00\x00\x00\x00\x00\x10not really maya")

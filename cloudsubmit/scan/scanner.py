@@ -142,8 +142,9 @@ class _Walk:
         project = self.project if maya else None
         for ref in result.refs:
             self._tick()
-            if ref.output:
-                self._output(ref, path, env, project)
+            if ref.output:  # a referenced file's own render settings do not render here
+                if depth == 0:
+                    self._output(ref, path, env, project)
                 continue
             files = self._expand(ref, posixpath.dirname(path), env, project)
             if ref.follow and self.follow:
