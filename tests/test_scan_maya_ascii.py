@@ -245,3 +245,11 @@ def test_random_corruption_gives_a_result_or_a_scan_error_never_a_crash(tmp_path
 def test_an_empty_image_prefix_means_the_scene_name(tmp_path):
     scene = write_ma(tmp_path / "a.ma", [render_globals(1, 2)])
     assert [(r.value, r.output) for r in read(scene).refs] == [("<Scene>", True)]
+
+
+def test_set_attr_with_a_full_name_on_a_default_node(tmp_path):
+    scene = write_ma(tmp_path / "a.ma", ['setAttr ":defaultRenderGlobals.ren" -type "string" "vray";',
+                                         'setAttr ":defaultColorMgtGlobals.cfp" -type "string" "/ocio/show.ocio";'])
+    result = read(scene)
+    assert result.info.renderer == "vray"
+    assert [r.value for r in result.refs if r.kind == "ocio"] == ["/ocio/show.ocio"]

@@ -135,17 +135,21 @@ class _Scan:
     def _connect(self, m: "re.Match") -> None:
         self.connected_frames.add(self.text(m.group("cnode")))
 
-    def _select(self, m: "re.Match") -> None:
-        name = self.text(m.group("sel")).lstrip(":")
+    def _named(self, name: str) -> Optional[_Node]:
+        """A node by name; Maya's default nodes (``:defaultRenderGlobals``) exist unannounced."""
+        name = name.lstrip(":")
         node = self.nodes.get(name)
         if node is None and name in DEFAULT_NODE_TYPES:
             node = self.nodes[name] = _Node(name, DEFAULT_NODE_TYPES[name], "")
             self.node_list.append(node)
-        self.current = node
+        return node
+
+    def _select(self, m: "re.Match") -> None:
+        self.current = self._named(self.text(m.group("sel")))
 
     def _set(self, m: "re.Match") -> None:
         owner = m.group("snode")
-        node = self.nodes.get(self.text(owner).lstrip(":")) if owner else self.current
+        node = self._named(self.text(owner)) if owner else self.current
         if node is None:
             return
         long = self.attr_keys.get(node.type, {}).get(m.group("sattr"))
