@@ -137,7 +137,7 @@ class _Scan:
 
     def _named(self, name: str) -> Optional[_Node]:
         """A node by name; Maya's default nodes (``:defaultRenderGlobals``) exist unannounced."""
-        name = name.lstrip(":")
+        name = name.rsplit("|", 1)[-1].lstrip(":")  # DAG paths and the root namespace
         node = self.nodes.get(name)
         if node is None and name in DEFAULT_NODE_TYPES:
             node = self.nodes[name] = _Node(name, DEFAULT_NODE_TYPES[name], "")
