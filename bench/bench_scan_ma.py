@@ -94,24 +94,28 @@ def make_textures(root: Path) -> None:
             (folder / f"seq_{f}.{frame:04d}.exr").write_bytes(b"x")
 
 
-def measure(scene: str) -> dict:
-    """Run in the child: reader alone, then the full scan_scene, with peak RSS."""
+def measure(scene: str, mode: str) -> dict:
+    """Run in a child process: the reader alone, or the full scan_scene, with its peak RSS."""
     import resource
 
     sys.path.insert(0, str(REPO))
     from cloudsubmit.scan import maya_ascii, scan_scene
     from cloudsubmit.scan.model import ReadContext
 
-    size = os.path.getsize(scene)
-    t0 = time.perf_counter()
-    result = maya_ascii.read(scene, ReadContext(env={}))
-    t_read = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    full = scan_scene(scene, env={})
-    t_scan = time.perf_counter() - t0
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"bytes": size, "refs": len(result.refs), "read_s": t_read, "scan_s": t_scan,
-            "dependencies": len(full.dependencies), "missing": len(full.missing), "peak_rss_mb": peak_kb / 1024}
+    t0, c0 = time.perf_counter(), time.process_time()
+    if mode == "read":
+        found = len(maya_ascii.read(scene, ReadContext(env={})).refs)
+    else:
+        result = scan_scene(scene, env={})
+        found = f"{len(result.dependencies)} dependencies, {len(result.missing)} missing"
+    return {"bytes": os.path.getsize(scene), "found": found, "wall_s": time.perf_counter() - t0,
+            "cpu_s": time.process_time() - c0, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _child(scene: Path, mode: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--measure", str(scene), "--mode", mode],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
 
 
 def main() -> int:
@@ -121,9 +125,10 @@ def main() -> int:
     ap.add_argument("--dir", help="parent folder for the generated scene (default: system temp)")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--measure", help=argparse.SUPPRESS)
+    ap.add_argument("--mode", default="read", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.measure)))
+        print(json.dumps(measure(args.measure, args.mode)))
         return 0
     work = Path(tempfile.mkdtemp(prefix="cloudsubmit-bench-", dir=args.dir))
     try:
@@ -134,12 +139,11 @@ def main() -> int:
         generate(scene, args.mb, args.file_nodes)
         make_textures(work)
         print(f"generated {scene} ({os.path.getsize(scene) / 1e6:.0f} MB, {args.file_nodes} file nodes) in {time.perf_counter() - t0:.1f} s")
-        out = subprocess.run([sys.executable, __file__, "--measure", str(scene)], capture_output=True, text=True, check=True)
-        r = json.loads(out.stdout)
-        mb = r["bytes"] / 1e6
-        print(f"reader:     {r['read_s']:.2f} s  {mb / r['read_s']:.0f} MB/s  ({r['refs']} references)")
-        print(f"scan_scene: {r['scan_s']:.2f} s  {mb / r['scan_s']:.0f} MB/s  ({r['dependencies']} dependencies, {r['missing']} missing)")
-        print(f"peak memory (RSS of the scanning process): {r['peak_rss_mb']:.0f} MB")
+        for label, mode in (("reader", "read"), ("scan_scene", "scan")):
+            r = _child(scene, mode)
+            mb = r["bytes"] / 1e6
+            print(f"{label:<11} {r['wall_s']:.2f} s wall, {r['cpu_s']:.2f} s CPU: {mb / r['wall_s']:.0f} MB/s "
+                  f"({mb / r['cpu_s']:.0f} MB/s per CPU second), peak RSS {r['peak_rss_mb']:.0f} MB; {r['found']}")
     finally:
         if args.keep:
             print(f"kept {work}")

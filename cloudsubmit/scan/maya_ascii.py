@@ -36,7 +36,8 @@ _STATEMENTS = (
     r"|createNode[ \t](?P<Other>)"
     r"|setAttr(?:[ \t]+-[A-Za-z]+(?:[ \t]+[^\s\"-][^\s\"]*)?)*[ \t]+"
     r"\"(?P<snode>[^\".\n]*)\.(?P<sattr>{names})(?:\[[^\"\]\n]*\])?\""
-    r"(?P<sval>(?:{string}|[^\";])*);(?P<Set>)"
+    r"(?:[ \t]+-type[ \t]+\"string\"[ \t]+\"(?P<sstr>[^\"\\\n]*)\"[ \t]*;"  # the common case, no escapes
+    r"|(?P<sval>(?:{string}|[^\";])*);)(?P<Set>)"
     r"|select[ \t]+-ne[ \t]+(?P<sel>[^\s;]+)[ \t]*;(?P<Select>)"
     r"|file[ \t]+(?P<fargs>(?:{string}|[^\";])*);(?P<File>)"
     r"|connectAttr[ \t]+\"[^\"\n]*\"[ \t]+\"(?P<cnode>[^\".\n]*)\.(?:{frame_names})\"(?P<Connect>)"
@@ -102,13 +103,18 @@ class _Scan:
                           "Edit": self._edit}
 
     def text(self, raw) -> str:
-        return raw if self.text_mode else mel.decode(raw, self.encoding)
-
-    def feed(self, block) -> None:
         if self.text_mode:
-            block = block.decode(self.encoding, errors="replace")
+            return raw
+        try:
+            return raw.decode(self.encoding or "utf-8")
+        except (UnicodeDecodeError, LookupError):
+            return mel.decode(raw, self.encoding)
+
+    def feed(self, block, end: int) -> None:
+        if self.text_mode:
+            block, end = block[:end].decode(self.encoding, errors="replace"), -1
         handlers = self._handlers
-        for m in self.regex.finditer(block):
+        for m in self.regex.finditer(block, 0, len(block) if end < 0 else end):
             handlers[m.lastgroup](m)
 
     def _other(self, m: "re.Match") -> None:
@@ -155,7 +161,8 @@ class _Scan:
         long = self.attr_keys.get(node.type, {}).get(m.group("sattr"))
         if long is None:
             return
-        value = mel.set_attr_value(self.text(m.group("sval")))
+        plain = m.group("sstr")
+        value = self.text(plain) if plain is not None else mel.set_attr_value(self.text(m.group("sval")))
         if value is not None:
             node.values[long] = value
 
@@ -237,9 +244,10 @@ def _refs_for(node: _Node, rule: AttrRule, frame_connected: bool) -> List[RawRef
     return out
 
 
-def _blocks(fh: BinaryIO, size: int = BLOCK) -> Iterator[bytes]:
-    """Blocks of whole statements: each ends at ``;`` before a newline, and each starts with the
-    newline that ends the previous block, so every statement is preceded by ``\\n``."""
+def _blocks(fh: BinaryIO, size: int = BLOCK) -> Iterator[Tuple[bytes, int]]:
+    """``(data, end)``: ``data[:end]`` holds whole statements, ending at a ``;`` before a newline
+    and starting with the newline that ended the previous block, so every statement is preceded
+    by ``\\n``. The end is passed to the regex instead of slicing, to save a copy per block."""
     tail = b"\n"
     while True:
         chunk = fh.read(size)
@@ -250,10 +258,10 @@ def _blocks(fh: BinaryIO, size: int = BLOCK) -> Iterator[bytes]:
         if cut < 0:
             tail = data  # one statement longer than a block: keep reading
             continue
-        yield data[: cut + 1]
+        yield data, cut + 1
         tail = data[cut + 1:]
     if tail.strip():
-        yield tail + b"\n"
+        yield tail + b"\n", len(tail) + 1
 
 
 def _unfinished(block: bytes) -> bool:
@@ -275,9 +283,9 @@ def read(path: str, ctx: ReadContext) -> ReadResult:
             scan = _Scan(path, table, mel.codeset(head))
             fh.seek(0)
             last = b""
-            for block in _blocks(fh, BLOCK):
-                scan.feed(block)
-                last = block
+            for block, end in _blocks(fh, BLOCK):
+                scan.feed(block, end)
+                last = block[max(0, end - 4096):end]
     except OSError as exc:
         raise ScanError(f"{path}: cannot read scene ({exc.strerror or exc})") from None
     if _unfinished(last):
