@@ -104,7 +104,7 @@ def measure(scene: str, mode: str) -> dict:
 
     t0, c0 = time.perf_counter(), time.process_time()
     if mode == "read":
-        found = len(maya_ascii.read(scene, ReadContext(env={})).refs)
+        found = f"{len(maya_ascii.read(scene, ReadContext(env={})).refs)} references"
     else:
         result = scan_scene(scene, env={})
         found = f"{len(result.dependencies)} dependencies, {len(result.missing)} missing"
