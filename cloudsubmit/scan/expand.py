@@ -253,18 +253,21 @@ def candidates(value: str, base_dir: str, project: Optional[str] = None, rule_di
     v = to_posix(value)
     out: List[str] = []
     rel = _project_relative(v)
-    if is_absolute(v) and rel is None:
+    if _UNRESOLVED_VAR_RE.match(v):  # starts with an unset variable: keep it visible as written
+        out.append(posixpath.normpath(v))
+        rel = None
+    elif is_absolute(v) and rel is None:
         out.append(normpath(v))
     if project:
         if rel is not None:
             out.append(normpath(rel, project))
-        elif not is_absolute(v):
+        elif not is_absolute(v) and not out:
             in_rules = [normpath(v, d) for d in rule_dirs]
             at_root = [normpath(v, project)]
             out += (in_rules + at_root) if "/" not in v else (at_root + in_rules)
     if rel is not None:
         out.append(normpath(v.replace("//", "/")))
-    elif not is_absolute(v):
+    elif not is_absolute(v) and not out:
         out.append(normpath(v, base_dir))
     name = posixpath.basename(v)
     if name:
