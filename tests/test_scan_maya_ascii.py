@@ -253,3 +253,11 @@ def test_set_attr_with_a_full_name_on_a_default_node(tmp_path):
     result = read(scene)
     assert result.info.renderer == "vray"
     assert [r.value for r in result.refs if r.kind == "ocio"] == ["/ocio/show.ocio"]
+
+
+def test_old_scene_without_codeset_uses_the_studio_default(tmp_path):
+    path = "/テクスチャ/表札.png"
+    scene = write_ma(tmp_path / "old.ma", [file_node("sign", path)], codeset="932", encoding="cp932")
+    scene.write_bytes(scene.read_bytes().replace(b"//Codeset: 932\n", b""))
+    cfg = load_config(overrides={"scan.maya_default_codeset": "932"})
+    assert [r.value for r in read(scene, config=cfg).refs] == [path]

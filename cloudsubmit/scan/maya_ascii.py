@@ -280,7 +280,8 @@ def read(path: str, ctx: ReadContext) -> ReadResult:
             head = fh.read(4096)
             if not head.lstrip(b"\xef\xbb\xbf").startswith(HEADER):
                 raise ScanError(f"{path}: not a Maya ASCII scene (no '//Maya ASCII' header)")
-            scan = _Scan(path, table, mel.codeset(head))
+            fallback = str(ctx.config.get("scan.maya_default_codeset", "") or "") if ctx.config is not None else ""
+            scan = _Scan(path, table, mel.codeset(head) or mel.codec(fallback))
             fh.seek(0)
             last = b""
             for block, end in _blocks(fh, BLOCK):
