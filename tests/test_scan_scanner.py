@@ -213,3 +213,24 @@ def test_a_value_naming_a_folder_is_not_counted_as_a_file(tmp_path):
     folder = deps(result)[(tmp_path / "textures").as_posix()]
     assert (folder.exists, folder.size) == (False, None)
     assert any("is a folder" in w and "oops.fileTextureName" in w for w in result.warnings)
+
+
+def test_maya_scene_follows_into_usd_and_arnold_readers(tmp_path):
+    pytest.importorskip("pxr")
+    touch(tmp_path / "tex" / "rock.1001.exr")
+    touch(tmp_path / "tex" / "rock.1002.exr")
+    touch(tmp_path / "tex" / "bark.tx")
+    (tmp_path / "usd").mkdir()
+    (tmp_path / "usd" / "layout.usda").write_text('#usda 1.0\n(\n    subLayers = [@./anim.usda@]\n)\n', encoding="utf-8")
+    (tmp_path / "usd" / "anim.usda").write_text(
+        '#usda 1.0\ndef Shader "rock"\n{\n    asset inputs:file = @../tex/rock.<UDIM>.exr@\n}\n', encoding="utf-8")
+    (tmp_path / "ass").mkdir()
+    (tmp_path / "ass" / "tree.ass").write_text(
+        'image\n{\n name bark_img\n filename "../tex/bark.tx"\n}\n', encoding="utf-8")
+    scene = write_ma(tmp_path / "shot.ma", [
+        node("mayaUsdProxyShape", "layoutShape", 'setAttr ".fp" -type "string" "usd/layout.usda";', parent="layout"),
+        node("aiStandIn", "treeShape", 'setAttr ".dso" -type "string" "ass/tree.ass";', parent="tree"),
+    ])
+    found = {Path(p).name: d for p, d in deps(scan_scene(str(scene), env={})).items()}
+    assert {"layout.usda", "anim.usda", "rock.1001.exr", "rock.1002.exr", "tree.ass", "bark.tx"} <= set(found)
+    assert all(found[n].exists for n in ("anim.usda", "rock.1002.exr", "bark.tx"))
