@@ -103,7 +103,7 @@ def _stat_all(paths: Iterable[str], roots: Roots) -> List[FileState]:
     files: List[FileState] = []
     seen = set()
     for raw in paths:
-        path = normpath(raw)
+        path = normpath(os.fspath(raw))
         if path in seen:
             continue
         seen.add(path)
