@@ -108,7 +108,7 @@ def _stat_all(paths: Iterable[str], roots: Roots) -> List[FileState]:
             continue
         seen.add(path)
         fs = FileState(path)
-        fs.root, fs.logical = roots.logical(path)
+        fs.root, fs.logical = roots.logical(path, normalised=True)
         try:
             st = os.stat(path)
         except FileNotFoundError:

@@ -90,9 +90,10 @@ class Roots:
             return root[-1].upper() + ":/"
         return None
 
-    def logical(self, path: str) -> Tuple[str, str]:
-        """``(root, root-relative POSIX path)`` for a local path; the longest matching root wins."""
-        p = normpath(path)
+    def logical(self, path: str, normalised: bool = False) -> Tuple[str, str]:
+        """``(root, root-relative POSIX path)`` for a local path; the longest matching root wins.
+        ``normalised`` says ``path`` already went through :func:`cloudsubmit.paths.normpath`."""
+        p = path if normalised else normpath(path)
         best: Optional[Tuple[int, str, str]] = None
         for name, locs in self.table.items():
             loc = locs.get(self.platform)
