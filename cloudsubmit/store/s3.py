@@ -65,13 +65,19 @@ class S3Backend(Backend):
                 "s3",
                 endpoint_url=self.cfg.get("endpoint_url") or None,
                 config=BotoConfig(
-                    retries={"mode": "adaptive", "max_attempts": int(self.cfg.get("max_attempts") or 10)},
+                    retries={"mode": self._retry_mode(), "max_attempts": int(self.cfg.get("max_attempts") or 10)},
                     max_pool_connections=self.threads * 2 + 4,
                     connect_timeout=10, read_timeout=120,
                 ),
             )
         except BotoCoreError as exc:
             raise self.translate(exc, "") from None
+
+    def _retry_mode(self) -> str:
+        mode = self.cfg.get("retry_mode") or "adaptive"
+        if mode not in ("adaptive", "standard", "legacy"):
+            raise StoreError(f"store.s3.retry_mode: expected adaptive or standard, got {mode!r}", exit_code=EXIT_BAD_INPUT)
+        return mode
 
     @property
     def transfer(self):
