@@ -9,7 +9,21 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-REAL_SCENES = REPO.parent / "shared" / "real-scenes"
+
+
+def _find_real_scenes() -> Path:
+    """``shared/real-scenes`` beside the checkout (CI), or beside any parent folder (worktrees);
+    ``CLOUDSUBMIT_REAL_SCENES`` wins when set."""
+    if os.environ.get("CLOUDSUBMIT_REAL_SCENES"):
+        return Path(os.environ["CLOUDSUBMIT_REAL_SCENES"])
+    for parent in REPO.parents:
+        candidate = parent / "shared" / "real-scenes"
+        if candidate.is_dir():
+            return candidate
+    return REPO.parent / "shared" / "real-scenes"
+
+
+REAL_SCENES = _find_real_scenes()
 
 
 def run_cli(*args: str, env: dict = None, cwd: str = None, input: str = None) -> subprocess.CompletedProcess:

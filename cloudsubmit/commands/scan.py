@@ -1,6 +1,90 @@
-"""`cloudsubmit` sub-commands: scan (placeholder until its owner lands it)."""
+"""`cloudsubmit scan SCENE`: every file a scene needs for the chosen frames.
+
+Exit codes are the contract scripts rely on: 0 nothing missing, 1 files missing, 2 bad input
+(unreadable scene, unknown format, bad frame spec) with one line naming the file."""
 from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import List
+
+from ..errors import EXIT_FAILED, EXIT_OK, ConfigError
 
 
 def register(sub) -> None:
-    """Add this module's sub-commands to the CLI parser."""
+    """Add ``scan`` to the CLI parser."""
+    p = sub.add_parser(
+        "scan", help="list every file a scene needs for the chosen frames",
+        description="Read a Maya, Houdini, USD or Arnold scene offline and list every file it needs "
+                    "(references followed, tokens expanded against disk for the chosen frames).",
+    )
+    p.add_argument("scene", help="scene file (.ma .mb .hip .usd .ass ...)")
+    p.add_argument("--frames", metavar="SPEC", help="frames, e.g. 1-100, 1-100x5, 1,5,10-20 (default: the scene's range)")
+    p.add_argument("--project", metavar="DIR", help="Maya project root (default: nearest folder above the scene with workspace.mel)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..cli import load_cli_config
+    from ..frames import parse_frames
+    from ..scan import scan_scene
+
+    cfg = load_cli_config(args)
+    frames = parse_frames(args.frames) if args.frames else None
+    if args.project and not os.path.isdir(args.project):
+        raise ConfigError(f"{args.project}: --project is not a folder")
+    result = scan_scene(args.scene, frames=frames, project=args.project, config=cfg, progress=_progress_printer())
+    _write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) if args.json else format_table(result))
+    return EXIT_FAILED if result.missing else EXIT_OK
+
+
+def _progress_printer():
+    """Progress on stderr, only for a person watching a terminal (never in pipes or tests)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(rep) -> None:
+        sys.stderr.write(f"\rscanning: {rep.done} files read  {rep.message[-60:]:<60}")
+        sys.stderr.flush()
+
+    return show
+
+
+def _write(text: str) -> None:
+    """Print even where stdout cannot encode a Japanese path (an old Windows console)."""
+    try:
+        sys.stdout.write(text + "\n")
+    except UnicodeEncodeError:
+        enc = sys.stdout.encoding or "ascii"
+        sys.stdout.write(text.encode(enc, "backslashreplace").decode(enc) + "\n")
+
+
+def human_size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def format_table(result) -> str:
+    """A readable table: status, size, kind, path, source; then outputs, warnings and totals."""
+    lines: List[str] = [f"scene:  {result.scene}", f"frames: {result.frames or '(all on disk)'}", ""]
+    rows = [("", "SIZE", "KIND", "PATH", "SOURCE")]
+    for d in result.dependencies:
+        rows.append(("ok" if d.exists else "MISSING", human_size(d.size) if d.size is not None else "-", d.kind, d.path, d.source))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for r in rows:
+        lines.append(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}  ({r[4]})" if r[4] != "SOURCE"
+                     else f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}  {r[4]}")
+    if result.outputs:
+        lines += ["", "outputs (rendered, never uploaded):"] + [f"  {o.path}  ({o.source})" for o in result.outputs]
+    if result.warnings:
+        lines += ["", "warnings:"] + [f"  {w}" for w in result.warnings]
+    files, size, missing = result.totals()
+    lines += ["", f"total: {files} files, {human_size(size)}, {missing} missing"]
+    return "\n".join(lines)

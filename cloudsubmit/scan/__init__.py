@@ -19,4 +19,7 @@ READERS = {
     ".ass": "cloudsubmit.scan.arnold_ass",
 }
 
-__all__ = ["READERS", "ReadContext", "Dependency", "DependencySet", "Output", "RawRef", "ReadResult", "SceneInfo"]
+
+from .scanner import scan_scene  # noqa: E402  (after READERS, which the scanner reads)
+
+__all__ = ["READERS", "scan_scene", "ReadContext", "Dependency", "DependencySet", "Output", "RawRef", "ReadResult", "SceneInfo"]

@@ -10,6 +10,17 @@ from ..errors import ConfigError
 
 _TABLE = Path(__file__).with_name("attributes.yaml")
 
+# Short names of the helper attributes a row refers to by long name (frames, frame_value,
+# frame_offset, tiling). Maya writes short names in .ma/.mb files; a plug-in attribute whose
+# short name equals its long name needs no entry.
+AUX_SHORT_NAMES = {
+    "useFrameExtension": "ufe",
+    "frameExtension": "fe",
+    "frameOffset": "fo",
+    "uvTilingMode": "uvt",
+    "cachePath": "cp",
+}
+
 
 @dataclass(frozen=True)
 class AttrRule:
@@ -23,9 +34,27 @@ class AttrRule:
     tiling: str = ""
     follow: bool = False
     output: bool = False
+    dir_attr: str = ""      # attribute holding the folder the value is relative to (cacheFile)
+    suffix: str = ""        # appended to the value (cacheFile's cacheName + ".xml")
 
     def names(self) -> tuple:
         return (self.attr, self.short)
+
+    def aux_attrs(self) -> List[str]:
+        """Long names of the helper attributes this row reads besides the path itself."""
+        return [a for a in (self.frames, self.frame_value, self.frame_offset, self.tiling, self.dir_attr) if a]
+
+
+def name_map(rules: List[AttrRule]) -> Dict[str, str]:
+    """Every name (long or short) a node type's rows read -> the long name."""
+    out: Dict[str, str] = {}
+    for rule in rules:
+        out[rule.attr] = rule.attr
+        out[rule.short] = rule.attr
+        for aux in rule.aux_attrs():
+            out[aux] = aux
+            out[AUX_SHORT_NAMES.get(aux, aux)] = aux
+    return out
 
 
 def _rule(node_type: str, row: Dict[str, Any], origin: str) -> AttrRule:
@@ -33,7 +62,8 @@ def _rule(node_type: str, row: Dict[str, Any], origin: str) -> AttrRule:
         attr = str(row["attr"])
     except (KeyError, TypeError):
         raise ConfigError(f"{origin}: {node_type}: each row needs 'attr'") from None
-    known = {"attr", "short", "kind", "frames", "frame_value", "frame_offset", "tiling", "follow", "output", "node_type"}
+    known = {"attr", "short", "kind", "frames", "frame_value", "frame_offset", "tiling", "follow", "output", "node_type",
+             "dir_attr", "suffix"}
     unknown = set(row) - known
     if unknown:
         raise ConfigError(f"{origin}: {node_type}: unknown field {sorted(unknown)[0]}")
@@ -42,6 +72,7 @@ def _rule(node_type: str, row: Dict[str, Any], origin: str) -> AttrRule:
         frames=str(row.get("frames") or ""), frame_value=str(row.get("frame_value") or ""),
         frame_offset=str(row.get("frame_offset") or ""), tiling=str(row.get("tiling") or ""),
         follow=bool(row.get("follow")), output=bool(row.get("output")),
+        dir_attr=str(row.get("dir_attr") or ""), suffix=str(row.get("suffix") or ""),
     )
 
 

@@ -1,0 +1,395 @@
+"""Maya binary (``.mb``) reader: the file references a scene holds, without Maya.
+
+A ``.mb`` is an IFF container (see :mod:`cloudsubmit.scan.iff`). Under the ``Maya`` group come a
+``HEAD`` group (version, ``requires`` plug-ins, fileInfo), ``FREF`` groups (``file -r``), one group
+per created node whose form type is the node's type id, ``SLCT`` groups for Maya's shared nodes
+(``select -ne :defaultColorMgtGlobals``) and the connections. Inside a node group, ``CREA`` holds
+the node's name (and parent) and each attribute chunk holds ``short name\\0``, one flag byte and the
+value: a C string for ``STR ``, a 32-bit count and that many C strings for ``STR#``, a big-endian
+double for ``DBLE``.
+
+The (node type, attribute) table is the one the ASCII reader uses, so the two formats agree.
+Nodes whose type tag we know and whose type holds no file are skipped with one seek, which keeps
+large, mesh-heavy scenes fast. Nodes whose tag we do not know (plug-in nodes, rarer built-ins)
+are typed by their attribute names; when those fit several types the scene's ``requires`` list
+narrows them, and a remaining tie is reported as a warning rather than guessed silently.
+
+A ``.mb`` records no code page, so strings are read as UTF-8 and, failing that, as cp932
+(Japanese Windows), then cp1252 and latin-1, with a warning naming the code page used."""
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+
+from ..errors import ScanError
+from .attributes import AttrRule, load_table
+from .iff import Chunk, IffFile
+from .model import RawRef, ReadContext, ReadResult
+
+_TYPES = Path(__file__).with_name("maya_binary_types.yaml")
+_NAME_PEEK = 256                       # bytes read to learn an attribute chunk's name
+_STRING_TAGS = (b"STR ", b"STR#")
+_NUMBER_TAGS = {b"DBLE": struct.Struct(">d")}
+_FALLBACK_CODECS = ("cp932", "cp1252", "latin-1")   # latin-1 never fails
+_PLAYBACK_RE = re.compile(r"playbackOptions\b(.*)")
+_FLAG_RE = re.compile(r"-(min|max|minTime|maxTime)\s+(-?[\d.]+)")
+# What SceneInfo needs, by node type: attribute short names to keep.
+_REFERENCE_FORMS = (b"FREF", b"FRDI")
+_NOT_NODES = (b"HEAD", b"SLCT") + _REFERENCE_FORMS
+_INFO_ATTRS = {"camera": ("rnd",), "script": ("b",), "renderGlobals": ("ren",), "renderLayer": ()}
+
+
+@dataclass
+class _Node:
+    name: str = ""
+    parent: str = ""
+    type: str = ""                     # "" until known
+    tag: bytes = b""
+    strings: List[Tuple[str, List[str]]] = field(default_factory=list)
+    numbers: Dict[str, float] = field(default_factory=dict)
+    attr_names: Set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class _Types:
+    tags: Dict[bytes, str]
+    default_nodes: Dict[str, str]
+    plugins: Dict[str, str]
+    short_names: Dict[str, str]
+    tiling: Dict[int, str]
+
+
+def _tag_key(key: Any) -> bytes:
+    if isinstance(key, int):
+        return struct.pack(">I", key)
+    raw = str(key).encode("ascii")
+    if len(raw) != 4:
+        raise ScanError(f"{_TYPES}: type tag {key!r} must be 4 characters or a number")
+    return raw
+
+
+@lru_cache(maxsize=1)
+def load_types() -> _Types:
+    """The packaged tag table (see maya_binary_types.yaml)."""
+    import yaml
+
+    data = yaml.safe_load(_TYPES.read_text(encoding="utf-8")) or {}
+    return _Types(
+        tags={_tag_key(k): str(v) for k, v in (data.get("tags") or {}).items()},
+        default_nodes={str(k): str(v) for k, v in (data.get("default_nodes") or {}).items()},
+        plugins={str(k): str(v) for k, v in (data.get("plugins") or {}).items()},
+        short_names={str(k): str(v) for k, v in (data.get("short_names") or {}).items()},
+        tiling={int(k): str(v) for k, v in (data.get("tiling") or {}).items()},
+    )
+
+
+def tag_name(tag: bytes) -> str:
+    """A type tag as people write it: ``RTFT`` or ``0x00115C01``."""
+    if all(0x20 < b < 0x7F for b in tag):
+        return tag.decode("ascii")
+    return "0x%08X" % struct.unpack(">I", tag)[0]
+
+
+def _base_attr(name: str) -> str:
+    """``fns[2]`` -> ``fns``; ``uvst[0].uvsn`` stays whole (it is not a single attribute)."""
+    return name.split("[", 1)[0] if "." not in name else name
+
+
+class _Scene:
+    """One pass over one file: collects nodes, then turns them into RawRefs."""
+
+    def __init__(self, path: str, ctx: ReadContext) -> None:
+        self.path = path
+        self.types = load_types()
+        self.table: Dict[str, List[AttrRule]] = load_table(ctx.config)
+        self.result = ReadResult()
+        self.required: Set[str] = set()          # plug-ins and the node types they declare
+        self._codec_warned: Set[str] = set()
+        self.seen_refs: Set[str] = set()
+        self._names: Dict[str, Set[str]] = {}
+        self.by_attr: Dict[str, Set[str]] = {}   # attribute name -> node types using it
+        for node_type, rules in self.table.items():
+            for rule in rules:
+                for name in rule.names():
+                    self.by_attr.setdefault(name, set()).add(node_type)
+
+    # -- text -------------------------------------------------------------------------------
+    def text(self, raw: bytes, where: str) -> str:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        value, codec = "", ""
+        for codec in _FALLBACK_CODECS:       # the last one decodes anything
+            try:
+                value = raw.decode(codec)
+                break
+            except UnicodeDecodeError:
+                continue
+        if codec not in self._codec_warned:
+            self._codec_warned.add(codec)
+            self.result.warnings.append(
+                f"{self.path}: {where}: not UTF-8, read as {codec} (a .mb does not record its code page)")
+        return value
+
+    def fields(self, raw: bytes, where: str) -> List[str]:
+        return [self.text(part, where) for part in raw.split(b"\0")]
+
+    # -- which attributes a node's type needs -----------------------------------------------------
+    def names_for(self, node_type: str) -> Set[str]:
+        names = self._names.get(node_type)
+        if names is None:
+            names = self._names[node_type] = self._collect_names(node_type)
+        return names
+
+    def _collect_names(self, node_type: str) -> Set[str]:
+        names: Set[str] = set(_INFO_ATTRS.get(node_type, ()))
+        for rule in self.table.get(node_type, ()):
+            names.update(rule.names())
+            for hint in (rule.frames, rule.frame_value, rule.frame_offset, rule.tiling):
+                if hint:
+                    names.update((hint, self.types.short_names.get(hint, hint)))
+        return names
+
+    def wanted(self, node_type: str) -> Optional[Set[str]]:
+        """Attribute names to read for a node of this type; None reads every name (unknown type)."""
+        return self.names_for(node_type) if node_type else None
+
+    def interesting(self, node_type: str) -> bool:
+        return not node_type or node_type in self.table or node_type in _INFO_ATTRS
+
+    # -- the walk ---------------------------------------------------------------------------------
+    def run(self, iff: IffFile) -> None:
+        for chunk in iff.children(_maya_root(iff)):
+            if not chunk.is_group:
+                continue
+            if chunk.form == b"HEAD":
+                self.header(iff, chunk)
+            elif chunk.form in _REFERENCE_FORMS:
+                self.references(iff, chunk)
+            elif chunk.tag.startswith(b"FOR"):
+                node = self.node(iff, chunk)
+                if node is not None:
+                    self.emit(node)
+            # LIS4/LIS8 CONS: connections, which name no files.
+
+    def header(self, iff: IffFile, group: Chunk) -> None:
+        """``requires`` lines: the plug-in name, its version, then the node types it declares."""
+        for chunk in iff.children(group):
+            if chunk.tag == b"PLUG":
+                parts = [p for p in self.fields(iff.read(chunk), "requires") if p]
+                if parts:
+                    self.required.add(parts[0])
+                    self.required.update(parts[2:])
+
+    def references(self, iff: IffFile, group: Chunk) -> None:
+        """``file -r`` records (FREF). The path comes first (as public .mb parsers read it); the
+        reference node, when present, is the field named like one (``charRN``). FRDI records
+        (``file -rdi``: nested references, written relative to the file that holds them) are left
+        to the scan of that file, so they are never resolved against the wrong folder here."""
+        for chunk in iff.children(group):
+            if chunk.is_group or chunk.tag != b"FREF":
+                continue
+            parts = self.fields(iff.read(chunk), "file reference")
+            path = parts[0] if parts else ""
+            if not path.strip() or path in self.seen_refs:
+                continue
+            self.seen_refs.add(path)
+            rfn = next((p for p in parts[1:] if p.endswith("RN")), "") or "reference"
+            self.result.refs.append(RawRef(value=path, source=f"{rfn}.fileName", kind="reference",
+                                           node_type="reference", follow=True))
+
+    def node(self, iff: IffFile, group: Chunk) -> Optional[_Node]:
+        selected = group.form == b"SLCT"
+        node_type = "" if selected else self.types.tags.get(group.form, "")
+        if node_type and not self.interesting(node_type):
+            return None                   # one seek past the whole node
+        node = _Node(type=node_type, tag=group.form)
+        wanted = self.wanted(node_type)
+        for chunk in iff.children(group):
+            if chunk.is_group:
+                continue
+            if chunk.tag == b"CREA":
+                self.creation(iff, chunk, node)
+                if node.type == "script" and node.name != "sceneConfigurationScriptNode":
+                    return None           # UI scripts: large and never a file
+            elif chunk.tag == b"SLCT" and selected:
+                node.name = self.text(iff.read(chunk), "select").lstrip(":")
+                node.type = self.types.default_nodes.get(node.name, "")
+                if not self.interesting(node.type) or not node.type:
+                    return None           # shared nodes are Maya's own: never typed by guessing
+                wanted = self.wanted(node.type)
+            else:
+                self.attribute(iff, chunk, node, wanted)
+        return node
+
+    def creation(self, iff: IffFile, chunk: Chunk, node: _Node) -> None:
+        """``CREA``: a flags byte, the name, the parent if any, and (Maya 2016+) a 16-byte UUID.
+        Bit 0x80 marks a node without parent in FOR8 files, where the UUID follows the name."""
+        raw = iff.read(chunk, 4096)
+        if len(raw) < 2:
+            raise iff.error(chunk.offset, "node creation record too short")
+        flags = raw[0]
+        name, _, rest = raw[1:].partition(b"\0")
+        node.name = self.text(name, "node name")
+        if rest and b"\0" in rest and not (len(rest) == 16 and flags & 0x80):
+            node.parent = self.text(rest.split(b"\0", 1)[0], f"{node.name} parent")
+
+    def attribute(self, iff: IffFile, chunk: Chunk, node: _Node, wanted: Optional[Set[str]]) -> None:
+        if wanted is not None and chunk.tag not in _STRING_TAGS and chunk.tag not in _NUMBER_TAGS:
+            return
+        head = iff.read(chunk, _NAME_PEEK)
+        end = head.find(b"\0")
+        if end <= 0:
+            return
+        name = _base_attr(head[:end].decode("latin-1"))
+        if wanted is None:
+            node.attr_names.add(name)
+        elif name not in wanted:
+            return
+        number = _NUMBER_TAGS.get(chunk.tag)
+        if number is not None and len(head) >= end + 2 + number.size:
+            node.numbers[name] = number.unpack_from(head, end + 2)[0]
+        elif chunk.tag in _STRING_TAGS and (wanted is not None or name in self.by_attr):
+            body = head if chunk.size <= len(head) else iff.read(chunk)
+            node.strings.append((name, self.string_values(iff, chunk, body[end + 2:], f"{node.name}.{name}")))
+
+    def string_values(self, iff: IffFile, chunk: Chunk, payload: bytes, where: str) -> List[str]:
+        if chunk.tag == b"STR ":
+            return [self.text(payload.split(b"\0", 1)[0], where)]
+        if len(payload) < 4:
+            raise iff.error(chunk.offset, f"string array {where} has no count")
+        count = struct.unpack_from(">I", payload)[0]
+        parts = payload[4:].split(b"\0")
+        if count > len(parts) - 1:
+            raise iff.error(chunk.offset, f"string array {where} holds fewer strings than its count {count}")
+        return [self.text(p, where) for p in parts[:count]]
+
+    # -- from nodes to RawRefs --------------------------------------------------------------------
+    def emit(self, node: _Node) -> None:
+        if node.type in _INFO_ATTRS:
+            self.info(node)
+        node_type = node.type or self.guess(node)
+        rules = self.table.get(node_type, [])
+        for attr, values in node.strings:
+            rule = next((r for r in rules if attr in r.names()), None)
+            if rule is None:
+                continue
+            for value in values:
+                if value.strip():
+                    self.result.refs.append(self.ref(node, node_type, rule, value))
+
+    def guess(self, node: _Node) -> str:
+        """Type an unknown node by its attribute names (plug-in nodes, unlisted built-ins)."""
+        candidates: Set[str] = set()
+        for attr, _ in node.strings:
+            candidates |= self.by_attr.get(attr, set())
+        if len(candidates) > 1:
+            required = {t for t in candidates if t in self.required or self.types.plugins.get(t) in self.required}
+            candidates = required or candidates
+        if len(candidates) > 1:
+            scores = {t: len(self.names_for(t) & node.attr_names) for t in candidates}
+            best = max(scores.values())
+            candidates = {t for t, s in scores.items() if s == best}
+        if not candidates:
+            return ""
+        choice = sorted(candidates)[0]
+        if len({self.meaning(t, node) for t in candidates}) > 1:
+            self.result.warnings.append(
+                f"{self.path}: node {node.name} has type id {tag_name(node.tag)}, unknown to the .mb reader; "
+                f"its attributes fit {', '.join(sorted(candidates))}: read as {choice}")
+        return choice
+
+    def meaning(self, node_type: str, node: _Node) -> Tuple[Tuple[str, bool, bool], ...]:
+        """What the node's string attributes would mean as this type (equal meanings: no warning)."""
+        rules = self.table.get(node_type, [])
+        return tuple(sorted({(r.kind, r.follow, r.output) for attr, _ in node.strings for r in rules
+                             if attr in r.names()}))
+
+    def number(self, node: _Node, long_name: str) -> Optional[float]:
+        if not long_name:
+            return None
+        for key in (long_name, self.types.short_names.get(long_name, long_name)):
+            if key in node.numbers:
+                return node.numbers[key]
+        return None
+
+    def ref(self, node: _Node, node_type: str, rule: AttrRule, value: str) -> RawRef:
+        offset = self.number(node, rule.frame_offset)
+        tiling = self.number(node, rule.tiling)
+        return RawRef(
+            value=value, source=f"{node.name}.{rule.attr}", kind=rule.kind, node_type=node_type,
+            sequence=bool(self.number(node, rule.frames)), frame_offset=int(offset or 0),
+            frame_value=self.number(node, rule.frame_value),
+            tiling=self.types.tiling.get(int(tiling or 0), ""), follow=rule.follow, output=rule.output,
+        )
+
+    def info(self, node: _Node) -> None:
+        info = self.result.info
+        strings = dict(node.strings)
+        if node.type == "camera" and node.numbers.get("rnd", 1.0):
+            info.cameras.append(node.parent or node.name)
+        elif node.type == "renderLayer":
+            info.layers.append(node.name)
+        elif node.type == "renderGlobals" and strings.get("ren"):
+            info.renderer = strings["ren"][0]
+        elif node.type == "script" and strings.get("b"):
+            playback = _PLAYBACK_RE.search(strings["b"][0])
+            flags = dict(_FLAG_RE.findall(playback.group(1))) if playback else {}
+            start, end = flags.get("min", flags.get("minTime")), flags.get("max", flags.get("maxTime"))
+            if start is not None and end is not None:
+                info.frame_start, info.frame_end = float(start), float(end)
+
+
+def _maya_root(iff: IffFile) -> Chunk:
+    root = iff.root()
+    if root.form != b"Maya":
+        raise ScanError(f"{iff.name}: an IFF file, but not a Maya scene (form {tag_name(root.form)})")
+    return root
+
+
+def _with_file(path: str, use: Callable[[IffFile], Any]) -> Any:
+    try:
+        with open(path, "rb") as fh:
+            return use(IffFile(fh, path))
+    except OSError as exc:
+        raise ScanError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def read(path: str, ctx: ReadContext) -> ReadResult:
+    """The file references in one ``.mb`` (not following references: the scanner does that)."""
+    scene = _Scene(path, ctx)
+    _with_file(path, scene.run)
+    return scene.result
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    name: str
+    type: str          # "" when the tag is not in maya_binary_types.yaml
+    tag: str           # as tag_name() writes it
+    parent: str
+
+
+def list_nodes(path: str) -> List[NodeInfo]:
+    """Every node the file creates, with its type tag: for a TD checking what a .mb holds, and for
+    verifying a new row of maya_binary_types.yaml against a real file."""
+    scene = _Scene(path, ReadContext())
+
+    def walk(iff: IffFile) -> List[NodeInfo]:
+        out = []
+        for group in iff.children(_maya_root(iff)):
+            if not group.tag.startswith(b"FOR") or group.form in _NOT_NODES:
+                continue
+            node = _Node(tag=group.form, type=scene.types.tags.get(group.form, ""))
+            first = next(iter(iff.children(group)), None)
+            if first is not None and first.tag == b"CREA":
+                scene.creation(iff, first, node)
+            out.append(NodeInfo(node.name, node.type, tag_name(node.tag), node.parent))
+        return out
+
+    return _with_file(path, walk)

@@ -1,0 +1,84 @@
+"""What a Maya scene says about itself (frame range, renderer, cameras, layers, output prefix),
+from attribute values any Maya reader collected. Shared by the ASCII and binary readers so both
+answer the panel's questions the same way."""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from .model import RawRef, SceneInfo
+
+# (node type) -> {long name: short name} of the attributes that describe the scene.
+INFO_ATTRS: Dict[str, Dict[str, str]] = {
+    "renderGlobals": {
+        "currentRenderer": "ren", "startFrame": "fs", "endFrame": "ef", "byFrameStep": "bfs",
+        "imageFilePrefix": "ifp", "animation": "an",
+    },
+    "script": {"before": "b"},
+    "camera": {"renderable": "rnd"},
+}
+# Nodes every scene has and edits with ``select -ne :name`` instead of creating them.
+DEFAULT_NODE_TYPES = {
+    "defaultRenderGlobals": "renderGlobals",
+    "defaultColorMgtGlobals": "colorManagementGlobals",
+    "defaultResolution": "resolution",
+    "time1": "time",
+}
+# Maya's uvTilingMode enum, as the names expand.apply_tiling understands.
+TILING_NAMES = {0: "", 1: "zbrush", 2: "mudbox", 3: "udim", 4: "udim"}
+
+_PLAYBACK_RE = re.compile(r"-min\s+(-?[\d.]+)\s+-max\s+(-?[\d.]+)")
+_TRUE = ("yes", "on", "true", "1")
+
+
+def truthy(value: Any) -> bool:
+    return str(value).strip().lower() in _TRUE
+
+
+def number(value: Any) -> Optional[float]:
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        return None
+
+
+def info_names() -> Dict[str, Dict[str, str]]:
+    """(node type) -> {any name (long or short): long name}."""
+    out: Dict[str, Dict[str, str]] = {}
+    for ntype, attrs in INFO_ATTRS.items():
+        names = out.setdefault(ntype, {})
+        for long, short in attrs.items():
+            names[long] = long
+            names[short] = long
+    return out
+
+
+def build_info(nodes: Mapping[str, Tuple[str, str, Dict[str, Any]]]) -> Tuple[SceneInfo, List[RawRef]]:
+    """``nodes``: name -> (type, parent, {long attr: value}). Returns the info and the render
+    output prefix as an output ``RawRef`` (kind ``render``, resolved by the scanner)."""
+    info = SceneInfo()
+    outputs: List[RawRef] = []
+    for name, (ntype, parent, values) in nodes.items():
+        if ntype == "renderGlobals" and name == "defaultRenderGlobals":
+            _render_globals(info, values, outputs)
+        elif ntype == "script" and name == "sceneConfigurationScriptNode":
+            m = _PLAYBACK_RE.search(str(values.get("before", "")))
+            if m and info.frame_start is None:
+                info.frame_start, info.frame_end = float(m.group(1)), float(m.group(2))
+        elif ntype == "camera" and truthy(values.get("renderable", "yes")):
+            info.cameras.append(parent or name)
+        elif ntype == "renderLayer":
+            info.layers.append(name)
+    return info, outputs
+
+
+def _render_globals(info: SceneInfo, values: Dict[str, Any], outputs: List[RawRef]) -> None:
+    info.renderer = str(values.get("currentRenderer") or "")
+    start, end = number(values.get("startFrame", "")), number(values.get("endFrame", ""))
+    if start is not None or end is not None:
+        info.frame_start = start if start is not None else 1.0
+        info.frame_end = end if end is not None else 10.0  # Maya's defaults for the render range
+        info.frame_step = number(values.get("byFrameStep", "")) or 1.0
+    prefix = str(values.get("imageFilePrefix") or "")
+    if prefix and prefix != "None":
+        outputs.append(RawRef(value=prefix, source="defaultRenderGlobals.imageFilePrefix", kind="render", output=True))

@@ -1,0 +1,199 @@
+"""``scan_scene``: read a scene with the reader for its format, follow references into the files
+they name (cycle-safe, depth-limited), expand every value against disk for the chosen frames, and
+return one de-duplicated :class:`DependencySet`.
+
+Errors follow one rule: the scene the user named must be readable (else :class:`ScanError`, exit
+2, one line naming the file); anything *inside* it that is missing or broken (a missing texture,
+a corrupt referenced file, a format we have no reader for yet) is reported in the result, because
+the artist needs the whole list at once, not the first problem."""
+from __future__ import annotations
+
+import importlib
+import math
+import os
+import posixpath
+import re
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from ..errors import CloudSubmitError, ScanError
+from ..frames import compact
+from ..paths import normpath
+from ..progress import ProgressCallback, ProgressReport, report
+from . import READERS
+from .expand import DirCache, expand_env, expand_value, tx_sibling, unshield
+from .maya_project import MayaProject, find_project
+from .model import Dependency, DependencySet, Output, RawRef, ReadContext, ReadResult, SceneInfo
+
+MAYA_EXTENSIONS = (".ma", ".mb")
+# Kinds Arnold may read from a .tx beside the file.
+TX_KINDS = frozenset(("texture", "image", "ies"))
+_PROGRESS_EVERY = 500
+_SCENE_TOKEN_RE = re.compile(r"<scene>", re.I)
+
+
+def reader_for(path: str):
+    """The reader module for ``path``'s extension, imported on first use."""
+    ext = posixpath.splitext(path)[1].lower()
+    module = READERS.get(ext)
+    if module is None:
+        known = ", ".join(sorted(READERS))
+        raise ScanError(f"{path}: unknown scene format {ext or '(no extension)'!r} (known: {known})")
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ScanError(f"{path}: no reader for {ext} scenes is available ({module}: {exc})") from None
+
+
+def read_file(path: str, ctx: ReadContext) -> ReadResult:
+    """Run the reader; anything it raises becomes a one-line :class:`ScanError` naming the file."""
+    reader = reader_for(path)
+    try:
+        return reader.read(path, ctx)
+    except CloudSubmitError:
+        raise
+    except OSError as exc:
+        raise ScanError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except Exception as exc:  # a corrupt file must not become a traceback
+        raise ScanError(f"{path}: cannot read scene ({type(exc).__name__}: {exc})") from None
+
+
+def _default_config():
+    from ..config import Config, packaged_defaults
+
+    return Config(packaged_defaults(), ["defaults"])
+
+
+def scene_frames(info: SceneInfo) -> Optional[List[int]]:
+    """The scene's own frame range, as integers, or ``None`` when it does not say."""
+    if info.frame_start is None or info.frame_end is None:
+        return None
+    start, end = int(math.floor(info.frame_start)), int(math.floor(info.frame_end))
+    step = max(1, int(info.frame_step or 1))
+    return list(range(start, end + 1, step)) if end >= start else [start]
+
+
+def scan_scene(
+    scene: str,
+    frames: Optional[Sequence[int]] = None,
+    project: Optional[str] = None,
+    config: Any = None,
+    env: Optional[Mapping[str, str]] = None,
+    progress: Optional[ProgressCallback] = None,
+) -> DependencySet:
+    """Every file ``scene`` needs for ``frames`` (default: the scene's own range)."""
+    cfg = config if config is not None else _default_config()
+    environ = dict(os.environ if env is None else env)
+    top = normpath(scene)
+    if not os.path.isfile(top):
+        raise ScanError(f"{scene}: no such scene file" if not os.path.exists(top) else f"{scene}: not a file")
+    ctx = ReadContext(config=cfg, env=environ, frames=list(frames) if frames else None, project=project)
+    result = read_file(top, ctx)
+    chosen = sorted(set(int(f) for f in frames)) if frames else scene_frames(result.info)
+    maya_project = find_project(top, project) if top.lower().endswith(MAYA_EXTENSIONS) else None
+    if maya_project is not None:
+        result.info.project = maya_project.root
+    walk = _Walk(cfg, ctx, chosen, maya_project, progress)
+    walk.add(top, True, "scene", "scene")
+    walk.visit(top, result, 0)
+    return DependencySet(
+        scene=top, frames=compact(chosen) if chosen else "",
+        dependencies=list(walk.deps.values()), outputs=list(walk.outputs.values()),
+        warnings=list(dict.fromkeys(walk.warnings)), info=result.info,
+    )
+
+
+class _Walk:
+    """One scan's shared state: the listing cache, what was read, what was found."""
+
+    def __init__(self, cfg: Any, ctx: ReadContext, frames: Optional[List[int]],
+                 project: Optional[MayaProject], progress: Optional[ProgressCallback]) -> None:
+        self.ctx = ctx
+        self.frames = frames
+        self.project = project
+        self.progress = progress
+        self.cache = DirCache()
+        self.deps: Dict[str, Dependency] = {}
+        self.outputs: Dict[str, Output] = {}
+        self.warnings: List[str] = []
+        self.read = set()
+        self.refs_done = 0
+        self.tx = bool(cfg.get("scan.tx_siblings", True))
+        self.follow = bool(cfg.get("scan.follow_references", True))
+        self.follow_deferred = bool(cfg.get("scan.follow_deferred_references", False))
+        self.max_depth = int(cfg.get("scan.max_reference_depth", 32))
+
+    def add(self, path: str, exists: bool, kind: str, source: str) -> None:
+        if path not in self.deps:
+            size = self.cache.size(path) if exists else None
+            self.deps[path] = Dependency(path=path, exists=exists and size is not None, size=size, kind=kind, source=source)
+
+    def visit(self, path: str, result: ReadResult, depth: int) -> None:
+        self.read.add(path)
+        self.warnings += result.warnings
+        report(self.progress, ProgressReport(stage="scan", done=len(self.read), message=path))
+        env = dict(self.ctx.env)
+        env.update(result.info.variables)
+        maya = path.lower().endswith(MAYA_EXTENSIONS)
+        project = self.project if maya else None
+        for ref in result.refs:
+            self._tick()
+            if ref.output:
+                self._output(ref, path, env, project)
+                continue
+            files = self._expand(ref, posixpath.dirname(path), env, project)
+            if ref.follow and self.follow:
+                self._follow(ref, files, depth)
+
+    def _tick(self) -> None:
+        self.refs_done += 1
+        if self.refs_done % _PROGRESS_EVERY == 0:
+            report(self.progress, ProgressReport(stage="scan", done=len(self.read), message=f"{self.refs_done} references"))
+
+    def _numbers(self, ref: RawRef) -> Optional[List[int]]:
+        if ref.sequence and ref.frame_value is not None:
+            return [int(round(ref.frame_value)) + ref.frame_offset]
+        if self.frames is None:
+            return None
+        return [f + ref.frame_offset for f in self.frames]
+
+    def _expand(self, ref: RawRef, base: str, env: Mapping[str, str], project: Optional[MayaProject]) -> List[Any]:
+        exp = expand_value(
+            ref.value, base_dir=ref.base_dir or base, numbers=self._numbers(ref), cache=self.cache, env=env,
+            project=project.root if project else None, rule_dirs=project.rule_dirs(ref.kind) if project else (),
+            tiling=ref.tiling, sequence=ref.sequence,
+        )
+        self.warnings += [f"{ref.source}: {w}" for w in exp.warnings]
+        for p, ok in exp.files:
+            if ref.optional and not ok:
+                continue
+            self.add(p, ok, ref.kind, ref.source)
+            sibling = tx_sibling(p, self.cache) if ok and self.tx and ref.kind in TX_KINDS else None
+            if sibling:
+                self.add(sibling, True, ref.kind, ref.source)
+        return exp.files
+
+    def _output(self, ref: RawRef, path: str, env: Mapping[str, str], project: Optional[MayaProject]) -> None:
+        text, _ = expand_env(ref.value, env)
+        if ref.kind == "render":  # Maya's prefix token for the scene name; the others stay
+            text = _SCENE_TOKEN_RE.sub(posixpath.splitext(posixpath.basename(path))[0], text)
+        base = ref.base_dir or (project.images_dir if project and ref.kind == "render" else posixpath.dirname(path))
+        out = unshield(normpath(text, base))
+        self.outputs.setdefault(out, Output(path=out, source=ref.source))
+
+    def _follow(self, ref: RawRef, files: List[Any], depth: int) -> None:
+        if ref.deferred and not self.follow_deferred:
+            self.warnings.append(f"{ref.source}: reference {ref.value} is unloaded (deferred); its contents were not scanned")
+            return
+        for p, ok in files:
+            if not ok or p in self.read or posixpath.splitext(p)[1].lower() not in READERS:
+                continue
+            if depth + 1 > self.max_depth:
+                self.warnings.append(f"{p}: not read, references nest deeper than {self.max_depth} (scan.max_reference_depth)")
+                continue
+            try:
+                child = read_file(p, self.ctx)
+            except ScanError as exc:
+                self.read.add(p)
+                self.warnings.append(exc.message)
+                continue
+            self.visit(p, child, depth + 1)
