@@ -209,3 +209,24 @@ def test_index_verify_and_compact_commands(cli, store_url, tmp_path):
     store.backend.delete("cas/" + victim)
     bad = cli("index", "verify", env=env)
     assert bad.returncode == 1 and f"missing: cas/{victim}" in bad.stdout
+
+
+def test_upload_a_scene_then_resolve_it_unchanged(cli, store_url, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    shot = tmp_path / "demo"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "cloudsubmit" / "examples" / "demo_shot", shot)
+    scene = str(shot / "scenes" / "shot010_lighting.ma")
+    env = cli_env(store_url, tmp_path, "a")
+    one = json.loads(cli("resolve", scene, "--frames", "1", "--json", env=env).stdout)
+    every = json.loads(cli("resolve", scene, "--json", env=env).stdout)
+    assert 0 < one["to_upload_files"] < every["to_upload_files"]  # fewer plate frames
+    assert scene in [e["path"] for e in every["entries"]]
+    up = cli("upload", scene, "--json", env=env)
+    assert up.returncode == 0, up.stderr
+    assert json.loads(up.stdout)["uploaded_bytes"] == every["to_upload_bytes"] > 0
+    again = json.loads(cli("resolve", scene, "--json", env=cli_env(store_url, tmp_path, "teammate")).stdout)
+    assert again["to_upload_files"] == 0 and again["to_upload_bytes"] == 0 and again["hashed_files"] == 0
+    bad = cli("resolve", str(shot / "nope.ma"), env=env)
+    assert bad.returncode == 2 and "nope.ma" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

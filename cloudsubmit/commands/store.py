@@ -78,17 +78,23 @@ def _scene_paths(args: argparse.Namespace, cfg: Any) -> List[str]:
         raise StoreError("give a SCENE or --manifest FILE (one of them)", exit_code=2)
     if args.manifest:
         return _manifest_paths(args.manifest)
-    try:
-        from ..scan import scan_scene  # type: ignore[attr-defined]
-    except ImportError:
-        raise StoreError("scene scanning is not available in this build; use --manifest FILE", exit_code=2) from None
+    from ..scan import scan_scene
+
     frames = None
     if args.frames:
         from ..frames import parse_frames
 
         frames = parse_frames(args.frames)
     deps = scan_scene(args.scene, frames=frames, config=cfg, progress=_printer())
-    return [deps.scene] + [d.path for d in deps.dependencies]
+    return [deps.scene] + [d.path for d in deps.dependencies]  # the scene is needed too; duplicates fold
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000.0
+    return f"{n:.1f} TB"
 
 
 def _printer():
@@ -127,7 +133,7 @@ def run_resolve(args: argparse.Namespace) -> int:
     store, res = _prepare(args)
     out = dict(res.summary(), uploaded_files=0, uploaded_bytes=0, entries=[f.to_dict() for f in res.files])
     lines = [f"{store.url}: {out['skipped_files']} files in the store, {out['to_upload_files']} to upload "
-             f"({out['to_upload_bytes'] / 1e6:.1f} MB), {len(res.missing)} missing, {len(res.refused)} unreadable"]
+             f"({_human(out['to_upload_bytes'])}), {len(res.missing)} missing, {len(res.refused)} unreadable"]
     lines += [f"missing: {f.path}" for f in res.missing] + [f"unreadable: {f.path} ({f.reason})" for f in res.refused]
     _emit(args, out, lines)
     return 0
@@ -145,7 +151,7 @@ def run_upload(args: argparse.Namespace) -> int:
         raise StoreError(f"{bad[0].path}: {bad[0].reason}{more}; nothing uploaded{hint}", exit_code=2)
     rep = upload(res, store, progress=_printer())
     out = dict(res.summary(), **rep.summary())
-    _emit(args, out, [f"{store.url}: uploaded {rep.uploaded_files} files ({rep.uploaded_bytes / 1e6:.1f} MB), "
+    _emit(args, out, [f"{store.url}: uploaded {rep.uploaded_files} files ({_human(rep.uploaded_bytes)}), "
                       f"{rep.skipped_files} already in the store, {rep.indexed_files} index entries written"])
     if rep.refused:
         first = rep.refused[0]
@@ -162,7 +168,7 @@ def run_verify(args: argparse.Namespace) -> int:
     rep = store.index.verify(deep=args.deep, threads=store.threads, progress=_printer())
     out = {"store": store.url, "blobs": rep.blobs, "bytes": rep.bytes, "ok": rep.ok,
            "missing": rep.missing, "wrong_size": rep.wrong_size, "wrong_hash": rep.wrong_hash}
-    lines = [f"{store.url}: {rep.blobs} blobs ({rep.bytes / 1e6:.1f} MB) "
+    lines = [f"{store.url}: {rep.blobs} blobs ({_human(rep.bytes)}) "
              f"{'ok' if rep.ok else 'DAMAGED'}" + ("" if args.deep else " (sizes only; --deep hashes every blob)")]
     lines += [f"missing: cas/{h}" for h in rep.missing] + [f"wrong size: cas/{h}" for h in rep.wrong_size]
     lines += [f"wrong content: cas/{h}" for h in rep.wrong_hash]
