@@ -61,13 +61,17 @@ def run_pool(fn: Callable[[Any], Any], items: Sequence[Any], threads: int, meter
         return outcomes, cancelled
     with ThreadPoolExecutor(max_workers=max(1, min(threads, len(items)))) as pool:
         pending = {pool.submit(guarded, it) for it in items}
-        while pending:
-            finished, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-            outcomes.extend(f.result() for f in finished)
-            if not cancelled:
-                try:
-                    meter.tick(progress)
-                except Cancelled:
-                    cancelled = True
-                    meter.cancel.set()
+        try:
+            while pending:
+                finished, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                outcomes.extend(f.result() for f in finished)
+                if not cancelled:
+                    try:
+                        meter.tick(progress)
+                    except Cancelled:
+                        cancelled = True
+                        meter.cancel.set()
+        except KeyboardInterrupt:
+            meter.cancel.set()  # workers stop at their next read instead of finishing everything
+            raise
     return outcomes, cancelled

@@ -172,9 +172,19 @@ class S3Backend(Backend):
             code = exc.response.get("Error", {}).get("Code")
             if if_absent and code in ("PreconditionFailed", "ConditionalRequestConflict"):
                 return False
+            if if_absent and code == "NotImplemented":  # an S3-compatible store without conditional writes
+                return self._put_if_absent_unconditional(key, data)
             raise self.translate(exc, key) from None
         except Exception as exc:  # BotoCoreError
             raise self.translate(exc, key) from None
+
+    def _put_if_absent_unconditional(self, key: str, data: bytes) -> bool:
+        """Best effort for stores that reject ``If-None-Match``: check, then write. Index shard
+        keys carry random bits, so the window only matters for keys chosen by hand."""
+        if self.size(key) is not None:
+            return False
+        self._call(key, self.client.put_object, Key=self._key(key), Body=data, ChecksumAlgorithm=CHECKSUM)
+        return True
 
     def get_file(self, key: str, dest: str, *, on_bytes: Optional[BytesCallback] = None) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
