@@ -124,3 +124,41 @@ def test_cancel_records_only_completed_blobs(store_url, tmp_path):
     rep2 = upload(res2, fresh)  # resume: blobs already complete are not sent again
     assert rep2.uploaded_files + len(indexed) <= 12
     assert fresh.index.verify().ok and len(open_as(store_url, tmp_path, "c").index.entries()) == 12
+
+
+def test_progress_reports_every_byte_once(store_url, tmp_path):
+    paths = make_files(tmp_path / "proj", {f"f{i}.bin": 100_000 + i for i in range(6)})
+    store = open_as(store_url, tmp_path, "a")
+    seen = []
+    res = resolve(paths, store, progress=seen.append)
+    assert seen[-1].stage == "hash" and seen[-1].bytes_done == seen[-1].bytes_total == sum(f.size for f in res.files)
+    seen.clear()
+    upload(res, store, progress=seen.append)
+    last = seen[-1]
+    assert (last.stage, last.done, last.total, last.bytes_done) == ("upload", 6, 6, last.bytes_total)
+
+
+def test_embedded_default_store_is_created_under_the_user_data_dir(tmp_path, monkeypatch):
+    from cloudsubmit.store import open_store
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("CLOUDSUBMIT_STORE", raising=False)
+    store = open_store("", None)
+    assert store.url == (tmp_path / "data" / "cloudsubmit" / "store").as_uri()
+    paths = make_files(tmp_path / "p", {"a": 10})
+    assert upload(resolve(paths, store), store).uploaded_files == 1
+
+
+def test_nothing_credential_like_is_written(s3_bucket, tmp_path, monkeypatch):
+    secret = "sEcReT-kEy-7f3a9"
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDCLOUDSUBMITTEST")
+    paths = make_files(tmp_path / "proj", SCENE)
+    store = open_as(f"s3://{s3_bucket}/team", tmp_path, "a")
+    upload(resolve(paths, store), store)
+    store.close()
+    written = [store.backend.get_bytes(k) for k, _ in store.backend.list("")]
+    written += [p.read_bytes() for p in (tmp_path / "machine-a").rglob("*") if p.is_file()]
+    for blob in written:
+        data = blob if not blob[:2] == b"\x1f\x8b" else __import__("gzip").decompress(blob)
+        assert secret.encode() not in data and b"AKIDCLOUDSUBMITTEST" not in data

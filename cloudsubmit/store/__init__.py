@@ -98,7 +98,7 @@ def open_store(url: Optional[str] = None, config: Any = None) -> Store:
         return Store(S3Backend(url, _cfg(config, "store.s3", {}), int(_cfg(config, "store.transfer.threads", 8))), config)
     if "://" in url and not url.startswith("file://"):
         raise StoreError(f"store {url}: unknown scheme (use s3://bucket/prefix or file:///dir)", exit_code=EXIT_BAD_INPUT)
-    return Store(LocalBackend(_file_path(url), create=False), config)
+    return Store(LocalBackend(os.path.abspath(_file_path(url)), create=False), config)
 
 
 from .resolve import FileState, Resolution, resolve  # noqa: E402  (they use Store)
