@@ -249,3 +249,36 @@ def test_studio_defaults_then_the_users_own_choices(tmp_path):
     path.write_text(json.dumps({"chunk_size": 40, "placement": {"comp": "cloud", "gone": "cloud"}}))
     ctrl = SubmitController(FakeCore([]).services(), settings_file=path, defaults=defaults)
     assert ctrl.chunk_size == 40 and ctrl.placement == {"upload": "local", "render": "cloud", "download": "cloud", "comp": "cloud"}
+
+
+def test_real_services_scan_resolve_submit_and_follow_a_local_run(tmp_path):
+    """The panel's logic against the real scanner, a directory store and the local scheduler."""
+    from cloudsubmit.commands.demo import copy_example
+    from cloudsubmit.ui.services import real_services
+
+    scene = copy_example(str(tmp_path / "w"))
+    (tmp_path / "store").mkdir()
+    cfg = load_config(user_file=str(tmp_path / "none.yaml"), overrides={
+        "store.url": "file://" + (tmp_path / "store").as_posix(), "store.hash_cache": str(tmp_path / "h.sqlite"),
+        "store.transfer.node_cache": str(tmp_path / "node"), "jobs.registry": str(tmp_path / "r.jsonl"),
+        "jobs.bundle_root": str(tmp_path / "jobs"), "jobs.scheduler": "local", "jobs.renderer": "demo",
+        "jobs.output_dir": str(tmp_path / "out")})
+    ctrl = SubmitController(real_services(cfg), defaults=config_defaults(cfg), settings_file=tmp_path / "p.json")
+    ctrl.load_scene(str(scene))
+    scanned(ctrl)
+    n = len(ctrl.rows)
+    assert ctrl.error == "" and ctrl.totals_text().startswith(f"{n} files, 0 already in the cloud, {n} to upload")
+    assert ctrl.frame_text == "1-3" and ctrl.camera == "shotCam"  # from the scene file, offline
+    ctrl.set_chunk_size(1)
+    ctrl.set_scout(False)
+    ctrl.set_job_name("lighting check")
+    ctrl.set_priority(3)
+    ctrl.submit_done(ctrl.submit_task()(None))
+    assert "Ran on this machine: done." in ctrl.status_lines()[0]
+    ctrl.status_done(ctrl.status_task()(None))
+    assert ctrl.finished() and {s.stage: (s.state, s.done) for s in ctrl.stages}["render"] == ("done", 3)
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [f"shot010_lighting.{f:04d}.png" for f in (1, 2, 3)]
+    subs = [p.read_text() for p in Path(ctrl.job.bundle).glob("*.sub")]
+    assert subs and all("priority = 3" in text for text in subs)  # the panel's priority reached HTCondor
+    scanned(ctrl)  # the team store now has every file
+    assert ctrl.totals_text().startswith(f"{n} files, {n} already in the cloud, 0 to upload")

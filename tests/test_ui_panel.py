@@ -240,7 +240,9 @@ def test_maya_shelf_button_opens_the_panel(qtbot, tmp_path, monkeypatch):
 
 
 def test_cloudsubmit_panel_command_scans_the_demo_shot_offscreen(cli, tmp_path):
-    pytest.importorskip("cloudsubmit.store.resolve")  # the real store lands separately
+    from cloudsubmit.scan import scan_scene
+    from cloudsubmit.ui.controller import human_size
+
     repo = Path(__file__).resolve().parent.parent
     scene = repo / "cloudsubmit" / "examples" / "demo_shot" / "scenes" / "shot010_lighting.ma"
     store = tmp_path / "store"
@@ -251,7 +253,14 @@ def test_cloudsubmit_panel_command_scans_the_demo_shot_offscreen(cli, tmp_path):
            "XDG_DATA_HOME": str(tmp_path / "data")}
     out = cli("panel", str(scene), "--screenshot", str(png), env=env)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "10 files, 0 already in the cloud, 10 to upload, 4.0 KB, 0 missing"
+    deps = scan_scene(str(scene))
+    size = human_size(sum(d.size for d in deps.dependencies))
+    n = len(deps.dependencies)
+    assert out.stdout.strip() == f"{n} files, 0 already in the cloud, {n} to upload, {size}, 0 missing"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    upload = cli("upload", str(scene), env=env)  # a teammate sends the shot ...
+    assert upload.returncode == 0, upload.stderr
+    again = cli("panel", str(scene), "--screenshot", str(png), env=env)  # ... and the panel sees it
+    assert again.stdout.strip() == f"{n} files, {n} already in the cloud, 0 to upload, 0 B, 0 missing"
     missing = cli("panel", str(tmp_path / "nope.ma"), env=env)
     assert missing.returncode == 2 and missing.stderr.strip().endswith("nope.ma: no such scene file")

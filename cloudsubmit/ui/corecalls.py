@@ -53,20 +53,15 @@ def render_options(request: SubmitRequest) -> Dict[str, str]:
 
 def submit(request: SubmitRequest, deps: DependencySet, config: Any,
            progress: Optional[ProgressCallback]) -> SubmitResult:
-    import inspect
-
     from .. import api
 
     if request.allow_missing:
         deps = without_missing(deps)
-    kwargs: Dict[str, Any] = dict(
-        chunk=request.chunk_size, place=dict(request.placement), render_options=render_options(request),
-        scout=request.scout, dependencies=deps, progress=progress,
+    result = api.submit_scene(
+        request.scene, request.frames, config, chunk=request.chunk_size, place=dict(request.placement),
+        render_options=render_options(request), scout=request.scout, job_name=request.job_name,
+        priority=request.priority, dependencies=deps, progress=progress,
     )
-    # Job name and priority reach the scheduler once the jobs API takes them.
-    accepted = inspect.signature(api.submit_scene).parameters
-    kwargs.update({k: v for k, v in (("job_name", request.job_name), ("priority", request.priority)) if k in accepted})
-    result = api.submit_scene(request.scene, request.frames, config, **kwargs)
     if result.cluster is not None:
         message = f"DAGMan cluster {result.cluster}."
     elif result.local:
