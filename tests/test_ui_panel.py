@@ -153,7 +153,7 @@ def test_maya_panel_is_prefilled_from_the_live_scene(qtbot, tmp_path):
     assert len(panel.controller.snapshot.refs) == 5  # gathered on this (main) thread, as plain data
     cmds.files[f"{tmp_path}/tex"].append(("fixed.exr", "skinTex.fileTextureName"))  # the artist fixes a path
     with installed(maya_modules(cmds)):
-        panel.rescan()
+        panel.rescan_button.click()
     qtbot.waitUntil(lambda: not panel.controller.busy, timeout=WAIT_MS)
     assert len(core.scans[-1][2].refs) == 6 and panel.frames.text() == "1001-1096"
 

@@ -355,11 +355,13 @@ class SubmitController:
         self._emit("busy")
         self._emit("error")
 
-    def scan_task(self) -> Task:
-        """Scan (live refs or offline reader) then resolve against the store, in one worker."""
+    def scan_task(self, refresh_host: bool = True) -> Task:
+        """Scan (live refs or offline reader) then resolve against the store, in one worker.
+        ``refresh_host=False`` when the host snapshot was taken a moment ago."""
         if not self.scene:
             raise CloudSubmitError("open or save a scene first", exit_code=2)
-        self._refresh_snapshot()
+        if refresh_host:
+            self._refresh_snapshot()
         scene, snap, services = self.scene, self.snapshot, self.services
         frames = None if self.frame_check.error else list(self.frames)
 

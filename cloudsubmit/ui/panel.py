@@ -180,7 +180,7 @@ class SubmitPanel(QtWidgets.QWidget):
         self.search.textChanged.connect(lambda text: c.set_filter(text=text))
         self.state_filter.currentIndexChanged.connect(lambda i: c.set_filter(state=STATE_FILTERS[i]))
         self.override.toggled.connect(c.set_allow_missing)
-        self.rescan_button.clicked.connect(self.rescan)
+        self.rescan_button.clicked.connect(lambda *_: self.rescan())  # not clicked(checked) as refresh_host
         self.submit_button.clicked.connect(self.submit)
         self.cancel_button.clicked.connect(self.cancel)
         self.close_button.clicked.connect(self.close)
@@ -296,8 +296,8 @@ class SubmitPanel(QtWidgets.QWidget):
         self.progress.setFormat(stage)
         self.runner.run(task, done, c.failed, self._on_progress)
 
-    def rescan(self) -> None:
-        self._run("scan", self.controller.scan_task, self.controller.scan_done)
+    def rescan(self, refresh_host: bool = True) -> None:
+        self._run("scan", lambda: self.controller.scan_task(refresh_host), self.controller.scan_done)
 
     def submit(self) -> None:
         self._run("submit", self.controller.submit_task, self.controller.submit_done)
@@ -360,7 +360,7 @@ def show_panel(host: Any, layer: str = "", services: Any = None) -> SubmitPanel:
     _OPEN[panel.objectName()] = panel
     panel.show()
     if panel.controller.scene:
-        panel.rescan()
+        panel.rescan(refresh_host=False)  # build_panel has just asked the host
     return panel
 
 
