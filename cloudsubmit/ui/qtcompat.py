@@ -3,17 +3,15 @@
 Some PySide6 builds (seen with 6.12.0 on Python 3.11) drop one reference to ``None`` on every call
 of a method that returns nothing. Before Python 3.12, ``None`` is an ordinary object: after a few
 thousand such calls its count reaches zero and the interpreter aborts with "deallocating None",
-taking the artist's Maya or Houdini session with it. We measure the defect once and, when present,
-hold spare references to ``None`` and top them up, so a long panel session cannot crash."""
+taking the artist's session with it. We measure the defect once and, only when present, give
+``None`` spare references and top them up, so a long panel session cannot crash."""
 from __future__ import annotations
 
 import sys
-from typing import List
 
-SPARE = 1_000_000        # spare references per block (8 MB)
-LOW_WATER = SPARE // 2   # add a block when the count falls below this
-_blocks: List[list] = []
-_state = {"checked": False, "leaks": False}
+SPARE = 1_000_000        # references added at a time
+LOW_WATER = SPARE // 2   # add more when the count falls below this
+_state = {"checked": False, "leaks": False, "added": 0}
 
 
 def binding_leaks_none() -> bool:
@@ -32,8 +30,15 @@ def binding_leaks_none() -> bool:
 
 
 def guard_none_refcount() -> int:
-    """Keep ``None`` alive under a leaking binding; returns how many spare blocks are held. Cheap
-    enough to call on every status refresh."""
-    if binding_leaks_none() and (not _blocks or sys.getrefcount(None) < LOW_WATER):
-        _blocks.append([None] * SPARE)
-    return len(_blocks)
+    """Keep ``None`` alive under a leaking binding; returns how many references were added so far.
+    Cheap enough to call on every status refresh.
+
+    The references are added to the count directly (``ob_refcnt`` is the first field of every
+    object in CPython before 3.12) rather than held in a list: a list would be freed when the
+    interpreter shuts down, and None would die then instead."""
+    if binding_leaks_none() and (not _state["added"] or sys.getrefcount(None) < LOW_WATER):
+        import ctypes
+
+        ctypes.c_ssize_t.from_address(id(None)).value += SPARE
+        _state["added"] += SPARE
+    return _state["added"]
