@@ -102,21 +102,3 @@ def tree_bytes(root: Path, skip_prefix: Optional[str] = ".tmp-") -> Dict[str, by
         for p in sorted(root.rglob("*")) if p.is_file() and not (skip_prefix and p.name.startswith(skip_prefix))
     }
 
-
-def _has_open_store() -> bool:
-    import cloudsubmit.store
-
-    return hasattr(cloudsubmit.store, "open_store")
-
-
-#: The commands open stores through store-core's ``open_store``; until it is merged they skip.
-requires_open_store = __import__("pytest").mark.skipif(not _has_open_store(), reason="open_store not merged yet")
-
-
-def _has_s3_backend() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("cloudsubmit.store.s3") is not None
-
-
-requires_s3_backend = __import__("pytest").mark.skipif(not _has_s3_backend(), reason="S3Backend not merged yet")

@@ -15,7 +15,7 @@ from cloudsubmit.store.local import LocalBackend
 from cloudsubmit.store.manifest import blob_key
 from cloudsubmit.store.materialise import NodeCache, map_path, mapping_rules, materialise
 from cloudsubmit.store.transfer import TransferItem, mark_transient, run_transfers
-from storetools import CountingBackend, SlowBackend, requires_open_store, requires_s3_backend, payload, publish_job, write_tree
+from storetools import CountingBackend, SlowBackend, payload, publish_job, write_tree
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -261,7 +261,6 @@ def test_killed_materialise_resumes_without_refetching(tmp_path, studio, monkeyp
     assert not list(cache.glob("??/.tmp-*")) and len(list(cache.glob("??/*"))) == 16
 
 
-@requires_open_store
 def test_materialise_command_prints_rules(cli, tmp_path, studio):
     store = LocalBackend(str(tmp_path / "store"))
     publish_job(store, "shotA", studio, {"gs": ["tex/wall.exr"], "lib": ["hdri/sky.hdr"]})
@@ -278,7 +277,6 @@ def test_materialise_command_prints_rules(cli, tmp_path, studio):
     assert res.returncode == 1 and res.stderr.count("\n") == 1 and "jobs/nojob/inputs.json" in res.stderr
 
 
-@requires_s3_backend
 def test_over_s3_each_blob_once_and_corruption_refused(tmp_path, studio, s3_bucket, s3_server):
     from storetools import counting_s3
 
@@ -303,7 +301,6 @@ def test_over_s3_each_blob_once_and_corruption_refused(tmp_path, studio, s3_buck
     cache_is_consistent(tmp_path / "fresh")
 
 
-@requires_s3_backend
 def test_cancel_over_s3_leaves_nothing_partial(tmp_path, s3_bucket):
     from storetools import counting_s3
 
@@ -315,3 +312,13 @@ def test_cancel_over_s3_leaves_nothing_partial(tmp_path, s3_bucket):
                     progress=lambda rep: rep.bytes_done == 0)
     cache_is_consistent(tmp_path / "cache")
     assert not (tmp_path / "s").exists()
+
+
+def test_default_node_cache_is_in_the_user_cache(monkeypatch, tmp_path):
+    from cloudsubmit.config import load_config
+    from cloudsubmit.store.materialise import node_cache_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    if sys.platform.startswith("linux"):
+        assert node_cache_dir(load_config(env={})) == str(tmp_path / "xdg" / "cloudsubmit" / "blobs")
+    assert node_cache_dir(load_config(overrides={"store.transfer.node_cache": "/scratch/blobs"}, env={})) == "/scratch/blobs"

@@ -12,7 +12,7 @@ from cloudsubmit.store.hashing import hash_file
 from cloudsubmit.store.manifest import Manifest, ManifestEntry, write_inputs
 from cloudsubmit.store.materialise import map_path
 from cloudsubmit.store.mirror import MirrorLayout, check_mirror, index_skip, materialise_mirror, push_mirror
-from storetools import CountingBackend, payload, requires_s3_backend, write_tree
+from storetools import CountingBackend, payload, write_tree
 
 SHOT = "work/neo/cloudTest"
 
@@ -118,7 +118,6 @@ def test_materialise_job_in_mirror_layout_downloads_nothing(studio, tmp_path):
     assert map_path(files[0][1], rep.rules) == str(studio["mount"] / SHOT / "scene.ma")
 
 
-@requires_s3_backend
 def test_mirror_over_s3(studio, s3_bucket):
     from storetools import counting_s3
 
