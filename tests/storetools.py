@@ -12,6 +12,9 @@ from cloudsubmit.store.local import LocalBackend
 from cloudsubmit.store.manifest import Manifest, ManifestEntry, blob_key, write_inputs
 
 
+GETS = ("get_file", "get_bytes")
+
+
 class CountingMixin:
     """Counts calls per method and key in front of any real backend (a subclass, not a mock)."""
 
@@ -25,7 +28,12 @@ class CountingMixin:
             self.calls[(name, key)] += 1
 
     def gets(self, prefix: str = "cas/") -> int:
-        return sum(n for (name, key), n in self.calls.items() if name == "get_file" and key.startswith(prefix))
+        """Downloads of objects under ``prefix`` (streamed or in one request)."""
+        return sum(n for (name, key), n in self.calls.items() if name in GETS and key.startswith(prefix))
+
+    def get_bytes(self, key):
+        self._count("get_bytes", key)
+        return super().get_bytes(key)
 
     def get_file(self, key, dest, *, on_bytes=None):
         self._count("get_file", key)
@@ -64,6 +72,12 @@ class SlowBackend(LocalBackend):
                 time.sleep(0.01)
                 on_bytes(n // self.steps)
         return super().get_file(key, dest, on_bytes=slow)
+
+    def get_bytes(self, key):
+        import time
+
+        time.sleep(self.steps * 0.01)
+        return super().get_bytes(key)
 
 
 def write_tree(root: Path, files: Dict[str, bytes]) -> Path:

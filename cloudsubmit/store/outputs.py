@@ -31,7 +31,7 @@ from .manifest import (
     Manifest, ManifestEntry, blob_key, inputs_key, output_roots, outputs_key, outputs_prefix, read_inputs, read_manifest,
     safe_join,
 )
-from .materialise import Rule, map_path, verify_blob
+from .materialise import Rule, fetch_blob, map_path, verify_blob
 from .transfer import TransferItem, run_transfers
 
 Snapshot = Dict[str, Tuple[int, int]]  # absolute path -> (size, mtime_ns)
@@ -238,7 +238,7 @@ def _fetch(backend: Backend, e: ManifestEntry, target: str, on_bytes: BytesCallb
     os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, f".tmp-{os.path.basename(target)}-{uuid.uuid4().hex[:8]}")
     try:
-        backend.get_file(blob_key(e.hash), tmp, on_bytes=on_bytes)
+        fetch_blob(backend, e.hash, e.size, tmp, on_bytes)
         verify_blob(tmp, e.hash, e.size, f"{backend.url}/{blob_key(e.hash)} for {e.root}/{e.path}")
         os.utime(tmp, ns=(e.mtime_ns, e.mtime_ns))
         os.replace(tmp, target)
