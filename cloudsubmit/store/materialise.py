@@ -127,8 +127,9 @@ class NodeCache:
             try:
                 fetch_blob(backend, digest, size, str(tmp), on_bytes)
                 verify_blob(str(tmp), digest, size, f"{backend.url}/{blob_key(digest)}")
-                with contextlib.suppress(OSError):  # some network filesystems refuse either
+                with contextlib.suppress(OSError):  # some network filesystems refuse it
                     os.utime(str(tmp), ns=(mtime_ns, mtime_ns))  # keeps e.g. .tx newer than its .exr
+                with contextlib.suppress(OSError):
                     os.chmod(str(tmp), 0o444)  # session links share the inode: nobody edits a blob
                 os.replace(str(tmp), str(dest))
             finally:
