@@ -232,3 +232,20 @@ def test_live_houdini_scan_expands_hip_variables_and_frames(tmp_path):
     assert found[f"{t}/otls/studio_tools.hda"].exists and found["/jobs/show/tex/wood.rat"].exists is False
     assert {o.path for o in deps.outputs} >= {f"{t}/render/beauty.$F4.exr"}
     assert deps.info.rops == ["/out/beauty", "/out/rs_fx", "/out/cache"]
+
+
+def test_the_core_never_imports_hosts_or_ui():
+    """Every core module loaded, and neither cloudsubmit.hosts nor cloudsubmit.ui came with it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from test_imports import core_modules
+
+    code = ("import importlib, json, sys\n"
+            f"for m in {core_modules()!r}: importlib.import_module(m)\n"
+            "print(json.dumps(sorted(n for n in sys.modules if n.startswith(('cloudsubmit.hosts', 'cloudsubmit.ui')))))\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert json.loads(out.stdout) == []
