@@ -8,6 +8,7 @@ chosen frames. Output drivers in ``/out`` are the "layers": each brings its own 
 renderer and camera."""
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Dict, List, Optional
 
@@ -117,8 +118,9 @@ class HoudiniHost(Host):
         return _hou().qt.mainWindow()
 
 
+@functools.lru_cache(maxsize=1)
 def _table() -> Any:
-    """The offline reader's parameter table with the studio's extra rows."""
+    """The offline reader's parameter table with the studio's extra rows (read once per session)."""
     from ..config import load_config
     from ..scan.houdini_parms import load_table
 
