@@ -85,7 +85,10 @@ def test_missing_files_need_the_override_then_submit_runs_off_the_ui_thread(qtbo
     real_submit = core.submit
     core.submit = lambda req, deps, progress: threads.append(threading.current_thread()) or real_submit(req, deps, progress)
     panel = open_panel(qtbot, tmp_path, core)
+    seen = []
+    panel.controller.subscribe(lambda topic: seen.append(threading.current_thread()))
     scan(qtbot, panel)
+    assert seen and all(t is threading.main_thread() for t in seen)  # results delivered on the UI thread
     assert not panel.submit_button.isEnabled() and panel.override.isVisibleTo(panel)
     assert "missing" in panel.submit_button.toolTip()
     panel.override.setChecked(True)
