@@ -144,7 +144,7 @@ def textured_scene(wide: bool) -> MbWriter:
     w.node("DIPL", "plate", [w.string("imn", "/plates/sh010/plate.%04d.dpx"), w.double("ufe", 1.0)])
     w.node("PSDT", "decal", [w.string("ftn", "/art/decal.psd")])
     w.node("AUDI", "dialogue", [w.string("f", "sound/sh010.wav")])
-    w.node("CCHF", "clothCache1", [w.string("cp", "cache/nCache/cloth")])
+    w.node("CCHF", "clothCache1", [w.string("cp", "cache/nCache/cloth"), w.string("cn", "clothShape")])
     w.node("REFN", "charRN", [w.string("unrelated", "x")])
     w.node(AI_STANDIN, "treesShape", [w.string("dso", "/cache/trees.ass"), w.double("ufe", 0.0)], parent="trees")
     w.node(USD_PROXY, "stageShape", [w.string("fp", "shot.usda")], parent="stage")
@@ -167,8 +167,9 @@ def test_generated_scene_textures_reference_plugins(tmp_path, wide):
     assert (ref.value, ref.kind, ref.follow, ref.node_type) == ("/proj/assets/char/char_rig.mb", "reference", True, "reference")
     udim = refs["skin_col.fileTextureName"]
     assert (udim.value, udim.tiling, udim.sequence, udim.kind) == ("sourceimages/skin/skin_col.<UDIM>.tx", "udim", False, "texture")
-    flip = refs["flipbook.fileTextureName"]
-    assert (flip.value, flip.sequence, flip.frame_value, flip.frame_offset) == ("$JOB/seq/flip.####.exr", True, 12.0, -2)
+    flip = refs["flipbook.fileTextureName"]  # fe is driven by time1: every frame, not the saved 12
+    assert (flip.value, flip.sequence, flip.frame_value, flip.frame_offset) == ("$JOB/seq/flip.####.exr", True, None, -2)
+    assert refs["clothCache1.cachePath"].value == "cache/nCache/cloth/clothShape.xml"
     plate = refs["plate.imageName"]
     assert (plate.node_type, plate.kind, plate.sequence) == ("imagePlane", "image", True)
     assert (refs["treesShape.dso"].node_type, refs["treesShape.dso"].follow, refs["treesShape.dso"].sequence) == ("aiStandIn", True, False)

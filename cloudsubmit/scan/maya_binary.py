@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from ..errors import ScanError
-from .attributes import AttrRule, load_table
+from .attributes import AUX_SHORT_NAMES, AttrRule, load_table, name_map, rule_refs
 from .iff import Chunk, IffFile
 from .model import RawRef, ReadContext, ReadResult
 
@@ -40,6 +40,7 @@ _FLAG_RE = re.compile(r"-(min|max|minTime|maxTime)\s+(-?[\d.]+)")
 # What SceneInfo needs, by node type: attribute short names to keep.
 _REFERENCE_FORMS = (b"FREF", b"FRDI")
 _NOT_NODES = (b"HEAD", b"SLCT") + _REFERENCE_FORMS
+_CONNECTIONS = b"CONS"
 _INFO_ATTRS = {"camera": ("rnd",), "script": ("b",), "renderGlobals": ("ren",), "renderLayer": ()}
 
 
@@ -59,8 +60,6 @@ class _Types:
     tags: Dict[bytes, str]
     default_nodes: Dict[str, str]
     plugins: Dict[str, str]
-    short_names: Dict[str, str]
-    tiling: Dict[int, str]
 
 
 def _tag_key(key: Any) -> bytes:
@@ -82,8 +81,6 @@ def load_types() -> _Types:
         tags={_tag_key(k): str(v) for k, v in (data.get("tags") or {}).items()},
         default_nodes={str(k): str(v) for k, v in (data.get("default_nodes") or {}).items()},
         plugins={str(k): str(v) for k, v in (data.get("plugins") or {}).items()},
-        short_names={str(k): str(v) for k, v in (data.get("short_names") or {}).items()},
-        tiling={int(k): str(v) for k, v in (data.get("tiling") or {}).items()},
     )
 
 
@@ -112,6 +109,8 @@ class _Scene:
         self.seen_refs: Set[str] = set()
         self._names: Dict[str, Set[str]] = {}
         self.by_attr: Dict[str, Set[str]] = {}   # attribute name -> node types using it
+        self.nodes: List[_Node] = []             # nodes with something to report, in file order
+        self.connected: Set[Tuple[str, str]] = set()  # (node name, attribute name) driven by a connection
         for node_type, rules in self.table.items():
             for rule in rules:
                 for name in rule.names():
@@ -147,13 +146,7 @@ class _Scene:
         return names
 
     def _collect_names(self, node_type: str) -> Set[str]:
-        names: Set[str] = set(_INFO_ATTRS.get(node_type, ()))
-        for rule in self.table.get(node_type, ()):
-            names.update(rule.names())
-            for hint in (rule.frames, rule.frame_value, rule.frame_offset, rule.tiling):
-                if hint:
-                    names.update((hint, self.types.short_names.get(hint, hint)))
-        return names
+        return set(_INFO_ATTRS.get(node_type, ())) | set(name_map(self.table.get(node_type, [])))
 
     def wanted(self, node_type: str) -> Optional[Set[str]]:
         """Attribute names to read for a node of this type; None reads every name (unknown type)."""
@@ -171,19 +164,37 @@ class _Scene:
                 self.header(iff, chunk)
             elif chunk.form in _REFERENCE_FORMS:
                 self.references(iff, chunk)
+            elif chunk.form == _CONNECTIONS:
+                self.connections(iff, chunk)
             elif chunk.tag.startswith(b"FOR"):
                 node = self.node(iff, chunk)
-                if node is not None:
-                    self.emit(node)
-            # LIS4/LIS8 CONS: connections, which name no files.
+                if node is not None and (node.strings or node.type in _INFO_ATTRS):
+                    self.nodes.append(node)
+        for node in self.nodes:           # after the connections, which come last in the file
+            self.emit(node)
+
+    def connections(self, iff: IffFile, group: Chunk) -> None:
+        """``CWFL`` records (a flags byte, source plug, destination plug) under ``CONS``/``CONN``.
+        Only what a row needs is kept: a frame attribute driven by a key or an expression."""
+        frame_names = {n for rules in self.table.values() for r in rules if r.frame_value
+                       for n in (r.frame_value, AUX_SHORT_NAMES.get(r.frame_value, r.frame_value))}
+        for sub in iff.children(group):
+            for chunk in (iff.children(sub) if sub.is_group else (sub,)):
+                if chunk.tag != b"CWFL":
+                    continue
+                parts = iff.read(chunk)[1:].split(b"\0")
+                if len(parts) >= 2:
+                    node, _, attr = self.text(parts[1], "connection").rpartition(".")
+                    if attr in frame_names:
+                        self.connected.add((node.rsplit("|", 1)[-1].lstrip(":"), attr))
 
     def header(self, iff: IffFile, group: Chunk) -> None:
         """``requires`` lines: the plug-in name, its version, then the node types it declares."""
         for chunk in iff.children(group):
             if chunk.tag == b"PLUG":
                 parts = [p for p in self.fields(iff.read(chunk), "requires") if p]
-                if parts:
-                    self.required.add(parts[0])
+                if parts:   # Python plug-ins are required by file name: RenderMan_for_Maya.py
+                    self.required.update((parts[0], parts[0][:-3] if parts[0].endswith(".py") else parts[0]))
                     self.required.update(parts[2:])
 
     def references(self, iff: IffFile, group: Chunk) -> None:
@@ -277,11 +288,8 @@ class _Scene:
         rules = self.table.get(node_type, [])
         for attr, values in node.strings:
             rule = next((r for r in rules if attr in r.names()), None)
-            if rule is None:
-                continue
-            for value in values:
-                if value.strip():
-                    self.result.refs.append(self.ref(node, node_type, rule, value))
+            if rule is not None:
+                self.result.refs += rule_refs(node.name, node_type, rule, values, lambda name: self.value(node, name))
 
     def guess(self, node: _Node) -> str:
         """Type an unknown node by its attribute names (plug-in nodes, unlisted built-ins)."""
@@ -310,23 +318,19 @@ class _Scene:
         return tuple(sorted({(r.kind, r.follow, r.output) for attr, _ in node.strings for r in rules
                              if attr in r.names()}))
 
-    def number(self, node: _Node, long_name: str) -> Optional[float]:
-        if not long_name:
+    def value(self, node: _Node, long_name: str) -> Any:
+        """A helper attribute's value, by long or short name; None when the file does not set it
+        or a connection drives it (so a keyed frame extension lists every frame of the range)."""
+        names = (long_name, AUX_SHORT_NAMES.get(long_name, long_name))
+        if any((node.name, n) in self.connected for n in names):
             return None
-        for key in (long_name, self.types.short_names.get(long_name, long_name)):
-            if key in node.numbers:
-                return node.numbers[key]
+        strings = dict(node.strings)
+        for name in names:
+            if name in node.numbers:
+                return node.numbers[name]
+            if strings.get(name):
+                return strings[name][0]
         return None
-
-    def ref(self, node: _Node, node_type: str, rule: AttrRule, value: str) -> RawRef:
-        offset = self.number(node, rule.frame_offset)
-        tiling = self.number(node, rule.tiling)
-        return RawRef(
-            value=value, source=f"{node.name}.{rule.attr}", kind=rule.kind, node_type=node_type,
-            sequence=bool(self.number(node, rule.frames)), frame_offset=int(offset or 0),
-            frame_value=self.number(node, rule.frame_value),
-            tiling=self.types.tiling.get(int(tiling or 0), ""), follow=rule.follow, output=rule.output,
-        )
 
     def info(self, node: _Node) -> None:
         info = self.result.info

@@ -4,8 +4,9 @@ answer the panel's questions the same way."""
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Tuple
 
+from .attributes import flag, number
 from .model import RawRef, SceneInfo
 
 # (node type) -> {long name: short name} of the attributes that describe the scene.
@@ -24,22 +25,7 @@ DEFAULT_NODE_TYPES = {
     "defaultResolution": "resolution",
     "time1": "time",
 }
-# Maya's uvTilingMode enum, as the names expand.apply_tiling understands.
-TILING_NAMES = {0: "", 1: "zbrush", 2: "mudbox", 3: "udim", 4: "udim"}
-
 _PLAYBACK_RE = re.compile(r"-min\s+(-?[\d.]+)\s+-max\s+(-?[\d.]+)")
-_TRUE = ("yes", "on", "true", "1")
-
-
-def truthy(value: Any) -> bool:
-    return str(value).strip().lower() in _TRUE
-
-
-def number(value: Any) -> Optional[float]:
-    try:
-        return float(str(value).strip())
-    except ValueError:
-        return None
 
 
 def info_names() -> Dict[str, Dict[str, str]]:
@@ -65,7 +51,7 @@ def build_info(nodes: Mapping[str, Tuple[str, str, Dict[str, Any]]]) -> Tuple[Sc
             m = _PLAYBACK_RE.search(str(values.get("before", "")))
             if m and info.frame_start is None:
                 info.frame_start, info.frame_end = float(m.group(1)), float(m.group(2))
-        elif ntype == "camera" and truthy(values.get("renderable", "yes")):
+        elif ntype == "camera" and flag(values.get("renderable", "yes")):
             info.cameras.append(parent or name)
         elif ntype == "renderLayer":
             info.layers.append(name)
