@@ -26,7 +26,12 @@ NODES = [
     ("imagePlane", "DIPL", "drivenShape", [("imn", "plates/fg.0001.exr"), ("ufe", True), ("fe", 7)]),
     ("movie", "RTMV", "clip", [("ftn", "ref/animatic.mov")]),
     ("PxrTexture", PXR_TEXTURE, "rmanTex", [("filename", "tex/rman.tex")]),
+    ("script", "SCRP", "sceneConfigurationScriptNode", [("b", "playbackOptions -min 1001 -max 1100 -ast 990 -aet 1200")]),
+    ("camera", "DCAM", "perspShape", [("imn", "persp")]),
+    ("camera", "DCAM", "topShape", [("rnd", False), ("imn", "top")]),
 ]
+PARENTS = {"perspShape": "persp", "topShape": "top"}
+RENDER_GLOBALS = [("ren", "arnold"), ("ifp", "<Scene>/<RenderLayer>/<Scene>")]
 CONNECTIONS = [("time1.o", "drivenShape.fe")]
 
 
@@ -41,10 +46,18 @@ def _ma_value(value) -> str:
 def write_both(tmp_path):
     blocks = []
     w = MbWriter().requires("RenderMan_for_Maya.py", "24.3", "PxrTexture")
+    def mb_attrs(attrs):
+        return [w.string(a, v) if isinstance(v, str) else w.double(a, float(v)) for a, v in attrs]
+
+    def ma_attrs(attrs):
+        return "".join(f'\n\tsetAttr ".{a}" {_ma_value(v)};' for a, v in attrs)
+
     for ntype, tag, name, attrs in NODES:
-        blocks.append(f'createNode {ntype} -n "{name}";\n'
-                      + "\n".join(f'\tsetAttr ".{a}" {_ma_value(v)};' for a, v in attrs))
-        w.node(tag, name, [w.string(a, v) if isinstance(v, str) else w.double(a, float(v)) for a, v in attrs])
+        parent = PARENTS.get(name)
+        blocks.append(f'createNode {ntype} -n "{name}"' + (f' -p "{parent}"' if parent else "") + ";" + ma_attrs(attrs))
+        w.node(tag, name, mb_attrs(attrs), parent=parent)
+    blocks.append("select -ne :defaultRenderGlobals;" + ma_attrs(RENDER_GLOBALS))
+    w.select("defaultRenderGlobals", mb_attrs(RENDER_GLOBALS))
     blocks += [f'connectAttr "{a}" "{b}";' for a, b in CONNECTIONS]
     w.connections(CONNECTIONS)
     ma = write_ma(tmp_path / "shot.ma", blocks)
@@ -53,14 +66,17 @@ def write_both(tmp_path):
 
 
 def refs(reader, path):
-    return sorted((asdict(r) for r in reader.read(str(path), ReadContext()).refs if r.kind != "render"),
-                  key=lambda r: (r["source"], r["value"]))
+    result = reader.read(str(path), ReadContext())
+    return sorted((asdict(r) for r in result.refs), key=lambda r: (r["source"], r["value"])), asdict(result.info)
 
 
-def test_ma_and_mb_give_the_same_raw_refs(tmp_path):
+def test_ma_and_mb_give_the_same_raw_refs_and_scene_info(tmp_path):
     ma, mb = write_both(tmp_path)
-    from_ma, from_mb = refs(maya_ascii, ma), refs(maya_binary, mb)
+    (from_ma, info_ma), (from_mb, info_mb) = refs(maya_ascii, ma), refs(maya_binary, mb)
     assert from_ma == from_mb
+    assert info_ma == info_mb
+    assert (info_ma["frame_start"], info_ma["frame_end"], info_ma["renderer"], info_ma["cameras"]) == (
+        1001.0, 1100.0, "arnold", ["persp"])
     got = {r["source"]: r for r in from_ma}
     # what they agree on is what the table means, not two equal mistakes
     assert got["clothCache1.cachePath"]["value"] == "cache/nCache/cloth/clothShape.xml"
@@ -70,6 +86,8 @@ def test_ma_and_mb_give_the_same_raw_refs(tmp_path):
     assert (plate["sequence"], plate["frame_value"], plate["frame_offset"]) == (True, 12.0, -2)
     assert (driven["sequence"], driven["frame_value"]) == (True, None)
     assert (got["clip.fileTextureName"]["kind"], got["rmanTex.filename"]["node_type"]) == ("movie", "PxrTexture")
+    render = got["defaultRenderGlobals.imageFilePrefix"]
+    assert (render["value"], render["output"]) == ("<Scene>/<RenderLayer>/<Scene>", True)
 
 
 @pytest.mark.parametrize("frames", [[1, 2, 3]])
@@ -83,11 +101,13 @@ def test_ma_and_mb_list_the_same_files(tmp_path, frames):
 
     def files(scene):
         found = scan_scene(str(scene), frames=frames, env={})
-        return sorted((d.path.rsplit("/", 1)[-1], d.exists, d.source) for d in found.dependencies if d.source != "scene")
+        deps = sorted((d.path.rsplit("/", 1)[-1], d.exists, d.source) for d in found.dependencies if d.source != "scene")
+        return deps + sorted(("output", o.path.rsplit("/", 1)[-1], o.source) for o in found.outputs)
 
     from_ma = files(ma)
     assert from_ma == files(mb)
-    names = {name for name, exists, _ in from_ma if exists}
+    names = {name for name, exists, _ in from_ma if exists is True}
+    assert ("output", "shot", "defaultRenderGlobals.imageFilePrefix") in from_ma
     assert {"body_u2_v1.exr", "skin.1011.exr", "clothShape.xml", "fg.0003.exr"} <= names
     assert "bg.0010.exr" in names and "bg.0011.exr" not in names   # static frame 12 - 2
     assert "fg.0004.exr" not in names                               # driven: frames 1-3 only

@@ -18,7 +18,6 @@ A ``.mb`` records no code page, so strings are read as UTF-8 and, failing that, 
 (Japanese Windows), then cp1252 and latin-1, with a warning naming the code page used."""
 from __future__ import annotations
 
-import re
 import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -28,6 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 from ..errors import ScanError
 from .attributes import AUX_SHORT_NAMES, AttrRule, load_table, name_map, rule_refs
 from .iff import Chunk, IffFile
+from .maya_info import build_info, info_names
 from .model import RawRef, ReadContext, ReadResult
 
 _TYPES = Path(__file__).with_name("maya_binary_types.yaml")
@@ -35,13 +35,11 @@ _NAME_PEEK = 256                       # bytes read to learn an attribute chunk'
 _STRING_TAGS = (b"STR ", b"STR#")
 _NUMBER_TAGS = {b"DBLE": struct.Struct(">d")}
 _FALLBACK_CODECS = ("cp932", "cp1252", "latin-1")   # latin-1 never fails
-_PLAYBACK_RE = re.compile(r"playbackOptions\b(.*)")
-_FLAG_RE = re.compile(r"-(min|max|minTime|maxTime)\s+(-?[\d.]+)")
-# What SceneInfo needs, by node type: attribute short names to keep.
 _REFERENCE_FORMS = (b"FREF", b"FRDI")
 _NOT_NODES = (b"HEAD", b"SLCT") + _REFERENCE_FORMS
 _CONNECTIONS = b"CONS"
-_INFO_ATTRS = {"camera": ("rnd",), "script": ("b",), "renderGlobals": ("ren",), "renderLayer": ()}
+# What SceneInfo needs (maya_info, shared with the .ma reader): node type -> {any name: long name}.
+_INFO_ATTRS: Dict[str, Dict[str, str]] = {**info_names(), "renderLayer": {}}
 
 
 @dataclass
@@ -172,6 +170,9 @@ class _Scene:
                     self.nodes.append(node)
         for node in self.nodes:           # after the connections, which come last in the file
             self.emit(node)
+        info_nodes = {n.name: (n.type, n.parent, self.info_values(n)) for n in self.nodes if n.type in _INFO_ATTRS}
+        self.result.info, outputs = build_info(info_nodes)
+        self.result.refs += outputs
 
     def connections(self, iff: IffFile, group: Chunk) -> None:
         """``CWFL`` records (a flags byte, source plug, destination plug) under ``CONS``/``CONN``.
@@ -282,8 +283,6 @@ class _Scene:
 
     # -- from nodes to RawRefs --------------------------------------------------------------------
     def emit(self, node: _Node) -> None:
-        if node.type in _INFO_ATTRS:
-            self.info(node)
         node_type = node.type or self.guess(node)
         rules = self.table.get(node_type, [])
         for attr, values in node.strings:
@@ -332,21 +331,12 @@ class _Scene:
                 return strings[name][0]
         return None
 
-    def info(self, node: _Node) -> None:
-        info = self.result.info
-        strings = dict(node.strings)
-        if node.type == "camera" and node.numbers.get("rnd", 1.0):
-            info.cameras.append(node.parent or node.name)
-        elif node.type == "renderLayer":
-            info.layers.append(node.name)
-        elif node.type == "renderGlobals" and strings.get("ren"):
-            info.renderer = strings["ren"][0]
-        elif node.type == "script" and strings.get("b"):
-            playback = _PLAYBACK_RE.search(strings["b"][0])
-            flags = dict(_FLAG_RE.findall(playback.group(1))) if playback else {}
-            start, end = flags.get("min", flags.get("minTime")), flags.get("max", flags.get("maxTime"))
-            if start is not None and end is not None:
-                info.frame_start, info.frame_end = float(start), float(end)
+    def info_values(self, node: _Node) -> Dict[str, Any]:
+        """An info node's values by long name, as :func:`maya_info.build_info` takes them."""
+        names = _INFO_ATTRS.get(node.type, {})
+        values: Dict[str, Any] = {names[k]: v for k, v in node.numbers.items() if k in names}
+        values.update((names[k], v[0]) for k, v in node.strings if k in names and v)
+        return values
 
 
 def _maya_root(iff: IffFile) -> Chunk:
