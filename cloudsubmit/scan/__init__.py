@@ -37,4 +37,5 @@ def scene_extension(path: str) -> str:
 
 from .scanner import scan_scene  # noqa: E402  (after READERS, which the scanner reads)
 
-__all__ = ["READERS", "scene_extension", "scan_scene", "ReadContext", "Dependency", "DependencySet", "Output", "RawRef", "ReadResult", "SceneInfo"]
+__all__ = ["READERS", "scene_extension", "scan_scene", "ReadContext", "Dependency", "DependencySet", "Output",
+           "RawRef", "ReadResult", "SceneInfo"]

@@ -8,7 +8,10 @@ the node's name (and parent) and each attribute chunk holds ``short name\\0``, o
 value: a C string for ``STR ``, a 32-bit count and that many C strings for ``STR#``, a big-endian
 double for ``DBLE``.
 
-The (node type, attribute) table is the one the ASCII reader uses, so the two formats agree.
+The (node type, attribute) table is the one the ASCII reader uses, and each row is turned into
+RawRefs by the same function (:func:`attributes.rule_refs`), so the two formats agree. Connections
+(``CONS`` groups, last in the file) are read only to learn which frame attributes are driven;
+nodes are turned into RawRefs after them.
 Nodes whose type tag we know and whose type holds no file are skipped with one seek, which keeps
 large, mesh-heavy scenes fast. Nodes whose tag we do not know (plug-in nodes, rarer built-ins)
 are typed by their attribute names; when those fit several types the scene's ``requires`` list
