@@ -1,6 +1,189 @@
-"""`cloudsubmit` sub-commands: store (placeholder until its owner lands it)."""
+"""``cloudsubmit resolve``, ``upload`` and ``index verify|compact``: the team store from a shell.
+
+Every command takes ``--store URL`` (else ``$CLOUDSUBMIT_STORE``, else ``store.url`` from config,
+else the embedded default directory). ``upload --manifest FILE`` reads JSON that is either the
+output of ``cloudsubmit scan --json`` (``{"scene": ..., "dependencies": [{"path": ...}]}``) or a
+plain ``{"files": ["/path", ...]}``; relative paths are taken against the manifest's folder."""
 from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Dict, List
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", metavar="URL", default=None,
+                   help="s3://bucket/prefix or file:///dir (default: $CLOUDSUBMIT_STORE, then store.url)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _inputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scene", nargs="?", help="scene file to scan (.ma .mb .hip .usd .ass)")
+    p.add_argument("--manifest", metavar="FILE", help="JSON list of files instead of a scene (see module docs)")
+    p.add_argument("--frames", metavar="SPEC", help="frames the scan should cover, e.g. 1-100x2")
 
 
 def register(sub) -> None:
-    """Add this module's sub-commands to the CLI parser."""
+    p = sub.add_parser("resolve", help="what of a scene is in the team store already, and what must be uploaded")
+    _inputs(p)
+    _common(p)
+    p.set_defaults(func=run_resolve)
+
+    p = sub.add_parser("upload", help="upload what the team store lacks and record it in the team index")
+    _inputs(p)
+    _common(p)
+    p.add_argument("--skip-missing", action="store_true", help="upload the rest when some files are missing")
+    p.set_defaults(func=run_upload)
+
+    p = sub.add_parser("index", help="check or compact the team index")
+    isub = p.add_subparsers(dest="index_command", metavar="ACTION")
+    v = isub.add_parser("verify", help="every indexed blob exists with its size (--deep: and hashes to its name)")
+    v.add_argument("--deep", action="store_true", help="read and hash every blob")
+    _common(v)
+    v.set_defaults(func=run_verify)
+    c = isub.add_parser("compact", help="fold all index shards into one snapshot")
+    _common(c)
+    c.set_defaults(func=run_compact)
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+
+def _manifest_paths(path: str) -> List[str]:
+    from ..errors import StoreError
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read manifest ({exc.strerror or exc})", exit_code=2) from None
+    except ValueError as exc:
+        raise StoreError(f"{path}: not JSON ({exc})", exit_code=2) from None
+    if isinstance(doc, dict) and isinstance(doc.get("files"), list):
+        items = doc["files"]
+    elif isinstance(doc, dict) and isinstance(doc.get("dependencies"), list):
+        items = ([doc["scene"]] if isinstance(doc.get("scene"), str) else []) + [d.get("path") if isinstance(d, dict) else d for d in doc["dependencies"]]
+    else:
+        raise StoreError(f"{path}: expected {{\"files\": [...]}} or the output of 'cloudsubmit scan --json'", exit_code=2)
+    if not all(isinstance(i, str) and i for i in items):
+        raise StoreError(f"{path}: every file must be a non-empty string path", exit_code=2)
+    base = os.path.dirname(os.path.abspath(path))
+    return [i if os.path.isabs(i) or ":" in i[:3] else os.path.join(base, i) for i in items]
+
+
+def _scene_paths(args: argparse.Namespace, cfg: Any) -> List[str]:
+    from ..errors import StoreError
+
+    if bool(args.scene) == bool(args.manifest):
+        raise StoreError("give a SCENE or --manifest FILE (one of them)", exit_code=2)
+    if args.manifest:
+        return _manifest_paths(args.manifest)
+    from ..scan import scan_scene
+
+    frames = None
+    if args.frames:
+        from ..frames import parse_frames
+
+        frames = parse_frames(args.frames)
+    deps = scan_scene(args.scene, frames=frames, config=cfg, progress=_printer())
+    return [deps.scene] + [d.path for d in deps.dependencies]  # the scene is needed too; duplicates fold
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000.0
+    return f"{n:.1f} TB"
+
+
+def _printer():
+    """Progress on stderr when it is a terminal; silent in pipes and tests."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(rep) -> None:
+        mb = f" {rep.bytes_done / 1e6:.0f}/{rep.bytes_total / 1e6:.0f} MB" if rep.bytes_total else ""
+        sys.stderr.write(f"\r{rep.stage}: {rep.done}/{rep.total} files{mb}   ")
+        sys.stderr.flush()
+
+    return show
+
+
+def _prepare(args: argparse.Namespace):
+    from ..cli import load_cli_config
+    from ..store import open_store, resolve
+
+    cfg = load_cli_config(args)
+    paths = _scene_paths(args, cfg)
+    store = open_store(args.store, cfg)
+    return store, resolve(paths, store, cfg, progress=_printer())
+
+
+def _emit(args: argparse.Namespace, out: Dict[str, Any], lines: List[str]) -> None:
+    if _printer():
+        sys.stderr.write("\n")
+    if args.json:
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(lines))
+
+
+def run_resolve(args: argparse.Namespace) -> int:
+    store, res = _prepare(args)
+    out = dict(res.summary(), uploaded_files=0, uploaded_bytes=0, entries=[f.to_dict() for f in res.files])
+    lines = [f"{store.url}: {out['skipped_files']} files in the store, {out['to_upload_files']} to upload "
+             f"({_human(out['to_upload_bytes'])}), {len(res.missing)} missing, {len(res.refused)} unreadable"]
+    lines += [f"missing: {f.path}" for f in res.missing] + [f"unreadable: {f.path} ({f.reason})" for f in res.refused]
+    _emit(args, out, lines)
+    return 0
+
+
+def run_upload(args: argparse.Namespace) -> int:
+    from ..errors import StoreError
+    from ..store import upload
+
+    store, res = _prepare(args)
+    bad = res.refused + ([] if args.skip_missing else res.missing)
+    if bad:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        hint = "" if res.refused else "; --skip-missing uploads the rest"
+        raise StoreError(f"{bad[0].path}: {bad[0].reason}{more}; nothing uploaded{hint}", exit_code=2)
+    rep = upload(res, store, progress=_printer())
+    out = dict(res.summary(), **rep.summary())
+    _emit(args, out, [f"{store.url}: uploaded {rep.uploaded_files} files ({_human(rep.uploaded_bytes)}), "
+                      f"{rep.skipped_files} already in the store, {rep.indexed_files} index entries written"])
+    if rep.refused:
+        first = rep.refused[0]
+        raise StoreError(f"{first['path']}: {first['reason']}; {len(rep.refused)} file(s) not uploaded, run again")
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from ..cli import load_cli_config
+    from ..store import open_store
+
+    cfg = load_cli_config(args)
+    store = open_store(args.store, cfg)
+    rep = store.index.verify(deep=args.deep, threads=store.threads, progress=_printer())
+    out = {"store": store.url, "blobs": rep.blobs, "bytes": rep.bytes, "ok": rep.ok,
+           "missing": rep.missing, "wrong_size": rep.wrong_size, "wrong_hash": rep.wrong_hash}
+    lines = [f"{store.url}: {rep.blobs} blobs ({_human(rep.bytes)}) "
+             f"{'ok' if rep.ok else 'DAMAGED'}" + ("" if args.deep else " (sizes only; --deep hashes every blob)")]
+    lines += [f"missing: cas/{h}" for h in rep.missing] + [f"wrong size: cas/{h}" for h in rep.wrong_size]
+    lines += [f"wrong content: cas/{h}" for h in rep.wrong_hash]
+    _emit(args, out, lines)
+    return 0 if rep.ok else 1
+
+
+def run_compact(args: argparse.Namespace) -> int:
+    from ..cli import load_cli_config
+    from ..store import open_store
+
+    store = open_store(args.store, load_cli_config(args))
+    rep = store.index.compact()
+    out = {"store": store.url, "shards_before": rep.shards_before, "shards_folded": rep.shards_folded,
+           "entries": rep.entries, "snapshot": rep.snapshot}
+    _emit(args, out, [f"{store.url}: folded {rep.shards_folded} of {rep.shards_before} shards into "
+                      f"{rep.snapshot or 'nothing (already compact)'} ({rep.entries} entries)"])
+    return 0

@@ -5,7 +5,7 @@ Keys are POSIX strings relative to the store root (``cas/<hash>``, ``index/<id>.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Callable, Iterator, Optional, Tuple
+from typing import BinaryIO, Callable, Iterator, Optional, Tuple
 
 BytesCallback = Callable[[int], None]  # called with the number of bytes just moved
 
@@ -42,6 +42,17 @@ class Backend(ABC):
     @abstractmethod
     def delete(self, key: str) -> None:
         """Remove the object if present."""
+
+    def put_fileobj(self, key: str, fileobj: BinaryIO, *, size: Optional[int] = None,
+                    on_bytes: Optional[BytesCallback] = None) -> None:
+        """Store everything read from ``fileobj`` (until it returns ``b""``). If a read raises,
+        nothing is stored and the exception propagates: a reader that hashes what it hands out can
+        refuse content that is not what the caller hashed before (see ``store.upload``).
+        ``size`` is a hint. Backends override this to stream; the default reads into memory."""
+        data = fileobj.read()
+        self.put_bytes(key, data)
+        if on_bytes:
+            on_bytes(len(data))
 
     def exists(self, key: str) -> bool:
         return self.size(key) is not None

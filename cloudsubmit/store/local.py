@@ -60,17 +60,21 @@ class LocalBackend(Backend):
         return Path(tmp)
 
     def put_file(self, key: str, path: str, *, on_bytes: Optional[BytesCallback] = None) -> None:
+        with open(path, "rb") as src:
+            self.put_fileobj(key, src, on_bytes=on_bytes)
+
+    def put_fileobj(self, key: str, fileobj, *, size: Optional[int] = None,
+                    on_bytes: Optional[BytesCallback] = None) -> None:
         dest = self._path(key)
 
         def fill(out) -> None:
-            with open(path, "rb") as src:
-                while True:
-                    block = src.read(_CHUNK)
-                    if not block:
-                        break
-                    out.write(block)
-                    if on_bytes:
-                        on_bytes(len(block))
+            while True:
+                block = fileobj.read(_CHUNK)
+                if not block:
+                    break
+                out.write(block)
+                if on_bytes:
+                    on_bytes(len(block))
 
         tmp = self._write_temp(dest, fill)
         os.replace(tmp, dest)

@@ -1,0 +1,107 @@
+"""The per-machine hash cache: a file whose path, size, mtime_ns and inode have not changed is
+never read again. SQLite in WAL mode, so many cloudsubmit processes on one workstation (a panel, a
+CLI, eight DAG nodes) can read and write it at once; lookups are bulk so a 10,000-file scene costs
+a dozen queries. The cache is disposable: a corrupt file is set aside and rebuilt."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence
+
+from .dirs import user_cache_dir
+
+_BATCH = 900  # stays under SQLite's historic 999 host-parameter limit
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, size INTEGER NOT NULL, "
+    "mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, hash TEXT NOT NULL) WITHOUT ROWID"
+)
+
+
+class FileStat(NamedTuple):
+    """What identifies one version of a file without reading it."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: str) -> "FileStat":
+        st = os.stat(path)
+        return cls(path, st.st_size, st.st_mtime_ns, st.st_ino % (1 << 63))
+
+
+def default_cache_path() -> Path:
+    return user_cache_dir() / "hashes.sqlite"
+
+
+class HashCache:
+    """``lookup`` answers in bulk; ``put_many`` records hashes. Thread-safe within a process and
+    safe across processes (WAL, busy timeout). Writes that fail (disk full, a lock held for
+    minutes) are dropped: the cache only ever saves work, it never decides anything."""
+
+    def __init__(self, path: Optional[str] = None) -> None:
+        self.path = str(path) if path else str(default_cache_path())
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._db = self._connect()
+        except sqlite3.DatabaseError:
+            self._set_aside()
+            self._db = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA busy_timeout=30000")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(_SCHEMA)
+        return db
+
+    def _set_aside(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.replace(self.path + suffix, self.path + suffix + ".corrupt")
+            except OSError:
+                pass
+
+    def lookup(self, stats: Sequence[FileStat]) -> Dict[str, str]:
+        """``{path: hash}`` for every stat whose size, mtime and inode match the cached row."""
+        want = {s.path: s for s in stats}
+        found: Dict[str, str] = {}
+        paths = list(want)
+        with self._lock:
+            for i in range(0, len(paths), _BATCH):
+                chunk = paths[i:i + _BATCH]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT path, size, mtime_ns, inode, hash FROM hashes WHERE path IN ({marks})", chunk
+                ).fetchall()
+                for path, size, mtime_ns, inode, digest in rows:
+                    s = want[path]
+                    if s.size == size and s.mtime_ns == mtime_ns and s.inode == inode:
+                        found[path] = digest
+        return found
+
+    def put_many(self, rows: Iterable[tuple]) -> None:
+        """Record ``(FileStat, hash)`` pairs in one transaction."""
+        data: List[tuple] = [(s.path, s.size, s.mtime_ns, s.inode, h) for s, h in rows]
+        if not data:
+            return
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)", data)
+                self._db.execute("COMMIT")
+            except sqlite3.Error:
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,180 @@
+"""Resolve a set of files against the team store: which are in the store already, which must be
+uploaded, which are missing or refused.
+
+The cheapest answer wins, in order: the team fast path (the index has this logical path at this
+size and mtime: the file is not read at all), the per-machine hash cache (path, size, mtime,
+inode unchanged), and only then hashing. A file that changes while it is being hashed is
+refused rather than recorded with a hash that describes neither version."""
+from __future__ import annotations
+
+import os
+import stat as statmod
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional
+
+from ..errors import Cancelled
+from ..paths import normpath
+from ..progress import ProgressCallback
+from .hashcache import FileStat
+from .hashing import hash_file
+from .pool import Meter, run_pool
+from .roots import Roots
+
+if TYPE_CHECKING:
+    from . import Store
+
+IN_STORE, TO_UPLOAD, MISSING, REFUSED = "in_store", "to_upload", "missing", "refused"
+
+
+class FileChanged(Exception):
+    """The file's size, mtime or content differs from what was recorded for it a moment ago."""
+
+
+@dataclass
+class FileState:
+    path: str                 # local, normalised, forward slashes
+    state: str = ""
+    root: str = ""
+    logical: str = ""         # root-relative POSIX path
+    size: int = 0
+    mtime_ns: int = 0
+    inode: int = 0
+    hash: str = ""
+    via: str = ""             # how the hash was known: "team", "cache", "hashed"
+    reason: str = ""          # why missing or refused
+
+    @property
+    def stat(self) -> FileStat:
+        return FileStat(self.path, self.size, self.mtime_ns, self.inode)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Resolution:
+    store_url: str
+    files: List[FileState] = field(default_factory=list)
+
+    def _with(self, state: str) -> List[FileState]:
+        return [f for f in self.files if f.state == state]
+
+    @property
+    def in_store(self) -> List[FileState]:
+        return self._with(IN_STORE)
+
+    @property
+    def to_upload(self) -> List[FileState]:
+        return self._with(TO_UPLOAD)
+
+    @property
+    def missing(self) -> List[FileState]:
+        return self._with(MISSING)
+
+    @property
+    def refused(self) -> List[FileState]:
+        return self._with(REFUSED)
+
+    @property
+    def to_upload_bytes(self) -> int:
+        """Bytes of distinct content to send (two paths with the same bytes are sent once)."""
+        return sum({f.hash: f.size for f in self.to_upload}.values())
+
+    def summary(self) -> Dict[str, Any]:
+        return {
+            "store": self.store_url,
+            "files": len(self.files),
+            "to_upload_files": len(self.to_upload),
+            "to_upload_bytes": self.to_upload_bytes,
+            "skipped_files": len(self.in_store),
+            "skipped_bytes": sum(f.size for f in self.in_store),
+            "hashed_files": sum(1 for f in self.files if f.via == "hashed"),
+            "missing": [f.path for f in self.missing],
+            "refused": [{"path": f.path, "reason": f.reason} for f in self.refused],
+        }
+
+    def to_dict(self) -> Dict[str, Any]:
+        out = self.summary()
+        out["entries"] = [f.to_dict() for f in self.files]
+        return out
+
+
+def _stat_all(paths: Iterable[str], roots: Roots) -> List[FileState]:
+    files: List[FileState] = []
+    seen = set()
+    for raw in paths:
+        path = normpath(os.fspath(raw))
+        if path in seen:
+            continue
+        seen.add(path)
+        fs = FileState(path)
+        fs.root, fs.logical = roots.logical(path, normalised=True)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            fs.state, fs.reason = MISSING, "no such file"
+        except OSError as exc:
+            fs.state, fs.reason = REFUSED, exc.strerror or str(exc)
+        else:
+            if not statmod.S_ISREG(st.st_mode):
+                fs.state, fs.reason = REFUSED, "not a regular file"
+            else:
+                fs.size, fs.mtime_ns, fs.inode = st.st_size, st.st_mtime_ns, st.st_ino % (1 << 63)
+        files.append(fs)
+    return files
+
+
+def hash_checked(fs: FileState, on_bytes=None) -> str:
+    """Hash ``fs.path`` and prove it did not change meanwhile (size and mtime before == after)."""
+    digest = hash_file(fs.path, on_bytes)
+    after = FileStat.of(fs.path)
+    if (after.size, after.mtime_ns) != (fs.size, fs.mtime_ns):
+        raise FileChanged("changed while being read")
+    return digest
+
+
+def resolve(paths: Iterable[str], store: "Store", config: Any = None,
+            progress: Optional[ProgressCallback] = None) -> Resolution:
+    """Classify ``paths`` (local files, any platform spelling) against ``store``."""
+    config = store.config if config is None else config
+    res = Resolution(store.url, _stat_all(paths, Roots.from_config(config)))
+    live = [f for f in res.files if not f.state]
+    index = store.index
+    for f in live:
+        known = index.known(f.root, f.logical, f.size, f.mtime_ns)
+        if known:
+            f.hash, f.via = known, "team"
+    unknown = [f for f in live if not f.hash]
+    cached = store.hash_cache.lookup([f.stat for f in unknown]) if unknown else {}
+    for f in unknown:
+        if f.path in cached:
+            f.hash, f.via = cached[f.path], "cache"
+    _hash_missing([f for f in unknown if not f.hash], store, progress)
+    for f in live:
+        if f.state:
+            continue
+        f.state = IN_STORE if f.hash and index.blob_size(f.hash) == f.size else TO_UPLOAD
+    return res
+
+
+def _hash_missing(todo: List[FileState], store: "Store", progress: Optional[ProgressCallback]) -> None:
+    meter = Meter("hash", total=len(todo), bytes_total=sum(f.size for f in todo))
+
+    def one(f: FileState) -> str:
+        return hash_checked(f, meter.add_bytes)
+
+    outcomes, cancelled = run_pool(one, todo, min(store.threads, os.cpu_count() or 2), meter, progress)
+    fresh = []
+    for f, err, digest in outcomes:
+        if err is None:
+            f.hash, f.via = digest, "hashed"
+            fresh.append((f.stat, digest))
+        elif isinstance(err, FileChanged):
+            f.state, f.reason = REFUSED, str(err)
+        elif isinstance(err, OSError):
+            f.state, f.reason = REFUSED, err.strerror or str(err)
+        elif not isinstance(err, Cancelled):
+            raise err
+    store.hash_cache.put_many(fresh)
+    if cancelled:
+        raise Cancelled("hashing cancelled")

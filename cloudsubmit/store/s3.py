@@ -1,0 +1,312 @@
+"""S3 (and MinIO, Ceph, Wasabi, moto) as the store, through boto3 and s3transfer.
+
+Endpoint, profile and region come from config (``store.s3``); an empty endpoint lets boto3 read
+``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL`` itself. Credentials come only from the normal AWS
+chain and are never written anywhere. Every botocore exception is translated here into a
+one-line :class:`StoreError`: a missing bucket or refused credentials are bad input (exit 2), an
+unreachable endpoint is a failed operation (exit 1)."""
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from typing import Any, Iterator, Mapping, Optional, Tuple
+
+from ..errors import EXIT_BAD_INPUT, EXIT_FAILED, StoreError
+from .backend import Backend, BytesCallback
+
+_MB = 1024 * 1024
+CHECKSUM = "CRC32"  # S3 additional checksum: the server rejects a body that differs from what was sent
+_BAD_INPUT_CODES = {
+    "NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403",
+    "AllAccessDisabled", "InvalidBucketName", "PermanentRedirect", "AuthorizationHeaderMalformed",
+}
+_CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403"}
+
+
+def parse_s3_url(url: str) -> Tuple[str, str]:
+    """``s3://bucket/some/prefix`` -> ``("bucket", "some/prefix/")``."""
+    rest = url[len("s3://"):]
+    bucket, _, prefix = rest.partition("/")
+    if not bucket:
+        raise StoreError(f"store {url}: no bucket name", exit_code=EXIT_BAD_INPUT)
+    prefix = prefix.strip("/")
+    return bucket, (prefix + "/" if prefix else "")
+
+
+class S3Backend(Backend):
+    def __init__(self, url: str, s3cfg: Optional[Mapping[str, Any]] = None, threads: int = 8) -> None:
+        self.url = url.rstrip("/")
+        self.bucket, self.prefix = parse_s3_url(url)
+        self.cfg = dict(s3cfg or {})
+        self.threads = max(1, int(threads))
+        self._client = None
+        self._tm = None
+        self._lock = threading.Lock()
+
+    # --- plumbing ------------------------------------------------------------------------
+    @property
+    def client(self):
+        with self._lock:
+            if self._client is None:
+                self._client = self._make_client()
+            return self._client
+
+    def _make_client(self):
+        import boto3
+        from botocore.config import Config as BotoConfig
+        from botocore.exceptions import BotoCoreError
+
+        try:
+            session = boto3.session.Session(
+                profile_name=self.cfg.get("profile") or None, region_name=self.cfg.get("region") or None
+            )
+            return session.client(
+                "s3",
+                endpoint_url=self.cfg.get("endpoint_url") or None,
+                config=BotoConfig(
+                    retries={"mode": self._retry_mode(), "max_attempts": int(self.cfg.get("max_attempts") or 10)},
+                    max_pool_connections=self.threads * 2 + 4,
+                    connect_timeout=10, read_timeout=120,
+                ),
+            )
+        except BotoCoreError as exc:
+            raise self.translate(exc, "") from None
+
+    def _retry_mode(self) -> str:
+        mode = self.cfg.get("retry_mode") or "adaptive"
+        if mode not in ("adaptive", "standard", "legacy"):
+            raise StoreError(f"store.s3.retry_mode: expected adaptive or standard, got {mode!r}", exit_code=EXIT_BAD_INPUT)
+        return mode
+
+    @property
+    def transfer(self):
+        """One s3transfer manager shared by every thread: multipart above the threshold."""
+        client = self.client
+        with self._lock:
+            if self._tm is None:
+                from s3transfer.manager import TransferConfig, TransferManager
+
+                cfg = TransferConfig(
+                    multipart_threshold=int(self.cfg.get("multipart_threshold_mb") or 64) * _MB,
+                    multipart_chunksize=int(self.cfg.get("multipart_chunksize_mb") or 16) * _MB,
+                    max_request_concurrency=self.threads,
+                )
+                self._tm = TransferManager(client, cfg)
+            return self._tm
+
+    @property
+    def threshold(self) -> int:
+        return int(self.cfg.get("multipart_threshold_mb") or 64) * _MB
+
+    def _key(self, key: str) -> str:
+        return self.prefix + key
+
+    def translate(self, exc: BaseException, key: str) -> StoreError:
+        """One line for any botocore failure, with the exit code the CLI should use."""
+        from botocore.exceptions import ClientError, NoCredentialsError, PartialCredentialsError, ProfileNotFound
+
+        where = f"{self.url}/{key}" if key else self.url
+        if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+            return StoreError(f"store {self.url}: no AWS credentials found (configure a profile, the environment or an instance role)", exit_code=EXIT_BAD_INPUT)
+        if isinstance(exc, ProfileNotFound):
+            return StoreError(f"store {self.url}: AWS profile {self.cfg.get('profile')!r} not found", exit_code=EXIT_BAD_INPUT)
+        if isinstance(exc, ClientError):
+            err = exc.response.get("Error", {})
+            code = str(err.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+            if code == "NoSuchBucket":
+                return StoreError(f"store {self.url}: bucket {self.bucket} does not exist", exit_code=EXIT_BAD_INPUT)
+            if code in _CREDENTIAL_CODES:
+                return StoreError(f"store {where}: access denied ({code}); check the AWS credentials and bucket policy", exit_code=EXIT_BAD_INPUT)
+            exit_code = EXIT_BAD_INPUT if code in _BAD_INPUT_CODES else EXIT_FAILED
+            return StoreError(f"store {where}: {code} {err.get('Message', '')}".rstrip(), exit_code=exit_code)
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return StoreError(f"store {where}: {text}", exit_code=EXIT_FAILED)
+
+    def _call(self, key: str, fn, **kwargs):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return fn(Bucket=self.bucket, **kwargs)
+        except (BotoCoreError, ClientError) as exc:
+            raise self.translate(exc, key) from None
+
+    # --- the Backend interface -----------------------------------------------------------
+    def put_file(self, key: str, path: str, *, on_bytes: Optional[BytesCallback] = None) -> None:
+        with open(path, "rb") as src:
+            self.put_fileobj(key, src, size=os.fstat(src.fileno()).st_size, on_bytes=on_bytes)
+
+    def put_fileobj(self, key: str, fileobj, *, size: Optional[int] = None,
+                    on_bytes: Optional[BytesCallback] = None) -> None:
+        """Below the multipart threshold: read into memory, then one PutObject. Above it: a
+        multipart upload through s3transfer, which reads parts in order and completes the upload
+        only after the last read, so a reader that raises leaves nothing behind (the multipart
+        upload is aborted)."""
+        if size is not None and size < self.threshold:
+            data = fileobj.read()
+            self._call(key, self.client.put_object, Key=self._key(key), Body=data, ChecksumAlgorithm=CHECKSUM)
+            if on_bytes:
+                on_bytes(len(data))
+            return
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        subscribers = [_BytesSubscriber(on_bytes)] if on_bytes else None
+        try:
+            self.transfer.upload(
+                _Unseekable(fileobj), self.bucket, self._key(key),
+                extra_args={"ChecksumAlgorithm": CHECKSUM}, subscribers=subscribers,
+            ).result()
+        except (BotoCoreError, ClientError) as exc:
+            raise self.translate(exc, key) from None
+
+    def put_bytes(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
+        from botocore.exceptions import ClientError
+
+        kwargs = {"Key": self._key(key), "Body": data, "ChecksumAlgorithm": CHECKSUM}
+        if if_absent:
+            kwargs["IfNoneMatch"] = "*"
+        try:
+            self.client.put_object(Bucket=self.bucket, **kwargs)
+            return True
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if if_absent and code in ("PreconditionFailed", "ConditionalRequestConflict"):
+                return False
+            if if_absent and code == "NotImplemented":  # an S3-compatible store without conditional writes
+                return self._put_if_absent_unconditional(key, data)
+            raise self.translate(exc, key) from None
+        except Exception as exc:  # BotoCoreError
+            raise self.translate(exc, key) from None
+
+    def _put_if_absent_unconditional(self, key: str, data: bytes) -> bool:
+        """Best effort for stores that reject ``If-None-Match``: check, then write. Index shard
+        keys carry random bits, so the window only matters for keys chosen by hand."""
+        if self.size(key) is not None:
+            return False
+        self._call(key, self.client.put_object, Key=self._key(key), Body=data, ChecksumAlgorithm=CHECKSUM)
+        return True
+
+    def get_file(self, key: str, dest: str, *, on_bytes: Optional[BytesCallback] = None) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        folder = os.path.dirname(os.path.abspath(dest))
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                subscribers = [_BytesSubscriber(on_bytes)] if on_bytes else None
+                self.transfer.download(self.bucket, self._key(key), out, subscribers=subscribers).result()
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, dest)
+        except (BotoCoreError, ClientError) as exc:
+            _unlink(tmp)
+            if self.size(key) is None:
+                raise StoreError(f"store {self.url}: no object {key}") from None
+            raise self.translate(exc, key) from None
+        except BaseException:
+            _unlink(tmp)
+            raise
+
+    def get_bytes(self, key: str) -> bytes:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise StoreError(f"store {self.url}: no object {key}") from None
+            raise self.translate(exc, key) from None
+        except Exception as exc:
+            raise self.translate(exc, key) from None
+
+    def size(self, key: str) -> Optional[int]:
+        from botocore.exceptions import ClientError
+
+        try:
+            return int(self.client.head_object(Bucket=self.bucket, Key=self._key(key))["ContentLength"])
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code"))
+            if code in ("404", "NoSuchKey", "NotFound"):
+                if self._bucket_missing():
+                    raise StoreError(f"store {self.url}: bucket {self.bucket} does not exist", exit_code=EXIT_BAD_INPUT) from None
+                return None
+            raise self.translate(exc, key) from None
+        except Exception as exc:
+            raise self.translate(exc, key) from None
+
+    def _bucket_missing(self) -> bool:
+        """HEAD answers a bare 404 for a missing bucket too; tell the two apart once."""
+        if getattr(self, "_bucket_ok", False):
+            return False
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            return str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchBucket", "NotFound")
+        self._bucket_ok = True
+        return False
+
+    def list(self, prefix: str) -> Iterator[Tuple[str, int]]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        out = []
+        strip = len(self.prefix)
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self._key(prefix), PaginationConfig={"PageSize": 1000}
+            ):
+                for obj in page.get("Contents", ()):
+                    out.append((obj["Key"][strip:], int(obj["Size"])))
+        except (BotoCoreError, ClientError) as exc:
+            raise self.translate(exc, prefix) from None
+        out.sort()
+        return iter(out)
+
+    def delete(self, key: str) -> None:
+        self._call(key, self.client.delete_object, Key=self._key(key))
+
+    def close(self) -> None:
+        if self._tm is not None:
+            self._tm.shutdown()
+            self._tm = None
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+class _Unseekable:
+    """Hides ``seek``/``tell`` so s3transfer reads the stream once, in order, and completes a
+    multipart upload only after the final (empty) read."""
+
+    def __init__(self, raw) -> None:
+        self._raw = raw
+
+    def read(self, amount: int = -1) -> bytes:
+        return self._raw.read(amount)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+
+class _BytesSubscriber:
+    def __init__(self, on_bytes: BytesCallback) -> None:
+        self.on_bytes = on_bytes
+
+    def on_progress(self, future=None, bytes_transferred: int = 0, **kwargs) -> None:
+        if bytes_transferred > 0:
+            self.on_bytes(bytes_transferred)
+
+    def on_queued(self, **kwargs) -> None:
+        pass
+
+    def on_done(self, **kwargs) -> None:
+        pass

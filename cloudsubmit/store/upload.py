@@ -1,0 +1,168 @@
+"""Upload what a resolution found missing from the store, then record it in one index shard.
+
+Every blob goes up through a reader that hashes exactly the bytes it hands to the backend and,
+at the last byte, refuses (raises) if they do not hash to the blob's name or the file's size or
+mtime moved: the backend then stores nothing (directory: the temp file is dropped; S3: the
+single PUT is never sent or the multipart upload is aborted). So a blob is always exactly its
+name, and the shard that lists it is written only after all its blobs are complete.
+
+Resume: a blob already in the store with the right size (a crashed earlier run, a teammate a
+second ago) is not sent again. Whether to ask per blob (HEAD) or list ``cas/`` (one request per
+1000 blobs) is chosen by which costs fewer requests."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
+
+from ..errors import Cancelled, StoreError
+from ..progress import ProgressCallback
+from .index import BLOB_PREFIX, IndexEntry, current_user
+from .pool import Meter, run_pool
+from .resolve import IN_STORE, REFUSED, TO_UPLOAD, FileChanged, FileState, Resolution
+
+if TYPE_CHECKING:
+    from . import Store
+
+
+@dataclass
+class UploadReport:
+    store_url: str
+    uploaded_files: int = 0
+    uploaded_bytes: int = 0
+    skipped_files: int = 0          # already in the store: indexed, or a complete blob found there
+    indexed_files: int = 0          # entries in the new shard
+    shard: str = ""
+    refused: List[Dict[str, str]] = field(default_factory=list)
+
+    def summary(self) -> Dict[str, Any]:
+        return {
+            "store": self.store_url, "uploaded_files": self.uploaded_files, "uploaded_bytes": self.uploaded_bytes,
+            "skipped_files": self.skipped_files, "indexed_files": self.indexed_files, "shard": self.shard,
+            "refused": list(self.refused),
+        }
+
+
+class _VerifyingReader:
+    """Reads one file for upload, hashing as it goes; raises :class:`FileChanged` before handing
+    out the last byte if the content or the file's size/mtime is not what was resolved."""
+
+    def __init__(self, fs: FileState, meter: Meter) -> None:
+        import xxhash
+
+        self.fs, self.meter = fs, meter
+        self.f = open(fs.path, "rb")
+        self._check_stat()
+        self.h = xxhash.xxh3_128()
+        self.n = 0
+
+    def _check_stat(self) -> None:
+        st = os.fstat(self.f.fileno())
+        if (st.st_size, st.st_mtime_ns) != (self.fs.size, self.fs.mtime_ns):
+            raise FileChanged("changed since it was resolved")
+
+    def read(self, amount: int = -1) -> bytes:
+        data = self.f.read(amount if amount and amount > 0 else -1)
+        self.meter.add_bytes(len(data))  # raises Cancelled when asked to stop
+        self.n += len(data)
+        self.h.update(data)
+        if self.n > self.fs.size or (not data and self.n < self.fs.size):
+            raise FileChanged("changed while being uploaded")
+        if data and self.n == self.fs.size:
+            if self.f.read(1) or self.h.hexdigest() != self.fs.hash:
+                raise FileChanged("changed while being uploaded")
+            self._check_stat()
+        return data
+
+    def close(self) -> None:
+        self.f.close()
+
+
+def _present_blobs(store: "Store", wanted: Dict[str, List[FileState]]) -> Optional[Dict[str, int]]:
+    """Sizes of the wanted blobs that are in the store already, by one listing, or None when a
+    HEAD per blob is cheaper than listing every blob."""
+    pages = store.index.blob_count() // 1000 + 1
+    if pages >= len(wanted):
+        return None
+    return {k[len(BLOB_PREFIX):]: s for k, s in store.backend.list(BLOB_PREFIX) if k[len(BLOB_PREFIX):] in wanted}
+
+
+def _send_blob(store: "Store", digest: str, files: List[FileState], present: Optional[Dict[str, int]],
+               meter: Meter) -> Optional[FileState]:
+    """Upload one blob from the first of ``files`` that still holds it. Returns the file sent,
+    or None when a complete blob was already there."""
+    size = files[0].size
+    known = present.get(digest) if present is not None else store.backend.size(store.blob_key(digest))
+    if known == size:
+        return None
+    last: Optional[FileChanged] = None
+    for fs in files:
+        try:
+            reader = _VerifyingReader(fs, meter)
+        except FileChanged as exc:
+            last = exc
+            continue
+        try:
+            store.backend.put_fileobj(store.blob_key(digest), reader, size=size)
+            return fs
+        except FileChanged as exc:
+            last = exc
+        finally:
+            reader.close()
+    raise last or FileChanged("changed while being uploaded")
+
+
+def upload(resolution: Resolution, store: "Store", config: Any = None,
+           progress: Optional[ProgressCallback] = None) -> UploadReport:
+    """Send every blob ``resolution`` marked to upload, then write one index shard for the batch
+    (the new blobs and every in-store file whose exact entry the index lacks). On cancel or a
+    store failure, the blobs that did complete are still recorded, then the error is raised."""
+    rep = UploadReport(store.url)
+    by_hash: Dict[str, List[FileState]] = {}
+    for f in resolution.to_upload:
+        by_hash.setdefault(f.hash, []).append(f)
+    present = _present_blobs(store, by_hash) if by_hash else {}
+    meter = Meter("upload", total=len(by_hash), bytes_total=sum(fs[0].size for fs in by_hash.values()))
+    outcomes, cancelled = run_pool(
+        lambda d: _send_blob(store, d, by_hash[d], present, meter), list(by_hash), store.threads, meter, progress
+    )
+    failure: Optional[BaseException] = None
+    for digest, err, sent in outcomes:
+        files = by_hash[digest]
+        if err is None:
+            rep.uploaded_files += 1 if sent is not None else 0
+            rep.uploaded_bytes += sent.size if sent is not None else 0
+            rep.skipped_files += len(files) - (1 if sent is not None else 0)
+            for f in files:
+                f.state = IN_STORE
+        elif isinstance(err, (FileChanged, OSError)):
+            reason = str(err) if isinstance(err, FileChanged) else (err.strerror or str(err))
+            for f in files:
+                f.state, f.reason = REFUSED, reason
+                rep.refused.append({"path": f.path, "reason": reason})
+        elif not isinstance(err, Cancelled):
+            failure = failure or err
+    rep.skipped_files += sum(1 for f in resolution.files if f.state == IN_STORE and f.hash not in by_hash)
+    _record(resolution, store, rep)
+    if failure is not None:
+        raise failure if isinstance(failure, StoreError) else StoreError(f"store {store.url}: {failure}")
+    if cancelled:
+        raise Cancelled("upload cancelled")
+    return rep
+
+
+def _record(resolution: Resolution, store: "Store", rep: UploadReport) -> None:
+    """One shard for every file now in the store whose exact fact the index lacks."""
+    import time
+
+    user, now = current_user(), time.time()
+    entries = []
+    for f in resolution.files:
+        if f.state != IN_STORE:
+            continue
+        e = IndexEntry(f.hash, f.size, f.root, f.logical, f.mtime_ns, user, now)
+        if not store.index.contains(e):
+            entries.append(e)
+    if entries:
+        rep.shard = store.index.write_shard(entries)
+        rep.indexed_files = len(entries)

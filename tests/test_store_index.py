@@ -1,0 +1,122 @@
+"""The team index: immutable shards, a local shard cache, safe compaction, verify."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from cloudsubmit.errors import StoreError
+from cloudsubmit.store import open_store, resolve, upload
+from cloudsubmit.store.index import IndexEntry, TeamIndex
+from cloudsubmit.store.local import LocalBackend
+from store_fixtures import make_files, open_as, store_url  # noqa: F401
+
+
+def entry(i, user="a"):
+    return IndexEntry(f"{i:032x}", 100 + i, "gs", f"shot/f{i}.exr", 1_000 + i, user, 1.0 + i)
+
+
+class RacingBackend(LocalBackend):
+    """A real directory store that runs ``on_list`` right after its next listing: the moment a
+    reader has seen the shard list but not fetched the shards yet."""
+
+    on_list = None
+
+    def list(self, prefix):
+        out = list(super().list(prefix))
+        hook, self.on_list = self.on_list, None
+        if hook:
+            hook()
+        return iter(out)
+
+
+def test_conditional_write_never_replaces(store_url, tmp_path):
+    store = open_store(store_url)
+    assert store.backend.put_bytes("index/x.json.gz", b"one", if_absent=True) is True
+    assert store.backend.put_bytes("index/x.json.gz", b"two", if_absent=True) is False
+    assert store.backend.get_bytes("index/x.json.gz") == b"one"
+
+
+def test_reader_fetches_each_shard_once_then_only_lists(s3_bucket, tmp_path):
+    url = f"s3://{s3_bucket}/t"
+    for i in range(3):  # three artists, three shards
+        paths = make_files(tmp_path / f"a{i}", {f"f{j}.bin": 1000 + j for j in range(40)}, seed=str(i))
+        s = open_as(url, tmp_path, f"artist{i}")
+        upload(resolve(paths, s), s)
+    calls = []
+    fresh = open_as(url, tmp_path, "newcomer")
+    fresh.backend.client.meta.events.register("before-send.s3", lambda request, **kw: calls.append(request.method))
+    fresh.index.refresh()
+    assert sorted(calls) == ["GET"] * 4  # one listing + three shards
+    again = open_as(url, tmp_path, "newcomer")  # a new process on the same machine
+    calls.clear()
+    again.backend.client.meta.events.register("before-send.s3", lambda request, **kw: calls.append(request.method))
+    res = resolve([p for i in range(3) for p in (tmp_path / f"a{i}").glob("*")], again)
+    assert len(res.in_store) == 120 and calls == ["GET"]  # 120 files resolved with one request
+
+
+def test_compaction_under_a_reader_with_a_stale_listing(tmp_path):
+    backend = RacingBackend(str(tmp_path / "store"))
+    writer = TeamIndex(backend)
+    for i in range(5):
+        writer.write_shard([entry(i)])
+    reader = TeamIndex(backend)  # no local cache: must fetch every shard
+    backend.on_list = lambda: TeamIndex(LocalBackend(str(tmp_path / "store"))).compact()
+    reader.refresh()  # listed 5 shards, they vanished, listed again, found the snapshot
+    assert {e.identity for e in reader.entries()} == {entry(i).identity for i in range(5)}
+    assert len(reader.shards) == 1
+
+
+def test_concurrent_compactions_and_writers_lose_nothing(tmp_path):
+    root = str(tmp_path / "store")
+    written, errors = [], []
+
+    def writer(w):
+        idx = TeamIndex(LocalBackend(root))
+        for k in range(15):
+            e = entry(w * 100 + k, user=f"u{w}")
+            idx.write_shard([e])
+            written.append(e.identity)
+
+    def compactor():
+        for _ in range(6):
+            try:
+                TeamIndex(LocalBackend(root), tmp_path / "cache").compact()
+            except StoreError as exc:  # the only acceptable failure: "keeps changing, try again"
+                errors.append(str(exc))
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    threads += [threading.Thread(target=compactor) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all("try again" in e for e in errors)
+    final = TeamIndex(LocalBackend(root))
+    assert {e.identity for e in final.entries()} == set(written)
+    TeamIndex(LocalBackend(root)).compact()
+    assert len(TeamIndex(LocalBackend(root)).refresh().shards) == 1
+
+
+def test_verify_finds_missing_short_and_wrong_blobs(store_url, tmp_path):
+    paths = make_files(tmp_path / "p", {"a": 5000, "b": 6000, "c": 7000, "d": 8000})
+    store = open_as(store_url, tmp_path, "a")
+    res = resolve(paths, store)
+    upload(res, store)
+    a, b, c, _ = [f.hash for f in res.files]
+    assert store.index.verify(deep=True).ok
+    store.backend.delete("cas/" + a)
+    store.backend.put_bytes("cas/" + b, b"short")
+    store.backend.put_bytes("cas/" + c, b"x" * 7000)  # right size, wrong content
+    quick = store.index.verify()
+    assert quick.missing == [a] and quick.wrong_size == [b] and quick.wrong_hash == []
+    deep = store.index.verify(deep=True)
+    assert deep.wrong_hash == [c] and not deep.ok and deep.blobs == 4
+
+
+def test_a_corrupt_shard_is_named_in_one_line(tmp_path):
+    backend = LocalBackend(str(tmp_path / "store"))
+    backend.put_bytes("index/0001-bad.json.gz", b"not gzip")
+    with pytest.raises(StoreError) as err:
+        TeamIndex(backend).refresh()
+    assert "index/0001-bad.json.gz" in err.value.message and "\n" not in err.value.message
