@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Union
 
 from ..errors import ConfigError
 from .model import RawRef
@@ -104,6 +104,13 @@ def rule_refs(node_name: str, node_type: str, rule: AttrRule, values: Sequence[s
             output=rule.output, follow=rule.follow,
         ))
     return out
+
+
+def frame_value_names(table: Dict[str, List[AttrRule]]) -> Set[str]:
+    """Every name (long and short) of a frame attribute a row reads: the connections a reader must
+    notice, because a driven frame extension means every frame, not the one saved."""
+    return {n for rules in table.values() for r in rules if r.frame_value
+            for n in (r.frame_value, AUX_SHORT_NAMES.get(r.frame_value, r.frame_value))}
 
 
 def name_map(rules: List[AttrRule]) -> Dict[str, str]:

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, Dict, Iterator, List, Optional, Tuple
 
 from ..errors import ScanError
 from . import mel
-from .attributes import AUX_SHORT_NAMES, AttrRule, load_table, name_map, rule_refs
+from .attributes import AttrRule, frame_value_names, load_table, name_map, rule_refs
 from .maya_info import DEFAULT_NODE_TYPES, INFO_ATTRS, build_info, info_names
 from .model import RawRef, ReadContext, ReadResult
 
@@ -88,7 +88,7 @@ class _Scan:
         self.attr_keys = {t: {key(n): long for n, long in m.items()} for t, m in names.items()}
         types = set(names) | {"renderLayer"}
         all_names = {n for m in names.values() for n in m}
-        frame_names = {n for rules in table.values() for r in rules for n in _frame_value_names(r)} or {"fe"}
+        frame_names = frame_value_names(table) or {"fe"}
         self.edit_rules = _edit_rules(table)
         self.regex = _compile(tuple(sorted(types)), tuple(sorted(all_names)), tuple(sorted(frame_names)),
                               tuple(sorted(self.edit_rules)), self.text_mode)
@@ -204,12 +204,6 @@ def _edit_rules(table: Dict[str, List[AttrRule]]) -> Dict[str, AttrRule]:
             if rule.attr not in _AMBIGUOUS_EDIT_NAMES and not rule.name_attr:
                 rules.setdefault(rule.attr, rule)
     return rules
-
-
-def _frame_value_names(rule: AttrRule) -> List[str]:
-    if not rule.frame_value:
-        return []
-    return [rule.frame_value, AUX_SHORT_NAMES.get(rule.frame_value, rule.frame_value)]
 
 
 def _refs_for(node: _Node, rule: AttrRule, frame_connected: bool) -> List[RawRef]:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from ..errors import ScanError
-from .attributes import AUX_SHORT_NAMES, AttrRule, load_table, name_map, rule_refs
+from .attributes import AUX_SHORT_NAMES, AttrRule, frame_value_names, load_table, name_map, rule_refs
 from .iff import Chunk, IffFile
 from .maya_info import build_info, info_names
 from .model import RawRef, ReadContext, ReadResult
@@ -180,8 +180,7 @@ class _Scene:
     def connections(self, iff: IffFile, group: Chunk) -> None:
         """``CWFL`` records (a flags byte, source plug, destination plug) under ``CONS``/``CONN``.
         Only what a row needs is kept: a frame attribute driven by a key or an expression."""
-        frame_names = {n for rules in self.table.values() for r in rules if r.frame_value
-                       for n in (r.frame_value, AUX_SHORT_NAMES.get(r.frame_value, r.frame_value))}
+        frame_names = frame_value_names(self.table)
         for sub in iff.children(group):
             for chunk in (iff.children(sub) if sub.is_group else (sub,)):
                 if chunk.tag != b"CWFL":
