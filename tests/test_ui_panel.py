@@ -143,14 +143,14 @@ def test_errors_show_in_plain_words(qtbot, tmp_path):
 
 
 def test_maya_panel_is_prefilled_from_the_live_scene(qtbot, tmp_path):
-    cmds = maya_scene(str(tmp_path))
+    cmds = maya_scene(str(tmp_path), modified=True)
     core = FakeCore([])
     with installed(maya_modules(cmds)):
         from cloudsubmit.hosts.maya import MayaHost
 
         panel = build_panel("", services=core.services(), host=MayaHost())
     qtbot.addWidget(panel)
-    assert panel.frames.text() == "1001-1096"
+    assert panel.frames.text() == "1001-1096" and "unsaved changes" in panel.scene_label.text()
     assert panel.camera.currentText() == "shotCam" and panel.layer_label.text() == "Render layer"
     assert [panel.layer.itemText(i) for i in range(panel.layer.count())] == ["defaultRenderLayer", "rs_beauty"]
     assert len(panel.controller.snapshot.refs) == 5  # gathered on this (main) thread, as plain data
@@ -239,6 +239,7 @@ def test_maya_shelf_button_opens_the_panel(qtbot, tmp_path, monkeypatch):
         exec(command, {})
         panel = _opened_panel(qtbot)
     assert panel.frames.text() == "1001-1096" and panel.controller.snapshot.host == "maya"
+    assert "unsaved changes" not in panel.scene_label.text()
     panel.close()
 
 

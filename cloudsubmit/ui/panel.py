@@ -6,6 +6,7 @@ from a host's menu/shelf (parented to the host's main window) or :func:`run_stan
 ``cloudsubmit panel``."""
 from __future__ import annotations
 
+import html
 from typing import Any, Dict, Optional
 
 from Qt import QtCore, QtGui, QtWidgets
@@ -196,7 +197,8 @@ class SubmitPanel(QtWidgets.QWidget):
     def _render_all(self) -> None:
         c = self.controller
         host = getattr(c.snapshot, "host", "") or "file"
-        self.scene_label.setText(f"<b>{c.scene or 'No scene'}</b> &nbsp; <i>({host})</i>")
+        unsaved = " &nbsp; unsaved changes: Submit saves the scene first" if c.modified else ""
+        self.scene_label.setText(f"<b>{html.escape(c.scene or 'No scene')}</b> &nbsp; <i>({host})</i>{unsaved}")
         self.layer_label.setText("ROP" if host == "houdini" else "Render layer")
         for part in (self._render_frames, self._render_options, self._render_rows, self._render_busy,
                      self._render_status):
