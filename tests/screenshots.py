@@ -69,6 +69,9 @@ def _dark(app) -> None:
                          (roles.AlternateBase, "#333333"), (roles.Text, "#dddddd"), (roles.Button, "#5d5d5d"),
                          (roles.ButtonText, "#eeeeee"), (roles.Highlight, "#5285a6"), (roles.ToolTipBase, "#ffffdc")):
         pal.setColor(role, QtGui.QColor(colour))
+    for role in (roles.ButtonText, roles.Text, roles.WindowText):  # greyed out, as in the DCCs
+        pal.setColor(QtGui.QPalette.ColorGroup.Disabled, role, QtGui.QColor("#808080"))
+    pal.setColor(QtGui.QPalette.ColorGroup.Disabled, roles.Button, QtGui.QColor("#4a4a4a"))
     app.setPalette(pal)
 
 

@@ -196,6 +196,7 @@ def test_offline_scan_fills_choices_from_the_scene_file(tmp_path):
     scanned(ctrl)
     assert core.scans[0][1] is None  # no frames typed yet: the scene's own range
     assert (ctrl.frame_text, ctrl.renderer, ctrl.camera, ctrl.layers) == ("1-48", "arnold", "shotCam", ["defaultRenderLayer", "rs_fg"])
+    assert ctrl.host_kind == "maya"  # from the file name: no live session here
 
 
 def test_cancel_through_the_progress_callback(tmp_path):

@@ -186,6 +186,14 @@ class SubmitController:
                 self.set_layer(layer or self.layers[0])
         self._emit("scene")
 
+    @property
+    def host_kind(self) -> str:
+        """"maya", "houdini" (live or by the file's extension) or "" for other scene files."""
+        if self.snapshot is not None:
+            return self.snapshot.host
+        ext = posixpath.splitext(self.scene)[1].lower()
+        return {".ma": "maya", ".mb": "maya", ".hip": "houdini", ".hipnc": "houdini", ".hiplc": "houdini"}.get(ext, "")
+
     def _choices(self, renderer: str, cameras: List[str], layers: List[str]) -> None:
         self.renderers = sorted({renderer, *self.layer_renderers.values()} - {""})
         self.renderer = renderer or self.renderer

@@ -196,10 +196,11 @@ class SubmitPanel(QtWidgets.QWidget):
 
     def _render_all(self) -> None:
         c = self.controller
-        host = getattr(c.snapshot, "host", "") or "file"
+        kind = c.host_kind.capitalize() or "scene"
+        host = f"live {kind} session" if c.snapshot is not None else f"{kind} file, read offline"
         unsaved = " &nbsp; unsaved changes: Submit saves the scene first" if c.modified else ""
         self.scene_label.setText(f"<b>{html.escape(c.scene or 'No scene')}</b> &nbsp; <i>({host})</i>{unsaved}")
-        self.layer_label.setText("ROP" if host == "houdini" else "Render layer")
+        self.layer_label.setText("ROP" if c.host_kind == "houdini" else "Render layer")
         for part in (self._render_frames, self._render_options, self._render_rows, self._render_busy,
                      self._render_status):
             part()
