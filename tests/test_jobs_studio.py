@@ -30,7 +30,6 @@ def _shot(tmp_path: Path) -> Path:
 
 
 def test_example_config_writes_the_studio_submit_files(tmp_path):
-    pytest.importorskip("cloudsubmit.store.mirror")  # the example's store.mirror keys
     shot = _shot(tmp_path)
     cfg = load_config(studio_file=str(EXAMPLE), user_file=str(tmp_path / "n.yaml"),
                       overrides={"jobs.bundle_root": str(shot / "cloudsubmit" / "jobs")})
@@ -53,7 +52,6 @@ def test_example_config_writes_the_studio_submit_files(tmp_path):
 
 
 def test_example_chain_runs_locally_and_renames_the_frames(tmp_path, monkeypatch):
-    pytest.importorskip("cloudsubmit.store.outputs")
     from cloudsubmit.api import submit_scene
 
     monkeypatch.setenv("PYTHONPATH", str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))

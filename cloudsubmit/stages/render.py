@@ -40,17 +40,6 @@ def frame_runs(frames: Sequence[int]) -> List[Tuple[int, int, int]]:
     return runs
 
 
-def _map(path: str, rules: Sequence[Rule]) -> str:
-    from ..paths import normpath
-
-    p = normpath(path)
-    for src, dst in sorted(rules, key=lambda r: -len(r[0])):
-        s = normpath(src).rstrip("/")
-        if p == s or p.startswith(s + "/"):
-            return normpath(dst).rstrip("/") + p[len(s):]
-    return p
-
-
 def mel_string(value: str) -> str:
     """A MEL string literal (``dirmap -m "from" "to"``)."""
     if "\n" in value or "\r" in value:
@@ -140,6 +129,8 @@ def _run(argv: List[str], env: Mapping[str, str], cwd: Path, ctx: StageContext) 
 
 
 def body(ctx: StageContext) -> Dict[str, Any]:
+    from ..store.materialise import map_path
+
     kind, spec = renderer_for(ctx.plan.scene, ctx.plan.renderer, ctx.config)
     ctx.workdir.mkdir(parents=True, exist_ok=True)
     cloud = ctx.node.place == "cloud" and bool(ctx.store_url)
@@ -153,12 +144,12 @@ def body(ctx: StageContext) -> Dict[str, Any]:
         declared = _output_dirs(ctx)
         if cloud:  # outputs outside every materialised root go to scratch, then up to the store
             extra += [(d, str(ctx.workdir / "out" / str(i))) for i, d in enumerate(declared)
-                      if _map(d, extra) == _map(d, [])]
+                      if map_path(d, extra) == map_path(d, [])]
         rules = mapping_rules(ctx, extra) if cloud else []  # a local node sees the studio's paths
-        out_dirs = [_map(d, rules) for d in declared]
+        out_dirs = [map_path(d, rules) for d in declared]
         for d in out_dirs:
             Path(d).mkdir(parents=True, exist_ok=True)
-        scene = _map(ctx.plan.scene, rules)
+        scene = map_path(ctx.plan.scene, rules)
         env = dict(os.environ, **host_mapping(spec.get("path_mapping", "none"), rules, ctx.workdir))
         before = _snapshot(declared, rules) if cloud else None
         runs = commands(ctx, spec, _tokens(ctx, scene, out_dirs[0]))
