@@ -84,8 +84,8 @@ def write_result(ctx: StageContext, result: Dict[str, Any]) -> None:
 
 
 def _early_result(node_name: str, stage: str, message: str) -> None:
-    """The result file HTCondor expects back (transfer_output_files) even when the bundle could
-    not be read; only inside an HTCondor job's scratch directory."""
+    """A result file even when the bundle could not be read, so the submit side sees why; only
+    inside an HTCondor job's scratch directory (whence HTCondor sends new files back)."""
     if os.environ.get("_CONDOR_SCRATCH_DIR") and re.match(r"^[A-Za-z0-9_-]+$", node_name or ""):
         try:
             Path(f"{node_name}.result.json").write_text(json.dumps({"stage": stage, "error": message}))

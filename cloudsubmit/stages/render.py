@@ -61,7 +61,8 @@ def host_mapping(kind: str, rules: Sequence[Rule], workdir: Path) -> Dict[str, s
     if kind == "houdini":
         return {"HOUDINI_PATHMAP": json.dumps(dict(rules))}
     if kind == "arnold":
-        path = workdir / "arnold_pathmap.json"
+        (workdir / "pathmap").mkdir(parents=True, exist_ok=True)
+        path = workdir / "pathmap" / "arnold_pathmap.json"  # a subfolder: not sent back by HTCondor
         table = dict(rules)
         path.write_text(json.dumps({"linux": table, "windows": table, "mac": table}), encoding="utf-8")
         return {"ARNOLD_PATHMAP": str(path)}
