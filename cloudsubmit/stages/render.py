@@ -110,15 +110,6 @@ def _materialise(ctx: StageContext, store: Any) -> List[Rule]:
     return [tuple(r) for r in rep.rules]
 
 
-def _output_dirs(ctx: StageContext) -> List[str]:
-    dirs = list(ctx.job.get("output_dirs") or [])
-    if ctx.plan.output_dir:
-        dirs = [ctx.plan.output_dir]
-    if not dirs:
-        raise ConfigError(f"job {ctx.plan.job_id}: no output folder (set jobs.output_dir)")
-    return dirs
-
-
 def _run(argv: List[str], env: Mapping[str, str], cwd: Path, ctx: StageContext) -> None:
     ctx.log("running " + " ".join(argv))
     try:
@@ -142,7 +133,7 @@ def body(ctx: StageContext) -> Dict[str, Any]:
         store = open_store(ctx.store_url, ctx.config)
     try:
         extra = _materialise(ctx, store) if cloud else []
-        declared = _output_dirs(ctx)
+        declared = ctx.output_dirs()
         if cloud:  # outputs outside every materialised root go to scratch, then up to the store
             extra += [(d, str(ctx.workdir / "out" / str(i))) for i, d in enumerate(declared)
                       if map_path(d, extra) == map_path(d, [])]
