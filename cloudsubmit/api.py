@@ -105,6 +105,19 @@ def output_folder(path: str) -> str:
     return str(Path(path).parent)
 
 
+def scene_options(deps: Any, given: Optional[Mapping[str, str]]) -> Dict[str, str]:
+    """Renderer tokens the scene itself answers (its renderer, its only ROP), under what the user
+    chose: an artist submitting a one-ROP .hip should not have to name the ROP."""
+    info = getattr(deps, "info", None)
+    out: Dict[str, str] = {}
+    if info is not None and info.renderer:
+        out["renderer"] = info.renderer
+    if info is not None and len(info.rops) == 1:
+        out["rop"] = info.rops[0]
+    out.update(given or {})
+    return out
+
+
 def _output_dirs(deps: Any, output_dir: str, bundle: Path) -> List[str]:
     if output_dir:
         return [output_dir]
@@ -145,8 +158,8 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
     if deps.missing:
         raise ScanError(f"{scene}: {len(deps.missing)} needed file(s) missing, first: {deps.missing[0].path}")
     plan = make_plan(deps.scene or scene, _frames(frames, deps), config, chunk=chunk, place=place,
-                     renderer=renderer, render_options=render_options, scout=scout, output_dir=output_dir or None,
-                     name=job_name, priority=priority)
+                     renderer=renderer, render_options=scene_options(deps, render_options), scout=scout,
+                     output_dir=output_dir or None, name=job_name, priority=priority)
     paths = sorted({d.path for d in deps.dependencies} | ({plan.scene} if Path(plan.scene).is_file() else set()))
     url, inputs = "", {"files": len(paths)}
     if any(n.place == "cloud" for n in plan.nodes):

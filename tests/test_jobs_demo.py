@@ -8,9 +8,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("cloudsubmit.store.outputs")
-pytest.importorskip("cloudsubmit.store.resolve")
-
 from cloudsubmit.api import submit_scene  # noqa: E402
 from cloudsubmit.commands.demo import copy_example  # noqa: E402
 from cloudsubmit.config import load_config  # noqa: E402

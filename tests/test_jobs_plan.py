@@ -30,7 +30,8 @@ def test_cloud_render_gets_upload_and_download_around_chunks(cfg):
 def test_local_render_has_no_transfers_and_post_stages_chain(cfg):
     post = [{"name": "comp", "place": "local", "command": ["nuke", "-x", "comp.nk"]},
             {"name": "mail", "command": ["true"]}]
-    plan = make_plan("/gs/shot/a.hip", [1, 2, 3], cfg, place={"render": "local"}, post=post)
+    plan = make_plan("/gs/shot/a.hip", [1, 2, 3], cfg, place={"render": "local"}, post=post,
+                     render_options={"rop": "/out/mantra1"})
     assert [n.name for n in plan.nodes] == ["render_0001", "post_comp", "post_mail"]
     assert plan.node("post_comp").parents == ["render_0001"]
     assert plan.node("post_mail").parents == ["post_comp"]
@@ -113,3 +114,20 @@ def test_studio_pool_profile_reproduces_the_setup(tmp_path):
     assert 'TARGET.FileSystemDomain == "intra.studio.example"' in local["requirements"]
     assert 'TARGET.FileSystemDomain == "aws.studio.example"' in cloud["requirements"]
     assert cloud["attributes"] == {"MayUseAWS": True}
+
+
+def test_required_renderer_tokens_are_checked_at_plan_time(cfg):
+    with pytest.raises(ConfigError, match="needs rop"):
+        make_plan("/gs/a.hip", [1], cfg)
+    plan = make_plan("/gs/a.hip", [1], cfg, render_options={"rop": "/out/karma1"})
+    assert plan.render_options["rop"] == "/out/karma1"
+
+
+def test_scene_answers_renderer_and_single_rop():
+    from cloudsubmit.api import scene_options
+    from cloudsubmit.scan.model import DependencySet, SceneInfo
+
+    deps = DependencySet("/gs/a.hip", "", info=SceneInfo(renderer="karma", rops=["/out/karma1"]))
+    assert scene_options(deps, {"camera": "cam1"}) == {"renderer": "karma", "rop": "/out/karma1", "camera": "cam1"}
+    two = DependencySet("/gs/a.hip", "", info=SceneInfo(rops=["/out/a", "/out/b"]))
+    assert scene_options(two, {}) == {}

@@ -136,3 +136,35 @@ def test_htcondor_submit_without_a_pool_is_one_line(tmp_path, cli):
     tmp_bundle = write_bundle(plan, cfg, str(tmp_path / "b")).path
     res = cli("resubmit", str(tmp_bundle), "--scheduler", "htcondor")
     assert res.returncode == 2 and "/tmp" in res.stderr
+
+
+def test_condor_submit_dag_fallback_reports_the_cluster(tmp_path, cli):
+    """No schedd for the bindings here: a stand-in condor_submit_dag on PATH gets the bundle's DAG
+    from the bundle directory and its cluster id is reported and recorded."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "condor_submit_dag"
+    fake.write_text("#!/bin/sh\npwd > \"$FAKE_OUT\"\necho \"$@\" >> \"$FAKE_OUT\"\n"
+                    "echo 'Submitting job(s).'\necho '1 job(s) submitted to cluster 4242.'\n")
+    fake.chmod(0o755)
+    cfg = load_config(user_file=str(tmp_path / "n.yaml"))
+    work = REPO / "work" / "test-bundles"
+    work.mkdir(parents=True, exist_ok=True)
+    plan = make_plan(str(tmp_path / "a.ma"), [1, 2], cfg, name="shot 010 v2")
+    bundle = write_bundle(plan, cfg, str(work / plan.job_id)).path
+    env = {"PATH": str(bin_dir) + os.pathsep + os.environ["PATH"], "FAKE_OUT": str(tmp_path / "out.txt")}
+    try:
+        res = cli("--set", f"jobs.registry={tmp_path / 'r.jsonl'}", "resubmit", str(bundle), "--scheduler",
+                  "htcondor", "--json", env=env)
+        assert res.returncode == 0, res.stderr
+        out = json.loads(res.stdout)
+        assert out["cluster"] == 4242 and out["dag"] == str(bundle / "job.dag")
+        cwd, argv = (tmp_path / "out.txt").read_text().splitlines()
+        assert cwd == str(bundle) and argv.endswith("job.dag") and "-batch-name shot 010 v2" in argv
+        res = cli("--set", f"jobs.registry={tmp_path / 'r.jsonl'}", "jobs", "--json")
+        assert json.loads(res.stdout)[0]["cluster"] == 4242
+        fake.write_text("#!/bin/sh\necho 'ERROR: no schedd' >&2\nexit 1\n")
+        res = cli("resubmit", str(bundle), "--scheduler", "htcondor", env=env)
+        assert res.returncode == 1 and "no schedd" in res.stderr and res.stderr.count("\n") == 1
+    finally:
+        shutil.rmtree(bundle)

@@ -30,7 +30,6 @@ def _shot(tmp_path: Path) -> Path:
 
 
 def test_example_config_writes_the_studio_submit_files(tmp_path):
-    pytest.importorskip("cloudsubmit.store.mirror")  # the example's store.mirror keys
     shot = _shot(tmp_path)
     cfg = load_config(studio_file=str(EXAMPLE), user_file=str(tmp_path / "n.yaml"),
                       overrides={"jobs.bundle_root": str(shot / "cloudsubmit" / "jobs")})
@@ -52,16 +51,18 @@ def test_example_config_writes_the_studio_submit_files(tmp_path):
     assert plan.renderer == "generic" and cfg["store"]["layout"] == "mirror"
 
 
-def test_example_chain_runs_locally_and_renames_the_frames(tmp_path, monkeypatch):
-    pytest.importorskip("cloudsubmit.store.outputs")
+@pytest.mark.parametrize("layout", ["mirror", "cas"])
+def test_example_chain_runs_locally_and_renames_the_frames(tmp_path, monkeypatch, layout):
+    """This machine has no /gs and no bucket: the store is a directory, which also plays the
+    bucket that cloud nodes mount with s3fs (mirror layout), the shot has its own root."""
     from cloudsubmit.api import submit_scene
 
     monkeypatch.setenv("PYTHONPATH", str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     shot = _shot(tmp_path)
     cfg = load_config(studio_file=str(EXAMPLE), user_file=str(tmp_path / "n.yaml"), overrides={
-        # this machine has no /gs and no bucket: a directory store, the shot's own root, this Python
-        "store.url": "file://" + str(tmp_path / "store"), "store.layout": "cas",
-        "paths.roots.gs": {"linux": str(tmp_path / "gs")},
+        "store.url": "file://" + str(tmp_path / "store"), "store.layout": layout,
+        "store.mirror.mount": str(tmp_path / "store"),
+        "paths.roots.gs": {"linux": str(tmp_path / "gs"), "cloud": str(tmp_path / "store")},
         "store.hash_cache": str(tmp_path / "h.sqlite"), "store.transfer.node_cache": str(tmp_path / "nc"),
         "jobs.bundle_root": str(shot / "cloudsubmit" / "jobs"), "jobs.launcher": [],
         "jobs.generic_command": [sys.executable, "{scene}", "{start}", "{end}", "{output_dir}"],
@@ -74,3 +75,5 @@ def test_example_chain_runs_locally_and_renames_the_frames(tmp_path, monkeypatch
     renamed = sorted(p.name for p in (shot / "renamed").iterdir())
     assert renamed == [f"renamed.{f:04d}.exr" for f in range(1, 11)]
     assert (shot / "renamed" / "renamed.0007.exr").read_bytes() == b"EXR0007" * 1000
+    if layout == "mirror":  # as in the setup: /gs/work/neo/... is the key work/neo/... in the bucket
+        assert (tmp_path / "store" / "work" / "neo" / "cloudTest" / "render" / "layout_Arnold.0003.exr").is_file()

@@ -86,13 +86,6 @@ def _report(result: Any, cfg: Any) -> int:
     return 0
 
 
-def _store_available() -> bool:
-    import importlib.util
-
-    return all(importlib.util.find_spec(m) is not None
-               for m in ("cloudsubmit.store.resolve", "cloudsubmit.store.outputs", "cloudsubmit.store.materialise"))
-
-
 def run(args: argparse.Namespace) -> int:
     from ..api import submit_scene
     from ..scan import scan_scene
@@ -105,9 +98,6 @@ def run(args: argparse.Namespace) -> int:
     _write(format_table(deps))
     if args.scan_only or deps.missing:
         return 1 if deps.missing else 0
-    if not _store_available():
-        print("\n(the store is not part of this checkout yet: scanned only)")
-        return 0
 
     def show(rep) -> None:
         if rep.stage in ("run", "write", "resolve"):

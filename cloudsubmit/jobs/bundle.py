@@ -147,8 +147,9 @@ def submit_text(plan: JobPlan, node: PlanNode, bundle: Path, config: Any) -> str
         names = ["job.json", "config.json"] + (["inputs.json"] if node.stage == "upload" else [])
         pairs.append(("transfer_input_files", ", ".join(C.submit_list_item(str(bundle / n), f"{where} inputs")
                                                         for n in names)))
-        # only the stage's result file comes back: never the scratch session or rendered frames
-        pairs.append(("transfer_output_files", "$(node).result.json"))
+        # No transfer_output_files: HTCondor brings back new top-level files only (the stage's
+        # <node>.result.json), never subfolders (the session, the frames: those go via the store),
+        # and a node that died early is not held for a missing output file.
     header = f"# cloudsubmit job {plan.job_id}: stage {node.stage} ({node.place})\n"
     return header + C.submit_lines(pairs) + "queue\n"
 

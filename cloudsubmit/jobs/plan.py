@@ -18,7 +18,7 @@ from ..errors import ConfigError
 from ..frames import chunk as chunk_frames
 from ..frames import compact, scout_frames
 from ..paths import normpath
-from .tables import renderer_for
+from .tables import renderer_for, required_tokens
 
 PLACES = ("local", "cloud")
 CORE_STAGES = ("upload", "render", "download")
@@ -190,9 +190,12 @@ def make_plan(scene: str, frames: Sequence[int], config: Any, *, chunk: Optional
     placement.update(place or {})
     _check_place(placement, post_list)
     scene_abs = normpath(scene)
-    kind = renderer or jobs["renderer"] or ""
-    kind = renderer_for(scene_abs, kind, config)[0]
+    kind, spec = renderer_for(scene_abs, renderer or jobs["renderer"] or "", config)
     options = {k: str(v) for k, v in dict(jobs["render_options"], **(render_options or {})).items()}
+    missing = [t for t in required_tokens(spec.get("command") or []) if not options.get(t)]
+    if missing:
+        raise ConfigError(f"renderer {kind} needs {', '.join(missing)}: give --option {missing[0]}=... "
+                          f"(or jobs.render_options.{missing[0]})")
     use_scout = bool(jobs["scout"] if scout is None else scout)
     nodes = build_nodes(frame_list, size, placement, use_scout, post_list, jobs["retry"])
     return JobPlan(

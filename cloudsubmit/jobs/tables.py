@@ -78,6 +78,19 @@ def pool_profile(config: Any, place: str) -> Dict[str, Any]:
     return dict(profile)
 
 
+STAGE_TOKENS = frozenset({"scene", "scene_dir", "scene_name", "start", "end", "step", "count", "frames",
+                          "frame_list", "frame", "output_dir", "output", "node", "job_id", "python"})
+
+
+def required_tokens(template: List[Any]) -> List[str]:
+    """Tokens a template needs from the user (outside optional groups, not filled per chunk)."""
+    found = []
+    for item in template:
+        if not isinstance(item, list):
+            found.extend(t for t in _TOKEN_RE.findall(str(item)) if t not in STAGE_TOKENS and t not in found)
+    return found
+
+
 def expand_command(template: List[Any], tokens: Mapping[str, str], what: str) -> List[str]:
     """argv from a template: ``{token}`` replaced inside each item; a nested list is an optional
     group dropped when any token in it is empty. Unknown tokens are a config error, not a

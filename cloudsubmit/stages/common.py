@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
-from ..errors import EXIT_BAD_INPUT, CloudSubmitError
+from ..errors import EXIT_BAD_INPUT, CloudSubmitError, ConfigError
 from ..jobs.bundle import ABORT_EXIT, load_job
 from ..jobs.plan import JobPlan, PlanNode
 
@@ -43,6 +43,15 @@ class StageContext:
             if base is not None and (base / name).is_file():
                 return base / name
         return None
+
+    def output_dirs(self) -> List[str]:
+        """The folders the renders write, as the submitter declared them."""
+        if self.plan.output_dir:
+            return [self.plan.output_dir]
+        dirs = [str(d) for d in self.job.get("output_dirs") or []]
+        if not dirs:
+            raise ConfigError(f"job {self.plan.job_id}: no output folder (set jobs.output_dir)")
+        return dirs
 
     def log(self, message: str) -> None:
         """One timestamped line on stderr, which HTCondor keeps in ``logs/<node>.err``."""
@@ -84,8 +93,8 @@ def write_result(ctx: StageContext, result: Dict[str, Any]) -> None:
 
 
 def _early_result(node_name: str, stage: str, message: str) -> None:
-    """The result file HTCondor expects back (transfer_output_files) even when the bundle could
-    not be read; only inside an HTCondor job's scratch directory."""
+    """A result file even when the bundle could not be read, so the submit side sees why; only
+    inside an HTCondor job's scratch directory (whence HTCondor sends new files back)."""
     if os.environ.get("_CONDOR_SCRATCH_DIR") and re.match(r"^[A-Za-z0-9_-]+$", node_name or ""):
         try:
             Path(f"{node_name}.result.json").write_text(json.dumps({"stage": stage, "error": message}))

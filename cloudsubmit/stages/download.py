@@ -13,8 +13,8 @@ def body(ctx: StageContext) -> Dict[str, Any]:
 
     store = open_store(ctx.store_url, ctx.config)
     try:
-        dest = ctx.plan.output_dir or None
-        rep = download_outputs(store.backend, ctx.plan.job_id, dest, threads=store.threads)
+        # into the folders the submitter declared in the job's manifest (never where a node says)
+        rep = download_outputs(store.backend, ctx.plan.job_id, None, threads=store.threads)
         ctx.log(f"{rep.downloaded_files} files ({rep.downloaded_bytes} bytes) to {', '.join(rep.targets)}")
         return {"files": rep.files, "downloaded_files": rep.downloaded_files,
                 "downloaded_bytes": rep.downloaded_bytes, "skipped_files": rep.skipped_files,

@@ -40,17 +40,6 @@ def frame_runs(frames: Sequence[int]) -> List[Tuple[int, int, int]]:
     return runs
 
 
-def _map(path: str, rules: Sequence[Rule]) -> str:
-    from ..paths import normpath
-
-    p = normpath(path)
-    for src, dst in sorted(rules, key=lambda r: -len(r[0])):
-        s = normpath(src).rstrip("/")
-        if p == s or p.startswith(s + "/"):
-            return normpath(dst).rstrip("/") + p[len(s):]
-    return p
-
-
 def mel_string(value: str) -> str:
     """A MEL string literal (``dirmap -m "from" "to"``)."""
     if "\n" in value or "\r" in value:
@@ -72,7 +61,8 @@ def host_mapping(kind: str, rules: Sequence[Rule], workdir: Path) -> Dict[str, s
     if kind == "houdini":
         return {"HOUDINI_PATHMAP": json.dumps(dict(rules))}
     if kind == "arnold":
-        path = workdir / "arnold_pathmap.json"
+        (workdir / "pathmap").mkdir(parents=True, exist_ok=True)
+        path = workdir / "pathmap" / "arnold_pathmap.json"  # a subfolder: not sent back by HTCondor
         table = dict(rules)
         path.write_text(json.dumps({"linux": table, "windows": table, "mac": table}), encoding="utf-8")
         return {"ARNOLD_PATHMAP": str(path)}
@@ -120,15 +110,6 @@ def _materialise(ctx: StageContext, store: Any) -> List[Rule]:
     return [tuple(r) for r in rep.rules]
 
 
-def _output_dirs(ctx: StageContext) -> List[str]:
-    dirs = list(ctx.job.get("output_dirs") or [])
-    if ctx.plan.output_dir:
-        dirs = [ctx.plan.output_dir]
-    if not dirs:
-        raise ConfigError(f"job {ctx.plan.job_id}: no output folder (set jobs.output_dir)")
-    return dirs
-
-
 def _run(argv: List[str], env: Mapping[str, str], cwd: Path, ctx: StageContext) -> None:
     ctx.log("running " + " ".join(argv))
     try:
@@ -140,6 +121,8 @@ def _run(argv: List[str], env: Mapping[str, str], cwd: Path, ctx: StageContext) 
 
 
 def body(ctx: StageContext) -> Dict[str, Any]:
+    from ..store.materialise import map_path
+
     kind, spec = renderer_for(ctx.plan.scene, ctx.plan.renderer, ctx.config)
     ctx.workdir.mkdir(parents=True, exist_ok=True)
     cloud = ctx.node.place == "cloud" and bool(ctx.store_url)
@@ -150,15 +133,15 @@ def body(ctx: StageContext) -> Dict[str, Any]:
         store = open_store(ctx.store_url, ctx.config)
     try:
         extra = _materialise(ctx, store) if cloud else []
-        declared = _output_dirs(ctx)
+        declared = ctx.output_dirs()
         if cloud:  # outputs outside every materialised root go to scratch, then up to the store
             extra += [(d, str(ctx.workdir / "out" / str(i))) for i, d in enumerate(declared)
-                      if _map(d, extra) == _map(d, [])]
+                      if map_path(d, extra) == map_path(d, [])]
         rules = mapping_rules(ctx, extra) if cloud else []  # a local node sees the studio's paths
-        out_dirs = [_map(d, rules) for d in declared]
+        out_dirs = [map_path(d, rules) for d in declared]
         for d in out_dirs:
             Path(d).mkdir(parents=True, exist_ok=True)
-        scene = _map(ctx.plan.scene, rules)
+        scene = map_path(ctx.plan.scene, rules)
         env = dict(os.environ, **host_mapping(spec.get("path_mapping", "none"), rules, ctx.workdir))
         before = _snapshot(declared, rules) if cloud else None
         runs = commands(ctx, spec, _tokens(ctx, scene, out_dirs[0]))
