@@ -48,3 +48,9 @@ def test_images_the_docs_show_exist():
     for page in DOCS.glob("*.md"):
         for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", page.read_text(encoding="utf-8")):
             assert (DOCS / image).is_file(), f"{page.name}: {image}"
+
+
+def test_links_between_pages_resolve():
+    for page in DOCS.glob("*.md"):
+        for target in re.findall(r"\]\(([^)#:]+\.md)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            assert (DOCS / target).is_file(), f"{page.name}: link to {target}"
