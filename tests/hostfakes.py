@@ -249,7 +249,11 @@ class FakeHou(types.ModuleType):
         cache = _Node("/out/cache", "geometry", "Driver", {"trange": 1, "f1": 1, "f2": 10, "f3": 1,
                                                           "sopoutput": "$HIP/geo/sim.$F4.bgeo.sc"})
         out._children = [mantra, rs, cache]
-        self._nodes = {n.path(): n for n in [obj, *cams, tex, mat, out, mantra, rs, cache]}
+        stage = _Node("/stage", "stage", "Manager")
+        karma = _Node("/stage/karma_beauty", "usdrender_rop", "Lop", {"trange": 1, "f1": 1001, "f2": 1010, "f3": 1,
+                                                                       "camera": "/cameras/shotcam"})
+        stage._children = [_Node("/stage/sublayer1", "sublayer", "Lop"), karma]
+        self._nodes = {n.path(): n for n in [obj, *cams, tex, mat, out, mantra, rs, cache, stage, karma]}
         self._cam_type = _NodeType("cam", "Object", cams)
         self._refs = [(tex.parm("file"), "$HIP/geo/rock.$F4.bgeo.sc"),
                       (mat.parm("basecolor_texture"), "$JOB/tex/wood.rat"),

@@ -102,11 +102,13 @@ def test_houdini_host_reads_rops_cameras_and_file_references():
     with installed({"hou": hou}):
         host = HoudiniHost()
         assert host.is_live() and host.scene_path() == "/shows/fx/fx_sim.hip"
-        assert host.layers() == ["/out/beauty", "/out/rs_fx", "/out/cache"]
+        assert host.layers() == ["/out/beauty", "/out/rs_fx", "/out/cache", "/stage/karma_beauty"]
+        assert host.frame_range("/stage/karma_beauty") == (1001.0, 1010.0, 1.0)
+        assert host.renderer("/stage/karma_beauty") == "karma"
         assert host.frame_range("/out/beauty") == (1001.0, 1048.0, 2.0)
         assert host.frame_range("/out/rs_fx") == (1017.0, 1017.0, 1.0)  # "render current frame"
         assert host.frame_range() == (1.0, 240.0, 1.0)
-        assert [host.renderer(r) for r in host.layers()] == ["mantra", "redshift", "geometry"]
+        assert [host.renderer(r) for r in host.layers()] == ["mantra", "redshift", "geometry", "karma"]
         assert host.renderer() == "mantra"
         assert host.layer_camera("/out/beauty") == "/obj/shotcam" and host.layer_camera("/out/rs_fx") == "/obj/witness"
         assert host.cameras() == ["/obj/shotcam", "/obj/witness"]
@@ -231,7 +233,7 @@ def test_live_houdini_scan_expands_hip_variables_and_frames(tmp_path):
     assert all(found[f"{t}/geo/rock.{f}.bgeo.sc"].exists for f in (1001, 1002, 1003))
     assert found[f"{t}/otls/studio_tools.hda"].exists and found["/jobs/show/tex/wood.rat"].exists is False
     assert {o.path for o in deps.outputs} >= {f"{t}/render/beauty.$F4.exr"}
-    assert deps.info.rops == ["/out/beauty", "/out/rs_fx", "/out/cache"]
+    assert deps.info.rops == ["/out/beauty", "/out/rs_fx", "/out/cache", "/stage/karma_beauty"]
 
 
 def test_the_core_never_imports_hosts_or_ui():

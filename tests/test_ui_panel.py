@@ -218,6 +218,8 @@ def test_houdini_shelf_tool_and_rop_menu_open_the_panel(qtbot, tmp_path, monkeyp
         rop, sop = hou.node("/out/cache"), hou.node("/obj/geo1/file1")
         expression = menu.find("context/expression").text
         assert eval(expression, {"kwargs": {"node": rop}}) and not eval(expression, {"kwargs": {"node": sop}})
+        assert eval(expression, {"kwargs": {"node": hou.node("/stage/karma_beauty")}})
+        assert not eval(expression, {"kwargs": {"node": hou.node("/stage/sublayer1")}})
         exec(menu.find("scriptCode").text, {"kwargs": {"node": rop}})
         panel = _opened_panel(qtbot)
     assert (panel.layer.currentText(), panel.frames.text()) == ("/out/cache", "1-10")

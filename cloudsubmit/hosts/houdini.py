@@ -17,6 +17,7 @@ from ..scan.model import RawRef
 from .base import FrameRange, Host, register_host
 
 ROP_ROOT = "/out"
+STAGE_ROOT = "/stage"  # Solaris: USD Render ROPs live among the LOPs
 CAMERA_PARMS = ("camera", "RS_renderCamera", "vm_camera")
 _FRAME_TOKEN = re.compile(r"\$\{?(F\d*|FF|T|SF)\b")
 _VARIABLES = ("HIP", "HIPNAME", "HIPFILE", "JOB")
@@ -76,8 +77,13 @@ class HoudiniHost(Host):
         return (float(start), float(end), float(hou.playbar.frameIncrement() or 1))
 
     def layers(self) -> List[str]:
-        out = _hou().node(ROP_ROOT)
-        return [n.path() for n in (out.children() if out is not None else ()) if _is_driver(n)]
+        """Output drivers in /out, then render ROPs in /stage (by the parameter table's ROP types)."""
+        hou = _hou()
+        out, stage = hou.node(ROP_ROOT), hou.node(STAGE_ROOT)
+        rops = [n.path() for n in (out.children() if out is not None else ()) if _is_driver(n)]
+        rop_types = _table().rop_types
+        return rops + [n.path() for n in (stage.children() if stage is not None else ())
+                       if base_type(n.type().name()) in rop_types]
 
     def renderer(self, layer: str = "") -> str:
         rops = [layer] if layer else self.layers()
