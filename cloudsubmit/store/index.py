@@ -20,14 +20,15 @@ import gzip
 import hashlib
 import json
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from ..errors import StoreError
-from ..progress import ProgressCallback, ProgressReport, report
+from ..errors import Cancelled, StoreError
+from ..progress import ProgressCallback
 from .backend import Backend
 from .hashing import hash_file
 
@@ -36,6 +37,7 @@ SHARD_SUFFIX = ".json.gz"
 BLOB_PREFIX = "cas/"
 FORMAT = "cloudsubmit-index/1"
 _RELIST_ATTEMPTS = 5
+SNAPSHOT_MAX = 200_000  # entries per snapshot shard, so no single object grows without bound
 
 
 @dataclass(frozen=True)
@@ -231,8 +233,9 @@ class TeamIndex:
         if len(folded) < 2:
             return rep
         facts = self.entries()
-        rep.snapshot = self.write_shard(facts)
-        for key in folded:
+        written = [self.write_shard(facts[i:i + SNAPSHOT_MAX]) for i in range(0, len(facts), SNAPSHOT_MAX)]
+        rep.snapshot = written[0] if written else ""
+        for key in folded:  # only now: every folded entry is already in a snapshot
             self.backend.delete(key)
             self.shards.pop(key, None)
             self._cache_drop(key)
@@ -263,25 +266,26 @@ class TeamIndex:
     def _deep_check(self, blobs: List[Tuple[str, int]], threads: int, progress: Optional[ProgressCallback]) -> List[str]:
         import tempfile
 
-        total = sum(s for _, s in blobs)
-        state = {"done": 0, "bytes": 0}
-        bad: List[str] = []
+        from .pool import Meter, run_pool
+
+        meter = Meter("verify", total=len(blobs), bytes_total=sum(s for _, s in blobs))
         with tempfile.TemporaryDirectory(prefix="cloudsubmit-verify-") as tmp:
 
-            def one(item: Tuple[str, int]) -> None:
-                digest, size = item
-                dest = os.path.join(tmp, digest)
-                self.backend.get_file(BLOB_PREFIX + digest, dest)
-                if hash_file(dest) != digest:
-                    bad.append(digest)
-                os.unlink(dest)
-                state["done"] += 1
-                state["bytes"] += size
+            def one(item: Tuple[str, int]) -> bool:
+                dest = os.path.join(tmp, item[0])
+                self.backend.get_file(BLOB_PREFIX + item[0], dest)
+                try:
+                    return hash_file(dest, meter.add_bytes) == item[0]
+                finally:
+                    os.unlink(dest)
 
-            with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-                for _ in pool.map(one, blobs):
-                    report(progress, ProgressReport("verify", state["done"], len(blobs), state["bytes"], total))
-        return sorted(bad)
+            outcomes, cancelled = run_pool(one, blobs, threads, meter, progress)
+        for _, err, _ in outcomes:
+            if err is not None and not isinstance(err, Cancelled):
+                raise err
+        if cancelled:
+            raise Cancelled("verify cancelled")
+        return sorted(item[0] for item, err, good in outcomes if err is None and not good)
 
     # --- the local shard cache -----------------------------------------------------------
     def _cache_path(self, key: str) -> Optional[Path]:
@@ -302,7 +306,7 @@ class TeamIndex:
             return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
             tmp.write_bytes(data)
             os.replace(tmp, path)
         except OSError:
