@@ -135,3 +135,13 @@ def test_a_large_index_compacts_into_bounded_snapshots(tmp_path, monkeypatch):
     after = TeamIndex(backend).refresh()
     assert sorted(len(v) for v in after.shards.values()) == [1, 3, 3]
     assert {e.identity for e in after.entries()} == {entry(i).identity for i in range(7)}
+
+
+def test_uploads_compact_the_index_past_the_configured_shard_count(store_url, tmp_path):
+    for i in range(4):
+        paths = make_files(tmp_path / f"p{i}", {"a.exr": 100 + i})
+        store = open_as(store_url, tmp_path, "a", None, **{"store.compact_after": 2})
+        upload(resolve(paths, store), store)
+    fresh = open_as(store_url, tmp_path, "b").index.refresh()
+    assert len(fresh.shards) <= 2 and len(fresh.entries()) == 4
+    assert fresh.verify().ok

@@ -235,8 +235,8 @@ class TeamIndex:
         facts = self.entries()
         written = [self.write_shard(facts[i:i + SNAPSHOT_MAX]) for i in range(0, len(facts), SNAPSHOT_MAX)]
         rep.snapshot = written[0] if written else ""
-        for key in folded:  # only now: every folded entry is already in a snapshot
-            self.backend.delete(key)
+        self.backend.delete_many(folded)  # only now: every folded entry is already in a snapshot
+        for key in folded:
             self.shards.pop(key, None)
             self._cache_drop(key)
         rep.shards_folded, rep.entries = len(folded), len(facts)

@@ -166,3 +166,15 @@ def _record(resolution: Resolution, store: "Store", rep: UploadReport) -> None:
     if entries:
         rep.shard = store.index.write_shard(entries)
         rep.indexed_files = len(entries)
+        _maybe_compact(store)
+
+
+def _maybe_compact(store: "Store") -> None:
+    """Keep a fresh machine's first read of the index to a few requests. Compaction is safe with
+    any number of concurrent writers and compactors; if it fails, the upload has still succeeded."""
+    limit = int(store.config.get("store.compact_after", 0) or 0) if store.config is not None else 0
+    if limit and len(store.index.shards) > limit:
+        try:
+            store.index.compact()
+        except StoreError:
+            pass
