@@ -148,7 +148,7 @@ def resolve(paths: Iterable[str], store: "Store", config: Any = None,
     config = store.config if config is None else config
     res = Resolution(store.url, _stat_all(paths, Roots.from_config(config)))
     live = [f for f in res.files if not f.state]
-    index = store.index
+    index = store.index.refresh()  # one listing; a long-lived panel sees teammates' new shards
     for f in live:
         known = index.known(f.root, f.logical, f.size, f.mtime_ns)
         if known:
