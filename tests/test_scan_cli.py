@@ -65,3 +65,19 @@ def test_demo_prints_the_example_table(cli, tmp_path):
     assert "sky dome.hdr" in res.stdout and "chair_diffuse.1002.png" in res.stdout
     assert "plate.0004.png" not in res.stdout  # on disk, but outside the shot's 1-3
     assert "0 missing" in res.stdout and (tmp_path / "w" / "demo_shot").is_dir()
+
+
+def test_project_flag_resolves_project_relative_paths(cli, tmp_path):
+    project = tmp_path / "show_project"
+    (project / "workspace.mel").parent.mkdir(parents=True)
+    (project / "workspace.mel").write_text('workspace -fr "sourceImages" "maps";\n', encoding="utf-8")
+    touch(project / "maps" / "rock.png")
+    scene = write_ma(tmp_path / "elsewhere" / "shot.ma", [file_node("rock", "rock.png")])
+    without = json.loads(cli("scan", str(scene), "--json").stdout)
+    assert [d["exists"] for d in without["dependencies"] if d["kind"] == "texture"] == [False]
+    res = cli("scan", str(scene), "--project", str(project), "--json")
+    assert res.returncode == 0, res.stdout
+    tex = [d for d in json.loads(res.stdout)["dependencies"] if d["kind"] == "texture"]
+    assert [(d["path"], d["exists"]) for d in tex] == [((project / "maps" / "rock.png").as_posix(), True)]
+    bad = cli("scan", str(scene), "--project", str(tmp_path / "nope"))
+    assert bad.returncode == 2 and "nope" in bad.stderr

@@ -77,7 +77,7 @@ def test_other_codesets(tmp_path, codeset, encoding):
 def test_crlf_line_endings(tmp_path):
     scene = write_ma(tmp_path / "win.ma", [file_node("f", "D:/tex/a.png"), render_globals(5, 9)], newline="\r\n")
     result = read(scene)
-    assert [r.value for r in result.refs] == ["D:/tex/a.png"]
+    assert [r.value for r in result.refs if not r.output] == ["D:/tex/a.png"]
     assert (result.info.frame_start, result.info.frame_end) == (5, 9)
 
 
@@ -118,7 +118,7 @@ def test_caches_standins_arrays_and_color_management(tmp_path):
     assert ("anim_abc.abc_layerFiles", "/cache/anim_fix.abc") in values
     assert ("anim_abc.abc_File", "/cache/anim.abc") in values
     assert ("treeShape.dso", "/ass/tree.ass") in values
-    assert ("clothCache.cacheName", "/cache/ncache/clothShape.xml") in values
+    assert ("clothCache.cachePath", "/cache/ncache/clothShape.xml") in values
     assert ("stageShape.filePath", "/usd/set.usda") in values
     assert ("defaultColorMgtGlobals.configFilePath", "/show/ocio/config.ocio") in values
 
@@ -190,3 +190,74 @@ def test_binary_garbage_after_a_valid_header_does_not_crash(tmp_path):
     path.write_bytes(b"//Maya ASCII 2023 scene\n" + bytes(range(256)) * 50 + b'\ncreateNode file -n "f";\n\tsetAttr ".ftn" -type "string" "/t.png";\n')
     assert [r.value for r in read(path).refs] == ["/t.png"]
 
+
+
+def test_reference_edits_that_repoint_a_texture_are_listed(tmp_path):
+    edits = (
+        'createNode reference -n "charRN";\n'
+        '\tsetAttr ".phl[1]" 0;\n'
+        '\tsetAttr ".ed" -type "dataReferenceEdits" \n'
+        '\t\t"charRN"\n'
+        '\t\t"charRN" 4\n'
+        '\t\t2 "|char:geo|char:body" "visibility" " 1"\n'
+        '\t\t2 "char:skin_file" "fileTextureName" " -type \\"string\\" \\"/show/tex/skin_v002 final.1001.png\\""\n'
+        '\t\t\n'
+        '\t\t2 "char:skin_file" "colorSpace" " -type \\"string\\" \\"sRGB\\""\n'
+        '\t\t2 "char:cam" "imageName" " -type \\"string\\" \\"char_cam\\""\n'
+        '\t\t5 4 "charRN" "|char:ctrl.translateX" "charRN.placeHolderList[1]" "";'
+    )
+    scene = write_ma(tmp_path / "shot.ma", [edits], refs=[reference("/assets/char.ma", "char")])
+    refs = [(r.source, r.value, r.kind) for r in read(scene).refs if r.kind != "reference"]
+    assert refs == [("char:skin_file.fileTextureName", "/show/tex/skin_v002 final.1001.png", "texture")]
+
+
+def test_shapes_sharing_a_name_under_different_parents_are_all_read(tmp_path):
+    scene = write_ma(tmp_path / "a.ma", [
+        node("transform", "treeA"), node("aiStandIn", "standInShape", 'setAttr ".dso" -type "string" "/ass/oak.ass";', parent="treeA"),
+        node("transform", "treeB"), node("aiStandIn", "standInShape", 'setAttr ".dso" -type "string" "/ass/pine.ass";', parent="treeB"),
+    ])
+    assert sorted(r.value for r in read(scene).refs) == ["/ass/oak.ass", "/ass/pine.ass"]
+
+
+def test_random_corruption_gives_a_result_or_a_scan_error_never_a_crash(tmp_path):
+    import random
+
+    from cloudsubmit.commands.demo import EXAMPLE, SCENE
+
+    original = (EXAMPLE / SCENE).read_bytes()
+    rng = random.Random(2026)
+    path = tmp_path / "fuzz.ma"
+    for _ in range(300):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 40)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            data = data[: rng.randrange(len(data))]
+        path.write_bytes(bytes(data))
+        try:
+            result = read(path)
+        except ScanError as exc:
+            assert "fuzz.ma" in exc.message
+            continue
+        assert all(isinstance(r.value, str) for r in result.refs)
+
+
+def test_an_empty_image_prefix_means_the_scene_name(tmp_path):
+    scene = write_ma(tmp_path / "a.ma", [render_globals(1, 2)])
+    assert [(r.value, r.output) for r in read(scene).refs] == [("<Scene>", True)]
+
+
+def test_set_attr_with_a_full_name_on_a_default_node(tmp_path):
+    scene = write_ma(tmp_path / "a.ma", ['setAttr ":defaultRenderGlobals.ren" -type "string" "vray";',
+                                         'setAttr ":defaultColorMgtGlobals.cfp" -type "string" "/ocio/show.ocio";'])
+    result = read(scene)
+    assert result.info.renderer == "vray"
+    assert [r.value for r in result.refs if r.kind == "ocio"] == ["/ocio/show.ocio"]
+
+
+def test_old_scene_without_codeset_uses_the_studio_default(tmp_path):
+    path = "/テクスチャ/表札.png"
+    scene = write_ma(tmp_path / "old.ma", [file_node("sign", path)], codeset="932", encoding="cp932")
+    scene.write_bytes(scene.read_bytes().replace(b"//Codeset: 932\n", b""))
+    cfg = load_config(overrides={"scan.maya_default_codeset": "932"})
+    assert [r.value for r in read(scene, config=cfg).refs] == [path]

@@ -34,7 +34,8 @@ def shot(tmp_path):
              [file_node("prop_col", "sourceimages/prop/prop_col.1001.exr", uvt="3")],
              refs=[reference("scenes/A.ma", "loop")])
     write_ma(root / "assets" / "set" / "B.ma",
-             [file_node("wall", "sourceimages/set/wall paper.png"), file_node("shared", "$LIB/shared.png")],
+             [file_node("wall", "sourceimages/set/wall paper.png"), file_node("shared", "$LIB/shared.png"),
+              render_globals(1, 10, prefix="set_turntable")],
              refs=[reference("assets/prop/C.ma", "prop")])
     write_ma(root / "assets" / "D.ma", [file_node("only_in_d", "sourceimages/deferred_only.png")])
     (root / "assets" / "E.mb").write_bytes(b"FOR8\x00\x00\x00\x00\x00\x00\x00\x10not really maya")
@@ -163,3 +164,73 @@ def test_bad_scenes_raise_one_line_naming_the_file(tmp_path, name, content, need
     with pytest.raises(ScanError) as err:
         scan_scene(str(path))
     assert needle in err.value.message and name in err.value.message and "\n" not in err.value.message
+
+
+@pytest.mark.parametrize("name", ["rig.anim.mb", "rig.layout.mb", "alembic_cube_for4.mb"])
+def test_real_maya_binary_scenes(real_scenes, name):
+    pytest.importorskip("cloudsubmit.scan.maya_binary")
+    result = scan_scene(str(real_scenes / name), env={})
+    assert result.dependencies[0].path == (real_scenes / name).as_posix() and result.dependencies[0].exists
+    assert result.info.frame_start is not None and result.frames
+    if name.startswith("rig."):  # saved at Laika: the show's OCIO config is not on this machine
+        ocio = [d for d in result.dependencies if d.kind == "ocio"]
+        assert [(d.exists, d.source) for d in ocio] == [(False, "defaultColorMgtGlobals.configFilePath")]
+        assert ocio[0].path.endswith("/ocio/config.v13.ocio")
+
+
+def test_a_format_whose_reader_is_not_installed_is_a_clear_scan_error(tmp_path, monkeypatch):
+    from cloudsubmit import scan as scan_pkg
+
+    monkeypatch.setitem(scan_pkg.READERS, ".c4d", "cloudsubmit.scan.cinema4d_not_written")
+    scene = tmp_path / "shot.c4d"
+    scene.write_bytes(b"XC4DC4D6")
+    with pytest.raises(ScanError) as err:
+        scan_scene(str(scene))
+    assert "no reader for .c4d scenes" in err.value.message and "shot.c4d" in err.value.message
+
+
+def test_a_show_ocio_config_brings_its_luts(tmp_path):
+    ocio = tmp_path / "show" / "ocio"
+    touch(ocio / "luts" / "srgb.spi1d")
+    touch(ocio / "luts" / "film" / "print.cube")
+    touch(ocio / "shared" / "aces.clf")
+    (ocio / "config.ocio").write_text(
+        'ocio_profile_version: 2\n\nsearch_path:\n  - luts\n  - $SHARED_LUTS\n  - missing_dir\nstrictparsing: true\n'
+        'colorspaces:\n  - !<ColorSpace>\n    name: lin\n', encoding="utf-8")
+    scene = write_ma(tmp_path / "s.ma", [
+        "select -ne :defaultColorMgtGlobals;\n\tsetAttr \".cfe\" yes;\n"
+        f"\tsetAttr \".cfp\" -type \"string\" \"{(ocio / 'config.ocio').as_posix()}\";"])
+    result = scan_scene(str(scene), env={"SHARED_LUTS": str(ocio / "shared")})
+    ocio_files = sorted(Path(d.path).name for d in result.dependencies if d.kind == "ocio")
+    assert ocio_files == ["aces.clf", "config.ocio", "print.cube", "srgb.spi1d"]
+    assert any("missing_dir" in w for w in result.warnings)
+
+
+def test_a_value_naming_a_folder_is_not_counted_as_a_file(tmp_path):
+    (tmp_path / "textures").mkdir()
+    scene = write_ma(tmp_path / "s.ma", [file_node("oops", "textures")])
+    result = scan_scene(str(scene), env={})
+    folder = deps(result)[(tmp_path / "textures").as_posix()]
+    assert (folder.exists, folder.size) == (False, None)
+    assert any("is a folder" in w and "oops.fileTextureName" in w for w in result.warnings)
+
+
+def test_maya_scene_follows_into_usd_and_arnold_readers(tmp_path):
+    pytest.importorskip("pxr")
+    touch(tmp_path / "tex" / "rock.1001.exr")
+    touch(tmp_path / "tex" / "rock.1002.exr")
+    touch(tmp_path / "tex" / "bark.tx")
+    (tmp_path / "usd").mkdir()
+    (tmp_path / "usd" / "layout.usda").write_text('#usda 1.0\n(\n    subLayers = [@./anim.usda@]\n)\n', encoding="utf-8")
+    (tmp_path / "usd" / "anim.usda").write_text(
+        '#usda 1.0\ndef Shader "rock"\n{\n    asset inputs:file = @../tex/rock.<UDIM>.exr@\n}\n', encoding="utf-8")
+    (tmp_path / "ass").mkdir()
+    (tmp_path / "ass" / "tree.ass").write_text(
+        'image\n{\n name bark_img\n filename "../tex/bark.tx"\n}\n', encoding="utf-8")
+    scene = write_ma(tmp_path / "shot.ma", [
+        node("mayaUsdProxyShape", "layoutShape", 'setAttr ".fp" -type "string" "usd/layout.usda";', parent="layout"),
+        node("aiStandIn", "treeShape", 'setAttr ".dso" -type "string" "ass/tree.ass";', parent="tree"),
+    ])
+    found = {Path(p).name: d for p, d in deps(scan_scene(str(scene), env={})).items()}
+    assert {"layout.usda", "anim.usda", "rock.1001.exr", "rock.1002.exr", "tree.ass", "bark.tx"} <= set(found)
+    assert all(found[n].exists for n in ("anim.usda", "rock.1002.exr", "bark.tx"))

@@ -1,6 +1,168 @@
-"""`cloudsubmit` sub-commands: jobs (placeholder until its owner lands it)."""
+"""``cloudsubmit submit | resubmit | status | jobs | stage``: jobs from the command line.
+
+Thin: parse, call :mod:`cloudsubmit.api` / :mod:`cloudsubmit.jobs`, print. ``--json`` prints one
+object on stdout and nothing else there."""
 from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+STAGES = ("upload", "render", "download", "post")
 
 
 def register(sub) -> None:
-    """Add this module's sub-commands to the CLI parser."""
+    p = sub.add_parser("submit", help="scan a scene, write its job bundle and submit the DAG")
+    p.add_argument("scene")
+    p.add_argument("--frames", help="frame spec, e.g. 1-100 or 1-100x5 (default: the scene's range)")
+    p.add_argument("--chunk", type=int, help="frames per render node (default jobs.chunk)")
+    p.add_argument("--place", action="append", default=[], metavar="STAGE=local|cloud",
+                   help="where a stage runs, e.g. --place render=local (repeatable)")
+    p.add_argument("--renderer", help="renderer kind from renderers.yaml (default: by extension)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="renderer template token, e.g. --option camera=shotCam (repeatable)")
+    p.add_argument("--input", action="append", default=[], metavar="PATH",
+                   help="an extra file or folder the render needs that the scene does not name (repeatable)")
+    p.add_argument("--scout", action="store_true", default=None, help="render first/middle/last frames first")
+    p.add_argument("--output-dir", default="", help="where the images end up (default: the scene's output folders)")
+    p.add_argument("--name", default="", help="job name shown in condor_q (default: the job id)")
+    p.add_argument("--priority", type=int, default=0, help="HTCondor job priority of the nodes")
+    p.add_argument("--bundle-dir", help="write the job bundle here (default: beside the scene)")
+    p.add_argument("--scheduler", choices=("htcondor", "local"), help="default jobs.scheduler")
+    p.add_argument("--store", help="store URL (default store.url)")
+    p.add_argument("--dry-run", action="store_true", help="write the bundle and stop")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run_submit)
+
+    p = sub.add_parser("resubmit", help="submit an existing bundle again (DAGMan resumes from its rescue DAG)")
+    p.add_argument("job", help="job id or bundle directory")
+    p.add_argument("--scheduler", choices=("htcondor", "local"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_resubmit)
+
+    p = sub.add_parser("status", help="per-stage progress of a job")
+    p.add_argument("job", help="job id or bundle directory")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_status)
+
+    p = sub.add_parser("jobs", help="list submitted jobs with their state")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_jobs)
+
+    p = sub.add_parser("stage", help="(run by DAG nodes) one stage of a job")
+    p.add_argument("stage", choices=STAGES)
+    p.add_argument("bundle", help="bundle directory or its job.json")
+    p.add_argument("--node", required=True, help="the DAG node name")
+    p.set_defaults(func=run_stage)
+
+
+def _pairs(items, flag: str) -> dict:
+    from ..errors import ConfigError
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{flag} {item}: expected KEY=VALUE")
+        out[key.strip()] = value
+    return out
+
+
+def _printer(enabled: bool):
+    """Progress on stderr for a person at a terminal; scripts and logs get only the result."""
+    if not enabled or not sys.stderr.isatty():
+        return None
+
+    def show(rep) -> None:
+        total = f"/{rep.total}" if rep.total else ""
+        message = rep.message.encode("unicode_escape").decode("ascii") if not rep.message.isprintable() else rep.message
+        print(f"\r  {rep.stage}: {rep.done}{total} {message}"[:120].ljust(80), end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    from ..api import submit_scene
+    from ..cli import load_cli_config
+    from ..jobs.plan import parse_place
+
+    cfg = load_cli_config(args)
+    result = submit_scene(
+        args.scene, args.frames, cfg, chunk=args.chunk, place=parse_place(args.place), renderer=args.renderer,
+        render_options=_pairs(args.option, "--option"), scout=args.scout, output_dir=args.output_dir,
+        bundle_dir=args.bundle_dir, scheduler=args.scheduler, store_url=args.store, dry_run=args.dry_run,
+        inputs=args.input, job_name=args.name, priority=args.priority, progress=_printer(not args.json),
+    )
+    if not args.json and sys.stderr.isatty():
+        print(file=sys.stderr)  # end the progress line
+    out = result.to_dict()
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print(f"job {out['job_id']}\nbundle {out['bundle']}")
+        if "cluster" in out:
+            print(f"submitted to HTCondor: DAGMan cluster {out['cluster']}")
+        elif "local" in out:
+            print(f"ran locally: {out['local']['state']}")
+        else:
+            print("dry run: bundle written, nothing submitted")
+    return _exit(out)
+
+
+def _exit(out: dict) -> int:
+    local = out.get("local")
+    return 0 if not local or local.get("state") == "done" else 1
+
+
+def run_resubmit(args: argparse.Namespace) -> int:
+    from ..cli import load_cli_config
+    from ..jobs.registry import find_bundle
+    from ..jobs.submit import submit_bundle
+
+    cfg = load_cli_config(args)
+    out = submit_bundle(find_bundle(cfg, args.job), args.scheduler or cfg["jobs"]["scheduler"], cfg)
+    print(json.dumps(out, ensure_ascii=False) if args.json else f"resubmitted {out['job_id']}")
+    return _exit(out)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from ..cli import load_cli_config
+    from ..jobs.registry import find_bundle
+    from ..jobs.status import format_status, job_status
+
+    cfg = load_cli_config(args)
+    st = job_status(find_bundle(cfg, args.job))
+    print(json.dumps(st.to_dict(), ensure_ascii=False) if args.json else format_status(st))
+    return 0
+
+
+def run_jobs(args: argparse.Namespace) -> int:
+    from ..cli import load_cli_config
+    from ..errors import CloudSubmitError
+    from ..jobs.registry import entries
+    from ..jobs.status import job_status
+
+    cfg = load_cli_config(args)
+    rows = []
+    for e in entries(cfg):
+        try:
+            st = job_status(e["bundle"])
+            done, total = (sum(c.done for c in st.stages.values()), sum(c.total for c in st.stages.values()))
+            rows.append(dict(e, state=st.state, nodes_done=done, nodes_total=total))
+        except CloudSubmitError:
+            rows.append(dict(e, state="bundle missing"))
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    else:
+        for r in rows:
+            where = f"cluster {r['cluster']}" if r.get("cluster") is not None else r.get("scheduler", "")
+            nodes = f"{r['nodes_done']}/{r['nodes_total']}" if "nodes_total" in r else ""
+            print(f"{r['job_id']}  {r['state']:<14} {nodes:>9}  {where:<16} {r.get('scene', '')}")
+    return 0
+
+
+def run_stage(args: argparse.Namespace) -> int:
+    import importlib
+
+    module = importlib.import_module(f"cloudsubmit.stages.{args.stage}")
+    return int(module.main(args.bundle, args.node))

@@ -1,6 +1,101 @@
-"""`cloudsubmit` sub-commands: transfer (placeholder until its owner lands it)."""
+"""``cloudsubmit download`` and ``cloudsubmit materialise``: the job side of the store.
+
+``download JOB`` brings a job's rendered outputs home (what the DAG's download stage runs, and
+what an artist runs by hand to fetch a finished job again). ``materialise JOB --session DIR`` puts
+a job's inputs on a render node and prints the path-mapping rules as JSON, so a stage script or a
+TD can path-map a renderer without importing cloudsubmit."""
 from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable, Optional
 
 
 def register(sub) -> None:
-    """Add this module's sub-commands to the CLI parser."""
+    d = sub.add_parser("download", help="download a job's rendered outputs into their output folders")
+    d.add_argument("job", metavar="JOB", help="job id")
+    d.add_argument("--dest", metavar="DIR", help="download under DIR instead of the declared output folders")
+    _common(d)
+    d.set_defaults(func=run_download)
+
+    m = sub.add_parser("materialise", help="put a job's inputs in a session folder on this node (node cache + hard links)")
+    m.add_argument("job", metavar="JOB", help="job id")
+    m.add_argument("--session", metavar="DIR", required=True, help="session folder: inputs land in DIR/<root>/<path>")
+    m.add_argument("--cache", metavar="DIR", help="node blob cache (default: store.transfer.node_cache)")
+    _common(m)
+    m.set_defaults(func=run_materialise)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", metavar="URL", help="s3://bucket/prefix or file:///dir (default: $CLOUDSUBMIT_STORE, store.url)")
+    p.add_argument("--threads", type=int, metavar="N", help="parallel transfers (default: store.transfer.threads)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _open(args: argparse.Namespace):
+    from ..cli import load_cli_config
+    from ..store import open_store
+
+    cfg = load_cli_config(args)
+    store = open_store(args.store, cfg)
+    threads = args.threads or int(cfg.get("store.transfer.threads", 8))
+    return cfg, store, max(1, threads)
+
+
+def _printer(enabled: bool) -> Optional[Callable[[Any], None]]:
+    """Progress on stderr when a person is watching; nothing in logs or under --json."""
+    if not enabled or not sys.stderr.isatty():
+        return None
+
+    def show(rep) -> None:
+        sys.stderr.write(f"\r{rep.stage}: {rep.done}/{rep.total} files, {_mb(rep.bytes_done)}/{_mb(rep.bytes_total)} MB ")
+        sys.stderr.flush()
+
+    return show
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f}"
+
+
+def run_download(args: argparse.Namespace) -> int:
+    from ..store.outputs import download_outputs
+
+    _cfg, store, threads = _open(args)
+    try:
+        rep = download_outputs(store.backend, args.job, args.dest, threads=threads, progress=_printer(not args.json))
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(rep.__dict__, sort_keys=True))
+    else:
+        _clear_line(args)
+        print(f"{rep.job_id}: {rep.downloaded_files} files downloaded ({_mb(rep.downloaded_bytes)} MB), "
+              f"{rep.skipped_files} already present, into {', '.join(rep.targets)}")
+    return 0
+
+
+def run_materialise(args: argparse.Namespace) -> int:
+    from ..store.materialise import materialise_job
+
+    cfg, store, threads = _open(args)
+    try:
+        rep = materialise_job(store.backend, args.job, args.session, cfg, cache_dir=args.cache,
+                              threads=threads, progress=_printer(not args.json))
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(rep.to_json(), sort_keys=True))
+    else:
+        _clear_line(args)
+        print(f"{rep.job_id}: {rep.files} files in {rep.session} ({rep.blobs_fetched} downloaded, "
+              f"{rep.blobs_cached} from the node cache, {_mb(rep.bytes_fetched)} MB)")
+        for src, dst in rep.rules:
+            print(f"  {src} -> {dst}")
+    return 0
+
+
+def _clear_line(args: argparse.Namespace) -> None:
+    if not args.json and sys.stderr.isatty():
+        sys.stderr.write("\n")

@@ -17,6 +17,7 @@ READERS = {
     ".usdc": "cloudsubmit.scan.usd",
     ".usdz": "cloudsubmit.scan.usd",
     ".ass": "cloudsubmit.scan.arnold_ass",
+    ".ocio": "cloudsubmit.scan.ocio",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -18,7 +19,7 @@ AUX_SHORT_NAMES = {
     "frameExtension": "fe",
     "frameOffset": "fo",
     "uvTilingMode": "uvt",
-    "cachePath": "cp",
+    "cacheName": "cn",
 }
 
 
@@ -34,7 +35,7 @@ class AttrRule:
     tiling: str = ""
     follow: bool = False
     output: bool = False
-    dir_attr: str = ""      # attribute holding the folder the value is relative to (cacheFile)
+    name_attr: str = ""     # the value is a folder; this attribute names the file in it (cacheFile)
     suffix: str = ""        # appended to the value (cacheFile's cacheName + ".xml")
 
     def names(self) -> tuple:
@@ -42,7 +43,7 @@ class AttrRule:
 
     def aux_attrs(self) -> List[str]:
         """Long names of the helper attributes this row reads besides the path itself."""
-        return [a for a in (self.frames, self.frame_value, self.frame_offset, self.tiling, self.dir_attr) if a]
+        return [a for a in (self.frames, self.frame_value, self.frame_offset, self.tiling, self.name_attr) if a]
 
 
 def name_map(rules: List[AttrRule]) -> Dict[str, str]:
@@ -63,7 +64,7 @@ def _rule(node_type: str, row: Dict[str, Any], origin: str) -> AttrRule:
     except (KeyError, TypeError):
         raise ConfigError(f"{origin}: {node_type}: each row needs 'attr'") from None
     known = {"attr", "short", "kind", "frames", "frame_value", "frame_offset", "tiling", "follow", "output", "node_type",
-             "dir_attr", "suffix"}
+             "name_attr", "suffix"}
     unknown = set(row) - known
     if unknown:
         raise ConfigError(f"{origin}: {node_type}: unknown field {sorted(unknown)[0]}")
@@ -72,18 +73,22 @@ def _rule(node_type: str, row: Dict[str, Any], origin: str) -> AttrRule:
         frames=str(row.get("frames") or ""), frame_value=str(row.get("frame_value") or ""),
         frame_offset=str(row.get("frame_offset") or ""), tiling=str(row.get("tiling") or ""),
         follow=bool(row.get("follow")), output=bool(row.get("output")),
-        dir_attr=str(row.get("dir_attr") or ""), suffix=str(row.get("suffix") or ""),
+        name_attr=str(row.get("name_attr") or ""), suffix=str(row.get("suffix") or ""),
     )
+
+
+@lru_cache(maxsize=1)
+def _packaged() -> Dict[str, tuple]:
+    """The shipped rows, parsed once per process (a scan reads one table per referenced file)."""
+    import yaml
+
+    data = yaml.safe_load(_TABLE.read_text(encoding="utf-8")) or {}
+    return {node_type: tuple(_rule(node_type, r, str(_TABLE)) for r in rows) for node_type, rows in data.items()}
 
 
 def load_table(config: Optional[Any] = None) -> Dict[str, List[AttrRule]]:
     """``{node_type: [AttrRule, ...]}``: packaged rows plus the config's extra rows."""
-    import yaml
-
-    data = yaml.safe_load(_TABLE.read_text(encoding="utf-8")) or {}
-    table: Dict[str, List[AttrRule]] = {}
-    for node_type, rows in data.items():
-        table[node_type] = [_rule(node_type, r, str(_TABLE)) for r in rows]
+    table = {node_type: list(rules) for node_type, rules in _packaged().items()}
     extra = config.get("scan.extra_maya_attributes", []) if config is not None else []
     for row in extra or []:
         if not isinstance(row, dict) or "node_type" not in row:

@@ -35,6 +35,7 @@ _TOKEN_RE = re.compile(
     r"|\x00F(?P<hpad>\d*)\x00"
     r"|(?P<hashes>#+)|(?P<ats>@+)"
     r"|%(?:0?(?P<ppad>\d+))?d)"
+    r"|(?P<other><[A-Za-z][^<>/]*>)"
 )
 _UV_TOKENS = ("udim", "uvtile", "uv")
 _UNRESOLVED_VAR_RE = re.compile(r"\$\{(\w+)\}|\$(\w+)|%(\w+)%")
@@ -115,7 +116,7 @@ def apply_tiling(path: str, tiling: str) -> str:
 
     ``tiling`` is ``udim`` (Mari), ``zbrush``/``mudbox``/``uvtile`` (``u1_v1``) or empty."""
     folder, base = posixpath.split(path)
-    if not tiling or _TOKEN_RE.search(base) and any(_TOKEN_RE.search(base).group(g) for g in _UV_TOKENS):
+    if not tiling or _has_tile_token(base):
         return path
     if tiling == "udim":
         base = _UDIM_NUMBER_RE.sub("<UDIM>", base, count=1)
@@ -145,6 +146,10 @@ def _has_frame_token(text: str) -> bool:
     return any(m.group("frame") for m in _TOKEN_RE.finditer(text))
 
 
+def _has_tile_token(text: str) -> bool:
+    return any(m.group(g) for m in _TOKEN_RE.finditer(text) for g in _UV_TOKENS)
+
+
 def _frame_pad(m: "re.Match[str]") -> int:
     """Digits a frame token asks for; 0 means "any padding"."""
     if m.group("hashes"):
@@ -171,6 +176,8 @@ def _pattern(base: str) -> Tuple["re.Pattern[str]", List[int]]:
             parts.append(r"_?u\d+_v\d+")
         elif m.group("uv"):
             parts.append(r"\d+")
+        elif m.group("other"):
+            parts.append(r"[^/]*?")
         else:
             parts.append(r"(-?\d+)")
             pads.append(_frame_pad(m))
@@ -246,18 +253,21 @@ def candidates(value: str, base_dir: str, project: Optional[str] = None, rule_di
     v = to_posix(value)
     out: List[str] = []
     rel = _project_relative(v)
-    if is_absolute(v) and rel is None:
+    if _UNRESOLVED_VAR_RE.match(v):  # starts with an unset variable: keep it visible as written
+        out.append(posixpath.normpath(v))
+        rel = None
+    elif is_absolute(v) and rel is None:
         out.append(normpath(v))
     if project:
         if rel is not None:
             out.append(normpath(rel, project))
-        elif not is_absolute(v):
+        elif not is_absolute(v) and not out:
             in_rules = [normpath(v, d) for d in rule_dirs]
             at_root = [normpath(v, project)]
             out += (in_rules + at_root) if "/" not in v else (at_root + in_rules)
     if rel is not None:
         out.append(normpath(v.replace("//", "/")))
-    elif not is_absolute(v):
+    elif not is_absolute(v) and not out:
         out.append(normpath(v, base_dir))
     name = posixpath.basename(v)
     if name:
@@ -293,6 +303,8 @@ def expand_value(
         return exp
     text, unknown = expand_env(value.strip(), env)
     exp.warnings += [f"${name} is not set" for name in unknown]
+    exp.warnings += [f"{tok} cannot be resolved offline: every file it may stand for is listed"
+                     for tok in dict.fromkeys(m.group("other") for m in _TOKEN_RE.finditer(text) if m.group("other"))]
     text = apply_tiling(to_posix(text), tiling)
     if sequence:
         text = apply_frame_extension(text)

@@ -19,113 +19,155 @@ from typing import Any, BinaryIO, Dict, Iterator, List, Optional, Tuple
 from ..errors import ScanError
 from . import mel
 from .attributes import AttrRule, load_table, name_map
-from .maya_info import DEFAULT_NODE_TYPES, TILING_NAMES, build_info, info_names, number, truthy
+from .maya_info import DEFAULT_NODE_TYPES, INFO_ATTRS, TILING_NAMES, build_info, info_names, number, truthy
 from .model import RawRef, ReadContext, ReadResult
 
 BLOCK = 8 << 20
 HEADER = b"//Maya ASCII"
-_NAME_RE = re.compile(r'-n\s+"([^"]*)"')
-_PARENT_RE = re.compile(r'-p\s+"([^"]*)"')
 _COPY_NUMBER_RE = re.compile(r"\{\d+\}$")
+_INFO_TYPES = frozenset(INFO_ATTRS) | {"renderLayer"}
 
+# One pass over the bytes. Each branch ends in an empty named group so ``m.lastgroup`` says
+# which statement matched without testing groups one by one (this loop runs ~10^6 times).
 _STATEMENTS = (
-    r"\n[ \t]*(?:"
-    r"createNode[ \t]+(?P<ctype>[^\s;]+)(?P<cargs>[^;\n]*);"
+    r"\n\t?(?:"
+    r"createNode[ \t]+(?P<ctype>{types})(?=[ \t;])(?:[ \t]+-s)?(?:[ \t]+-n[ \t]+\"(?P<cname>[^\"\n]*)\")?"
+    r"(?:[ \t]+-p[ \t]+\"(?P<cparent>[^\"\n]*)\")?[^;\n]*;(?P<Create>)"
+    r"|createNode[ \t](?P<Other>)"
     r"|setAttr(?:[ \t]+-[A-Za-z]+(?:[ \t]+[^\s\"-][^\s\"]*)?)*[ \t]+"
     r"\"(?P<snode>[^\".\n]*)\.(?P<sattr>{names})(?:\[[^\"\]\n]*\])?\""
-    r"(?P<sval>(?:{string}|[^\";])*);"
-    r"|select[ \t]+-ne[ \t]+(?P<sel>[^\s;]+)[ \t]*;"
-    r"|file[ \t]+(?P<fargs>(?:{string}|[^\";])*);"
-    r"|connectAttr[ \t]+\"[^\"\n]*\"[ \t]+\"(?P<cnode>[^\".\n]*)\.(?:{frame_names})\""
+    r"(?:[ \t]+-type[ \t]+\"string\"[ \t]+\"(?P<sstr>[^\"\\\n]*)\"[ \t]*;"  # the common case, no escapes
+    r"|(?P<sval>(?:{string}|[^\";])*);)(?P<Set>)"
+    r"|select[ \t]+-ne[ \t]+(?P<sel>[^\s;]+)[ \t]*;(?P<Select>)"
+    r"|file[ \t]+(?P<fargs>(?:{string}|[^\";])*);(?P<File>)"
+    r"|connectAttr[ \t]+\"[^\"\n]*\"[ \t]+\"(?P<cnode>[^\".\n]*)\.(?:{frame_names})\"(?P<Connect>)"
+    r"|\t2\s+\"(?P<enode>[^\"\n]*)\"\s+\"(?P<eattr>{edit_names})\"\s+(?P<evalue>{string})(?P<Edit>)"
     r")"
 )
 
 
 class _Node:
-    __slots__ = ("type", "parent", "values")
+    __slots__ = ("name", "type", "parent", "values")
 
-    def __init__(self, ntype: str, parent: str) -> None:
+    def __init__(self, name: str, ntype: str, parent: str) -> None:
+        self.name = name
         self.type = ntype
         self.parent = parent
         self.values: Dict[str, Any] = {}
 
 
+def _alternation(words) -> str:
+    return "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
+
+
 @lru_cache(maxsize=8)
-def _compile(names: Tuple[str, ...], frame_names: Tuple[str, ...], text: bool):
+def _compile(types: Tuple[str, ...], names: Tuple[str, ...], frame_names: Tuple[str, ...],
+             edit_names: Tuple[str, ...], text: bool):
     pattern = _STATEMENTS.format(
-        names="|".join(re.escape(n) for n in names),
-        frame_names="|".join(re.escape(n) for n in frame_names),
-        string=mel.STRING_PATTERN,
+        types=_alternation(types), names=_alternation(names), frame_names=_alternation(frame_names),
+        edit_names=_alternation(edit_names), string=mel.STRING_PATTERN,
     )
     return re.compile(pattern if text else pattern.encode("ascii"))
 
 
 class _Scan:
-    """State of one file's scan: the nodes seen so far and the current (selected) node."""
+    """State of one file's scan: the nodes seen so far and the current (selected) node.
+
+    In byte mode the hot lookups (node type, attribute name) are done on bytes; only values
+    and the names of interesting nodes are decoded."""
 
     def __init__(self, path: str, table: Dict[str, List[AttrRule]], encoding: Optional[str]) -> None:
         self.path = path
         self.table = table
         self.encoding = encoding
         self.text_mode = encoding in mel.MULTIBYTE
-        self.names = {t: name_map(rules) for t, rules in table.items()}
-        for t, names in info_names().items():
-            self.names.setdefault(t, {}).update(names)
-        all_names = sorted({n for m in self.names.values() for n in m}, key=lambda n: (-len(n), n))
-        frame_names = sorted({n for t, rules in table.items() for r in rules for n in _frame_value_names(r)})
-        self.regex = _compile(tuple(all_names), tuple(frame_names or ["fe"]), self.text_mode)
-        self.nodes: Dict[str, _Node] = {}
+        names = {t: name_map(rules) for t, rules in table.items()}
+        for t, extra in info_names().items():
+            names.setdefault(t, {}).update(extra)
+        key = (lambda w: w) if self.text_mode else (lambda w: w.encode("utf-8"))
+        self.attr_keys = {t: {key(n): long for n, long in m.items()} for t, m in names.items()}
+        types = set(names) | {"renderLayer"}
+        all_names = {n for m in names.values() for n in m}
+        frame_names = {n for rules in table.values() for r in rules for n in _frame_value_names(r)} or {"fe"}
+        self.edit_rules = _edit_rules(table)
+        self.regex = _compile(tuple(sorted(types)), tuple(sorted(all_names)), tuple(sorted(frame_names)),
+                              tuple(sorted(self.edit_rules)), self.text_mode)
+        self.nodes: Dict[str, _Node] = {}      # by name, for select -ne and "node.attr"
+        self.node_list: List[_Node] = []
         self.current: Optional[_Node] = None
         self.connected_frames: set = set()
         self.refs: List[RawRef] = []
         self.warnings: List[str] = []
+        self._handlers = {"Create": self._create, "Other": self._other, "Set": self._set,
+                          "Select": self._select, "File": self._reference, "Connect": self._connect,
+                          "Edit": self._edit}
 
     def text(self, raw) -> str:
-        return raw if self.text_mode else mel.decode(raw, self.encoding)
-
-    def feed(self, block) -> None:
         if self.text_mode:
-            block = block.decode(self.encoding, errors="replace")
-        for m in self.regex.finditer(block):
-            if m.group("ctype") is not None:
-                self._create(self.text(m.group("ctype")), self.text(m.group("cargs")))
-            elif m.group("sattr") is not None:
-                self._set(m)
-            elif m.group("sel") is not None:
-                self._select(self.text(m.group("sel")))
-            elif m.group("fargs") is not None:
-                self._reference(self.text(m.group("fargs")))
-            else:
-                self.connected_frames.add(self.text(m.group("cnode")))
+            return raw
+        try:
+            return raw.decode(self.encoding or "utf-8")
+        except (UnicodeDecodeError, LookupError):
+            return mel.decode(raw, self.encoding)
 
-    def _create(self, ntype: str, args: str) -> None:
-        name_m, parent_m = _NAME_RE.search(args), _PARENT_RE.search(args)
-        name = name_m.group(1) if name_m else f"<unnamed {ntype}>"
-        node = _Node(ntype, parent_m.group(1) if parent_m else "")
-        if ntype in self.names or ntype == "renderLayer":
-            self.nodes[name] = node
-        self.current = node
+    def feed(self, block, end: int) -> None:
+        if self.text_mode:
+            block, end = block[:end].decode(self.encoding, errors="replace"), -1
+        handlers = self._handlers
+        for m in self.regex.finditer(block, 0, len(block) if end < 0 else end):
+            handlers[m.lastgroup](m)
 
-    def _select(self, name: str) -> None:
-        name = name.lstrip(":")
+    def _other(self, m: "re.Match") -> None:
+        self.current = None
+
+    def _create(self, m: "re.Match") -> None:
+        ntype, name, parent = m.group("ctype", "cname", "cparent")
+        ntype = self.text(ntype)
+        name = self.text(name) if name is not None else f"<unnamed {ntype}>"
+        node = self.current = self.nodes[name] = _Node(name, ntype, self.text(parent) if parent else "")
+        self.node_list.append(node)  # DAG shapes may share a name under different parents
+
+    def _edit(self, m: "re.Match") -> None:
+        """A reference edit in a reference node's ``.ed``: the parent scene re-pointed a file
+        attribute of a node inside the referenced file. The new path is what renders, so it is
+        listed (the referenced file's own value is listed too when that file is scanned)."""
+        attr = self.text(m.group("eattr"))
+        value = mel.set_attr_value(mel.unescape(self.text(m.group("evalue"))[1:-1]))
+        if isinstance(value, str) and value:
+            rule = self.edit_rules[attr]
+            self.refs.append(RawRef(value=value, source=f"{self.text(m.group('enode'))}.{rule.attr}", kind=rule.kind,
+                                    node_type=rule.node_type, follow=rule.follow))
+
+    def _connect(self, m: "re.Match") -> None:
+        self.connected_frames.add(self.text(m.group("cnode")))
+
+    def _named(self, name: str) -> Optional[_Node]:
+        """A node by name; Maya's default nodes (``:defaultRenderGlobals``) exist unannounced."""
+        name = name.rsplit("|", 1)[-1].lstrip(":")  # DAG paths and the root namespace
         node = self.nodes.get(name)
         if node is None and name in DEFAULT_NODE_TYPES:
-            node = self.nodes[name] = _Node(DEFAULT_NODE_TYPES[name], "")
-        self.current = node
+            node = self.nodes[name] = _Node(name, DEFAULT_NODE_TYPES[name], "")
+            self.node_list.append(node)
+        return node
+
+    def _select(self, m: "re.Match") -> None:
+        self.current = self._named(self.text(m.group("sel")))
 
     def _set(self, m: "re.Match") -> None:
-        owner = self.text(m.group("snode"))
-        node = self.nodes.get(owner.lstrip(":")) if owner else self.current
+        owner = m.group("snode")
+        node = self._named(self.text(owner)) if owner else self.current
         if node is None:
             return
-        long = self.names.get(node.type, {}).get(self.text(m.group("sattr")))
+        long = self.attr_keys.get(node.type, {}).get(m.group("sattr"))
         if long is None:
             return
-        value = mel.set_attr_value(self.text(m.group("sval")))
+        plain = m.group("sstr")
+        value = self.text(plain) if plain is not None else mel.set_attr_value(self.text(m.group("sval")))
         if value is not None:
             node.values[long] = value
 
-    def _reference(self, args: str) -> None:
+    def _reference(self, m: "re.Match") -> None:
+        args = self.text(m.group("fargs"))
         opts, _ = mel.flags(args)
         if "r" not in opts and "reference" not in opts:
             return  # ``file -rdi`` (nested reference state) and other file commands
@@ -141,12 +183,27 @@ class _Scan:
 
     def result(self) -> ReadResult:
         refs = list(self.refs)
-        for name, node in self.nodes.items():
+        for node in self.node_list:
             for rule in self.table.get(node.type, ()):
-                refs += _refs_for(name, node, rule, name in self.connected_frames)
-        info_nodes = {n: (node.type, node.parent, node.values) for n, node in self.nodes.items()}
+                refs += _refs_for(node, rule, node.name in self.connected_frames)
+        info_nodes = {n.name: (n.type, n.parent, n.values) for n in self.node_list if n.type in _INFO_TYPES}
         info, outputs = build_info(info_nodes)
         return ReadResult(refs=refs + outputs, warnings=self.warnings, info=info)
+
+
+# Attribute names that mean "a file" whatever the node type, so a reference edit naming one can
+# be trusted without knowing the edited node's type. imageName is left out: on a camera it is a
+# name, not a file.
+_AMBIGUOUS_EDIT_NAMES = frozenset(("imageName",))
+
+
+def _edit_rules(table: Dict[str, List[AttrRule]]) -> Dict[str, AttrRule]:
+    rules: Dict[str, AttrRule] = {}
+    for node_rules in table.values():
+        for rule in node_rules:
+            if rule.attr not in _AMBIGUOUS_EDIT_NAMES and not rule.name_attr:
+                rules.setdefault(rule.attr, rule)
+    return rules
 
 
 def _frame_value_names(rule: AttrRule) -> List[str]:
@@ -157,37 +214,40 @@ def _frame_value_names(rule: AttrRule) -> List[str]:
     return [rule.frame_value, AUX_SHORT_NAMES.get(rule.frame_value, rule.frame_value)]
 
 
-def _refs_for(name: str, node: _Node, rule: AttrRule, frame_connected: bool) -> List[RawRef]:
+def _refs_for(node: _Node, rule: AttrRule, frame_connected: bool) -> List[RawRef]:
     """RawRefs of one table row on one node (a stringArray gives one per entry)."""
     raw = node.values.get(rule.attr)
     if raw is None:
         return []
     values = raw if isinstance(raw, list) else [raw]
     v = node.values
-    sequence = bool(rule.frames) and truthy(v.get(rule.frames, "no"))
+    sequence = rule.frames in v and truthy(v[rule.frames])
     frame_value = None
     if sequence and rule.frame_value in v and not frame_connected:
         frame_value = number(v[rule.frame_value])
-    offset = number(v.get(rule.frame_offset, 0)) if rule.frame_offset else 0
-    tiling = TILING_NAMES.get(int(number(v.get(rule.tiling, 0)) or 0), "") if rule.tiling else ""
-    folder = str(v.get(rule.dir_attr) or "") if rule.dir_attr else ""
+    offset = number(v[rule.frame_offset]) if rule.frame_offset in v else 0
+    tiling = TILING_NAMES.get(int(number(v[rule.tiling]) or 0), "") if rule.tiling in v else ""
+    file_name = str(v.get(rule.name_attr) or "") if rule.name_attr else ""
     out = []
     for value in values:
         if not value:
             continue
-        if folder:
-            value = folder.rstrip("/\\") + "/" + value
+        if rule.name_attr:
+            if not file_name:
+                continue  # a cache folder without its cache name names no file yet
+            value = value.rstrip("/\\") + "/" + file_name
         out.append(RawRef(
-            value=value + rule.suffix, source=f"{name}.{rule.attr}", kind=rule.kind, node_type=node.type,
+            value=value + rule.suffix, source=f"{node.name}.{rule.attr}", kind=rule.kind, node_type=node.type,
             sequence=sequence, frame_offset=int(offset or 0), frame_value=frame_value, tiling=tiling,
             output=rule.output, follow=rule.follow,
         ))
     return out
 
 
-def _blocks(fh: BinaryIO, size: int = BLOCK) -> Iterator[bytes]:
-    """Blocks of whole statements: each ends at ``;`` before a newline, and each starts with the
-    newline that ends the previous block, so every statement is preceded by ``\\n``."""
+def _blocks(fh: BinaryIO, size: int = BLOCK) -> Iterator[Tuple[bytes, int]]:
+    """``(data, end)``: ``data[:end]`` holds whole statements, ending at a ``;`` before a newline
+    and starting with the newline that ended the previous block, so every statement is preceded
+    by ``\\n``. The end is passed to the regex instead of slicing, to save a copy per block."""
     tail = b"\n"
     while True:
         chunk = fh.read(size)
@@ -198,10 +258,10 @@ def _blocks(fh: BinaryIO, size: int = BLOCK) -> Iterator[bytes]:
         if cut < 0:
             tail = data  # one statement longer than a block: keep reading
             continue
-        yield data[: cut + 1]
+        yield data, cut + 1
         tail = data[cut + 1:]
     if tail.strip():
-        yield tail + b"\n"
+        yield tail + b"\n", len(tail) + 1
 
 
 def _unfinished(block: bytes) -> bool:
@@ -220,12 +280,13 @@ def read(path: str, ctx: ReadContext) -> ReadResult:
             head = fh.read(4096)
             if not head.lstrip(b"\xef\xbb\xbf").startswith(HEADER):
                 raise ScanError(f"{path}: not a Maya ASCII scene (no '//Maya ASCII' header)")
-            scan = _Scan(path, table, mel.codeset(head))
+            fallback = str(ctx.config.get("scan.maya_default_codeset", "") or "") if ctx.config is not None else ""
+            scan = _Scan(path, table, mel.codeset(head) or mel.codec(fallback))
             fh.seek(0)
             last = b""
-            for block in _blocks(fh, BLOCK):
-                scan.feed(block)
-                last = block
+            for block, end in _blocks(fh, BLOCK):
+                scan.feed(block, end)
+                last = block[max(0, end - 4096):end]
     except OSError as exc:
         raise ScanError(f"{path}: cannot read scene ({exc.strerror or exc})") from None
     if _unfinished(last):

@@ -79,6 +79,5 @@ def _render_globals(info: SceneInfo, values: Dict[str, Any], outputs: List[RawRe
         info.frame_start = start if start is not None else 1.0
         info.frame_end = end if end is not None else 10.0  # Maya's defaults for the render range
         info.frame_step = number(values.get("byFrameStep", "")) or 1.0
-    prefix = str(values.get("imageFilePrefix") or "")
-    if prefix and prefix != "None":
-        outputs.append(RawRef(value=prefix, source="defaultRenderGlobals.imageFilePrefix", kind="render", output=True))
+    prefix = str(values.get("imageFilePrefix") or "") or "<Scene>"  # Maya's default: the scene's name
+    outputs.append(RawRef(value=prefix, source="defaultRenderGlobals.imageFilePrefix", kind="render", output=True))

@@ -38,12 +38,17 @@ def codeset(head: bytes) -> Optional[str]:
     m = _CODESET_RE.search(head)
     if not m:
         return None
-    name = m.group(1).decode("ascii", "replace").strip().lower()
+    return codec(m.group(1).decode("ascii", "replace"))
+
+
+def codec(name: str) -> Optional[str]:
+    """Maya's codeset name (``932``, ``UTF-8``, ``1252``) as a Python codec, ``None`` if empty."""
+    name = name.strip().lower()
+    if not name:
+        return None
     if name in CODESETS:
         return CODESETS[name]
-    if name.isdigit():
-        return f"cp{name}"
-    return name
+    return f"cp{name}" if name.isdigit() else name
 
 
 def decode(raw: bytes, encoding: Optional[str]) -> str:

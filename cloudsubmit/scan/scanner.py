@@ -29,6 +29,7 @@ MAYA_EXTENSIONS = (".ma", ".mb")
 TX_KINDS = frozenset(("texture", "image", "ies"))
 _PROGRESS_EVERY = 500
 _SCENE_TOKEN_RE = re.compile(r"<scene>", re.I)
+_ENV_KEY = "\x00cloudsubmit-scene-variables"
 
 
 def reader_for(path: str):
@@ -117,6 +118,7 @@ class _Walk:
         self.warnings: List[str] = []
         self.read = set()
         self.refs_done = 0
+        self.expansions: Dict[tuple, Any] = {}
         self.tx = bool(cfg.get("scan.tx_siblings", True))
         self.follow = bool(cfg.get("scan.follow_references", True))
         self.follow_deferred = bool(cfg.get("scan.follow_deferred_references", False))
@@ -125,6 +127,8 @@ class _Walk:
     def add(self, path: str, exists: bool, kind: str, source: str) -> None:
         if path not in self.deps:
             size = self.cache.size(path) if exists else None
+            if exists and size is None:
+                self.warnings.append(f"{source}: {path} is a folder, not a file")
             self.deps[path] = Dependency(path=path, exists=exists and size is not None, size=size, kind=kind, source=source)
 
     def visit(self, path: str, result: ReadResult, depth: int) -> None:
@@ -133,12 +137,14 @@ class _Walk:
         report(self.progress, ProgressReport(stage="scan", done=len(self.read), message=path))
         env = dict(self.ctx.env)
         env.update(result.info.variables)
+        env[_ENV_KEY] = repr(sorted(result.info.variables.items()))  # part of the expansion cache key
         maya = path.lower().endswith(MAYA_EXTENSIONS)
         project = self.project if maya else None
         for ref in result.refs:
             self._tick()
-            if ref.output:
-                self._output(ref, path, env, project)
+            if ref.output:  # a referenced file's own render settings do not render here
+                if depth == 0:
+                    self._output(ref, path, env, project)
                 continue
             files = self._expand(ref, posixpath.dirname(path), env, project)
             if ref.follow and self.follow:
@@ -157,11 +163,16 @@ class _Walk:
         return [f + ref.frame_offset for f in self.frames]
 
     def _expand(self, ref: RawRef, base: str, env: Mapping[str, str], project: Optional[MayaProject]) -> List[Any]:
-        exp = expand_value(
-            ref.value, base_dir=ref.base_dir or base, numbers=self._numbers(ref), cache=self.cache, env=env,
-            project=project.root if project else None, rule_dirs=project.rule_dirs(ref.kind) if project else (),
-            tiling=ref.tiling, sequence=ref.sequence,
-        )
+        numbers = self._numbers(ref)
+        key = (ref.value, ref.base_dir or base, None if numbers is None else tuple(numbers), ref.tiling, ref.sequence,
+               ref.kind, project is not None, env.get(_ENV_KEY))
+        exp = self.expansions.get(key)
+        if exp is None:  # scenes reuse the same texture on many nodes: expand each value once
+            exp = self.expansions[key] = expand_value(
+                ref.value, base_dir=ref.base_dir or base, numbers=numbers, cache=self.cache, env=env,
+                project=project.root if project else None, rule_dirs=project.rule_dirs(ref.kind) if project else (),
+                tiling=ref.tiling, sequence=ref.sequence,
+            )
         self.warnings += [f"{ref.source}: {w}" for w in exp.warnings]
         for p, ok in exp.files:
             if ref.optional and not ok:

@@ -1,0 +1,156 @@
+"""Maya ASCII scan throughput: generate a large production-shaped .ma and time the reader.
+
+    python bench/bench_scan_ma.py [--mb 200] [--file-nodes 100000] [--dir DIR] [--keep]
+
+The scene is mostly numeric mesh data (what real .ma files are made of) with ``--file-nodes``
+texture nodes spread through it, UDIM and sequence flags on some, and a reference at the top.
+It is written in a temporary folder (``--dir``, else the system's temp location) and removed
+afterwards. The scan runs in a fresh child process so the peak memory figure is the reader's own.
+Target: >= 100 MB/s on one core."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+TEXTURE_FOLDERS = 20
+
+
+def _mesh_block(i: int, rng: random.Random, points: int) -> str:
+    coords = " ".join(f"{rng.uniform(-50, 50):.6f}" for _ in range(points * 3))
+    uvs = " ".join(f"{rng.random():.6f}" for _ in range(points * 2))
+    wrapped = "\n\t\t ".join(coords[k:k + 120] for k in range(0, len(coords), 120))
+    return (
+        f'createNode transform -n "geo{i}" -p "world";\n'
+        f'\trename -uid "{i:08X}-1A2B-3C4D-5E6F-7A8B9C0D1E2F";\n'
+        f'createNode mesh -n "geo{i}Shape" -p "geo{i}";\n'
+        f'\tsetAttr -k off ".v";\n\tsetAttr ".vir" yes;\n\tsetAttr ".vif" yes;\n'
+        f'\tsetAttr ".uvst[0].uvsn" -type "string" "map1";\n'
+        f'\tsetAttr -s {points} ".uvst[0].uvsp[0:{points - 1}]" -type "float2" {uvs};\n'
+        f'\tsetAttr -s {points} ".vt[0:{points - 1}]"  {wrapped};\n'
+        f'\tsetAttr ".cdvm[0]"  0 1 1;\n'
+    )
+
+
+def _file_block(i: int) -> str:
+    folder = f"sourceimages/set_{i % TEXTURE_FOLDERS:02d}"
+    mode = i % 10
+    if mode == 0:
+        extra, path = '\tsetAttr ".uvt" 3;\n', f"{folder}/asset_{i % 500}_col.1001.exr"
+    elif mode == 1:
+        extra, path = '\tsetAttr ".ufe" yes;\n', f"{folder}/seq_{i % 50}.0001.exr"
+    else:
+        extra, path = "", f"{folder}/asset_{i % 500}_rough.exr"
+    return (
+        f'createNode file -n "file{i}";\n\trename -uid "{i:08X}-FFFF-3C4D-5E6F-7A8B9C0D1E2F";\n'
+        f'\tsetAttr ".ftn" -type "string" "{path}";\n{extra}\tsetAttr ".cs" -type "string" "ACEScg";\n'
+        f'createNode place2dTexture -n "place2dTexture{i}";\n'
+    )
+
+
+def generate(path: Path, target_mb: int, file_nodes: int) -> None:
+    """Stream the scene to disk; memory stays small whatever the size."""
+    rng = random.Random(7)
+    target = target_mb * 1024 * 1024
+    mesh_every = 1
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write("//Maya ASCII 2023 scene\n//Name: bench.ma\n//Codeset: UTF-8\n")
+        fh.write('file -r -ns "set" -rfn "setRN" -typ "mayaAscii" "assets/set.ma";\nrequires maya "2023";\n')
+        fh.write("currentUnit -l centimeter -a degree -t film;\n")
+        mesh = _mesh_block(0, rng, 400)
+        per_mesh = len(mesh)
+        meshes = max(0, (target - file_nodes * len(_file_block(1))) // per_mesh)
+        mesh_every = max(1, file_nodes // max(1, meshes)) if meshes else 0
+        written_meshes = 0
+        for i in range(file_nodes):
+            fh.write(_file_block(i))
+            if mesh_every and i % mesh_every == 0 and written_meshes < meshes:
+                fh.write(mesh.replace('"geo0', f'"geo{i}'))
+                written_meshes += 1
+        while fh.tell() < target:
+            fh.write(mesh.replace('"geo0', f'"geoX{written_meshes}'))
+            written_meshes += 1
+        fh.write('select -ne :defaultRenderGlobals;\n\tsetAttr ".ren" -type "string" "arnold";\n\tsetAttr ".fs" 1;\n\tsetAttr ".ef" 24;\n')
+        fh.write("// End of bench.ma\n")
+
+
+def make_textures(root: Path) -> None:
+    """A few hundred small files so the full scan's disk matching has something to find."""
+    for f in range(TEXTURE_FOLDERS):
+        folder = root / "sourceimages" / f"set_{f:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for a in range(0, 500, 25):
+            for tile in (1001, 1002):
+                (folder / f"asset_{a}_col.{tile}.exr").write_bytes(b"x")
+        for frame in range(1, 25):
+            (folder / f"seq_{f}.{frame:04d}.exr").write_bytes(b"x")
+
+
+def measure(scene: str, mode: str) -> dict:
+    """Run in a child process: the reader alone, or the full scan_scene, with its peak RSS."""
+    import resource
+
+    sys.path.insert(0, str(REPO))
+    from cloudsubmit.scan import maya_ascii, scan_scene
+    from cloudsubmit.scan.model import ReadContext
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    if mode == "read":
+        found = f"{len(maya_ascii.read(scene, ReadContext(env={})).refs)} references"
+    else:
+        result = scan_scene(scene, env={})
+        found = f"{len(result.dependencies)} dependencies, {len(result.missing)} missing"
+    return {"bytes": os.path.getsize(scene), "found": found, "wall_s": time.perf_counter() - t0,
+            "cpu_s": time.process_time() - c0, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _child(scene: Path, mode: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--measure", str(scene), "--mode", mode],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mb", type=int, default=200)
+    ap.add_argument("--file-nodes", type=int, default=100_000)
+    ap.add_argument("--dir", help="parent folder for the generated scene (default: system temp)")
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--measure", help=argparse.SUPPRESS)
+    ap.add_argument("--mode", default="read", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.mode)))
+        return 0
+    work = Path(tempfile.mkdtemp(prefix="cloudsubmit-bench-", dir=args.dir))
+    try:
+        scene = work / "scenes" / "bench.ma"
+        scene.parent.mkdir(parents=True)
+        (work / "workspace.mel").write_text('workspace -fr "sourceImages" "sourceimages";\n', encoding="utf-8")
+        t0 = time.perf_counter()
+        generate(scene, args.mb, args.file_nodes)
+        make_textures(work)
+        print(f"generated {scene} ({os.path.getsize(scene) / 1e6:.0f} MB, {args.file_nodes} file nodes) in {time.perf_counter() - t0:.1f} s")
+        for label, mode in (("reader", "read"), ("scan_scene", "scan")):
+            r = _child(scene, mode)
+            mb = r["bytes"] / 1e6
+            print(f"{label:<11} {r['wall_s']:.2f} s wall, {r['cpu_s']:.2f} s CPU: {mb / r['wall_s']:.0f} MB/s "
+                  f"({mb / r['cpu_s']:.0f} MB/s per CPU second), peak RSS {r['peak_rss_mb']:.0f} MB; {r['found']}")
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""The one call the CLI and the UI controller share: scene in, submitted job out.
+
+``submit_scene`` = scan -> resolve against the team store -> plan -> write bundle -> submit, each
+step reported through the progress callback (which may cancel). Build in memory, then write, then
+submit: a failure before the write leaves nothing on disk; a failure at submit leaves a complete
+bundle that ``cloudsubmit resubmit`` can send again."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+
+from .errors import ScanError
+from .progress import ProgressCallback, ProgressReport, report
+
+
+@dataclass
+class SubmitResult:
+    job_id: str
+    bundle: str
+    dag: str
+    scheduler: str
+    dry_run: bool
+    cluster: Optional[int] = None
+    local: Optional[Dict[str, Any]] = None
+    inputs: Dict[str, Any] = field(default_factory=dict)
+    warnings: List[str] = field(default_factory=list)
+
+    def to_dict(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {"job_id": self.job_id, "bundle": self.bundle, "dag": self.dag,
+                               "scheduler": self.scheduler, "dry_run": self.dry_run, "inputs": self.inputs,
+                               "warnings": self.warnings}
+        if self.cluster is not None:
+            out["cluster"] = self.cluster
+        if self.local is not None:
+            out["local"] = self.local
+        return out
+
+
+def _frames(frames: Union[str, Sequence[int], None], deps: Any) -> List[int]:
+    from .frames import parse_frames
+
+    if isinstance(frames, str):
+        return parse_frames(frames)
+    if frames:
+        return sorted(set(int(f) for f in frames))
+    info = getattr(deps, "info", None)
+    if info is not None and info.frame_start is not None and info.frame_end is not None:
+        step = max(1, int(info.frame_step or 1))
+        return list(range(int(info.frame_start), int(info.frame_end) + 1, step))
+    raise ScanError(f"{getattr(deps, 'scene', 'scene')}: no frame range in the scene; give --frames")
+
+
+def _scan(scene: str, frames: Union[str, Sequence[int], None], config: Any,
+          progress: Optional[ProgressCallback]) -> Any:
+    """The scene's dependencies; a file no reader knows (a generic command's script or data
+    folder) is its own only dependency, and ``inputs`` name the rest."""
+    import os
+
+    from .frames import parse_frames
+    from .paths import normpath
+    from .scan import READERS, scan_scene
+    from .scan.model import Dependency, DependencySet
+
+    if os.path.splitext(scene)[1].lower() not in READERS:
+        path = normpath(scene)
+        if not os.path.exists(path):
+            raise ScanError(f"{scene}: no such file")
+        return DependencySet(path, "", [] if os.path.isdir(path) else
+                             [Dependency(path, True, os.path.getsize(path), "scene", "scene")])
+    chosen = parse_frames(frames) if isinstance(frames, str) else (list(frames) if frames else None)
+    return scan_scene(scene, frames=chosen, config=config, progress=progress)
+
+
+def _add_inputs(deps: Any, inputs: Sequence[str]) -> None:
+    """Extra files or folders (walked) the renderer needs that no scene names."""
+    import os
+
+    from .paths import normpath
+    from .scan.model import Dependency
+
+    have = {d.path for d in deps.dependencies}
+    for item in inputs:
+        top = normpath(item)
+        if not os.path.exists(top):
+            raise ScanError(f"--input {item}: no such file or folder")
+        files = [top] if os.path.isfile(top) else [normpath(os.path.join(d, f)) for d, _s, fs in os.walk(top) for f in fs]
+        for f in sorted(files):
+            if f not in have:
+                have.add(f)
+                deps.dependencies.append(Dependency(f, True, os.path.getsize(f), "input", "--input"))
+
+
+_TOKEN_CHARS = ("<", "#", "$", "%", "{")
+
+
+def output_folder(path: str) -> str:
+    """The folder a declared output goes to, cut before the first part with a render token
+    (``images/shot/<RenderLayer>/beauty`` -> ``images/shot``): tokens differ per layer or frame,
+    the folder above them is what the download brings home."""
+    parts = Path(path).parts
+    for i, part in enumerate(parts):
+        if any(c in part for c in _TOKEN_CHARS):
+            return str(Path(*parts[:i])) if i else ""
+    return str(Path(path).parent)
+
+
+def _output_dirs(deps: Any, output_dir: str, bundle: Path) -> List[str]:
+    if output_dir:
+        return [output_dir]
+    found = sorted({d for d in (output_folder(o.path) for o in getattr(deps, "outputs", [])) if d})
+    return found or [str(bundle / "output")]
+
+
+def _resolve(paths: List[str], config: Any, store_url: Optional[str],
+             progress: Optional[ProgressCallback]) -> "tuple[str, Dict[str, Any]]":
+    from .store import open_store, resolve
+
+    store = open_store(store_url, config)
+    try:
+        res = resolve(paths, store, config, progress=progress)
+        return store.url, res.summary()
+    finally:
+        store.close()
+
+
+def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, config: Any = None, *,
+                 chunk: Optional[int] = None, place: Optional[Mapping[str, str]] = None,
+                 renderer: Optional[str] = None, render_options: Optional[Mapping[str, str]] = None,
+                 scout: Optional[bool] = None, output_dir: str = "", bundle_dir: Optional[str] = None,
+                 scheduler: Optional[str] = None, store_url: Optional[str] = None, dry_run: bool = False,
+                 inputs: Sequence[str] = (), job_name: str = "", priority: int = 0, dependencies: Any = None,
+                 progress: Optional[ProgressCallback] = None) -> SubmitResult:
+    """Submit ``scene``. ``dependencies`` (a DependencySet) skips the offline scan, for a host
+    adapter that scanned the live session; ``inputs`` adds files or folders no scene names."""
+    from .config import load_config
+    from .jobs.bundle import bundle_path, write_bundle
+    from .jobs.plan import make_plan
+    from .jobs.submit import submit_bundle
+
+    config = config or load_config()
+    report(progress, ProgressReport("scan", 0, 1, message=scene))
+    deps = dependencies if dependencies is not None else _scan(scene, frames, config, progress)
+    _add_inputs(deps, inputs)
+    if deps.missing:
+        raise ScanError(f"{scene}: {len(deps.missing)} needed file(s) missing, first: {deps.missing[0].path}")
+    plan = make_plan(deps.scene or scene, _frames(frames, deps), config, chunk=chunk, place=place,
+                     renderer=renderer, render_options=render_options, scout=scout, output_dir=output_dir or None,
+                     name=job_name, priority=priority)
+    paths = sorted({d.path for d in deps.dependencies} | ({plan.scene} if Path(plan.scene).is_file() else set()))
+    url, inputs = "", {"files": len(paths)}
+    if any(n.place == "cloud" for n in plan.nodes):
+        url, inputs = _resolve(paths, config, store_url, progress)
+    target = bundle_path(plan, config, bundle_dir)
+    bundle = write_bundle(plan, config, str(target), store_url=url, inputs=inputs,
+                          manifest={"scene": plan.scene, "files": paths},
+                          output_dirs=_output_dirs(deps, output_dir or plan.output_dir, target), progress=progress)
+    out = SubmitResult(plan.job_id, str(bundle.path), str(bundle.dag), scheduler or config["jobs"]["scheduler"],
+                       dry_run, inputs=inputs, warnings=list(getattr(deps, "warnings", [])))
+    if not dry_run:
+        sent = submit_bundle(str(bundle.path), out.scheduler, config, progress)
+        out.cluster, out.local = sent.get("cluster"), sent.get("local")
+    return out

@@ -1,0 +1,166 @@
+"""Maya as a cloudsubmit host: ``maya.cmds`` only, imported inside functions so this module loads
+anywhere (tests give it a hand-written fake ``maya`` package).
+
+Files come from ``filePathEditor`` (what Maya's own File Path Editor lists: textures, references,
+audio, image planes and every registered plug-in type), enriched with the per-frame and UDIM
+switches from the packaged attribute table so the core expands them exactly as the offline reader
+does. Unloaded references are still needed on the farm: they are flagged ``deferred`` and followed
+offline."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from ..scan.model import RawRef
+from .base import FrameRange, Host, register_host
+
+MENU_NAME = "cloudsubmitMenu"
+MENU_LABEL = "Cloud"
+SUBMIT_LABEL = "Submit to Cloud..."
+ICON = "cloudsubmit.png"
+# uvTilingMode values -> the names RawRef.tiling uses (0 = off).
+TILING_NAMES = {1: "zbrush", 2: "mudbox", 3: "udim"}
+
+
+def _cmds() -> Any:
+    import maya.cmds as cmds
+
+    return cmds
+
+
+class MayaHost(Host):
+    name = "maya"
+    scene_extensions = (".ma", ".mb")
+
+    def is_live(self) -> bool:
+        try:
+            return bool(_cmds().about(version=True))
+        except Exception:  # maya absent, or maya.cmds without standalone.initialize()
+            return False
+
+    def is_interactive(self) -> bool:
+        return not _cmds().about(batch=True)
+
+    def scene_path(self) -> str:
+        return _cmds().file(query=True, sceneName=True) or ""
+
+    def is_modified(self) -> bool:
+        return bool(_cmds().file(query=True, modified=True))
+
+    def save_scene(self) -> str:
+        from ..errors import SubmitError
+
+        cmds = _cmds()
+        scene = self.scene_path()
+        if not scene:
+            raise SubmitError("the scene has never been saved: save it under a name first", exit_code=2)
+        cmds.file(save=True, force=True)
+        return scene
+
+    def frame_range(self, layer: str = "") -> FrameRange:
+        cmds = _cmds()
+        start = cmds.getAttr("defaultRenderGlobals.startFrame")
+        end = cmds.getAttr("defaultRenderGlobals.endFrame")
+        step = cmds.getAttr("defaultRenderGlobals.byFrameStep") or 1.0
+        return (float(start), float(end), float(step))
+
+    def cameras(self) -> List[str]:
+        """Camera transforms, renderable ones first (that is what the artist means to render)."""
+        cmds = _cmds()
+        renderable, others = [], []
+        for shape in cmds.ls(type="camera") or []:
+            parent = (cmds.listRelatives(shape, parent=True) or [shape])[0]
+            (renderable if cmds.getAttr(shape + ".renderable") else others).append(parent)
+        return renderable + others
+
+    def layers(self) -> List[str]:
+        """Local render layers (a referenced file's layers are not this scene's to render)."""
+        cmds = _cmds()
+        return [
+            name for name in cmds.ls(type="renderLayer") or []
+            if not cmds.referenceQuery(name, isNodeReferenced=True)
+        ]
+
+    def renderer(self, layer: str = "") -> str:
+        return _cmds().getAttr("defaultRenderGlobals.currentRenderer") or ""
+
+    def variables(self) -> Dict[str, str]:
+        root = _cmds().workspace(query=True, rootDirectory=True) or ""
+        return {"MAYA_PROJECT": root.rstrip("/")} if root else {}
+
+    def file_references(self) -> List[RawRef]:
+        from ..scan.attributes import load_table
+
+        cmds = _cmds()
+        table = load_table()
+        refs: List[RawRef] = []
+        for directory in cmds.filePathEditor(query=True, listDirectories="") or []:
+            listed = cmds.filePathEditor(query=True, listFiles=directory, withAttribute=True) or []
+            for name, plug in zip(listed[0::2], listed[1::2]):
+                refs.append(_raw_ref(cmds, table, directory.rstrip("/") + "/" + name, plug))
+        return refs
+
+    def main_window(self) -> Any:
+        from .qtutil import top_level_widget
+
+        return top_level_widget("MayaWindow")
+
+
+def _raw_ref(cmds: Any, table: Dict[str, Any], path: str, plug: str) -> RawRef:
+    node, _, attr = plug.partition(".")
+    node_type = cmds.nodeType(node)
+    if node_type == "reference":
+        loaded = cmds.referenceQuery(node, isLoaded=True)
+        return RawRef(value=path, source=node, kind="reference", node_type=node_type, follow=not loaded,
+                      deferred=not loaded)
+    rule = next((r for r in table.get(node_type, []) if attr in r.names()), None)
+    ref = RawRef(value=path, source=plug, kind=rule.kind if rule else "file", node_type=node_type)
+    if rule is None:
+        return ref
+    ref.follow, ref.output = rule.follow, rule.output
+    if rule.frames and cmds.getAttr(f"{node}.{rule.frames}"):
+        ref.sequence = True
+        if rule.frame_offset:
+            ref.frame_offset = int(cmds.getAttr(f"{node}.{rule.frame_offset}") or 0)
+    if rule.tiling:
+        ref.tiling = TILING_NAMES.get(int(cmds.getAttr(f"{node}.{rule.tiling}") or 0), "")
+    return ref
+
+
+def install_menu() -> Optional[str]:
+    """The "Cloud" menu in Maya's main window; nothing in batch mode. Safe to call twice."""
+    cmds = _cmds()
+    if cmds.about(batch=True):
+        return None
+    if cmds.menu(MENU_NAME, exists=True):
+        cmds.deleteUI(MENU_NAME)
+    menu = cmds.menu(MENU_NAME, label=MENU_LABEL, parent="MayaWindow", tearOff=True)
+    cmds.menuItem(
+        label=SUBMIT_LABEL, parent=menu, image=ICON, command=lambda *_: show_panel(),
+        annotation="Scan this scene, upload what the cloud lacks and render it on the farm",
+    )
+    return menu
+
+
+def show_panel() -> Any:
+    """Open the submit panel for the open scene, parented to Maya's main window."""
+    from ..ui.panel import show_panel as show
+
+    host = register_host(MayaHost())
+    return show(host)
+
+
+def open_standalone(scene: str) -> Optional[MayaHost]:
+    """Inside mayapy: start ``maya.standalone`` and open ``scene``; None when that is not possible
+    (plain Python, or Maya refuses the file), so the caller falls back to the offline reader."""
+    try:
+        import maya.standalone
+    except ImportError:
+        return None
+    try:
+        maya.standalone.initialize(name="python")
+        _cmds().file(scene, open=True, force=True, prompt=False, ignoreVersion=True)
+    except Exception:  # an unreadable scene or a licence problem: the offline reader still works
+        return None
+    host = MayaHost()
+    return register_host(host) if host.is_live() else None
+

@@ -1,0 +1,277 @@
+"""The one place where values become HTCondor text: submit descriptions (``.sub``) and DAG files.
+
+Every value written into a ``.sub`` or ``.dag`` goes through one of the functions here, each for
+one context, because each context has its own rules:
+
+- submit values (``initialdir = ...``): the rest of the line, so a newline would inject a command
+  and a trailing backslash would continue the line onto the next one;
+  ``$(`` and ``$NAME(`` are macros, ``$$(`` is a match-time substitution. A literal ``$`` before
+  one of those is written ``$(DOLLAR)`` (HTCondor manual, "Macros"). ``$F4``/``$HIP`` pass
+  through untouched, as condor_submit leaves them alone.
+- new-style ``arguments``/``environment``: whole value in double quotes, ``""`` for a literal
+  ``"``, single quotes group an argument with whitespace, ``''`` inside them for a literal ``'``.
+- ClassAd strings for ``MY.attr``: ``"..."`` with ``\\"`` and ``\\\\``.
+- DAG ``VARS name="value"``: ``\\"`` and ``\\\\`` escapes; the value becomes a submit macro, so the
+  submit-value rules apply as well.
+- DAG node names: letters, digits, ``_`` and ``-`` only (``+`` breaks DAGMan, ``.`` is confusing).
+- DAG ``SCRIPT`` arguments and file names on DAG lines: split on whitespace with no quoting.
+
+What cannot be represented (newlines, ``$$``, a literal ``$(DOLLAR``) is refused with one line
+naming the value, never written approximately. The inverse functions (``split_arguments``,
+``split_environment``, ``unescape_vars_value``) let the local runner execute exactly what HTCondor
+would, and let tests prove the round trip."""
+from __future__ import annotations
+
+import re
+from typing import Dict, Iterable, List, Mapping, Sequence
+
+from ..errors import SubmitError
+
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_MACRO_DOLLAR_RE = re.compile(r"\$(?=\(|[A-Za-z_][A-Za-z0-9_]*\()")
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NODE_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
+_WS_RE = re.compile(r"\s")
+_RESERVED_NODES = {"ALL_NODES", "PARENT", "CHILD"}
+
+
+def _show(value: str, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
+def check_line(value: str, what: str) -> str:
+    """``value`` as one line of text, or :class:`SubmitError` naming it (a newline or other control
+    character would let a scene path inject commands into a submit or DAG file)."""
+    if not isinstance(value, str):
+        raise SubmitError(f"{what}: expected text, got {type(value).__name__} {value!r}", exit_code=2)
+    bad = _CONTROL_RE.search(value)
+    if bad:
+        raise SubmitError(f"{what}: {_show(value)} contains a control character ({bad.group()!r}); "
+                          "it cannot be written into an HTCondor file", exit_code=2)
+    return value
+
+
+def escape_macros(value: str, what: str) -> str:
+    """Make ``$(``-style macros literal with ``$(DOLLAR)``; refuse the two forms HTCondor cannot
+    represent literally (``$$`` is a match-time substitution; ``$(DOLLAR`` would be re-expanded)."""
+    if "$$" in value:
+        raise SubmitError(f"{what}: {_show(value)} contains '$$', which HTCondor reads as a "
+                          "match-time substitution and cannot be written literally", exit_code=2)
+    if "$(dollar" in value.lower():
+        raise SubmitError(f"{what}: {_show(value)} contains '$(DOLLAR', which HTCondor cannot "
+                          "write literally", exit_code=2)
+    return _MACRO_DOLLAR_RE.sub("$(DOLLAR)", value)
+
+
+def submit_value(value: str, what: str) -> str:
+    """A plain submit-file value (``executable``, ``initialdir``, ``log``...): one line, no
+    surrounding whitespace (condor_submit would strip it), macros made literal."""
+    check_line(value, what)
+    if value != value.strip():
+        raise SubmitError(f"{what}: {_show(value)} starts or ends with whitespace, which HTCondor "
+                          "strips from submit values", exit_code=2)
+    if not value:
+        raise SubmitError(f"{what}: empty value", exit_code=2)
+    if value.endswith("\\"):
+        raise SubmitError(f"{what}: {_show(value)} ends with a backslash, which continues a "
+                          "submit line onto the next one", exit_code=2)
+    return escape_macros(value, what)
+
+
+def submit_list_item(value: str, what: str) -> str:
+    """One item of a comma-separated submit list (``transfer_input_files``)."""
+    if "," in value:
+        raise SubmitError(f"{what}: {_show(value)} contains ',', which separates items in an "
+                          "HTCondor file list", exit_code=2)
+    return submit_value(value, what)
+
+
+def _token(arg: str) -> str:
+    if arg and not _WS_RE.search(arg) and "'" not in arg and '"' not in arg:
+        return arg
+    return "'" + arg.replace("'", "''").replace('"', '""') + "'"
+
+
+def quote_argument(arg: str, what: str) -> str:
+    """One argument in new-style quoting, *without* the outer double quotes: bare when it has no
+    whitespace or quotes, else in single quotes with ``''``; every ``"`` doubled."""
+    check_line(arg, what)
+    return _token(escape_macros(arg, what))
+
+
+def submit_arguments(args: Sequence[str], what: str) -> str:
+    """The value of ``arguments =`` for ``args`` (a list, never a shell string)."""
+    return '"' + " ".join(quote_argument(a, f"{what}[{i}]") for i, a in enumerate(args)) + '"'
+
+
+def submit_environment(env: Mapping[str, str], what: str) -> str:
+    """The value of ``environment =`` (new-style, ``"A=1 B='x y'"``)."""
+    parts = []
+    for key in sorted(env):
+        if not _NAME_RE.match(key or ""):
+            raise SubmitError(f"{what}: bad environment variable name {_show(str(key))}", exit_code=2)
+        parts.append(f"{key}={quote_argument(str(env[key]), f'{what}.{key}')}")
+    return '"' + " ".join(parts) + '"'
+
+
+def attr_name(name: str, what: str) -> str:
+    """A ClassAd attribute or submit macro name (``MayUseAWS``, ``TargetAnnexName``)."""
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise SubmitError(f"{what}: {_show(str(name))} is not a valid attribute name "
+                          "(letters, digits, '_', not starting with a digit)", exit_code=2)
+    return name
+
+
+def classad_string(value: str, what: str) -> str:
+    """A ClassAd string literal for ``MY.attr = ...``; also safe as a submit value."""
+    check_line(value, what)
+    inner = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escape_macros(inner, what) + '"'
+
+
+def classad_literal(value: object, what: str) -> str:
+    """A Python value as a ClassAd literal: bool -> true/false, numbers, else a string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return classad_string(str(value), what)
+
+
+def node_name(name: str, what: str = "DAG node name") -> str:
+    """A DAG node name: safe as a DAGMan token and as a file name."""
+    if not isinstance(name, str) or not _NODE_RE.match(name) or name.upper() in _RESERVED_NODES:
+        raise SubmitError(f"{what}: {_show(str(name))} is not a valid node name "
+                          "(letters, digits, '_' and '-' only)", exit_code=2)
+    return name
+
+
+def dag_token(value: str, what: str) -> str:
+    """A file name or ``SCRIPT`` argument on a DAG line: DAGMan splits these on whitespace with no
+    quoting at all, so whitespace (and quotes, which DAGMan would keep) cannot be represented."""
+    check_line(value, what)
+    if not value or _WS_RE.search(value) or '"' in value:
+        raise SubmitError(f"{what}: {_show(value)} contains whitespace or '\"', which a DAG "
+                          "file cannot quote (SCRIPT arguments are split on spaces)", exit_code=2)
+    return value
+
+
+def vars_value(value: str, what: str) -> str:
+    """``"value"`` for ``VARS node key="value"``: DAG escapes over submit-macro escapes."""
+    check_line(value, what)
+    inner = escape_macros(value, what)
+    return '"' + inner.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def vars_argument(arg: str, what: str) -> str:
+    """A VARS value that the ``.sub`` splices into ``arguments`` as ``$(name)``: one quoted
+    argument token, then the VARS escapes (macros are escaped exactly once)."""
+    check_line(arg, what)
+    escape_macros(arg, what)  # refuse what cannot be represented, naming the raw value
+    return vars_value(_token(arg), what)
+
+
+def vars_line(node: str, values: Mapping[str, str]) -> str:
+    """One ``VARS`` line for ``node``; ``values`` are already escaped by :func:`vars_value` or
+    :func:`vars_argument` (the caller knows which context each value is spliced into)."""
+    node_name(node)
+    pairs = " ".join(f"{attr_name(k, f'VARS {node}')}={check_line(v, f'VARS {node} {k}')}"
+                     for k, v in values.items())
+    return f"VARS {node} {pairs}"
+
+
+# --- the inverse direction: what HTCondor makes of the text -------------------------------------
+
+def unescape_vars_value(quoted: str) -> str:
+    """The value DAGMan hands to condor_submit for ``"..."`` in a VARS line."""
+    if len(quoted) < 2 or quoted[0] != '"' or quoted[-1] != '"':
+        raise SubmitError(f"VARS value {_show(quoted)} is not in double quotes", exit_code=2)
+    out, i, body = [], 0, quoted[1:-1]
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body) and body[i + 1] in '\\"':
+            out.append(body[i + 1])
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+_VARS_PAIR_RE = re.compile(r'\s*([A-Za-z_+][A-Za-z0-9_.]*)\s*=\s*("(?:\\.|[^"\\])*")')
+
+
+def parse_vars_line(line: str) -> "tuple[str, Dict[str, str]]":
+    """``VARS node a="1" b="x"`` -> ``("node", {"a": "1", "b": "x"})``."""
+    parts = line.split(None, 2)
+    if len(parts) < 2 or parts[0].upper() != "VARS":
+        raise SubmitError(f"not a VARS line: {_show(line)}", exit_code=2)
+    rest, values = parts[2] if len(parts) > 2 else "", {}
+    pos = 0
+    while pos < len(rest.rstrip()):
+        m = _VARS_PAIR_RE.match(rest, pos)
+        if not m:
+            raise SubmitError(f"VARS {parts[1]}: cannot parse {_show(rest[pos:])}", exit_code=2)
+        values[m.group(1)] = unescape_vars_value(m.group(2))
+        pos = m.end()
+    return parts[1], values
+
+
+def split_arguments(value: str) -> List[str]:
+    """Split a new-style ``arguments`` value (with its outer double quotes) into argv."""
+    text = value.strip()
+    if len(text) < 2 or text[0] != '"' or text[-1] != '"':
+        raise SubmitError(f"arguments {_show(value)} are not in new-style double quotes", exit_code=2)
+    body = text[1:-1].replace('""', '"')
+    args: List[str] = []
+    cur: List[str] = []
+    have, quoted, i = False, False, 0
+    while i < len(body):
+        ch = body[i]
+        if quoted:
+            if ch == "'" and body[i + 1: i + 2] == "'":
+                cur.append("'")
+                i += 2
+                continue
+            if ch == "'":
+                quoted = False
+            else:
+                cur.append(ch)
+        elif ch == "'":
+            quoted, have = True, True
+        elif ch.isspace():
+            if have:
+                args.append("".join(cur))
+                cur, have = [], False
+        else:
+            cur.append(ch)
+            have = True
+        i += 1
+    if quoted:
+        raise SubmitError(f"arguments {_show(value)}: unterminated single quote", exit_code=2)
+    if have:
+        args.append("".join(cur))
+    return args
+
+
+def split_environment(value: str) -> Dict[str, str]:
+    """Parse a new-style ``environment`` value into a mapping."""
+    out: Dict[str, str] = {}
+    for item in split_arguments(value) if value.strip() else []:
+        key, sep, val = item.partition("=")
+        if not sep:
+            raise SubmitError(f"environment entry {_show(item)} has no '='", exit_code=2)
+        out[key] = val
+    return out
+
+
+def submit_lines(pairs: Iterable["tuple[str, str]"]) -> str:
+    """Join already-escaped ``(key, value)`` pairs into submit text, checking once more that no
+    key or value can open a new line (a last guard: every value was escaped by its context)."""
+    lines = []
+    for key, value in pairs:
+        check_line(key, "submit key")
+        check_line(value, f"submit value {key}")
+        lines.append(f"{key} = {value}")
+    return "\n".join(lines) + "\n"

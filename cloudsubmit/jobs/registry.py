@@ -1,0 +1,66 @@
+"""The user's list of submitted jobs, so ``cloudsubmit jobs`` and ``status JOB-ID`` find bundles
+that live beside many different scenes. One JSON line per submission, appended (no rewrite, so
+two submits at once cannot lose each other's line)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Dict, List
+
+from ..errors import SubmitError
+
+
+def user_data_dir() -> Path:
+    if sys.platform.startswith("win"):
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = str(Path.home() / "Library" / "Application Support")
+    else:
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "cloudsubmit"
+
+
+def registry_path(config: Any) -> Path:
+    path = config["jobs"]["registry"]
+    return Path(os.path.expanduser(path)) if path else user_data_dir() / "jobs.jsonl"
+
+
+def record(config: Any, entry: Dict[str, Any]) -> None:
+    path = registry_path(config)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise SubmitError(f"{path}: cannot record the job ({exc.strerror})") from None
+
+
+def entries(config: Any) -> List[Dict[str, Any]]:
+    """Every recorded submission, newest last; the latest line wins for a job id."""
+    path = registry_path(config)
+    if not path.is_file():
+        return []
+    latest: Dict[str, Dict[str, Any]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue  # a line cut by a crash: skip it, keep the rest
+        if isinstance(e, dict) and e.get("job_id"):
+            latest.pop(e["job_id"], None)
+            latest[e["job_id"]] = e
+    return list(latest.values())
+
+
+def find_bundle(config: Any, job: str) -> str:
+    """A bundle path from a job id (or unique prefix), or ``job`` itself when it is a path."""
+    if Path(job).exists():
+        return job
+    matches = [e for e in entries(config) if e["job_id"] == job] or \
+              [e for e in entries(config) if e["job_id"].startswith(job)]
+    if len(matches) != 1:
+        what = "no job" if not matches else f"{len(matches)} jobs"
+        raise SubmitError(f"{job}: {what} with that id or path (see `cloudsubmit jobs`)", exit_code=2)
+    return matches[0]["bundle"]

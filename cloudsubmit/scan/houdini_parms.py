@@ -1,0 +1,111 @@
+"""The Houdini parameter table: which parameters are input files, which are outputs, from
+``houdini_parms.yaml`` plus the studio's ``scan.extra_houdini_parms``.
+
+Lookup is by exact name first and by glob second, with node-type-specific rows ahead of generic
+ones, so a scene with tens of thousands of parameters is classified with dictionary lookups."""
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, FrozenSet, List, Optional, Pattern
+
+from ..errors import ConfigError
+
+_TABLE = Path(__file__).with_name("houdini_parms.yaml")
+_FIELDS = {"parm", "kind", "node_types", "exclude_types", "follow", "enabled_by", "output"}
+_GLOB = re.compile(r"[*?\[]")
+
+
+@dataclass(frozen=True)
+class ParmRule:
+    parm: str
+    kind: str
+    output: bool = False
+    follow: bool = False
+    node_types: FrozenSet[str] = frozenset()
+    exclude_types: FrozenSet[str] = frozenset()
+    enabled_by: str = ""
+
+    def applies(self, node_type: str, base_type: str) -> bool:
+        if self.node_types and node_type not in self.node_types and base_type not in self.node_types:
+            return False
+        return node_type not in self.exclude_types and base_type not in self.exclude_types
+
+
+def base_type(node_type: str) -> str:
+    """``labs::filecache::2.0`` -> ``filecache``; ``Sop/file`` -> ``file``."""
+    name = node_type.rsplit("/", 1)[-1]
+    parts = name.split("::")
+    if len(parts) > 1 and re.match(r"^[0-9.]+$", parts[-1]):
+        parts = parts[:-1]
+    return parts[-1]
+
+
+def _rule(row: Any, output: bool, origin: str) -> ParmRule:
+    if not isinstance(row, dict) or "parm" not in row:
+        raise ConfigError(f"{origin}: each row needs 'parm' (got {row!r})")
+    unknown = set(row) - _FIELDS
+    if unknown:
+        raise ConfigError(f"{origin}: {row['parm']}: unknown field {sorted(unknown)[0]}")
+    return ParmRule(
+        parm=str(row["parm"]), kind=str(row.get("kind") or "file"), output=bool(row.get("output", output)),
+        follow=bool(row.get("follow")), node_types=frozenset(str(t) for t in row.get("node_types") or ()),
+        exclude_types=frozenset(str(t) for t in row.get("exclude_types") or ()),
+        enabled_by=str(row.get("enabled_by") or ""),
+    )
+
+
+class ParmTable:
+    """Classifies (node type, parameter name) pairs; also carries the table's other lists."""
+
+    def __init__(self, rules: List[ParmRule], data: Dict[str, Any]) -> None:
+        # specific rows first, outputs before inputs, in file order otherwise
+        ordered = sorted(enumerate(rules), key=lambda ir: (not ir[1].node_types, not ir[1].output, ir[0]))
+        self.patterns = sorted({r.parm for r in rules})
+        self.exact: Dict[str, List[ParmRule]] = {}
+        self.globs: List[tuple] = []
+        for _, r in ordered:
+            if _GLOB.search(r.parm):
+                self.globs.append((re.compile(fnmatch.translate(r.parm)), r))
+            else:
+                self.exact.setdefault(r.parm, []).append(r)
+        self.ignore_values = frozenset(str(v) for v in data.get("ignore_values") or ())
+        self.ignore_prefixes = tuple(str(v) for v in data.get("ignore_prefixes") or ())
+        self.builtin: List[Pattern[str]] = [re.compile(p) for p in data.get("builtin_libraries") or ()]
+        self.rop_types = frozenset(data.get("rop_types") or ())
+        self.camera_types = frozenset(data.get("camera_types") or ())
+        self.renderers: Dict[str, str] = dict(data.get("renderers") or {})
+        self._cache: Dict[tuple, Optional[ParmRule]] = {}
+
+    def match(self, node_type: str, parm: str) -> Optional[ParmRule]:
+        key = (node_type, parm)
+        if key not in self._cache:
+            self._cache[key] = self._match(node_type, parm)
+        return self._cache[key]
+
+    def _match(self, node_type: str, parm: str) -> Optional[ParmRule]:
+        base = base_type(node_type)
+        candidates = list(self.exact.get(parm, ()))
+        candidates += [r for rx, r in self.globs if rx.match(parm)]
+        candidates.sort(key=lambda r: (not r.node_types, not r.output))
+        for r in candidates:
+            if r.applies(node_type, base):
+                return r
+        return None
+
+    def is_builtin_library(self, path: str) -> bool:
+        p = path.replace("\\", "/")
+        return any(rx.search(p) for rx in self.builtin)
+
+
+def load_table(config: Optional[Any] = None) -> ParmTable:
+    import yaml
+
+    data = yaml.safe_load(_TABLE.read_text(encoding="utf-8")) or {}
+    rules = [_rule(r, False, f"{_TABLE}: inputs") for r in data.get("inputs") or ()]
+    rules += [_rule(r, True, f"{_TABLE}: outputs") for r in data.get("outputs") or ()]
+    extra = config.get("scan.extra_houdini_parms", []) if config is not None else []
+    rules += [_rule(r, False, "config: scan.extra_houdini_parms") for r in extra or ()]
+    return ParmTable(rules, data)

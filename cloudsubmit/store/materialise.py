@@ -1,0 +1,306 @@
+"""Put a job's inputs on a render node: store -> node-local blob cache -> session directory.
+
+Why a node cache: a cloud node renders many chunks of one shot, and often several shots that share
+textures. Blobs land once in ``store.transfer.node_cache`` (content-addressed, verified by hash on
+arrival, renamed into place, read-only), and every job gets hard links into its own session
+directory ``<session>/<root>/<path>``: two jobs on one node download a blob once and the session
+costs no disk. Where linking fails (another filesystem, Windows without rights) the file is copied.
+
+Several render slots on one node materialise at the same time; a per-blob lock file makes the second
+process wait for the first one's download instead of repeating it, and the atomic rename means no
+process ever links a partial blob even where locking is unavailable.
+
+The result carries the path-mapping rules ``(original root, session root)`` from which the render
+stage writes Maya dirmap, ``HOUDINI_PATHMAP`` or ``ARNOLD_PATHMAP``."""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+from ..errors import StoreError
+from ..paths import normpath
+from ..progress import ProgressCallback, ProgressReport, report
+from .backend import Backend, BytesCallback
+from .hashing import hash_file
+from .manifest import Manifest, blob_key, read_inputs
+from .transfer import TransferItem, run_transfers
+
+Rule = Tuple[str, str]
+_REPORT_EVERY = 500  # files linked between two progress reports
+_STALE_TEMP_S = 3600  # a download temp file untouched this long belongs to a killed process
+
+
+@dataclass
+class MaterialiseReport:
+    job_id: str
+    session: str
+    rules: List[Rule] = field(default_factory=list)
+    outputs: Dict[str, str] = field(default_factory=dict)  # declared output folders (as submitted)
+    files: int = 0
+    linked: int = 0
+    copied: int = 0
+    blobs_fetched: int = 0
+    blobs_cached: int = 0
+    bytes_fetched: int = 0
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        d = dict(self.__dict__)
+        d["rules"] = [list(r) for r in self.rules]
+        return d
+
+
+def node_cache_dir(config=None) -> str:
+    """``store.transfer.node_cache`` or the user's cache folder. On cloud nodes the render slots
+    run as one account (``SLOTn_USER = condor``), so all slots share this one cache."""
+    configured = config.get("store.transfer.node_cache", "") if config is not None else ""
+    if configured:
+        return configured
+    from .dirs import user_cache_dir
+
+    return str(user_cache_dir() / "blobs")
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive inter-process lock (flock on POSIX, msvcrt on Windows); released on close,
+    so a killed process never leaves a stale lock behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(str(path), os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except ImportError:  # Windows
+            import msvcrt
+
+            while True:
+                try:
+                    msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                    break
+                except OSError:
+                    continue
+        yield
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    try:
+        os.unlink(str(path))
+    except OSError:
+        pass
+
+
+class NodeCache:
+    """Content-addressed blobs on one machine: ``<root>/<hash[:2]>/<hash>``."""
+
+    def __init__(self, root: str) -> None:
+        self.root = Path(root)
+
+    def blob_path(self, digest: str) -> Path:
+        return self.root / digest[:2] / digest
+
+    def has(self, digest: str, size: int) -> bool:
+        try:
+            return self.blob_path(digest).stat().st_size == size
+        except OSError:
+            return False
+
+    def fetch(self, backend: Backend, digest: str, size: int, mtime_ns: int, on_bytes: BytesCallback) -> bool:
+        """Make sure the blob is in the cache; True if this call downloaded it."""
+        dest = self.blob_path(digest)
+        with _file_lock(self.root / "locks" / (digest + ".lock")):
+            if self.has(digest, size):
+                return False
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.parent / f".tmp-{digest}-{uuid.uuid4().hex[:8]}"
+            try:
+                backend.get_file(blob_key(digest), str(tmp), on_bytes=on_bytes)
+                verify_blob(str(tmp), digest, size, f"{backend.url}/{blob_key(digest)}")
+                with contextlib.suppress(OSError):  # some network filesystems refuse either
+                    os.utime(str(tmp), ns=(mtime_ns, mtime_ns))  # keeps e.g. .tx newer than its .exr
+                    os.chmod(str(tmp), 0o444)  # session links share the inode: nobody edits a blob
+                os.replace(str(tmp), str(dest))
+            finally:
+                _remove(tmp)
+        return True
+
+    def prune(self, max_bytes: int) -> Tuple[int, int]:
+        """Delete blobs no session links to (link count 1), least recently linked first, until the
+        cache holds at most ``max_bytes``. Each removal holds the blob's lock, so a download in
+        progress is never cut short. Temp files of killed downloads (untouched for an hour: ctime
+        moves with every write) go too. Returns ``(blobs removed, bytes freed)``."""
+        stale = time.time() - _STALE_TEMP_S
+        for p in self.root.glob("??/.tmp-*"):
+            with contextlib.suppress(OSError):
+                if p.stat().st_ctime < stale:
+                    p.unlink()
+        blobs = []
+        for p in self.root.glob("??/*"):
+            if not p.name.startswith(".tmp-"):
+                with contextlib.suppress(OSError):
+                    blobs.append((p, p.stat()))
+        total = sum(st.st_size for _p, st in blobs)
+        removed = freed = 0
+        # ctime changes whenever a link is made or removed: the last time a session used the blob
+        for p, st in sorted(blobs, key=lambda b: b[1].st_ctime_ns):
+            if total - freed <= max_bytes:
+                break
+            with _file_lock(self.root / "locks" / (p.name + ".lock")):
+                with contextlib.suppress(OSError):
+                    if os.stat(str(p)).st_nlink == 1:
+                        os.unlink(str(p))
+                        removed, freed = removed + 1, freed + st.st_size
+        return removed, freed
+
+
+def verify_blob(path: str, digest: str, size: int, label: str) -> None:
+    """Refuse content that is not what its name says (a corrupt or tampered blob)."""
+    got_size = os.path.getsize(path)
+    if got_size != size:
+        raise StoreError(f"{label}: corrupt blob, {got_size} bytes instead of {size}")
+    got = hash_file(path)
+    if got != digest:
+        raise StoreError(f"{label}: corrupt blob, content hashes to {got}")
+
+
+def place_file(src: Path, dest: Path) -> str:
+    """Hard-link ``src`` at ``dest`` (copy if linking fails), replacing what is there atomically.
+    Returns "link", "copy" or "present" (already that very file)."""
+    with contextlib.suppress(OSError):
+        if os.path.samefile(str(src), str(dest)):
+            return "present"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".tmp-{dest.name}-{uuid.uuid4().hex[:8]}"
+    try:
+        try:
+            os.link(str(src), str(tmp))
+            how = "link"
+        except OSError:
+            shutil.copyfile(str(src), str(tmp))
+            st = src.stat()
+            os.utime(str(tmp), ns=(st.st_atime_ns, st.st_mtime_ns))
+            how = "copy"
+        os.replace(str(tmp), str(dest))
+    finally:
+        _remove(tmp)
+    return how
+
+
+def remove_session(session: str) -> None:
+    """Delete a session folder after the job. Its files are read-only links into the node cache;
+    POSIX deletes them anyway, Windows refuses, so there the flag is cleared and the delete retried."""
+    def clear_and_retry(func, path, _exc) -> None:
+        if os.name == "nt":
+            os.chmod(path, 0o666)
+            func(path)
+
+    if os.path.isdir(session):
+        shutil.rmtree(session, onerror=clear_and_retry)
+
+
+def mapping_rules(roots: dict, session: str) -> List[Rule]:
+    """``(original root, session root)`` per root, longest first so nested roots map correctly."""
+    rules = []
+    for name, original in roots.items():
+        src = normpath(original)
+        dst = normpath(os.path.join(session, name))
+        if src.endswith("/") and not dst.endswith("/"):
+            dst += "/"
+        rules.append((src, dst))
+    return sorted(rules, key=lambda r: (-len(r[0]), r[0]))
+
+
+def map_path(path: str, rules: Sequence[Rule]) -> str:
+    """Apply the first rule whose source is a prefix of ``path`` at a folder boundary (drive and
+    UNC paths compare case-insensitively, as Windows does)."""
+    p = normpath(path)
+    for src, dst in rules:
+        fold = (lambda s: s.lower()) if (src[1:2] == ":" or src.startswith("//")) else (lambda s: s)
+        if fold(p) == fold(src.rstrip("/")) or fold(p).startswith(fold(src.rstrip("/") + "/")):
+            rest = p[len(src.rstrip("/")):].lstrip("/")
+            return dst.rstrip("/") + ("/" + rest if rest else "")
+    return p
+
+
+def materialise(
+    backend: Backend,
+    job_id: str,
+    session: str,
+    *,
+    cache_dir: Optional[str] = None,
+    threads: int = 8,
+    progress: Optional[ProgressCallback] = None,
+    manifest: Optional[Manifest] = None,
+    max_cache_bytes: int = 0,
+) -> MaterialiseReport:
+    """Download what the job needs into the node cache (once per blob) and link it into
+    ``<session>/<root>/<path>``. Returns the report with the path-mapping rules. With
+    ``max_cache_bytes``, blobs no session uses any more are then pruned down to that size."""
+    start = time.monotonic()
+    m = manifest if manifest is not None else read_inputs(backend, job_id)
+    cache = NodeCache(cache_dir or node_cache_dir())
+    mtimes = {e.hash: e.mtime_ns for e in m.files}
+    missing = [(h, s) for h, s in sorted(m.blobs().items()) if not cache.has(h, s)]
+    items = [
+        TransferItem(blob_key(h), s, partial(cache.fetch, backend, h, s, mtimes[h])) for h, s in missing
+    ]
+    summary = run_transfers(items, threads=threads, stage="download", progress=progress)
+    rep = MaterialiseReport(job_id=m.job_id, session=normpath(session), rules=mapping_rules(m.roots, session),
+                            outputs=dict(m.outputs))
+    rep.blobs_fetched = sum(1 for r in summary.results if r)
+    rep.blobs_cached = len(m.blobs()) - rep.blobs_fetched
+    rep.bytes_fetched = summary.bytes
+    _link_all(m, cache, Path(session), rep, progress, backend)
+    if max_cache_bytes:
+        cache.prune(max_cache_bytes)  # after linking: this job's blobs are in use and stay
+    rep.seconds = time.monotonic() - start
+    return rep
+
+
+def materialise_job(
+    backend: Backend,
+    job_id: str,
+    session: str,
+    config=None,
+    *,
+    cache_dir: Optional[str] = None,
+    threads: Optional[int] = None,
+    progress: Optional[ProgressCallback] = None,
+) -> MaterialiseReport:
+    """What a render stage calls: layout, node cache and threads come from ``config`` unless
+    given. ``cas`` downloads into the session; ``mirror`` only checks the mounted bucket."""
+    get = config.get if config is not None else (lambda _k, d=None: d)
+    if get("store.layout", "cas") == "mirror":
+        from .mirror import MirrorLayout, materialise_mirror
+
+        return materialise_mirror(backend, MirrorLayout.from_config(config), job_id)
+    threads = max(1, threads or int(get("store.transfer.threads", 8) or 8))
+    max_bytes = int(float(get("store.transfer.node_cache_max_gb", 0) or 0) * 1e9)
+    return materialise(backend, job_id, session, cache_dir=cache_dir or node_cache_dir(config),
+                       threads=threads, progress=progress, max_cache_bytes=max_bytes)
+
+
+def _link_all(m: Manifest, cache: NodeCache, session: Path, rep: MaterialiseReport,
+              progress: Optional[ProgressCallback], backend: Backend) -> None:
+    for i, e in enumerate(m.files):
+        if i % _REPORT_EVERY == 0:
+            report(progress, ProgressReport("link", i, len(m.files)))
+        try:
+            how = place_file(cache.blob_path(e.hash), session / e.root / e.path)
+        except FileNotFoundError:  # another job's prune took it since we looked: fetch again
+            cache.fetch(backend, e.hash, e.size, e.mtime_ns, lambda n: None)
+            how = place_file(cache.blob_path(e.hash), session / e.root / e.path)
+        rep.linked += how == "link"
+        rep.copied += how == "copy"
+        rep.files += 1
+    report(progress, ProgressReport("link", len(m.files), len(m.files)))

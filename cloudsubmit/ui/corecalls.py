@@ -1,0 +1,93 @@
+"""The panel's services bound to the core's public functions. Imported only when a real panel is
+built, so tests of the controller and widgets never need the scanner, the store or a pool."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from ..progress import ProgressCallback
+from ..scan.model import DependencySet
+from .services import IN_STORE, MISSING, TO_UPLOAD, StageProgress, SubmitRequest, SubmitResult
+
+
+def scan(scene: str, frames: Optional[List[int]], snap: Any, config: Any,
+         progress: Optional[ProgressCallback]) -> DependencySet:
+    """A live host's file list when there is one, else the offline reader for the scene file."""
+    if snap is not None and snap.refs:
+        from ..hosts.livescan import scan_snapshot
+
+        return scan_snapshot(snap, frames, config=config, progress=progress)
+    from ..scan import scan_scene
+
+    return scan_scene(scene, frames=frames, config=config, progress=progress)
+
+
+def resolve(paths: List[str], config: Any, progress: Optional[ProgressCallback]) -> Dict[str, str]:
+    from ..store import open_store
+    from ..store import resolve as store_resolve
+
+    states = {"in_store": IN_STORE, "to_upload": TO_UPLOAD}
+    store = open_store(None, config)
+    try:
+        resolution = store_resolve(paths, store, config, progress=progress)
+    finally:
+        store.close()
+    return {f.path: states.get(f.state, MISSING) for f in resolution.files}
+
+
+def without_missing(deps: DependencySet) -> DependencySet:
+    """The artist ticked "Submit anyway": send the job without the files that are not there."""
+    import copy
+
+    kept = copy.copy(deps)
+    kept.dependencies = [d for d in deps.dependencies if d.exists]
+    return kept
+
+
+def render_options(request: SubmitRequest) -> Dict[str, str]:
+    """The renderer template tokens the panel chose (``{renderer}``, ``{camera}``, ``{layer}`` or
+    ``{rop}`` in jobs/renderers.yaml)."""
+    houdini = request.scene.lower().endswith((".hip", ".hipnc", ".hiplc"))
+    pairs = (("renderer", request.renderer), ("camera", request.camera), ("rop" if houdini else "layer", request.layer))
+    return {k: v for k, v in pairs if v}
+
+
+def submit(request: SubmitRequest, deps: DependencySet, config: Any,
+           progress: Optional[ProgressCallback]) -> SubmitResult:
+    import inspect
+
+    from .. import api
+
+    if request.allow_missing:
+        deps = without_missing(deps)
+    kwargs: Dict[str, Any] = dict(
+        chunk=request.chunk_size, place=dict(request.placement), render_options=render_options(request),
+        scout=request.scout, dependencies=deps, progress=progress,
+    )
+    # Job name and priority reach the scheduler once the jobs API takes them.
+    accepted = inspect.signature(api.submit_scene).parameters
+    kwargs.update({k: v for k, v in (("job_name", request.job_name), ("priority", request.priority)) if k in accepted})
+    result = api.submit_scene(request.scene, request.frames, config, **kwargs)
+    if result.cluster is not None:
+        message = f"DAGMan cluster {result.cluster}."
+    elif result.local:
+        message = f"Ran on this machine: {result.local.get('state', '')}."
+    else:
+        message = ""
+    return SubmitResult(job_id=result.job_id, message=message, bundle=result.bundle)
+
+
+def status(job: str, config: Any) -> List[StageProgress]:
+    """Per-stage progress; ``job`` is the bundle directory (or a job id from the registry)."""
+    from ..jobs.registry import find_bundle
+    from ..jobs.status import job_status
+
+    st = job_status(find_bundle(config, job))
+    return [StageProgress(name, _state(c), c.done, c.total) for name, c in st.stages.items()]
+
+
+def _state(counts: Any) -> str:
+    if counts.failed:
+        return "failed"
+    if counts.total and counts.done >= counts.total:
+        return "done"
+    return "running" if (counts.running or counts.done or counts.idle) else "waiting"

@@ -1,0 +1,82 @@
+"""The four calls the panel makes into the core, injected so the controller and the widgets are
+tested with small fakes and run with the real scanner, store and scheduler.
+
+Every service takes plain data and a progress callback and runs on a worker thread; none touches a
+host or Qt. :func:`real_services` binds them to cloudsubmit's public API (imported when called)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional
+
+from ..progress import ProgressCallback
+from ..scan.model import DependencySet
+
+IN_STORE, TO_UPLOAD, MISSING, UNKNOWN = "store", "upload", "missing", "unknown"
+
+
+@dataclass
+class SubmitRequest:
+    """Everything the artist chose, as plain data (what Submit sends to the core)."""
+
+    scene: str
+    frames: str
+    chunk_size: int
+    placement: Dict[str, str]
+    scout: bool
+    priority: int
+    job_name: str
+    renderer: str = ""
+    camera: str = ""
+    layer: str = ""
+    allow_missing: bool = False
+
+
+@dataclass
+class SubmitResult:
+    job_id: str
+    message: str = ""
+    bundle: str = ""
+
+
+@dataclass
+class StageProgress:
+    stage: str
+    state: str = "waiting"  # waiting | running | done | failed
+    done: int = 0
+    total: int = 0
+
+
+ScanFn = Callable[[str, Optional[List[int]], Any, Optional[ProgressCallback]], DependencySet]
+ResolveFn = Callable[[List[str], Optional[ProgressCallback]], Dict[str, str]]
+SubmitFn = Callable[[SubmitRequest, DependencySet, Optional[ProgressCallback]], SubmitResult]
+StatusFn = Callable[[str], List[StageProgress]]
+
+
+@dataclass
+class Services:
+    """``scan(scene, frames, host_snapshot, progress) -> DependencySet``;
+    ``resolve(paths, progress) -> {path: "store"|"upload"|"missing"}``;
+    ``submit(request, dependencies, progress) -> SubmitResult``;
+    ``status(bundle or job_id) -> [StageProgress]``."""
+
+    scan: ScanFn
+    resolve: ResolveFn
+    submit: SubmitFn
+    status: StatusFn
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+
+def real_services(config: Any = None) -> Services:
+    """The services bound to the core's public API with ``config`` (the layered config)."""
+    from ..config import load_config
+
+    cfg = config if config is not None else load_config()
+    from . import corecalls
+
+    return Services(
+        scan=lambda scene, frames, snap, progress: corecalls.scan(scene, frames, snap, cfg, progress),
+        resolve=lambda paths, progress: corecalls.resolve(paths, cfg, progress),
+        submit=lambda request, deps, progress: corecalls.submit(request, deps, cfg, progress),
+        status=lambda job_id: corecalls.status(job_id, cfg),
+        extra={"config": cfg},
+    )

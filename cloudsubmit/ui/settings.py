@@ -1,0 +1,92 @@
+"""What the panel remembers per user between sessions (last chunk size, stage placement, ...).
+
+A small JSON file in the user's config folder, never the scene: a scene travels to the farm and to
+colleagues, a preference should not. Unknown or mistyped values are dropped, not fatal: a broken
+preferences file must never stop an artist from submitting."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+STAGES = ("upload", "render", "download")  # post stages (jobs.post) are added by name
+PLACES = ("local", "cloud")
+DEFAULT_PLACEMENT = {"upload": "local", "render": "cloud", "download": "local"}
+FILE_NAME = "panel.json"
+
+
+@dataclass
+class PanelSettings:
+    chunk_size: int = 10
+    placement: Dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PLACEMENT))
+    scout: bool = True
+    priority: int = 0
+
+    @classmethod
+    def from_dict(cls, data: Any, defaults: Optional["PanelSettings"] = None) -> "PanelSettings":
+        """``data`` over ``defaults``; a stage the studio config no longer has is forgotten."""
+        base = defaults or cls()
+        out = cls(base.chunk_size, dict(base.placement), base.scout, base.priority)
+        if not isinstance(data, dict):
+            return out
+        for f in fields(cls):
+            value = data.get(f.name)
+            default = getattr(out, f.name)
+            if isinstance(default, bool):
+                ok = isinstance(value, bool)
+            elif isinstance(default, int):
+                ok = isinstance(value, int) and not isinstance(value, bool)
+            else:
+                ok = isinstance(value, type(default))
+            if ok and f.name != "placement":
+                setattr(out, f.name, value)
+        out.chunk_size = max(1, out.chunk_size)
+        saved = data.get("placement") if isinstance(data.get("placement"), dict) else {}
+        out.placement = {s: saved[s] if saved.get(s) in PLACES else where for s, where in base.placement.items()}
+        return out
+
+
+def config_defaults(config: Any = None) -> PanelSettings:
+    """The studio's defaults (``jobs.chunk``, ``jobs.scout``, ``jobs.place``, ``jobs.post``), before
+    the user's own choices are laid over them."""
+    out = PanelSettings()
+    if config is None:
+        return out
+    out.chunk_size = max(1, int(config.get("jobs.chunk", out.chunk_size) or out.chunk_size))
+    out.scout = bool(config.get("jobs.scout", out.scout))
+    placement = dict(DEFAULT_PLACEMENT)
+    placement.update({k: v for k, v in (config.get("jobs.place") or {}).items() if v in PLACES})
+    for post in config.get("jobs.post") or []:
+        if isinstance(post, dict) and post.get("name"):
+            placement[str(post["name"])] = post.get("place", "local") if post.get("place") in PLACES else "local"
+    out.placement = placement
+    return out
+
+
+def settings_path() -> Path:
+    from ..config import user_config_dir
+
+    return user_config_dir() / FILE_NAME
+
+
+def load_settings(path: Optional[Path] = None, defaults: Optional[PanelSettings] = None) -> PanelSettings:
+    path = path or settings_path()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = None
+    return PanelSettings.from_dict(data, defaults)
+
+
+def save_settings(settings: PanelSettings, path: Optional[Path] = None) -> Path:
+    """Write atomically (temp file + rename) so a crash never leaves half a file."""
+    path = path or settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".panel-", suffix=".json", dir=str(path.parent))
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(asdict(settings), out, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,106 @@
+"""Running the controller's tasks off the UI thread.
+
+A task is ``task(progress) -> result`` with no Qt and no host calls in it (the controller gathers
+host data first). :class:`TaskRunner` runs it in a thread pool and delivers progress, the result or
+the error back on the main thread through its own slots, so callbacks may touch widgets. Cancel sets
+a flag the progress callback returns as ``False``: the core stops at its next safe point and raises
+:class:`~cloudsubmit.errors.Cancelled`. Progress is throttled so 10,000 files do not mean 10,000
+repaints."""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable, Dict, Optional
+
+from Qt import QtCore
+
+from ..progress import ProgressReport
+
+THROTTLE_S = 0.05
+
+
+class _Signals(QtCore.QObject):
+    progress = QtCore.Signal(object)
+    finished = QtCore.Signal(object)
+    failed = QtCore.Signal(object)
+
+
+class Worker(QtCore.QRunnable):
+    """One task on a pool thread. ``signals`` lives on the main thread (created there)."""
+
+    def __init__(self, task: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.task = task
+        self.signals = _Signals()
+        self._cancel = threading.Event()
+        self._last = 0.0
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def _progress(self, rep: ProgressReport) -> bool:
+        time.sleep(0)  # let the UI thread take the GIL: pure-Python work would otherwise starve it
+        now = time.monotonic()
+        if now - self._last >= THROTTLE_S or (rep.total and rep.done >= rep.total):
+            self._last = now
+            self.signals.progress.emit(rep)
+        return not self._cancel.is_set()
+
+    def run(self) -> None:  # pool thread
+        try:
+            result = self.task(self._progress)
+        except BaseException as exc:  # every failure goes back to the UI as words, never a crash
+            self.signals.failed.emit(exc)
+            return
+        self.signals.finished.emit(result)
+
+
+class TaskRunner(QtCore.QObject):
+    """Starts workers and calls back on the main thread. Keeps workers alive until they end."""
+
+    def __init__(self, parent: Optional[QtCore.QObject] = None, threads: int = 2) -> None:
+        super().__init__(parent)
+        self.pool = QtCore.QThreadPool(self)
+        self.pool.setMaxThreadCount(threads)
+        self._callbacks: Dict[int, tuple] = {}
+        self._workers: Dict[int, Worker] = {}
+
+    def run(self, task: Callable[[Any], Any], done: Callable[[Any], None], failed: Callable[[BaseException], None],
+            progress: Optional[Callable[[ProgressReport], None]] = None) -> Worker:
+        worker = Worker(task)
+        key = id(worker)
+        self._workers[key] = worker
+        self._callbacks[key] = (done, failed, progress)
+        worker.signals.progress.connect(lambda rep, k=key: self._on_progress(k, rep))
+        worker.signals.finished.connect(lambda res, k=key: self._on_end(k, 0, res))
+        worker.signals.failed.connect(lambda exc, k=key: self._on_end(k, 1, exc))
+        self.pool.start(worker)
+        return worker
+
+    def _on_progress(self, key: int, rep: ProgressReport) -> None:
+        callbacks = self._callbacks.get(key)
+        if callbacks and callbacks[2] is not None and not self._workers[key].cancelled:
+            callbacks[2](rep)
+
+    def _on_end(self, key: int, which: int, value: Any) -> None:
+        callbacks = self._callbacks.pop(key, None)
+        self._workers.pop(key, None)
+        if callbacks:
+            callbacks[which](value)
+
+    def busy(self) -> bool:
+        return bool(self._workers)
+
+    def cancel_all(self) -> None:
+        for worker in list(self._workers.values()):
+            worker.cancel()
+
+    def shutdown(self, wait_ms: int = 5000) -> bool:
+        """Cancel everything and wait (closing the panel must not leave threads behind)."""
+        self.cancel_all()
+        return self.pool.waitForDone(wait_ms)

@@ -1,0 +1,131 @@
+"""Save PNG screenshots of the real panel, in a Maya-like and a Houdini-like session (the host
+fakes), for the docs: ``QT_QPA_PLATFORM=offscreen python tests/screenshots.py [OUT_DIR]``
+(without OUT_DIR: docs/images/, and the icons in icons/ are redrawn too).
+
+The panel is the real one; only the scene data is canned, so the pictures show what an artist sees
+on a typical shot. ``test_ui_panel`` runs this into a temporary folder so it cannot rot."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Dict, List
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
+
+from cloudsubmit.scan.model import Dependency, DependencySet  # noqa: E402
+from cloudsubmit.ui.services import IN_STORE, TO_UPLOAD, Services, StageProgress, SubmitResult  # noqa: E402
+
+SHOT = "/gs/work/neo/cloudTest"
+
+
+def canned_dependencies(scene: str, maya: bool) -> DependencySet:
+    deps: List[Dependency] = []
+    if maya:
+        deps += [Dependency(f"{SHOT}/assets/char/tex/skin.{1001 + i}.tx", True, 48_000_000, "texture",
+                            "skinTex.fileTextureName") for i in range(6)]
+        deps += [Dependency(f"{SHOT}/assets/char/char_rig.ma", True, 31_500_000, "reference", "charRN"),
+                 Dependency(f"{SHOT}/assets/set/set_dressing.mb", True, 220_000_000, "reference", "setRN"),
+                 Dependency(f"{SHOT}/cache/rock.abc", True, 412_000_000, "cache", "rockCache.abc_File"),
+                 Dependency(f"{SHOT}/tex/hdri/sky_4k.exr", True, 96_000_000, "texture", "skyDome.aiFilename"),
+                 Dependency(f"{SHOT}/tex/decals/logo.tx", False, None, "texture", "logoTex.fileTextureName")]
+        deps += [Dependency(f"{SHOT}/cache/fx/fire.{f:04d}.vdb", True, 18_000_000, "volume", "fireVol.filename")
+                 for f in range(1001, 1025)]
+    else:
+        deps += [Dependency(f"{SHOT}/geo/rock.{f:04d}.bgeo.sc", True, 6_400_000, "file", "/obj/geo1/file1.file")
+                 for f in range(1001, 1049, 2)]
+        deps += [Dependency("/jobs/show/tex/wood.rat", True, 22_000_000, "file", "/mat/wood.basecolor_texture"),
+                 Dependency(f"{SHOT}/otls/studio_tools.hda", True, 1_200_000, "hda", "hip")]
+    return DependencySet(scene=scene, frames="", dependencies=deps)
+
+
+def canned_services(maya: bool) -> Services:
+    def scan(scene, frames, snap, progress):
+        return canned_dependencies(scene, maya)
+
+    def resolve(paths, progress):  # a teammate already sent the character and the set
+        return {p: IN_STORE if ("/assets/" in p or "/tex/" in p or p.endswith(".hda")) else TO_UPLOAD for p in paths}
+
+    def submit(request, deps, progress):
+        return SubmitResult("cs-20261128-0042", "DAG 1042 submitted to the pool")
+
+    def status(job_id):
+        return [StageProgress("upload", "done", 26, 26), StageProgress("render", "running", 9, 24),
+                StageProgress("download", "waiting", 0, 24), StageProgress("post", "waiting")]
+
+    return Services(scan=scan, resolve=resolve, submit=submit, status=status)
+
+
+def _dark(app) -> None:
+    """Maya and Houdini both run Qt's Fusion style with a dark palette."""
+    from Qt import QtGui
+
+    app.setStyle("Fusion")
+    pal = QtGui.QPalette()
+    roles = QtGui.QPalette.ColorRole
+    for role, colour in ((roles.Window, "#444444"), (roles.WindowText, "#dddddd"), (roles.Base, "#2b2b2b"),
+                         (roles.AlternateBase, "#333333"), (roles.Text, "#dddddd"), (roles.Button, "#5d5d5d"),
+                         (roles.ButtonText, "#eeeeee"), (roles.Highlight, "#5285a6"), (roles.ToolTipBase, "#ffffdc")):
+        pal.setColor(role, QtGui.QColor(colour))
+    app.setPalette(pal)
+
+
+def save_screenshots(out_dir: Path) -> Dict[str, Path]:
+    """Render the panel for a Maya and a Houdini scene and save them; returns {name: png}."""
+    from Qt import QtWidgets
+
+    from cloudsubmit.hosts.houdini import HoudiniHost
+    from cloudsubmit.hosts.maya import MayaHost
+    from cloudsubmit.ui.panel import show_panel, wait_idle
+    from hostfakes import FakeHou, installed, maya_modules, maya_scene
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["cloudsubmit-screenshots"])
+    _dark(app)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    saved = {}
+    with installed(maya_modules(maya_scene(SHOT, modified=False))):
+        panel = show_panel(MayaHost(), services=canned_services(maya=True))
+    wait_idle(panel)
+    saved["maya"] = _grab(panel, out_dir / "panel-maya.png")
+    with installed({"hou": FakeHou(f"{SHOT}/fx_sim.hip")}):
+        panel = show_panel(HoudiniHost(), layer="/out/beauty", services=canned_services(maya=False))
+    wait_idle(panel)
+    saved["houdini"] = _grab(panel, out_dir / "panel-houdini.png", close=False)
+    panel.submit()
+    wait_idle(panel)
+    panel.refresh_status()
+    wait_idle(panel)
+    saved["submitted"] = _grab(panel, out_dir / "panel-submitted.png")
+    return saved
+
+
+def save_icons(icon_dir: Path) -> List[Path]:
+    """icons/cloudsubmit*.png from the same QPainter drawing as the window icon."""
+    from Qt import QtWidgets
+
+    from cloudsubmit.ui.widgets import draw_icon
+
+    QtWidgets.QApplication.instance() or QtWidgets.QApplication(["cloudsubmit-icons"])
+    out = []
+    for size, name in ((64, "cloudsubmit.png"), (32, "cloudsubmit_32.png"), (128, "cloudsubmit_128.png")):
+        draw_icon(size).save(str(icon_dir / name))
+        out.append(icon_dir / name)
+    return out
+
+
+def _grab(panel, path: Path, close: bool = True) -> Path:
+    panel.grab().save(str(path))
+    if close:
+        panel.close()
+    return path
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parent / "docs" / "images"
+    for name, png in save_screenshots(target).items():
+        print(f"{name}: {png}")
+    if len(sys.argv) == 1:
+        for png in save_icons(HERE.parent / "icons"):
+            print(f"icon: {png}")

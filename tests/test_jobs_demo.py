@@ -1,0 +1,67 @@
+"""The main job end to end: scan -> store -> bundle -> local DAG run (upload, render on the
+"cloud" side, download), on a file:// store through `cloudsubmit demo` and on the moto S3 server."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("cloudsubmit.store.outputs")
+pytest.importorskip("cloudsubmit.store.resolve")
+
+from cloudsubmit.api import submit_scene  # noqa: E402
+from cloudsubmit.commands.demo import copy_example  # noqa: E402
+from cloudsubmit.config import load_config  # noqa: E402
+from cloudsubmit.jobs.status import job_status  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _repo_on_path(monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+def test_demo_renders_images_and_second_run_uploads_nothing(cli, tmp_path):
+    work = tmp_path / "demo"
+    first = cli("demo", "--work-dir", str(work))
+    assert first.returncode == 0, first.stderr
+    assert "uploaded: 10 files" in first.stdout
+    images = sorted((work / "demo_shot" / "images" / "demo").glob("*.png"))
+    assert [p.name for p in images] == [f"shot010_lighting.{f:04d}.png" for f in (1, 2, 3)]
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in images)
+    second = cli("demo", "--work-dir", str(work))
+    assert second.returncode == 0, second.stderr
+    assert "uploaded: 0 files, 0 bytes (10 already in the store)" in second.stdout
+    res = cli("--set", f"jobs.registry={work / 'jobs.jsonl'}", "jobs", "--json")
+    assert res.returncode == 0 and res.stdout.count('"state": "done"') == 2
+
+
+def test_submit_through_s3_with_a_local_run(tmp_path, s3_bucket):
+    scene = copy_example(str(tmp_path / "w"))
+    out = tmp_path / "w" / "images out"
+    cfg = load_config(user_file=str(tmp_path / "n.yaml"), overrides={
+        "store.url": f"s3://{s3_bucket}/team", "store.hash_cache": str(tmp_path / "cache" / "h.sqlite"),
+        "store.transfer.node_cache": str(tmp_path / "node cache"), "jobs.registry": str(tmp_path / "r.jsonl"),
+        "jobs.bundle_root": str(tmp_path / "jobs")})
+    result = submit_scene(str(scene), "1-3", cfg, chunk=1, renderer="demo", scheduler="local",
+                          output_dir=str(out), scout=False)
+    assert result.local["state"] == "done", result.local
+    assert sorted(p.name for p in out.glob("*.png")) == [f"shot010_lighting.{f:04d}.png" for f in (1, 2, 3)]
+    st = job_status(result.bundle)
+    assert st.state == "done" and st.stages["render"].done == 3
+    import boto3
+
+    s3 = boto3.client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket, Prefix=f"team/jobs/{result.job_id}/")["Contents"]]
+    assert f"team/jobs/{result.job_id}/inputs.json" in keys
+    assert sum(1 for k in keys if "/outputs/" in k) == 3
+    for p in Path(result.bundle).rglob("*"):
+        if p.is_file():
+            assert "testing" not in p.read_text(encoding="utf-8", errors="replace"), p
+    shutil.rmtree(out)
+    again = submit_scene(str(scene), "1-3", cfg, chunk=3, renderer="demo", scheduler="local", output_dir=str(out))
+    assert again.inputs["to_upload_files"] == 0 and again.local["state"] == "done"
+    assert len(list(out.glob("*.png"))) == 3

@@ -1,0 +1,251 @@
+"""The panel's logic without Qt: validation, totals, filtering, what Submit does, remembered settings."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cloudsubmit.errors import Cancelled, CloudSubmitError, StoreError
+from cloudsubmit.hosts.base import HostSnapshot
+from cloudsubmit.scan.model import SceneInfo
+from cloudsubmit.ui.controller import SubmitController, check_frames, describe_error, human_size
+from cloudsubmit.config import load_config
+from cloudsubmit.ui.settings import DEFAULT_PLACEMENT, PanelSettings, config_defaults, load_settings, settings_path
+
+from uifakes import FakeCore, listed_files, make_files
+
+
+@pytest.fixture(autouse=True)
+def _user_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+
+
+def scanned(ctrl: SubmitController):
+    ctrl.start("scan")
+    ctrl.scan_done(ctrl.scan_task()(None))
+    return ctrl
+
+
+def make_ctrl(tmp_path, files, in_store=(), **kw):
+    core = FakeCore(files, set(in_store), **kw)
+    ctrl = SubmitController(core.services())
+    scene = tmp_path / "shot010.ma"
+    scene.write_text("//Maya ASCII 2023 scene\n")
+    ctrl.load_scene(str(scene))
+    return ctrl, core
+
+
+def test_frame_field_counts_and_flags_bad_specs_inline():
+    assert check_frames("1-100x5").count == 20
+    assert check_frames("1-10, 20").frames == list(range(1, 11)) + [20]
+    bad = check_frames("1-abc")
+    assert bad.count == 0 and "1-abc" in bad.error
+    assert "enter the frames" in check_frames("  ").error
+    huge = check_frames("1-100000000")  # answered at once, without building 100 million frames
+    assert huge.count == 0 and "more than 100000 frames" in huge.error
+    assert check_frames("1-200000x2").count == 100000
+
+
+def test_frames_summary_shows_chunks_and_scout(tmp_path):
+    ctrl, _ = make_ctrl(tmp_path, [])
+    ctrl.set_frame_text("1-100")
+    ctrl.set_chunk_size(15)
+    assert ctrl.frames_summary() == "100 frames, 7 chunks, scout 1,51,100"
+    ctrl.set_scout(False)
+    assert ctrl.frames_summary() == "100 frames, 7 chunks"
+    ctrl.set_frame_text("10-x")
+    assert "10-x" in ctrl.frames_summary()
+
+
+def test_totals_text_counts_store_upload_bytes_and_missing(tmp_path):
+    files = make_files(tmp_path / "tex", 132 - 1, size=10, missing=1)
+    big = files[:12]
+    for p in big:  # 12 files of 100 MB to upload (sparse: nothing really written)
+        with open(p, "r+b") as f:
+            f.truncate(100_000_000)
+    ctrl, _ = make_ctrl(tmp_path, files, in_store=files[12:131])
+    assert ctrl.totals_text() == "Not scanned yet."
+    scanned(ctrl)
+    assert ctrl.totals_text() == "132 files, 119 already in the cloud, 12 to upload, 1.2 GB, 1 missing"
+
+
+def test_totals_before_the_store_answered(tmp_path):
+    files = make_files(tmp_path / "tex", 3, size=500)
+    ctrl, core = make_ctrl(tmp_path, files)
+    ctrl.set_dependencies(core.scan(ctrl.scene, None, None, None))
+    assert ctrl.totals_text() == "3 files, 3 not checked against the cloud yet, 1.5 KB, 0 missing"
+
+
+def test_missing_files_block_submit_until_override(tmp_path):
+    files = make_files(tmp_path / "tex", 2, missing=1)
+    ctrl, core = make_ctrl(tmp_path, files)
+    ctrl.set_frame_text("1-10")
+    assert "scan the scene first" in ctrl.submit_blockers()
+    scanned(ctrl)
+    assert not ctrl.can_submit()
+    assert any("1 file missing" in b for b in ctrl.submit_blockers())
+    with pytest.raises(CloudSubmitError, match="missing"):
+        ctrl.submit_task()
+    assert core.submitted == []
+    ctrl.set_allow_missing(True)
+    assert ctrl.can_submit()
+    result = ctrl.submit_task()(None)
+    request, deps = core.submitted[0]
+    assert request.allow_missing and request.frames == "1-10" and request.job_name == "shot010"
+    assert len(deps.dependencies) == 3
+    ctrl.submit_done(result)
+    assert ctrl.status_lines()[0] == "Job job-0001 submitted. 3 stages queued"
+    assert "already submitted as job job-0001" in ctrl.submit_blockers()[0]  # no double submit
+    ctrl.set_priority(5)
+    assert ctrl.can_submit()
+
+
+def test_bad_frames_and_job_name_block_submit(tmp_path):
+    ctrl, _ = make_ctrl(tmp_path, make_files(tmp_path / "tex", 1))
+    scanned(ctrl)
+    ctrl.set_frame_text("1-10")
+    assert ctrl.can_submit()
+    ctrl.set_job_name("two\nlines")
+    assert not ctrl.can_submit()
+    ctrl.set_job_name("  ")
+    assert "give the job a name" in ctrl.submit_blockers()
+    ctrl.set_job_name("ok")
+    ctrl.set_frame_text("zz")
+    assert any("zz" in b for b in ctrl.submit_blockers())
+    ctrl.set_frame_text("1")
+    ctrl.start("upload")
+    assert ctrl.submit_blockers() == ["wait for upload to finish"]
+
+
+def test_filter_by_words_and_state(tmp_path):
+    files = make_files(tmp_path / "tex", 20, missing=2)
+    ctrl, _ = make_ctrl(tmp_path, files, in_store=files[:5])
+    scanned(ctrl)
+    seen = []
+    ctrl.subscribe(seen.append)
+    ctrl.set_filter(text="TEX_0001")
+    assert [r.path for r in ctrl.visible] == [p for p in files if "tex_0001" in p]
+    assert "rows" in seen
+    ctrl.set_filter(text="file3 .filetexturename")  # words match path or node.attr source
+    assert [r.source for r in ctrl.visible] == ["file3.fileTextureName"]
+    ctrl.set_filter(text="", state="missing")
+    assert {r.path for r in ctrl.visible} == set(files[20:])
+    ctrl.set_filter(state="store")
+    assert len(ctrl.visible) == 5
+    with pytest.raises(ValueError):
+        ctrl.set_filter(state="bogus")
+
+
+def test_submit_saves_a_modified_scene_and_remembers_choices_outside_it(tmp_path):
+    files = make_files(tmp_path / "tex", 2)
+    core = FakeCore(files)
+    saves = []
+    ctrl = SubmitController(core.services(), save_scene=lambda: saves.append(1) or str(tmp_path / "shot.ma"))
+    snap = HostSnapshot(host="maya", scene=str(tmp_path / "shot.ma"), modified=True, frame_range=(1001, 1100, 1))
+    ctrl.load_scene(snap.scene, snap)
+    assert ctrl.frame_text == "1001-1100"
+    scanned(ctrl)
+    ctrl.set_chunk_size(25)
+    ctrl.set_placement("download", "cloud")
+    ctrl.set_priority(7)
+    ctrl.submit_task()(None)
+    assert saves == [1]
+    stored = json.loads(settings_path().read_text())
+    assert stored["chunk_size"] == 25 and stored["placement"]["download"] == "cloud" and stored["priority"] == 7
+    assert str(tmp_path / "xdg") in str(settings_path())
+    again = SubmitController(core.services())
+    assert again.chunk_size == 25 and again.placement["download"] == "cloud"
+    assert not (tmp_path / "shot.ma").exists()  # nothing was written into (or as) the scene
+
+
+def test_broken_settings_file_falls_back_to_defaults(tmp_path):
+    path = tmp_path / "panel.json"
+    path.write_text("{not json")
+    assert load_settings(path) == PanelSettings()
+    path.write_text(json.dumps({"chunk_size": "ten", "placement": {"render": "moon"}, "scout": False}))
+    s = load_settings(path)
+    assert s.chunk_size == 10 and s.placement == DEFAULT_PLACEMENT and s.scout is False
+    with pytest.raises(ValueError):
+        SubmitController(FakeCore([]).services(), settings_file=path).set_placement("render", "moon")
+
+
+def test_houdini_rop_choice_brings_its_range_renderer_and_camera(tmp_path):
+    snap = HostSnapshot(
+        host="houdini", scene=str(tmp_path / "fx.hip"), frame_range=(1, 240, 1), renderer="mantra",
+        cameras=["/obj/cam1"], layers=["/out/beauty", "/out/cache"],
+        layer_frames={"/out/beauty": (1001, 1050, 1), "/out/cache": (1, 10, 2)},
+        layer_renderers={"/out/beauty": "karma", "/out/cache": "geometry"},
+        layer_cameras={"/out/beauty": "/obj/shotcam", "/out/cache": ""},
+    )
+    ctrl = SubmitController(FakeCore([]).services())
+    ctrl.load_scene(snap.scene, snap, layer="/out/cache")
+    assert (ctrl.layer, ctrl.frame_text, ctrl.renderer) == ("/out/cache", "1-10x2", "geometry")
+    ctrl.set_layer("/out/beauty")
+    assert (ctrl.frame_text, ctrl.renderer, ctrl.camera) == ("1001-1050", "karma", "/obj/shotcam")
+    assert "/obj/shotcam" in ctrl.cameras and ctrl.renderers == ["geometry", "karma", "mantra"]
+
+
+def test_offline_scan_fills_choices_from_the_scene_file(tmp_path):
+    info = SceneInfo(frame_start=1, frame_end=48, frame_step=1, renderer="arnold", cameras=["shotCam"],
+                     layers=["defaultRenderLayer", "rs_fg"])
+    ctrl, core = make_ctrl(tmp_path, make_files(tmp_path / "t", 1), info=info)
+    scanned(ctrl)
+    assert core.scans[0][1] is None  # no frames typed yet: the scene's own range
+    assert (ctrl.frame_text, ctrl.renderer, ctrl.camera, ctrl.layers) == ("1-48", "arnold", "shotCam", ["defaultRenderLayer", "rs_fg"])
+
+
+def test_cancel_through_the_progress_callback(tmp_path):
+    ctrl, _ = make_ctrl(tmp_path, [], listed=listed_files(1200))
+    task = ctrl.scan_task()
+    ctrl.start("scan")
+    with pytest.raises(Cancelled) as info:
+        task(lambda rep: rep.done < 500)
+    ctrl.failed(info.value)
+    assert ctrl.error == "Cancelled." and ctrl.busy == "" and ctrl.dependencies is None
+
+
+def test_errors_in_plain_words():
+    assert describe_error(StoreError("bucket s3://x is not reachable")) == "Bucket s3://x is not reachable"
+    text = describe_error(KeyError("k"))
+    assert text.startswith("Something went wrong") and "Traceback" not in text
+    assert human_size(999) == "999 B" and human_size(1_500_000) == "1.5 MB" and human_size(None) == ""
+
+
+def test_status_lines_follow_the_job(tmp_path):
+    ctrl, core = make_ctrl(tmp_path, make_files(tmp_path / "t", 1))
+    assert ctrl.status_task() is None
+    scanned(ctrl)
+    ctrl.set_frame_text("1-10")
+    ctrl.submit_done(ctrl.submit_task()(None))
+    ctrl.status_done(ctrl.status_task()(None))
+    assert ctrl.status_lines()[1:3] == ["upload (local): done 12/12", "render (cloud): running 3/10"]
+    assert not ctrl.finished()
+
+
+def test_controller_imports_no_qt():
+    code = ("import sys, cloudsubmit.ui.controller, cloudsubmit.ui.services, cloudsubmit.ui.settings\n"
+            "print([m for m in sys.modules if m.split('.')[0] in ('Qt', 'PySide6', 'PySide2', 'maya', 'hou')])")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "[]"
+
+
+def test_studio_defaults_then_the_users_own_choices(tmp_path):
+    class Cfg:  # the shape of cloudsubmit.config.Config.get for the jobs section
+        data = {"jobs.chunk": 5, "jobs.scout": True, "jobs.place": {"upload": "local", "render": "cloud", "download": "cloud"},
+                "jobs.post": [{"name": "comp", "place": "local", "command": ["nuke"]}]}
+
+        def get(self, key, default=None):
+            return self.data.get(key, default)
+
+    defaults = config_defaults(Cfg())
+    assert defaults.chunk_size == 5 and defaults.placement == {"upload": "local", "render": "cloud", "download": "cloud", "comp": "local"}
+    assert config_defaults(load_config()).placement["render"] == "cloud"
+    path = tmp_path / "panel.json"
+    path.write_text(json.dumps({"chunk_size": 40, "placement": {"comp": "cloud", "gone": "cloud"}}))
+    ctrl = SubmitController(FakeCore([]).services(), settings_file=path, defaults=defaults)
+    assert ctrl.chunk_size == 40 and ctrl.placement == {"upload": "local", "render": "cloud", "download": "cloud", "comp": "cloud"}

@@ -1,0 +1,257 @@
+"""The Qt panel, offscreen with pytest-qt: it renders the controller and keeps work off the UI thread."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import threading  # noqa: E402
+from pathlib import Path  # noqa: E402
+import time  # noqa: E402
+
+import pytest  # noqa: E402
+
+pytest.importorskip("Qt")
+pytest.importorskip("pytestqt")
+
+from Qt import QtCore  # noqa: E402
+
+from cloudsubmit.errors import StoreError  # noqa: E402
+from cloudsubmit.progress import ProgressReport, report  # noqa: E402
+from cloudsubmit.ui.controller import SubmitController  # noqa: E402
+from cloudsubmit.ui.panel import SubmitPanel, build_panel, show_panel  # noqa: E402
+
+from hostfakes import FakeHou, installed, maya_modules, maya_scene  # noqa: E402
+from uifakes import FakeCore, listed_files, make_files  # noqa: E402
+
+WAIT_MS = 10_000
+
+
+@pytest.fixture(autouse=True)
+def _user_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+
+
+def open_panel(qtbot, tmp_path, core, frames="1-10"):
+    scene = tmp_path / "shot010.ma"
+    scene.write_text("//Maya ASCII 2023 scene\n")
+    ctrl = SubmitController(core.services())
+    ctrl.load_scene(str(scene))
+    panel = SubmitPanel(ctrl)
+    qtbot.addWidget(panel)
+    panel.frames.setText(frames)
+    return panel
+
+
+def scan(qtbot, panel):
+    panel.rescan()
+    qtbot.waitUntil(lambda: not panel.controller.busy, timeout=WAIT_MS)
+
+
+def test_scan_fills_table_and_totals_for_10000_files(qtbot, tmp_path):
+    listed = listed_files(10_000, missing=3)
+    panel = open_panel(qtbot, tmp_path, FakeCore([], in_store={d.path for d in listed[:9000]}, listed=listed))
+    scan(qtbot, panel)
+    assert panel.model.rowCount() == 10_003
+    assert panel.totals.text() == "10003 files, 9000 already in the cloud, 1000 to upload, 1.0 KB, 3 missing"
+    qtbot.keyClicks(panel.search, "gone")
+    assert panel.model.rowCount() == 3
+    assert panel.model.index(0, 0).data() == "missing"
+    panel.table.selectAll()
+    assert panel.copy_paths().splitlines() == [f"/gs/show/tex/gone_{i}.exr" for i in range(3)]
+    panel.search.clear()
+    panel.state_filter.setCurrentIndex(2)  # "to upload"
+    assert panel.model.rowCount() == 1000
+    panel.model.sort(1, QtCore.Qt.SortOrder.DescendingOrder)
+    assert panel.model.index(0, 1).data().endswith("tex_09999.exr")
+
+
+def test_frame_field_flags_invalid_specs_and_blocks_submit(qtbot, tmp_path):
+    panel = open_panel(qtbot, tmp_path, FakeCore(make_files(tmp_path / "t", 2)))
+    scan(qtbot, panel)
+    assert panel.frames_info.text().startswith("10 frames, 1 chunk")
+    assert panel.submit_button.isEnabled()
+    panel.frames.setText("1-x")
+    assert "1-x" in panel.frames_info.text() and not panel.submit_button.isEnabled()
+    assert "d64541" in panel.frames.styleSheet()
+    panel.frames.setText("1-100x5")
+    panel.chunk.setValue(4)
+    assert panel.frames_info.text().startswith("20 frames, 5 chunks")
+
+
+def test_missing_files_need_the_override_then_submit_runs_off_the_ui_thread(qtbot, tmp_path):
+    core = FakeCore(make_files(tmp_path / "t", 3, missing=1))
+    threads = []
+    real_submit = core.submit
+    core.submit = lambda req, deps, progress: threads.append(threading.current_thread()) or real_submit(req, deps, progress)
+    panel = open_panel(qtbot, tmp_path, core)
+    scan(qtbot, panel)
+    assert not panel.submit_button.isEnabled() and panel.override.isVisibleTo(panel)
+    assert "missing" in panel.submit_button.toolTip()
+    panel.override.setChecked(True)
+    assert panel.submit_button.isEnabled()
+    panel.submit_button.click()
+    qtbot.waitUntil(lambda: panel.controller.job is not None, timeout=WAIT_MS)
+    assert threads and threads[0] is not threading.main_thread()
+    assert "Job job-0001 submitted." in panel.status.toPlainText()
+    assert panel.poll.isActive()
+    panel.refresh_status()
+    qtbot.waitUntil(lambda: core.status_calls == 1 and "render (cloud): running 3/10" in panel.status.toPlainText(),
+                    timeout=WAIT_MS)
+
+
+def test_cancel_stops_a_long_scan_and_the_ui_stays_responsive(qtbot, tmp_path):
+    class Slow(FakeCore):
+        def scan(self, scene, frames, snap, progress):
+            for i in range(10_000):
+                time.sleep(0.001)
+                report(progress, ProgressReport("scan", i, 10_000, message="reading"))
+            raise AssertionError("not cancelled")
+
+    panel = open_panel(qtbot, tmp_path, Slow([]))
+    panel.rescan()
+    assert panel.cancel_button.isEnabled() and not panel.rescan_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=WAIT_MS)  # the event loop runs meanwhile
+    qtbot.mouseClick(panel.cancel_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.controller.busy, timeout=WAIT_MS)
+    assert panel.message.text() == "Cancelled." and panel.rescan_button.isEnabled()
+
+
+def test_errors_show_in_plain_words(qtbot, tmp_path):
+    core = FakeCore(make_files(tmp_path / "t", 1))
+
+    def refuse(paths, progress):
+        raise StoreError("cannot reach s3://studio-render (check your network or VPN)")
+
+    core.resolve = refuse
+    panel = open_panel(qtbot, tmp_path, core)
+    scan(qtbot, panel)
+    assert panel.message.text() == "Could not check the cloud: cannot reach s3://studio-render (check your network or VPN)"
+    assert panel.model.rowCount() == 1 and panel.model.index(0, 0).data() == "checking"  # the list still shows
+    assert panel.totals.text().startswith("1 file, 1 not checked against the cloud yet")
+
+    def broken(scene, frames, snap, progress):
+        raise KeyError("dependencies")
+
+    panel.controller.services.scan = broken
+    scan(qtbot, panel)
+    assert panel.message.text().startswith("Something went wrong (KeyError")
+    assert "Traceback" not in panel.message.text()
+
+
+def test_maya_panel_is_prefilled_from_the_live_scene(qtbot, tmp_path):
+    cmds = maya_scene(str(tmp_path))
+    core = FakeCore([])
+    with installed(maya_modules(cmds)):
+        from cloudsubmit.hosts.maya import MayaHost
+
+        panel = build_panel("", services=core.services(), host=MayaHost())
+    qtbot.addWidget(panel)
+    assert panel.frames.text() == "1001-1096"
+    assert panel.camera.currentText() == "shotCam" and panel.layer_label.text() == "Render layer"
+    assert [panel.layer.itemText(i) for i in range(panel.layer.count())] == ["defaultRenderLayer", "rs_beauty"]
+    assert len(panel.controller.snapshot.refs) == 5  # gathered on this (main) thread, as plain data
+    cmds.files[f"{tmp_path}/tex"].append(("fixed.exr", "skinTex.fileTextureName"))  # the artist fixes a path
+    with installed(maya_modules(cmds)):
+        panel.rescan()
+    qtbot.waitUntil(lambda: not panel.controller.busy, timeout=WAIT_MS)
+    assert len(core.scans[-1][2].refs) == 6 and panel.frames.text() == "1001-1096"
+
+
+def test_houdini_panel_from_a_rop_menu(qtbot, tmp_path):
+    hou = FakeHou(str(tmp_path / "fx_sim.hip"))
+    core = FakeCore(make_files(tmp_path / "geo", 2))
+    with installed({"hou": hou}):
+        from cloudsubmit.hosts.houdini import HoudiniHost
+
+        panel = show_panel(HoudiniHost(), layer="/out/cache", services=core.services())
+    qtbot.addWidget(panel)
+    qtbot.waitUntil(lambda: panel.controller.dependencies is not None, timeout=WAIT_MS)
+    assert (panel.layer_label.text(), panel.layer.currentText(), panel.frames.text()) == ("ROP", "/out/cache", "1-10")
+    panel.layer.setCurrentText("/out/beauty")
+    assert (panel.frames.text(), panel.renderer.currentText(), panel.camera.currentText()) == \
+        ("1001-1048x2", "mantra", "/obj/shotcam")
+    assert core.scans[0][2].host == "houdini"  # the worker got the snapshot, not the hou module
+    panel.close()
+
+
+def test_screenshots_for_each_host(qtbot, tmp_path):
+    from screenshots import save_screenshots
+
+    saved = save_screenshots(tmp_path / "images")
+    assert sorted(saved) == ["houdini", "maya", "submitted"]
+    for png in saved.values():
+        data = png.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+def _opened_panel(qtbot):
+    from cloudsubmit.ui.panel import _OPEN
+
+    panel = _OPEN["cloudsubmitPanel"]
+    qtbot.addWidget(panel)
+    qtbot.waitUntil(lambda: not panel.controller.busy, timeout=WAIT_MS)
+    return panel
+
+
+def test_houdini_shelf_tool_and_rop_menu_open_the_panel(qtbot, tmp_path, monkeypatch):
+    import json
+    import xml.etree.ElementTree as ET
+
+    from cloudsubmit.ui import services
+
+    core = FakeCore(make_files(tmp_path / "geo", 2))
+    monkeypatch.setattr(services, "real_services", lambda config=None: core.services())
+    repo = Path(__file__).resolve().parent.parent
+    package = json.loads((repo / "houdini" / "cloudsubmit.json").read_text())
+    assert package["path"] == "$HOUDINI_PACKAGE_PATH"
+    tool = ET.parse(repo / "houdini" / "toolbar" / "cloudsubmit.shelf").getroot().find("tool")
+    assert tool.get("label") == "Submit to Cloud" and tool.get("icon").endswith("icons/cloudsubmit.png")
+    menu = ET.parse(repo / "houdini" / "OPmenu.xml").getroot().find("menu/scriptItem")
+    hou = FakeHou(str(tmp_path / "fx_sim.hip"))
+    with installed({"hou": hou}):
+        exec(tool.find("script").text, {})
+        assert _opened_panel(qtbot).layer.currentText() == "/out/beauty"
+        rop, sop = hou.node("/out/cache"), hou.node("/obj/geo1/file1")
+        expression = menu.find("context/expression").text
+        assert eval(expression, {"kwargs": {"node": rop}}) and not eval(expression, {"kwargs": {"node": sop}})
+        exec(menu.find("scriptCode").text, {"kwargs": {"node": rop}})
+        panel = _opened_panel(qtbot)
+    assert (panel.layer.currentText(), panel.frames.text()) == ("/out/cache", "1-10")
+    assert panel.controller.dependencies is not None and len(core.scans) == 2
+    panel.close()
+
+
+def test_maya_shelf_button_opens_the_panel(qtbot, tmp_path, monkeypatch):
+    import re
+
+    from cloudsubmit.ui import services
+
+    core = FakeCore([])
+    monkeypatch.setattr(services, "real_services", lambda config=None: core.services())
+    mel = (Path(__file__).resolve().parent.parent / "maya" / "shelves" / "shelf_Cloud.mel").read_text()
+    command = re.search(r'-command "(.*)"', mel).group(1).replace("\\n", "\n")
+    assert '-image "cloudsubmit.png"' in mel and '-sourceType "python"' in mel
+    with installed(maya_modules(maya_scene(str(tmp_path)))):
+        exec(command, {})
+        panel = _opened_panel(qtbot)
+    assert panel.frames.text() == "1001-1096" and panel.controller.snapshot.host == "maya"
+    panel.close()
+
+
+def test_cloudsubmit_panel_command_scans_the_demo_shot_offscreen(cli, tmp_path):
+    pytest.importorskip("cloudsubmit.store.resolve")  # the real store lands separately
+    repo = Path(__file__).resolve().parent.parent
+    scene = repo / "cloudsubmit" / "examples" / "demo_shot" / "scenes" / "shot010_lighting.ma"
+    store = tmp_path / "store"
+    store.mkdir()
+    png = tmp_path / "panel.png"
+    env = {"QT_QPA_PLATFORM": "offscreen", "CLOUDSUBMIT_STORE": "file://" + store.as_posix(),
+           "XDG_CONFIG_HOME": str(tmp_path / "cfg"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "XDG_DATA_HOME": str(tmp_path / "data")}
+    out = cli("panel", str(scene), "--screenshot", str(png), env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "10 files, 0 already in the cloud, 10 to upload, 4.0 KB, 0 missing"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    missing = cli("panel", str(tmp_path / "nope.ma"), env=env)
+    assert missing.returncode == 2 and missing.stderr.strip().endswith("nope.ma: no such scene file")
