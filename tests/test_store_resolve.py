@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from cloudsubmit.errors import Cancelled
-from cloudsubmit.store import resolve, upload
+from cloudsubmit.store import UploadRefused, resolve, upload
 from cloudsubmit.store.hashing import hash_bytes
 from store_fixtures import blob_keys, make_files, open_as, store_url  # noqa: F401
 
@@ -96,8 +96,10 @@ def test_file_changed_after_resolve_is_refused_and_never_stored(store_url, tmp_p
     with open(paths[0], "r+b") as f:  # same size, same mtime, different bytes: only the hash can tell
         f.write(b"tampered")
     os.utime(paths[0], ns=(st.st_atime_ns, st.st_mtime_ns))
-    rep = upload(res, store)
-    assert [r["path"] for r in rep.refused] == [res.files[0].path]
+    with pytest.raises(UploadRefused) as err:
+        upload(res, store)
+    rep = err.value.report
+    assert [r["path"] for r in rep.refused] == [res.files[0].path] and "x.bin" in err.value.message
     assert rep.uploaded_files == 1
     assert blob_keys(store) == ["cas/" + res.files[1].hash]
     fresh = open_as(store_url, tmp_path, "b")

@@ -19,7 +19,7 @@ from ..errors import Cancelled, StoreError
 from ..progress import ProgressCallback
 from .index import BLOB_PREFIX, IndexEntry, current_user
 from .pool import Meter, run_pool
-from .resolve import IN_STORE, REFUSED, TO_UPLOAD, FileChanged, FileState, Resolution
+from .resolve import IN_STORE, REFUSED, FileChanged, FileState, Resolution
 
 if TYPE_CHECKING:
     from . import Store
@@ -41,6 +41,16 @@ class UploadReport:
             "skipped_files": self.skipped_files, "indexed_files": self.indexed_files, "shard": self.shard,
             "refused": list(self.refused),
         }
+
+
+class UploadRefused(StoreError):
+    """Some files changed while being uploaded and were left out; the rest were uploaded and
+    recorded (``report``). Raised so no caller builds a job on files that are not in the store."""
+
+    def __init__(self, report: "UploadReport") -> None:
+        first = report.refused[0]
+        super().__init__(f"{first['path']}: {first['reason']}; {len(report.refused)} file(s) not uploaded, run again")
+        self.report = report
 
 
 class _VerifyingReader:
@@ -115,8 +125,9 @@ def _send_blob(store: "Store", digest: str, files: List[FileState], present: Opt
 def upload(resolution: Resolution, store: "Store", config: Any = None,
            progress: Optional[ProgressCallback] = None) -> UploadReport:
     """Send every blob ``resolution`` marked to upload, then write one index shard for the batch
-    (the new blobs and every in-store file whose exact entry the index lacks). On cancel or a
-    store failure, the blobs that did complete are still recorded, then the error is raised."""
+    (the new blobs and every in-store file whose exact entry the index lacks). On cancel, a store
+    failure or a file that changed (:class:`UploadRefused`), the blobs that did complete are still
+    recorded, then the error is raised. File states in ``resolution`` are updated as blobs land."""
     rep = UploadReport(store.url)
     by_hash: Dict[str, List[FileState]] = {}
     for f in resolution.to_upload:
@@ -148,6 +159,8 @@ def upload(resolution: Resolution, store: "Store", config: Any = None,
         raise failure if isinstance(failure, StoreError) else StoreError(f"store {store.url}: {failure}")
     if cancelled:
         raise Cancelled("upload cancelled")
+    if rep.refused:
+        raise UploadRefused(rep)
     return rep
 
 
