@@ -62,7 +62,11 @@ class _VerifyingReader:
 
         self.fs, self.meter = fs, meter
         self.f = open(fs.path, "rb")
-        self._check_stat()
+        try:
+            self._check_stat()
+        except FileChanged:
+            self.f.close()
+            raise
         self.h = xxhash.xxh3_128()
         self.n = 0
 
