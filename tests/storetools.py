@@ -12,6 +12,9 @@ from cloudsubmit.store.local import LocalBackend
 from cloudsubmit.store.manifest import Manifest, ManifestEntry, blob_key, write_inputs
 
 
+GETS = ("get_file", "get_bytes")
+
+
 class CountingMixin:
     """Counts calls per method and key in front of any real backend (a subclass, not a mock)."""
 
@@ -25,7 +28,12 @@ class CountingMixin:
             self.calls[(name, key)] += 1
 
     def gets(self, prefix: str = "cas/") -> int:
-        return sum(n for (name, key), n in self.calls.items() if name == "get_file" and key.startswith(prefix))
+        """Downloads of objects under ``prefix`` (streamed or in one request)."""
+        return sum(n for (name, key), n in self.calls.items() if name in GETS and key.startswith(prefix))
+
+    def get_bytes(self, key):
+        self._count("get_bytes", key)
+        return super().get_bytes(key)
 
     def get_file(self, key, dest, *, on_bytes=None):
         self._count("get_file", key)
@@ -65,6 +73,12 @@ class SlowBackend(LocalBackend):
                 on_bytes(n // self.steps)
         return super().get_file(key, dest, on_bytes=slow)
 
+    def get_bytes(self, key):
+        import time
+
+        time.sleep(self.steps * 0.01)
+        return super().get_bytes(key)
+
 
 def write_tree(root: Path, files: Dict[str, bytes]) -> Path:
     for rel, data in files.items():
@@ -102,21 +116,3 @@ def tree_bytes(root: Path, skip_prefix: Optional[str] = ".tmp-") -> Dict[str, by
         for p in sorted(root.rglob("*")) if p.is_file() and not (skip_prefix and p.name.startswith(skip_prefix))
     }
 
-
-def _has_open_store() -> bool:
-    import cloudsubmit.store
-
-    return hasattr(cloudsubmit.store, "open_store")
-
-
-#: The commands open stores through store-core's ``open_store``; until it is merged they skip.
-requires_open_store = __import__("pytest").mark.skipif(not _has_open_store(), reason="open_store not merged yet")
-
-
-def _has_s3_backend() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("cloudsubmit.store.s3") is not None
-
-
-requires_s3_backend = __import__("pytest").mark.skipif(not _has_s3_backend(), reason="S3Backend not merged yet")

@@ -28,7 +28,12 @@ def read(path, **ctx):
 
 
 def by_source(result):
-    return {r.source: r for r in result.refs}
+    return {r.source: r for r in inputs(result)}
+
+
+def inputs(result):
+    """The refs without the render output every scene with defaultRenderGlobals reports."""
+    return [r for r in result.refs if not r.output]
 
 
 # -- real files -----------------------------------------------------------------------------------
@@ -37,9 +42,11 @@ def by_source(result):
 def test_real_for8_reports_the_ocio_config_of_another_machine(real_scenes, name):
     # hexdump: SLCT group ":defaultColorMgtGlobals" holds STR "cfp" with this absolute path
     result = read(real_scenes / name)
-    assert [(r.value, r.source, r.kind, r.node_type) for r in result.refs] == [
+    assert [(r.value, r.source, r.kind, r.node_type) for r in inputs(result)] == [
         (OCIO, "defaultColorMgtGlobals.configFilePath", "ocio", "colorManagementGlobals")]
     assert result.warnings == []
+    # defaultRenderGlobals is selected without an imageFilePrefix: Maya's default, as the .ma reader says
+    assert [(r.value, r.kind, r.output) for r in result.refs if r.output] == [("<Scene>", "render", True)]
 
 
 def test_real_for8_scene_info(real_scenes):
@@ -53,7 +60,7 @@ def test_real_for8_scene_info(real_scenes):
 
 def test_real_for4_maya_2009(real_scenes):
     result = read(real_scenes / "alembic_cube_for4.mb")
-    assert result.refs == [] and result.warnings == []
+    assert inputs(result) == [] and result.warnings == []
     assert (result.info.frame_start, result.info.frame_end) == (1001.0, 1048.0)
     assert result.info.cameras == ["persp"]
 
@@ -144,7 +151,7 @@ def textured_scene(wide: bool) -> MbWriter:
     w.node("DIPL", "plate", [w.string("imn", "/plates/sh010/plate.%04d.dpx"), w.double("ufe", 1.0)])
     w.node("PSDT", "decal", [w.string("ftn", "/art/decal.psd")])
     w.node("AUDI", "dialogue", [w.string("f", "sound/sh010.wav")])
-    w.node("CCHF", "clothCache1", [w.string("cp", "cache/nCache/cloth")])
+    w.node("CCHF", "clothCache1", [w.string("cp", "cache/nCache/cloth"), w.string("cn", "clothShape")])
     w.node("REFN", "charRN", [w.string("unrelated", "x")])
     w.node(AI_STANDIN, "treesShape", [w.string("dso", "/cache/trees.ass"), w.double("ufe", 0.0)], parent="trees")
     w.node(USD_PROXY, "stageShape", [w.string("fp", "shot.usda")], parent="stage")
@@ -167,8 +174,9 @@ def test_generated_scene_textures_reference_plugins(tmp_path, wide):
     assert (ref.value, ref.kind, ref.follow, ref.node_type) == ("/proj/assets/char/char_rig.mb", "reference", True, "reference")
     udim = refs["skin_col.fileTextureName"]
     assert (udim.value, udim.tiling, udim.sequence, udim.kind) == ("sourceimages/skin/skin_col.<UDIM>.tx", "udim", False, "texture")
-    flip = refs["flipbook.fileTextureName"]
-    assert (flip.value, flip.sequence, flip.frame_value, flip.frame_offset) == ("$JOB/seq/flip.####.exr", True, 12.0, -2)
+    flip = refs["flipbook.fileTextureName"]  # fe is driven by time1: every frame, not the saved 12
+    assert (flip.value, flip.sequence, flip.frame_value, flip.frame_offset) == ("$JOB/seq/flip.####.exr", True, None, -2)
+    assert refs["clothCache1.cachePath"].value == "cache/nCache/cloth/clothShape.xml"
     plate = refs["plate.imageName"]
     assert (plate.node_type, plate.kind, plate.sequence) == ("imagePlane", "image", True)
     assert (refs["treesShape.dso"].node_type, refs["treesShape.dso"].follow, refs["treesShape.dso"].sequence) == ("aiStandIn", True, False)
@@ -313,4 +321,4 @@ def test_copy_of_real_file_with_trailing_bytes_still_reads(real_scenes, tmp_path
     shutil.copy(real_scenes / "rig.layout.mb", copy)
     with open(copy, "ab") as fh:
         fh.write(b"\0" * 13)
-    assert [r.value for r in read(copy).refs] == [OCIO]
+    assert [r.value for r in inputs(read(copy))] == [OCIO]

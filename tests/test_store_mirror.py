@@ -12,7 +12,7 @@ from cloudsubmit.store.hashing import hash_file
 from cloudsubmit.store.manifest import Manifest, ManifestEntry, write_inputs
 from cloudsubmit.store.materialise import map_path
 from cloudsubmit.store.mirror import MirrorLayout, check_mirror, index_skip, materialise_mirror, push_mirror
-from storetools import CountingBackend, payload, requires_s3_backend, write_tree
+from storetools import CountingBackend, payload, write_tree
 
 SHOT = "work/neo/cloudTest"
 
@@ -103,6 +103,9 @@ def test_layout_from_config_and_bad_settings(tmp_path):
         MirrorLayout().rules({"gs": "/gs"})
     with pytest.raises(StoreError, match="refusing"):
         layout.key("gs", "../etc/passwd")
+    with pytest.raises(StoreError, match=r"gs/jobs/a.ma: its mirror key jobs/a.ma would collide .* prefix"):
+        layout.key("gs", "jobs/a.ma")
+    assert MirrorLayout(prefixes={"gs": "studio"}).key("gs", "jobs/a.ma") == "studio/jobs/a.ma"
 
 
 def test_materialise_job_in_mirror_layout_downloads_nothing(studio, tmp_path):
@@ -118,7 +121,6 @@ def test_materialise_job_in_mirror_layout_downloads_nothing(studio, tmp_path):
     assert map_path(files[0][1], rep.rules) == str(studio["mount"] / SHOT / "scene.ma")
 
 
-@requires_s3_backend
 def test_mirror_over_s3(studio, s3_bucket):
     from storetools import counting_s3
 
@@ -132,3 +134,32 @@ def test_mirror_over_s3(studio, s3_bucket):
     write_inputs(bucket, m)
     rep = materialise_mirror(bucket, layout, "shotA")
     assert rep.rules == [] and rep.files == 3  # /gs on premises is /gs on the node
+
+
+def test_upload_mirror_through_resolve_and_the_team_index(tmp_path, studio):
+    """Two artists: the second one's unchanged files are skipped by the index, a changed file is
+    sent again, and what is on the mount is what each index entry says."""
+    from cloudsubmit.store import open_store, resolve
+    from cloudsubmit.store.mirror import upload_mirror
+
+    cfg = load_config(overrides={
+        "paths.roots.gs": str(studio["gs"]), "store.layout": "mirror",
+        "store.mirror.mount": str(studio["mount"]), "store.mirror.prefixes.gs": "",
+        "store.hash_cache": str(tmp_path / "hc" / "hashes.sqlite")}, env={})
+    paths = [str(studio["gs"] / SHOT / rel) for rel in ("scene.ma", "tex/wall.tx", "tex/wall_copy.tx")]
+    store = open_store("file://" + studio["mount"].as_posix(), cfg)
+    summary, skipped = upload_mirror(resolve(paths, store, cfg), store)
+    assert (summary.files, skipped) == (3, 0)  # same bytes at two paths: two keys in a mirror
+    store.close()
+    (studio["gs"] / SHOT / "tex/wall.tx").write_bytes(payload(88))
+    store = open_store("file://" + studio["mount"].as_posix(), cfg)  # a teammate, later
+    summary, skipped = upload_mirror(resolve(paths, store, cfg), store)
+    assert (summary.files, skipped) == (1, 2)
+    entries = store.index.refresh().entries()
+    for e in entries:
+        key = studio["mount"] / e.path
+        if hash_file(str(key)) == e.hash:
+            continue
+        assert any(o.path == e.path and o.hash == hash_file(str(key)) for o in entries)  # superseded version
+    assert (studio["mount"] / SHOT / "tex/wall.tx").read_bytes() == payload(88)
+    store.close()

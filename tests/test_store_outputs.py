@@ -13,7 +13,7 @@ from cloudsubmit.store.local import LocalBackend
 from cloudsubmit.store.manifest import Manifest, output_roots, write_inputs
 from cloudsubmit.store.materialise import mapping_rules
 from cloudsubmit.store.outputs import download_outputs, snapshot, upload_outputs
-from storetools import CountingBackend, SlowBackend, requires_open_store, requires_s3_backend, payload, tree_bytes, write_tree
+from storetools import CountingBackend, SlowBackend, payload, tree_bytes, write_tree
 
 
 def render(folder: Path, frames, tag="beauty", size=5000):
@@ -174,7 +174,6 @@ def test_several_output_folders_under_dest(tmp_path):
     assert down.targets == sorted([(tmp_path / "dl/masks").as_posix(), (tmp_path / "dl/render").as_posix()])
 
 
-@requires_open_store
 def test_download_command(cli, tmp_path, job):
     store = LocalBackend(str(tmp_path / "store"))
     render(job["node_dir"], range(1, 4))
@@ -190,7 +189,6 @@ def test_download_command(cli, tmp_path, job):
     assert res.returncode == 0 and "0 files downloaded" in res.stdout and "3 already present" in res.stdout
 
 
-@requires_open_store
 def test_download_command_errors_are_one_line(cli, tmp_path):
     store = LocalBackend(str(tmp_path / "store"))
     url = "file://" + (tmp_path / "store").as_posix()
@@ -206,7 +204,6 @@ def test_download_command_errors_are_one_line(cli, tmp_path):
     assert res.returncode == 2 and "invalid job id" in res.stderr
 
 
-@requires_s3_backend
 def test_outputs_round_trip_over_s3(tmp_path, job, s3_bucket):
     from storetools import counting_s3
 

@@ -17,8 +17,6 @@ MENU_NAME = "cloudsubmitMenu"
 MENU_LABEL = "Cloud"
 SUBMIT_LABEL = "Submit to Cloud..."
 ICON = "cloudsubmit.png"
-# uvTilingMode values -> the names RawRef.tiling uses (0 = off).
-TILING_NAMES = {1: "zbrush", 2: "mudbox", 3: "udim"}
 
 
 def _cmds() -> Any:
@@ -113,17 +111,20 @@ def _raw_ref(cmds: Any, table: Dict[str, Any], path: str, plug: str) -> RawRef:
         return RawRef(value=path, source=node, kind="reference", node_type=node_type, follow=not loaded,
                       deferred=not loaded)
     rule = next((r for r in table.get(node_type, []) if attr in r.names()), None)
-    ref = RawRef(value=path, source=plug, kind=rule.kind if rule else "file", node_type=node_type)
     if rule is None:
-        return ref
-    ref.follow, ref.output = rule.follow, rule.output
-    if rule.frames and cmds.getAttr(f"{node}.{rule.frames}"):
-        ref.sequence = True
-        if rule.frame_offset:
-            ref.frame_offset = int(cmds.getAttr(f"{node}.{rule.frame_offset}") or 0)
-    if rule.tiling:
-        ref.tiling = TILING_NAMES.get(int(cmds.getAttr(f"{node}.{rule.tiling}") or 0), "")
-    return ref
+        return RawRef(value=path, source=plug, kind="file", node_type=node_type)
+    from dataclasses import replace
+
+    from ..scan.attributes import rule_refs
+
+    # The row is read as the offline readers read it, with two differences: filePathEditor lists
+    # the file itself (a cacheFile's .xml included), so name_attr/suffix are not applied again; and
+    # a live frameExtension is usually keyed or driven by an expression, so it is never taken as
+    # the one frame: every frame of the range is listed.
+    def get(name: str) -> Any:
+        return None if name == rule.frame_value else cmds.getAttr(f"{node}.{name}")
+
+    return rule_refs(node, node_type, replace(rule, name_attr="", suffix=""), [path], get)[0]
 
 
 def install_menu() -> Optional[str]:

@@ -17,7 +17,6 @@ import fnmatch
 import functools
 import glob
 import gzip
-import os
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from typing import Any, BinaryIO, Dict, List, Optional, Tuple
 
 from ..errors import ScanError
 from ..paths import expand_vars, is_absolute, normpath
-from . import READERS
+from . import READERS, scene_extension
 from .expand import DirCache
 from .model import RawRef, ReadContext, ReadResult
 
@@ -248,12 +247,11 @@ def _refs(nodes: List[AssNode], table: Dict[str, Any], ctx: ReadContext, ass_dir
             where = f"{node.name}.{param}"
             if _PER_OBJECT.search(value):
                 warnings.append(f"{where}: {value} depends on per-object data and cannot be expanded offline")
-            ext = os.path.splitext(value.lower())[1]
             refs.append(RawRef(
                 value=value, source=where, kind="image" if is_output else kind, node_type=node.type,
                 base_dir=ass_dir if is_output else _base_dir(value, kind, search, ass_dir, ctx, where, warnings, cache),
                 sequence=bool(_FRAME.search(value)), output=is_output,
-                follow=not is_output and kind in follow_kinds and ext in READERS,
+                follow=not is_output and kind in follow_kinds and scene_extension(value) in READERS,
             ))
     return refs
 

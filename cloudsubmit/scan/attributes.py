@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Union
 
 from ..errors import ConfigError
+from .model import RawRef
 
 _TABLE = Path(__file__).with_name("attributes.yaml")
 
@@ -21,6 +22,18 @@ AUX_SHORT_NAMES = {
     "uvTilingMode": "uvt",
     "cacheName": "cn",
 }
+
+# Maya's uvTilingMode enum -> the RawRef.tiling names expand.apply_tiling understands. One table
+# for every Maya reader, so a .ma and a .mb of the same scene list the same tiles.
+# 1 ZBrush (u0_v0) and 2 Mudbox (u1_v1) are both the u<U>_v<V> pattern on disk; 3 is Mari UDIM.
+# 4 "explicit" names each tile in explicitUvTiles[].explicitUvTileName, which no reader reads yet:
+# the base tile's UDIM siblings are listed instead, because a tile missed fails a render while
+# a tile listed too many only costs upload.
+TILING_MODES: Dict[int, str] = {0: "", 1: "zbrush", 2: "mudbox", 3: "udim", 4: "udim"}
+
+_TRUE = ("yes", "on", "true")
+
+Scalar = Union[str, float, int, None]
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,60 @@ class AttrRule:
     def aux_attrs(self) -> List[str]:
         """Long names of the helper attributes this row reads besides the path itself."""
         return [a for a in (self.frames, self.frame_value, self.frame_offset, self.tiling, self.name_attr) if a]
+
+
+def number(value: Scalar) -> Optional[float]:
+    """A .ma setAttr word or a .mb double as a float; None when it is not a number."""
+    if value is None or isinstance(value, (int, float)):
+        return None if value is None else float(value)
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        return None
+
+
+def flag(value: Scalar) -> bool:
+    """A boolean attribute as either reader holds it (``yes``/``true``/``1`` in a .ma, 1.0 in a .mb)."""
+    if isinstance(value, str) and value.strip().lower() in _TRUE:
+        return True
+    return bool(number(value))
+
+
+def rule_refs(node_name: str, node_type: str, rule: AttrRule, values: Sequence[str],
+              get: Callable[[str], Scalar]) -> List[RawRef]:
+    """The RawRefs one table row gives on one node: the one place the row's fields (frames,
+    frame_value, frame_offset, tiling, name_attr, suffix) are interpreted, for every Maya reader.
+
+    ``values``: the row attribute's string(s) (a stringArray gives several); ``get(long_name)``:
+    the node's value of a helper attribute, or None when the file does not set it. A reader whose
+    node has its frame attribute connected (keyed, an expression) returns None for it, so every
+    frame of the range is listed rather than the one frame saved in the file."""
+    sequence = bool(rule.frames) and flag(get(rule.frames))
+    frame_value = number(get(rule.frame_value)) if sequence and rule.frame_value else None
+    offset = number(get(rule.frame_offset)) if rule.frame_offset else None
+    tiling = TILING_MODES.get(int(number(get(rule.tiling)) or 0), "") if rule.tiling else ""
+    file_name = str(get(rule.name_attr) or "") if rule.name_attr else ""
+    if rule.name_attr and not file_name:
+        return []  # a cache folder without its cache name names no file yet
+    out = []
+    for value in values:
+        if not isinstance(value, str) or not value.strip():
+            continue
+        if rule.name_attr:
+            value = value.rstrip("/\\") + "/" + file_name
+        out.append(RawRef(
+            value=value + rule.suffix, source=f"{node_name}.{rule.attr}", kind=rule.kind, node_type=node_type,
+            sequence=sequence, frame_offset=int(offset or 0), frame_value=frame_value, tiling=tiling,
+            output=rule.output, follow=rule.follow,
+        ))
+    return out
+
+
+def frame_value_names(table: Dict[str, List[AttrRule]]) -> Set[str]:
+    """Every name (long and short) of a frame attribute a row reads: the connections a reader must
+    notice, because a driven frame extension means every frame, not the one saved."""
+    return {n for rules in table.values() for r in rules if r.frame_value
+            for n in (r.frame_value, AUX_SHORT_NAMES.get(r.frame_value, r.frame_value))}
 
 
 def name_map(rules: List[AttrRule]) -> Dict[str, str]:

@@ -18,8 +18,8 @@ from typing import Any, BinaryIO, Dict, Iterator, List, Optional, Tuple
 
 from ..errors import ScanError
 from . import mel
-from .attributes import AttrRule, load_table, name_map
-from .maya_info import DEFAULT_NODE_TYPES, INFO_ATTRS, TILING_NAMES, build_info, info_names, number, truthy
+from .attributes import AttrRule, frame_value_names, load_table, name_map, rule_refs
+from .maya_info import DEFAULT_NODE_TYPES, INFO_ATTRS, build_info, info_names
 from .model import RawRef, ReadContext, ReadResult
 
 BLOCK = 8 << 20
@@ -88,7 +88,7 @@ class _Scan:
         self.attr_keys = {t: {key(n): long for n, long in m.items()} for t, m in names.items()}
         types = set(names) | {"renderLayer"}
         all_names = {n for m in names.values() for n in m}
-        frame_names = {n for rules in table.values() for r in rules for n in _frame_value_names(r)} or {"fe"}
+        frame_names = frame_value_names(table) or {"fe"}
         self.edit_rules = _edit_rules(table)
         self.regex = _compile(tuple(sorted(types)), tuple(sorted(all_names)), tuple(sorted(frame_names)),
                               tuple(sorted(self.edit_rules)), self.text_mode)
@@ -206,42 +206,17 @@ def _edit_rules(table: Dict[str, List[AttrRule]]) -> Dict[str, AttrRule]:
     return rules
 
 
-def _frame_value_names(rule: AttrRule) -> List[str]:
-    from .attributes import AUX_SHORT_NAMES
-
-    if not rule.frame_value:
-        return []
-    return [rule.frame_value, AUX_SHORT_NAMES.get(rule.frame_value, rule.frame_value)]
-
-
 def _refs_for(node: _Node, rule: AttrRule, frame_connected: bool) -> List[RawRef]:
     """RawRefs of one table row on one node (a stringArray gives one per entry)."""
     raw = node.values.get(rule.attr)
     if raw is None:
         return []
-    values = raw if isinstance(raw, list) else [raw]
-    v = node.values
-    sequence = rule.frames in v and truthy(v[rule.frames])
-    frame_value = None
-    if sequence and rule.frame_value in v and not frame_connected:
-        frame_value = number(v[rule.frame_value])
-    offset = number(v[rule.frame_offset]) if rule.frame_offset in v else 0
-    tiling = TILING_NAMES.get(int(number(v[rule.tiling]) or 0), "") if rule.tiling in v else ""
-    file_name = str(v.get(rule.name_attr) or "") if rule.name_attr else ""
-    out = []
-    for value in values:
-        if not value:
-            continue
-        if rule.name_attr:
-            if not file_name:
-                continue  # a cache folder without its cache name names no file yet
-            value = value.rstrip("/\\") + "/" + file_name
-        out.append(RawRef(
-            value=value + rule.suffix, source=f"{node.name}.{rule.attr}", kind=rule.kind, node_type=node.type,
-            sequence=sequence, frame_offset=int(offset or 0), frame_value=frame_value, tiling=tiling,
-            output=rule.output, follow=rule.follow,
-        ))
-    return out
+    values = node.values
+
+    def get(name: str) -> Any:
+        return None if frame_connected and name == rule.frame_value else values.get(name)
+
+    return rule_refs(node.name, node.type, rule, raw if isinstance(raw, list) else [raw], get)
 
 
 def _blocks(fh: BinaryIO, size: int = BLOCK) -> Iterator[Tuple[bytes, int]]:

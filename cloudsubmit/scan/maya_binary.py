@@ -8,7 +8,10 @@ the node's name (and parent) and each attribute chunk holds ``short name\\0``, o
 value: a C string for ``STR ``, a 32-bit count and that many C strings for ``STR#``, a big-endian
 double for ``DBLE``.
 
-The (node type, attribute) table is the one the ASCII reader uses, so the two formats agree.
+The (node type, attribute) table is the one the ASCII reader uses, and each row is turned into
+RawRefs by the same function (:func:`attributes.rule_refs`), so the two formats agree. Connections
+(``CONS`` groups, last in the file) are read only to learn which frame attributes are driven;
+nodes are turned into RawRefs after them.
 Nodes whose type tag we know and whose type holds no file are skipped with one seek, which keeps
 large, mesh-heavy scenes fast. Nodes whose tag we do not know (plug-in nodes, rarer built-ins)
 are typed by their attribute names; when those fit several types the scene's ``requires`` list
@@ -18,7 +21,6 @@ A ``.mb`` records no code page, so strings are read as UTF-8 and, failing that, 
 (Japanese Windows), then cp1252 and latin-1, with a warning naming the code page used."""
 from __future__ import annotations
 
-import re
 import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -26,8 +28,9 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from ..errors import ScanError
-from .attributes import AttrRule, load_table
+from .attributes import AUX_SHORT_NAMES, AttrRule, frame_value_names, load_table, name_map, rule_refs
 from .iff import Chunk, IffFile
+from .maya_info import build_info, info_names
 from .model import RawRef, ReadContext, ReadResult
 
 _TYPES = Path(__file__).with_name("maya_binary_types.yaml")
@@ -35,12 +38,11 @@ _NAME_PEEK = 256                       # bytes read to learn an attribute chunk'
 _STRING_TAGS = (b"STR ", b"STR#")
 _NUMBER_TAGS = {b"DBLE": struct.Struct(">d")}
 _FALLBACK_CODECS = ("cp932", "cp1252", "latin-1")   # latin-1 never fails
-_PLAYBACK_RE = re.compile(r"playbackOptions\b(.*)")
-_FLAG_RE = re.compile(r"-(min|max|minTime|maxTime)\s+(-?[\d.]+)")
-# What SceneInfo needs, by node type: attribute short names to keep.
 _REFERENCE_FORMS = (b"FREF", b"FRDI")
 _NOT_NODES = (b"HEAD", b"SLCT") + _REFERENCE_FORMS
-_INFO_ATTRS = {"camera": ("rnd",), "script": ("b",), "renderGlobals": ("ren",), "renderLayer": ()}
+_CONNECTIONS = b"CONS"
+# What SceneInfo needs (maya_info, shared with the .ma reader): node type -> {any name: long name}.
+_INFO_ATTRS: Dict[str, Dict[str, str]] = {**info_names(), "renderLayer": {}}
 
 
 @dataclass
@@ -59,8 +61,6 @@ class _Types:
     tags: Dict[bytes, str]
     default_nodes: Dict[str, str]
     plugins: Dict[str, str]
-    short_names: Dict[str, str]
-    tiling: Dict[int, str]
 
 
 def _tag_key(key: Any) -> bytes:
@@ -82,8 +82,6 @@ def load_types() -> _Types:
         tags={_tag_key(k): str(v) for k, v in (data.get("tags") or {}).items()},
         default_nodes={str(k): str(v) for k, v in (data.get("default_nodes") or {}).items()},
         plugins={str(k): str(v) for k, v in (data.get("plugins") or {}).items()},
-        short_names={str(k): str(v) for k, v in (data.get("short_names") or {}).items()},
-        tiling={int(k): str(v) for k, v in (data.get("tiling") or {}).items()},
     )
 
 
@@ -112,6 +110,8 @@ class _Scene:
         self.seen_refs: Set[str] = set()
         self._names: Dict[str, Set[str]] = {}
         self.by_attr: Dict[str, Set[str]] = {}   # attribute name -> node types using it
+        self.nodes: List[_Node] = []             # nodes with something to report, in file order
+        self.connected: Set[Tuple[str, str]] = set()  # (node name, attribute name) driven by a connection
         for node_type, rules in self.table.items():
             for rule in rules:
                 for name in rule.names():
@@ -147,13 +147,7 @@ class _Scene:
         return names
 
     def _collect_names(self, node_type: str) -> Set[str]:
-        names: Set[str] = set(_INFO_ATTRS.get(node_type, ()))
-        for rule in self.table.get(node_type, ()):
-            names.update(rule.names())
-            for hint in (rule.frames, rule.frame_value, rule.frame_offset, rule.tiling):
-                if hint:
-                    names.update((hint, self.types.short_names.get(hint, hint)))
-        return names
+        return set(_INFO_ATTRS.get(node_type, ())) | set(name_map(self.table.get(node_type, [])))
 
     def wanted(self, node_type: str) -> Optional[Set[str]]:
         """Attribute names to read for a node of this type; None reads every name (unknown type)."""
@@ -171,19 +165,39 @@ class _Scene:
                 self.header(iff, chunk)
             elif chunk.form in _REFERENCE_FORMS:
                 self.references(iff, chunk)
+            elif chunk.form == _CONNECTIONS:
+                self.connections(iff, chunk)
             elif chunk.tag.startswith(b"FOR"):
                 node = self.node(iff, chunk)
-                if node is not None:
-                    self.emit(node)
-            # LIS4/LIS8 CONS: connections, which name no files.
+                if node is not None and (node.strings or node.type in _INFO_ATTRS):
+                    self.nodes.append(node)
+        for node in self.nodes:           # after the connections, which come last in the file
+            self.emit(node)
+        info_nodes = {n.name: (n.type, n.parent, self.info_values(n)) for n in self.nodes if n.type in _INFO_ATTRS}
+        self.result.info, outputs = build_info(info_nodes)
+        self.result.refs += outputs
+
+    def connections(self, iff: IffFile, group: Chunk) -> None:
+        """``CWFL`` records (a flags byte, source plug, destination plug) under ``CONS``/``CONN``.
+        Only what a row needs is kept: a frame attribute driven by a key or an expression."""
+        frame_names = frame_value_names(self.table)
+        for sub in iff.children(group):
+            for chunk in (iff.children(sub) if sub.is_group else (sub,)):
+                if chunk.tag != b"CWFL":
+                    continue
+                parts = iff.read(chunk)[1:].split(b"\0")
+                if len(parts) >= 2:
+                    node, _, attr = self.text(parts[1], "connection").rpartition(".")
+                    if attr in frame_names:
+                        self.connected.add((node.rsplit("|", 1)[-1].lstrip(":"), attr))
 
     def header(self, iff: IffFile, group: Chunk) -> None:
         """``requires`` lines: the plug-in name, its version, then the node types it declares."""
         for chunk in iff.children(group):
             if chunk.tag == b"PLUG":
                 parts = [p for p in self.fields(iff.read(chunk), "requires") if p]
-                if parts:
-                    self.required.add(parts[0])
+                if parts:   # Python plug-ins are required by file name: RenderMan_for_Maya.py
+                    self.required.update((parts[0], parts[0][:-3] if parts[0].endswith(".py") else parts[0]))
                     self.required.update(parts[2:])
 
     def references(self, iff: IffFile, group: Chunk) -> None:
@@ -271,17 +285,12 @@ class _Scene:
 
     # -- from nodes to RawRefs --------------------------------------------------------------------
     def emit(self, node: _Node) -> None:
-        if node.type in _INFO_ATTRS:
-            self.info(node)
         node_type = node.type or self.guess(node)
         rules = self.table.get(node_type, [])
         for attr, values in node.strings:
             rule = next((r for r in rules if attr in r.names()), None)
-            if rule is None:
-                continue
-            for value in values:
-                if value.strip():
-                    self.result.refs.append(self.ref(node, node_type, rule, value))
+            if rule is not None:
+                self.result.refs += rule_refs(node.name, node_type, rule, values, lambda name: self.value(node, name))
 
     def guess(self, node: _Node) -> str:
         """Type an unknown node by its attribute names (plug-in nodes, unlisted built-ins)."""
@@ -310,39 +319,26 @@ class _Scene:
         return tuple(sorted({(r.kind, r.follow, r.output) for attr, _ in node.strings for r in rules
                              if attr in r.names()}))
 
-    def number(self, node: _Node, long_name: str) -> Optional[float]:
-        if not long_name:
+    def value(self, node: _Node, long_name: str) -> Any:
+        """A helper attribute's value, by long or short name; None when the file does not set it
+        or a connection drives it (so a keyed frame extension lists every frame of the range)."""
+        names = (long_name, AUX_SHORT_NAMES.get(long_name, long_name))
+        if any((node.name, n) in self.connected for n in names):
             return None
-        for key in (long_name, self.types.short_names.get(long_name, long_name)):
-            if key in node.numbers:
-                return node.numbers[key]
+        strings = dict(node.strings)
+        for name in names:
+            if name in node.numbers:
+                return node.numbers[name]
+            if strings.get(name):
+                return strings[name][0]
         return None
 
-    def ref(self, node: _Node, node_type: str, rule: AttrRule, value: str) -> RawRef:
-        offset = self.number(node, rule.frame_offset)
-        tiling = self.number(node, rule.tiling)
-        return RawRef(
-            value=value, source=f"{node.name}.{rule.attr}", kind=rule.kind, node_type=node_type,
-            sequence=bool(self.number(node, rule.frames)), frame_offset=int(offset or 0),
-            frame_value=self.number(node, rule.frame_value),
-            tiling=self.types.tiling.get(int(tiling or 0), ""), follow=rule.follow, output=rule.output,
-        )
-
-    def info(self, node: _Node) -> None:
-        info = self.result.info
-        strings = dict(node.strings)
-        if node.type == "camera" and node.numbers.get("rnd", 1.0):
-            info.cameras.append(node.parent or node.name)
-        elif node.type == "renderLayer":
-            info.layers.append(node.name)
-        elif node.type == "renderGlobals" and strings.get("ren"):
-            info.renderer = strings["ren"][0]
-        elif node.type == "script" and strings.get("b"):
-            playback = _PLAYBACK_RE.search(strings["b"][0])
-            flags = dict(_FLAG_RE.findall(playback.group(1))) if playback else {}
-            start, end = flags.get("min", flags.get("minTime")), flags.get("max", flags.get("maxTime"))
-            if start is not None and end is not None:
-                info.frame_start, info.frame_end = float(start), float(end)
+    def info_values(self, node: _Node) -> Dict[str, Any]:
+        """An info node's values by long name, as :func:`maya_info.build_info` takes them."""
+        names = _INFO_ATTRS.get(node.type, {})
+        values: Dict[str, Any] = {names[k]: v for k, v in node.numbers.items() if k in names}
+        values.update((names[k], v[0]) for k, v in node.strings if k in names and v)
+        return values
 
 
 def _maya_root(iff: IffFile) -> Chunk:

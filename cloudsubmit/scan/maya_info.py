@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from .attributes import flag, number
 from .model import RawRef, SceneInfo
 
 # (node type) -> {long name: short name} of the attributes that describe the scene.
@@ -24,22 +25,8 @@ DEFAULT_NODE_TYPES = {
     "defaultResolution": "resolution",
     "time1": "time",
 }
-# Maya's uvTilingMode enum, as the names expand.apply_tiling understands.
-TILING_NAMES = {0: "", 1: "zbrush", 2: "mudbox", 3: "udim", 4: "udim"}
-
-_PLAYBACK_RE = re.compile(r"-min\s+(-?[\d.]+)\s+-max\s+(-?[\d.]+)")
-_TRUE = ("yes", "on", "true", "1")
-
-
-def truthy(value: Any) -> bool:
-    return str(value).strip().lower() in _TRUE
-
-
-def number(value: Any) -> Optional[float]:
-    try:
-        return float(str(value).strip())
-    except ValueError:
-        return None
+_PLAYBACK_RE = re.compile(r"playbackOptions\b(.*)")
+_FLAG_RE = re.compile(r"-(min|max|minTime|maxTime)\s+(-?[\d.]+)")
 
 
 def info_names() -> Dict[str, Dict[str, str]]:
@@ -62,14 +49,22 @@ def build_info(nodes: Mapping[str, Tuple[str, str, Dict[str, Any]]]) -> Tuple[Sc
         if ntype == "renderGlobals" and name == "defaultRenderGlobals":
             _render_globals(info, values, outputs)
         elif ntype == "script" and name == "sceneConfigurationScriptNode":
-            m = _PLAYBACK_RE.search(str(values.get("before", "")))
-            if m and info.frame_start is None:
-                info.frame_start, info.frame_end = float(m.group(1)), float(m.group(2))
-        elif ntype == "camera" and truthy(values.get("renderable", "yes")):
+            playback = _playback_range(str(values.get("before", "")))
+            if playback and info.frame_start is None:
+                info.frame_start, info.frame_end = playback
+        elif ntype == "camera" and flag(values.get("renderable", "yes")):
             info.cameras.append(parent or name)
         elif ntype == "renderLayer":
             info.layers.append(name)
     return info, outputs
+
+
+def _playback_range(script: str) -> Optional[Tuple[float, float]]:
+    """``playbackOptions -min 1 -max 120`` (flags in any order, long or short) -> (1.0, 120.0)."""
+    playback = _PLAYBACK_RE.search(script)
+    flags = dict(_FLAG_RE.findall(playback.group(1))) if playback else {}
+    start, end = flags.get("min", flags.get("minTime")), flags.get("max", flags.get("maxTime"))
+    return (float(start), float(end)) if start is not None and end is not None else None
 
 
 def _render_globals(info: SceneInfo, values: Dict[str, Any], outputs: List[RawRef]) -> None:

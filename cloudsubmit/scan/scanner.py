@@ -19,7 +19,7 @@ from ..errors import CloudSubmitError, ScanError
 from ..frames import compact
 from ..paths import normpath
 from ..progress import ProgressCallback, ProgressReport, report
-from . import READERS
+from . import READERS, scene_extension
 from .expand import DirCache, expand_env, expand_value, tx_sibling, unshield
 from .maya_project import MayaProject, find_project
 from .model import Dependency, DependencySet, Output, RawRef, ReadContext, ReadResult, SceneInfo
@@ -34,7 +34,7 @@ _ENV_KEY = "\x00cloudsubmit-scene-variables"
 
 def reader_for(path: str):
     """The reader module for ``path``'s extension, imported on first use."""
-    ext = posixpath.splitext(path)[1].lower()
+    ext = scene_extension(path)
     module = READERS.get(ext)
     if module is None:
         known = ", ".join(sorted(READERS))
@@ -196,7 +196,7 @@ class _Walk:
             self.warnings.append(f"{ref.source}: reference {ref.value} is unloaded (deferred); its contents were not scanned")
             return
         for p, ok in files:
-            if not ok or p in self.read or posixpath.splitext(p)[1].lower() not in READERS:
+            if not ok or p in self.read or scene_extension(p) not in READERS:
                 continue
             if depth + 1 > self.max_depth:
                 self.warnings.append(f"{p}: not read, references nest deeper than {self.max_depth} (scan.max_reference_depth)")

@@ -34,6 +34,7 @@ from .transfer import TransferItem, run_transfers
 
 Rule = Tuple[str, str]
 _REPORT_EVERY = 500  # files linked between two progress reports
+_SMALL_BLOB = 8 * 1024 * 1024  # fetched in one request
 _STALE_TEMP_S = 3600  # a download temp file untouched this long belongs to a killed process
 
 
@@ -124,10 +125,11 @@ class NodeCache:
             dest.parent.mkdir(parents=True, exist_ok=True)
             tmp = dest.parent / f".tmp-{digest}-{uuid.uuid4().hex[:8]}"
             try:
-                backend.get_file(blob_key(digest), str(tmp), on_bytes=on_bytes)
+                fetch_blob(backend, digest, size, str(tmp), on_bytes)
                 verify_blob(str(tmp), digest, size, f"{backend.url}/{blob_key(digest)}")
-                with contextlib.suppress(OSError):  # some network filesystems refuse either
+                with contextlib.suppress(OSError):  # some network filesystems refuse it
                     os.utime(str(tmp), ns=(mtime_ns, mtime_ns))  # keeps e.g. .tx newer than its .exr
+                with contextlib.suppress(OSError):
                     os.chmod(str(tmp), 0o444)  # session links share the inode: nobody edits a blob
                 os.replace(str(tmp), str(dest))
             finally:
@@ -161,6 +163,19 @@ class NodeCache:
                         os.unlink(str(p))
                         removed, freed = removed + 1, freed + st.st_size
         return removed, freed
+
+
+def fetch_blob(backend: Backend, digest: str, size: int, dest: str, on_bytes: BytesCallback) -> None:
+    """Download a blob to ``dest`` (a temp name the caller renames). Small blobs come in one GET
+    (a streamed S3 download costs a HEAD first, which doubles the requests of a texture set);
+    large ones stream through the backend, multipart on S3."""
+    if size > _SMALL_BLOB:
+        backend.get_file(blob_key(digest), dest, on_bytes=on_bytes)
+        return
+    data = backend.get_bytes(blob_key(digest))
+    on_bytes(len(data))  # may raise Cancelled: nothing written yet
+    with open(dest, "wb") as out:
+        out.write(data)
 
 
 def verify_blob(path: str, digest: str, size: int, label: str) -> None:

@@ -25,10 +25,14 @@ from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, 
 from ..errors import ConfigError, StoreError
 from ..paths import normpath
 from ..progress import ProgressCallback
-from .backend import Backend, BytesCallback
+from .backend import Backend
 from .manifest import Manifest, ManifestEntry, check_relpath, read_inputs
 from .materialise import MaterialiseReport, Rule
+from .outputs import put_unchanged
 from .transfer import TransferItem, TransferSummary, run_transfers
+
+
+RESERVED = ("cas", "index", "jobs")  # the store's own top-level folders
 
 
 @dataclass
@@ -52,7 +56,12 @@ class MirrorLayout:
         return p + "/" if p else ""
 
     def key(self, root: str, path: str) -> str:
-        return self.prefix(root) + check_relpath(path, f"entry {root}/{path}")
+        key = self.prefix(root) + check_relpath(path, f"entry {root}/{path}")
+        if key.split("/", 1)[0] in RESERVED:
+            raise StoreError(f"{root}/{path}: its mirror key {key} would collide with cloudsubmit's own "
+                             f"{key.split('/', 1)[0]}/ folder; give root {root!r} a prefix in store.mirror.prefixes",
+                             exit_code=2)
+        return key
 
     def node_root(self, root: str) -> str:
         if not self.mount:
@@ -97,13 +106,27 @@ def push_mirror(
     index) says are there already. Returns the transfer summary and the entries sent, which the
     caller records in the index once this returns (after the objects are complete)."""
     todo = [(e, src) for e, src in files if not (skip and skip(e))]
-    items = [TransferItem(layout.key(e.root, e.path), e.size, partial(_put, backend, layout.key(e.root, e.path), src))
+    items = [TransferItem(src, e.size, partial(put_unchanged, backend, layout.key(e.root, e.path), src, e.size, e.mtime_ns))
              for e, src in todo]
     return run_transfers(items, threads=threads, stage="upload", progress=progress), [e for e, _ in todo]
 
 
-def _put(backend: Backend, key: str, src: str, on_bytes: BytesCallback) -> None:
-    backend.put_file(key, src, on_bytes=on_bytes)
+def upload_mirror(resolution, store, progress: Optional[ProgressCallback] = None) -> Tuple[TransferSummary, int]:
+    """The ``upload`` of the mirror layout, for a store-core ``Resolution`` and ``Store``: every
+    resolved file is sent to its path's key unless the team index lists that path with that
+    content; then one index shard records what was sent. Returns the transfer summary and the
+    number of files skipped."""
+    from .index import IndexEntry, current_user
+
+    files = [(ManifestEntry(f.root, f.logical, f.hash, f.size, f.mtime_ns), f.path)
+             for f in resolution.files if f.hash and f.state in ("in_store", "to_upload")]
+    layout = MirrorLayout.from_config(store.config)
+    summary, sent = push_mirror(store.backend, layout, files, skip=index_skip(store.index.entries()),
+                                threads=store.threads, progress=progress)
+    if sent:
+        user, now = current_user(), time.time()
+        store.index.write_shard([IndexEntry(e.hash, e.size, e.root, e.path, e.mtime_ns, user, now) for e in sent])
+    return summary, len(files) - len(sent)
 
 
 def check_mirror(backend: Backend, layout: MirrorLayout, manifest: Manifest) -> List[str]:

@@ -31,7 +31,7 @@ from .manifest import (
     Manifest, ManifestEntry, blob_key, inputs_key, output_roots, outputs_key, outputs_prefix, read_inputs, read_manifest,
     safe_join,
 )
-from .materialise import Rule, map_path, verify_blob
+from .materialise import Rule, fetch_blob, map_path, verify_blob
 from .transfer import TransferItem, run_transfers
 
 Snapshot = Dict[str, Tuple[int, int]]  # absolute path -> (size, mtime_ns)
@@ -133,12 +133,18 @@ def _put_new(backend: Backend, digest: str, path: str, st: os.stat_result, on_by
     key = blob_key(digest)
     if backend.size(key) == st.st_size:
         return False
+    put_unchanged(backend, key, path, st.st_size, st.st_mtime_ns, on_bytes)
+    return True
+
+
+def put_unchanged(backend: Backend, key: str, path: str, size: int, mtime_ns: int, on_bytes: BytesCallback) -> None:
+    """``put_file``, then make sure the file still has the size and mtime it was hashed with; if
+    not, the object is removed again rather than left with content other than its entry says."""
     backend.put_file(key, path, on_bytes=on_bytes)
     now = os.stat(path)
-    if (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+    if (now.st_size, now.st_mtime_ns) != (size, mtime_ns):
         backend.delete(key)
-        raise StoreError(f"{path}: changed while being uploaded (is the renderer still writing it?)")
-    return True
+        raise StoreError(f"{path}: changed while being uploaded (is it still being written?)")
 
 
 def read_output_manifests(backend: Backend, job_id: str, threads: int = 8) -> List[Manifest]:
@@ -232,7 +238,7 @@ def _fetch(backend: Backend, e: ManifestEntry, target: str, on_bytes: BytesCallb
     os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, f".tmp-{os.path.basename(target)}-{uuid.uuid4().hex[:8]}")
     try:
-        backend.get_file(blob_key(e.hash), tmp, on_bytes=on_bytes)
+        fetch_blob(backend, e.hash, e.size, tmp, on_bytes)
         verify_blob(tmp, e.hash, e.size, f"{backend.url}/{blob_key(e.hash)} for {e.root}/{e.path}")
         os.utime(tmp, ns=(e.mtime_ns, e.mtime_ns))
         os.replace(tmp, target)

@@ -5,19 +5,23 @@ things: at most N transfers at once (the network, not the CPU, is the limit), ag
 one progress bar, retries of *transient* store failures (a throttled or dropped connection) without
 double-counting bytes, and a cancel that stops every worker at its next block so nothing is left
 half-written. The progress callback is always called from the caller's thread, never a worker, so a
-Qt worker can forward it to a signal and a CLI can print it."""
+Qt worker can forward it to a signal and a CLI can print it.
+
+It counts with the same :class:`~cloudsubmit.store.pool.Meter` as ``pool.run_pool`` (the team
+upload, which keeps going after a failure to index what did complete); this runner instead stops
+at the first permanent error, which is what a job on a node wants."""
 from __future__ import annotations
 
 import queue
-import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from ..errors import Cancelled, StoreError
-from ..progress import ProgressCallback, ProgressReport, report
+from ..progress import ProgressCallback
 from .backend import BytesCallback
+from .pool import Meter
 
 #: A unit of work: called with an ``on_bytes`` callback it must pass to the backend call. Its
 #: return value is kept in :attr:`TransferSummary.results` (same order as the items).
@@ -51,43 +55,25 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, StoreError) and bool(getattr(exc, "transient", False))
 
 
-class _Shared:
-    """State the workers update and the caller's thread reads."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.cancel = threading.Event()
-        self.bytes = 0
-        self.retries = 0
-
-    def add(self, n: int) -> None:
-        if self.cancel.is_set():
-            raise Cancelled("transfer cancelled")
-        with self.lock:
-            self.bytes += n
-
-
-def _run_one(item: TransferItem, shared: _Shared, attempts: int, backoff: float) -> Any:
+def _run_one(item: TransferItem, meter: Meter, retries: List[int], attempts: int, backoff: float) -> Any:
     for attempt in range(1, attempts + 1):
         moved = [0]
 
         def on_bytes(n: int) -> None:
-            shared.add(n)
+            meter.add_bytes(n)  # raises Cancelled once the caller cancels
             moved[0] += n
 
-        if shared.cancel.is_set():
-            raise Cancelled("transfer cancelled")
+        if meter.cancel.is_set():
+            raise Cancelled(f"{meter.stage} cancelled")
         try:
             return item.work(on_bytes)
         except StoreError as exc:
-            with shared.lock:
-                shared.bytes -= moved[0]  # the retry moves them again
             if not is_transient(exc) or attempt == attempts:
                 raise
-            with shared.lock:
-                shared.retries += 1
-            if shared.cancel.wait(backoff * (2 ** (attempt - 1))):
-                raise Cancelled("transfer cancelled") from None
+            meter.add_bytes(-moved[0])  # the retry moves them again
+            retries.append(attempt)
+            if meter.cancel.wait(backoff * (2 ** (attempt - 1))):
+                raise Cancelled(f"{meter.stage} cancelled") from None
     raise AssertionError("unreachable")
 
 
@@ -106,11 +92,11 @@ def run_transfers(
     no worker still writes. ``progress`` gets ``ProgressReport(stage, done, total, bytes_done,
     bytes_total)`` at least every ``interval`` seconds while work is running."""
     start = time.monotonic()
-    shared = _Shared()
-    total_bytes = sum(max(0, i.size) for i in items)
+    meter = Meter(stage, total=len(items), bytes_total=sum(max(0, i.size) for i in items))
+    retries: List[int] = []
     summary = TransferSummary(results=[None] * len(items))
     if not items:
-        report(progress, ProgressReport(stage, 0, 0, 0, 0))
+        meter.tick(progress)
         return summary
     pool = ThreadPoolExecutor(max_workers=max(1, min(threads, len(items))), thread_name_prefix="cs-transfer")
     finished: "queue.Queue[Tuple[int, Future]]" = queue.Queue()  # O(1) per completion, any item count
@@ -118,28 +104,27 @@ def run_transfers(
     error: Optional[BaseException] = None
     try:
         for idx, item in enumerate(items):
-            fut = pool.submit(_run_one, item, shared, max(1, attempts), backoff)
+            fut = pool.submit(_run_one, item, meter, retries, max(1, attempts), backoff)
             fut.add_done_callback(lambda f, i=idx: finished.put((i, f)))
             futures.append(fut)
-        error = _drain(finished, items, summary, shared, stage, total_bytes, progress, interval)
+        error = _drain(finished, items, summary, meter, progress, interval)
     except BaseException as exc:  # Cancelled from the callback, KeyboardInterrupt
         error = exc
     finally:
         if error is not None:
-            shared.cancel.set()
+            meter.cancel.set()
             for fut in futures:
                 fut.cancel()
         pool.shutdown(wait=True)
     if error is not None:
         raise error
-    summary.bytes, summary.retries = shared.bytes, shared.retries
+    summary.bytes, summary.retries = meter.bytes_done, len(retries)
     summary.seconds = time.monotonic() - start
     return summary
 
 
 def _drain(finished: "queue.Queue[Tuple[int, Future]]", items: Sequence[TransferItem], summary: TransferSummary,
-           shared: _Shared, stage: str, total_bytes: int, progress: Optional[ProgressCallback],
-           interval: float) -> Optional[BaseException]:
+           meter: Meter, progress: Optional[ProgressCallback], interval: float) -> Optional[BaseException]:
     """Collect results as they finish; report at most every ``interval`` seconds and at the end.
     Returns the first error, at which point the caller stops the rest."""
     remaining, last = len(items), 0.0
@@ -153,9 +138,10 @@ def _drain(finished: "queue.Queue[Tuple[int, Future]]", items: Sequence[Transfer
             error = _collect(fut, idx, items, summary)
             if error is not None:
                 return error
+            meter.file_done()
         now = time.monotonic()
         if now - last >= interval or not remaining:
-            report(progress, ProgressReport(stage, summary.files, len(items), shared.bytes, total_bytes))
+            meter.tick(progress)
             last = now
     return None
 
