@@ -23,9 +23,9 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from ..errors import Cancelled, StoreError
 from ..progress import ProgressCallback
@@ -40,8 +40,10 @@ _RELIST_ATTEMPTS = 5
 SNAPSHOT_MAX = 200_000  # entries per snapshot shard, so no single object grows without bound
 
 
-@dataclass(frozen=True)
-class IndexEntry:
+class IndexEntry(NamedTuple):
+    """One fact: this content was at this logical path with this size and mtime. A named tuple
+    (not a dataclass) because a team index holds hundreds of thousands and loads at every start."""
+
     hash: str
     size: int
     root: str
@@ -53,7 +55,7 @@ class IndexEntry:
     @property
     def identity(self) -> Tuple[str, int, str, str, int]:
         """What makes two entries the same fact (who and when do not)."""
-        return (self.hash, self.size, self.root, self.path, self.mtime_ns)
+        return self[:5]
 
 
 def current_user() -> str:
@@ -69,7 +71,7 @@ def new_shard_key() -> str:
 
 
 def encode_shard(entries: Iterable[IndexEntry]) -> bytes:
-    doc = {"format": FORMAT, "entries": [asdict(e) for e in entries]}
+    doc = {"format": FORMAT, "entries": [e._asdict() for e in entries]}
     return gzip.compress(json.dumps(doc, separators=(",", ":")).encode("utf-8"), compresslevel=6, mtime=0)
 
 
@@ -78,7 +80,8 @@ def decode_shard(data: bytes, key: str) -> List[IndexEntry]:
         doc = json.loads(gzip.decompress(data).decode("utf-8"))
         if doc.get("format") != FORMAT:
             raise ValueError(f"unknown format {doc.get('format')!r}")
-        return [IndexEntry(**e) for e in doc["entries"]]
+        return [IndexEntry(e["hash"], e["size"], e["root"], e["path"], e["mtime_ns"], e.get("user", ""), e.get("time", 0.0))
+                for e in doc["entries"]]
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise StoreError(f"index shard {key} is unreadable ({exc})") from None
 
@@ -174,10 +177,15 @@ class TeamIndex:
             self._merge(self.shards[key])
 
     def _merge(self, entries: Iterable[IndexEntry]) -> None:
+        blobs, paths, facts = self._blobs, self._paths, self._facts
         for e in entries:
-            self._blobs[e.hash] = e.size
-            self._paths.setdefault((e.root, e.path), {})[(e.size, e.mtime_ns)] = e.hash
-            self._facts.add(e.identity)
+            digest, size, root, path, mtime_ns = e[:5]
+            blobs[digest] = size
+            versions = paths.get((root, path))
+            if versions is None:
+                versions = paths[(root, path)] = {}
+            versions[(size, mtime_ns)] = digest
+            facts.add(e[:5])
 
     def _ensure(self) -> None:
         if not self.loaded:
