@@ -164,3 +164,19 @@ def test_nothing_credential_like_is_written(s3_bucket, tmp_path, monkeypatch):
     for blob in written:
         data = blob if not blob[:2] == b"\x1f\x8b" else __import__("gzip").decompress(blob)
         assert secret.encode() not in data and b"AKIDCLOUDSUBMITTEST" not in data
+
+
+def test_a_store_that_cannot_be_written_is_one_line_and_not_a_refused_file(tmp_path):
+    """A directory store whose blob folder is a file (as good as a full or read-only share):
+    the error names the store, not the artist's file, and nothing is indexed."""
+    from cloudsubmit.errors import StoreError
+
+    store_dir = tmp_path / "store"
+    store_dir.mkdir()
+    (store_dir / "cas").write_text("not a folder")
+    paths = make_files(tmp_path / "p", {"a.exr": 100})
+    store = open_as(store_dir.as_uri(), tmp_path, "a")
+    with pytest.raises(StoreError) as err:
+        upload(resolve(paths, store), store)
+    assert err.value.message.startswith(f"store {store.url}: cannot write") and "a.exr" not in err.value.message
+    assert not (store_dir / "index").exists()

@@ -226,7 +226,11 @@ class TeamIndex:
         data = encode_shard(entries)
         for _ in range(3):
             key = new_shard_key()
-            if self.backend.put_bytes(key, data, if_absent=True):
+            try:
+                written = self.backend.put_bytes(key, data, if_absent=True)
+            except OSError as exc:  # a directory store that is full or read-only
+                raise StoreError(f"store {self.backend.url}: cannot write {key} ({exc.strerror or exc})") from None
+            if written:
                 self.shards[key] = list(entries)
                 self._cache_write(key, data)
                 self._merge(entries)

@@ -61,7 +61,10 @@ class _VerifyingReader:
         import xxhash
 
         self.fs, self.meter = fs, meter
-        self.f = open(fs.path, "rb")
+        try:
+            self.f = open(fs.path, "rb")
+        except OSError as exc:  # the source, not the store: the file is refused, the upload goes on
+            raise FileChanged(f"cannot read ({exc.strerror or exc})") from None
         try:
             self._check_stat()
         except FileChanged:
@@ -76,7 +79,10 @@ class _VerifyingReader:
             raise FileChanged("changed since it was resolved")
 
     def read(self, amount: int = -1) -> bytes:
-        data = self.f.read(amount if amount and amount > 0 else -1)
+        try:
+            data = self.f.read(amount if amount and amount > 0 else -1)
+        except OSError as exc:
+            raise FileChanged(f"cannot read ({exc.strerror or exc})") from None
         self.meter.add_bytes(len(data))  # raises Cancelled when asked to stop
         self.n += len(data)
         self.h.update(data)
@@ -150,8 +156,8 @@ def upload(resolution: Resolution, store: "Store", config: Any = None,
             rep.skipped_files += len(files) - (1 if sent is not None else 0)
             for f in files:
                 f.state = IN_STORE
-        elif isinstance(err, (FileChanged, OSError)):
-            reason = str(err) if isinstance(err, FileChanged) else (err.strerror or str(err))
+        elif isinstance(err, FileChanged):
+            reason = str(err)
             for f in files:
                 f.state, f.reason = REFUSED, reason
                 rep.refused.append({"path": f.path, "reason": reason})
@@ -160,12 +166,19 @@ def upload(resolution: Resolution, store: "Store", config: Any = None,
     rep.skipped_files += sum(1 for f in resolution.files if f.state == IN_STORE and f.hash not in by_hash)
     _record(resolution, store, rep)
     if failure is not None:
-        raise failure if isinstance(failure, StoreError) else StoreError(f"store {store.url}: {failure}")
+        raise failure if isinstance(failure, StoreError) else _store_failure(store, failure)
     if cancelled:
         raise Cancelled("upload cancelled")
     if rep.refused:
         raise UploadRefused(rep)
     return rep
+
+
+def _store_failure(store: "Store", exc: BaseException) -> StoreError:
+    """A write into the store failed (disk full, read-only share, ...): one line naming the store."""
+    if isinstance(exc, OSError):
+        return StoreError(f"store {store.url}: cannot write ({exc.strerror or exc})")
+    return StoreError(f"store {store.url}: {type(exc).__name__}: {exc}")
 
 
 def _record(resolution: Resolution, store: "Store", rep: UploadReport) -> None:
