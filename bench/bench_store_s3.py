@@ -119,6 +119,7 @@ def main() -> None:
     ap.add_argument("--big", type=int, default=20)
     ap.add_argument("--big-mb", type=int, default=50)
     ap.add_argument("--workdir", default=None, help="where the file set is written (default: a temp dir)")
+    ap.add_argument("--cs-set", action="append", default=[], metavar="KEY=VALUE", help="config override for cloudsubmit")
     args = ap.parse_args()
     if args.serve:
         serve(args.serve)
@@ -142,7 +143,8 @@ def main() -> None:
                           aws_access_key_id="bench", aws_secret_access_key="bench")
         for b in ("cs-bench", "sync-bench"):
             s3.create_bucket(Bucket=b)
-        cs = [sys.executable, "-m", "cloudsubmit", "upload", "--store", "s3://cs-bench/team", "--json", "--manifest"]
+        sets = [a for kv in args.cs_set for a in ("--set", kv)]
+        cs = [sys.executable, "-m", "cloudsubmit", *sets, "upload", "--store", "s3://cs-bench/team", "--json", "--manifest"]
         a_env = dict(env, XDG_CACHE_HOME=str(work / "cache_a"))
         b_env = dict(env, XDG_CACHE_HOME=str(work / "cache_b"))
         aws = str(Path(sys.executable).with_name("aws"))

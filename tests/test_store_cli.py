@@ -230,3 +230,36 @@ def test_upload_a_scene_then_resolve_it_unchanged(cli, store_url, tmp_path):
     assert again["to_upload_files"] == 0 and again["to_upload_bytes"] == 0 and again["hashed_files"] == 0
     bad = cli("resolve", str(shot / "nope.ma"), env=env)
     assert bad.returncode == 2 and "nope.ma" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+AUTH_SERVER = """
+import os, sys, time
+os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"  # moto checks every request's access key
+from moto.server import ThreadedMotoServer
+ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False).start()
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_wrong_credentials(cli, tmp_path):
+    """A moto server that checks access keys, in its own process: a key it does not know is
+    refused, and cloudsubmit says so in one line."""
+    import subprocess
+    import sys
+
+    from s3server import _free_port
+
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-c", AUTH_SERVER, str(port)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert server.stdout.readline().strip() == "ready"
+        paths = make_files(tmp_path / "p", {"a": 10})
+        env = {"AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "AKIANOTAREALKEY",
+               "AWS_SECRET_ACCESS_KEY": "wrong", "AWS_DEFAULT_REGION": "us-east-1", "XDG_CACHE_HOME": str(tmp_path / "c")}
+        line = one_line_error(cli("upload", "--manifest", manifest(tmp_path, paths), "--store", "s3://studio-bucket/x", env=env), 2)
+        assert "access denied (InvalidAccessKeyId)" in line and "wrong" not in line
+    finally:
+        server.stdin.close()
+        server.wait(10)

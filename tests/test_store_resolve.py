@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from cloudsubmit.errors import Cancelled
-from cloudsubmit.store import resolve, upload
+from cloudsubmit.store import UploadRefused, resolve, upload
 from cloudsubmit.store.hashing import hash_bytes
 from store_fixtures import blob_keys, make_files, open_as, store_url  # noqa: F401
 
@@ -96,8 +96,10 @@ def test_file_changed_after_resolve_is_refused_and_never_stored(store_url, tmp_p
     with open(paths[0], "r+b") as f:  # same size, same mtime, different bytes: only the hash can tell
         f.write(b"tampered")
     os.utime(paths[0], ns=(st.st_atime_ns, st.st_mtime_ns))
-    rep = upload(res, store)
-    assert [r["path"] for r in rep.refused] == [res.files[0].path]
+    with pytest.raises(UploadRefused) as err:
+        upload(res, store)
+    rep = err.value.report
+    assert [r["path"] for r in rep.refused] == [res.files[0].path] and "x.bin" in err.value.message
     assert rep.uploaded_files == 1
     assert blob_keys(store) == ["cas/" + res.files[1].hash]
     fresh = open_as(store_url, tmp_path, "b")
@@ -162,3 +164,19 @@ def test_nothing_credential_like_is_written(s3_bucket, tmp_path, monkeypatch):
     for blob in written:
         data = blob if not blob[:2] == b"\x1f\x8b" else __import__("gzip").decompress(blob)
         assert secret.encode() not in data and b"AKIDCLOUDSUBMITTEST" not in data
+
+
+def test_a_store_that_cannot_be_written_is_one_line_and_not_a_refused_file(tmp_path):
+    """A directory store whose blob folder is a file (as good as a full or read-only share):
+    the error names the store, not the artist's file, and nothing is indexed."""
+    from cloudsubmit.errors import StoreError
+
+    store_dir = tmp_path / "store"
+    store_dir.mkdir()
+    (store_dir / "cas").write_text("not a folder")
+    paths = make_files(tmp_path / "p", {"a.exr": 100})
+    store = open_as(store_dir.as_uri(), tmp_path, "a")
+    with pytest.raises(StoreError) as err:
+        upload(resolve(paths, store), store)
+    assert err.value.message.startswith(f"store {store.url}: cannot write") and "a.exr" not in err.value.message
+    assert not (store_dir / "index").exists()

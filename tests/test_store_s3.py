@@ -8,7 +8,7 @@ import os
 import pytest
 
 from cloudsubmit.errors import StoreError
-from cloudsubmit.store import resolve, upload
+from cloudsubmit.store import UploadRefused, resolve, upload
 from store_fixtures import open_as
 
 MULTIPART = {"store.s3.multipart_threshold_mb": 5, "store.s3.multipart_chunksize_mb": 5}
@@ -37,8 +37,10 @@ def test_content_not_matching_its_hash_aborts_the_multipart_upload(s3_bucket, s3
         f.seek(11 * 1024 * 1024)
         f.write(b"late write")
     os.utime(big, ns=(st.st_atime_ns, st.st_mtime_ns))
-    rep = upload(res, store)
-    assert rep.refused and rep.uploaded_files == 0 and rep.shard == ""
+    with pytest.raises(UploadRefused) as err:
+        upload(res, store)
+    rep = err.value.report
+    assert rep.refused and rep.uploaded_files == 0 and rep.shard == "" and err.value.exit_code == 1
     client = s3_server.client()
     assert client.list_objects_v2(Bucket=s3_bucket).get("KeyCount") == 0
     assert not client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads")

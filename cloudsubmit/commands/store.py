@@ -141,7 +141,7 @@ def run_resolve(args: argparse.Namespace) -> int:
 
 def run_upload(args: argparse.Namespace) -> int:
     from ..errors import StoreError
-    from ..store import upload
+    from ..store import UploadRefused, upload
 
     store, res = _prepare(args)
     bad = res.refused + ([] if args.skip_missing else res.missing)
@@ -149,14 +149,19 @@ def run_upload(args: argparse.Namespace) -> int:
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         hint = "" if res.refused else "; --skip-missing uploads the rest"
         raise StoreError(f"{bad[0].path}: {bad[0].reason}{more}; nothing uploaded{hint}", exit_code=2)
-    rep = upload(res, store, progress=_printer())
+    try:
+        rep = upload(res, store, progress=_printer())
+    except UploadRefused as exc:  # print what did happen, then the one-line error
+        _report_upload(args, store, res, exc.report)
+        raise
+    _report_upload(args, store, res, rep)
+    return 0
+
+
+def _report_upload(args: argparse.Namespace, store, res, rep) -> None:
     out = dict(res.summary(), **rep.summary())
     _emit(args, out, [f"{store.url}: uploaded {rep.uploaded_files} files ({_human(rep.uploaded_bytes)}), "
                       f"{rep.skipped_files} already in the store, {rep.indexed_files} index entries written"])
-    if rep.refused:
-        first = rep.refused[0]
-        raise StoreError(f"{first['path']}: {first['reason']}; {len(rep.refused)} file(s) not uploaded, run again")
-    return 0
 
 
 def run_verify(args: argparse.Namespace) -> int:

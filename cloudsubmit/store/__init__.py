@@ -102,9 +102,9 @@ def open_store(url: Optional[str] = None, config: Any = None) -> Store:
 
 
 from .resolve import FileState, Resolution, resolve  # noqa: E402  (they use Store)
-from .upload import UploadReport, upload  # noqa: E402
+from .upload import UploadRefused, UploadReport, upload  # noqa: E402
 
 __all__ = [
     "Backend", "FileState", "HashCache", "IndexEntry", "LocalBackend", "Resolution", "Store",
-    "TeamIndex", "UploadReport", "open_store", "resolve", "store_url", "upload",
+    "TeamIndex", "UploadRefused", "UploadReport", "open_store", "resolve", "store_url", "upload",
 ]

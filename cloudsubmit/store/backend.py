@@ -5,7 +5,7 @@ Keys are POSIX strings relative to the store root (``cas/<hash>``, ``index/<id>.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import BinaryIO, Callable, Iterator, Optional, Tuple
+from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Tuple
 
 BytesCallback = Callable[[int], None]  # called with the number of bytes just moved
 
@@ -42,6 +42,11 @@ class Backend(ABC):
     @abstractmethod
     def delete(self, key: str) -> None:
         """Remove the object if present."""
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """Remove every key (absent ones are fine). S3 batches a thousand per request."""
+        for key in keys:
+            self.delete(key)
 
     def put_fileobj(self, key: str, fileobj: BinaryIO, *, size: Optional[int] = None,
                     on_bytes: Optional[BytesCallback] = None) -> None:

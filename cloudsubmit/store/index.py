@@ -20,14 +20,15 @@ import gzip
 import hashlib
 import json
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
-from ..errors import StoreError
-from ..progress import ProgressCallback, ProgressReport, report
+from ..errors import Cancelled, StoreError
+from ..progress import ProgressCallback
 from .backend import Backend
 from .hashing import hash_file
 
@@ -36,10 +37,13 @@ SHARD_SUFFIX = ".json.gz"
 BLOB_PREFIX = "cas/"
 FORMAT = "cloudsubmit-index/1"
 _RELIST_ATTEMPTS = 5
+SNAPSHOT_MAX = 200_000  # entries per snapshot shard, so no single object grows without bound
 
 
-@dataclass(frozen=True)
-class IndexEntry:
+class IndexEntry(NamedTuple):
+    """One fact: this content was at this logical path with this size and mtime. A named tuple
+    (not a dataclass) because a team index holds hundreds of thousands and loads at every start."""
+
     hash: str
     size: int
     root: str
@@ -51,7 +55,7 @@ class IndexEntry:
     @property
     def identity(self) -> Tuple[str, int, str, str, int]:
         """What makes two entries the same fact (who and when do not)."""
-        return (self.hash, self.size, self.root, self.path, self.mtime_ns)
+        return self[:5]
 
 
 def current_user() -> str:
@@ -67,7 +71,7 @@ def new_shard_key() -> str:
 
 
 def encode_shard(entries: Iterable[IndexEntry]) -> bytes:
-    doc = {"format": FORMAT, "entries": [asdict(e) for e in entries]}
+    doc = {"format": FORMAT, "entries": [e._asdict() for e in entries]}
     return gzip.compress(json.dumps(doc, separators=(",", ":")).encode("utf-8"), compresslevel=6, mtime=0)
 
 
@@ -76,7 +80,8 @@ def decode_shard(data: bytes, key: str) -> List[IndexEntry]:
         doc = json.loads(gzip.decompress(data).decode("utf-8"))
         if doc.get("format") != FORMAT:
             raise ValueError(f"unknown format {doc.get('format')!r}")
-        return [IndexEntry(**e) for e in doc["entries"]]
+        return [IndexEntry(e["hash"], e["size"], e["root"], e["path"], e["mtime_ns"], e.get("user", ""), e.get("time", 0.0))
+                for e in doc["entries"]]
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise StoreError(f"index shard {key} is unreadable ({exc})") from None
 
@@ -172,10 +177,15 @@ class TeamIndex:
             self._merge(self.shards[key])
 
     def _merge(self, entries: Iterable[IndexEntry]) -> None:
+        blobs, paths, facts = self._blobs, self._paths, self._facts
         for e in entries:
-            self._blobs[e.hash] = e.size
-            self._paths.setdefault((e.root, e.path), {})[(e.size, e.mtime_ns)] = e.hash
-            self._facts.add(e.identity)
+            digest, size, root, path, mtime_ns = e[:5]
+            blobs[digest] = size
+            versions = paths.get((root, path))
+            if versions is None:
+                versions = paths[(root, path)] = {}
+            versions[(size, mtime_ns)] = digest
+            facts.add(e[:5])
 
     def _ensure(self) -> None:
         if not self.loaded:
@@ -216,7 +226,11 @@ class TeamIndex:
         data = encode_shard(entries)
         for _ in range(3):
             key = new_shard_key()
-            if self.backend.put_bytes(key, data, if_absent=True):
+            try:
+                written = self.backend.put_bytes(key, data, if_absent=True)
+            except OSError as exc:  # a directory store that is full or read-only
+                raise StoreError(f"store {self.backend.url}: cannot write {key} ({exc.strerror or exc})") from None
+            if written:
                 self.shards[key] = list(entries)
                 self._cache_write(key, data)
                 self._merge(entries)
@@ -231,9 +245,10 @@ class TeamIndex:
         if len(folded) < 2:
             return rep
         facts = self.entries()
-        rep.snapshot = self.write_shard(facts)
+        written = [self.write_shard(facts[i:i + SNAPSHOT_MAX]) for i in range(0, len(facts), SNAPSHOT_MAX)]
+        rep.snapshot = written[0] if written else ""
+        self.backend.delete_many(folded)  # only now: every folded entry is already in a snapshot
         for key in folded:
-            self.backend.delete(key)
             self.shards.pop(key, None)
             self._cache_drop(key)
         rep.shards_folded, rep.entries = len(folded), len(facts)
@@ -263,25 +278,26 @@ class TeamIndex:
     def _deep_check(self, blobs: List[Tuple[str, int]], threads: int, progress: Optional[ProgressCallback]) -> List[str]:
         import tempfile
 
-        total = sum(s for _, s in blobs)
-        state = {"done": 0, "bytes": 0}
-        bad: List[str] = []
+        from .pool import Meter, run_pool
+
+        meter = Meter("verify", total=len(blobs), bytes_total=sum(s for _, s in blobs))
         with tempfile.TemporaryDirectory(prefix="cloudsubmit-verify-") as tmp:
 
-            def one(item: Tuple[str, int]) -> None:
-                digest, size = item
-                dest = os.path.join(tmp, digest)
-                self.backend.get_file(BLOB_PREFIX + digest, dest)
-                if hash_file(dest) != digest:
-                    bad.append(digest)
-                os.unlink(dest)
-                state["done"] += 1
-                state["bytes"] += size
+            def one(item: Tuple[str, int]) -> bool:
+                dest = os.path.join(tmp, item[0])
+                self.backend.get_file(BLOB_PREFIX + item[0], dest)
+                try:
+                    return hash_file(dest, meter.add_bytes) == item[0]
+                finally:
+                    os.unlink(dest)
 
-            with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-                for _ in pool.map(one, blobs):
-                    report(progress, ProgressReport("verify", state["done"], len(blobs), state["bytes"], total))
-        return sorted(bad)
+            outcomes, cancelled = run_pool(one, blobs, threads, meter, progress)
+        for _, err, _ in outcomes:
+            if err is not None and not isinstance(err, Cancelled):
+                raise err
+        if cancelled:
+            raise Cancelled("verify cancelled")
+        return sorted(item[0] for item, err, good in outcomes if err is None and not good)
 
     # --- the local shard cache -----------------------------------------------------------
     def _cache_path(self, key: str) -> Optional[Path]:
@@ -302,7 +318,7 @@ class TeamIndex:
             return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
             tmp.write_bytes(data)
             os.replace(tmp, path)
         except OSError:

@@ -141,7 +141,10 @@ class LocalBackend(Backend):
                 full = Path(dirpath) / name
                 key = full.relative_to(base).as_posix()
                 if key.startswith(prefix):
-                    found.append((key, full.stat().st_size))
+                    try:
+                        found.append((key, full.stat().st_size))
+                    except FileNotFoundError:
+                        continue  # deleted between the walk and the stat (a concurrent compaction)
         return iter(sorted(found))
 
     def delete(self, key: str) -> None:

@@ -76,6 +76,15 @@ class Resolution:
         return self._with(REFUSED)
 
     @property
+    def to_upload_files(self) -> int:
+        return len(self.to_upload)
+
+    @property
+    def skipped_files(self) -> int:
+        """Files that need no upload: their content is in the store already."""
+        return len(self.in_store)
+
+    @property
     def to_upload_bytes(self) -> int:
         """Bytes of distinct content to send (two paths with the same bytes are sent once)."""
         return sum({f.hash: f.size for f in self.to_upload}.values())
@@ -84,9 +93,9 @@ class Resolution:
         return {
             "store": self.store_url,
             "files": len(self.files),
-            "to_upload_files": len(self.to_upload),
+            "to_upload_files": self.to_upload_files,
             "to_upload_bytes": self.to_upload_bytes,
-            "skipped_files": len(self.in_store),
+            "skipped_files": self.skipped_files,
             "skipped_bytes": sum(f.size for f in self.in_store),
             "hashed_files": sum(1 for f in self.files if f.via == "hashed"),
             "missing": [f.path for f in self.missing],
@@ -139,7 +148,7 @@ def resolve(paths: Iterable[str], store: "Store", config: Any = None,
     config = store.config if config is None else config
     res = Resolution(store.url, _stat_all(paths, Roots.from_config(config)))
     live = [f for f in res.files if not f.state]
-    index = store.index
+    index = store.index.refresh()  # one listing; a long-lived panel sees teammates' new shards
     for f in live:
         known = index.known(f.root, f.logical, f.size, f.mtime_ns)
         if known:

@@ -267,6 +267,16 @@ class S3Backend(Backend):
     def delete(self, key: str) -> None:
         self._call(key, self.client.delete_object, Key=self._key(key))
 
+    def delete_many(self, keys) -> None:
+        keys = list(keys)
+        for i in range(0, len(keys), 1000):
+            batch = [{"Key": self._key(k)} for k in keys[i:i + 1000]]
+            out = self._call(keys[i], self.client.delete_objects, Delete={"Objects": batch, "Quiet": True})
+            errors = out.get("Errors") or []
+            if errors:
+                first = errors[0]
+                raise StoreError(f"store {self.url}/{first.get('Key', '')}: cannot delete ({first.get('Code', '')})")
+
     def close(self) -> None:
         if self._tm is not None:
             self._tm.shutdown()

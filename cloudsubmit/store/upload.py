@@ -19,7 +19,7 @@ from ..errors import Cancelled, StoreError
 from ..progress import ProgressCallback
 from .index import BLOB_PREFIX, IndexEntry, current_user
 from .pool import Meter, run_pool
-from .resolve import IN_STORE, REFUSED, TO_UPLOAD, FileChanged, FileState, Resolution
+from .resolve import IN_STORE, REFUSED, FileChanged, FileState, Resolution
 
 if TYPE_CHECKING:
     from . import Store
@@ -43,6 +43,16 @@ class UploadReport:
         }
 
 
+class UploadRefused(StoreError):
+    """Some files changed while being uploaded and were left out; the rest were uploaded and
+    recorded (``report``). Raised so no caller builds a job on files that are not in the store."""
+
+    def __init__(self, report: "UploadReport") -> None:
+        first = report.refused[0]
+        super().__init__(f"{first['path']}: {first['reason']}; {len(report.refused)} file(s) not uploaded, run again")
+        self.report = report
+
+
 class _VerifyingReader:
     """Reads one file for upload, hashing as it goes; raises :class:`FileChanged` before handing
     out the last byte if the content or the file's size/mtime is not what was resolved."""
@@ -51,8 +61,15 @@ class _VerifyingReader:
         import xxhash
 
         self.fs, self.meter = fs, meter
-        self.f = open(fs.path, "rb")
-        self._check_stat()
+        try:
+            self.f = open(fs.path, "rb")
+        except OSError as exc:  # the source, not the store: the file is refused, the upload goes on
+            raise FileChanged(f"cannot read ({exc.strerror or exc})") from None
+        try:
+            self._check_stat()
+        except FileChanged:
+            self.f.close()
+            raise
         self.h = xxhash.xxh3_128()
         self.n = 0
 
@@ -62,7 +79,10 @@ class _VerifyingReader:
             raise FileChanged("changed since it was resolved")
 
     def read(self, amount: int = -1) -> bytes:
-        data = self.f.read(amount if amount and amount > 0 else -1)
+        try:
+            data = self.f.read(amount if amount and amount > 0 else -1)
+        except OSError as exc:
+            raise FileChanged(f"cannot read ({exc.strerror or exc})") from None
         self.meter.add_bytes(len(data))  # raises Cancelled when asked to stop
         self.n += len(data)
         self.h.update(data)
@@ -115,8 +135,9 @@ def _send_blob(store: "Store", digest: str, files: List[FileState], present: Opt
 def upload(resolution: Resolution, store: "Store", config: Any = None,
            progress: Optional[ProgressCallback] = None) -> UploadReport:
     """Send every blob ``resolution`` marked to upload, then write one index shard for the batch
-    (the new blobs and every in-store file whose exact entry the index lacks). On cancel or a
-    store failure, the blobs that did complete are still recorded, then the error is raised."""
+    (the new blobs and every in-store file whose exact entry the index lacks). On cancel, a store
+    failure or a file that changed (:class:`UploadRefused`), the blobs that did complete are still
+    recorded, then the error is raised. File states in ``resolution`` are updated as blobs land."""
     rep = UploadReport(store.url)
     by_hash: Dict[str, List[FileState]] = {}
     for f in resolution.to_upload:
@@ -135,8 +156,8 @@ def upload(resolution: Resolution, store: "Store", config: Any = None,
             rep.skipped_files += len(files) - (1 if sent is not None else 0)
             for f in files:
                 f.state = IN_STORE
-        elif isinstance(err, (FileChanged, OSError)):
-            reason = str(err) if isinstance(err, FileChanged) else (err.strerror or str(err))
+        elif isinstance(err, FileChanged):
+            reason = str(err)
             for f in files:
                 f.state, f.reason = REFUSED, reason
                 rep.refused.append({"path": f.path, "reason": reason})
@@ -145,10 +166,19 @@ def upload(resolution: Resolution, store: "Store", config: Any = None,
     rep.skipped_files += sum(1 for f in resolution.files if f.state == IN_STORE and f.hash not in by_hash)
     _record(resolution, store, rep)
     if failure is not None:
-        raise failure if isinstance(failure, StoreError) else StoreError(f"store {store.url}: {failure}")
+        raise failure if isinstance(failure, StoreError) else _store_failure(store, failure)
     if cancelled:
         raise Cancelled("upload cancelled")
+    if rep.refused:
+        raise UploadRefused(rep)
     return rep
+
+
+def _store_failure(store: "Store", exc: BaseException) -> StoreError:
+    """A write into the store failed (disk full, read-only share, ...): one line naming the store."""
+    if isinstance(exc, OSError):
+        return StoreError(f"store {store.url}: cannot write ({exc.strerror or exc})")
+    return StoreError(f"store {store.url}: {type(exc).__name__}: {exc}")
 
 
 def _record(resolution: Resolution, store: "Store", rep: UploadReport) -> None:
@@ -166,3 +196,15 @@ def _record(resolution: Resolution, store: "Store", rep: UploadReport) -> None:
     if entries:
         rep.shard = store.index.write_shard(entries)
         rep.indexed_files = len(entries)
+        _maybe_compact(store)
+
+
+def _maybe_compact(store: "Store") -> None:
+    """Keep a fresh machine's first read of the index to a few requests. Compaction is safe with
+    any number of concurrent writers and compactors; if it fails, the upload has still succeeded."""
+    limit = int(store.config.get("store.compact_after", 0) or 0) if store.config is not None else 0
+    if limit and len(store.index.shards) > limit:
+        try:
+            store.index.compact()
+        except StoreError:
+            pass
