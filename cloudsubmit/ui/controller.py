@@ -442,6 +442,7 @@ class SubmitController:
         if self.modified and self._save_scene is not None:
             self.scene = self._save_scene() or self.scene
             self.modified = False
+            self._emit("scene")
         self.remember()
         request, deps, services = self.request(), self.dependencies, self.services
         self._submitted = request
