@@ -30,6 +30,8 @@ def register(sub) -> None:
     p.add_argument("--bundle-dir", help="write the job bundle here (default: beside the scene)")
     p.add_argument("--scheduler", choices=("htcondor", "local"), help="default jobs.scheduler")
     p.add_argument("--store", help="store URL (default store.url)")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="submit even though some files the scene names are missing (they are left out)")
     p.add_argument("--dry-run", action="store_true", help="write the bundle and stop")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_submit)
@@ -91,11 +93,15 @@ def run_submit(args: argparse.Namespace) -> int:
         args.scene, args.frames, cfg, chunk=args.chunk, place=parse_place(args.place), renderer=args.renderer,
         render_options=_pairs(args.option, "--option"), scout=args.scout, output_dir=args.output_dir,
         bundle_dir=args.bundle_dir, scheduler=args.scheduler, store_url=args.store, dry_run=args.dry_run,
-        inputs=args.input, job_name=args.name, priority=args.priority, progress=_printer(not args.json),
+        inputs=args.input, job_name=args.name, priority=args.priority, allow_missing=args.allow_missing,
+        progress=_printer(not args.json),
     )
     if not args.json and sys.stderr.isatty():
         print(file=sys.stderr)  # end the progress line
     out = result.to_dict()
+    if not args.json:
+        for warning in out["warnings"]:
+            print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
     else:
