@@ -109,3 +109,13 @@ def test_submit_allow_missing_leaves_the_missing_files_out_and_says_so(cli, tmp_
     assert not [f for f in files if f.endswith(("t1.png", "t2.png"))]
     plain = cli(*args)
     assert plain.returncode == 0 and "warning: 2 needed files missing" in plain.stderr
+
+
+def test_jobs_says_where_it_looked_when_nobody_submitted_yet(cli, tmp_path):
+    reg = tmp_path / "no such dir" / "jobs.jsonl"
+    res = cli("--set", f"jobs.registry={reg}", "jobs")
+    assert res.returncode == 0 and res.stdout == f"no jobs submitted yet (registry: {reg})\n"
+    res = cli("--set", f"jobs.registry={reg}", "jobs", "--json")
+    assert res.returncode == 0 and json.loads(res.stdout) == []
+    default = cli("jobs", env={"XDG_DATA_HOME": str(tmp_path / "data")})
+    assert default.stdout == f"no jobs submitted yet (registry: {tmp_path / 'data' / 'cloudsubmit' / 'jobs.jsonl'})\n"

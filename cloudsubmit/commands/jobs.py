@@ -145,7 +145,7 @@ def run_status(args: argparse.Namespace) -> int:
 def run_jobs(args: argparse.Namespace) -> int:
     from ..cli import load_cli_config
     from ..errors import CloudSubmitError
-    from ..jobs.registry import entries
+    from ..jobs.registry import entries, registry_path
     from ..jobs.status import job_status
 
     cfg = load_cli_config(args)
@@ -159,6 +159,8 @@ def run_jobs(args: argparse.Namespace) -> int:
             rows.append(dict(e, state="bundle missing"))
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
+    elif not rows:
+        print(f"no jobs submitted yet (registry: {registry_path(cfg)})")
     else:
         for r in rows:
             where = f"cluster {r['cluster']}" if r.get("cluster") is not None else r.get("scheduler", "")
