@@ -76,7 +76,7 @@ def _result_json(bundle: Path, node: str) -> Dict[str, Any]:
 
 
 def _upload_line(up: Dict[str, Any]) -> str:
-    from .scan import human_size
+    from .output import human_size
 
     skipped = up.get("skipped_files", 0)
     if not up.get("uploaded_bytes"):
@@ -108,7 +108,7 @@ class StageLines:
     def _written(self) -> None:
         from ..errors import CloudSubmitError
         from ..jobs.status import job_status
-        from .scan import human_size
+        from .output import human_size
 
         try:
             inputs = json.loads((self.bundle / "job.json").read_text(encoding="utf-8")).get("inputs", {})
@@ -179,13 +179,14 @@ def _report(result: Any, cfg: Any, work: Path) -> int:
 def run(args: argparse.Namespace) -> int:
     from ..api import submit_scene
     from ..scan import scan_scene
-    from .scan import _write, format_table
+    from .output import write
+    from .scan import format_table
 
     work = Path(args.work_dir).resolve()
     scene = copy_example(str(work))
     cfg = _config(args, work)
     deps = scan_scene(str(scene), config=cfg)
-    _write(format_table(deps))
+    write(format_table(deps))
     if args.scan_only or deps.missing:
         return 1 if deps.missing else 0
     print(f"\nstore:    {cfg['store']['url']} (the demo's own; a studio sets store.url)", flush=True)
