@@ -91,6 +91,32 @@ def _add_inputs(deps: Any, inputs: Sequence[str]) -> None:
                 deps.dependencies.append(Dependency(f, True, os.path.getsize(f), "input", "--input"))
 
 
+def without_missing(deps: Any) -> Any:
+    """A copy of ``deps`` without the files that are not there (the caller's set is untouched:
+    a panel keeps showing them as missing)."""
+    import copy
+
+    kept = copy.copy(deps)
+    kept.dependencies = [d for d in deps.dependencies if d.exists]
+    return kept
+
+
+def _checked_missing(scene: str, deps: Any, allow_missing: bool) -> Any:
+    """Refuse a scene with missing files, naming how many and the way past; or, when allowed,
+    drop them and say so in the result's warnings."""
+    missing = deps.missing
+    if not missing:
+        return deps
+    files = f"{len(missing)} needed file{'s' if len(missing) != 1 else ''}"
+    if not allow_missing:
+        raise ScanError(f"{scene}: {files} missing, first: {missing[0].path} (fix the paths, or submit "
+                        "with --allow-missing if the render does not need them)")
+    kept = without_missing(deps)
+    kept.warnings = list(getattr(deps, "warnings", [])) + [
+        f"{files} missing, left out of the job (--allow-missing), first: {missing[0].path}"]
+    return kept
+
+
 _TOKEN_CHARS = ("<", "#", "$", "%", "{")
 
 
@@ -143,9 +169,11 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
                  scout: Optional[bool] = None, output_dir: str = "", bundle_dir: Optional[str] = None,
                  scheduler: Optional[str] = None, store_url: Optional[str] = None, dry_run: bool = False,
                  inputs: Sequence[str] = (), job_name: str = "", priority: int = 0, dependencies: Any = None,
-                 progress: Optional[ProgressCallback] = None) -> SubmitResult:
+                 allow_missing: bool = False, progress: Optional[ProgressCallback] = None) -> SubmitResult:
     """Submit ``scene``. ``dependencies`` (a DependencySet) skips the offline scan, for a host
-    adapter that scanned the live session; ``inputs`` adds files or folders no scene names."""
+    adapter that scanned the live session; ``inputs`` adds files or folders no scene names;
+    ``allow_missing`` sends the job without files that do not exist (a TD knows the render does
+    not need them) instead of refusing it."""
     from .config import load_config
     from .jobs.bundle import bundle_path, write_bundle
     from .jobs.plan import make_plan
@@ -155,8 +183,7 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
     report(progress, ProgressReport("scan", 0, 1, message=scene))
     deps = dependencies if dependencies is not None else _scan(scene, frames, config, progress)
     _add_inputs(deps, inputs)
-    if deps.missing:
-        raise ScanError(f"{scene}: {len(deps.missing)} needed file(s) missing, first: {deps.missing[0].path}")
+    deps = _checked_missing(scene, deps, allow_missing)
     plan = make_plan(deps.scene or scene, _frames(frames, deps), config, chunk=chunk, place=place,
                      renderer=renderer, render_options=scene_options(deps, render_options), scout=scout,
                      output_dir=output_dir or None, name=job_name, priority=priority)

@@ -13,26 +13,14 @@ from __future__ import annotations
 
 import copy
 import os
-import sys
 from pathlib import Path
 from typing import Any, Dict, Iterable, Mapping, Optional
 
 from .errors import ConfigError
+from .userdirs import user_config_dir
 
 OPEN = "__open__"
 _DEFAULTS_DIR = Path(__file__).with_name("defaults")
-
-
-def user_config_dir() -> Path:
-    """The per-user config folder: ``%APPDATA%`` on Windows, ``~/Library/Preferences`` on macOS,
-    ``$XDG_CONFIG_HOME`` (or ``~/.config``) elsewhere."""
-    if sys.platform.startswith("win"):
-        base = os.environ.get("APPDATA") or str(Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = str(Path.home() / "Library" / "Preferences")
-    else:
-        base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "cloudsubmit"
 
 
 def _read_yaml(path: Path) -> Dict[str, Any]:

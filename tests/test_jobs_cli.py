@@ -69,3 +69,53 @@ def test_bad_submit_input_is_one_line_exit_2(cli, tmp_path, args, needle):
     res = cli(*base, *args)
     assert res.returncode == 2, (args, res.stderr)
     assert needle in res.stderr and res.stderr.count("\n") == 1
+
+
+def _scene_with_textures(folder: Path, present: int, absent: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [SCENE]
+    for i in range(present + absent):
+        tex = folder / "tex" / f"t{i}.png"
+        if i < present:
+            tex.parent.mkdir(exist_ok=True)
+            tex.write_bytes(b"png")
+        lines.append(f'createNode file -n "t{i}";\n\tsetAttr ".fileTextureName" -type "string" "{tex.as_posix()}";\n')
+    scene = folder / "shot.ma"
+    scene.write_text("".join(lines), encoding="utf-8")
+    return scene
+
+
+def test_submit_refuses_missing_files_naming_the_count_and_the_override(cli, tmp_path):
+    scene = _scene_with_textures(tmp_path / "shot", present=1, absent=2)
+    res = cli("--set", f"jobs.registry={tmp_path / 'r.jsonl'}", "submit", str(scene), "--frames", "1-2",
+              "--place", "render=local", "--dry-run")
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
+    assert "2 needed files missing" in res.stderr and "--allow-missing" in res.stderr
+    assert (tmp_path / "shot" / "tex" / "t1.png").as_posix() in res.stderr
+    assert not (tmp_path / "shot" / "cloudsubmit").exists()
+
+
+def test_submit_allow_missing_leaves_the_missing_files_out_and_says_so(cli, tmp_path):
+    scene = _scene_with_textures(tmp_path / "shot", present=1, absent=2)
+    args = ["--set", f"jobs.registry={tmp_path / 'r.jsonl'}", "submit", str(scene), "--frames", "1-2",
+            "--place", "render=local", "--dry-run", "--allow-missing"]
+    res = cli(*args, "--json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert [w for w in out["warnings"] if "2 needed files missing" in w and "--allow-missing" in w]
+    files = json.loads((Path(out["bundle"]) / "inputs.json").read_text(encoding="utf-8"))["files"]
+    tex = tmp_path / "shot" / "tex"
+    assert (tex / "t0.png").as_posix() in files and str(scene.as_posix()) in files
+    assert not [f for f in files if f.endswith(("t1.png", "t2.png"))]
+    plain = cli(*args)
+    assert plain.returncode == 0 and "warning: 2 needed files missing" in plain.stderr
+
+
+def test_jobs_says_where_it_looked_when_nobody_submitted_yet(cli, tmp_path):
+    reg = tmp_path / "no such dir" / "jobs.jsonl"
+    res = cli("--set", f"jobs.registry={reg}", "jobs")
+    assert res.returncode == 0 and res.stdout == f"no jobs submitted yet (registry: {reg})\n"
+    res = cli("--set", f"jobs.registry={reg}", "jobs", "--json")
+    assert res.returncode == 0 and json.loads(res.stdout) == []
+    default = cli("jobs", env={"XDG_DATA_HOME": str(tmp_path / "data")})
+    assert default.stdout == f"no jobs submitted yet (registry: {tmp_path / 'data' / 'cloudsubmit' / 'jobs.jsonl'})\n"

@@ -26,12 +26,24 @@ def test_demo_renders_images_and_second_run_uploads_nothing(cli, tmp_path):
     first = cli("demo", "--work-dir", str(work))
     assert first.returncode == 0, first.stderr
     assert "uploaded: 10 files" in first.stdout
+    lines = first.stdout.splitlines()
+    assert f"store:    {(work / 'store').as_uri()} (the demo's own; a studio sets store.url)" in lines
+    assert "upload   ... done (10 files, 4.0 KB sent, 0 already in the store)" in lines
+    assert lines.index("render   ... 2/2 nodes done") < [i for i, ln in enumerate(lines) if ln.startswith("download ...")][0]
+    assert f"download ... done: 3 images into {work / 'demo_shot' / 'images' / 'demo'}" in lines
+    assert not [ln for ln in lines + first.stderr.splitlines() if "write:" in ln or "run:" in ln]
     images = sorted((work / "demo_shot" / "images" / "demo").glob("*.png"))
     assert [p.name for p in images] == [f"shot010_lighting.{f:04d}.png" for f in (1, 2, 3)]
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in images)
     second = cli("demo", "--work-dir", str(work))
     assert second.returncode == 0, second.stderr
     assert "uploaded: 0 files, 0 bytes (10 already in the store)" in second.stdout
+    assert "upload   ... done (0 bytes sent: all 10 files were already in the store)" in second.stdout
+    assert "nothing uploaded: every file was already in the store from an earlier run" in second.stdout
+    hint = [ln.strip() for ln in second.stdout.splitlines() if ln.strip().startswith("cloudsubmit status ")]
+    assert len(hint) == 1
+    status = cli(*hint[0].split(" ", 1)[1].split(" ", 1))
+    assert status.returncode == 0 and status.stdout.splitlines()[0].endswith("done"), status.stdout
     res = cli("--set", f"jobs.registry={work / 'jobs.jsonl'}", "jobs", "--json")
     assert res.returncode == 0 and res.stdout.count('"state": "done"') == 2
 

@@ -15,7 +15,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "demo_shot"
 SCENE = "scenes/shot010_lighting.ma"
@@ -66,20 +66,110 @@ def _config(args: argparse.Namespace, work: Path) -> Any:
     return load_config(studio_file=getattr(args, "config", None), overrides=overrides)
 
 
-def _report(result: Any, cfg: Any) -> int:
+def _result_json(bundle: Path, node: str) -> Dict[str, Any]:
+    """What a finished node wrote about itself (``logs/<node>.result.json``); empty until then."""
+    path = bundle / "logs" / f"{node}.result.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _upload_line(up: Dict[str, Any]) -> str:
+    from .output import human_size
+
+    skipped = up.get("skipped_files", 0)
+    if not up.get("uploaded_bytes"):
+        return f"0 bytes sent: all {skipped} files were already in the store"
+    return (f"{up.get('uploaded_files', 0)} files, {human_size(up['uploaded_bytes'])} sent, "
+            f"{skipped} already in the store")
+
+
+class StageLines:
+    """Progress callback printing one line per stage transition (inputs resolved, bundle
+    written, each DAG stage's nodes finishing): the per-file and twice-a-second reports that
+    drive the panel's bars are noise in a terminal log."""
+
+    def __init__(self) -> None:
+        self.bundle: Optional[Path] = None
+        self.seen: Dict[str, tuple] = {}
+        self.totals: Dict[str, int] = {}
+
+    def __call__(self, rep: Any) -> None:
+        if rep.stage == "write" and rep.total and rep.done == rep.total:
+            self.bundle = Path(rep.message)
+            self._written()
+        elif rep.stage == "run" and self.bundle is not None:
+            self._nodes()
+
+    def _say(self, stage: str, text: str) -> None:
+        print(f"{stage:<9}... {text}", flush=True)
+
+    def _written(self) -> None:
+        from ..errors import CloudSubmitError
+        from ..jobs.status import job_status
+        from .output import human_size
+
+        try:
+            inputs = json.loads((self.bundle / "job.json").read_text(encoding="utf-8")).get("inputs", {})
+        except (OSError, ValueError):
+            inputs = {}
+        if "to_upload_files" in inputs:
+            self._say("resolve", f"{inputs['files']} files: {inputs['to_upload_files']} to upload "
+                                 f"({human_size(inputs['to_upload_bytes'])}), {inputs['skipped_files']} "
+                                 f"already in the store")
+        self._say("bundle", f"written: {self.bundle}")
+        try:
+            self.totals = {k: c.total for k, c in job_status(str(self.bundle)).stages.items() if c.total}
+        except CloudSubmitError:
+            self.totals = {}
+
+    def _nodes(self) -> None:
+        """Counts from the nodes' own result files: the status file is rewritten only on the
+        runner's next tick, so it lags the report that announces a finished node."""
+        counts: Dict[str, list] = {}
+        for path in sorted((self.bundle / "logs").glob("*.result.json")):
+            res = _result_json(self.bundle, path.name[: -len(".result.json")])
+            tally = counts.setdefault(res.get("stage", "?"), [0, 0])
+            tally[0 if res.get("exit_code") == 0 else 1] += 1
+        for stage, total in self.totals.items():
+            done, failed = counts.get(stage, [0, 0])
+            if self.seen.get(stage, (0, 0)) != (done, failed):
+                self.seen[stage] = (done, failed)
+                self._say(stage, self._stage_text(stage, done, failed, total))
+
+    def _stage_text(self, stage: str, done: int, failed: int, total: int) -> str:
+        if failed:
+            return f"{done}/{total} nodes done, {failed} failed (see {self.bundle / 'logs'})"
+        if stage == "render" or done < total:
+            return f"{done}/{total} nodes done"
+        if stage == "upload":
+            return f"done ({_upload_line(_result_json(self.bundle, 'upload'))})"
+        if stage == "download":
+            got = _result_json(self.bundle, "download")
+            return f"done: {got.get('files', 0)} images into {', '.join(got.get('targets', []))}"
+        return "done"
+
+
+def _report(result: Any, cfg: Any, work: Path) -> int:
     bundle = Path(result.bundle)
-    up_file = bundle / "logs" / "upload.result.json"
-    up = json.loads(up_file.read_text(encoding="utf-8")) if up_file.is_file() else {}
+    up = _result_json(bundle, "upload")
     out = Path(cfg["jobs"]["output_dir"])
     images = sorted(out.glob("*.png"))
     state = (result.local or {}).get("state", "?")
     print(f"\njob:      {result.job_id} ({state})")
     print(f"bundle:   {bundle}")
+    print(f"store:    {cfg['store']['url']}")
     print(f"uploaded: {up.get('uploaded_files', 0)} files, {up.get('uploaded_bytes', 0)} bytes "
           f"({up.get('skipped_files', 0)} already in the store)")
+    if up and not up.get("uploaded_bytes"):
+        print("          nothing uploaded: every file was already in the store from an earlier run")
     print(f"images:   {out} ({len(images)} files)")
     for img in images:
         print(f"          {img.name}")
+    print(f"\nthe demo keeps its job list in {work / 'jobs.jsonl'}; query it with")
+    print(f"  cloudsubmit status {bundle}")
+    print(f"  cloudsubmit --set jobs.registry={work / 'jobs.jsonl'} jobs")
     if state != "done":
         print(f"see {bundle / 'logs'} and `cloudsubmit status {bundle}`", file=sys.stderr)
         return 1
@@ -89,20 +179,16 @@ def _report(result: Any, cfg: Any) -> int:
 def run(args: argparse.Namespace) -> int:
     from ..api import submit_scene
     from ..scan import scan_scene
-    from .scan import _write, format_table
+    from .output import write
+    from .scan import format_table
 
     work = Path(args.work_dir).resolve()
     scene = copy_example(str(work))
     cfg = _config(args, work)
     deps = scan_scene(str(scene), config=cfg)
-    _write(format_table(deps))
+    write(format_table(deps))
     if args.scan_only or deps.missing:
         return 1 if deps.missing else 0
-
-    def show(rep) -> None:
-        if rep.stage in ("run", "write", "resolve"):
-            total = f"/{rep.total}" if rep.total else ""
-            print(f"  {rep.stage}: {rep.done}{total} {rep.message}", file=sys.stderr)
-
-    result = submit_scene(str(scene), None, cfg, dependencies=deps, progress=show)
-    return _report(result, cfg)
+    print(f"\nstore:    {cfg['store']['url']} (the demo's own; a studio sets store.url)", flush=True)
+    result = submit_scene(str(scene), None, cfg, dependencies=deps, progress=StageLines())
+    return _report(result, cfg, work)

@@ -5,8 +5,9 @@ object on stdout and nothing else there."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+
+from .output import emit, end_progress_line, progress_line, write, write_json
 
 STAGES = ("upload", "render", "download", "post")
 
@@ -30,6 +31,8 @@ def register(sub) -> None:
     p.add_argument("--bundle-dir", help="write the job bundle here (default: beside the scene)")
     p.add_argument("--scheduler", choices=("htcondor", "local"), help="default jobs.scheduler")
     p.add_argument("--store", help="store URL (default store.url)")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="submit even though some files the scene names are missing (they are left out)")
     p.add_argument("--dry-run", action="store_true", help="write the bundle and stop")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_submit)
@@ -68,17 +71,9 @@ def _pairs(items, flag: str) -> dict:
     return out
 
 
-def _printer(enabled: bool):
-    """Progress on stderr for a person at a terminal; scripts and logs get only the result."""
-    if not enabled or not sys.stderr.isatty():
-        return None
-
-    def show(rep) -> None:
-        total = f"/{rep.total}" if rep.total else ""
-        message = rep.message.encode("unicode_escape").decode("ascii") if not rep.message.isprintable() else rep.message
-        print(f"\r  {rep.stage}: {rep.done}{total} {message}"[:120].ljust(80), end="", file=sys.stderr, flush=True)
-
-    return show
+def _describe(rep) -> str:
+    total = f"/{rep.total}" if rep.total else ""
+    return f"  {rep.stage}: {rep.done}{total} {rep.message}"
 
 
 def run_submit(args: argparse.Namespace) -> int:
@@ -91,21 +86,24 @@ def run_submit(args: argparse.Namespace) -> int:
         args.scene, args.frames, cfg, chunk=args.chunk, place=parse_place(args.place), renderer=args.renderer,
         render_options=_pairs(args.option, "--option"), scout=args.scout, output_dir=args.output_dir,
         bundle_dir=args.bundle_dir, scheduler=args.scheduler, store_url=args.store, dry_run=args.dry_run,
-        inputs=args.input, job_name=args.name, priority=args.priority, progress=_printer(not args.json),
+        inputs=args.input, job_name=args.name, priority=args.priority, allow_missing=args.allow_missing,
+        progress=progress_line(_describe, not args.json),
     )
-    if not args.json and sys.stderr.isatty():
-        print(file=sys.stderr)  # end the progress line
+    end_progress_line(not args.json)
     out = result.to_dict()
+    if not args.json:
+        for warning in out["warnings"]:
+            print(f"warning: {warning}", file=sys.stderr)
     if args.json:
-        print(json.dumps(out, ensure_ascii=False))
+        write_json(out)
     else:
-        print(f"job {out['job_id']}\nbundle {out['bundle']}")
+        write(f"job {out['job_id']}\nbundle {out['bundle']}")
         if "cluster" in out:
-            print(f"submitted to HTCondor: DAGMan cluster {out['cluster']}")
+            write(f"submitted to HTCondor: DAGMan cluster {out['cluster']}")
         elif "local" in out:
-            print(f"ran locally: {out['local']['state']}")
+            write(f"ran locally: {out['local']['state']}")
         else:
-            print("dry run: bundle written, nothing submitted")
+            write("dry run: bundle written, nothing submitted")
     return _exit(out)
 
 
@@ -121,7 +119,7 @@ def run_resubmit(args: argparse.Namespace) -> int:
 
     cfg = load_cli_config(args)
     out = submit_bundle(find_bundle(cfg, args.job), args.scheduler or cfg["jobs"]["scheduler"], cfg)
-    print(json.dumps(out, ensure_ascii=False) if args.json else f"resubmitted {out['job_id']}")
+    emit(args.json, out, f"resubmitted {out['job_id']}")
     return _exit(out)
 
 
@@ -132,14 +130,14 @@ def run_status(args: argparse.Namespace) -> int:
 
     cfg = load_cli_config(args)
     st = job_status(find_bundle(cfg, args.job))
-    print(json.dumps(st.to_dict(), ensure_ascii=False) if args.json else format_status(st))
+    emit(args.json, st.to_dict(), format_status(st))
     return 0
 
 
 def run_jobs(args: argparse.Namespace) -> int:
     from ..cli import load_cli_config
     from ..errors import CloudSubmitError
-    from ..jobs.registry import entries
+    from ..jobs.registry import entries, registry_path
     from ..jobs.status import job_status
 
     cfg = load_cli_config(args)
@@ -152,12 +150,14 @@ def run_jobs(args: argparse.Namespace) -> int:
         except CloudSubmitError:
             rows.append(dict(e, state="bundle missing"))
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
+        write_json(rows)
+    elif not rows:
+        write(f"no jobs submitted yet (registry: {registry_path(cfg)})")
     else:
         for r in rows:
             where = f"cluster {r['cluster']}" if r.get("cluster") is not None else r.get("scheduler", "")
             nodes = f"{r['nodes_done']}/{r['nodes_total']}" if "nodes_total" in r else ""
-            print(f"{r['job_id']}  {r['state']:<14} {nodes:>9}  {where:<16} {r.get('scene', '')}")
+            write(f"{r['job_id']}  {r['state']:<14} {nodes:>9}  {where:<16} {r.get('scene', '')}")
     return 0
 
 

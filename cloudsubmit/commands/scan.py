@@ -5,12 +5,11 @@ Exit codes are the contract scripts rely on: 0 nothing missing, 1 files missing,
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 from typing import List
 
 from ..errors import EXIT_FAILED, EXIT_OK, ConfigError
+from .output import end_progress_line, human_size, progress_line, write, write_json
 
 
 def register(sub) -> None:
@@ -37,38 +36,16 @@ def run(args: argparse.Namespace) -> int:
     if args.project and not os.path.isdir(args.project):
         raise ConfigError(f"{args.project}: --project is not a folder")
     result = scan_scene(args.scene, frames=frames, project=args.project, config=cfg, progress=_progress_printer())
-    _write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) if args.json else format_table(result))
+    end_progress_line()
+    if args.json:
+        write_json(result.to_dict(), indent=2)
+    else:
+        write(format_table(result))
     return EXIT_FAILED if result.missing else EXIT_OK
 
 
 def _progress_printer():
-    """Progress on stderr, only for a person watching a terminal (never in pipes or tests)."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(rep) -> None:
-        sys.stderr.write(f"\rscanning: {rep.done} files read  {rep.message[-60:]:<60}")
-        sys.stderr.flush()
-
-    return show
-
-
-def _write(text: str) -> None:
-    """Print even where stdout cannot encode a Japanese path (an old Windows console)."""
-    try:
-        sys.stdout.write(text + "\n")
-    except UnicodeEncodeError:
-        enc = sys.stdout.encoding or "ascii"
-        sys.stdout.write(text.encode(enc, "backslashreplace").decode(enc) + "\n")
-
-
-def human_size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
+    return progress_line(lambda rep: f"scanning: {rep.done} files read  {rep.message[-60:]}")
 
 
 def format_table(result) -> str:

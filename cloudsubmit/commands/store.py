@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from typing import Any, Dict, List
+
+from .output import emit, end_progress_line, human_size, progress_line
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -89,25 +90,13 @@ def _scene_paths(args: argparse.Namespace, cfg: Any) -> List[str]:
     return [deps.scene] + [d.path for d in deps.dependencies]  # the scene is needed too; duplicates fold
 
 
-def _human(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000.0
-    return f"{n:.1f} TB"
+def _describe(rep) -> str:
+    mb = f" {rep.bytes_done / 1e6:.0f}/{rep.bytes_total / 1e6:.0f} MB" if rep.bytes_total else ""
+    return f"{rep.stage}: {rep.done}/{rep.total} files{mb}"
 
 
 def _printer():
-    """Progress on stderr when it is a terminal; silent in pipes and tests."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(rep) -> None:
-        mb = f" {rep.bytes_done / 1e6:.0f}/{rep.bytes_total / 1e6:.0f} MB" if rep.bytes_total else ""
-        sys.stderr.write(f"\r{rep.stage}: {rep.done}/{rep.total} files{mb}   ")
-        sys.stderr.flush()
-
-    return show
+    return progress_line(_describe)
 
 
 def _prepare(args: argparse.Namespace):
@@ -121,19 +110,15 @@ def _prepare(args: argparse.Namespace):
 
 
 def _emit(args: argparse.Namespace, out: Dict[str, Any], lines: List[str]) -> None:
-    if _printer():
-        sys.stderr.write("\n")
-    if args.json:
-        print(json.dumps(out, indent=2, ensure_ascii=False))
-    else:
-        print("\n".join(lines))
+    end_progress_line()
+    emit(args.json, out, "\n".join(lines), indent=2)
 
 
 def run_resolve(args: argparse.Namespace) -> int:
     store, res = _prepare(args)
     out = dict(res.summary(), uploaded_files=0, uploaded_bytes=0, entries=[f.to_dict() for f in res.files])
     lines = [f"{store.url}: {out['skipped_files']} files in the store, {out['to_upload_files']} to upload "
-             f"({_human(out['to_upload_bytes'])}), {len(res.missing)} missing, {len(res.refused)} unreadable"]
+             f"({human_size(out['to_upload_bytes'])}), {len(res.missing)} missing, {len(res.refused)} unreadable"]
     lines += [f"missing: {f.path}" for f in res.missing] + [f"unreadable: {f.path} ({f.reason})" for f in res.refused]
     _emit(args, out, lines)
     return 0
@@ -160,7 +145,7 @@ def run_upload(args: argparse.Namespace) -> int:
 
 def _report_upload(args: argparse.Namespace, store, res, rep) -> None:
     out = dict(res.summary(), **rep.summary())
-    _emit(args, out, [f"{store.url}: uploaded {rep.uploaded_files} files ({_human(rep.uploaded_bytes)}), "
+    _emit(args, out, [f"{store.url}: uploaded {rep.uploaded_files} files ({human_size(rep.uploaded_bytes)}), "
                       f"{rep.skipped_files} already in the store, {rep.indexed_files} index entries written"])
 
 
@@ -173,7 +158,7 @@ def run_verify(args: argparse.Namespace) -> int:
     rep = store.index.verify(deep=args.deep, threads=store.threads, progress=_printer())
     out = {"store": store.url, "blobs": rep.blobs, "bytes": rep.bytes, "ok": rep.ok,
            "missing": rep.missing, "wrong_size": rep.wrong_size, "wrong_hash": rep.wrong_hash}
-    lines = [f"{store.url}: {rep.blobs} blobs ({_human(rep.bytes)}) "
+    lines = [f"{store.url}: {rep.blobs} blobs ({human_size(rep.bytes)}) "
              f"{'ok' if rep.ok else 'DAMAGED'}" + ("" if args.deep else " (sizes only; --deep hashes every blob)")]
     lines += [f"missing: cas/{h}" for h in rep.missing] + [f"wrong size: cas/{h}" for h in rep.wrong_size]
     lines += [f"wrong content: cas/{h}" for h in rep.wrong_hash]

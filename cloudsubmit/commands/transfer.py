@@ -7,9 +7,8 @@ TD can path-map a renderer without importing cloudsubmit."""
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from typing import Any, Callable, Optional
+
+from .output import emit, end_progress_line, human_size, progress_line
 
 
 def register(sub) -> None:
@@ -43,20 +42,8 @@ def _open(args: argparse.Namespace):
     return cfg, store, max(1, threads)
 
 
-def _printer(enabled: bool) -> Optional[Callable[[Any], None]]:
-    """Progress on stderr when a person is watching; nothing in logs or under --json."""
-    if not enabled or not sys.stderr.isatty():
-        return None
-
-    def show(rep) -> None:
-        sys.stderr.write(f"\r{rep.stage}: {rep.done}/{rep.total} files, {_mb(rep.bytes_done)}/{_mb(rep.bytes_total)} MB ")
-        sys.stderr.flush()
-
-    return show
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1e6:.1f}"
+def _describe(rep) -> str:
+    return f"{rep.stage}: {rep.done}/{rep.total} files, {human_size(rep.bytes_done)}/{human_size(rep.bytes_total)}"
 
 
 def run_download(args: argparse.Namespace) -> int:
@@ -64,15 +51,14 @@ def run_download(args: argparse.Namespace) -> int:
 
     _cfg, store, threads = _open(args)
     try:
-        rep = download_outputs(store.backend, args.job, args.dest, threads=threads, progress=_printer(not args.json))
+        rep = download_outputs(store.backend, args.job, args.dest, threads=threads,
+                               progress=progress_line(_describe, not args.json))
     finally:
         store.close()
-    if args.json:
-        print(json.dumps(rep.__dict__, sort_keys=True))
-    else:
-        _clear_line(args)
-        print(f"{rep.job_id}: {rep.downloaded_files} files downloaded ({_mb(rep.downloaded_bytes)} MB), "
-              f"{rep.skipped_files} already present, into {', '.join(rep.targets)}")
+    end_progress_line(not args.json)
+    emit(args.json, rep.__dict__, f"{rep.job_id}: {rep.downloaded_files} files downloaded "
+         f"({human_size(rep.downloaded_bytes)}), {rep.skipped_files} already present, into {', '.join(rep.targets)}",
+         sort_keys=True)
     return 0
 
 
@@ -82,20 +68,11 @@ def run_materialise(args: argparse.Namespace) -> int:
     cfg, store, threads = _open(args)
     try:
         rep = materialise_job(store.backend, args.job, args.session, cfg, cache_dir=args.cache,
-                              threads=threads, progress=_printer(not args.json))
+                              threads=threads, progress=progress_line(_describe, not args.json))
     finally:
         store.close()
-    if args.json:
-        print(json.dumps(rep.to_json(), sort_keys=True))
-    else:
-        _clear_line(args)
-        print(f"{rep.job_id}: {rep.files} files in {rep.session} ({rep.blobs_fetched} downloaded, "
-              f"{rep.blobs_cached} from the node cache, {_mb(rep.bytes_fetched)} MB)")
-        for src, dst in rep.rules:
-            print(f"  {src} -> {dst}")
+    end_progress_line(not args.json)
+    lines = [f"{rep.job_id}: {rep.files} files in {rep.session} ({rep.blobs_fetched} downloaded, "
+             f"{rep.blobs_cached} from the node cache, {human_size(rep.bytes_fetched)})"]
+    emit(args.json, rep.to_json(), "\n".join(lines + [f"  {src} -> {dst}" for src, dst in rep.rules]), sort_keys=True)
     return 0
-
-
-def _clear_line(args: argparse.Namespace) -> None:
-    if not args.json and sys.stderr.isatty():
-        sys.stderr.write("\n")

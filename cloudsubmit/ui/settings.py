@@ -67,7 +67,7 @@ def config_defaults(config: Any = None) -> PanelSettings:
 
 
 def settings_path() -> Path:
-    from ..config import user_config_dir
+    from ..userdirs import user_config_dir
 
     return user_config_dir() / FILE_NAME
 
