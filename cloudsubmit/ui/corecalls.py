@@ -34,15 +34,6 @@ def resolve(paths: List[str], config: Any, progress: Optional[ProgressCallback])
     return {f.path: states.get(f.state, MISSING) for f in resolution.files}
 
 
-def without_missing(deps: DependencySet) -> DependencySet:
-    """The artist ticked "Submit anyway": send the job without the files that are not there."""
-    import copy
-
-    kept = copy.copy(deps)
-    kept.dependencies = [d for d in deps.dependencies if d.exists]
-    return kept
-
-
 def render_options(request: SubmitRequest) -> Dict[str, str]:
     """The renderer template tokens the panel chose (``{renderer}``, ``{camera}``, ``{layer}`` or
     ``{rop}`` in jobs/renderers.yaml)."""
@@ -55,12 +46,10 @@ def submit(request: SubmitRequest, deps: DependencySet, config: Any,
            progress: Optional[ProgressCallback]) -> SubmitResult:
     from .. import api
 
-    if request.allow_missing:
-        deps = without_missing(deps)
     result = api.submit_scene(
         request.scene, request.frames, config, chunk=request.chunk_size, place=dict(request.placement),
         render_options=render_options(request), scout=request.scout, job_name=request.job_name,
-        priority=request.priority, dependencies=deps, progress=progress,
+        priority=request.priority, dependencies=deps, allow_missing=request.allow_missing, progress=progress,
     )
     if result.cluster is not None:
         message = f"DAGMan cluster {result.cluster}."
