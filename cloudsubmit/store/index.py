@@ -30,12 +30,11 @@ from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from ..errors import StoreError
 from ..progress import ProgressCallback
-from .backend import Backend
+from .backend import BLOB_PREFIX, Backend, blob_key
 from .hashing import hash_file
 
 SHARD_PREFIX = "index/"
 SHARD_SUFFIX = ".json.gz"
-BLOB_PREFIX = "cas/"
 FORMAT = "cloudsubmit-index/1"
 _RELIST_ATTEMPTS = 5
 SNAPSHOT_MAX = 200_000  # entries per snapshot shard, so no single object grows without bound
@@ -265,7 +264,7 @@ class TeamIndex:
         for digest, size in sorted(self._blobs.items()):
             rep.blobs += 1
             rep.bytes += size
-            actual = present.get(BLOB_PREFIX + digest)
+            actual = present.get(blob_key(digest))
             if actual is None:
                 rep.missing.append(digest)
             elif actual != size:
@@ -285,13 +284,13 @@ class TeamIndex:
 
             def one(digest: str, on_bytes: Callable[[int], None]) -> bool:
                 dest = os.path.join(tmp, digest)
-                self.backend.get_file(BLOB_PREFIX + digest, dest)
+                self.backend.get_file(blob_key(digest), dest)
                 try:
                     return hash_file(dest, on_bytes) == digest
                 finally:
                     os.unlink(dest)
 
-            items = [TransferItem(BLOB_PREFIX + d, s, partial(one, d)) for d, s in blobs]
+            items = [TransferItem(blob_key(d), s, partial(one, d)) for d, s in blobs]
             good = run_transfers(items, threads=threads, stage="verify", progress=progress).results
         return sorted(d for (d, _s), ok in zip(blobs, good) if not ok)
 

@@ -27,9 +27,9 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 from ..errors import StoreError
 from ..paths import normpath
 from ..progress import ProgressCallback, ProgressReport, report
-from .backend import Backend, BytesCallback
+from .backend import Backend, BytesCallback, blob_key
 from .hashing import hash_file
-from .manifest import Manifest, blob_key, read_inputs
+from .manifest import Manifest, read_inputs
 from .transfer import TransferItem, run_transfers
 
 Rule = Tuple[str, str]

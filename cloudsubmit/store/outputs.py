@@ -25,10 +25,10 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from ..errors import StoreError
 from ..paths import normpath
 from ..progress import ProgressCallback
-from .backend import Backend, BytesCallback
+from .backend import Backend, BytesCallback, blob_key
 from .hashing import hash_file
 from .manifest import (
-    Manifest, ManifestEntry, blob_key, inputs_key, output_roots, outputs_key, outputs_prefix, read_inputs, read_manifest,
+    Manifest, ManifestEntry, inputs_key, output_roots, outputs_key, outputs_prefix, read_inputs, read_manifest,
     safe_join,
 )
 from .materialise import Rule, fetch_blob, map_path, verify_blob

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from ..errors import Cancelled, StoreError
 from ..progress import ProgressCallback
-from .backend import Backend, BytesCallback
-from .index import BLOB_PREFIX, IndexEntry, current_user
+from .backend import BLOB_PREFIX, Backend, BytesCallback, blob_key
+from .index import IndexEntry, current_user
 from .transfer import TransferItem, TransferSummary, run_transfers
 from .resolve import IN_STORE, REFUSED, FileChanged, FileState, Resolution
 
@@ -127,13 +127,13 @@ def _send_blob(store: "Store", digest: str, files: List[FileState], present: Opt
     """Upload one blob from the first of ``files`` that still holds it. Returns the file sent,
     or None when a complete blob was already there."""
     size = files[0].size
-    known = present.get(digest) if present is not None else store.backend.size(store.blob_key(digest))
+    known = present.get(digest) if present is not None else store.backend.size(blob_key(digest))
     if known == size:
         return None
     last: Optional[FileChanged] = None
     for fs in files:
         try:
-            put_verified(store.backend, store.blob_key(digest), fs.path, size, fs.mtime_ns, digest, on_bytes)
+            put_verified(store.backend, blob_key(digest), fs.path, size, fs.mtime_ns, digest, on_bytes)
             return fs
         except FileChanged as exc:
             last = exc
