@@ -32,7 +32,9 @@ from .manifest import (
     safe_join,
 )
 from .materialise import Rule, fetch_blob, map_path, verify_blob
+from .resolve import FileChanged
 from .transfer import TransferItem, run_transfers
+from .upload import put_verified
 
 Snapshot = Dict[str, Tuple[int, int]]  # absolute path -> (size, mtime_ns)
 _DRIVE_ABS = re.compile(r"^[A-Za-z]:/")
@@ -128,23 +130,23 @@ def _hash(path: str, on_bytes: BytesCallback) -> str:
 
 def _put_new(backend: Backend, digest: str, path: str, st: os.stat_result, on_bytes: BytesCallback) -> bool:
     """Send the blob unless the store has it (a retried node): the check runs in the worker, so
-    a thousand frames cost a thousand parallel HEADs, not a thousand in a row. A file that moved
-    since it was hashed (a renderer still writing) is taken back out rather than left misnamed."""
+    a thousand frames cost a thousand parallel HEADs, not a thousand in a row."""
     key = blob_key(digest)
     if backend.size(key) == st.st_size:
         return False
-    put_unchanged(backend, key, path, st.st_size, st.st_mtime_ns, on_bytes)
+    put_unchanged(backend, key, path, st.st_size, st.st_mtime_ns, digest, on_bytes)
     return True
 
 
-def put_unchanged(backend: Backend, key: str, path: str, size: int, mtime_ns: int, on_bytes: BytesCallback) -> None:
-    """``put_file``, then make sure the file still has the size and mtime it was hashed with; if
-    not, the object is removed again rather than left with content other than its entry says."""
-    backend.put_file(key, path, on_bytes=on_bytes)
-    now = os.stat(path)
-    if (now.st_size, now.st_mtime_ns) != (size, mtime_ns):
-        backend.delete(key)
-        raise StoreError(f"{path}: changed while being uploaded (is it still being written?)")
+def put_unchanged(backend: Backend, key: str, path: str, size: int, mtime_ns: int, digest: str,
+                  on_bytes: BytesCallback) -> None:
+    """Send the file through the upload's verifying reader: a frame a renderer is still writing
+    (other size, mtime or bytes than it was hashed with) is refused by hash before its last byte
+    is handed over, so the store never holds it, same as an artist's input file."""
+    try:
+        put_verified(backend, key, path, size, mtime_ns, digest, on_bytes)
+    except FileChanged as exc:
+        raise StoreError(f"{path}: {exc} (is it still being written?)") from None
 
 
 def read_output_manifests(backend: Backend, job_id: str, threads: int = 8) -> List[Manifest]:

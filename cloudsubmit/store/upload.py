@@ -64,7 +64,7 @@ class VerifyingReader:
     def __init__(self, path: str, size: int, mtime_ns: int, digest: str, on_bytes: BytesCallback) -> None:
         import xxhash
 
-        self.size, self.mtime_ns, self.digest, self.on_bytes = size, mtime_ns, digest, on_bytes
+        self.path, self.size, self.mtime_ns, self.digest, self.on_bytes = path, size, mtime_ns, digest, on_bytes
         try:
             self.f = open(path, "rb")
         except OSError as exc:  # the source, not the store: the file is refused, the upload goes on
@@ -80,7 +80,7 @@ class VerifyingReader:
     def _check_stat(self) -> None:
         st = os.fstat(self.f.fileno())
         if (st.st_size, st.st_mtime_ns) != (self.size, self.mtime_ns):
-            raise FileChanged("changed since it was resolved")
+            raise FileChanged("changed since it was hashed")
 
     def read(self, amount: int = -1) -> bytes:
         try:
