@@ -16,7 +16,6 @@ import os
 import re
 import stat
 import time
-import uuid
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -31,7 +30,7 @@ from .manifest import (
     Manifest, ManifestEntry, inputs_key, output_roots, outputs_key, outputs_prefix, read_inputs, read_manifest,
     safe_join,
 )
-from .materialise import Rule, fetch_blob, map_path, verify_blob
+from .materialise import Rule, fetch_verified, map_path
 from .resolve import FileChanged
 from .transfer import TransferItem, run_transfers
 from .upload import put_verified
@@ -236,17 +235,7 @@ def _is_current(target: str, e: ManifestEntry) -> bool:
 
 
 def _fetch(backend: Backend, e: ManifestEntry, target: str, on_bytes: BytesCallback) -> None:
-    folder = os.path.dirname(target)
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".tmp-{os.path.basename(target)}-{uuid.uuid4().hex[:8]}")
-    try:
-        fetch_blob(backend, e.hash, e.size, tmp, on_bytes)
-        verify_blob(tmp, e.hash, e.size, f"{backend.url}/{blob_key(e.hash)} for {e.root}/{e.path}")
-        os.utime(tmp, ns=(e.mtime_ns, e.mtime_ns))
-        os.replace(tmp, target)
-    finally:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
+    fetch_verified(backend, e.hash, e.size, target, e.mtime_ns, on_bytes, what=f" for {e.root}/{e.path}")
 
 
 def download_outputs(
