@@ -47,6 +47,10 @@ class CountingMixin:
         self._count("put_file", key)
         return super().put_file(key, path, on_bytes=on_bytes)
 
+    def put_fileobj(self, key, fileobj, *, size=None, on_bytes=None):
+        self._count("put_fileobj", key)  # every upload of both backends ends here (put_file too)
+        return super().put_fileobj(key, fileobj, size=size, on_bytes=on_bytes)
+
 
 class CountingBackend(CountingMixin, LocalBackend):
     pass

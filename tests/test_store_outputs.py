@@ -86,7 +86,7 @@ def test_retried_node_reuploads_nothing(tmp_path, job):
     upload_outputs(store, "shotA", "n1", [job["declared"]], rules=job["rules"])
     again = upload_outputs(store, "shotA", "n1", [job["declared"]], rules=job["rules"])
     assert (again.uploaded_files, again.skipped_files, again.files) == (0, 3, 3)
-    assert sum(n for (op, _k), n in store.calls.items() if op == "put_file") == 3
+    assert sum(n for (op, _k), n in store.calls.items() if op == "put_fileobj") == 3
 
 
 def write_raw(store, node, path, job_id="shotA", root_path=None, data=b"x" * 10):
@@ -285,14 +285,34 @@ def test_frame_still_being_written_is_refused_and_not_stored(tmp_path, job):
     class StillRendering(LocalBackend):
         """The renderer appends to the frame while it is being sent."""
 
-        def put_file(self, key, path, *, on_bytes=None):
-            super().put_file(key, path, on_bytes=on_bytes)
-            with open(path, "ab") as f:
+        def put_fileobj(self, key, fileobj, *, size=None, on_bytes=None):
+            with open(fileobj.path, "ab") as f:
                 f.write(b"more scanlines")
+            super().put_fileobj(key, fileobj, size=size, on_bytes=on_bytes)
 
     store = StillRendering(str(tmp_path / "store"))
     render(job["node_dir"], [1])
     with pytest.raises(StoreError, match=r"beauty.0001.exr: changed while being uploaded"):
         upload_outputs(store, "shotA", "n1", [job["declared"]], rules=job["rules"])
+    assert list(store.list("cas/")) == []
+    assert not store.exists("jobs/shotA/outputs/n1.json")
+
+
+def test_frame_rewritten_in_place_while_sent_is_refused_by_hash(tmp_path, job):
+    """Same size, same mtime, other bytes: only the hash of what is actually sent can tell."""
+
+    class Rewriting(LocalBackend):
+        def put_fileobj(self, key, fileobj, *, size=None, on_bytes=None):
+            st = os.stat(fileobj.path)
+            with open(fileobj.path, "r+b") as f:
+                f.write(b"half-rendered")
+            os.utime(fileobj.path, ns=(st.st_atime_ns, st.st_mtime_ns))
+            super().put_fileobj(key, fileobj, size=size, on_bytes=on_bytes)
+
+    store = Rewriting(str(tmp_path / "store"))
+    render(job["node_dir"], [1, 2])
+    with pytest.raises(StoreError, match=r"beauty.000[12].exr: changed while being uploaded") as err:
+        upload_outputs(store, "shotA", "n1", [job["declared"]], rules=job["rules"], threads=1)
+    assert "\n" not in err.value.message
     assert list(store.list("cas/")) == []
     assert not store.exists("jobs/shotA/outputs/n1.json")

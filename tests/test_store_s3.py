@@ -63,3 +63,89 @@ def test_prefix_keeps_stores_apart_in_one_bucket(s3_bucket, tmp_path):
     two = open_as(f"s3://{s3_bucket}/show2", tmp_path, "b")
     assert len(resolve([str(f)], two).to_upload) == 1
     assert [k for k, _ in one.backend.list("")][0].startswith("cas/")
+
+
+# --- transient (retried by the transfer runner) versus permanent failures ----------------------
+
+@pytest.mark.parametrize("code, status, transient, exit_code", [
+    ("SlowDown", 503, True, 1),
+    ("Throttling", 400, True, 1),
+    ("RequestLimitExceeded", 400, True, 1),
+    ("503", 503, True, 1),  # a HEAD has no body: only the status
+    ("InternalError", 500, True, 1),
+    ("BadGateway", 502, True, 1),
+    ("NoSuchBucket", 404, False, 2),
+    ("AccessDenied", 403, False, 2),
+    ("InvalidAccessKeyId", 403, False, 2),
+])
+def test_botocore_errors_are_transient_only_when_a_retry_can_help(code, status, transient, exit_code):
+    from botocore.exceptions import ClientError
+
+    from cloudsubmit.store.s3 import S3Backend
+    from cloudsubmit.store.transfer import is_transient
+
+    exc = ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PutObject")
+    err = S3Backend("s3://bkt/x").translate(exc, "cas/abc")
+    assert (is_transient(err), err.exit_code) == (transient, exit_code)
+    assert "\n" not in err.message and err.message.startswith("store s3://bkt/x")
+
+
+def test_connection_errors_are_transient_and_missing_credentials_are_not():
+    from botocore.exceptions import NoCredentialsError, ReadTimeoutError, SSLError
+
+    from cloudsubmit.store.s3 import S3Backend
+    from cloudsubmit.store.transfer import is_transient
+
+    backend = S3Backend("s3://bkt")
+    assert is_transient(backend.translate(ReadTimeoutError(endpoint_url="http://s3"), "k"))
+    assert not is_transient(backend.translate(SSLError(endpoint_url="http://s3", error="bad certificate"), "k"))
+    no_creds = backend.translate(NoCredentialsError(), "k")
+    assert not is_transient(no_creds) and no_creds.exit_code == 2
+
+
+def _put_through_runner(backend, tmp_path, attempts):
+    """Send one real file through run_transfers; returns how often it was tried and the error."""
+    from cloudsubmit.store.transfer import TransferItem, run_transfers
+
+    src = tmp_path / "a.exr"
+    src.write_bytes(b"pixels" * 100)
+    calls = []
+
+    def put(on_bytes):
+        calls.append(1)
+        backend.put_file("cas/abc", str(src), on_bytes=on_bytes)
+
+    with pytest.raises(StoreError) as err:
+        run_transfers([TransferItem("cas/abc", 600, put)], attempts=attempts, backoff=0.01)
+    return calls, err
+
+
+def test_refused_connection_is_retried_then_given_up_in_one_line(s3_server, monkeypatch, tmp_path):
+    """A closed loopback port: the runner tries the file ``attempts`` times, then one line, exit 1."""
+    from s3server import _free_port
+
+    from cloudsubmit.store.s3 import S3Backend
+    from cloudsubmit.store.transfer import is_transient
+
+    for key, value in s3_server.env.items():
+        monkeypatch.setenv(key, value)
+    backend = S3Backend("s3://bkt/x", {"endpoint_url": f"http://127.0.0.1:{_free_port()}", "max_attempts": 1})
+    with pytest.raises(StoreError) as direct:
+        backend.size("cas/abc")
+    assert is_transient(direct.value) and direct.value.exit_code == 1
+    calls, err = _put_through_runner(backend, tmp_path, attempts=3)
+    assert len(calls) == 3 and err.value.exit_code == 1
+    line = err.value.message
+    assert "\n" not in line and "Could not connect" in line and "127.0.0.1" in line and "gave up after 3 attempts" in line
+
+
+def test_missing_bucket_is_permanent_and_tried_once(s3_server, monkeypatch, tmp_path):
+    from cloudsubmit.store.s3 import S3Backend
+    from cloudsubmit.store.transfer import is_transient
+
+    for key, value in s3_server.env.items():
+        monkeypatch.setenv(key, value)
+    backend = S3Backend("s3://bucket-that-is-not-there/x", {"max_attempts": 1})
+    calls, err = _put_through_runner(backend, tmp_path, attempts=3)
+    assert len(calls) == 1 and err.value.exit_code == 2 and not is_transient(err.value)
+    assert err.value.message.endswith("bucket bucket-that-is-not-there does not exist")

@@ -152,6 +152,7 @@ def _report_upload(args: argparse.Namespace, store, res, rep) -> None:
 def run_verify(args: argparse.Namespace) -> int:
     from ..cli import load_cli_config
     from ..store import open_store
+    from ..store.backend import blob_key
 
     cfg = load_cli_config(args)
     store = open_store(args.store, cfg)
@@ -160,8 +161,8 @@ def run_verify(args: argparse.Namespace) -> int:
            "missing": rep.missing, "wrong_size": rep.wrong_size, "wrong_hash": rep.wrong_hash}
     lines = [f"{store.url}: {rep.blobs} blobs ({human_size(rep.bytes)}) "
              f"{'ok' if rep.ok else 'DAMAGED'}" + ("" if args.deep else " (sizes only; --deep hashes every blob)")]
-    lines += [f"missing: cas/{h}" for h in rep.missing] + [f"wrong size: cas/{h}" for h in rep.wrong_size]
-    lines += [f"wrong content: cas/{h}" for h in rep.wrong_hash]
+    lines += [f"missing: {blob_key(h)}" for h in rep.missing] + [f"wrong size: {blob_key(h)}" for h in rep.wrong_size]
+    lines += [f"wrong content: {blob_key(h)}" for h in rep.wrong_hash]
     _emit(args, out, lines)
     return 0 if rep.ok else 1
 

@@ -13,7 +13,7 @@ from ..errors import EXIT_BAD_INPUT, StoreError
 from .backend import Backend
 from .dirs import user_cache_dir, user_data_dir
 from .hashcache import HashCache
-from .index import BLOB_PREFIX, IndexEntry, TeamIndex
+from .index import IndexEntry, TeamIndex
 from .local import LocalBackend
 
 ENV_STORE = "CLOUDSUBMIT_STORE"
@@ -48,10 +48,6 @@ class Store:
             hc = _cfg(self.config, "store.hash_cache", "")
             self._hash_cache = HashCache(hc or str(self.cache_dir / "hashes.sqlite"))
         return self._hash_cache
-
-    @staticmethod
-    def blob_key(digest: str) -> str:
-        return BLOB_PREFIX + digest
 
     @property
     def threads(self) -> int:

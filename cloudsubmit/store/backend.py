@@ -9,6 +9,14 @@ from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Tuple
 
 BytesCallback = Callable[[int], None]  # called with the number of bytes just moved
 
+BLOB_PREFIX = "cas/"
+
+
+def blob_key(digest: str) -> str:
+    """Where a blob lives in the ``cas`` layout: the one place that spells it, so the uploader,
+    the index, a node's download and the output manifests can never disagree."""
+    return BLOB_PREFIX + digest
+
 
 class Backend(ABC):
     url: str = ""

@@ -24,17 +24,17 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
-from ..errors import Cancelled, StoreError
+from ..errors import StoreError
 from ..progress import ProgressCallback
-from .backend import Backend
+from .backend import BLOB_PREFIX, Backend, blob_key
 from .hashing import hash_file
 
 SHARD_PREFIX = "index/"
 SHARD_SUFFIX = ".json.gz"
-BLOB_PREFIX = "cas/"
 FORMAT = "cloudsubmit-index/1"
 _RELIST_ATTEMPTS = 5
 SNAPSHOT_MAX = 200_000  # entries per snapshot shard, so no single object grows without bound
@@ -264,7 +264,7 @@ class TeamIndex:
         for digest, size in sorted(self._blobs.items()):
             rep.blobs += 1
             rep.bytes += size
-            actual = present.get(BLOB_PREFIX + digest)
+            actual = present.get(blob_key(digest))
             if actual is None:
                 rep.missing.append(digest)
             elif actual != size:
@@ -278,26 +278,21 @@ class TeamIndex:
     def _deep_check(self, blobs: List[Tuple[str, int]], threads: int, progress: Optional[ProgressCallback]) -> List[str]:
         import tempfile
 
-        from .pool import Meter, run_pool
+        from .transfer import TransferItem, run_transfers
 
-        meter = Meter("verify", total=len(blobs), bytes_total=sum(s for _, s in blobs))
         with tempfile.TemporaryDirectory(prefix="cloudsubmit-verify-") as tmp:
 
-            def one(item: Tuple[str, int]) -> bool:
-                dest = os.path.join(tmp, item[0])
-                self.backend.get_file(BLOB_PREFIX + item[0], dest)
+            def one(digest: str, on_bytes: Callable[[int], None]) -> bool:
+                dest = os.path.join(tmp, digest)
+                self.backend.get_file(blob_key(digest), dest)
                 try:
-                    return hash_file(dest, meter.add_bytes) == item[0]
+                    return hash_file(dest, on_bytes) == digest
                 finally:
                     os.unlink(dest)
 
-            outcomes, cancelled = run_pool(one, blobs, threads, meter, progress)
-        for _, err, _ in outcomes:
-            if err is not None and not isinstance(err, Cancelled):
-                raise err
-        if cancelled:
-            raise Cancelled("verify cancelled")
-        return sorted(item[0] for item, err, good in outcomes if err is None and not good)
+            items = [TransferItem(blob_key(d), s, partial(one, d)) for d, s in blobs]
+            good = run_transfers(items, threads=threads, stage="verify", progress=progress).results
+        return sorted(d for (d, _s), ok in zip(blobs, good) if not ok)
 
     # --- the local shard cache -----------------------------------------------------------
     def _cache_path(self, key: str) -> Optional[Path]:

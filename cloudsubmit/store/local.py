@@ -9,6 +9,7 @@ from typing import Iterator, Optional, Tuple
 
 from ..errors import StoreError
 from .backend import Backend, BytesCallback
+from .hashing import iter_blocks
 
 _CHUNK = 8 * 1024 * 1024
 
@@ -24,6 +25,13 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _copy(src, out, on_bytes: Optional[BytesCallback]) -> None:
+    for block in iter_blocks(src, _CHUNK):
+        out.write(block)
+        if on_bytes:
+            on_bytes(len(block))
 
 
 class LocalBackend(Backend):
@@ -66,17 +74,7 @@ class LocalBackend(Backend):
     def put_fileobj(self, key: str, fileobj, *, size: Optional[int] = None,
                     on_bytes: Optional[BytesCallback] = None) -> None:
         dest = self._path(key)
-
-        def fill(out) -> None:
-            while True:
-                block = fileobj.read(_CHUNK)
-                if not block:
-                    break
-                out.write(block)
-                if on_bytes:
-                    on_bytes(len(block))
-
-        tmp = self._write_temp(dest, fill)
+        tmp = self._write_temp(dest, lambda out: _copy(fileobj, out, on_bytes))
         os.replace(tmp, dest)
         _fsync_dir(dest.parent)
 
@@ -104,13 +102,7 @@ class LocalBackend(Backend):
 
         def fill(out) -> None:
             with open(src, "rb") as f:
-                while True:
-                    block = f.read(_CHUNK)
-                    if not block:
-                        break
-                    out.write(block)
-                    if on_bytes:
-                        on_bytes(len(block))
+                _copy(f, out, on_bytes)
 
         tmp = self._write_temp(target, fill)
         os.replace(tmp, target)

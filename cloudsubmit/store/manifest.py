@@ -19,18 +19,13 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from ..errors import StoreError
 from ..paths import normpath
-from .backend import Backend
+from .backend import Backend, blob_key  # noqa: F401  (re-exported: tests and bench import it from here)
 
 MANIFEST_VERSION = 1
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")  # "_posix", "_drive_z": automatic roots
 _HASH_RE = re.compile(r"^[0-9a-f]{32}$")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 _BAD_CHARS = frozenset(chr(c) for c in range(32)) | {"\\", "\x7f"}
-
-
-def blob_key(digest: str) -> str:
-    """Where a blob lives in the ``cas`` layout."""
-    return "cas/" + digest
 
 
 def inputs_key(job_id: str) -> str:

@@ -27,9 +27,9 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 from ..errors import StoreError
 from ..paths import normpath
 from ..progress import ProgressCallback, ProgressReport, report
-from .backend import Backend, BytesCallback
+from .backend import Backend, BytesCallback, blob_key
 from .hashing import hash_file
-from .manifest import Manifest, blob_key, read_inputs
+from .manifest import Manifest, read_inputs
 from .transfer import TransferItem, run_transfers
 
 Rule = Tuple[str, str]
@@ -118,22 +118,11 @@ class NodeCache:
 
     def fetch(self, backend: Backend, digest: str, size: int, mtime_ns: int, on_bytes: BytesCallback) -> bool:
         """Make sure the blob is in the cache; True if this call downloaded it."""
-        dest = self.blob_path(digest)
         with _file_lock(self.root / "locks" / (digest + ".lock")):
             if self.has(digest, size):
                 return False
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.parent / f".tmp-{digest}-{uuid.uuid4().hex[:8]}"
-            try:
-                fetch_blob(backend, digest, size, str(tmp), on_bytes)
-                verify_blob(str(tmp), digest, size, f"{backend.url}/{blob_key(digest)}")
-                with contextlib.suppress(OSError):  # some network filesystems refuse it
-                    os.utime(str(tmp), ns=(mtime_ns, mtime_ns))  # keeps e.g. .tx newer than its .exr
-                with contextlib.suppress(OSError):
-                    os.chmod(str(tmp), 0o444)  # session links share the inode: nobody edits a blob
-                os.replace(str(tmp), str(dest))
-            finally:
-                _remove(tmp)
+            # read-only: session links share the inode, so nobody edits a blob through one
+            fetch_verified(backend, digest, size, str(self.blob_path(digest)), mtime_ns, on_bytes, read_only=True)
         return True
 
     def prune(self, max_bytes: int) -> Tuple[int, int]:
@@ -176,6 +165,28 @@ def fetch_blob(backend: Backend, digest: str, size: int, dest: str, on_bytes: By
     on_bytes(len(data))  # may raise Cancelled: nothing written yet
     with open(dest, "wb") as out:
         out.write(data)
+
+
+def fetch_verified(backend: Backend, digest: str, size: int, dest: str, mtime_ns: int, on_bytes: BytesCallback,
+                   *, what: str = "", read_only: bool = False) -> None:
+    """Download a blob to ``dest`` through a temp name next to it, check it hashes to its name,
+    give it the entry's mtime (keeps e.g. a .tx newer than its .exr, lets an unchanged re-download
+    be skipped by stat), then rename: a reader never sees a partial or corrupt file at ``dest``,
+    and an interrupted download leaves no ``.tmp-`` file behind. ``what`` adds to error lines."""
+    folder = os.path.dirname(dest)
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".tmp-{os.path.basename(dest)}-{uuid.uuid4().hex[:8]}")
+    try:
+        fetch_blob(backend, digest, size, tmp, on_bytes)
+        verify_blob(tmp, digest, size, f"{backend.url}/{blob_key(digest)}{what}")
+        with contextlib.suppress(OSError):  # some network filesystems refuse it
+            os.utime(tmp, ns=(mtime_ns, mtime_ns))
+        if read_only:
+            with contextlib.suppress(OSError):
+                os.chmod(tmp, 0o444)
+        os.replace(tmp, dest)
+    finally:
+        _remove(Path(tmp))
 
 
 def verify_blob(path: str, digest: str, size: int, label: str) -> None:

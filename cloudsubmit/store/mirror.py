@@ -106,7 +106,7 @@ def push_mirror(
     index) says are there already. Returns the transfer summary and the entries sent, which the
     caller records in the index once this returns (after the objects are complete)."""
     todo = [(e, src) for e, src in files if not (skip and skip(e))]
-    items = [TransferItem(src, e.size, partial(put_unchanged, backend, layout.key(e.root, e.path), src, e.size, e.mtime_ns))
+    items = [TransferItem(src, e.size, partial(put_unchanged, backend, layout.key(e.root, e.path), src, e.size, e.mtime_ns, e.hash))
              for e, src in todo]
     return run_transfers(items, threads=threads, stage="upload", progress=progress), [e for e, _ in todo]
 

@@ -16,7 +16,6 @@ import os
 import re
 import stat
 import time
-import uuid
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -25,14 +24,16 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from ..errors import StoreError
 from ..paths import normpath
 from ..progress import ProgressCallback
-from .backend import Backend, BytesCallback
+from .backend import Backend, BytesCallback, blob_key
 from .hashing import hash_file
 from .manifest import (
-    Manifest, ManifestEntry, blob_key, inputs_key, output_roots, outputs_key, outputs_prefix, read_inputs, read_manifest,
+    Manifest, ManifestEntry, inputs_key, output_roots, outputs_key, outputs_prefix, read_inputs, read_manifest,
     safe_join,
 )
-from .materialise import Rule, fetch_blob, map_path, verify_blob
+from .materialise import Rule, fetch_verified, map_path
+from .resolve import FileChanged
 from .transfer import TransferItem, run_transfers
+from .upload import put_verified
 
 Snapshot = Dict[str, Tuple[int, int]]  # absolute path -> (size, mtime_ns)
 _DRIVE_ABS = re.compile(r"^[A-Za-z]:/")
@@ -128,23 +129,23 @@ def _hash(path: str, on_bytes: BytesCallback) -> str:
 
 def _put_new(backend: Backend, digest: str, path: str, st: os.stat_result, on_bytes: BytesCallback) -> bool:
     """Send the blob unless the store has it (a retried node): the check runs in the worker, so
-    a thousand frames cost a thousand parallel HEADs, not a thousand in a row. A file that moved
-    since it was hashed (a renderer still writing) is taken back out rather than left misnamed."""
+    a thousand frames cost a thousand parallel HEADs, not a thousand in a row."""
     key = blob_key(digest)
     if backend.size(key) == st.st_size:
         return False
-    put_unchanged(backend, key, path, st.st_size, st.st_mtime_ns, on_bytes)
+    put_unchanged(backend, key, path, st.st_size, st.st_mtime_ns, digest, on_bytes)
     return True
 
 
-def put_unchanged(backend: Backend, key: str, path: str, size: int, mtime_ns: int, on_bytes: BytesCallback) -> None:
-    """``put_file``, then make sure the file still has the size and mtime it was hashed with; if
-    not, the object is removed again rather than left with content other than its entry says."""
-    backend.put_file(key, path, on_bytes=on_bytes)
-    now = os.stat(path)
-    if (now.st_size, now.st_mtime_ns) != (size, mtime_ns):
-        backend.delete(key)
-        raise StoreError(f"{path}: changed while being uploaded (is it still being written?)")
+def put_unchanged(backend: Backend, key: str, path: str, size: int, mtime_ns: int, digest: str,
+                  on_bytes: BytesCallback) -> None:
+    """Send the file through the upload's verifying reader: a frame a renderer is still writing
+    (other size, mtime or bytes than it was hashed with) is refused by hash before its last byte
+    is handed over, so the store never holds it, same as an artist's input file."""
+    try:
+        put_verified(backend, key, path, size, mtime_ns, digest, on_bytes)
+    except FileChanged as exc:
+        raise StoreError(f"{path}: {exc} (is it still being written?)") from None
 
 
 def read_output_manifests(backend: Backend, job_id: str, threads: int = 8) -> List[Manifest]:
@@ -234,17 +235,7 @@ def _is_current(target: str, e: ManifestEntry) -> bool:
 
 
 def _fetch(backend: Backend, e: ManifestEntry, target: str, on_bytes: BytesCallback) -> None:
-    folder = os.path.dirname(target)
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".tmp-{os.path.basename(target)}-{uuid.uuid4().hex[:8]}")
-    try:
-        fetch_blob(backend, e.hash, e.size, tmp, on_bytes)
-        verify_blob(tmp, e.hash, e.size, f"{backend.url}/{blob_key(e.hash)} for {e.root}/{e.path}")
-        os.utime(tmp, ns=(e.mtime_ns, e.mtime_ns))
-        os.replace(tmp, target)
-    finally:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
+    fetch_verified(backend, e.hash, e.size, target, e.mtime_ns, on_bytes, what=f" for {e.root}/{e.path}")
 
 
 def download_outputs(

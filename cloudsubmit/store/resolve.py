@@ -10,14 +10,15 @@ from __future__ import annotations
 import os
 import stat as statmod
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional
+from functools import partial
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
 
-from ..errors import Cancelled
 from ..paths import normpath
 from ..progress import ProgressCallback
+from .backend import BytesCallback
 from .hashcache import FileStat
 from .hashing import hash_file
-from .pool import Meter, run_pool
+from .transfer import TransferItem, TransferSummary, run_transfers
 from .roots import Roots
 
 if TYPE_CHECKING:
@@ -167,23 +168,30 @@ def resolve(paths: Iterable[str], store: "Store", config: Any = None,
 
 
 def _hash_missing(todo: List[FileState], store: "Store", progress: Optional[ProgressCallback]) -> None:
-    meter = Meter("hash", total=len(todo), bytes_total=sum(f.size for f in todo))
+    if not todo:
+        return  # nothing to read: no progress either (the team fast path is silent)
+    items = [TransferItem(f.path, f.size, partial(_hash_or_refuse, f)) for f in todo]
+    done = TransferSummary()
+    try:
+        run_transfers(items, threads=min(store.threads, os.cpu_count() or 2), stage="hash", progress=progress,
+                      summary=done)
+    finally:  # cancelled or not, what was hashed is never read again
+        fresh = []
+        for f, (digest, reason) in ((f, r) for f, r in zip(todo, done.results) if r is not None):
+            if reason is None:
+                f.hash, f.via = digest, "hashed"
+                fresh.append((f.stat, digest))
+            else:
+                f.state, f.reason = REFUSED, reason
+        store.hash_cache.put_many(fresh)
 
-    def one(f: FileState) -> str:
-        return hash_checked(f, meter.add_bytes)
 
-    outcomes, cancelled = run_pool(one, todo, min(store.threads, os.cpu_count() or 2), meter, progress)
-    fresh = []
-    for f, err, digest in outcomes:
-        if err is None:
-            f.hash, f.via = digest, "hashed"
-            fresh.append((f.stat, digest))
-        elif isinstance(err, FileChanged):
-            f.state, f.reason = REFUSED, str(err)
-        elif isinstance(err, OSError):
-            f.state, f.reason = REFUSED, err.strerror or str(err)
-        elif not isinstance(err, Cancelled):
-            raise err
-    store.hash_cache.put_many(fresh)
-    if cancelled:
-        raise Cancelled("hashing cancelled")
+def _hash_or_refuse(f: FileState, on_bytes: BytesCallback) -> Tuple[str, Optional[str]]:
+    """``(digest, None)``, or ``("", why)`` for a file that changed or cannot be read: refused
+    on its own, the others are still hashed."""
+    try:
+        return hash_checked(f, on_bytes), None
+    except FileChanged as exc:
+        return "", str(exc)
+    except OSError as exc:
+        return "", exc.strerror or str(exc)

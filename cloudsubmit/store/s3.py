@@ -4,7 +4,9 @@ Endpoint, profile and region come from config (``store.s3``); an empty endpoint 
 ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL`` itself. Credentials come only from the normal AWS
 chain and are never written anywhere. Every botocore exception is translated here into a
 one-line :class:`StoreError`: a missing bucket or refused credentials are bad input (exit 2), an
-unreachable endpoint is a failed operation (exit 1)."""
+unreachable endpoint is a failed operation (exit 1). Throttling, 5xx and dropped, refused or
+timed-out connections are also marked transient, so after botocore's own per-request retries the
+transfer runner tries the whole file again; permanent errors stop the run at once."""
 from __future__ import annotations
 
 import os
@@ -14,6 +16,7 @@ from typing import Any, Iterator, Mapping, Optional, Tuple
 
 from ..errors import EXIT_BAD_INPUT, EXIT_FAILED, StoreError
 from .backend import Backend, BytesCallback
+from .transfer import mark_transient
 
 _MB = 1024 * 1024
 CHECKSUM = "CRC32"  # S3 additional checksum: the server rejects a body that differs from what was sent
@@ -22,6 +25,25 @@ _BAD_INPUT_CODES = {
     "AllAccessDisabled", "InvalidBucketName", "PermanentRedirect", "AuthorizationHeaderMalformed",
 }
 _CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403"}
+#: worth another try a moment later: throttling and the server's own trouble (any 5xx as well)
+_TRANSIENT_CODES = {
+    "SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
+    "RequestThrottled", "RequestTimeout", "InternalError", "ServiceUnavailable", "503", "500", "502", "504",
+}
+
+
+def _transient_response(code: str, response: Mapping[str, Any]) -> bool:
+    """Throttled, or the server failed (5xx): the same request may well succeed a moment later.
+    botocore has retried already; this lets the transfer runner try the whole file again."""
+    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    return code in _TRANSIENT_CODES or status == 429 or status >= 500
+
+
+def _transient_connection(exc: BaseException) -> bool:
+    """Refused, reset or timed-out connections are; a bad certificate or a bad parameter is not."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError, HTTPClientError, SSLError
+
+    return isinstance(exc, (BotoConnectionError, HTTPClientError)) and not isinstance(exc, SSLError)
 
 
 def parse_s3_url(url: str) -> Tuple[str, str]:
@@ -119,9 +141,11 @@ class S3Backend(Backend):
             if code in _CREDENTIAL_CODES:
                 return StoreError(f"store {where}: access denied ({code}); check the AWS credentials and bucket policy", exit_code=EXIT_BAD_INPUT)
             exit_code = EXIT_BAD_INPUT if code in _BAD_INPUT_CODES else EXIT_FAILED
-            return StoreError(f"store {where}: {code} {err.get('Message', '')}".rstrip(), exit_code=exit_code)
+            error = StoreError(f"store {where}: {code} {err.get('Message', '')}".rstrip(), exit_code=exit_code)
+            return mark_transient(error) if _transient_response(code, exc.response) else error
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return StoreError(f"store {where}: {text}", exit_code=EXIT_FAILED)
+        error = StoreError(f"store {where}: {text}", exit_code=EXIT_FAILED)
+        return mark_transient(error) if _transient_connection(exc) else error
 
     def _call(self, key: str, fn, **kwargs):
         from botocore.exceptions import BotoCoreError, ClientError

@@ -1,31 +1,54 @@
-"""Run many gets/puts in a bounded thread pool, with one progress stream that can cancel.
+"""Run many hashes, gets and puts in a bounded thread pool, with one progress stream that can cancel.
 
-Why one runner: downloads on a node, output uploads and the submitter's uploads all need the same
-things: at most N transfers at once (the network, not the CPU, is the limit), aggregated bytes for
-one progress bar, retries of *transient* store failures (a throttled or dropped connection) without
-double-counting bytes, and a cancel that stops every worker at its next block so nothing is left
-half-written. The progress callback is always called from the caller's thread, never a worker, so a
-Qt worker can forward it to a signal and a CLI can print it.
+Why one runner: the submitter's hashing and uploads, index verification, downloads on a node and
+output uploads all need the same things: at most N at once (the network or the disk, not the CPU,
+is the limit), aggregated bytes for one progress bar, retries of *transient* store failures (a
+throttled or dropped connection) without double-counting bytes, and a stop at the first permanent
+error or cancel that halts every worker at its next block so nothing is left half-written. The
+progress callback is always called from the caller's thread, never a worker, so a Qt worker can
+forward it to a signal and a CLI can print it.
 
-It counts with the same :class:`~cloudsubmit.store.pool.Meter` as ``pool.run_pool`` (the team
-upload, which keeps going after a failure to index what did complete); this runner instead stops
-at the first permanent error, which is what a job on a node wants."""
+Per-file outcomes that are not failures of the run (a source file that changed and is refused)
+are the work's *result*, not an exception: the work function returns them and the caller sorts
+them out, so one refused texture never stops the other 9,999."""
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from ..errors import Cancelled, StoreError
-from ..progress import ProgressCallback
+from ..progress import ProgressCallback, ProgressReport, report
 from .backend import BytesCallback
-from .pool import Meter
 
 #: A unit of work: called with an ``on_bytes`` callback it must pass to the backend call. Its
 #: return value is kept in :attr:`TransferSummary.results` (same order as the items).
 Work = Callable[[BytesCallback], Any]
+
+
+@dataclass
+class Meter:
+    """Counts shared by the workers; only the caller's thread reports them."""
+
+    stage: str
+    total: int = 0
+    bytes_total: int = 0
+    done: int = 0
+    bytes_done: int = 0
+    cancel: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_bytes(self, n: int) -> None:
+        if self.cancel.is_set():
+            raise Cancelled(f"{self.stage} cancelled")
+        with self._lock:
+            self.bytes_done += n
+
+    def tick(self, progress: Optional[ProgressCallback], message: str = "") -> None:
+        report(progress, ProgressReport(self.stage, self.done, self.total, self.bytes_done, self.bytes_total, message))
 
 
 @dataclass
@@ -41,6 +64,7 @@ class TransferSummary:
     bytes: int = 0
     retries: int = 0
     seconds: float = 0.0
+    #: per item, in item order: the work's return value, or None for an item that did not finish
     results: List[Any] = field(default_factory=list)
 
 
@@ -53,6 +77,13 @@ def mark_transient(exc: StoreError) -> StoreError:
 
 def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, StoreError) and bool(getattr(exc, "transient", False))
+
+
+def _gave_up(exc: StoreError, attempts: int) -> StoreError:
+    """The last transient failure, saying that it was retried (still one line, same exit code)."""
+    if attempts < 2:
+        return exc
+    return StoreError(f"{exc.message} (gave up after {attempts} attempts)", exit_code=exc.exit_code)
 
 
 def _run_one(item: TransferItem, meter: Meter, retries: List[int], attempts: int, backoff: float) -> Any:
@@ -68,8 +99,10 @@ def _run_one(item: TransferItem, meter: Meter, retries: List[int], attempts: int
         try:
             return item.work(on_bytes)
         except StoreError as exc:
-            if not is_transient(exc) or attempt == attempts:
+            if not is_transient(exc):
                 raise
+            if attempt == attempts:
+                raise _gave_up(exc, attempts) from None
             meter.add_bytes(-moved[0])  # the retry moves them again
             retries.append(attempt)
             if meter.cancel.wait(backoff * (2 ** (attempt - 1))):
@@ -86,15 +119,18 @@ def run_transfers(
     attempts: int = 3,
     backoff: float = 0.5,
     interval: float = 0.1,
+    summary: Optional[TransferSummary] = None,
 ) -> TransferSummary:
-    """Run ``items`` with at most ``threads`` at once. Raises the first non-transient error (or
+    """Run ``items`` with at most ``threads`` at once. Raises the first permanent error (or
     :class:`Cancelled`) after every running item has stopped, so the caller can clean up knowing
-    no worker still writes. ``progress`` gets ``ProgressReport(stage, done, total, bytes_done,
-    bytes_total)`` at least every ``interval`` seconds while work is running."""
+    no worker still writes; pass your own ``summary`` to learn which items did complete before
+    that (an upload records those). ``progress`` gets ``ProgressReport(stage, done, total,
+    bytes_done, bytes_total)`` at least every ``interval`` seconds while work is running."""
     start = time.monotonic()
     meter = Meter(stage, total=len(items), bytes_total=sum(max(0, i.size) for i in items))
     retries: List[int] = []
-    summary = TransferSummary(results=[None] * len(items))
+    summary = summary if summary is not None else TransferSummary()
+    summary.results = [None] * len(items)
     if not items:
         meter.tick(progress)
         return summary
@@ -116,34 +152,51 @@ def run_transfers(
             for fut in futures:
                 fut.cancel()
         pool.shutdown(wait=True)
-    if error is not None:
-        raise error
     summary.bytes, summary.retries = meter.bytes_done, len(retries)
     summary.seconds = time.monotonic() - start
+    if error is not None:
+        _keep_finished(finished, items, summary)
+        raise error
     return summary
 
 
 def _drain(finished: "queue.Queue[Tuple[int, Future]]", items: Sequence[TransferItem], summary: TransferSummary,
            meter: Meter, progress: Optional[ProgressCallback], interval: float) -> Optional[BaseException]:
-    """Collect results as they finish; report at most every ``interval`` seconds and at the end.
-    Returns the first error, at which point the caller stops the rest."""
-    remaining, last = len(items), 0.0
+    """Collect results as they finish, each in O(1) (a queue, not a wait on every pending future).
+    Reports after each batch of completions, so a cancel takes effect within one batch, and every
+    ``interval`` seconds while long transfers run. Returns the first error, at which point the
+    caller stops the rest."""
+    remaining = len(items)
     while remaining:
         try:
             idx, fut = finished.get(timeout=interval)
         except queue.Empty:
-            pass
-        else:
+            meter.tick(progress)  # bytes of long transfers
+            continue
+        while True:
             remaining -= 1
             error = _collect(fut, idx, items, summary)
             if error is not None:
                 return error
-            meter.file_done()
-        now = time.monotonic()
-        if now - last >= interval or not remaining:
-            meter.tick(progress)
-            last = now
+            meter.done += 1  # only this thread writes it
+            try:
+                idx, fut = finished.get_nowait()
+            except queue.Empty:
+                break
+        meter.tick(progress)
     return None
+
+
+def _keep_finished(finished: "queue.Queue[Tuple[int, Future]]", items: Sequence[TransferItem],
+                   summary: TransferSummary) -> None:
+    """After a stop: the items that still completed while the others were being stopped."""
+    while True:
+        try:
+            idx, fut = finished.get_nowait()
+        except queue.Empty:
+            return
+        if not fut.cancelled():
+            _collect(fut, idx, items, summary)
 
 
 def _collect(fut: Future, idx: int, items: Sequence[TransferItem], summary: TransferSummary) -> Optional[BaseException]:

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from functools import partial
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from ..errors import Cancelled, StoreError
 from ..progress import ProgressCallback
-from .index import BLOB_PREFIX, IndexEntry, current_user
-from .pool import Meter, run_pool
+from .backend import BLOB_PREFIX, Backend, BytesCallback, blob_key
+from .index import IndexEntry, current_user
+from .transfer import TransferItem, TransferSummary, run_transfers
 from .resolve import IN_STORE, REFUSED, FileChanged, FileState, Resolution
 
 if TYPE_CHECKING:
@@ -53,16 +55,18 @@ class UploadRefused(StoreError):
         self.report = report
 
 
-class _VerifyingReader:
+class VerifyingReader:
     """Reads one file for upload, hashing as it goes; raises :class:`FileChanged` before handing
-    out the last byte if the content or the file's size/mtime is not what was resolved."""
+    out the last byte if the content or the file's size/mtime is not what was hashed before.
+    Handed to :meth:`Backend.put_fileobj`, which then stores nothing: inputs and render outputs
+    alike, a blob is always exactly its name."""
 
-    def __init__(self, fs: FileState, meter: Meter) -> None:
+    def __init__(self, path: str, size: int, mtime_ns: int, digest: str, on_bytes: BytesCallback) -> None:
         import xxhash
 
-        self.fs, self.meter = fs, meter
+        self.path, self.size, self.mtime_ns, self.digest, self.on_bytes = path, size, mtime_ns, digest, on_bytes
         try:
-            self.f = open(fs.path, "rb")
+            self.f = open(path, "rb")
         except OSError as exc:  # the source, not the store: the file is refused, the upload goes on
             raise FileChanged(f"cannot read ({exc.strerror or exc})") from None
         try:
@@ -75,27 +79,38 @@ class _VerifyingReader:
 
     def _check_stat(self) -> None:
         st = os.fstat(self.f.fileno())
-        if (st.st_size, st.st_mtime_ns) != (self.fs.size, self.fs.mtime_ns):
-            raise FileChanged("changed since it was resolved")
+        if (st.st_size, st.st_mtime_ns) != (self.size, self.mtime_ns):
+            raise FileChanged("changed since it was hashed")
 
     def read(self, amount: int = -1) -> bytes:
         try:
             data = self.f.read(amount if amount and amount > 0 else -1)
         except OSError as exc:
             raise FileChanged(f"cannot read ({exc.strerror or exc})") from None
-        self.meter.add_bytes(len(data))  # raises Cancelled when asked to stop
+        self.on_bytes(len(data))  # raises Cancelled when asked to stop
         self.n += len(data)
         self.h.update(data)
-        if self.n > self.fs.size or (not data and self.n < self.fs.size):
+        if self.n > self.size or (not data and self.n < self.size):
             raise FileChanged("changed while being uploaded")
-        if data and self.n == self.fs.size:
-            if self.f.read(1) or self.h.hexdigest() != self.fs.hash:
+        if data and self.n == self.size:
+            if self.f.read(1) or self.h.hexdigest() != self.digest:
                 raise FileChanged("changed while being uploaded")
             self._check_stat()
         return data
 
     def close(self) -> None:
         self.f.close()
+
+
+def put_verified(backend: Backend, key: str, path: str, size: int, mtime_ns: int, digest: str,
+                 on_bytes: BytesCallback) -> None:
+    """Store the file at ``path`` under ``key`` only if it is still exactly what was hashed as
+    ``digest`` (size, mtime and content); otherwise raise :class:`FileChanged`, storing nothing."""
+    reader = VerifyingReader(path, size, mtime_ns, digest, on_bytes)
+    try:
+        backend.put_fileobj(key, reader, size=size)
+    finally:
+        reader.close()
 
 
 def _present_blobs(store: "Store", wanted: Dict[str, List[FileState]]) -> Optional[Dict[str, int]]:
@@ -108,28 +123,35 @@ def _present_blobs(store: "Store", wanted: Dict[str, List[FileState]]) -> Option
 
 
 def _send_blob(store: "Store", digest: str, files: List[FileState], present: Optional[Dict[str, int]],
-               meter: Meter) -> Optional[FileState]:
+               on_bytes: BytesCallback) -> Optional[FileState]:
     """Upload one blob from the first of ``files`` that still holds it. Returns the file sent,
     or None when a complete blob was already there."""
     size = files[0].size
-    known = present.get(digest) if present is not None else store.backend.size(store.blob_key(digest))
+    known = present.get(digest) if present is not None else store.backend.size(blob_key(digest))
     if known == size:
         return None
     last: Optional[FileChanged] = None
     for fs in files:
         try:
-            reader = _VerifyingReader(fs, meter)
-        except FileChanged as exc:
-            last = exc
-            continue
-        try:
-            store.backend.put_fileobj(store.blob_key(digest), reader, size=size)
+            put_verified(store.backend, blob_key(digest), fs.path, size, fs.mtime_ns, digest, on_bytes)
             return fs
         except FileChanged as exc:
             last = exc
-        finally:
-            reader.close()
     raise last or FileChanged("changed while being uploaded")
+
+
+def _send_or_refuse(store: "Store", digest: str, files: List[FileState], present: Optional[Dict[str, int]],
+                    on_bytes: BytesCallback) -> Tuple[Optional[FileState], Optional[FileChanged]]:
+    """One blob's outcome: ``(file sent or None, None)``, or ``(None, why)`` when every file
+    holding it changed: a refused file is a result, not a reason to stop the others."""
+    try:
+        return _send_blob(store, digest, files, present, on_bytes), None
+    except FileChanged as exc:
+        return None, exc
+    except (StoreError, Cancelled):
+        raise
+    except Exception as exc:  # noqa: B902 - a write into the store failed (disk full, read-only share)
+        raise _store_failure(store, exc) from None
 
 
 def upload(resolution: Resolution, store: "Store", config: Any = None,
@@ -143,13 +165,17 @@ def upload(resolution: Resolution, store: "Store", config: Any = None,
     for f in resolution.to_upload:
         by_hash.setdefault(f.hash, []).append(f)
     present = _present_blobs(store, by_hash) if by_hash else {}
-    meter = Meter("upload", total=len(by_hash), bytes_total=sum(fs[0].size for fs in by_hash.values()))
-    outcomes, cancelled = run_pool(
-        lambda d: _send_blob(store, d, by_hash[d], present, meter), list(by_hash), store.threads, meter, progress
-    )
+    items = [TransferItem(d, fs[0].size, partial(_send_or_refuse, store, d, fs, present)) for d, fs in by_hash.items()]
+    done = TransferSummary()
     failure: Optional[BaseException] = None
-    for digest, err, sent in outcomes:
-        files = by_hash[digest]
+    try:
+        run_transfers(items, threads=store.threads, stage="upload", progress=progress, summary=done)
+    except (StoreError, Cancelled) as exc:
+        failure = exc  # what did complete is still recorded below
+    for digest, outcome in zip(by_hash, done.results):
+        if outcome is None:
+            continue
+        files, (sent, err) = by_hash[digest], outcome
         if err is None:
             rep.uploaded_files += 1 if sent is not None else 0
             rep.uploaded_bytes += sent.size if sent is not None else 0
@@ -161,14 +187,10 @@ def upload(resolution: Resolution, store: "Store", config: Any = None,
             for f in files:
                 f.state, f.reason = REFUSED, reason
                 rep.refused.append({"path": f.path, "reason": reason})
-        elif not isinstance(err, Cancelled):
-            failure = failure or err
     rep.skipped_files += sum(1 for f in resolution.files if f.state == IN_STORE and f.hash not in by_hash)
     _record(resolution, store, rep)
     if failure is not None:
-        raise failure if isinstance(failure, StoreError) else _store_failure(store, failure)
-    if cancelled:
-        raise Cancelled("upload cancelled")
+        raise failure
     if rep.refused:
         raise UploadRefused(rep)
     return rep
