@@ -64,9 +64,9 @@ def test_frames_summary_shows_chunks_and_scout(tmp_path):
 def test_totals_text_counts_store_upload_bytes_and_missing(tmp_path):
     files = make_files(tmp_path / "tex", 132 - 1, size=10, missing=1)
     big = files[:12]
-    for p in big:  # 12 files of 100 MB to upload (sparse: nothing really written)
+    for p in big:  # 12 files of 100 MiB to upload (sparse: nothing really written)
         with open(p, "r+b") as f:
-            f.truncate(100_000_000)
+            f.truncate(100 * 1024 * 1024)
     ctrl, _ = make_ctrl(tmp_path, files, in_store=files[12:131])
     assert ctrl.totals_text() == "Not scanned yet."
     scanned(ctrl)
@@ -213,7 +213,7 @@ def test_errors_in_plain_words():
     assert describe_error(StoreError("bucket s3://x is not reachable")) == "Bucket s3://x is not reachable"
     text = describe_error(KeyError("k"))
     assert text.startswith("Something went wrong") and "Traceback" not in text
-    assert human_size(999) == "999 B" and human_size(1_500_000) == "1.5 MB" and human_size(None) == ""
+    assert human_size(999) == "999 B" and human_size(1_572_864) == "1.5 MB" and human_size(1024) == "1.0 KB" and human_size(None) == ""
 
 
 def test_status_lines_follow_the_job(tmp_path):

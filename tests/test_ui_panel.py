@@ -53,7 +53,7 @@ def test_scan_fills_table_and_totals_for_10000_files(qtbot, tmp_path):
     panel = open_panel(qtbot, tmp_path, FakeCore([], in_store={d.path for d in listed[:9000]}, listed=listed))
     scan(qtbot, panel)
     assert panel.model.rowCount() == 10_003
-    assert panel.totals.text() == "10003 files, 9000 already in the cloud, 1000 to upload, 1.0 KB, 3 missing"
+    assert panel.totals.text() == "10003 files, 9000 already in the cloud, 1000 to upload, 1000 B, 3 missing"
     qtbot.keyClicks(panel.search, "gone")
     assert panel.model.rowCount() == 3
     assert panel.model.index(0, 0).data() == "missing"

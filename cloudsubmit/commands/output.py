@@ -8,6 +8,7 @@ import sys
 from typing import Any, Callable, Optional
 
 from ..progress import ProgressCallback, ProgressReport
+from ..units import human_size  # noqa: F401  (re-exported for the commands)
 
 
 def write(text: str) -> None:
@@ -31,16 +32,6 @@ def emit(as_json: bool, obj: Any, text: str, **dump_options: Any) -> None:
         write_json(obj, **dump_options)
     else:
         write(text)
-
-
-def human_size(n: float) -> str:
-    """``987 B``, ``4.0 KB``, ``1.2 GB`` (powers of 1024, as file browsers show them)."""
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return ""  # not reached
 
 
 def watching(enabled: bool = True) -> bool:

@@ -19,6 +19,7 @@ from ..errors import Cancelled, CloudSubmitError, FrameSpecError
 from ..frames import compact, parse_frames, scout_frames
 from ..progress import ProgressCallback
 from ..scan.model import DependencySet
+from ..units import human_size
 from .services import IN_STORE, MISSING, TO_UPLOAD, UNKNOWN, Services, StageProgress, SubmitRequest, SubmitResult
 from .settings import PLACES, PanelSettings, load_settings, save_settings
 
@@ -49,18 +50,6 @@ class FrameCheck:
     @property
     def count(self) -> int:
         return len(self.frames)
-
-
-def human_size(n: Optional[int]) -> str:
-    """``1234567890`` -> ``"1.2 GB"`` (decimal units, like the S3 console's totals)."""
-    if n is None:
-        return ""
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000.0
-    return f"{n} B"
 
 
 def plural(n: int, word: str) -> str:
