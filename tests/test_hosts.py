@@ -251,3 +251,35 @@ def test_the_core_never_imports_hosts_or_ui():
     env = dict(os.environ, PYTHONPATH=str(REPO))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert json.loads(out.stdout) == []
+
+
+def test_mayapy_submit_uses_the_live_session(tmp_path, monkeypatch, capsys):
+    """``mayapy -m cloudsubmit submit`` opens the scene in maya.standalone and submits what the
+    live session lists; plain Python submits from the offline reader. Same bundle either way."""
+    import json
+    import shutil
+
+    from cloudsubmit.cli import main
+
+    root = tmp_path / "demo_shot"
+    shutil.copytree(REPO / "cloudsubmit" / "examples" / "demo_shot", root)
+    scene = str(root / "scenes" / "shot010_lighting.ma")
+    store = tmp_path / "store"
+    store.mkdir()
+    args = ["submit", scene, "--frames", "1-3", "--dry-run", "--json", "--store", "file://" + store.as_posix()]
+    cmds = demo_shot_in_maya(root)
+    monkeypatch.setenv("MAYA_LOCATION", "/usr/autodesk/maya2025")
+    with installed(maya_modules(cmds)):
+        assert main(args + ["--bundle-dir", str(tmp_path / "live")]) == 0
+    live = json.loads(capsys.readouterr().out)
+    assert cmds.opened == [scene]  # the DCC opened the scene: the live adapter answered
+    monkeypatch.delenv("MAYA_LOCATION")
+    assert main(args + ["--bundle-dir", str(tmp_path / "offline")]) == 0
+    offline = json.loads(capsys.readouterr().out)
+
+    def inputs(out):
+        return json.loads((Path(out["bundle"]) / "inputs.json").read_text(encoding="utf-8"))
+
+    live_files, offline_files = inputs(live)["files"], inputs(offline)["files"]
+    assert live_files == offline_files and len(live_files) == 10
+    assert f"{root.as_posix()}/sourceimages/plates/plate.0003.png" in live_files

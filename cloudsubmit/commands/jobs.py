@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from .output import emit, end_progress_line, progress_line, write, write_json
 
@@ -87,7 +88,7 @@ def run_submit(args: argparse.Namespace) -> int:
         render_options=_pairs(args.option, "--option"), scout=args.scout, output_dir=args.output_dir,
         bundle_dir=args.bundle_dir, scheduler=args.scheduler, store_url=args.store, dry_run=args.dry_run,
         inputs=args.input, job_name=args.name, priority=args.priority, allow_missing=args.allow_missing,
-        progress=progress_line(_describe, not args.json),
+        dependencies=_live_dependencies(args, cfg), progress=progress_line(_describe, not args.json),
     )
     end_progress_line(not args.json)
     out = result.to_dict()
@@ -105,6 +106,16 @@ def run_submit(args: argparse.Namespace) -> int:
         else:
             write("dry run: bundle written, nothing submitted")
     return _exit(out)
+
+
+def _live_dependencies(args: argparse.Namespace, cfg: Any) -> Any:
+    """Under ``mayapy -m cloudsubmit submit`` (or hython) open the scene in the DCC and let the
+    live session list its files; None elsewhere, and submit_scene reads the scene offline."""
+    from ..frames import parse_frames
+    from ..hosts.headless import live_dependencies
+
+    frames = parse_frames(args.frames) if args.frames else None
+    return live_dependencies(args.scene, frames, config=cfg)
 
 
 def _exit(out: dict) -> int:

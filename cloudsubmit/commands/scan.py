@@ -29,13 +29,14 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..cli import load_cli_config
     from ..frames import parse_frames
-    from ..scan import scan_scene
+    from ..hosts.headless import headless_scan
 
     cfg = load_cli_config(args)
     frames = parse_frames(args.frames) if args.frames else None
     if args.project and not os.path.isdir(args.project):
         raise ConfigError(f"{args.project}: --project is not a folder")
-    result = scan_scene(args.scene, frames=frames, project=args.project, config=cfg, progress=_progress_printer())
+    # Under mayapy/hython the scene is opened and the live session answers; elsewhere the offline readers.
+    result = headless_scan(args.scene, frames=frames, project=args.project, config=cfg, progress=_progress_printer())
     end_progress_line()
     if args.json:
         write_json(result.to_dict(), indent=2)

@@ -39,16 +39,14 @@ def start_headless(scene: str, env: Optional[Mapping[str, str]] = None) -> Optio
     return None
 
 
-def headless_scan(scene: str, frames: Optional[Sequence[int]] = None, project: Optional[str] = None,
-                  config: Any = None, env: Optional[Mapping[str, str]] = None, progress: Any = None) -> Any:
-    """What ``cloudsubmit scan|submit`` should call under any interpreter: the live session's
-    answer when :func:`start_headless` can open ``scene`` (mayapy, hython), else
-    :func:`cloudsubmit.scan.scan_scene` (the offline readers). Returns a ``DependencySet``."""
+def live_dependencies(scene: str, frames: Optional[Sequence[int]] = None, project: Optional[str] = None,
+                      config: Any = None, env: Optional[Mapping[str, str]] = None,
+                      progress: Any = None) -> Any:
+    """The live session's ``DependencySet`` when this interpreter is a DCC that can open ``scene``
+    (mayapy, hython); None otherwise, so the caller keeps its offline path unchanged."""
     host = start_headless(scene, env)
     if host is None:
-        from ..scan import scan_scene
-
-        return scan_scene(scene, frames=frames, project=project, config=config, env=env, progress=progress)
+        return None
     from .base import snapshot
     from .livescan import MAYA_PROJECT_VAR, scan_snapshot
 
@@ -56,3 +54,16 @@ def headless_scan(scene: str, frames: Optional[Sequence[int]] = None, project: O
     if project:
         snap.variables[MAYA_PROJECT_VAR] = project
     return scan_snapshot(snap, frames, config=config, env=env, progress=progress)
+
+
+def headless_scan(scene: str, frames: Optional[Sequence[int]] = None, project: Optional[str] = None,
+                  config: Any = None, env: Optional[Mapping[str, str]] = None, progress: Any = None) -> Any:
+    """What ``cloudsubmit scan`` calls under any interpreter: the live session's answer when
+    :func:`start_headless` can open ``scene`` (mayapy, hython), else
+    :func:`cloudsubmit.scan.scan_scene` (the offline readers). Returns a ``DependencySet``."""
+    live = live_dependencies(scene, frames, project, config, env, progress)
+    if live is not None:
+        return live
+    from ..scan import scan_scene
+
+    return scan_scene(scene, frames=frames, project=project, config=config, env=env, progress=progress)
