@@ -9,10 +9,9 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping, Optional, Sequence
 
-from ..frames import compact
 from ..paths import normpath
 from ..progress import ProgressCallback
-from ..scan.model import DependencySet, ReadContext, ReadResult, SceneInfo
+from ..scan.model import DependencySet, ReadResult, SceneInfo
 from .base import HostSnapshot
 
 MAYA_PROJECT_VAR = "MAYA_PROJECT"
@@ -31,27 +30,11 @@ def snapshot_info(snap: HostSnapshot) -> SceneInfo:
 def scan_snapshot(snap: HostSnapshot, frames: Optional[Sequence[int]] = None, config: Any = None,
                   env: Optional[Mapping[str, str]] = None, progress: Optional[ProgressCallback] = None) -> DependencySet:
     """Every file the live scene needs for ``frames`` (default: the scene's render range)."""
-    from ..scan import scanner
+    from ..scan.scanner import scan_result
 
-    cfg = config if config is not None else scanner._default_config()
     environ = dict(os.environ if env is None else env)
     environ.update(snap.variables)
-    top = normpath(snap.scene)
     info = snapshot_info(snap)
-    project = info.project or None
     result = ReadResult(refs=list(snap.refs), info=info)
-    ctx = ReadContext(config=cfg, env=environ, frames=list(frames) if frames else None, project=project)
-    chosen = sorted(set(int(f) for f in frames)) if frames else scanner.scene_frames(info)
-    maya_project = scanner.find_project(top, project) if snap.host == "maya" else None
-    if maya_project is not None:
-        info.project = maya_project.root
-    # The scanner's walk is the one place references are followed and values expanded; the
-    # snapshot stands in for reading the top file. (scan-core: a public seam for this is welcome.)
-    walk = scanner._Walk(cfg, ctx, chosen, maya_project, progress)
-    walk.add(top, os.path.isfile(top), "scene", "scene")
-    walk.visit(top, result, 0)
-    return DependencySet(
-        scene=top, frames=compact(chosen) if chosen else "",
-        dependencies=list(walk.deps.values()), outputs=list(walk.outputs.values()),
-        warnings=list(dict.fromkeys(walk.warnings)), info=info,
-    )
+    return scan_result(normpath(snap.scene), result, frames, info.project or None, config, environ, progress,
+                       maya=snap.host == "maya")

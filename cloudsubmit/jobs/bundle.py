@@ -207,7 +207,7 @@ def summary_text(plan: JobPlan, bundle: Path, store_url: str, inputs: Optional[M
         f"Scene      {plan.scene}",
         f"Frames     {compact(plan.frames)} ({len(plan.frames)} frames, chunks of {plan.chunk})",
         f"Renderer   {plan.renderer}",
-        f"Stages     " + ", ".join(f"{s}={w}" for s, w in plan.place.items()),
+        "Stages     " + ", ".join(f"{s}={w}" for s, w in plan.place.items()),
         f"Nodes      {len(plan.nodes)} ({len(renders)} render" + (", scout frames first)" if plan.scout else ")"),
         f"Store      {store_url or '(none)'}",
         f"Bundle     {bundle}",

@@ -88,13 +88,32 @@ def scan_scene(
     if not os.path.isfile(top):
         raise ScanError(f"{scene}: no such scene file" if not os.path.exists(top) else f"{scene}: not a file")
     ctx = ReadContext(config=cfg, env=environ, frames=list(frames) if frames else None, project=project)
-    result = read_file(top, ctx)
+    return scan_result(top, read_file(top, ctx), frames, project, cfg, environ, progress)
+
+
+def scan_result(
+    top: str,
+    result: ReadResult,
+    frames: Optional[Sequence[int]] = None,
+    project: Optional[str] = None,
+    config: Any = None,
+    env: Optional[Mapping[str, str]] = None,
+    progress: Optional[ProgressCallback] = None,
+    maya: Optional[bool] = None,
+) -> DependencySet:
+    """Expand and follow what was already read of the top-level scene ``top``: by a reader, or
+    by a live DCC session (``hosts.livescan``), so both walk references and expand tokens in the
+    one same way. ``maya`` says whether Maya project rules apply (default: by extension)."""
+    cfg = config if config is not None else _default_config()
+    environ = dict(os.environ if env is None else env)
+    ctx = ReadContext(config=cfg, env=environ, frames=list(frames) if frames else None, project=project)
     chosen = sorted(set(int(f) for f in frames)) if frames else scene_frames(result.info)
-    maya_project = find_project(top, project) if top.lower().endswith(MAYA_EXTENSIONS) else None
+    is_maya = top.lower().endswith(MAYA_EXTENSIONS) if maya is None else maya
+    maya_project = find_project(top, project) if is_maya else None
     if maya_project is not None:
         result.info.project = maya_project.root
     walk = _Walk(cfg, ctx, chosen, maya_project, progress)
-    walk.add(top, True, "scene", "scene")
+    walk.add(top, os.path.isfile(top), "scene", "scene")
     walk.visit(top, result, 0)
     return DependencySet(
         scene=top, frames=compact(chosen) if chosen else "",

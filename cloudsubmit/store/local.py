@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from pathlib import Path
 from typing import Iterator, Optional, Tuple
 
