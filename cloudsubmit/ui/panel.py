@@ -13,7 +13,7 @@ from Qt import QtCore, QtGui, QtWidgets
 
 from ..errors import CloudSubmitError
 from ..progress import ProgressReport
-from .qtcompat import guard_none_refcount
+from .qtcompat import guard_none_refcount, standalone_application
 from .controller import STATE_FILTERS, STATE_LABELS, SubmitController
 from .widgets import ERROR_STYLE, DependencyModel, StagePlacement, combo, draw_icon, set_combo
 from .workers import TaskRunner
@@ -383,7 +383,7 @@ def wait_idle(panel: SubmitPanel, timeout_s: float = 60.0) -> bool:
 def run_standalone(scene: str = "", services: Any = None, screenshot: str = "") -> int:
     """``cloudsubmit panel [SCENE]``: the same panel outside any DCC, reading the file offline.
     With ``screenshot``: scan, save a PNG of the panel, print the totals and exit."""
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["cloudsubmit"])
+    app = standalone_application(["cloudsubmit"])
     panel = build_panel(scene, services=services)
     panel.show()
     if scene:

@@ -1,4 +1,4 @@
-"""Work-arounds for Qt binding defects, applied only where they are detected.
+"""Work-arounds for Qt binding defects and Qt5/Qt6 differences, applied only where they apply.
 
 Some PySide6 builds (seen with 6.12.0 on Python 3.11) drop one reference to ``None`` on every call
 of a method that returns nothing. Before Python 3.12, ``None`` is an ordinary object: after a few
@@ -8,6 +8,7 @@ taking the artist's session with it. We measure the defect once and, only when p
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 SPARE = 1_000_000        # references added at a time
 LOW_WATER = SPARE // 2   # add more when the count falls below this
@@ -42,3 +43,20 @@ def guard_none_refcount() -> int:
         ctypes.c_ssize_t.from_address(id(None)).value += SPARE
         _state["added"] += SPARE
     return _state["added"]
+
+
+def standalone_application(argv: list) -> Any:
+    """The running QApplication, or a new one for ``cloudsubmit panel`` outside a DCC.
+
+    Qt6 scales for high-DPI screens by default; Qt5 (PySide2, e.g. ``mayapy -m cloudsubmit panel``)
+    only when asked before the application exists, else the panel is postage-stamp sized on a 4K
+    monitor. Inside Maya/Houdini the host owns the application and its settings: we never touch them."""
+    from Qt import QtCore, QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    if app is not None:
+        return app
+    if QtCore.qVersion().startswith("5."):
+        for name in ("AA_EnableHighDpiScaling", "AA_UseHighDpiPixmaps"):
+            QtCore.QCoreApplication.setAttribute(getattr(QtCore.Qt, name), True)
+    return QtWidgets.QApplication(argv)
