@@ -5,33 +5,20 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from oldpython import find_python
+
 REPO = Path(__file__).resolve().parent.parent
 CORE_DEPS = ["pyyaml", "fileseq", "xxhash"]
 
 
-def _candidates():
-    found = shutil.which("python3.9")
-    if found:
-        yield found
-    root = Path(os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv")))
-    yield from (str(p) for p in sorted(root.glob("versions/3.9*/bin/python3.9")))
-
-
 def _python39():
-    for exe in _candidates():
-        if exe:
-            probe = subprocess.run([exe, "-c", "import sys, venv; print(sys.version_info[:2] == (3, 9))"],
-                                   capture_output=True, text=True)
-            if probe.returncode == 0 and probe.stdout.strip() == "True":
-                return exe
-    return None
+    return find_python([(3, 9)])
 
 
 @pytest.fixture(scope="module")
