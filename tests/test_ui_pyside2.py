@@ -5,7 +5,6 @@ and reused while its requirements are unchanged. Skipped, with the reason, when 
 interpreter exists or PySide2 cannot be installed (no network, no wheel for the platform)."""
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import shutil
@@ -49,6 +48,7 @@ def pyside2_python() -> str:
     python = find_python([(3, 9), (3, 10)])
     if python is None:
         pytest.skip("no Python 3.9 or 3.10 interpreter on this machine (PySide2 has no wheels for newer)")
+    fcntl = pytest.importorskip("fcntl", reason="the cached venv is locked with fcntl (POSIX only)")
     tag = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                          capture_output=True, text=True, check=True).stdout.strip()
     venv = REPO / "work" / "venvs" / ("pyside2-py" + tag)
