@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
+from cloudsubmit.config import load_config
+from cloudsubmit.jobs.bundle import write_bundle
+from cloudsubmit.jobs.plan import make_plan
 from conftest import REPO
 
 SCENE = '//Maya ASCII 2023 scene\nrequires maya "2023";\ncreateNode transform -n "persp";\n'
@@ -68,3 +72,23 @@ def test_a_dry_run_may_still_go_under_tmp(cli, tmp_path):
               "--bundle-dir", str(tmp_path / "bundle"), "--dry-run", "--json")
     assert res.returncode == 0, res.stderr
     assert Path(json.loads(res.stdout)["dag"]).is_file()
+
+
+def test_a_failed_local_run_names_the_nodes_and_the_logs(cli, tmp_path):
+    """`resubmit --scheduler local` used to print "resubmitted <id>" and exit 1 with no word on
+    what went wrong; now stderr has one line with the failed nodes and the log folder."""
+    scene = tmp_path / "shot" / "s.ma"
+    scene.parent.mkdir()
+    scene.write_text(SCENE, encoding="utf-8")
+    cfg = load_config(user_file=str(tmp_path / "n.yaml"), overrides={
+        "jobs.generic_command": [sys.executable, "-c", "import sys; sys.exit(1)"], "jobs.retry.render": 0})
+    plan = make_plan(str(scene), [1, 2], cfg, place={"render": "local"}, renderer="generic", chunk=1)
+    bundle = write_bundle(plan, cfg).path
+    res = cli("--set", f"jobs.registry={tmp_path / 'r.jsonl'}", "resubmit", str(bundle), "--scheduler", "local")
+    _one_line(res, 1)
+    assert "render_0001, render_0002 failed" in res.stderr and str(bundle / "logs") in res.stderr
+    assert res.stdout.strip() == f"resubmitted {plan.job_id} (ran locally: failed)"
+    res = cli("--set", f"jobs.registry={tmp_path / 'r.jsonl'}", "resubmit", str(bundle), "--scheduler", "local",
+              "--json")
+    _one_line(res, 1)
+    assert json.loads(res.stdout)["local"]["failed"] == ["render_0001", "render_0002"]
