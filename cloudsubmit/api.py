@@ -6,11 +6,12 @@ submit: a failure before the write leaves nothing on disk; a failure at submit l
 bundle that ``cloudsubmit resubmit`` can send again."""
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
-from .errors import ScanError
+from .errors import ScanError, SubmitError
 from .progress import ProgressCallback, ProgressReport, report
 
 
@@ -177,7 +178,7 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
     from .config import load_config
     from .jobs.bundle import bundle_path, write_bundle
     from .jobs.plan import make_plan
-    from .jobs.submit import submit_bundle
+    from .jobs.submit import check_not_tmp
 
     config = config or load_config()
     report(progress, ProgressReport("scan", 0, 1, message=scene))
@@ -192,12 +193,29 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
     if any(n.place == "cloud" for n in plan.nodes):
         url, inputs = _resolve(paths, config, store_url, progress)
     target = bundle_path(plan, config, bundle_dir)
+    sched = scheduler or config["jobs"]["scheduler"]
+    if not dry_run and sched == "htcondor":
+        check_not_tmp(target)  # refused before anything is written
     bundle = write_bundle(plan, config, str(target), store_url=url, inputs=inputs,
                           manifest={"scene": plan.scene, "files": paths},
                           output_dirs=_output_dirs(deps, output_dir or plan.output_dir, target), progress=progress)
-    out = SubmitResult(plan.job_id, str(bundle.path), str(bundle.dag), scheduler or config["jobs"]["scheduler"],
+    out = SubmitResult(plan.job_id, str(bundle.path), str(bundle.dag), sched,
                        dry_run, inputs=inputs, warnings=list(getattr(deps, "warnings", [])))
     if not dry_run:
-        sent = submit_bundle(str(bundle.path), out.scheduler, config, progress)
+        sent = _submit_or_discard(bundle.path, sched, config, progress)
         out.cluster, out.local = sent.get("cluster"), sent.get("local")
     return out
+
+
+def _submit_or_discard(bundle: Path, scheduler: str, config: Any,
+                       progress: Optional[ProgressCallback]) -> Dict[str, Any]:
+    """A pool that refuses the DAG (or is not there) leaves nothing behind: the bundle was written
+    by this call, no registry entry names it, and the next Submit writes a fresh one."""
+    from .jobs.submit import submit_bundle
+
+    try:
+        return submit_bundle(str(bundle), scheduler, config, progress)
+    except SubmitError:
+        if scheduler == "htcondor":
+            shutil.rmtree(str(bundle), ignore_errors=True)
+        raise

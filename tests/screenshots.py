@@ -52,8 +52,9 @@ def canned_services(maya: bool) -> Services:
         return SubmitResult("cs-20261128-0042", "DAG 1042 submitted to the pool")
 
     def status(job_id):
-        return [StageProgress("upload", "done", 26, 26), StageProgress("render", "running", 9, 24),
-                StageProgress("download", "waiting", 0, 24), StageProgress("post", "waiting")]
+        # what cloudsubmit status reports for this job: nodes, not frames (24 frames in chunks of 10)
+        return [StageProgress("upload", "done", 1, 1), StageProgress("render", "running", 1, 3),
+                StageProgress("download", "waiting", 0, 1)]
 
     return Services(scan=scan, resolve=resolve, submit=submit, status=status)
 

@@ -227,6 +227,21 @@ def test_status_lines_follow_the_job(tmp_path):
     assert not ctrl.finished()
 
 
+def test_status_lines_place_post_stages_by_their_name(tmp_path):
+    """core status names a post stage's nodes ``post_<name>``; the panel's choice is ``<name>``."""
+    from cloudsubmit.ui.services import StageProgress
+
+    ctrl, core = make_ctrl(tmp_path, make_files(tmp_path / "t", 1))
+    scanned(ctrl)
+    ctrl.set_frame_text("1-10")
+    ctrl.placement["comp"] = "local"
+    ctrl.submit_done(ctrl.submit_task()(None))
+    ctrl.status_done([StageProgress("render", "done", 1, 1), StageProgress("post_comp", "running", 0, 1),
+                      StageProgress("post_unknown", "waiting", 0, 1)])
+    assert ctrl.status_lines()[1:] == ["render (cloud): done 1/1", "post_comp (local): running 0/1",
+                                       "post_unknown: waiting 0/1"]
+
+
 def test_controller_imports_no_qt():
     code = ("import sys, cloudsubmit.ui.controller, cloudsubmit.ui.services, cloudsubmit.ui.settings\n"
             "print([m for m in sys.modules if m.split('.')[0] in ('Qt', 'PySide6', 'PySide2', 'maya', 'hou')])")

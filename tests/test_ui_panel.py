@@ -270,6 +270,10 @@ def test_cloudsubmit_panel_command_scans_the_demo_shot_offscreen(cli, tmp_path):
     assert again.stdout.strip() == f"{n} files, {n} already in the cloud, 0 to upload, 0 B, 0 missing"
     missing = cli("panel", str(tmp_path / "nope.ma"), env=env)
     assert missing.returncode == 2 and missing.stderr.strip().endswith("nope.ma: no such scene file")
+    unwritable = cli("panel", str(scene), "--screenshot", str(tmp_path / "no dir" / "p.png"), env=env)
+    assert unwritable.returncode == 1 and "Traceback" not in unwritable.stderr
+    assert unwritable.stderr.strip().splitlines()[-1].startswith(f"cloudsubmit: error: {tmp_path / 'no dir' / 'p.png'}: ")
+    assert unwritable.stdout == "" and not (tmp_path / "no dir").exists()
 
 
 @pytest.mark.parametrize("guarded", [True, False])

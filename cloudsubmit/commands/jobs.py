@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from .output import emit, end_progress_line, progress_line, write, write_json
@@ -119,8 +120,17 @@ def _live_dependencies(args: argparse.Namespace, cfg: Any) -> Any:
 
 
 def _exit(out: dict) -> int:
+    """1 when a local run did not finish, with one line on stderr saying which nodes failed and
+    where their logs are: "ran locally: failed" alone left the artist guessing."""
     local = out.get("local")
-    return 0 if not local or local.get("state") == "done" else 1
+    if not local or local.get("state") == "done":
+        return 0
+    failed = list(local.get("failed") or [])
+    names = ", ".join(failed[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
+    what = f"{names} failed; " if failed else ""
+    print(f"cloudsubmit: error: local run {local.get('state')}: {what}logs in {Path(out['bundle']) / 'logs'}; "
+          f"`cloudsubmit resubmit {out['bundle']} --scheduler local` runs what is left", file=sys.stderr)
+    return 1
 
 
 def run_resubmit(args: argparse.Namespace) -> int:
@@ -130,7 +140,8 @@ def run_resubmit(args: argparse.Namespace) -> int:
 
     cfg = load_cli_config(args)
     out = submit_bundle(find_bundle(cfg, args.job), args.scheduler or cfg["jobs"]["scheduler"], cfg)
-    emit(args.json, out, f"resubmitted {out['job_id']}")
+    where = f"ran locally: {out['local']['state']}" if "local" in out else f"DAGMan cluster {out.get('cluster')}"
+    emit(args.json, out, f"resubmitted {out['job_id']} ({where})")
     return _exit(out)
 
 

@@ -36,7 +36,8 @@ def _in_dir(path: Path) -> Iterator[None]:
             os.chdir(old)
 
 
-def _check_not_tmp(bundle: Path) -> None:
+def check_not_tmp(bundle: Path) -> None:
+    """Refuse a pool bundle under /tmp; api.submit_scene calls it before writing anything."""
     real = os.path.realpath(bundle)
     if real == "/tmp" or real.startswith("/tmp/") or real.startswith("/var/tmp/"):
         raise SubmitError(f"{bundle}: DAGMan refuses node logs under /tmp; write the bundle elsewhere "
@@ -98,7 +99,7 @@ def submit_bundle(bundle: str, scheduler: str, config: Any,
         result = run_bundle(str(root), int(config["jobs"]["local_parallel"]), progress)
         out["local"] = result.to_dict()
     else:
-        _check_not_tmp(root)
+        check_not_tmp(root)
         batch = (job["plan"].get("name") or "").strip() or job["job_id"]
         cluster = _via_bindings(root, batch)
         if cluster is None:

@@ -468,8 +468,14 @@ class SubmitController:
         lines = [f"Job {self.job.job_id} submitted." + (f" {self.job.message}" if self.job.message else "")]
         for s in self.stages:
             count = f" {s.done}/{s.total}" if s.total else ""
-            lines.append(f"{s.stage} ({self.placement.get(s.stage, '')}): {s.state}{count}")
+            lines.append(f"{s.stage}{self._where(s.stage)}: {s.state}{count}")
         return lines
+
+    def _where(self, stage: str) -> str:
+        """" (local)" for a stage the panel placed; the job status names post stages
+        ``post_<name>`` while the panel's choices use ``<name>``, which printed "post_comp ()"."""
+        where = self.placement.get(stage) or self.placement.get(stage[len("post_"):] if stage.startswith("post_") else "")
+        return f" ({where})" if where else ""
 
     def finished(self) -> bool:
         return bool(self.stages) and all(s.state in ("done", "failed") for s in self.stages)

@@ -391,8 +391,12 @@ def run_standalone(scene: str = "", services: Any = None, screenshot: str = "") 
     if not screenshot:
         return int(run_exec(app))
     wait_idle(panel)
-    panel.grab().save(screenshot)
+    saved = panel.grab().save(screenshot)
     c = panel.controller
+    if not saved:  # QPixmap.save only returns False: a missing folder, no write access, no .png
+        panel.close()
+        raise CloudSubmitError(f"{screenshot}: could not write the screenshot (does the folder exist, "
+                               "can you write there, does the name end in .png?)")
     print(c.totals_text())
     panel.close()
     if c.error:
