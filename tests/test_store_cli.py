@@ -36,6 +36,8 @@ def test_resolve_then_upload_json(cli, store_url, tmp_path):
     assert up.returncode == 0, up.stderr
     out = json.loads(up.stdout)
     assert (out["uploaded_files"], out["uploaded_bytes"], out["missing"]) == (2, 9000, [])
+    # the upload's own plan, not the state after it: 2 files/9000 bytes were to upload, none skipped
+    assert (out["to_upload_files"], out["to_upload_bytes"], out["skipped_files"], out["skipped_bytes"]) == (2, 9000, 0, 0)
     again = json.loads(cli("upload", "--manifest", manifest(tmp_path, paths), "--json", env=env).stdout)
     assert (again["uploaded_bytes"], again["skipped_files"], again["to_upload_files"]) == (0, 2, 0)
 

@@ -134,17 +134,18 @@ def run_upload(args: argparse.Namespace) -> int:
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         hint = "" if res.refused else "; --skip-missing uploads the rest"
         raise StoreError(f"{bad[0].path}: {bad[0].reason}{more}; nothing uploaded{hint}", exit_code=2)
+    planned = res.summary()  # upload() moves files to "in store" as they land; report the plan it started from
     try:
         rep = upload(res, store, progress=_printer())
     except UploadRefused as exc:  # print what did happen, then the one-line error
-        _report_upload(args, store, res, exc.report)
+        _report_upload(args, store, planned, exc.report)
         raise
-    _report_upload(args, store, res, rep)
+    _report_upload(args, store, planned, rep)
     return 0
 
 
-def _report_upload(args: argparse.Namespace, store, res, rep) -> None:
-    out = dict(res.summary(), **rep.summary())
+def _report_upload(args: argparse.Namespace, store, planned: Dict[str, Any], rep) -> None:
+    out = dict(planned, **rep.summary())
     _emit(args, out, [f"{store.url}: uploaded {rep.uploaded_files} files ({human_size(rep.uploaded_bytes)}), "
                       f"{rep.skipped_files} already in the store, {rep.indexed_files} index entries written"])
 
