@@ -161,6 +161,13 @@ def test_bucket_that_does_not_exist(cli, s3_server, tmp_path):
     assert line.endswith("bucket no-such-bucket-here does not exist")
 
 
+def test_bucket_name_s3_cannot_have(cli, s3_server, tmp_path):
+    paths = make_files(tmp_path / "p", {"a": 10})
+    env = dict(s3_server.env, XDG_CACHE_HOME=str(tmp_path / "c"))
+    line = one_line_error(cli("resolve", "--manifest", manifest(tmp_path, paths), "--store", "s3://Bad_Bucket!/x", env=env), 2)
+    assert "Invalid bucket name" in line and "Bad_Bucket!" in line
+
+
 def test_endpoint_refusing_connections(cli, s3_server, tmp_path):
     from s3server import _free_port
 
