@@ -82,7 +82,7 @@ def _scene_paths(args: argparse.Namespace, cfg: Any) -> List[str]:
     from ..scan import scan_scene
 
     frames = None
-    if args.frames:
+    if args.frames is not None:  # --frames '' is an error, not 'the scene's range'
         from ..frames import parse_frames
 
         frames = parse_frames(args.frames)
