@@ -218,6 +218,13 @@ def test_index_verify_and_compact_commands(cli, store_url, tmp_path):
     store.backend.delete("cas/" + victim)
     bad = cli("index", "verify", env=env)
     assert bad.returncode == 1 and f"missing: cas/{victim}" in bad.stdout
+    # the index still lists it, so a plain upload trusts the index; --recheck lists the store and re-sends it
+    size = next(e.size for e in store.index.entries() if e.hash == victim)
+    m = manifest(tmp_path, [tmp_path / f"p{size - 100}" / "a"], "again.json")  # file i has 100 + i bytes
+    assert json.loads(cli("upload", "--manifest", m, "--json", env=env).stdout)["uploaded_files"] == 0
+    fixed = json.loads(cli("upload", "--manifest", m, "--recheck", "--json", env=env).stdout)
+    assert (fixed["to_upload_files"], fixed["uploaded_files"], fixed["uploaded_bytes"]) == (1, 1, size)
+    assert cli("index", "verify", "--deep", env=env).returncode == 0
 
 
 def test_upload_a_scene_then_resolve_it_unchanged(cli, store_url, tmp_path):

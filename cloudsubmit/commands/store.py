@@ -36,6 +36,8 @@ def register(sub) -> None:
     _inputs(p)
     _common(p)
     p.add_argument("--skip-missing", action="store_true", help="upload the rest when some files are missing")
+    p.add_argument("--recheck", action="store_true",
+                   help="list the store and re-send blobs the index lists but the store lost (after 'index verify' said missing/wrong size)")
     p.set_defaults(func=run_upload)
 
     p = sub.add_parser("index", help="check or compact the team index")
@@ -134,6 +136,10 @@ def run_upload(args: argparse.Namespace) -> int:
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         hint = "" if res.refused else "; --skip-missing uploads the rest"
         raise StoreError(f"{bad[0].path}: {bad[0].reason}{more}; nothing uploaded{hint}", exit_code=2)
+    if args.recheck:
+        from ..store.upload import recheck_in_store
+
+        recheck_in_store(res, store)
     planned = res.summary()  # upload() moves files to "in store" as they land; report the plan it started from
     try:
         rep = upload(res, store, progress=_printer())
