@@ -150,6 +150,9 @@ def test_store_that_does_not_exist(cli, tmp_path):
                               env={"XDG_CACHE_HOME": str(tmp_path / "c")}), 2)
     assert "nope" in line and "does not exist" in line
     assert not (tmp_path / "nope").exists()
+    line = one_line_error(cli("resolve", "--manifest", manifest(tmp_path, paths), "--store", paths[0],
+                              env={"XDG_CACHE_HOME": str(tmp_path / "c")}), 2)
+    assert "is a file, not a directory" in line
     line = one_line_error(cli("index", "verify", "--store", "ftp://host/x"), 2)
     assert "unknown scheme" in line
 
