@@ -17,11 +17,15 @@ def parse_frames(spec: str) -> List[int]:
     if not text:
         raise FrameSpecError("frame spec is empty")
     try:
-        fs = fileseq.FrameSet(text)
-        frames = sorted({int(f) for f in fs})
+        values = list(fileseq.FrameSet(text))
     except Exception as exc:  # fileseq raises several types; all mean "bad spec"
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise FrameSpecError(f"bad frame spec {spec!r}: {reason}") from None
+    # fileseq reads "1.5" as a subframe; int() would quietly make it frame 1 and render the wrong frame
+    sub = next((v for v in values if v != int(v)), None)
+    if sub is not None:
+        raise FrameSpecError(f"bad frame spec {spec!r}: subframe {sub} (whole frames only)")
+    frames = sorted({int(f) for f in values})
     if not frames:
         raise FrameSpecError(f"bad frame spec {spec!r}: no frames")
     return frames

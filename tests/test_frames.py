@@ -8,13 +8,13 @@ from cloudsubmit.frames import chunk, compact, parse_frames, scout_frames
 
 @pytest.mark.parametrize(
     "spec,expected",
-    [("1-5", [1, 2, 3, 4, 5]), ("1-10x5", [1, 6]), ("1,5,10-12", [1, 5, 10, 11, 12]), ("3", [3]), ("-2-1", [-2, -1, 0, 1])],
+    [("1-5", [1, 2, 3, 4, 5]), ("1-10x5", [1, 6]), ("1.0-3.0", [1, 2, 3]), ("1,5,10-12", [1, 5, 10, 11, 12]), ("3", [3]), ("-2-1", [-2, -1, 0, 1])],
 )
 def test_parse(spec, expected):
     assert parse_frames(spec) == expected
 
 
-@pytest.mark.parametrize("spec", ["", "abc", "1-", "1-10x"])
+@pytest.mark.parametrize("spec", ["", "abc", "1-", "1-10x", "1.5", "1-2x0.5"])
 def test_bad_specs_raise_with_the_spec(spec):
     with pytest.raises(FrameSpecError) as err:
         parse_frames(spec)

@@ -53,6 +53,8 @@ def test_bad_input_is_exit_2_with_one_line(cli, tmp_path):
     for args, needle in ((["scan", str(garbage)], "corrupt.ma"),
                          (["scan", str(tmp_path / "nope.hip")], "nope.hip"),
                          (["scan", str(shot(tmp_path)), "--frames", "x-y"], "x-y"),
+                         (["scan", str(shot(tmp_path)), "--frames", "1.5"], "1.5"),
+                         (["scan", str(shot(tmp_path)), "--frames", ""], "empty"),
                          (["scan", str(tmp_path / "notes.doc")], "notes.doc")):
         res = cli(*args)
         assert res.returncode == 2, args

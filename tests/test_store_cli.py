@@ -36,6 +36,8 @@ def test_resolve_then_upload_json(cli, store_url, tmp_path):
     assert up.returncode == 0, up.stderr
     out = json.loads(up.stdout)
     assert (out["uploaded_files"], out["uploaded_bytes"], out["missing"]) == (2, 9000, [])
+    # the upload's own plan, not the state after it: 2 files/9000 bytes were to upload, none skipped
+    assert (out["to_upload_files"], out["to_upload_bytes"], out["skipped_files"], out["skipped_bytes"]) == (2, 9000, 0, 0)
     again = json.loads(cli("upload", "--manifest", manifest(tmp_path, paths), "--json", env=env).stdout)
     assert (again["uploaded_bytes"], again["skipped_files"], again["to_upload_files"]) == (0, 2, 0)
 
@@ -148,6 +150,9 @@ def test_store_that_does_not_exist(cli, tmp_path):
                               env={"XDG_CACHE_HOME": str(tmp_path / "c")}), 2)
     assert "nope" in line and "does not exist" in line
     assert not (tmp_path / "nope").exists()
+    line = one_line_error(cli("resolve", "--manifest", manifest(tmp_path, paths), "--store", paths[0],
+                              env={"XDG_CACHE_HOME": str(tmp_path / "c")}), 2)
+    assert "is a file, not a directory" in line
     line = one_line_error(cli("index", "verify", "--store", "ftp://host/x"), 2)
     assert "unknown scheme" in line
 
@@ -157,6 +162,13 @@ def test_bucket_that_does_not_exist(cli, s3_server, tmp_path):
     env = dict(s3_server.env, XDG_CACHE_HOME=str(tmp_path / "c"))
     line = one_line_error(cli("upload", "--manifest", manifest(tmp_path, paths), "--store", "s3://no-such-bucket-here/x", env=env), 2)
     assert line.endswith("bucket no-such-bucket-here does not exist")
+
+
+def test_bucket_name_s3_cannot_have(cli, s3_server, tmp_path):
+    paths = make_files(tmp_path / "p", {"a": 10})
+    env = dict(s3_server.env, XDG_CACHE_HOME=str(tmp_path / "c"))
+    line = one_line_error(cli("resolve", "--manifest", manifest(tmp_path, paths), "--store", "s3://Bad_Bucket!/x", env=env), 2)
+    assert "Invalid bucket name" in line and "Bad_Bucket!" in line
 
 
 def test_endpoint_refusing_connections(cli, s3_server, tmp_path):
@@ -209,6 +221,13 @@ def test_index_verify_and_compact_commands(cli, store_url, tmp_path):
     store.backend.delete("cas/" + victim)
     bad = cli("index", "verify", env=env)
     assert bad.returncode == 1 and f"missing: cas/{victim}" in bad.stdout
+    # the index still lists it, so a plain upload trusts the index; --recheck lists the store and re-sends it
+    size = next(e.size for e in store.index.entries() if e.hash == victim)
+    m = manifest(tmp_path, [tmp_path / f"p{size - 100}" / "a"], "again.json")  # file i has 100 + i bytes
+    assert json.loads(cli("upload", "--manifest", m, "--json", env=env).stdout)["uploaded_files"] == 0
+    fixed = json.loads(cli("upload", "--manifest", m, "--recheck", "--json", env=env).stdout)
+    assert (fixed["to_upload_files"], fixed["uploaded_files"], fixed["uploaded_bytes"]) == (1, 1, size)
+    assert cli("index", "verify", "--deep", env=env).returncode == 0
 
 
 def test_upload_a_scene_then_resolve_it_unchanged(cli, store_url, tmp_path):

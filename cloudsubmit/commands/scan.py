@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from ..hosts.headless import headless_scan
 
     cfg = load_cli_config(args)
-    frames = parse_frames(args.frames) if args.frames else None
+    frames = parse_frames(args.frames) if args.frames is not None else None  # --frames '' is an error, not 'all'
     if args.project and not os.path.isdir(args.project):
         raise ConfigError(f"{args.project}: --project is not a folder")
     # Under mayapy/hython the scene is opened and the live session answers; elsewhere the offline readers.

@@ -36,6 +36,8 @@ def register(sub) -> None:
     _inputs(p)
     _common(p)
     p.add_argument("--skip-missing", action="store_true", help="upload the rest when some files are missing")
+    p.add_argument("--recheck", action="store_true",
+                   help="list the store and re-send blobs the index lists but the store lost (after 'index verify' said missing/wrong size)")
     p.set_defaults(func=run_upload)
 
     p = sub.add_parser("index", help="check or compact the team index")
@@ -82,7 +84,7 @@ def _scene_paths(args: argparse.Namespace, cfg: Any) -> List[str]:
     from ..scan import scan_scene
 
     frames = None
-    if args.frames:
+    if args.frames is not None:  # --frames '' is an error, not 'the scene's range'
         from ..frames import parse_frames
 
         frames = parse_frames(args.frames)
@@ -134,17 +136,22 @@ def run_upload(args: argparse.Namespace) -> int:
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         hint = "" if res.refused else "; --skip-missing uploads the rest"
         raise StoreError(f"{bad[0].path}: {bad[0].reason}{more}; nothing uploaded{hint}", exit_code=2)
+    if args.recheck:
+        from ..store.upload import recheck_in_store
+
+        recheck_in_store(res, store)
+    planned = res.summary()  # upload() moves files to "in store" as they land; report the plan it started from
     try:
         rep = upload(res, store, progress=_printer())
     except UploadRefused as exc:  # print what did happen, then the one-line error
-        _report_upload(args, store, res, exc.report)
+        _report_upload(args, store, planned, exc.report)
         raise
-    _report_upload(args, store, res, rep)
+    _report_upload(args, store, planned, rep)
     return 0
 
 
-def _report_upload(args: argparse.Namespace, store, res, rep) -> None:
-    out = dict(res.summary(), **rep.summary())
+def _report_upload(args: argparse.Namespace, store, planned: Dict[str, Any], rep) -> None:
+    out = dict(planned, **rep.summary())
     _emit(args, out, [f"{store.url}: uploaded {rep.uploaded_files} files ({human_size(rep.uploaded_bytes)}), "
                       f"{rep.skipped_files} already in the store, {rep.indexed_files} index entries written"])
 

@@ -39,7 +39,8 @@ class LocalBackend(Backend):
         self.url = "file://" + self.root.as_posix()
         if not self.root.is_dir():
             if not create:
-                raise StoreError(f"store {self.url}: directory does not exist", exit_code=2)
+                what = "is a file, not a directory" if self.root.exists() else "directory does not exist"
+                raise StoreError(f"store {self.url}: {what}", exit_code=2)
             try:
                 self.root.mkdir(parents=True, exist_ok=True)
             except OSError as exc:

@@ -126,7 +126,8 @@ class S3Backend(Backend):
 
     def translate(self, exc: BaseException, key: str) -> StoreError:
         """One line for any botocore failure, with the exit code the CLI should use."""
-        from botocore.exceptions import ClientError, NoCredentialsError, PartialCredentialsError, ProfileNotFound
+        from botocore.exceptions import (ClientError, NoCredentialsError, ParamValidationError, PartialCredentialsError,
+                                         ProfileNotFound)
 
         where = f"{self.url}/{key}" if key else self.url
         if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
@@ -143,6 +144,8 @@ class S3Backend(Backend):
             exit_code = EXIT_BAD_INPUT if code in _BAD_INPUT_CODES else EXIT_FAILED
             error = StoreError(f"store {where}: {code} {err.get('Message', '')}".rstrip(), exit_code=exit_code)
             return mark_transient(error) if _transient_response(code, exc.response) else error
+        if isinstance(exc, ParamValidationError):  # e.g. a bucket name S3 cannot have; botocore's reason is on line 2
+            return StoreError(f"store {self.url}: {' '.join(str(exc).split())}", exit_code=EXIT_BAD_INPUT)
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         error = StoreError(f"store {where}: {text}", exit_code=EXIT_FAILED)
         return mark_transient(error) if _transient_connection(exc) else error

@@ -21,7 +21,7 @@ from ..progress import ProgressCallback
 from .backend import BLOB_PREFIX, Backend, BytesCallback, blob_key
 from .index import IndexEntry, current_user
 from .transfer import TransferItem, TransferSummary, run_transfers
-from .resolve import IN_STORE, REFUSED, FileChanged, FileState, Resolution
+from .resolve import IN_STORE, REFUSED, TO_UPLOAD, FileChanged, FileState, Resolution
 
 if TYPE_CHECKING:
     from . import Store
@@ -120,6 +120,20 @@ def _present_blobs(store: "Store", wanted: Dict[str, List[FileState]]) -> Option
     if pages >= len(wanted):
         return None
     return {k[len(BLOB_PREFIX):]: s for k, s in store.backend.list(BLOB_PREFIX) if k[len(BLOB_PREFIX):] in wanted}
+
+
+def recheck_in_store(resolution: Resolution, store: "Store") -> int:
+    """Put back to upload every file the index says is stored whose blob is gone or has the
+    wrong size (what ``index verify`` reports): otherwise the index's word keeps a lost blob lost
+    for ever. One listing of ``cas/`` (one request per 1000 blobs). Returns how many files moved."""
+    stored = resolution.in_store
+    if not stored:
+        return 0
+    present = {k[len(BLOB_PREFIX):]: s for k, s in store.backend.list(BLOB_PREFIX)}
+    lost = [f for f in stored if present.get(f.hash) != f.size]
+    for f in lost:
+        f.state = TO_UPLOAD
+    return len(lost)
 
 
 def _send_blob(store: "Store", digest: str, files: List[FileState], present: Optional[Dict[str, int]],
