@@ -35,3 +35,29 @@ def test_config_json_shows_sources(cli, tmp_path):
     out = json.loads(res.stdout)
     assert out["sources"][0] == "defaults" and str(studio) in out["sources"]
     assert out["config"]["scan"]["tx_siblings"] is False
+
+
+def test_usage_errors_are_one_line(cli):
+    res = cli("scan")  # missing SCENE
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "scene" in lines[0] and "--help" in lines[0]
+
+
+def test_resolve_exits_1_when_files_are_missing(cli, tmp_path):
+    """Like `scan`: a script can tell that the scene cannot render as it stands."""
+    import json
+
+    present = tmp_path / "tex.exr"
+    present.write_bytes(b"pixels")
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps({"files": [str(present), str(tmp_path / "gone.exr")]}), encoding="utf-8")
+    store = tmp_path / "store"
+    store.mkdir()
+    res = cli("resolve", "--manifest", str(manifest), "--store", "file://" + store.as_posix(), "--json")
+    assert res.returncode == 1, res.stderr
+    out = json.loads(res.stdout)
+    assert out["to_upload_files"] == 1 and len(out["missing"]) == 1
+    present_only = tmp_path / "ok.json"
+    present_only.write_text(json.dumps({"files": [str(present)]}), encoding="utf-8")
+    assert cli("resolve", "--manifest", str(present_only), "--store", "file://" + store.as_posix()).returncode == 0

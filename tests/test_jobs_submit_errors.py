@@ -92,3 +92,6 @@ def test_a_failed_local_run_names_the_nodes_and_the_logs(cli, tmp_path):
               "--json")
     _one_line(res, 1)
     assert json.loads(res.stdout)["local"]["failed"] == ["render_0001", "render_0002"]
+    # A script waiting on the job sees the failure in the exit code, and a finished job exits 0.
+    status = cli("--set", f"jobs.registry={tmp_path / 'r.jsonl'}", "status", str(bundle), "--json")
+    assert status.returncode == 1 and json.loads(status.stdout)["state"] == "failed"

@@ -45,7 +45,7 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_resubmit)
 
-    p = sub.add_parser("status", help="per-stage progress of a job")
+    p = sub.add_parser("status", help="per-stage progress of a job (exit 1 if it failed)")
     p.add_argument("job", help="job id or bundle directory")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_status)
@@ -153,7 +153,7 @@ def run_status(args: argparse.Namespace) -> int:
     cfg = load_cli_config(args)
     st = job_status(find_bundle(cfg, args.job))
     emit(args.json, st.to_dict(), format_status(st))
-    return 0
+    return 1 if st.state == "failed" else 0  # scripts waiting on a job can tell failure apart
 
 
 def run_jobs(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ import json
 import os
 from typing import Any, Dict, List
 
+from ..errors import EXIT_FAILED, EXIT_OK
 from .output import emit, end_progress_line, human_size, progress_line
 
 
@@ -123,7 +124,8 @@ def run_resolve(args: argparse.Namespace) -> int:
              f"({human_size(out['to_upload_bytes'])}), {len(res.missing)} missing, {len(res.refused)} unreadable"]
     lines += [f"missing: {f.path}" for f in res.missing] + [f"unreadable: {f.path} ({f.reason})" for f in res.refused]
     _emit(args, out, lines)
-    return 0
+    # Like `scan`: 1 tells a script the scene cannot render as it stands (files missing/unreadable).
+    return EXIT_FAILED if res.missing or res.refused else EXIT_OK
 
 
 def run_upload(args: argparse.Namespace) -> int:
