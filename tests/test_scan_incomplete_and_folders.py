@@ -167,3 +167,22 @@ def test_the_panel_blocks_an_incomplete_reference_like_a_missing_file(shot_with_
     assert asset.state == MISSING and "incomplete" in asset.source
     present = [d.path for d in deps.dependencies if d.exists and not d.problem]
     assert present and all(rows[p].state == "upload" for p in present)
+
+
+def test_a_truncated_referenced_mb_and_procedural_are_marked(tmp_path):
+    """A cut-short .mb raises inside its reader; a cut .ass procedural only warns: both marked."""
+    from mbwriter import MbWriter
+
+    mb = MbWriter().node("RTFT", "col", [MbWriter().string("ftn", "/tex/col.exr")]).write(tmp_path / "prop.mb")
+    _cut(mb, 0.7)
+    ass = tmp_path / "proc.ass"
+    ass.write_text(ASS, encoding="utf-8")
+    _cut(ass)
+    scene = write_ma(tmp_path / "shot.ma", [file_node("stand", ass.as_posix(), ntype="aiStandIn")],
+                     refs=[reference(mb.as_posix(), "prop", typ="mayaBinary")])
+    scene.write_text(scene.read_text(encoding="utf-8").replace('setAttr ".ftn"', 'setAttr ".dso"'), encoding="utf-8")
+    deps = scan_scene(str(scene), frames=[1])
+    marked = {d.path: d.problem for d in deps.dependencies if d.problem}
+    assert set(marked) == {mb.as_posix(), ass.as_posix()}, deps.dependencies
+    assert all("incomplete" in p for p in marked.values())
+    assert {d.path for d in deps.problems} >= set(marked)
