@@ -103,18 +103,21 @@ def without_missing(deps: Any) -> Any:
 
 
 def _checked_missing(scene: str, deps: Any, allow_missing: bool) -> Any:
-    """Refuse a scene with missing files, naming how many and the way past; or, when allowed,
-    drop them and say so in the result's warnings."""
-    missing = deps.missing
-    if not missing:
+    """Refuse a scene with missing or unusable files (a referenced scene cut short), naming how
+    many and the way past; or, when allowed, drop the missing ones (an incomplete file is still
+    sent: it is all there is) and say so in the result's warnings."""
+    bad = [d for d in deps.dependencies if not d.exists or getattr(d, "problem", "")]
+    if not bad:
         return deps
-    files = f"{len(missing)} needed file{'s' if len(missing) != 1 else ''}"
+    what = "missing" if all(not d.exists for d in bad) else "missing or incomplete"
+    files = f"{len(bad)} needed file{'s' if len(bad) != 1 else ''}"
+    first = bad[0].path + (f" ({bad[0].problem})" if getattr(bad[0], "problem", "") else "")
     if not allow_missing:
-        raise ScanError(f"{scene}: {files} missing, first: {missing[0].path} (fix the paths, or submit "
+        raise ScanError(f"{scene}: {files} {what}, first: {first} (fix the files, or submit "
                         "with --allow-missing if the render does not need them)")
     kept = without_missing(deps)
     kept.warnings = list(getattr(deps, "warnings", [])) + [
-        f"{files} missing, left out of the job (--allow-missing), first: {missing[0].path}"]
+        f"{files} {what}, missing ones left out of the job (--allow-missing), first: {first}"]
     return kept
 
 

@@ -5,7 +5,7 @@ import json
 
 from fixtures.maya_files import file_node, node, touch, write_ma
 
-KEYS = {"path", "exists", "size", "kind", "source"}
+KEYS = {"path", "exists", "size", "kind", "source", "problem"}
 
 
 def shot(tmp_path, missing=False):
@@ -44,7 +44,8 @@ def test_missing_file_exit_1_and_table_totals(cli, tmp_path):
     assert "total: 5 files" in res.stdout and "1 missing" in res.stdout
     out = json.loads(cli("scan", str(scene), "--frames", "1", "--json").stdout)
     lost = [d for d in out["dependencies"] if d["path"] == "/nowhere/lost.png"]
-    assert lost == [{"path": "/nowhere/lost.png", "exists": False, "size": None, "kind": "texture", "source": "lost.fileTextureName"}]
+    assert lost == [{"path": "/nowhere/lost.png", "exists": False, "size": None, "kind": "texture", "source": "lost.fileTextureName",
+                    "problem": ""}]
 
 
 def test_bad_input_is_exit_2_with_one_line(cli, tmp_path):

@@ -1,6 +1,7 @@
 """`cloudsubmit scan SCENE`: every file a scene needs for the chosen frames.
 
-Exit codes are the contract scripts rely on: 0 nothing missing, 1 files missing, 2 bad input
+Exit codes are the contract scripts rely on: 0 nothing missing, 1 files missing (or a
+referenced file incomplete), 2 bad input
 (unreadable scene, unknown format, bad frame spec) with one line naming the file."""
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         write_json(result.to_dict(), indent=2)
     else:
         write(format_table(result))
-    return EXIT_FAILED if result.missing else EXIT_OK
+    return EXIT_FAILED if result.problems else EXIT_OK
 
 
 def _progress_printer():
@@ -54,7 +55,9 @@ def format_table(result) -> str:
     lines: List[str] = [f"scene:  {result.scene}", f"frames: {result.frames or '(all on disk)'}", ""]
     rows = [("", "SIZE", "KIND", "PATH", "SOURCE")]
     for d in result.dependencies:
-        rows.append(("ok" if d.exists else "MISSING", human_size(d.size) if d.size is not None else "-", d.kind, d.path, d.source))
+        status = "MISSING" if not d.exists else ("INCOMPLETE" if d.problem else "ok")
+        source = f"{d.source}; {d.problem}" if d.problem else d.source
+        rows.append((status, human_size(d.size) if d.size is not None else "-", d.kind, d.path, source))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for r in rows:
         lines.append(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}  ({r[4]})" if r[4] != "SOURCE"
@@ -64,5 +67,7 @@ def format_table(result) -> str:
     if result.warnings:
         lines += ["", "warnings:"] + [f"  {w}" for w in result.warnings]
     files, size, missing = result.totals()
-    lines += ["", f"total: {files} files, {human_size(size)}, {missing} missing"]
+    incomplete = sum(1 for d in result.dependencies if d.exists and d.problem)
+    lines += ["", f"total: {files} files, {human_size(size)}, {missing} missing"
+              + (f", {incomplete} incomplete" if incomplete else "")]
     return "\n".join(lines)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import glob
+import os
 import gzip
 import posixpath
 import re
@@ -157,6 +158,8 @@ def parse(path: str, params: List[str]) -> Tuple[List[AssNode], Optional[AssNode
                 parser.feed(block)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             raise ScanError(f"{path}: cannot read compressed .ass ({exc})") from None
+    if parser.current is None and parser.pending:  # cut right after a node's type line
+        return parser.nodes, AssNode(parser.pending, index=parser.count + 1)
     return parser.nodes, parser.current
 
 
@@ -265,6 +268,7 @@ def read(path: str, ctx: ReadContext) -> ReadResult:
     result = ReadResult()
     if open_node is not None:
         result.warnings.append(f"{path}: truncated inside node {open_node.type} {open_node.name!r}")
+        result.truncated_at = os.path.getsize(path)
         nodes.append(open_node)
     ass_dir = posixpath.dirname(normpath(path))
     result.refs = _refs(nodes, table, ctx, ass_dir, result.warnings)

@@ -191,11 +191,22 @@ def _padding_ok(digits: str, pad: int) -> bool:
     return pad == 0 or len(digits) == pad or (len(digits) > pad and not digits.startswith("0"))
 
 
-def render_frame(text: str, frame: int) -> str:
-    """Replace frame tokens with ``frame`` at their padding; tile tokens stay as written."""
+def _is_folder_frame(m: "re.Match[str]") -> bool:
+    """Houdini expands ``$F`` anywhere in a path; ``#``/``@``/``%04d``/``<f>`` are frame tokens
+    only in the file name for Maya, Arnold and Houdini (``/show/shot #2/tex`` is a real folder)."""
+    return bool(m.group("frame")) and m.group("hpad") is not None
+
+
+def _has_folder_frame_token(folder: str) -> bool:
+    return any(_is_folder_frame(m) for m in _TOKEN_RE.finditer(folder))
+
+
+def render_frame(text: str, frame: int, folder: bool = False) -> str:
+    """Replace frame tokens with ``frame`` at their padding; tile tokens stay as written.
+    ``folder`` says ``text`` is a folder, where only ``$F`` is a frame token."""
 
     def sub(m: "re.Match[str]") -> str:
-        if not m.group("frame"):
+        if not m.group("frame") or (folder and not _is_folder_frame(m)):
             return m.group(0)
         pad = _frame_pad(m)
         return f"{frame:0{pad}d}" if frame >= 0 else f"-{abs(frame):0{pad}d}"
@@ -209,7 +220,7 @@ def match_on_disk(path: str, numbers: Optional[Sequence[int]], cache: DirCache) 
     Frames whose file is absent come back as missing (``exists`` false, tokens rendered), so a
     hole in a sequence is visible. A tile pattern with no tile on disk is one missing entry."""
     folder, base = posixpath.split(path)
-    if _has_frame_token(folder):
+    if _has_folder_frame_token(folder):
         return _per_frame_folders(path, numbers, cache)
     regex, pads = _pattern(base)
     wanted = None if numbers is None else set(numbers)
@@ -240,8 +251,9 @@ def _per_frame_folders(path: str, numbers: Optional[Sequence[int]], cache: DirCa
     if numbers is None:
         return [(path, False)]
     out: List[Tuple[str, bool]] = []
+    folder, base = posixpath.split(path)
     for f in numbers:
-        concrete = render_frame(path, f)
+        concrete = posixpath.join(render_frame(folder, f, folder=True), render_frame(base, f))
         out += match_on_disk(concrete, None, cache) if has_tokens(concrete) else [(concrete, cache.exists(concrete))]
     return out
 

@@ -296,8 +296,9 @@ def _read_bytes(path: str) -> bytes:
 
 def read(path: str, ctx: ReadContext) -> ReadResult:
     """Every file the Houdini scene at ``path`` names, as written, with where it came from."""
-    arc = read_archive(_read_bytes(path), path)
-    result = ReadResult(warnings=list(arc.warnings))
+    data = _read_bytes(path)
+    arc = read_archive(data, path)
+    result = ReadResult(warnings=list(arc.warnings), truncated_at=None if arc.complete else len(data))
     if arc.flavour != "hip":
         licence = "Apprentice (non-commercial)" if arc.flavour == "hipnc" else "Indie (limited-commercial)"
         result.warnings.append(f"{path}: {licence} .{arc.flavour} scene, read from its obfuscated records; "

@@ -20,6 +20,7 @@ import struct
 from typing import BinaryIO, Iterator, NamedTuple, Optional
 
 from ..errors import ScanError
+from .model import IncompleteScene
 
 _GROUP_PREFIXES = (b"FOR", b"LIS", b"CAT", b"PRO")
 _WINDOW = 1 << 16          # groups up to this size are read with one call and parsed in memory
@@ -65,7 +66,7 @@ class IffFile:
         self._win_pos, self._win = 0, b""
 
     def error(self, offset: int, what: str) -> ScanError:
-        return ScanError(f"{self.name}: corrupt or truncated Maya binary at offset {offset:#x}: {what}")
+        return IncompleteScene(f"{self.name}: corrupt or truncated Maya binary at offset {offset:#x}: {what}")
 
     def root(self) -> Chunk:
         """The outermost group. A size beyond the end of the file means the file was cut short."""

@@ -12,6 +12,7 @@ scan, because their second bytes can be ``\\`` or ``"``; UTF-8 and 1252 scenes a
 bytes and only the captured values are decoded."""
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 from typing import Any, BinaryIO, Dict, Iterator, List, Optional, Tuple
@@ -264,6 +265,8 @@ def read(path: str, ctx: ReadContext) -> ReadResult:
                 last = block[max(0, end - 4096):end]
     except OSError as exc:
         raise ScanError(f"{path}: cannot read scene ({exc.strerror or exc})") from None
+    result = scan.result()
     if _unfinished(last):
-        scan.warnings.append(f"{path}: the file ends in the middle of a statement (truncated?)")
-    return scan.result()
+        result.warnings.append(f"{path}: the file ends in the middle of a statement (truncated?)")
+        result.truncated_at = os.path.getsize(path)
+    return result

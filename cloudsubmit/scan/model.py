@@ -6,6 +6,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ..errors import ScanError
+
+
+class IncompleteScene(ScanError):
+    """A scene file that ends early (a half-saved or half-copied file). Its own class so the
+    scanner can tell "cut short" (the render would fail on the farm) from "no reader here"."""
+
+
+def incomplete_reason(size: Optional[int]) -> str:
+    """What an artist sees for a cut-short scene (after the file's name)."""
+    at = f" (truncated at byte {size}?)" if size is not None else " (truncated?)"
+    return f"the scene file is incomplete{at}; was it still being saved?"
+
 
 @dataclass
 class RawRef:
@@ -54,6 +67,9 @@ class ReadResult:
     refs: List[RawRef] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
     info: SceneInfo = field(default_factory=SceneInfo)
+    # Set by a reader that found the file cut short: its size in bytes (where it ends). The
+    # top-level scene then fails the scan; a referenced file is listed with a ``problem``.
+    truncated_at: Optional[int] = None
 
 
 @dataclass
@@ -63,6 +79,9 @@ class Dependency:
     size: Optional[int]
     kind: str
     source: str
+    # Why an existing file cannot be used as it is (a referenced scene cut short); like a
+    # missing file, it makes ``submit`` refuse unless --allow-missing.
+    problem: str = ""
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -89,6 +108,11 @@ class DependencySet:
     @property
     def missing(self) -> List[Dependency]:
         return [d for d in self.dependencies if not d.exists]
+
+    @property
+    def problems(self) -> List[Dependency]:
+        """Files a render cannot use: missing, or present but unusable (``problem``)."""
+        return [d for d in self.dependencies if not d.exists or d.problem]
 
     def totals(self) -> Tuple[int, int, int]:
         """(files, bytes of existing files, missing files)."""

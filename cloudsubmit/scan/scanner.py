@@ -22,7 +22,8 @@ from ..progress import ProgressCallback, ProgressReport, report
 from . import READERS, scene_extension
 from .expand import DirCache, expand_env, expand_value, tx_sibling, unshield
 from .maya_project import MayaProject, find_project
-from .model import Dependency, DependencySet, Output, RawRef, ReadContext, ReadResult, SceneInfo
+from .model import (Dependency, DependencySet, IncompleteScene, Output, RawRef, ReadContext, ReadResult, SceneInfo,
+                    incomplete_reason)
 
 MAYA_EXTENSIONS = (".ma", ".mb")
 # Kinds Arnold may read from a .tx beside the file.
@@ -88,7 +89,10 @@ def scan_scene(
     if not os.path.isfile(top):
         raise ScanError(f"{scene}: no such scene file" if not os.path.exists(top) else f"{scene}: not a file")
     ctx = ReadContext(config=cfg, env=environ, frames=list(frames) if frames else None, project=project)
-    return scan_result(top, read_file(top, ctx), frames, project, cfg, environ, progress)
+    result = read_file(top, ctx)
+    if result.truncated_at is not None:  # a half-saved scene must not reach the farm
+        raise IncompleteScene(f"{scene}: {incomplete_reason(result.truncated_at)}")
+    return scan_result(top, result, frames, project, cfg, environ, progress)
 
 
 def scan_result(
@@ -222,8 +226,12 @@ class _Walk:
                 continue
             try:
                 child = read_file(p, self.ctx)
+            except IncompleteScene as exc:
+                child = ReadResult(warnings=[exc.message], truncated_at=self.cache.size(p))
             except ScanError as exc:
                 self.read.add(p)
                 self.warnings.append(exc.message)
                 continue
+            if child.truncated_at is not None and p in self.deps:  # scan what is there; the render cannot use it
+                self.deps[p].problem = incomplete_reason(child.truncated_at)
             self.visit(p, child, depth + 1)

@@ -89,8 +89,10 @@ def build_rows(deps: DependencySet, states: Optional[Dict[str, str]] = None) -> 
     for i, d in enumerate(deps.dependencies):
         if i % 1000 == 999:
             time.sleep(0)  # on a worker: give the UI thread the GIL now and then
-        state = MISSING if not d.exists else states.get(d.path, UNKNOWN)
-        rows.append(DepRow(d.path, state, d.size, d.source, d.kind, (d.path + "\n" + d.source).lower()))
+        # an incomplete file (a referenced scene cut short) blocks submit like a missing one
+        state = MISSING if not d.exists or d.problem else states.get(d.path, UNKNOWN)
+        source = f"{d.source}; {d.problem}" if d.problem else d.source
+        rows.append(DepRow(d.path, state, d.size, source, d.kind, (d.path + "\n" + source).lower()))
     rows.sort(key=lambda r: (ROW_ORDER[r.state], r.path))
     return rows
 
