@@ -96,7 +96,11 @@ def test_studio_setup_placement_in_submit_files(tmp_path):
     assert up["should_transfer_files"] == "NO"
     assert 'FileSystemDomain == "aws.studio.example"' in render["requirements"]
     assert render["MY.MayUseAWS"] == "true"
-    assert render["transfer_input_files"] == f"{bundle}/job.json, {bundle}/config.json"
+    # Relative to initialdir (the bundle), so a bundle path with spaces cannot split the list.
+    assert render["transfer_input_files"] == "job.json, config.json"
+    assert render["initialdir"] == str(bundle)
+    assert all((Path(render["initialdir"]) / name.strip()).is_file()
+               for name in render["transfer_input_files"].split(","))
     assert up["should_transfer_files"] == "NO" and "transfer_input_files" not in up
 
 

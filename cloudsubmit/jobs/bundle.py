@@ -145,8 +145,9 @@ def submit_text(plan: JobPlan, node: PlanNode, bundle: Path, config: Any) -> str
     if transfer:
         pairs.append(("when_to_transfer_output", "ON_EXIT"))
         names = ["job.json", "config.json"] + (["inputs.json"] if node.stage == "upload" else [])
-        pairs.append(("transfer_input_files", ", ".join(C.submit_list_item(str(bundle / n), f"{where} inputs")
-                                                        for n in names)))
+        # Names relative to initialdir (the bundle): a bundle folder with spaces in its path can
+        # never be split into two list items, whatever the pool's HTCondor version does.
+        pairs.append(("transfer_input_files", ", ".join(C.submit_list_item(n, f"{where} inputs") for n in names)))
         # No transfer_output_files: HTCondor brings back new top-level files only (the stage's
         # <node>.result.json), never subfolders (the session, the frames: those go via the store),
         # and a node that died early is not held for a missing output file.
