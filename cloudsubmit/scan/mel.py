@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Dict, List, Optional, Tuple
 
+from .attributes import number
+
 STRING_PATTERN = r'"(?:[^"\\\n]|\\.)*"'
 _STRING_RE = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
 _ESCAPE_RE = re.compile(r"\\(.)", re.S)
@@ -100,9 +102,9 @@ def flags(text: str) -> Tuple[Dict[str, str], List[str]]:
     i = 0
     while i < len(items):
         is_str, word = items[i]
-        if not is_str and word.startswith("-") and not _is_number(word):
+        if not is_str and word.startswith("-") and number(word) is None:
             nxt = items[i + 1] if i + 1 < len(items) else None
-            if nxt is not None and (nxt[0] or not nxt[1].startswith("-") or _is_number(nxt[1])):
+            if nxt is not None and (nxt[0] or not nxt[1].startswith("-") or number(nxt[1]) is not None):
                 opts[word[1:]] = nxt[1]
                 i += 2
                 continue
@@ -113,9 +115,3 @@ def flags(text: str) -> Tuple[Dict[str, str], List[str]]:
     return opts, positional
 
 
-def _is_number(word: str) -> bool:
-    try:
-        float(word)
-        return True
-    except ValueError:
-        return False
