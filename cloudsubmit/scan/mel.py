@@ -113,5 +113,3 @@ def flags(text: str) -> Tuple[Dict[str, str], List[str]]:
             positional.append(word)
         i += 1
     return opts, positional
-
-
