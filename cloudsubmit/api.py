@@ -59,16 +59,13 @@ def _scan(scene: str, frames: Union[str, Sequence[int], None], config: Any,
     import os
 
     from .frames import parse_frames
-    from .paths import normpath
     from .scan import READERS, scan_scene
     from .scan.model import Dependency, DependencySet
+    from .scan.scanner import check_scene_file
 
-    if os.path.splitext(scene)[1].lower() not in READERS:
-        path = normpath(scene)
-        if not os.path.exists(path):
-            raise ScanError(f"{scene}: no such file")
-        return DependencySet(path, "", [] if os.path.isdir(path) else
-                             [Dependency(path, True, os.path.getsize(path), "scene", "scene")])
+    if os.path.splitext(scene)[1].lower() not in READERS:  # submit_scene checked it is a file
+        path = check_scene_file(scene)
+        return DependencySet(path, "", [Dependency(path, True, os.path.getsize(path), "scene", "scene")])
     chosen = parse_frames(frames) if isinstance(frames, str) else (list(frames) if frames else None)
     return scan_scene(scene, frames=chosen, config=config, progress=progress)
 
@@ -182,8 +179,10 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
     from .jobs.bundle import bundle_path, write_bundle
     from .jobs.plan import make_plan
     from .jobs.submit import check_not_tmp
+    from .scan.scanner import check_scene_file
 
     config = config or load_config()
+    check_scene_file(scene)  # before the live session or a reader: one message for every command
     report(progress, ProgressReport("scan", 0, 1, message=scene))
     deps = dependencies if dependencies is not None else _scan(scene, frames, config, progress)
     _add_inputs(deps, inputs)

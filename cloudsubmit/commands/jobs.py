@@ -114,7 +114,9 @@ def _live_dependencies(args: argparse.Namespace, cfg: Any) -> Any:
     live session list its files; None elsewhere, and submit_scene reads the scene offline."""
     from ..frames import parse_frames
     from ..hosts.headless import live_dependencies
+    from ..scan.scanner import check_scene_file
 
+    check_scene_file(args.scene)  # a folder must not reach the DCC either
     frames = parse_frames(args.frames) if args.frames else None
     return live_dependencies(args.scene, frames, config=cfg)
 

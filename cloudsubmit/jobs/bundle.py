@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -36,7 +35,6 @@ DAG_NAME = "job.dag"
 STATUS_NAME = "node_status.txt"
 JOBSTATE_NAME = "jobstate.log"
 ABORT_EXIT = 3          # a stage's "do not retry, stop the DAG" exit code
-_SECRET_RE = re.compile(r"secret|password|passwd|token|credential|access_key|session|private", re.I)
 
 
 class Macro(str):
@@ -191,12 +189,10 @@ def _edges(nodes: Sequence[PlanNode]) -> List[str]:
 
 
 def clean_config(data: Any) -> Any:
-    """The config snapshot with anything credential-like removed (a key named like a secret)."""
-    if isinstance(data, dict):
-        return {k: clean_config(v) for k, v in data.items() if not _SECRET_RE.search(str(k))}
-    if isinstance(data, list):
-        return [clean_config(v) for v in data]
-    return data
+    """``data`` with anything credential-like removed (a key named like a secret, at any depth)."""
+    from ..config import without_secrets
+
+    return without_secrets(data)
 
 
 def summary_text(plan: JobPlan, bundle: Path, store_url: str, inputs: Optional[Mapping[str, Any]]) -> str:
