@@ -32,10 +32,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def _open(args: argparse.Namespace):
+def _open(args: argparse.Namespace, check_known: bool = False):
     """``(config, job id, store, threads)``. A job this machine submitted (an id, a prefix or its
     bundle) is read from the store its ``job.json`` names, unless ``--store`` says otherwise; a job
-    unknown here is looked up in the configured store, and one that is in neither is bad input."""
+    unknown here is looked up in the configured store, and with ``check_known`` one that is in
+    neither is bad input ("no such job", not "no outputs yet")."""
     from ..cli import load_cli_config
     from ..errors import StoreError
     from ..jobs.bundle import load_job
@@ -47,7 +48,7 @@ def _open(args: argparse.Namespace):
     bundle = lookup_bundle(cfg, args.job)
     job = load_job(bundle) if bundle else {"job_id": args.job, "store": ""}
     store = open_store(args.store or job.get("store") or None, cfg)
-    if bundle is None and not store.backend.exists(inputs_key(args.job)) and \
+    if check_known and bundle is None and not store.backend.exists(inputs_key(args.job)) and \
             not any(True for _ in store.backend.list(outputs_prefix(args.job))):
         store.close()
         raise StoreError(f"{args.job}: no such job (not submitted from here, and not in {store.url}; "
@@ -63,7 +64,7 @@ def _describe(rep) -> str:
 def run_download(args: argparse.Namespace) -> int:
     from ..store.outputs import download_outputs
 
-    _cfg, job_id, store, threads = _open(args)
+    _cfg, job_id, store, threads = _open(args, check_known=True)
     try:
         rep = download_outputs(store.backend, job_id, args.dest, threads=threads,
                                progress=progress_line(_describe, not args.json))
