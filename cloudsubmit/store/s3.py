@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-from typing import Any, Iterator, Mapping, Optional, Tuple
+from typing import Any, Iterator, List, Mapping, Optional, Tuple
 
 from ..errors import EXIT_BAD_INPUT, EXIT_FAILED, StoreError
 from .backend import Backend, BytesCallback
@@ -40,10 +40,21 @@ def _transient_response(code: str, response: Mapping[str, Any]) -> bool:
 
 
 def _transient_connection(exc: BaseException) -> bool:
-    """Refused, reset or timed-out connections are; a bad certificate or a bad parameter is not."""
-    from botocore.exceptions import ConnectionError as BotoConnectionError, HTTPClientError, SSLError
+    """Refused, reset or timed-out connections and bodies cut short are; a bad certificate or a
+    bad parameter is not."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError, HTTPClientError, IncompleteReadError, SSLError
 
-    return isinstance(exc, (BotoConnectionError, HTTPClientError)) and not isinstance(exc, SSLError)
+    return isinstance(exc, (BotoConnectionError, HTTPClientError, IncompleteReadError)) and not isinstance(exc, SSLError)
+
+
+def _setting(cfg: Mapping[str, Any], key: str, default: float, minimum: float) -> float:
+    """A number from ``store.s3``, refused in one line when it is not one (or too small)."""
+    value = cfg.get(key)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+        raise StoreError(f"store.s3.{key}: expected a number >= {minimum:g}", exit_code=EXIT_BAD_INPUT)
+    return float(value)
 
 
 def parse_s3_url(url: str) -> Tuple[str, str]:
@@ -65,6 +76,10 @@ class S3Backend(Backend):
         self._client = None
         self._tm = None
         self._lock = threading.Lock()
+        self.attempts = int(_setting(self.cfg, "max_attempts", 3, 1))
+        self.connect_timeout = _setting(self.cfg, "connect_timeout_s", 10, 0.1)
+        self.read_timeout = _setting(self.cfg, "read_timeout_s", 30, 0.1)
+        self.retry_budget = _setting(self.cfg, "retry_budget_s", 120, 0)
 
     # --- plumbing ------------------------------------------------------------------------
     @property
@@ -86,10 +101,10 @@ class S3Backend(Backend):
             return session.client(
                 "s3",
                 endpoint_url=self.cfg.get("endpoint_url") or None,
-                config=BotoConfig(
-                    retries={"mode": self._retry_mode(), "max_attempts": int(self.cfg.get("max_attempts") or 10)},
+                config=BotoConfig(  # total_max_attempts counts the first request, as store.s3.max_attempts does
+                    retries={"mode": self._retry_mode(), "total_max_attempts": self.attempts},
                     max_pool_connections=self.threads * 2 + 4,
-                    connect_timeout=10, read_timeout=120,
+                    connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
                 ),
             )
         except BotoCoreError as exc:
@@ -114,6 +129,7 @@ class S3Backend(Backend):
                     multipart_chunksize=int(self.cfg.get("multipart_chunksize_mb") or 16) * _MB,
                     max_request_concurrency=self.threads,
                     max_in_memory_upload_chunks=self.memory_parts,
+                    num_download_attempts=self.attempts,
                 )
                 self._tm = TransferManager(client, cfg)
             return self._tm
@@ -134,10 +150,25 @@ class S3Backend(Backend):
 
     def translate(self, exc: BaseException, key: str) -> StoreError:
         """One line for any botocore failure, with the exit code the CLI should use."""
-        from botocore.exceptions import (ClientError, NoCredentialsError, ParamValidationError, PartialCredentialsError,
-                                         ProfileNotFound)
+        from botocore.exceptions import (ClientError, ConnectTimeoutError, NoCredentialsError, ParamValidationError,
+                                         PartialCredentialsError, ProfileNotFound, ReadTimeoutError)
+        from s3transfer.exceptions import RetriesExceededError, S3UploadFailedError
 
         where = f"{self.url}/{key}" if key else self.url
+        if isinstance(exc, RetriesExceededError) and exc.last_exception is not None:
+            return mark_transient(self.translate(exc.last_exception, key), self.retry_budget)  # s3transfer's own retries
+        if isinstance(exc, S3UploadFailedError):  # s3transfer wraps the ClientError of a part in text
+            text = " ".join(str(exc).split())
+            bad = any(code in text for code in _CREDENTIAL_CODES | {"NoSuchBucket", "InvalidBucketName"})
+            error = StoreError(f"store {where}: {text}", exit_code=EXIT_BAD_INPUT if bad else EXIT_FAILED)
+            return error if bad else mark_transient(error, self.retry_budget)
+        if isinstance(exc, (ReadTimeoutError, ConnectTimeoutError)):
+            what = "did not answer" if isinstance(exc, ReadTimeoutError) else "did not accept a connection"
+            limit, setting = ((self.read_timeout, "read_timeout_s") if isinstance(exc, ReadTimeoutError)
+                              else (self.connect_timeout, "connect_timeout_s"))
+            return mark_transient(StoreError(
+                f"store {where}: endpoint {getattr(exc, 'kwargs', {}).get('endpoint_url') or self._endpoint()} {what} "
+                f"within {limit:g} s (store.s3.{setting}; {self.attempts} attempts per request)"), self.retry_budget)
         if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
             return StoreError(f"store {self.url}: no AWS credentials found (configure a profile, the environment or an instance role)", exit_code=EXIT_BAD_INPUT)
         if isinstance(exc, ProfileNotFound):
@@ -151,12 +182,16 @@ class S3Backend(Backend):
                 return StoreError(f"store {where}: access denied ({code}); check the AWS credentials and bucket policy", exit_code=EXIT_BAD_INPUT)
             exit_code = EXIT_BAD_INPUT if code in _BAD_INPUT_CODES else EXIT_FAILED
             error = StoreError(f"store {where}: {code} {err.get('Message', '')}".rstrip(), exit_code=exit_code)
-            return mark_transient(error) if _transient_response(code, exc.response) else error
+            return mark_transient(error, self.retry_budget) if _transient_response(code, exc.response) else error
         if isinstance(exc, ParamValidationError):  # e.g. a bucket name S3 cannot have; botocore's reason is on line 2
             return StoreError(f"store {self.url}: {' '.join(str(exc).split())}", exit_code=EXIT_BAD_INPUT)
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         error = StoreError(f"store {where}: {text}", exit_code=EXIT_FAILED)
-        return mark_transient(error) if _transient_connection(exc) else error
+        return mark_transient(error, self.retry_budget) if _transient_connection(exc) else error
+
+    def _endpoint(self) -> str:
+        client = self._client
+        return getattr(getattr(client, "meta", None), "endpoint_url", "") or "the S3 endpoint"
 
     def _call(self, key: str, fn, **kwargs):
         from botocore.exceptions import BotoCoreError, ClientError
@@ -188,13 +223,15 @@ class S3Backend(Backend):
             return
         from botocore.exceptions import BotoCoreError, ClientError
 
+        from s3transfer.exceptions import S3UploadFailedError
+
         subscribers = [_BytesSubscriber(on_bytes)] if on_bytes else None
         try:
             self.transfer.upload(
                 _Unseekable(fileobj), self.bucket, self._key(key),
                 extra_args={"ChecksumAlgorithm": CHECKSUM}, subscribers=subscribers,
             ).result()
-        except (BotoCoreError, ClientError) as exc:
+        except (BotoCoreError, ClientError, S3UploadFailedError) as exc:
             raise self.translate(exc, key) from None
 
     def put_bytes(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
@@ -226,6 +263,7 @@ class S3Backend(Backend):
 
     def get_file(self, key: str, dest: str, *, on_bytes: Optional[BytesCallback] = None) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
+        from s3transfer.exceptions import RetriesExceededError
 
         folder = os.path.dirname(os.path.abspath(dest))
         os.makedirs(folder, exist_ok=True)
@@ -237,9 +275,9 @@ class S3Backend(Backend):
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, dest)
-        except (BotoCoreError, ClientError) as exc:
+        except (BotoCoreError, ClientError, RetriesExceededError) as exc:
             _unlink(tmp)
-            if self.size(key) is None:
+            if isinstance(exc, ClientError) and self.size(key) is None:  # not after a timeout: that would wait again
                 raise StoreError(f"store {self.url}: no object {key}") from None
             raise self.translate(exc, key) from None
         except BaseException:
@@ -314,6 +352,27 @@ class S3Backend(Backend):
             if errors:
                 first = errors[0]
                 raise StoreError(f"store {self.url}/{first.get('Key', '')}: cannot delete ({first.get('Code', '')})")
+
+    def leftovers(self, older_than: float) -> List[Tuple[str, int]]:
+        """Multipart uploads under this store's prefix begun more than ``older_than`` seconds
+        ago and never completed (invisible, but billed): ``<key> <upload id>``."""
+        import datetime
+
+        cutoff = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=older_than)
+        found = []
+        kwargs = {"Prefix": self.prefix}
+        while True:
+            page = self._call("", self.client.list_multipart_uploads, **kwargs)
+            for up in page.get("Uploads", ()):
+                if up["Initiated"] <= cutoff:
+                    found.append((f"{up['Key'][len(self.prefix):]} {up['UploadId']}", 0))
+            if not page.get("IsTruncated"):
+                return sorted(found)
+            kwargs.update(KeyMarker=page.get("NextKeyMarker", ""), UploadIdMarker=page.get("NextUploadIdMarker", ""))
+
+    def remove_leftover(self, name: str) -> None:
+        key, _, upload_id = name.rpartition(" ")
+        self._call(key, self.client.abort_multipart_upload, Key=self._key(key), UploadId=upload_id)
 
     def close(self) -> None:
         if self._tm is not None:

@@ -68,10 +68,13 @@ class TransferSummary:
     results: List[Any] = field(default_factory=list)
 
 
-def mark_transient(exc: StoreError) -> StoreError:
+def mark_transient(exc: StoreError, budget: Optional[float] = None) -> StoreError:
     """Flag a StoreError as worth retrying (throttling, a dropped connection, a 5xx).
-    Backends raise ``mark_transient(StoreError(...))``; everything else fails at once."""
+    Backends raise ``mark_transient(StoreError(...))``; everything else fails at once.
+    ``budget`` (seconds): no retry starts once the work has been trying this long, so a dead
+    endpoint fails in bounded time whatever the attempt count (``store.s3.retry_budget_s``)."""
     exc.transient = True  # type: ignore[attr-defined]
+    exc.budget = budget  # type: ignore[attr-defined]
     return exc
 
 
@@ -79,14 +82,38 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, StoreError) and bool(getattr(exc, "transient", False))
 
 
-def _gave_up(exc: StoreError, attempts: int) -> StoreError:
+def _gave_up(exc: StoreError, attempts: int, started: float) -> StoreError:
     """The last transient failure, saying that it was retried (still one line, same exit code)."""
     if attempts < 2:
         return exc
-    return StoreError(f"{exc.message} (gave up after {attempts} attempts)", exit_code=exc.exit_code)
+    spent = time.monotonic() - started
+    return StoreError(f"{exc.message} (gave up after {attempts} attempts in {spent:.0f} s)", exit_code=exc.exit_code)
+
+
+def _out_of_retries(exc: StoreError, attempt: int, attempts: int, started: float) -> bool:
+    budget = getattr(exc, "budget", None)
+    return attempt >= attempts or (budget is not None and time.monotonic() - started >= budget)
+
+
+def with_retries(fn: Callable[[], Any], attempts: int = 3, backoff: float = 0.5) -> Any:
+    """``fn()``, tried again after a transient StoreError (a reset mid-body, a 5xx burst) within
+    ``attempts`` and the error's time budget: for single requests outside the transfer runner,
+    such as reading an index shard."""
+    started = time.monotonic()
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except StoreError as exc:
+            if not is_transient(exc):
+                raise
+            if _out_of_retries(exc, attempt, attempts, started):
+                raise _gave_up(exc, attempt, started) from None
+            time.sleep(backoff * (2 ** (attempt - 1)))
+    raise AssertionError("unreachable")
 
 
 def _run_one(item: TransferItem, meter: Meter, retries: List[int], attempts: int, backoff: float) -> Any:
+    started = time.monotonic()
     for attempt in range(1, attempts + 1):
         moved = [0]
 
@@ -101,8 +128,8 @@ def _run_one(item: TransferItem, meter: Meter, retries: List[int], attempts: int
         except StoreError as exc:
             if not is_transient(exc):
                 raise
-            if attempt == attempts:
-                raise _gave_up(exc, attempts) from None
+            if _out_of_retries(exc, attempt, attempts, started):
+                raise _gave_up(exc, attempt, started) from None
             meter.add_bytes(-moved[0])  # the retry moves them again
             retries.append(attempt)
             if meter.cancel.wait(backoff * (2 ** (attempt - 1))):
