@@ -52,7 +52,7 @@ def test_outputs_round_trip_byte_identical(tmp_path, job):
     render(tmp_path / "node2s" / "gs" / "shot" / "render", range(6, 8))
     upload_outputs(store, "shotA", "render-6-7", [job["declared"]], rules=rules2)
 
-    down = download_outputs(store, "shotA")  # into the declared folder, as the download stage does
+    down = download_outputs(store, "shotA", declared=output_roots([job["declared"]]))  # as the download stage does
     got = tree_bytes(Path(job["declared"]))
     expected = {k: v for k, v in tree_bytes(node_dir).items() if k != "old.exr"}
     expected.update(tree_bytes(tmp_path / "node2s" / "gs" / "shot" / "render"))
@@ -231,26 +231,26 @@ def test_node_manifests_cannot_redirect_the_download(tmp_path, job):
     elsewhere = tmp_path / "home" / ".ssh"
     write_raw(store, "evil", "authorized_keys", root_path=str(elsewhere))  # root "render", another folder
     with pytest.raises(StoreError, match="evil.json: output folder 'render' is .*/home/.ssh, but the job declared"):
-        download_outputs(store, "shotA")
+        download_outputs(store, "shotA", declared=output_roots([job["declared"]]))
     assert not elsewhere.exists() and not Path(job["declared"]).exists()
     store.delete("jobs/shotA/outputs/evil.json")
     write_raw(store, "evil2", "x.exr", root_path=job["declared"])
     store.put_bytes("jobs/shotA/outputs/evil2.json", store.get_bytes("jobs/shotA/outputs/evil2.json").replace(b'"render"', b'"other"'))
     with pytest.raises(StoreError, match="output folder 'other' .* declared no such folder"):
-        download_outputs(store, "shotA", str(tmp_path / "dl"))
+        download_outputs(store, "shotA", str(tmp_path / "dl"), declared=output_roots([job["declared"]]))
 
 
 def test_undeclared_or_foreign_destinations_need_dest(tmp_path, job):
     store = LocalBackend(str(tmp_path / "store"))
     write_raw(store, "n1", "a.exr", root_path=job["declared"])
-    with pytest.raises(StoreError, match="no output folders declared by the submitter; give a destination"):
-        download_outputs(store, "shotA")  # no job manifest: the node's word is not enough
+    with pytest.raises(StoreError, match="no output folders known from the job's bundle; give a destination"):
+        download_outputs(store, "shotA")  # no bundle: neither the node's word nor the store's is enough
     assert download_outputs(store, "shotA", str(tmp_path / "dl")).downloaded_files == 1
     store.delete("jobs/shotA/outputs/n1.json")
     write_inputs(store, Manifest(job_id="shotA", roots={"gs": "Z:/"}, outputs={"render": "Z:/shot/render"}))
     write_raw(store, "n1", "a.exr", root_path="Z:/shot/render")
     with pytest.raises(StoreError, match="output folder Z:/shot/render is not a path on this machine"):
-        download_outputs(store, "shotA")
+        download_outputs(store, "shotA", declared={"render": "Z:/shot/render"})
 
 
 def test_stage_flow_submit_render_download(tmp_path):
@@ -281,7 +281,7 @@ def test_stage_flow_submit_render_download(tmp_path):
     assert out_on_node == tmp_path / "node/session/gs/shot/render"
     render(out_on_node, range(1, 3))
     upload_outputs(store, "shotA", "render-1-2", rules=rep.rules, before=before)
-    down = download_outputs(store, "shotA")
+    down = download_outputs(store, "shotA", declared=output_roots([declared]))
     assert down.targets == [declared] and tree_bytes(Path(declared)) == tree_bytes(out_on_node)
 
 
@@ -320,3 +320,22 @@ def test_frame_rewritten_in_place_while_sent_is_refused_by_hash(tmp_path, job):
     assert "\n" not in err.value.message
     assert list(store.list("cas/")) == []
     assert not store.exists("jobs/shotA/outputs/n1.json")
+
+
+def test_a_store_rewritten_to_point_home_cannot_move_a_download(cli, tmp_path, job):
+    """Anyone who can write the store (a render node's credentials) rewrites the job manifest's
+    output folders and writes an output manifest there: the download stage and `download JOB`
+    take the folders from the bundle's job.json, which only the workstation wrote."""
+    store = LocalBackend(str(tmp_path / "store"))
+    autostart = tmp_path / "home" / ".config" / "autostart"
+    assert list(output_roots([job["declared"]])) == ["render"]  # the name the attacker reuses
+    write_inputs(store, Manifest(job_id="shotA", roots={}, outputs={"render": str(autostart)}))
+    write_raw(store, "evil", "evil.desktop", root_path=str(autostart))
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "job.json").write_text(json.dumps({"job_id": "shotA", "output_dirs": [job["declared"]]}))
+    res = cli("download", str(bundle), "--store", store.url)
+    assert res.returncode == 2 and "evil.json" in res.stderr and res.stderr.count("\n") == 1, res.stderr
+    with pytest.raises(StoreError, match="but the job declared"):
+        download_outputs(store, "shotA", declared=output_roots([job["declared"]]))  # what the stage passes
+    assert not autostart.exists() and not Path(job["declared"]).exists()

@@ -33,7 +33,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace, check_known: bool = False):
-    """``(config, job id, store, threads)``. A job this machine submitted (an id, a prefix or its
+    """``(config, job id, store, threads, job.json or None)``. A job this machine submitted (an id, a prefix or its
     bundle) is read from the store its ``job.json`` names, unless ``--store`` says otherwise; a job
     unknown here is looked up in the configured store, and with ``check_known`` one that is in
     neither is bad input ("no such job", not "no outputs yet")."""
@@ -54,20 +54,35 @@ def _open(args: argparse.Namespace, check_known: bool = False):
         raise StoreError(f"{args.job}: no such job (not submitted from here, and not in {store.url}; "
                          "see `cloudsubmit jobs`)", exit_code=2)
     threads = args.threads or int(cfg.get("store.transfer.threads", 8))
-    return cfg, str(job["job_id"]), store, max(1, threads)
+    return cfg, str(job["job_id"]), store, max(1, threads), (job if bundle else None)
 
 
 def _describe(rep) -> str:
     return f"{rep.stage}: {rep.done}/{rep.total} files, {human_size(rep.bytes_done)}/{human_size(rep.bytes_total)}"
 
 
+def _declared(job: "dict | None") -> "dict | None":
+    """The output folders a download may write to, from the job's bundle, which this workstation
+    wrote; never from the store (anyone with a node's credentials can rewrite it). None for a job
+    not submitted from here: then only --dest says where files go."""
+    from ..errors import SubmitError
+    from ..store.manifest import output_roots
+
+    if job is None:
+        return None
+    dirs = job.get("output_dirs") or []
+    if not isinstance(dirs, list) or not all(isinstance(d, str) for d in dirs):
+        raise SubmitError(f"job {job.get('job_id')}: damaged job file (output_dirs)", exit_code=2)
+    return output_roots(dirs)
+
+
 def run_download(args: argparse.Namespace) -> int:
     from ..store.outputs import download_outputs
 
-    _cfg, job_id, store, threads = _open(args, check_known=True)
+    _cfg, job_id, store, threads, job = _open(args, check_known=True)
     try:
         rep = download_outputs(store.backend, job_id, args.dest, threads=threads,
-                               progress=progress_line(_describe, not args.json))
+                               progress=progress_line(_describe, not args.json), declared=_declared(job))
     finally:
         store.close()
     end_progress_line(not args.json)
@@ -80,7 +95,7 @@ def run_download(args: argparse.Namespace) -> int:
 def run_materialise(args: argparse.Namespace) -> int:
     from ..store.materialise import materialise_job
 
-    cfg, job_id, store, threads = _open(args)
+    cfg, job_id, store, threads, _job = _open(args)
     try:
         rep = materialise_job(store.backend, job_id, args.session, cfg, cache_dir=args.cache,
                               threads=threads, progress=progress_line(_describe, not args.json))

@@ -9,12 +9,14 @@ from .common import StageContext, run_stage
 
 def body(ctx: StageContext) -> Dict[str, Any]:
     from ..store import open_store
+    from ..store.manifest import output_roots
     from ..store.outputs import download_outputs
 
     store = open_store(ctx.store_url, ctx.config)
     try:
-        # into the folders the submitter declared in the job's manifest (never where a node says)
-        rep = download_outputs(store.backend, ctx.plan.job_id, None, threads=store.threads)
+        # into the folders this workstation wrote into the bundle (never the store's word, nor a node's)
+        declared = output_roots(ctx.job.get("output_dirs") or [])
+        rep = download_outputs(store.backend, ctx.plan.job_id, None, threads=store.threads, declared=declared)
         ctx.log(f"{rep.downloaded_files} files ({rep.downloaded_bytes} bytes) to {', '.join(rep.targets)}")
         return {"files": rep.files, "downloaded_files": rep.downloaded_files,
                 "downloaded_bytes": rep.downloaded_bytes, "skipped_files": rep.skipped_files,

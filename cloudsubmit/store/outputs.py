@@ -27,7 +27,7 @@ from ..progress import ProgressCallback
 from .backend import Backend, BytesCallback, blob_key
 from .hashing import hash_file
 from .manifest import (
-    Manifest, ManifestEntry, inputs_key, output_roots, outputs_key, outputs_prefix, read_inputs, read_manifest,
+    Manifest, ManifestEntry, output_roots, outputs_key, outputs_prefix, read_inputs, read_manifest,
     safe_join,
 )
 from .materialise import Rule, fetch_verified, map_path
@@ -174,13 +174,6 @@ def _bases(manifests: Sequence[Manifest], dest: Optional[str]) -> Dict[str, str]
     return {name: os.path.join(dest, name) for name in declared}
 
 
-def declared_outputs(backend: Backend, job_id: str) -> Optional[Dict[str, str]]:
-    """The output folders the submitter declared, or None for a job without an inputs manifest."""
-    if not backend.exists(inputs_key(job_id)):
-        return None
-    return read_inputs(backend, job_id).outputs
-
-
 def check_output_roots(manifests: Sequence[Manifest], declared: Optional[Mapping[str, str]],
                        dest: Optional[str]) -> None:
     """A render node reports where its outputs belong, but only the submitter's declaration is
@@ -189,7 +182,7 @@ def check_output_roots(manifests: Sequence[Manifest], declared: Optional[Mapping
     if not declared:
         if dest is None:
             job = manifests[0].job_id if manifests else "?"
-            raise StoreError(f"job {job}: no output folders declared by the submitter; give a destination (--dest)", exit_code=2)
+            raise StoreError(f"job {job}: no output folders known from the job's bundle; give a destination (--dest)", exit_code=2)
         return
     for m in manifests:
         for name, path in m.roots.items():
@@ -245,13 +238,18 @@ def download_outputs(
     *,
     threads: int = 8,
     progress: Optional[ProgressCallback] = None,
+    declared: Optional[Mapping[str, str]] = None,
 ) -> OutputDownloadReport:
-    """Bring every output of ``job_id`` home: into the declared output folders, or under ``dest``."""
+    """Bring every output of ``job_id`` home: into the ``declared`` output folders (``{name:
+    folder}``, see :func:`~cloudsubmit.store.manifest.output_roots`), or under ``dest``.
+    ``declared`` must come from what the submitting workstation wrote (the bundle's
+    ``job.json``), never from an object in the store: anyone who can write the store (a render
+    node's credentials) could rewrite the job manifest there."""
     start = time.monotonic()
     manifests = read_output_manifests(backend, job_id, threads)
     if not manifests:
         raise StoreError(f"job {job_id}: no outputs in {backend.url} yet")
-    check_output_roots(manifests, declared_outputs(backend, job_id), dest)
+    check_output_roots(manifests, declared, dest)
     plan = plan_download(manifests, dest)
     rep = OutputDownloadReport(job_id=job_id, manifests=len(manifests), files=len(plan))
     rep.targets = sorted({normpath(b) for b in _bases(manifests, dest).values()})
