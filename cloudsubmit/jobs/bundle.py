@@ -269,6 +269,10 @@ def write_bundle(plan: JobPlan, config: Any, bundle_dir: Optional[str] = None, *
             report(progress, ProgressReport("write", i, len(files), message=name))
             (tmp / name).write_text(text, encoding="utf-8")
         os.rename(tmp, final)
+    except OSError as exc:  # a full disk or quota: nothing half-written stays behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise SubmitError(f"{final}: cannot write the job bundle ({exc.strerror or exc}); "
+                          "free space there or set jobs.bundle_root or --bundle-dir") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

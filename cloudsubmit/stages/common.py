@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
-from ..errors import EXIT_BAD_INPUT, CloudSubmitError, ConfigError
+from ..errors import EXIT_BAD_INPUT, CloudSubmitError, ConfigError, SubmitError
 from ..jobs.bundle import ABORT_EXIT, load_job
 from ..jobs.plan import JobPlan, PlanNode
 
@@ -71,14 +71,26 @@ def _config_from_snapshot(path: Optional[Path]) -> Any:
 
 
 def load_context(ref: str, node_name: str) -> StageContext:
+    """The job, plan, node and config a stage runs with; a job.json or config.json that is
+    damaged (cut short, edited, another shape) is one line, exit 2, never a traceback."""
     job = load_job(ref)
     p = Path(os.path.abspath(ref))
     bundle = p if p.is_dir() else (p.parent if (p.parent / "job.dag").is_file() else None)
     workdir = Path(os.getcwd()) if bundle is None else bundle / "work" / node_name
-    plan = JobPlan.from_dict(job["plan"])
-    node = plan.node(node_name)
+    try:
+        plan = JobPlan.from_dict(job["plan"])
+        node = plan.node(node_name)
+    except CloudSubmitError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise SubmitError(f"{ref}: damaged job file, cannot read its plan ({type(exc).__name__}: {str(exc)[:80]})",
+                          exit_code=2) from None
     ctx = StageContext(job, plan, node, bundle, None, workdir)
-    ctx.config = _config_from_snapshot(ctx.bundle_file("config.json"))
+    snapshot = ctx.bundle_file("config.json")
+    try:
+        ctx.config = _config_from_snapshot(snapshot)
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise SubmitError(f"{snapshot}: damaged config snapshot ({type(exc).__name__})", exit_code=2) from None
     return ctx
 
 

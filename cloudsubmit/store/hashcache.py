@@ -1,7 +1,10 @@
 """The per-machine hash cache: a file whose path, size, mtime_ns and inode have not changed is
 never read again. SQLite in WAL mode, so many cloudsubmit processes on one workstation (a panel, a
 CLI, eight DAG nodes) can read and write it at once; lookups are bulk so a 10,000-file scene costs
-a dozen queries. The cache is disposable: a corrupt file is set aside and rebuilt."""
+a dozen queries. The cache is disposable: a file that is not a cache (corrupt, or another
+schema) is set aside and rebuilt; a cache that cannot be opened or written at all (a full disk, a
+read-only folder, a cache folder that is a file) is replaced by one in memory for this run, and the
+good file on disk is left alone."""
 from __future__ import annotations
 
 import os
@@ -17,6 +20,11 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, size INTEGER NOT NULL, "
     "mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, hash TEXT NOT NULL) WITHOUT ROWID"
 )
+_COLUMNS = ["path", "size", "mtime_ns", "inode", "hash"]
+
+
+class _NotACache(Exception):
+    """The file holds a database, but not this cache's table (another tool's, an old schema)."""
 
 
 class FileStat(NamedTuple):
@@ -44,21 +52,42 @@ class HashCache:
 
     def __init__(self, path: Optional[str] = None) -> None:
         self.path = str(path) if path else str(default_cache_path())
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        try:
-            self._db = self._connect()
-        except sqlite3.DatabaseError:
-            self._set_aside()
-            self._db = self._connect()
+        self._db = self._open()
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA busy_timeout=30000")
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute(_SCHEMA)
+    def _open(self) -> sqlite3.Connection:
+        """The cache on disk; a file that is not one is set aside and rebuilt. Anything that
+        prevents using the disk (OperationalError: full, read-only, locked for minutes; OSError:
+        the folder is a file) gives an in-memory cache instead, never a renamed good file."""
+        if self.path == ":memory:":
+            return self._connect(":memory:")
+        try:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                return self._connect(self.path)
+            except (_NotACache, sqlite3.DatabaseError) as exc:
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise
+                self._set_aside()
+                return self._connect(self.path)
+        except (OSError, sqlite3.Error, _NotACache):
+            self.path = ":memory:"
+            return self._connect(":memory:")
+
+    @staticmethod
+    def _connect(path: str) -> sqlite3.Connection:
+        db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA busy_timeout=30000")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(_SCHEMA)
+            columns = [row[1] for row in db.execute("PRAGMA table_info(hashes)")]
+            if columns != _COLUMNS:
+                raise _NotACache(f"hashes table has columns {columns}")
+        except BaseException:
+            db.close()
+            raise
         return db
 
     def _set_aside(self) -> None:
@@ -77,12 +106,15 @@ class HashCache:
             for i in range(0, len(paths), _BATCH):
                 chunk = paths[i:i + _BATCH]
                 marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
-                    f"SELECT path, size, mtime_ns, inode, hash FROM hashes WHERE path IN ({marks})", chunk
-                ).fetchall()
+                try:
+                    rows = self._db.execute(
+                        f"SELECT path, size, mtime_ns, inode, hash FROM hashes WHERE path IN ({marks})", chunk
+                    ).fetchall()
+                except sqlite3.Error:  # an I/O error mid-run: these files are simply hashed
+                    continue
                 for path, size, mtime_ns, inode, digest in rows:
                     s = want[path]
-                    if s.size == size and s.mtime_ns == mtime_ns and s.inode == inode:
+                    if (s.size, s.mtime_ns, s.inode) == (size, mtime_ns, inode) and isinstance(digest, str):
                         found[path] = digest
         return found
 
