@@ -40,18 +40,25 @@ def register(sub) -> None:
     p.add_argument("--allow-missing", "--skip-missing", dest="allow_missing", action="store_true",
                    help="upload the rest when some files are missing (--skip-missing is the old name)")
     p.add_argument("--recheck", action="store_true",
-                   help="list the store and re-send blobs the index lists but the store lost (after 'index verify' said missing/wrong size)")
+                   help="hash every file here, download this scene's blobs and re-send any that are lost, short or wrong (after 'index verify')")
     p.set_defaults(func=run_upload)
 
     p = sub.add_parser("index", help="check or compact the team index")
     isub = p.add_subparsers(dest="index_command", metavar="ACTION")
     v = isub.add_parser("verify", help="every indexed blob exists with its size (--deep: and hashes to its name)")
     v.add_argument("--deep", action="store_true", help="read and hash every blob")
+    v.add_argument("--claims", metavar="N", nargs="?", type=int, const=1000, default=0,
+                   help="also hash up to N files on this machine that the index makes claims about (default 1000)")
     _common(v)
     v.set_defaults(func=run_verify)
     c = isub.add_parser("compact", help="fold all index shards into one snapshot")
     _common(c)
     c.set_defaults(func=run_compact)
+    g = isub.add_parser("gc", help="remove what killed uploads left: temp files, incomplete multipart uploads, idle node-cache locks")
+    g.add_argument("--older-than", metavar="HOURS", type=float, default=24.0,
+                   help="only leftovers begun this long ago, so no live upload is touched (default 24)")
+    _common(g)
+    g.set_defaults(func=run_gc)
     r = isub.add_parser("repair", help="move damaged index shards to quarantine/ (their sound entries are kept)")
     _common(r)
     r.set_defaults(func=run_repair)
@@ -76,6 +83,9 @@ def _manifest_paths(path: str) -> List[str]:
         raise StoreError(f"{path}: expected {{\"files\": [...]}} or the output of 'cloudsubmit scan --json'", exit_code=2)
     if not all(isinstance(i, str) and i for i in items):
         raise StoreError(f"{path}: every file must be a non-empty string path", exit_code=2)
+    bad = next((i for i in items if "\x00" in i), None)
+    if bad is not None:
+        raise StoreError(f"{path}: file path {bad!r} contains a NUL character", exit_code=2)
     base = os.path.dirname(os.path.abspath(path))
     return [i if os.path.isabs(i) or ":" in i[:3] else os.path.join(base, i) for i in items]
 
@@ -114,7 +124,8 @@ def _prepare(args: argparse.Namespace):
     cfg = load_cli_config(args)
     paths = _scene_paths(args, cfg)
     store = open_store(args.store, cfg)
-    return store, resolve(paths, store, cfg, progress=_printer())
+    trust = not getattr(args, "recheck", False)  # a recheck hashes every file itself
+    return store, resolve(paths, store, cfg, progress=_printer(), trust_team=trust)
 
 
 def _emit(args: argparse.Namespace, out: Dict[str, Any], lines: List[str], store: Any = None) -> None:
@@ -152,13 +163,14 @@ def run_upload(args: argparse.Namespace) -> int:
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         hint = "" if res.refused else "; --allow-missing uploads the rest"
         raise StoreError(f"{bad[0].path}: {bad[0].reason}{more}; nothing uploaded{hint}", exit_code=2)
+    force: set = set()
     if args.recheck:
         from ..store.upload import recheck_in_store
 
-        recheck_in_store(res, store)
+        force = recheck_in_store(res, store, progress=_printer())
     planned = res.summary()  # upload() moves files to "in store" as they land; report the plan it started from
     try:
-        rep = upload(res, store, progress=_printer())
+        rep = upload(res, store, progress=_printer(), force=force)
     except UploadRefused as exc:  # print what did happen, then the one-line error
         _report_upload(args, store, planned, exc.report)
         raise
@@ -180,18 +192,31 @@ def run_verify(args: argparse.Namespace) -> int:
     cfg = load_cli_config(args)
     store = open_store(args.store, cfg)
     rep = store.index.verify(deep=args.deep, threads=store.threads, progress=_printer())
-    out = {"store": store.url, "blobs": rep.blobs, "bytes": rep.bytes, "ok": rep.ok,
+    claims = None
+    if args.claims:
+        from ..store.roots import Roots
+
+        claims = store.index.verify_claims(Roots.from_config(cfg).local_path, args.claims, store.threads, _printer())
+    ok = rep.ok and (claims is None or claims.ok)
+    out = {"store": store.url, "blobs": rep.blobs, "bytes": rep.bytes, "ok": ok,
            "missing": rep.missing, "wrong_size": rep.wrong_size, "wrong_hash": rep.wrong_hash,
            "bad_shards": rep.bad_shards}
+    if claims is not None:
+        out.update(claims_checked=claims.checked, claims_on_this_machine=claims.candidates,
+                   wrong_claims=claims.wrong, conflicting_claims=claims.conflicts)
     lines = [f"{store.url}: {rep.blobs} blobs ({human_size(rep.bytes)}) "
-             f"{'ok' if rep.ok else 'DAMAGED'}" + ("" if args.deep else " (sizes only; --deep hashes every blob)")]
+             f"{'ok' if ok else 'DAMAGED'}" + ("" if args.deep else " (sizes only; --deep hashes every blob)")]
+    if claims is not None:
+        lines.append(f"claims: hashed {claims.checked} of {claims.candidates} files on this machine, "
+                     f"{len(claims.wrong)} wrong, {claims.conflicts} entries in conflicting claims (those are always hashed)")
+        lines += [f"wrong claim: {line}" for line in claims.wrong]
     lines += [f"missing: {blob_key(h)}" for h in rep.missing] + [f"wrong size: {blob_key(h)}" for h in rep.wrong_size]
     lines += [f"wrong content: {blob_key(h)}" for h in rep.wrong_hash]
     lines += [f"damaged: {line}" for line in rep.bad_shards]
     if rep.bad_shards:
         lines.append("run 'cloudsubmit index repair' to quarantine the damaged shards")
     _emit(args, out, lines)
-    return 0 if rep.ok else 1
+    return 0 if ok else 1
 
 
 def run_compact(args: argparse.Namespace) -> int:
@@ -204,6 +229,28 @@ def run_compact(args: argparse.Namespace) -> int:
            "entries": rep.entries, "snapshot": rep.snapshot}
     _emit(args, out, [f"{store.url}: folded {rep.shards_folded} of {rep.shards_before} shards into "
                       f"{rep.snapshot or 'nothing (already compact)'} ({rep.entries} entries)"], store)
+    return 0
+
+
+def run_gc(args: argparse.Namespace) -> int:
+    from ..cli import load_cli_config
+    from ..errors import StoreError
+    from ..store import open_store
+    from ..store.materialise import node_cache_dir, remove_idle_locks
+
+    if args.older_than < 0:
+        raise StoreError("--older-than: expected hours >= 0", exit_code=2)
+    cfg = load_cli_config(args)
+    store = open_store(args.store, cfg)
+    found = store.backend.leftovers(args.older_than * 3600)
+    for name, _size in found:
+        store.backend.remove_leftover(name)
+    locks = remove_idle_locks(node_cache_dir(cfg))
+    out = {"store": store.url, "removed": [n for n, _s in found], "bytes": sum(s for _n, s in found),
+           "node_cache_locks": locks}
+    _emit(args, out, [f"{store.url}: removed {len(found)} leftovers ({human_size(out['bytes'])}) "
+                      f"older than {args.older_than:g} h, {locks} idle node-cache lock files"]
+          + [f"removed: {n}" for n, _s in found])
     return 0
 
 

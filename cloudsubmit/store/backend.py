@@ -5,7 +5,7 @@ Keys are POSIX strings relative to the store root (``cas/<hash>``, ``index/<id>.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Tuple
+from typing import BinaryIO, Callable, Iterable, Iterator, List, Optional, Tuple
 
 BytesCallback = Callable[[int], None]  # called with the number of bytes just moved
 
@@ -69,3 +69,12 @@ class Backend(ABC):
 
     def exists(self, key: str) -> bool:
         return self.size(key) is not None
+
+    def leftovers(self, older_than: float) -> List[Tuple[str, int]]:
+        """``(name, bytes)`` of what killed writers left behind and nothing reads, started more
+        than ``older_than`` seconds ago (so a live upload is never touched): temp files of a
+        directory store, incomplete multipart uploads on S3."""
+        return []
+
+    def remove_leftover(self, name: str) -> None:
+        """Remove one item :meth:`leftovers` named."""

@@ -34,6 +34,7 @@ from ..errors import StoreError
 from ..progress import ProgressCallback
 from .backend import BLOB_PREFIX, Backend, blob_key
 from .hashing import hash_file
+from .transfer import with_retries
 
 SHARD_PREFIX = "index/"
 SHARD_SUFFIX = ".json.gz"
@@ -172,6 +173,18 @@ class VerifyReport:
 
 
 @dataclass
+class ClaimsReport:
+    candidates: int = 0          # claims whose file is on this machine at the claimed size and mtime
+    checked: int = 0             # of those, hashed here (a sample of at most ``sample``)
+    wrong: List[str] = field(default_factory=list)  # one line per claim the file contradicts
+    conflicts: int = 0           # (root, path, size, mtime_ns) claimed with more than one hash
+
+    @property
+    def ok(self) -> bool:
+        return not self.wrong
+
+
+@dataclass
 class RepairReport:
     quarantined: List[str] = field(default_factory=list)  # shard keys moved under quarantine/
     rewritten: List[str] = field(default_factory=list)    # new shards holding their sound entries
@@ -190,6 +203,8 @@ class TeamIndex:
         self._blobs: Dict[str, int] = {}
         self._paths: Dict[Tuple[str, str], Dict[Tuple[int, int], str]] = {}
         self._facts: set = set()
+        self._conflicts: set = set()   # (root, path, size, mtime_ns) claimed with two hashes
+        self._bad_sizes: set = set()   # hashes claimed with two sizes
         #: shard key -> one line saying what is wrong with it (unreadable, or entries left out);
         #: such shards are read for their sound entries but never folded by a compaction
         self.problems: Dict[str, str] = {}
@@ -224,7 +239,7 @@ class TeamIndex:
 
         def one(key: str) -> None:
             try:
-                data = self.backend.get_bytes(key)
+                data = with_retries(partial(self.backend.get_bytes, key))  # a reset mid-body is retried
             except StoreError:
                 if self.backend.exists(key):
                     raise
@@ -266,6 +281,7 @@ class TeamIndex:
             self.problems.pop(gone, None)
             self._cache_drop(gone)
         self._blobs, self._paths, self._facts = {}, {}, set()
+        self._conflicts, self._bad_sizes = set(), set()
         for key in sorted(self.shards):
             self._merge(self.shards[key])
 
@@ -273,10 +289,14 @@ class TeamIndex:
         blobs, paths, facts = self._blobs, self._paths, self._facts
         for e in entries:
             digest, size, root, path, mtime_ns = e[:5]
+            if blobs.get(digest, size) != size:
+                self._bad_sizes.add(digest)
             blobs[digest] = size
             versions = paths.get((root, path))
             if versions is None:
                 versions = paths[(root, path)] = {}
+            if versions.get((size, mtime_ns), digest) != digest:
+                self._conflicts.add((root, path, size, mtime_ns))
             versions[(size, mtime_ns)] = digest
             facts.add(e[:5])
 
@@ -287,13 +307,23 @@ class TeamIndex:
     def blob_size(self, digest: str) -> Optional[int]:
         """The size of an indexed blob, or None when no shard lists it."""
         self._ensure()
-        return self._blobs.get(digest)
+        return None if digest in self._bad_sizes else self._blobs.get(digest)
 
     def known(self, root: str, path: str, size: int, mtime_ns: int) -> Optional[str]:
         """The hash a teammate recorded for this logical path at exactly this size and mtime: the
-        team fast path, which saves reading the file at all."""
+        team fast path, which saves reading the file at all. Trusted only when the claim is the
+        only one for that (root, path, size, mtime_ns) and its blob is indexed with that size;
+        otherwise None, and the file is hashed here (docs/store.md, "Which claims are trusted")."""
         self._ensure()
-        return self._paths.get((root, path), {}).get((size, mtime_ns))
+        if (root, path, size, mtime_ns) in self._conflicts:
+            return None
+        digest = self._paths.get((root, path), {}).get((size, mtime_ns))
+        return digest if digest is not None and self.blob_size(digest) == size else None
+
+    def conflicts(self) -> List[IndexEntry]:
+        """Every entry of a (root, path, size, mtime_ns) that is claimed with more than one hash."""
+        self._ensure()
+        return [e for e in self.entries() if (e.root, e.path, e.size, e.mtime_ns) in self._conflicts]
 
     def contains(self, entry: IndexEntry) -> bool:
         self._ensure()
@@ -370,6 +400,40 @@ class TeamIndex:
         rep.bad_shards = [self.problems[k] for k in sorted(self.problems)]
         return rep
 
+    def verify_claims(self, local_path: Callable[[str, str], Optional[str]], sample: int = 1000, threads: int = 8,
+                      progress: Optional[ProgressCallback] = None) -> ClaimsReport:
+        """Check claims against the files themselves: of the entries whose file is on this
+        machine with the claimed size and mtime (what the team fast path would trust), hash a
+        random sample of ``sample`` and list every claim whose file hashes otherwise, by shard."""
+        import random
+
+        from .transfer import TransferItem, run_transfers
+
+        self.refresh()
+        rep = ClaimsReport(conflicts=len(self.conflicts()))
+        seen: set = set()
+        found: List[Tuple[str, IndexEntry, str]] = []
+        for key in sorted(self.shards):
+            for e in self.shards[key]:
+                if e.identity in seen:
+                    continue
+                seen.add(e.identity)
+                path = local_path(e.root, e.path)
+                try:
+                    st = os.stat(path) if path else None
+                except (OSError, ValueError):
+                    continue
+                if st is not None and (st.st_size, st.st_mtime_ns) == (e.size, e.mtime_ns):
+                    found.append((key, e, path))
+        rep.candidates = len(found)
+        picked = found if len(found) <= sample else random.SystemRandom().sample(found, sample)
+        items = [TransferItem(p, e.size, partial(_hash_path, p)) for _k, e, p in picked]
+        hashes = run_transfers(items, threads=threads, stage="claims", progress=progress).results
+        rep.checked = len(picked)
+        rep.wrong = [f"index shard {k}: {e.root}/{e.path} ({e.size} bytes) is claimed as {e.hash} but {p} hashes to {h}"
+                     for (k, e, p), h in zip(picked, hashes) if h != e.hash]
+        return rep
+
     def repair(self) -> RepairReport:
         """Move every damaged shard out of ``index/`` into ``quarantine/index/`` (kept for a
         post-mortem, never read again), after writing its sound entries into a new shard. The
@@ -390,6 +454,11 @@ class TeamIndex:
             rep.quarantined.append(key)
         self.refresh()
         return rep
+
+    def wrong_content(self, blobs: List[Tuple[str, int]], threads: int = 8,
+                      progress: Optional[ProgressCallback] = None) -> List[str]:
+        """Which of ``(hash, size)`` blobs do not hash to their name (each is downloaded)."""
+        return self._deep_check(blobs, threads, progress)
 
     def _deep_check(self, blobs: List[Tuple[str, int]], threads: int, progress: Optional[ProgressCallback]) -> List[str]:
         import tempfile
@@ -446,6 +515,10 @@ class TeamIndex:
                 path.unlink()
             except OSError:
                 pass
+
+
+def _hash_path(path: str, on_bytes: Callable[[int], None]) -> str:
+    return hash_file(path, on_bytes)
 
 
 def _unlink_quiet(path: Optional[Path]) -> None:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
-from typing import Iterator, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 from ..errors import StoreError
 from .backend import Backend, BytesCallback
@@ -142,5 +143,30 @@ class LocalBackend(Backend):
     def delete(self, key: str) -> None:
         try:
             self._path(key).unlink()
+        except FileNotFoundError:
+            pass
+
+    def leftovers(self, older_than: float) -> List[Tuple[str, int]]:
+        """``.tmp-*`` files untouched for ``older_than`` seconds: a live writer's temp file has
+        its ctime moved by every write, a killed one's stops."""
+        cutoff = time.time() - older_than
+        found = []
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                if name.startswith(".tmp-"):
+                    full = Path(dirpath) / name
+                    try:
+                        st = full.stat()
+                    except FileNotFoundError:
+                        continue
+                    if max(st.st_mtime, st.st_ctime) <= cutoff:
+                        found.append((full.relative_to(self.root).as_posix(), st.st_size))
+        return sorted(found)
+
+    def remove_leftover(self, name: str) -> None:
+        if not Path(name).name.startswith(".tmp-"):
+            raise StoreError(f"store {self.url}: {name!r} is not a temp file", exit_code=2)
+        try:
+            self._path(name).unlink()
         except FileNotFoundError:
             pass

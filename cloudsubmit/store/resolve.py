@@ -125,6 +125,8 @@ def _stat_all(paths: Iterable[str], roots: Roots) -> List[FileState]:
             fs.state, fs.reason = MISSING, "no such file"
         except OSError as exc:
             fs.state, fs.reason = REFUSED, exc.strerror or str(exc)
+        except ValueError:  # a NUL in the path: no file system can hold it
+            fs.state, fs.reason = REFUSED, "the path contains a NUL character"
         else:
             if not statmod.S_ISREG(st.st_mode):
                 fs.state, fs.reason = REFUSED, "not a regular file"
@@ -144,13 +146,15 @@ def hash_checked(fs: FileState, on_bytes=None) -> str:
 
 
 def resolve(paths: Iterable[str], store: "Store", config: Any = None,
-            progress: Optional[ProgressCallback] = None) -> Resolution:
-    """Classify ``paths`` (local files, any platform spelling) against ``store``."""
+            progress: Optional[ProgressCallback] = None, trust_team: bool = True) -> Resolution:
+    """Classify ``paths`` (local files, any platform spelling) against ``store``. With
+    ``trust_team`` False (``upload --recheck``) no teammate's claim is used: every file's hash is
+    this machine's own (hash cache or read)."""
     config = store.config if config is None else config
     res = Resolution(store.url, _stat_all(paths, Roots.from_config(config)))
     live = [f for f in res.files if not f.state]
     index = store.index.refresh()  # one listing; a long-lived panel sees teammates' new shards
-    for f in live:
+    for f in live if trust_team else ():
         known = index.known(f.root, f.logical, f.size, f.mtime_ns)
         if known:
             f.hash, f.via = known, "team"

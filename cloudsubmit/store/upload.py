@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Collection, Dict, List, Optional, Set, Tuple
 
 from ..errors import Cancelled, StoreError
 from ..progress import ProgressCallback
@@ -145,26 +145,30 @@ def _present_blobs(store: "Store", wanted: Dict[str, List[FileState]]) -> Option
     return {k[len(BLOB_PREFIX):]: s for k, s in store.backend.list(BLOB_PREFIX) if k[len(BLOB_PREFIX):] in wanted}
 
 
-def recheck_in_store(resolution: Resolution, store: "Store") -> int:
-    """Put back to upload every file the index says is stored whose blob is gone or has the
-    wrong size (what ``index verify`` reports): otherwise the index's word keeps a lost blob lost
-    for ever. One listing of ``cas/`` (one request per 1000 blobs). Returns how many files moved."""
+def recheck_in_store(resolution: Resolution, store: "Store", progress: Optional[ProgressCallback] = None) -> Set[str]:
+    """Put back to upload every file the index says is stored whose blob is gone, has the wrong
+    size, or (read and hashed here) the wrong content: otherwise the index's word keeps a lost
+    blob lost for ever. One listing of ``cas/``, then one download of each of this scene's blobs.
+    Returns the hashes :func:`upload` must send even though a blob of that name exists."""
     stored = resolution.in_store
     if not stored:
-        return 0
+        return set()
     present = {k[len(BLOB_PREFIX):]: s for k, s in store.backend.list(BLOB_PREFIX)}
-    lost = [f for f in stored if present.get(f.hash) != f.size]
-    for f in lost:
-        f.state = TO_UPLOAD
-    return len(lost)
+    lost = {f.hash for f in stored if present.get(f.hash) != f.size}
+    sound = sorted({(f.hash, f.size) for f in stored if f.hash not in lost})
+    lost |= set(store.index.wrong_content(sound, store.threads, progress))
+    for f in stored:
+        if f.hash in lost:
+            f.state = TO_UPLOAD
+    return lost
 
 
 def _send_blob(store: "Store", digest: str, files: List[FileState], present: Optional[Dict[str, int]],
-               on_bytes: BytesCallback) -> Optional[FileState]:
+               on_bytes: BytesCallback, force: bool = False) -> Optional[FileState]:
     """Upload one blob from the first of ``files`` that still holds it. Returns the file sent,
-    or None when a complete blob was already there."""
+    or None when a complete blob was already there (unless ``force``: its content is wrong)."""
     size = files[0].size
-    known = present.get(digest) if present is not None else store.backend.size(blob_key(digest))
+    known = None if force else present.get(digest) if present is not None else store.backend.size(blob_key(digest))
     if known == size:
         return None
     last: Optional[FileChanged] = None
@@ -178,11 +182,11 @@ def _send_blob(store: "Store", digest: str, files: List[FileState], present: Opt
 
 
 def _send_or_refuse(store: "Store", digest: str, files: List[FileState], present: Optional[Dict[str, int]],
-                    on_bytes: BytesCallback) -> Tuple[Optional[FileState], Optional[FileChanged]]:
+                    force: bool, on_bytes: BytesCallback) -> Tuple[Optional[FileState], Optional[FileChanged]]:
     """One blob's outcome: ``(file sent or None, None)``, or ``(None, why)`` when every file
     holding it changed: a refused file is a result, not a reason to stop the others."""
     try:
-        return _send_blob(store, digest, files, present, on_bytes), None
+        return _send_blob(store, digest, files, present, on_bytes, force), None
     except FileChanged as exc:
         return None, exc
     except (StoreError, Cancelled):
@@ -192,7 +196,7 @@ def _send_or_refuse(store: "Store", digest: str, files: List[FileState], present
 
 
 def upload(resolution: Resolution, store: "Store", config: Any = None,
-           progress: Optional[ProgressCallback] = None) -> UploadReport:
+           progress: Optional[ProgressCallback] = None, force: Collection[str] = ()) -> UploadReport:
     """Send every blob ``resolution`` marked to upload, then write one index shard for the batch
     (the new blobs and every in-store file whose exact entry the index lacks). On cancel, a store
     failure or a file that changed (:class:`UploadRefused`), the blobs that did complete are still
@@ -202,7 +206,8 @@ def upload(resolution: Resolution, store: "Store", config: Any = None,
     for f in resolution.to_upload:
         by_hash.setdefault(f.hash, []).append(f)
     present = _present_blobs(store, by_hash) if by_hash else {}
-    items = [TransferItem(d, fs[0].size, partial(_send_or_refuse, store, d, fs, present)) for d, fs in by_hash.items()]
+    items = [TransferItem(d, fs[0].size, partial(_send_or_refuse, store, d, fs, present, d in force))
+             for d, fs in by_hash.items()]
     done = TransferSummary()
     failure: Optional[BaseException] = None
     try:
