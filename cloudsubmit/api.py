@@ -26,11 +26,12 @@ class SubmitResult:
     local: Optional[Dict[str, Any]] = None
     inputs: Dict[str, Any] = field(default_factory=dict)
     warnings: List[str] = field(default_factory=list)
+    output_dirs: List[str] = field(default_factory=list)  # where the images land: "where are my frames"
 
     def to_dict(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {"job_id": self.job_id, "bundle": self.bundle, "dag": self.dag,
                                "scheduler": self.scheduler, "dry_run": self.dry_run, "inputs": self.inputs,
-                               "warnings": self.warnings}
+                               "warnings": self.warnings, "output_dirs": self.output_dirs}
         if self.cluster is not None:
             out["cluster"] = self.cluster
         if self.local is not None:
@@ -214,11 +215,11 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
     sched = scheduler or config["jobs"]["scheduler"]
     if not dry_run and sched == "htcondor":
         check_not_tmp(target)  # refused before anything is written
+    outputs = _output_dirs(deps, output_dir or plan.output_dir, target)
     bundle = write_bundle(plan, config, str(target), store_url=url, inputs=inputs,
-                          manifest={"scene": plan.scene, "files": paths},
-                          output_dirs=_output_dirs(deps, output_dir or plan.output_dir, target), progress=progress)
-    out = SubmitResult(plan.job_id, str(bundle.path), str(bundle.dag), sched,
-                       dry_run, inputs=inputs, warnings=list(getattr(deps, "warnings", [])))
+                          manifest={"scene": plan.scene, "files": paths}, output_dirs=outputs, progress=progress)
+    out = SubmitResult(plan.job_id, str(bundle.path), str(bundle.dag), sched, dry_run, inputs=inputs,
+                       warnings=list(getattr(deps, "warnings", [])), output_dirs=list(outputs))
     if not dry_run:
         sent = _submit_or_discard(bundle.path, sched, config, progress)
         out.cluster, out.local = sent.get("cluster"), sent.get("local")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .output import emit, end_progress_line, progress_line, write, write_json
+from .output import add_progress_flag, emit, end_progress, progress_printer, write, write_json
 
 STAGES = ("upload", "render", "download", "post")
 
@@ -45,6 +45,7 @@ def register(sub) -> None:
                         "--skip-missing is the same)")
     p.add_argument("--dry-run", action="store_true", help="write the bundle and stop")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_progress_flag(p)
     p.set_defaults(func=run_submit)
 
     p = sub.add_parser("resubmit", help="submit an existing bundle again (DAGMan resumes from its rescue DAG)")
@@ -98,11 +99,6 @@ def _render_options(args: argparse.Namespace) -> dict:
     return options
 
 
-def _describe(rep) -> str:
-    total = f"/{rep.total}" if rep.total else ""
-    return f"  {rep.stage}: {rep.done}{total} {rep.message}"
-
-
 def run_submit(args: argparse.Namespace) -> int:
     from ..api import submit_scene
     from ..cli import load_cli_config
@@ -114,9 +110,9 @@ def run_submit(args: argparse.Namespace) -> int:
         render_options=_render_options(args), scout=args.scout, project=args.project, output_dir=args.output_dir,
         bundle_dir=args.bundle_dir, scheduler=args.scheduler, store_url=args.store, dry_run=args.dry_run,
         inputs=args.input, job_name=args.name, priority=args.priority, allow_missing=args.allow_missing,
-        dependencies=_live_dependencies(args, cfg), progress=progress_line(_describe, not args.json),
+        dependencies=_live_dependencies(args, cfg), progress=progress_printer(args),
     )
-    end_progress_line(not args.json)
+    end_progress(args)
     out = result.to_dict()
     if not args.json:
         for warning in out["warnings"]:
@@ -131,7 +127,15 @@ def run_submit(args: argparse.Namespace) -> int:
             write(f"ran locally: {out['local']['state']}")
         else:
             write("dry run: bundle written, nothing submitted")
+        write(_frames_line(out))
     return _exit(out)
+
+
+def _frames_line(out: dict) -> str:
+    """Where the images are (a finished local run) or will be (a pool job, a dry run)."""
+    folders = ", ".join(out.get("output_dirs") or []) or "(none declared)"
+    done = (out.get("local") or {}).get("state") == "done"
+    return f"images {'in' if done else 'will land in'}: {folders}"
 
 
 def _live_dependencies(args: argparse.Namespace, cfg: Any) -> Any:
