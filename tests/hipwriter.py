@@ -25,23 +25,35 @@ def limited_record(name: str, body: bytes, magic: bytes = b"HouNC") -> bytes:
     return magic + b"\x1a" + head.encode("ascii") + raw + b"\0" + body
 
 
-def _quote(v: str) -> str:
-    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+class Quoted(str):
+    """A menu token or toggle ("off", "polymesh"): Houdini always quotes those."""
+
+
+def _escape(v: str) -> str:
+    return v.replace("\\", "\\\\").replace('"', '\\"')     # new lines stay as they are, as in real snippets
+
+
+def _string(v: str) -> str:
+    """As Houdini saves a string parameter: bare when it has no white space (quotes escaped, so
+    `chs(\\"../x\\")` is one word), quoted when it has white space, is empty or is a menu token."""
+    if isinstance(v, Quoted) or not v or any(c.isspace() for c in v) or v in ("on", "off"):
+        return '"' + _escape(v) + '"'
+    return _escape(v)
 
 
 def _component(v: Value) -> str:
     if isinstance(v, tuple):
-        return f"[ {v[0]}\t{v[1]} ]"
+        return f"[ {v[0]}\t{v[1]} ] "
     if isinstance(v, (int, float)):
         return str(v)
-    return _quote(v)
+    return _string(v)
 
 
 def parm_text(parms: Dict[str, Union[Value, List[Value]]]) -> str:
     lines = ["{", "version 0.8"]
     for name, value in parms.items():
         comps = value if isinstance(value, list) else [value]
-        lines.append(f"{name}\t[ 0\tlocks=0\tautoscope=0 ]\t(\t" + "\t".join(_component(c) for c in comps) + "\t)")
+        lines.append(f"{name}\t[ 0\tlocks=0 ]\t(\t" + "\t".join(_component(c) for c in comps) + "\t)")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -92,9 +92,12 @@ class _Evaluator:
     def __init__(self, nodes: Dict[str, HipNode], warnings: List[str]) -> None:
         self.nodes, self.warnings, self.depth = nodes, warnings, 0
 
-    def values(self, node: HipNode, parm: str) -> List[str]:
+    def values(self, node: HipNode, parm: str, component: Optional[int] = None) -> List[str]:
         out: List[str] = []
-        for comp in node.parms.get(parm):
+        comps = node.parms.get(parm)
+        if component is not None:
+            comps = comps[component:component + 1]
+        for comp in comps:
             for v in self._component(node, parm, comp):
                 v = substitute_os(v, node.name)
                 if v not in out:
@@ -110,9 +113,10 @@ class _Evaluator:
             try:
                 return [expand_backticks(comp.value, self._scope(node))]
             except Unresolved as exc:
-                self.warnings.append(f"{where}: backtick expression not evaluated offline ({exc}); "
-                                     f"kept as written: {comp.value}")
-                return [comp.value]
+                # a half-evaluated string is no path: say so once, list no file
+                self._warn(f"{where}: backtick expression not evaluated offline ({exc}); no file listed "
+                           f"for: {comp.value}")
+                return []
         if chan.python or (node.exprlang == "python" and chan.exprs):
             return self._saved(where, comp, "a Python expression")
         try:
@@ -120,8 +124,12 @@ class _Evaluator:
         except Unresolved as exc:
             return self._saved(where, comp, f"an expression ({exc})")
 
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
     def _saved(self, where: str, comp: Component, what: str) -> List[str]:
-        self.warnings.append(f"{where}: driven by {what} that is not evaluated offline; using the value saved "
+        self._warn(f"{where}: driven by {what} that is not evaluated offline; using the value saved "
                              f"with the scene, which may hold for one frame only: {comp.value}")
         return [comp.value]
 
@@ -189,8 +197,9 @@ class _Rules:
 
 
 def _ignored(value: str, table: ParmTable) -> bool:
+    """Viewer devices, op: paths, fresh-node defaults, and Houdini's own files (``$HFS/houdini/pic``)."""
     v = value.strip()
-    return v in table.ignore_values or v.startswith(table.ignore_prefixes)
+    return v in table.ignore_values or v.startswith(table.ignore_prefixes) or table.is_builtin_library(v)
 
 
 def _enabled(node: HipNode, ev: _Evaluator, parm: str) -> bool:
@@ -213,7 +222,7 @@ def _node_refs(node: HipNode, rules: _Rules, ev: _Evaluator, base_dir: str, warn
         rule = rules.get(node.type, parm)
         if rule is None or (rule.enabled_by and not _enabled(node, ev, rule.enabled_by)):
             continue
-        values = [v for v in ev.values(node, parm) if not _ignored(v, table)]
+        values = [v for v in ev.values(node, parm, rule.component) if not _ignored(v, table)]
         if not values:
             continue
         reason = _skip_reason(node, rule)
@@ -236,7 +245,7 @@ def _library_refs(globals_: Dict[str, str], nodes: Dict[str, HipNode], table: Pa
         by_type.setdefault(optype, []).append(lib)
     for line in globals_.get(".OPlibraries", "").splitlines():
         lib = line.strip()
-        if lib and not lib.startswith("#") and _LIBRARY_FILE.search(lib):
+        if lib and not lib.startswith("#") and _LIBRARY_FILE.search(lib) and not table.is_builtin_library(lib):
             by_type.setdefault(".OPlibraries", []).append(lib)
     users: Dict[str, str] = {}
     for node in sorted(nodes.values(), key=lambda n: n.path):
@@ -303,7 +312,7 @@ def read(path: str, ctx: ReadContext) -> ReadResult:
         licence = "Apprentice (non-commercial)" if arc.flavour == "hipnc" else "Indie (limited-commercial)"
         result.warnings.append(f"{path}: {licence} .{arc.flavour} scene, read from its obfuscated records; "
                                "render nodes need a licence that accepts this file type")
-    table = load_table(ctx.config)
+    table = load_table(ctx.config).with_install(ctx.env)
     globals_, nodes = _index(arc, result.warnings, path)
     variables = _variables(path, globals_, ctx)
     result.info = _scene_info(globals_, nodes, table, variables)
