@@ -348,7 +348,7 @@ def test_expression_evaluator():
 
 # --- through the scanner: the .hip, the USD layer and the .ass it names, files on disk ----------
 
-def test_shot_scan_end_to_end(tmp_path, cli):
+def test_shot_scan_end_to_end(tmp_path, cli, usd_core):
     import json
 
     from cloudsubmit.scan import scan_scene
