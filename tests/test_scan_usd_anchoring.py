@@ -34,42 +34,17 @@ def Xform "World" (
 }
 '''
 
-ROCK = '''#usda 1.0
-(
-    defaultPrim = "Rock"
-)
+def shader(name: str, path: str) -> str:
+    """A UsdUVTexture shader as OpenUSD's test layers write one."""
+    return (f'    def Shader "{name}"\n    {{\n        uniform token info:id = "UsdUVTexture"\n'
+            f'        asset inputs:file = @{path}@\n    }}\n')
 
-def Xform "Rock" (
-    prepend references = [@proxy.usda@, @./lod/lod0.usda@]
-)
-{
-    def Shader "diffuse"
-    {
-        uniform token info:id = "UsdUVTexture"
-        asset inputs:file = @textures/rock_diffuse.<UDIM>.png@
-    }
-    def Shader "bump"
-    {
-        uniform token info:id = "UsdUVTexture"
-        asset inputs:file = @textures/rock_bump.png@
-    }
-    def Shader "shared"
-    {
-        uniform token info:id = "UsdUVTexture"
-        asset inputs:file = @textures/studio_grunge.png@
-    }
-    def Shader "sharedUdim"
-    {
-        uniform token info:id = "UsdUVTexture"
-        asset inputs:file = @textures/studio_dirt.<UDIM>.png@
-    }
-    def Shader "lost"
-    {
-        uniform token info:id = "UsdUVTexture"
-        asset inputs:file = @textures/rock_spec.png@
-    }
-}
-'''
+
+ROCK = ('#usda 1.0\n(\n    defaultPrim = "Rock"\n)\n\n'
+        'def Xform "Rock" (\n    prepend references = [@proxy.usda@, @./lod/lod0.usda@]\n)\n{\n'
+        + shader("diffuse", "textures/rock_diffuse.<UDIM>.png") + shader("bump", "textures/rock_bump.png")
+        + shader("shared", "textures/studio_grunge.png") + shader("sharedUdim", "textures/studio_dirt.<UDIM>.png")
+        + shader("lost", "textures/rock_spec.png") + "}\n")
 
 
 @pytest.fixture
