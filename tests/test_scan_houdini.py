@@ -120,7 +120,7 @@ def test_file_alembic_texture_envmap_usd_inputs(shot_hip):
     assert usd.kind == "usd" and usd.follow and not usd.output
     assert refs["/obj/geo1/file_jp.file"].value == "$HIP/geo/岩/石.bgeo.sc"
     assert refs["/obj/geo1/cache_load.file"].kind == "cache"      # read from disk: needed
-    assert "/obj/geo1/cache_cook.file" not in refs                 # cooks its inputs instead
+    assert refs["/obj/geo1/cache_cook.file"].output                # cooks its inputs and writes the cache
     # not files: font name, op: reference, empty parms, mantra's viewer device
     for src in ("/obj/geo1/font1.file", "/obj/geo1/file_op.file", "/obj/geo1/file_fresh.file",
                 "/mat/principledshader1.rough_texture",

@@ -40,6 +40,7 @@ _FRAME_TOKEN = re.compile(r"\$\{?F(?:F|\d*)\}?(?![A-Za-z_])")
 _LIBRARY_FILE = re.compile(r"\.(hda|otl|hdalc|hdanc|otllc|otlnc)$", re.I)
 _OFF = {"", "0", "off", "null", "none", "false"}
 _MAX_CHS_DEPTH = 16
+_INDEX = re.compile(r"[0-9]+$")
 
 
 @dataclass
@@ -177,7 +178,7 @@ class _Rules:
         self.table, self.custom = table, custom
         self._rx = names_regex(table.patterns + [r.parm for rules in custom.values() for r in rules])
         self._wanted: Dict[str, bool] = {}
-        self._cache: Dict[Tuple[str, str], Optional[ParmRule]] = {}
+        self._cache: Dict[Tuple[str, str], List[ParmRule]] = {}
 
     def wanted(self, parm: str) -> bool:
         """Could any rule match this parameter name (on some node type)?"""
@@ -186,13 +187,14 @@ class _Rules:
             hit = self._wanted[parm] = bool(self._rx.match(parm))
         return hit
 
-    def get(self, node_type: str, parm: str) -> Optional[ParmRule]:
+    def get(self, node_type: str, parm: str) -> List[ParmRule]:
+        """The table's rules for the pair, else the studio HDA's own file parameter."""
         key = (node_type, parm)
         if key not in self._cache:
-            rule = self.table.match(node_type, parm)
-            if rule is None:
-                rule = next((r for r in self.custom.get(node_type, ()) if fnmatch.fnmatchcase(parm, r.parm)), None)
-            self._cache[key] = rule
+            rules = self.table.matches(node_type, parm)
+            if not rules:
+                rules = [r for r in self.custom.get(node_type, ()) if fnmatch.fnmatchcase(parm, r.parm)][:1]
+            self._cache[key] = rules
         return self._cache[key]
 
 
@@ -202,9 +204,20 @@ def _ignored(value: str, table: ParmTable) -> bool:
     return v in table.ignore_values or v.startswith(table.ignore_prefixes) or table.is_builtin_library(v)
 
 
-def _enabled(node: HipNode, ev: _Evaluator, parm: str) -> bool:
-    vals = ev.values(node, parm) if parm in node.parms else []
-    return bool(vals) and vals[0].strip().lower() not in _OFF
+def _enabled(node: HipNode, ev: _Evaluator, rule: ParmRule, parm: str) -> bool:
+    """``enabled_by`` holds: that parameter is on; ``!name`` when it is off; a ``#`` in the name is
+    the multiparm index of ``parm`` (``vm_usefile_plane#`` for ``vm_filename_plane3``)."""
+    toggle = rule.enabled_by
+    if not toggle:
+        return True
+    negate = toggle.startswith("!")
+    toggle = toggle.lstrip("!")
+    if "#" in toggle:
+        index = _INDEX.search(parm)
+        toggle = toggle.replace("#", index.group(0) if index else "")
+    vals = ev.values(node, toggle) if toggle in node.parms else []
+    on = bool(vals) and vals[0].strip().lower() not in _OFF
+    return on != negate
 
 
 def _skip_reason(node: HipNode, rule: ParmRule) -> str:
@@ -219,8 +232,8 @@ def _node_refs(node: HipNode, rules: _Rules, ev: _Evaluator, base_dir: str, warn
     refs: List[RawRef] = []
     table = rules.table
     for parm in node.parms.find(rules.wanted):
-        rule = rules.get(node.type, parm)
-        if rule is None or (rule.enabled_by and not _enabled(node, ev, rule.enabled_by)):
+        rule = next((r for r in rules.get(node.type, parm) if _enabled(node, ev, r, parm)), None)
+        if rule is None:
             continue
         values = [v for v in ev.values(node, parm, rule.component) if not _ignored(v, table)]
         if not values:

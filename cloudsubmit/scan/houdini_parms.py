@@ -88,23 +88,24 @@ class ParmTable:
         self.rop_types = frozenset(data.get("rop_types") or ())
         self.camera_types = frozenset(data.get("camera_types") or ())
         self.renderers: Dict[str, str] = dict(data.get("renderers") or {})
-        self._cache: Dict[tuple, Optional[ParmRule]] = {}
+        self._cache: Dict[tuple, List[ParmRule]] = {}
 
     def match(self, node_type: str, parm: str) -> Optional[ParmRule]:
+        """The first rule for the pair, whatever its ``enabled_by`` says."""
+        rules = self.matches(node_type, parm)
+        return rules[0] if rules else None
+
+    def matches(self, node_type: str, parm: str) -> List[ParmRule]:
+        """Every rule for the pair, best first: the reader takes the first whose ``enabled_by``
+        holds (a File Cache's ``file`` is read when it loads from disk, written when it does not)."""
         key = (node_type, parm)
         if key not in self._cache:
-            self._cache[key] = self._match(node_type, parm)
+            base = base_type(node_type)
+            candidates = list(self.exact.get(parm, ()))
+            candidates += [r for rx, r in self.globs if rx.match(parm)]
+            candidates.sort(key=lambda r: (not r.node_types, not r.output))
+            self._cache[key] = [r for r in candidates if r.applies(node_type, base)]
         return self._cache[key]
-
-    def _match(self, node_type: str, parm: str) -> Optional[ParmRule]:
-        base = base_type(node_type)
-        candidates = list(self.exact.get(parm, ()))
-        candidates += [r for rx, r in self.globs if rx.match(parm)]
-        candidates.sort(key=lambda r: (not r.node_types, not r.output))
-        for r in candidates:
-            if r.applies(node_type, base):
-                return r
-        return None
 
     def is_builtin_library(self, path: str) -> bool:
         """Part of the Houdini install: any of the table's install-folder forms (long, Windows 8.3
