@@ -3,9 +3,11 @@ quotes (`chs(\\"../../x\\")`), evaluated offline where the scene holds the answe
 naming node and parameter, never a fragment reported as a file, where it does not."""
 from __future__ import annotations
 
+import pytest
+
 from cloudsubmit.scan import houdini_hip, scan_scene
 from cloudsubmit.scan.houdini_text import parse_parms
-from cloudsubmit.scan.model import ReadContext
+from cloudsubmit.scan.model import IncompleteScene, ReadContext
 from hipwriter import HipWriter, Quoted, parm_text
 
 # Two lines exactly as Houdini wrote them in a COP File node (sideeffects/SideFXLabs,
@@ -132,3 +134,26 @@ def test_houdini_install_libraries_never_uploaded_nor_missing(tmp_path):
     assert "/studio/apps/houdini-20.5.548/houdini/otls/OPlibSop.hda" in [r.value for r in bare.refs]
     deps = scan_scene(str(hip), frames=[1], env={"HFS": "/studio/apps/houdini-20.5.548"})
     assert not any("OPlib" in d.path or "SIDEEF~1" in d.path for d in deps.dependencies)
+
+
+# --- a .hip saved as text (hou.saveMode.Text): the same records as MIME parts --------------------
+
+def test_text_hip_reads_like_the_cpio_hip(tmp_path):
+    w = lookdev_scene()
+    plain = read(w.write(tmp_path / "cpio.hip"))
+    text_path = w.write(tmp_path / "text.hip", flavour="text")
+    assert text_path.read_bytes().startswith(b"MIME-Version: 1.0\n")
+    text = read(text_path)
+    assert [(r.source, r.value, r.output) for r in text.refs] == [(r.source, r.value, r.output) for r in plain.refs]
+    assert text.warnings == plain.warnings
+
+
+def test_text_hip_cut_short_is_incomplete(tmp_path):
+    data = lookdev_scene().data("text")
+    cut = tmp_path / "cut.hip"
+    cut.write_bytes(data[: data.index(b'filename="img/comp/Mantra_Bake.init"')])
+    res = read(cut)
+    assert "/obj/lookdev/lights/envlight1.env_map" in by_source(res)
+    assert any("no closing MIME delimiter" in w for w in res.warnings) and res.truncated_at == len(cut.read_bytes())
+    with pytest.raises(IncompleteScene):
+        scan_scene(str(cut), frames=[1])
