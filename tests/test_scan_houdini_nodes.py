@@ -5,9 +5,11 @@ brings each one back. Parameter names are Houdini's own (LOP light parameters en
 attribute names: inputs:texture:file is xn__inputstexturefile_r3ah)."""
 from __future__ import annotations
 
+from cloudsubmit.hosts.houdini import HoudiniHost
 from cloudsubmit.scan import houdini_hip, scan_scene
 from cloudsubmit.scan.model import ReadContext
 from hipwriter import HipWriter, Quoted
+from hostfakes import FakeHou, _Node, installed
 
 
 def read(path, env=None):
@@ -100,3 +102,20 @@ def test_scan_follows_the_asset_reference_and_lists_every_output_folder(tmp_path
     folders = {o.path.rsplit("/", 1)[0] for o in deps.outputs}
     assert folders == {f"{t}/render/{d}" for d in ("husk", "lop", "karma", "usdrender", "mantra", "mantra_N", "arnold",
                                                    "arnold_diff", "rs", "rs_aov")} | {f"{t}/geo", f"{t}/cache"}
+
+
+def test_live_houdini_session_applies_the_same_enabled_by_rules():
+    """In a Houdini session the table is applied to ``hou.fileReferences()``: a File Cache that
+    loads from disk reads its file, one that does not writes it; an AOV file is an output."""
+    hou = FakeHou("/shows/fx/fx_sim.hip")
+    read_node = _Node("/obj/sim/cache_read", "filecache::2.0", "Sop", {"loadfromdisk": "on", "file": "$HIP/c/r.$F4.bgeo.sc"})
+    write_node = _Node("/obj/sim/cache_write", "filecache::2.0", "Sop", {"loadfromdisk": "off", "file": "$HIP/c/w.$F4.bgeo.sc"})
+    rop = _Node("/out/arnold1", "arnold", "Driver", {"ar_aov_separate1": "1", "ar_aov_separate_file1": "$HIP/r/diff.$F4.exr"})
+    hou._refs = [(read_node.parm("file"), "$HIP/c/r.$F4.bgeo.sc"), (write_node.parm("file"), "$HIP/c/w.$F4.bgeo.sc"),
+                 (rop.parm("ar_aov_separate_file1"), "$HIP/r/diff.$F4.exr")]
+    with installed({"hou": hou}):
+        refs = {r.source: r for r in HoudiniHost().file_references()}
+    assert not refs["/obj/sim/cache_read.file"].output and refs["/obj/sim/cache_read.file"].kind == "cache"
+    assert refs["/obj/sim/cache_write.file"].output
+    aov = refs["/out/arnold1.ar_aov_separate_file1"]
+    assert aov.output and aov.kind == "image"

@@ -31,16 +31,14 @@ from ..errors import ScanError
 from ..paths import is_absolute, normpath
 from .cpio import Archive, read_archive
 from .houdini_expr import ExprScope, Unresolved, evaluate, expand_backticks, substitute_os
-from .houdini_parms import ParmRule, ParmTable, base_type, load_table
+from .houdini_parms import ParmRule, ParmTable, base_type, load_table, rule_enabled
 from .houdini_text import (Channel, Component, ParmBlock, names_regex, parse_channels, parse_def,
                            parse_dialog_file_parms, parse_fallbacks, parse_frange, parse_init, parse_variables)
 from .model import RawRef, ReadContext, ReadResult, SceneInfo
 
 _FRAME_TOKEN = re.compile(r"\$\{?F(?:F|\d*)\}?(?![A-Za-z_])")
 _LIBRARY_FILE = re.compile(r"\.(hda|otl|hdalc|hdanc|otllc|otlnc)$", re.I)
-_OFF = {"", "0", "off", "null", "none", "false"}
 _MAX_CHS_DEPTH = 16
-_INDEX = re.compile(r"[0-9]+$")
 
 
 @dataclass
@@ -205,19 +203,11 @@ def _ignored(value: str, table: ParmTable) -> bool:
 
 
 def _enabled(node: HipNode, ev: _Evaluator, rule: ParmRule, parm: str) -> bool:
-    """``enabled_by`` holds: that parameter is on; ``!name`` when it is off; a ``#`` in the name is
-    the multiparm index of ``parm`` (``vm_usefile_plane#`` for ``vm_filename_plane3``)."""
-    toggle = rule.enabled_by
-    if not toggle:
-        return True
-    negate = toggle.startswith("!")
-    toggle = toggle.lstrip("!")
-    if "#" in toggle:
-        index = _INDEX.search(parm)
-        toggle = toggle.replace("#", index.group(0) if index else "")
-    vals = ev.values(node, toggle) if toggle in node.parms else []
-    on = bool(vals) and vals[0].strip().lower() not in _OFF
-    return on != negate
+    def value_of(name: str) -> Optional[str]:
+        vals = ev.values(node, name) if name in node.parms else []
+        return vals[0] if vals else None
+
+    return rule_enabled(rule, parm, value_of)
 
 
 def _skip_reason(node: HipNode, rule: ParmRule) -> str:

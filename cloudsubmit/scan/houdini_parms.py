@@ -9,7 +9,7 @@ import fnmatch
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Pattern, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Pattern, Tuple
 
 from ..errors import ConfigError
 
@@ -33,6 +33,29 @@ class ParmRule:
         if self.node_types and node_type not in self.node_types and base_type not in self.node_types:
             return False
         return node_type not in self.exclude_types and base_type not in self.exclude_types
+
+
+_OFF = frozenset(("", "0", "off", "null", "none", "false"))
+_INDEX = re.compile(r"[0-9]+$")
+
+
+def rule_enabled(rule: ParmRule, parm: str, value_of: Callable[[str], Optional[str]]) -> bool:
+    """Whether ``rule.enabled_by`` holds for ``parm``: that parameter is on (not off/0/null/none/
+    empty); ``!name`` when it is off; a ``#`` in the name is ``parm``'s multiparm index
+    (``vm_usefile_plane#`` for ``vm_filename_plane3``). ``value_of`` gives a parameter's value on
+    the same node, or None when the node has no such parameter (the offline reader and the live
+    Houdini session each read values their own way)."""
+    toggle = rule.enabled_by
+    if not toggle:
+        return True
+    negate = toggle.startswith("!")
+    toggle = toggle.lstrip("!")
+    if "#" in toggle:
+        index = _INDEX.search(parm)
+        toggle = toggle.replace("#", index.group(0) if index else "")
+    value = value_of(toggle)
+    on = value is not None and value.strip().lower() not in _OFF
+    return on != negate
 
 
 def base_type(node_type: str) -> str:
