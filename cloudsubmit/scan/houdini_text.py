@@ -16,7 +16,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 # A component is a quoted string (may span lines) or a bare word: Houdini writes a string bare when
 # it holds no white space, escaping its quotes (`chs(\"../../path\")`), so a bare word runs to the
 # next white space whatever it contains. A lone ( ) [ ] is punctuation.
-_PARM_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|((?:[^\s"\\]|\\.)(?:[^\s\\]|\\.)*)', re.S)
+_PARM_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|((?:[^\s"\\]|\\.)(?:[^\s\\]+|\\.)*)', re.S)
 _PUNCT = frozenset("()[]")
 _ESCAPE = re.compile(r"\\(.)", re.S)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
