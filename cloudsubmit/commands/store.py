@@ -13,13 +13,14 @@ import sys
 from typing import Any, Dict, List
 
 from ..errors import EXIT_FAILED, EXIT_OK
-from .output import emit, end_progress_line, human_size, progress_line
+from .output import add_progress_flag, emit, end_progress, human_size, progress_printer
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="URL", default=None,
                    help="s3://bucket/prefix or file:///dir (default: $CLOUDSUBMIT_STORE, then store.url)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_progress_flag(p)
 
 
 def _inputs(p: argparse.ArgumentParser) -> None:
@@ -104,17 +105,8 @@ def _scene_paths(args: argparse.Namespace, cfg: Any) -> List[str]:
         from ..frames import parse_frames
 
         frames = parse_frames(args.frames)
-    deps = scan_scene(args.scene, frames=frames, config=cfg, progress=_printer())
+    deps = scan_scene(args.scene, frames=frames, config=cfg, progress=progress_printer(args))
     return [deps.scene] + [d.path for d in deps.dependencies]  # the scene is needed too; duplicates fold
-
-
-def _describe(rep) -> str:
-    mb = f" {rep.bytes_done / 1e6:.0f}/{rep.bytes_total / 1e6:.0f} MB" if rep.bytes_total else ""
-    return f"{rep.stage}: {rep.done}/{rep.total} files{mb}"
-
-
-def _printer():
-    return progress_line(_describe)
 
 
 def _prepare(args: argparse.Namespace):
@@ -125,11 +117,11 @@ def _prepare(args: argparse.Namespace):
     paths = _scene_paths(args, cfg)
     store = open_store(args.store, cfg)
     trust = not getattr(args, "recheck", False)  # a recheck hashes every file itself
-    return store, resolve(paths, store, cfg, progress=_printer(), trust_team=trust)
+    return store, resolve(paths, store, cfg, progress=progress_printer(args), trust_team=trust)
 
 
 def _emit(args: argparse.Namespace, out: Dict[str, Any], lines: List[str], store: Any = None) -> None:
-    end_progress_line()
+    end_progress(args)
     if store is not None:
         _warn_index(store)
     emit(args.json, out, "\n".join(lines), indent=2)
@@ -167,10 +159,10 @@ def run_upload(args: argparse.Namespace) -> int:
     if args.recheck:
         from ..store.upload import recheck_in_store
 
-        force = recheck_in_store(res, store, progress=_printer())
+        force = recheck_in_store(res, store, progress=progress_printer(args))
     planned = res.summary()  # upload() moves files to "in store" as they land; report the plan it started from
     try:
-        rep = upload(res, store, progress=_printer(), force=force)
+        rep = upload(res, store, progress=progress_printer(args), force=force)
     except UploadRefused as exc:  # print what did happen, then the one-line error
         _report_upload(args, store, planned, exc.report)
         raise
@@ -191,12 +183,13 @@ def run_verify(args: argparse.Namespace) -> int:
 
     cfg = load_cli_config(args)
     store = open_store(args.store, cfg)
-    rep = store.index.verify(deep=args.deep, threads=store.threads, progress=_printer())
+    rep = store.index.verify(deep=args.deep, threads=store.threads, progress=progress_printer(args))
     claims = None
     if args.claims:
         from ..store.roots import Roots
 
-        claims = store.index.verify_claims(Roots.from_config(cfg).local_path, args.claims, store.threads, _printer())
+        claims = store.index.verify_claims(Roots.from_config(cfg).local_path, args.claims, store.threads,
+                                           progress_printer(args))
     ok = rep.ok and (claims is None or claims.ok)
     out = {"store": store.url, "blobs": rep.blobs, "bytes": rep.bytes, "ok": ok,
            "missing": rep.missing, "wrong_size": rep.wrong_size, "wrong_hash": rep.wrong_hash,
