@@ -30,6 +30,8 @@ def solaris_scene() -> HipWriter:
                                           "xn__inputstexturefile_r3ah": "$HIP/tex/softbox.png",
                                           "xn__inputsshapingiesfile_control_ombhd": Quoted("set"),
                                           "xn__inputsshapingiesfile_n8ahd": "$JOB/ies/spot_30deg.ies"})
+    w.node("stage/materiallibrary1/usduvtexture1", "usduvtexture::2.0", {"file": "$HIP/tex/oak.<UDIM>.png",
+                                                                       "wrapS": Quoted("repeat")})
     w.node("stage/renderproduct1", "renderproduct", {"productName": "$HIP/render/husk/$HIPNAME.$F4.exr",
                                                      "productType": Quoted("raster")})
     w.node("stage/usdrender_rop1", "usdrender_rop", {"outputimage": "$HIP/render/lop/$OS.$F4.exr"})
@@ -61,6 +63,8 @@ def test_lop_lights_and_asset_reference_inputs(tmp_path):
     assert refs["/stage/light1.xn__inputstexturefile_r3ah"].kind == "texture"
     ies = refs["/stage/light1.xn__inputsshapingiesfile_n8ahd"]
     assert (ies.value, ies.kind) == ("$JOB/ies/spot_30deg.ies", "ies")
+    uv = refs["/stage/materiallibrary1/usduvtexture1.file"]
+    assert (uv.value, uv.kind) == ("$HIP/tex/oak.<UDIM>.png", "texture")
     for control in ("/stage/domelight1.xn__inputstexturefile_control_shbh", "/stage/light1.xn__inputsshapingiesfile_control_ombhd"):
         assert control not in refs
 
