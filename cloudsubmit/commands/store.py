@@ -161,7 +161,7 @@ def _report_upload(args: argparse.Namespace, store, planned: Dict[str, Any], rep
 def run_verify(args: argparse.Namespace) -> int:
     from ..cli import load_cli_config
     from ..store import open_store
-    from ..store.backend import blob_key
+    from ..storekeys import blob_key
 
     cfg = load_cli_config(args)
     store = open_store(args.store, cfg)

@@ -63,7 +63,7 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_materialise(args: argparse.Namespace) -> int:
-    from ..store.materialise import materialise_job
+    from ..store.layouts import materialise_job
 
     cfg, store, threads = _open(args)
     try:

@@ -28,6 +28,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import ConfigError, SubmitError
 from ..progress import ProgressCallback, ProgressReport, report
+from ..storekeys import inputs_key
 from . import condor as C
 from .plan import JobPlan, PlanNode
 from .tables import pool_profile
@@ -227,7 +228,7 @@ def _files(plan: JobPlan, bundle: Path, config: Any, store_url: str,
         if stage_file(n) not in subs:
             subs[stage_file(n)] = submit_text(plan, n, bundle, config)
     job = {"version": 1, "job_id": plan.job_id, "bundle": str(bundle), "store": store_url,
-           "inputs_manifest": f"jobs/{plan.job_id}/inputs.json", "inputs": dict(inputs or {}),
+           "inputs_manifest": inputs_key(plan.job_id), "inputs": dict(inputs or {}),
            "output_dirs": list(output_dirs), "launcher": launcher(config), "plan": plan.to_dict()}
     files = dict(subs)
     files[DAG_NAME] = dag_text(plan, config)

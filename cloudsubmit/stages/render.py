@@ -11,14 +11,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Sequence, Tuple
 
 from ..errors import CloudSubmitError, ConfigError
 from ..frames import compact
 from ..jobs.tables import expand_command, renderer_for
 from .common import StageContext, mapping_rules, run_stage
 
-Rule = Tuple[str, str]
+if TYPE_CHECKING:
+    from ..store.pathmap import Rule
 
 
 def frame_runs(frames: Sequence[int]) -> List[Tuple[int, int, int]]:
@@ -103,7 +104,7 @@ def _pad_hashes(path: str, frame: int) -> str:
 
 
 def _materialise(ctx: StageContext, store: Any) -> List[Rule]:
-    from ..store.materialise import materialise_job
+    from ..store.layouts import materialise_job
 
     rep = materialise_job(store.backend, ctx.plan.job_id, str(ctx.workdir / "session"), ctx.config)
     ctx.log(f"materialised {rep.files} files ({rep.blobs_fetched} fetched, {rep.blobs_cached} from the node cache)")
@@ -121,7 +122,7 @@ def _run(argv: List[str], env: Mapping[str, str], cwd: Path, ctx: StageContext) 
 
 
 def body(ctx: StageContext) -> Dict[str, Any]:
-    from ..store.materialise import map_path
+    from ..store.pathmap import map_path
 
     kind, spec = renderer_for(ctx.plan.scene, ctx.plan.renderer, ctx.config)
     ctx.workdir.mkdir(parents=True, exist_ok=True)

@@ -1,21 +1,12 @@
 """The one small interface every store backend implements (a directory, S3, S3-compatible).
 
-Keys are POSIX strings relative to the store root (``cas/<hash>``, ``index/<id>.json.gz``,
-``jobs/<job>/inputs.json``). Every write is all-or-nothing: a reader never sees a partial object."""
+Keys are POSIX strings relative to the store root, laid out by :mod:`cloudsubmit.storekeys`. Every write is all-or-nothing: a reader never sees a partial object."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Tuple
 
 BytesCallback = Callable[[int], None]  # called with the number of bytes just moved
-
-BLOB_PREFIX = "cas/"
-
-
-def blob_key(digest: str) -> str:
-    """Where a blob lives in the ``cas`` layout: the one place that spells it, so the uploader,
-    the index, a node's download and the output manifests can never disagree."""
-    return BLOB_PREFIX + digest
 
 
 class Backend(ABC):

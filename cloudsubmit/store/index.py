@@ -30,11 +30,10 @@ from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from ..errors import StoreError
 from ..progress import ProgressCallback
-from .backend import BLOB_PREFIX, Backend, blob_key
+from ..storekeys import BLOB_PREFIX, SHARD_PREFIX, SHARD_SUFFIX, blob_key, new_shard_key
+from .backend import Backend
 from .hashing import hash_file
 
-SHARD_PREFIX = "index/"
-SHARD_SUFFIX = ".json.gz"
 FORMAT = "cloudsubmit-index/1"
 _RELIST_ATTEMPTS = 5
 SNAPSHOT_MAX = 200_000  # entries per snapshot shard, so no single object grows without bound
@@ -63,11 +62,6 @@ def current_user() -> str:
         return getpass.getuser()
     except Exception:  # no login name in some containers
         return ""
-
-
-def new_shard_key() -> str:
-    """Time-ordered (hex nanoseconds) plus random bits: sortable and unique across machines."""
-    return f"{SHARD_PREFIX}{time.time_ns():016x}-{os.urandom(6).hex()}{SHARD_SUFFIX}"
 
 
 def encode_shard(entries: Iterable[IndexEntry]) -> bytes:

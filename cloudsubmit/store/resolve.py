@@ -16,19 +16,16 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
 from ..paths import normpath
 from ..progress import ProgressCallback
 from .backend import BytesCallback
+from .blobs import FileChanged
 from .hashcache import FileStat
 from .hashing import hash_file
 from .transfer import TransferItem, TransferSummary, run_transfers
 from .roots import Roots
 
 if TYPE_CHECKING:
-    from . import Store
+    from .opener import Store
 
 IN_STORE, TO_UPLOAD, MISSING, REFUSED = "in_store", "to_upload", "missing", "refused"
-
-
-class FileChanged(Exception):
-    """The file's size, mtime or content differs from what was recorded for it a moment ago."""
 
 
 @dataclass

@@ -11,38 +11,21 @@ second ago) is not sent again. Whether to ask per blob (HEAD) or list ``cas/`` (
 1000 blobs) is chosen by which costs fewer requests."""
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from ..errors import Cancelled, StoreError
 from ..progress import ProgressCallback
-from .backend import BLOB_PREFIX, Backend, BytesCallback, blob_key
+from ..storekeys import BLOB_PREFIX, blob_key
+from .backend import BytesCallback
+from .blobs import FileChanged, put_verified
 from .index import IndexEntry, current_user
+from .reports import UploadReport
+from .resolve import IN_STORE, REFUSED, TO_UPLOAD, FileState, Resolution
 from .transfer import TransferItem, TransferSummary, run_transfers
-from .resolve import IN_STORE, REFUSED, TO_UPLOAD, FileChanged, FileState, Resolution
 
 if TYPE_CHECKING:
-    from . import Store
-
-
-@dataclass
-class UploadReport:
-    store_url: str
-    uploaded_files: int = 0
-    uploaded_bytes: int = 0
-    skipped_files: int = 0          # already in the store: indexed, or a complete blob found there
-    indexed_files: int = 0          # entries in the new shard
-    shard: str = ""
-    refused: List[Dict[str, str]] = field(default_factory=list)
-
-    def summary(self) -> Dict[str, Any]:
-        return {
-            "store": self.store_url, "uploaded_files": self.uploaded_files, "uploaded_bytes": self.uploaded_bytes,
-            "skipped_files": self.skipped_files, "indexed_files": self.indexed_files, "shard": self.shard,
-            "refused": list(self.refused),
-        }
+    from .opener import Store
 
 
 class UploadRefused(StoreError):
@@ -53,64 +36,6 @@ class UploadRefused(StoreError):
         first = report.refused[0]
         super().__init__(f"{first['path']}: {first['reason']}; {len(report.refused)} file(s) not uploaded, run again")
         self.report = report
-
-
-class VerifyingReader:
-    """Reads one file for upload, hashing as it goes; raises :class:`FileChanged` before handing
-    out the last byte if the content or the file's size/mtime is not what was hashed before.
-    Handed to :meth:`Backend.put_fileobj`, which then stores nothing: inputs and render outputs
-    alike, a blob is always exactly its name."""
-
-    def __init__(self, path: str, size: int, mtime_ns: int, digest: str, on_bytes: BytesCallback) -> None:
-        import xxhash
-
-        self.path, self.size, self.mtime_ns, self.digest, self.on_bytes = path, size, mtime_ns, digest, on_bytes
-        try:
-            self.f = open(path, "rb")
-        except OSError as exc:  # the source, not the store: the file is refused, the upload goes on
-            raise FileChanged(f"cannot read ({exc.strerror or exc})") from None
-        try:
-            self._check_stat()
-        except FileChanged:
-            self.f.close()
-            raise
-        self.h = xxhash.xxh3_128()
-        self.n = 0
-
-    def _check_stat(self) -> None:
-        st = os.fstat(self.f.fileno())
-        if (st.st_size, st.st_mtime_ns) != (self.size, self.mtime_ns):
-            raise FileChanged("changed since it was hashed")
-
-    def read(self, amount: int = -1) -> bytes:
-        try:
-            data = self.f.read(amount if amount and amount > 0 else -1)
-        except OSError as exc:
-            raise FileChanged(f"cannot read ({exc.strerror or exc})") from None
-        self.on_bytes(len(data))  # raises Cancelled when asked to stop
-        self.n += len(data)
-        self.h.update(data)
-        if self.n > self.size or (not data and self.n < self.size):
-            raise FileChanged("changed while being uploaded")
-        if data and self.n == self.size:
-            if self.f.read(1) or self.h.hexdigest() != self.digest:
-                raise FileChanged("changed while being uploaded")
-            self._check_stat()
-        return data
-
-    def close(self) -> None:
-        self.f.close()
-
-
-def put_verified(backend: Backend, key: str, path: str, size: int, mtime_ns: int, digest: str,
-                 on_bytes: BytesCallback) -> None:
-    """Store the file at ``path`` under ``key`` only if it is still exactly what was hashed as
-    ``digest`` (size, mtime and content); otherwise raise :class:`FileChanged`, storing nothing."""
-    reader = VerifyingReader(path, size, mtime_ns, digest, on_bytes)
-    try:
-        backend.put_fileobj(key, reader, size=size)
-    finally:
-        reader.close()
 
 
 def _present_blobs(store: "Store", wanted: Dict[str, List[FileState]]) -> Optional[Dict[str, int]]:
