@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional
 
 from ..scan.houdini_parms import base_type
 from ..scan.model import RawRef
+from ..scan.readers import host_extensions
 from .base import FrameRange, Host, register_host
 
 ROP_ROOT = "/out"
@@ -35,7 +36,7 @@ def _is_driver(node: Any) -> bool:
 
 class HoudiniHost(Host):
     name = "houdini"
-    scene_extensions = (".hip", ".hipnc", ".hiplc")
+    scene_extensions = host_extensions("houdini")
 
     def is_live(self) -> bool:
         try:

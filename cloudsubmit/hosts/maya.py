@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from ..scan.model import RawRef
+from ..scan.readers import host_extensions
 from .base import FrameRange, Host, register_host
 
 MENU_NAME = "cloudsubmitMenu"
@@ -27,7 +28,7 @@ def _cmds() -> Any:
 
 class MayaHost(Host):
     name = "maya"
-    scene_extensions = (".ma", ".mb")
+    scene_extensions = host_extensions("maya")
 
     def is_live(self) -> bool:
         try:

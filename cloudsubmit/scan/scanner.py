@@ -19,13 +19,13 @@ from ..errors import CloudSubmitError, ScanError
 from ..frames import compact
 from ..paths import normpath
 from ..progress import ProgressCallback, ProgressReport, report
-from . import READERS, scene_extension
+from .readers import READERS, host_extensions, scene_extension
 from .expand import DirCache, expand_env, expand_value, tx_sibling, unshield
 from .maya_project import MayaProject, find_project
 from .model import (Dependency, DependencySet, IncompleteScene, Output, RawRef, ReadContext, ReadResult, SceneInfo,
                     incomplete_reason)
 
-MAYA_EXTENSIONS = (".ma", ".mb")
+MAYA_EXTENSIONS = host_extensions("maya")
 # Kinds Arnold may read from a .tx beside the file.
 TX_KINDS = frozenset(("texture", "image", "ies"))
 _PROGRESS_EVERY = 500

@@ -19,6 +19,7 @@ from ..errors import Cancelled, CloudSubmitError, FrameSpecError
 from ..frames import compact, parse_frames, scout_frames
 from ..progress import ProgressCallback
 from ..scan.model import DependencySet
+from ..scan.readers import HOSTS, scene_extension
 from ..units import human_size
 from .services import IN_STORE, MISSING, TO_UPLOAD, UNKNOWN, Services, StageProgress, SubmitRequest, SubmitResult
 from .settings import PLACES, PanelSettings, load_settings, save_settings
@@ -182,8 +183,8 @@ class SubmitController:
         """"maya", "houdini" (live or by the file's extension) or "" for other scene files."""
         if self.snapshot is not None:
             return self.snapshot.host
-        ext = posixpath.splitext(self.scene)[1].lower()
-        return {".ma": "maya", ".mb": "maya", ".hip": "houdini", ".hipnc": "houdini", ".hiplc": "houdini"}.get(ext, "")
+        kind = HOSTS.get(scene_extension(self.scene), "")
+        return kind if kind in ("maya", "houdini") else ""
 
     def _choices(self, renderer: str, cameras: List[str], layers: List[str]) -> None:
         self.renderers = sorted({renderer, *self.layer_renderers.values()} - {""})

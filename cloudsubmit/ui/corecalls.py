@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Optional
 
 from ..progress import ProgressCallback
 from ..scan.model import DependencySet
+from ..scan.readers import host_extensions, scene_extension
 from .services import IN_STORE, MISSING, TO_UPLOAD, StageProgress, SubmitRequest, SubmitResult
 
 
@@ -37,7 +38,7 @@ def resolve(paths: List[str], config: Any, progress: Optional[ProgressCallback])
 def render_options(request: SubmitRequest) -> Dict[str, str]:
     """The renderer template tokens the panel chose (``{renderer}``, ``{camera}``, ``{layer}`` or
     ``{rop}`` in jobs/renderers.yaml)."""
-    houdini = request.scene.lower().endswith((".hip", ".hipnc", ".hiplc"))
+    houdini = scene_extension(request.scene) in host_extensions("houdini")
     pairs = (("renderer", request.renderer), ("camera", request.camera), ("rop" if houdini else "layer", request.layer))
     return {k: v for k, v in pairs if v}
 
