@@ -9,7 +9,8 @@ import pytest
 from cloudsubmit.errors import SubmitError
 from cloudsubmit.hosts import base, headless
 from cloudsubmit.hosts.houdini import HoudiniHost
-from cloudsubmit.hosts.maya import MENU_NAME, MayaHost, install_menu
+from cloudsubmit.hosts.maya import MayaHost
+from cloudsubmit.ui.launch import MENU_NAME, install_maya_menu as install_menu
 
 from hostfakes import FakeHou, installed, maya_modules, maya_scene
 
@@ -93,7 +94,7 @@ def test_user_setup_adds_the_menu_only_with_a_ui(batch):
 def test_maya_module_and_shelf_point_at_the_package_and_icon():
     mod = (REPO / "maya" / "cloudsubmit.mod").read_text().splitlines()
     assert mod[0].startswith("+ cloudsubmit ") and "PYTHONPATH +:= .." in mod and "icons: ../icons" in mod
-    assert (REPO / "maya" / "shelves" / "shelf_Cloud.mel").read_text().count("show_panel()") == 1
+    assert (REPO / "maya" / "shelves" / "shelf_Cloud.mel").read_text().count("show_maya_panel()") == 1
     assert (REPO / "icons" / "cloudsubmit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -270,7 +270,7 @@ def test_studio_defaults_then_the_users_own_choices(tmp_path):
 def test_real_services_scan_resolve_submit_and_follow_a_local_run(tmp_path):
     """The panel's logic against the real scanner, a directory store and the local scheduler."""
     from cloudsubmit.commands.demo import copy_example
-    from cloudsubmit.ui.services import real_services
+    from cloudsubmit.ui.corecalls import real_services
 
     scene = copy_example(str(tmp_path / "w"))
     (tmp_path / "store").mkdir()

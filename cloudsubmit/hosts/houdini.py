@@ -154,15 +154,6 @@ def _raw_ref(table: Any, parm: Any, value: str) -> RawRef:
     )
 
 
-def show_panel(rop: str = "") -> Any:
-    """Open the submit panel for the open hip file (from the shelf, or a ROP's right-click menu
-    with ``rop`` pre-selected), parented to Houdini's main window."""
-    from ..ui.panel import show_panel as show
-
-    host = register_host(HoudiniHost())
-    return show(host, layer=rop)
-
-
 def open_hython(scene: str) -> Optional[HoudiniHost]:
     """Inside hython: load ``scene``; None when ``hou`` is not importable or refuses the file."""
     try:

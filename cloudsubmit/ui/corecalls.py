@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional
 from ..progress import ProgressCallback
 from ..scan.model import DependencySet
 from ..scan.readers import host_extensions, scene_extension
-from .services import IN_STORE, MISSING, TO_UPLOAD, StageProgress, SubmitRequest, SubmitResult
+from .services import IN_STORE, MISSING, TO_UPLOAD, Services, StageProgress, SubmitRequest, SubmitResult
 
 
 def scan(scene: str, frames: Optional[List[int]], snap: Any, config: Any,
@@ -76,3 +76,17 @@ def _state(counts: Any) -> str:
     if counts.total and counts.done >= counts.total:
         return "done"
     return "running" if (counts.running or counts.done or counts.idle) else "waiting"
+
+
+def real_services(config: Any = None) -> Services:
+    """The services bound to the core's public API with ``config`` (the layered config)."""
+    from ..config import load_config
+
+    cfg = config if config is not None else load_config()
+    return Services(
+        scan=lambda scene, frames, snap, progress: scan(scene, frames, snap, cfg, progress),
+        resolve=lambda paths, progress: resolve(paths, cfg, progress),
+        submit=lambda request, deps, progress: submit(request, deps, cfg, progress),
+        status=lambda job_id: status(job_id, cfg),
+        extra={"config": cfg},
+    )

@@ -337,7 +337,7 @@ def build_panel(scene: str, services: Any = None, host: Any = None, layer: str =
                 parent: Optional[QtWidgets.QWidget] = None) -> SubmitPanel:
     """A panel for ``scene`` (or the host's open scene). Host data is gathered here, on the main
     thread; the workers get plain data only."""
-    from .services import real_services
+    from . import corecalls
     from .settings import config_defaults
 
     snap = None
@@ -346,7 +346,7 @@ def build_panel(scene: str, services: Any = None, host: Any = None, layer: str =
 
         snap = snapshot(host)
         scene = scene or snap.scene
-    services = services or real_services()
+    services = services or corecalls.real_services()
     controller = SubmitController(services, save_scene=host.save_scene if host is not None else None,
                                   defaults=config_defaults(services.extra.get("config")),
                                   host_snapshot=(lambda: snapshot(host)) if host is not None else None)

@@ -2,7 +2,7 @@
 tested with small fakes and run with the real scanner, store and scheduler.
 
 Every service takes plain data and a progress callback and runs on a worker thread; none touches a
-host or Qt. :func:`real_services` binds them to cloudsubmit's public API (imported when called)."""
+host or Qt. ``corecalls.real_services`` binds them to cloudsubmit's public API."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -64,19 +64,3 @@ class Services:
     submit: SubmitFn
     status: StatusFn
     extra: Dict[str, Any] = field(default_factory=dict)
-
-
-def real_services(config: Any = None) -> Services:
-    """The services bound to the core's public API with ``config`` (the layered config)."""
-    from ..config import load_config
-
-    cfg = config if config is not None else load_config()
-    from . import corecalls
-
-    return Services(
-        scan=lambda scene, frames, snap, progress: corecalls.scan(scene, frames, snap, cfg, progress),
-        resolve=lambda paths, progress: corecalls.resolve(paths, cfg, progress),
-        submit=lambda request, deps, progress: corecalls.submit(request, deps, cfg, progress),
-        status=lambda job_id: corecalls.status(job_id, cfg),
-        extra={"config": cfg},
-    )
