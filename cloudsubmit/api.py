@@ -9,10 +9,14 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from .errors import ScanError, SubmitError
 from .progress import ProgressCallback, ProgressReport, report
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .scan.model import DependencySet
 
 
 @dataclass
@@ -38,7 +42,7 @@ class SubmitResult:
         return out
 
 
-def _frames(frames: Union[str, Sequence[int], None], deps: Any) -> List[int]:
+def _frames(frames: Union[str, Sequence[int], None], deps: DependencySet) -> List[int]:
     from .frames import parse_frames
 
     if isinstance(frames, str):
@@ -52,8 +56,8 @@ def _frames(frames: Union[str, Sequence[int], None], deps: Any) -> List[int]:
     raise ScanError(f"{getattr(deps, 'scene', 'scene')}: no frame range in the scene; give --frames")
 
 
-def _scan(scene: str, frames: Union[str, Sequence[int], None], config: Any,
-          progress: Optional[ProgressCallback]) -> Any:
+def _scan(scene: str, frames: Union[str, Sequence[int], None], config: Config,
+          progress: Optional[ProgressCallback]) -> DependencySet:
     """The scene's dependencies; a file no reader knows (a generic command's script or data
     folder) is its own only dependency, and ``inputs`` name the rest."""
     import os
@@ -73,7 +77,7 @@ def _scan(scene: str, frames: Union[str, Sequence[int], None], config: Any,
     return scan_scene(scene, frames=chosen, config=config, progress=progress)
 
 
-def _add_inputs(deps: Any, inputs: Sequence[str]) -> None:
+def _add_inputs(deps: DependencySet, inputs: Sequence[str]) -> None:
     """Extra files or folders (walked) the renderer needs that no scene names."""
     import os
 
@@ -92,7 +96,7 @@ def _add_inputs(deps: Any, inputs: Sequence[str]) -> None:
                 deps.dependencies.append(Dependency(f, True, os.path.getsize(f), "input", "--input"))
 
 
-def without_missing(deps: Any) -> Any:
+def without_missing(deps: DependencySet) -> DependencySet:
     """A copy of ``deps`` without the files that are not there (the caller's set is untouched:
     a panel keeps showing them as missing)."""
     import copy
@@ -102,7 +106,7 @@ def without_missing(deps: Any) -> Any:
     return kept
 
 
-def _checked_missing(scene: str, deps: Any, allow_missing: bool) -> Any:
+def _checked_missing(scene: str, deps: DependencySet, allow_missing: bool) -> DependencySet:
     """Refuse a scene with missing or unusable files (a referenced scene cut short), naming how
     many and the way past; or, when allowed, drop the missing ones (an incomplete file is still
     sent: it is all there is) and say so in the result's warnings."""
@@ -135,7 +139,7 @@ def output_folder(path: str) -> str:
     return str(Path(path).parent)
 
 
-def scene_options(deps: Any, given: Optional[Mapping[str, str]]) -> Dict[str, str]:
+def scene_options(deps: DependencySet, given: Optional[Mapping[str, str]]) -> Dict[str, str]:
     """Renderer tokens the scene itself answers (its renderer, its only ROP), under what the user
     chose: an artist submitting a one-ROP .hip should not have to name the ROP."""
     info = getattr(deps, "info", None)
@@ -148,14 +152,14 @@ def scene_options(deps: Any, given: Optional[Mapping[str, str]]) -> Dict[str, st
     return out
 
 
-def _output_dirs(deps: Any, output_dir: str, bundle: Path) -> List[str]:
+def _output_dirs(deps: DependencySet, output_dir: str, bundle: Path) -> List[str]:
     if output_dir:
         return [output_dir]
     found = sorted({d for d in (output_folder(o.path) for o in getattr(deps, "outputs", [])) if d})
     return found or [str(bundle / "output")]
 
 
-def _resolve(paths: List[str], config: Any, store_url: Optional[str],
+def _resolve(paths: List[str], config: Config, store_url: Optional[str],
              progress: Optional[ProgressCallback]) -> "tuple[str, Dict[str, Any]]":
     from .store import open_store, resolve
 
@@ -167,50 +171,73 @@ def _resolve(paths: List[str], config: Any, store_url: Optional[str],
         store.close()
 
 
-def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, config: Any = None, *,
-                 chunk: Optional[int] = None, place: Optional[Mapping[str, str]] = None,
-                 renderer: Optional[str] = None, render_options: Optional[Mapping[str, str]] = None,
-                 scout: Optional[bool] = None, output_dir: str = "", bundle_dir: Optional[str] = None,
-                 scheduler: Optional[str] = None, store_url: Optional[str] = None, dry_run: bool = False,
-                 inputs: Sequence[str] = (), job_name: str = "", priority: int = 0, dependencies: Any = None,
-                 allow_missing: bool = False, progress: Optional[ProgressCallback] = None) -> SubmitResult:
-    """Submit ``scene``. ``dependencies`` (a DependencySet) skips the offline scan, for a host
-    adapter that scanned the live session; ``inputs`` adds files or folders no scene names;
-    ``allow_missing`` sends the job without files that do not exist (a TD knows the render does
-    not need them) instead of refusing it."""
+@dataclass
+class SubmitOptions:
+    """Everything a submit may choose, built by the CLI (``commands/jobs.py``) and the panel
+    (``ui/corecalls.py``) alike; ``None`` or empty means "the config's default".
+
+    ``frames``: a spec ("1-100x5"), a list, or None for the scene's range. ``place``: stage ->
+    local|cloud. ``post``: extra post stages (``{"name", "command"}``) instead of ``jobs.post``.
+    ``inputs``: files or folders no scene names. ``allow_missing``: send the job without files
+    that do not exist instead of refusing it. ``dry_run``: write the bundle, submit nothing."""
+
+    frames: Union[str, Sequence[int], None] = None
+    chunk: Optional[int] = None
+    renderer: Optional[str] = None
+    render_options: Dict[str, str] = field(default_factory=dict)
+    place: Dict[str, str] = field(default_factory=dict)
+    scout: Optional[bool] = None
+    post: Optional[List[Dict[str, Any]]] = None
+    name: str = ""
+    priority: int = 0
+    inputs: List[str] = field(default_factory=list)
+    allow_missing: bool = False
+    dry_run: bool = False
+    scheduler: Optional[str] = None
+    bundle_dir: Optional[str] = None
+    output_dir: str = ""
+    store_url: Optional[str] = None
+
+
+def submit_scene(scene: str, options: Optional[SubmitOptions] = None, config: Optional[Config] = None, *,
+                 dependencies: Optional[DependencySet] = None,
+                 progress: Optional[ProgressCallback] = None) -> SubmitResult:
+    """Submit ``scene`` as ``options`` say. ``dependencies`` skips the offline scan, for a host
+    adapter that scanned the live session."""
     from .config import load_config
     from .jobs.bundle import bundle_path, write_bundle
     from .jobs.plan import make_plan
     from .jobs.submit import check_not_tmp
 
+    opt = options or SubmitOptions()
     config = config or load_config()
     report(progress, ProgressReport("scan", 0, 1, message=scene))
-    deps = dependencies if dependencies is not None else _scan(scene, frames, config, progress)
-    _add_inputs(deps, inputs)
-    deps = _checked_missing(scene, deps, allow_missing)
-    plan = make_plan(deps.scene or scene, _frames(frames, deps), config, chunk=chunk, place=place,
-                     renderer=renderer, render_options=scene_options(deps, render_options), scout=scout,
-                     output_dir=output_dir or None, name=job_name, priority=priority)
+    deps = dependencies if dependencies is not None else _scan(scene, opt.frames, config, progress)
+    _add_inputs(deps, opt.inputs)
+    deps = _checked_missing(scene, deps, opt.allow_missing)
+    plan = make_plan(deps.scene or scene, _frames(opt.frames, deps), config, chunk=opt.chunk, place=opt.place or None,
+                     renderer=opt.renderer, render_options=scene_options(deps, opt.render_options), scout=opt.scout,
+                     post=opt.post, output_dir=opt.output_dir or None, name=opt.name, priority=opt.priority)
     paths = sorted({d.path for d in deps.dependencies} | ({plan.scene} if Path(plan.scene).is_file() else set()))
     url, inputs = "", {"files": len(paths)}
     if any(n.place == "cloud" for n in plan.nodes):
-        url, inputs = _resolve(paths, config, store_url, progress)
-    target = bundle_path(plan, config, bundle_dir)
-    sched = scheduler or config["jobs"]["scheduler"]
-    if not dry_run and sched == "htcondor":
+        url, inputs = _resolve(paths, config, opt.store_url, progress)
+    target = bundle_path(plan, config, opt.bundle_dir)
+    sched = opt.scheduler or config["jobs"]["scheduler"]
+    if not opt.dry_run and sched == "htcondor":
         check_not_tmp(target)  # refused before anything is written
     bundle = write_bundle(plan, config, str(target), store_url=url, inputs=inputs,
                           manifest={"scene": plan.scene, "files": paths},
-                          output_dirs=_output_dirs(deps, output_dir or plan.output_dir, target), progress=progress)
+                          output_dirs=_output_dirs(deps, opt.output_dir or plan.output_dir, target), progress=progress)
     out = SubmitResult(plan.job_id, str(bundle.path), str(bundle.dag), sched,
-                       dry_run, inputs=inputs, warnings=list(getattr(deps, "warnings", [])))
-    if not dry_run:
+                       opt.dry_run, inputs=inputs, warnings=list(getattr(deps, "warnings", [])))
+    if not opt.dry_run:
         sent = _submit_or_discard(bundle.path, sched, config, progress)
         out.cluster, out.local = sent.get("cluster"), sent.get("local")
     return out
 
 
-def _submit_or_discard(bundle: Path, scheduler: str, config: Any,
+def _submit_or_discard(bundle: Path, scheduler: str, config: Config,
                        progress: Optional[ProgressCallback]) -> Dict[str, Any]:
     """A pool that refuses the DAG (or is not there) leaves nothing behind: the bundle was written
     by this call, no registry entry names it, and the next Submit writes a fresh one."""

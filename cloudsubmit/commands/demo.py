@@ -15,7 +15,10 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "demo_shot"
 SCENE = "scenes/shot010_lighting.ma"
@@ -151,7 +154,7 @@ class StageLines:
         return "done"
 
 
-def _report(result: Any, cfg: Any, work: Path) -> int:
+def _report(result: Any, cfg: Config, work: Path) -> int:
     bundle = Path(result.bundle)
     up = _result_json(bundle, "upload")
     out = Path(cfg["jobs"]["output_dir"])
@@ -177,7 +180,7 @@ def _report(result: Any, cfg: Any, work: Path) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api import submit_scene
+    from ..api import SubmitOptions, submit_scene
     from ..scan import scan_scene
     from .output import write
     from .scan import format_table
@@ -190,5 +193,5 @@ def run(args: argparse.Namespace) -> int:
     if args.scan_only or deps.missing:
         return 1 if deps.missing else 0
     print(f"\nstore:    {cfg['store']['url']} (the demo's own; a studio sets store.url)", flush=True)
-    result = submit_scene(str(scene), None, cfg, dependencies=deps, progress=StageLines())
+    result = submit_scene(str(scene), SubmitOptions(), cfg, dependencies=deps, progress=StageLines())
     return _report(result, cfg, work)

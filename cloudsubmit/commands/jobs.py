@@ -7,9 +7,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .output import emit, end_progress_line, progress_line, write, write_json
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 STAGES = ("upload", "render", "download", "post")
 
@@ -79,18 +82,19 @@ def _describe(rep) -> str:
 
 
 def run_submit(args: argparse.Namespace) -> int:
-    from ..api import submit_scene
+    from ..api import SubmitOptions, submit_scene
     from ..cli import load_cli_config
     from ..jobs.plan import parse_place
 
     cfg = load_cli_config(args)
-    result = submit_scene(
-        args.scene, args.frames, cfg, chunk=args.chunk, place=parse_place(args.place), renderer=args.renderer,
+    options = SubmitOptions(
+        frames=args.frames, chunk=args.chunk, place=parse_place(args.place), renderer=args.renderer,
         render_options=_pairs(args.option, "--option"), scout=args.scout, output_dir=args.output_dir,
         bundle_dir=args.bundle_dir, scheduler=args.scheduler, store_url=args.store, dry_run=args.dry_run,
-        inputs=args.input, job_name=args.name, priority=args.priority, allow_missing=args.allow_missing,
-        dependencies=_live_dependencies(args, cfg), progress=progress_line(_describe, not args.json),
+        inputs=list(args.input), name=args.name, priority=args.priority, allow_missing=args.allow_missing,
     )
+    result = submit_scene(args.scene, options, cfg, dependencies=_live_dependencies(args, cfg),
+                          progress=progress_line(_describe, not args.json))
     end_progress_line(not args.json)
     out = result.to_dict()
     if not args.json:
@@ -109,7 +113,7 @@ def run_submit(args: argparse.Namespace) -> int:
     return _exit(out)
 
 
-def _live_dependencies(args: argparse.Namespace, cfg: Any) -> Any:
+def _live_dependencies(args: argparse.Namespace, cfg: Config) -> Any:
     """Under ``mayapy -m cloudsubmit submit`` (or hython) open the scene in the DCC and let the
     live session list its files; None elsewhere, and submit_scene reads the scene offline."""
     from ..frames import parse_frames

@@ -21,7 +21,7 @@ from ..progress import ProgressCallback
 from ..scan.model import DependencySet
 from ..scan.readers import HOSTS, scene_extension
 from ..units import human_size
-from .services import IN_STORE, MISSING, TO_UPLOAD, UNKNOWN, Services, StageProgress, SubmitRequest, SubmitResult
+from .services import IN_STORE, MISSING, TO_UPLOAD, UNKNOWN, Services, StageProgress, SubmitRequest, SubmittedJob
 from .settings import PLACES, PanelSettings, load_settings, save_settings
 
 Task = Callable[[Optional[ProgressCallback]], Any]
@@ -144,7 +144,7 @@ class SubmitController:
         self.allow_missing = False
         self.busy = ""  # the stage a worker is running, "" when idle
         self.error = ""
-        self.job: Optional[SubmitResult] = None
+        self.job: Optional[SubmittedJob] = None
         self.stages: List[StageProgress] = []
         self._submitted: Optional[SubmitRequest] = None
 
@@ -448,7 +448,7 @@ class SubmitController:
         except OSError:
             pass  # an unwritable config folder must not block a submission
 
-    def submit_done(self, result: SubmitResult) -> None:
+    def submit_done(self, result: SubmittedJob) -> None:
         self.busy, self.job = "", result
         self.stages = [StageProgress(s) for s in self.placement]
         self._emit("busy")

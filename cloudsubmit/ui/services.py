@@ -32,7 +32,9 @@ class SubmitRequest:
 
 
 @dataclass
-class SubmitResult:
+class SubmittedJob:
+    """What the panel shows of a submitted job (``api.SubmitResult`` is the core's full answer)."""
+
     job_id: str
     message: str = ""
     bundle: str = ""
@@ -48,7 +50,7 @@ class StageProgress:
 
 ScanFn = Callable[[str, Optional[List[int]], Any, Optional[ProgressCallback]], DependencySet]
 ResolveFn = Callable[[List[str], Optional[ProgressCallback]], Dict[str, str]]
-SubmitFn = Callable[[SubmitRequest, DependencySet, Optional[ProgressCallback]], SubmitResult]
+SubmitFn = Callable[[SubmitRequest, DependencySet, Optional[ProgressCallback]], SubmittedJob]
 StatusFn = Callable[[str], List[StageProgress]]
 
 
@@ -56,7 +58,7 @@ StatusFn = Callable[[str], List[StageProgress]]
 class Services:
     """``scan(scene, frames, host_snapshot, progress) -> DependencySet``;
     ``resolve(paths, progress) -> {path: "store"|"upload"|"missing"}``;
-    ``submit(request, dependencies, progress) -> SubmitResult``;
+    ``submit(request, dependencies, progress) -> SubmittedJob``;
     ``status(bundle or job_id) -> [StageProgress]``."""
 
     scan: ScanFn

@@ -10,7 +10,10 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 STAGES = ("upload", "render", "download")  # post stages (jobs.post) are added by name
 PLACES = ("local", "cloud")
@@ -49,7 +52,7 @@ class PanelSettings:
         return out
 
 
-def config_defaults(config: Any = None) -> PanelSettings:
+def config_defaults(config: Optional[Config] = None) -> PanelSettings:
     """The studio's defaults (``jobs.chunk``, ``jobs.scout``, ``jobs.place``, ``jobs.post``), before
     the user's own choices are laid over them."""
     out = PanelSettings()
