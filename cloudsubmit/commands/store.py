@@ -9,10 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from typing import Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List
 
 from ..errors import EXIT_FAILED, EXIT_OK
 from .output import emit, end_progress_line, human_size, progress_line
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -75,7 +78,7 @@ def _manifest_paths(path: str) -> List[str]:
     return [i if os.path.isabs(i) or ":" in i[:3] else os.path.join(base, i) for i in items]
 
 
-def _scene_paths(args: argparse.Namespace, cfg: Any) -> List[str]:
+def _scene_paths(args: argparse.Namespace, cfg: Config) -> List[str]:
     from ..errors import StoreError
 
     if bool(args.scene) == bool(args.manifest):

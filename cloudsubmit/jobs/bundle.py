@@ -24,7 +24,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import ConfigError, SubmitError
 from ..progress import ProgressCallback, ProgressReport, report
@@ -32,6 +32,9 @@ from ..storekeys import inputs_key
 from . import condor as C
 from .plan import JobPlan, PlanNode
 from .tables import pool_profile
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 DAG_NAME = "job.dag"
 STATUS_NAME = "node_status.txt"
@@ -57,20 +60,20 @@ class Bundle:
         return {"job_id": self.job_id, "bundle": str(self.path), "dag": str(self.dag)}
 
 
-def default_bundle_root(scene: str, config: Any) -> Path:
+def default_bundle_root(scene: str, config: Config) -> Path:
     root = config["jobs"]["bundle_root"]
     if root:
         return Path(os.path.expanduser(root))
     return Path(scene).parent / "cloudsubmit" / "jobs"
 
 
-def bundle_path(plan: JobPlan, config: Any, bundle_dir: Optional[str] = None) -> Path:
+def bundle_path(plan: JobPlan, config: Config, bundle_dir: Optional[str] = None) -> Path:
     """Where the bundle of ``plan`` goes: ``bundle_dir`` or ``<bundle root>/<job id>``."""
     final = Path(bundle_dir) if bundle_dir else default_bundle_root(plan.scene, config) / plan.job_id
     return Path(os.path.abspath(final))
 
 
-def launcher(config: Any, executable: Optional[str] = None) -> List[str]:
+def launcher(config: Config, executable: Optional[str] = None) -> List[str]:
     """The argv prefix that runs cloudsubmit on a node: ``jobs.launcher``, else this Python. Inside
     Maya or Houdini ``sys.executable`` is the application itself, so there the installed
     ``cloudsubmit`` script (or mayapy, which needs no licence) is used instead."""
@@ -116,7 +119,7 @@ def _placement(profile: Mapping[str, Any], where: str) -> List[Tuple[str, str]]:
     return pairs
 
 
-def submit_text(plan: JobPlan, node: PlanNode, bundle: Path, config: Any) -> str:
+def submit_text(plan: JobPlan, node: PlanNode, bundle: Path, config: Config) -> str:
     """The ``.sub`` for ``node``'s stage; every node of the stage shares it via ``$(node)``."""
     profile = pool_profile(config, node.place)
     transfer = str(profile.get("should_transfer_files", "NO")).upper() != "NO"
@@ -156,7 +159,7 @@ def submit_text(plan: JobPlan, node: PlanNode, bundle: Path, config: Any) -> str
     return header + C.submit_lines(pairs) + "queue\n"
 
 
-def dag_text(plan: JobPlan, config: Any) -> str:
+def dag_text(plan: JobPlan, config: Config) -> str:
     """The DAG, written line by line (``MAXJOBS`` included, which htcondor2.dags gets wrong)."""
     jobs = config["jobs"]
     lines = [f"# cloudsubmit job {plan.job_id}", f"# scene {json.dumps(plan.scene, ensure_ascii=True)}"]
@@ -221,7 +224,7 @@ def summary_text(plan: JobPlan, bundle: Path, store_url: str, inputs: Optional[M
     return "\n".join(lines) + "\n"
 
 
-def _files(plan: JobPlan, bundle: Path, config: Any, store_url: str,
+def _files(plan: JobPlan, bundle: Path, config: Config, store_url: str,
            inputs: Optional[Mapping[str, Any]], output_dirs: Sequence[str]) -> Dict[str, str]:
     subs: Dict[str, str] = {}
     for n in plan.nodes:
@@ -238,7 +241,7 @@ def _files(plan: JobPlan, bundle: Path, config: Any, store_url: str,
     return files
 
 
-def write_bundle(plan: JobPlan, config: Any, bundle_dir: Optional[str] = None, *, store_url: str = "",
+def write_bundle(plan: JobPlan, config: Config, bundle_dir: Optional[str] = None, *, store_url: str = "",
                  inputs: Optional[Mapping[str, Any]] = None, manifest: Optional[Mapping[str, Any]] = None,
                  output_dirs: Sequence[str] = (), progress: Optional[ProgressCallback] = None) -> Bundle:
     """Write the bundle atomically and return it. ``bundle_dir`` is the bundle itself; by default

@@ -12,13 +12,16 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence
 
 from ..errors import ConfigError
 from ..frames import chunk as chunk_frames
 from ..frames import compact, scout_frames
 from ..paths import normpath
 from .tables import renderer_for, required_tokens
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 PLACES = ("local", "cloud")
 CORE_STAGES = ("upload", "render", "download")
@@ -172,7 +175,7 @@ def build_nodes(frames: List[int], size: int, place: Mapping[str, str], scout: b
     return nodes
 
 
-def make_plan(scene: str, frames: Sequence[int], config: Any, *, chunk: Optional[int] = None,
+def make_plan(scene: str, frames: Sequence[int], config: Config, *, chunk: Optional[int] = None,
               place: Optional[Mapping[str, str]] = None, renderer: Optional[str] = None,
               render_options: Optional[Mapping[str, str]] = None, scout: Optional[bool] = None,
               post: Optional[Sequence[Mapping[str, Any]]] = None, output_dir: Optional[str] = None,

@@ -13,7 +13,7 @@ import math
 import os
 import posixpath
 import re
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence
 
 from ..errors import CloudSubmitError, ScanError
 from ..frames import compact
@@ -24,6 +24,9 @@ from .expand import DirCache, expand_env, expand_value, tx_sibling, unshield
 from .maya_project import MayaProject, find_project
 from .model import (Dependency, DependencySet, IncompleteScene, Output, RawRef, ReadContext, ReadResult, SceneInfo,
                     incomplete_reason)
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 MAYA_EXTENSIONS = host_extensions("maya")
 # Kinds Arnold may read from a .tx beside the file.
@@ -78,7 +81,7 @@ def scan_scene(
     scene: str,
     frames: Optional[Sequence[int]] = None,
     project: Optional[str] = None,
-    config: Any = None,
+    config: Optional[Config] = None,
     env: Optional[Mapping[str, str]] = None,
     progress: Optional[ProgressCallback] = None,
 ) -> DependencySet:
@@ -100,7 +103,7 @@ def scan_result(
     result: ReadResult,
     frames: Optional[Sequence[int]] = None,
     project: Optional[str] = None,
-    config: Any = None,
+    config: Optional[Config] = None,
     env: Optional[Mapping[str, str]] = None,
     progress: Optional[ProgressCallback] = None,
     maya: Optional[bool] = None,
@@ -129,7 +132,7 @@ def scan_result(
 class _Walk:
     """One scan's shared state: the listing cache, what was read, what was found."""
 
-    def __init__(self, cfg: Any, ctx: ReadContext, frames: Optional[List[int]],
+    def __init__(self, cfg: Config, ctx: ReadContext, frames: Optional[List[int]],
                  project: Optional[MayaProject], progress: Optional[ProgressCallback]) -> None:
         self.ctx = ctx
         self.frames = frames

@@ -13,11 +13,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from ..errors import EXIT_BAD_INPUT, CloudSubmitError, ConfigError
 from ..jobs.bundle import ABORT_EXIT, load_job
 from ..jobs.plan import JobPlan, PlanNode
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 EXIT_OK = 0
 EXIT_RETRY = 1
@@ -30,7 +33,7 @@ class StageContext:
     plan: JobPlan
     node: PlanNode
     bundle: Optional[Path]        # the bundle directory when this machine sees it, else None
-    config: Any
+    config: Config
     workdir: Path                 # where the stage may write (the job's scratch dir on a pool)
 
     @property

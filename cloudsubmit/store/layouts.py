@@ -5,8 +5,9 @@
 Stages and commands call :func:`send_inputs` and :func:`materialise_job`, never the layouts."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Dict, Optional
 
+from ..config import Config
 from ..progress import ProgressCallback
 from .backend import Backend
 from .materialise import materialise, node_cache_dir
@@ -21,16 +22,11 @@ if TYPE_CHECKING:
 CAS, MIRROR = "cas", "mirror"
 
 
-def _get(config: Any, key: str, default: Any) -> Any:
-    value = config.get(key, default) if config is not None else default
-    return default if value is None else value
+def layout_of(config: Config) -> str:
+    return MIRROR if config.get("store.layout", CAS) == MIRROR else CAS
 
 
-def layout_of(config: Any) -> str:
-    return MIRROR if _get(config, "store.layout", CAS) == MIRROR else CAS
-
-
-def send_inputs(res: Resolution, store: "Store", config: Any = None,
+def send_inputs(res: Resolution, store: "Store", config: Optional[Config] = None,
                 progress: Optional[ProgressCallback] = None) -> Dict[str, int]:
     """Upload in the store's layout: content-addressed blobs, or path keys for an s3fs mirror."""
     if layout_of(store.config) == MIRROR:
@@ -45,7 +41,7 @@ def materialise_job(
     backend: Backend,
     job_id: str,
     session: str,
-    config: Any = None,
+    config: Optional[Config] = None,
     *,
     cache_dir: Optional[str] = None,
     threads: Optional[int] = None,
@@ -53,9 +49,10 @@ def materialise_job(
 ) -> MaterialiseReport:
     """What a render stage calls: layout, node cache and threads come from ``config`` unless
     given. ``cas`` downloads into the session; ``mirror`` only checks the mounted bucket."""
+    config = config if config is not None else Config.defaults()
     if layout_of(config) == MIRROR:
         return materialise_mirror(backend, MirrorLayout.from_config(config), job_id)
-    threads = max(1, threads or int(_get(config, "store.transfer.threads", 8) or 8))
-    max_bytes = int(float(_get(config, "store.transfer.node_cache_max_gb", 0) or 0) * 1e9)
+    threads = max(1, threads or int(config.get("store.transfer.threads", 8) or 8))
+    max_bytes = int(float(config.get("store.transfer.node_cache_max_gb", 0) or 0) * 1e9)
     return materialise(backend, job_id, session, cache_dir=cache_dir or node_cache_dir(config),
                        threads=threads, progress=progress, max_cache_bytes=max_bytes)

@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Iterator, Optional, Tuple
 
+from ..config import Config
 from ..paths import normpath
 from ..progress import ProgressCallback, ProgressReport, report
 from ..storekeys import blob_key
@@ -37,10 +38,10 @@ _REPORT_EVERY = 500  # files linked between two progress reports
 _STALE_TEMP_S = 3600  # a download temp file untouched this long belongs to a killed process
 
 
-def node_cache_dir(config=None) -> str:
+def node_cache_dir(config: Optional[Config] = None) -> str:
     """``store.transfer.node_cache`` or the user's cache folder. On cloud nodes the render slots
     run as one account (``SLOTn_USER = condor``), so all slots share this one cache."""
-    configured = config.get("store.transfer.node_cache", "") if config is not None else ""
+    configured = (config if config is not None else Config.defaults()).get("store.transfer.node_cache", "")
     if configured:
         return configured
     from .dirs import user_cache_dir

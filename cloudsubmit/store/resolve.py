@@ -23,6 +23,7 @@ from .transfer import TransferItem, TransferSummary, run_transfers
 from .roots import Roots
 
 if TYPE_CHECKING:
+    from ..config import Config
     from .opener import Store
 
 IN_STORE, TO_UPLOAD, MISSING, REFUSED = "in_store", "to_upload", "missing", "refused"
@@ -140,7 +141,7 @@ def hash_checked(fs: FileState, on_bytes=None) -> str:
     return digest
 
 
-def resolve(paths: Iterable[str], store: "Store", config: Any = None,
+def resolve(paths: Iterable[str], store: "Store", config: Optional[Config] = None,
             progress: Optional[ProgressCallback] = None) -> Resolution:
     """Classify ``paths`` (local files, any platform spelling) against ``store``."""
     config = store.config if config is None else config

@@ -12,7 +12,7 @@ second ago) is not sent again. Whether to ask per blob (HEAD) or list ``cas/`` (
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from ..errors import Cancelled, StoreError
 from ..progress import ProgressCallback
@@ -25,6 +25,7 @@ from .resolve import IN_STORE, REFUSED, TO_UPLOAD, FileState, Resolution
 from .transfer import TransferItem, TransferSummary, run_transfers
 
 if TYPE_CHECKING:
+    from ..config import Config
     from .opener import Store
 
 
@@ -93,7 +94,7 @@ def _send_or_refuse(store: "Store", digest: str, files: List[FileState], present
         raise _store_failure(store, exc) from None
 
 
-def upload(resolution: Resolution, store: "Store", config: Any = None,
+def upload(resolution: Resolution, store: "Store", config: Optional[Config] = None,
            progress: Optional[ProgressCallback] = None) -> UploadReport:
     """Send every blob ``resolution`` marked to upload, then write one index shard for the batch
     (the new blobs and every in-store file whose exact entry the index lacks). On cancel, a store
@@ -163,7 +164,7 @@ def _record(resolution: Resolution, store: "Store", rep: UploadReport) -> None:
 def _maybe_compact(store: "Store") -> None:
     """Keep a fresh machine's first read of the index to a few requests. Compaction is safe with
     any number of concurrent writers and compactors; if it fails, the upload has still succeeded."""
-    limit = int(store.config.get("store.compact_after", 0) or 0) if store.config is not None else 0
+    limit = int(store.config.get("store.compact_after", 0) or 0)
     if limit and len(store.index.shards) > limit:
         try:
             store.index.compact()
