@@ -110,7 +110,7 @@ def _checked_missing(scene: str, deps: DependencySet, allow_missing: bool) -> De
     """Refuse a scene with missing or unusable files (a referenced scene cut short), naming how
     many and the way past; or, when allowed, drop the missing ones (an incomplete file is still
     sent: it is all there is) and say so in the result's warnings."""
-    bad = [d for d in deps.dependencies if not d.exists or getattr(d, "problem", "")]
+    bad = [d for d in deps.dependencies if not d.exists or bool(getattr(d, "problem", ""))]
     if not bad:
         return deps
     what = "missing" if all(not d.exists for d in bad) else "missing or incomplete"

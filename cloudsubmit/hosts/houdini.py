@@ -165,4 +165,7 @@ def open_hython(scene: str) -> Optional[HoudiniHost]:
     except Exception:
         return None
     host = HoudiniHost()
-    return register_host(host) if host.is_live() else None
+    if not host.is_live():
+        return None
+    register_host(host)
+    return host

@@ -60,7 +60,8 @@ class MayaHost(Host):
     def cameras(self) -> List[str]:
         """Camera transforms, renderable ones first (that is what the artist means to render)."""
         cmds = maya_cmds()
-        renderable, others = [], []
+        renderable: List[str] = []
+        others: List[str] = []
         for shape in cmds.ls(type="camera") or []:
             parent = (cmds.listRelatives(shape, parent=True) or [shape])[0]
             (renderable if cmds.getAttr(shape + ".renderable") else others).append(parent)
@@ -136,5 +137,8 @@ def open_standalone(scene: str) -> Optional[MayaHost]:
     except Exception:  # an unreadable scene or a licence problem: the offline reader still works
         return None
     host = MayaHost()
-    return register_host(host) if host.is_live() else None
+    if not host.is_live():
+        return None
+    register_host(host)
+    return host
 

@@ -87,7 +87,7 @@ STAGE_TOKENS = frozenset({"scene", "scene_dir", "scene_name", "start", "end", "s
 
 def required_tokens(template: List[Any]) -> List[str]:
     """Tokens a template needs from the user (outside optional groups, not filled per chunk)."""
-    found = []
+    found: List[str] = []
     for item in template:
         if not isinstance(item, list):
             found.extend(t for t in _TOKEN_RE.findall(str(item)) if t not in STAGE_TOKENS and t not in found)

@@ -13,7 +13,7 @@ import math
 import os
 import posixpath
 import re
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Set
 
 from ..errors import CloudSubmitError, ScanError
 from ..frames import compact
@@ -142,7 +142,7 @@ class _Walk:
         self.deps: Dict[str, Dependency] = {}
         self.outputs: Dict[str, Output] = {}
         self.warnings: List[str] = []
-        self.read = set()
+        self.read: Set[str] = set()
         self.refs_done = 0
         self.expansions: Dict[tuple, Any] = {}
         self.tx = bool(cfg.get("scan.tx_siblings", True))

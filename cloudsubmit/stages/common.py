@@ -42,10 +42,7 @@ class StageContext:
 
     def bundle_file(self, name: str) -> Optional[Path]:
         """A bundle file: in the bundle, or transferred beside job.json into the scratch dir."""
-        for base in (self.bundle, Path(os.getcwd())):
-            if base is not None and (base / name).is_file():
-                return base / name
-        return None
+        return _bundle_file(self.bundle, name)
 
     def output_dirs(self) -> List[str]:
         """The folders the renders write, as the submitter declared them."""
@@ -62,7 +59,14 @@ class StageContext:
         print(f"[{stamp}] {self.node.name}: {message}", file=sys.stderr, flush=True)
 
 
-def _config_from_snapshot(path: Optional[Path]) -> Any:
+def _bundle_file(bundle: Optional[Path], name: str) -> Optional[Path]:
+    for base in (bundle, Path(os.getcwd())):
+        if base is not None and (base / name).is_file():
+            return base / name
+    return None
+
+
+def _config_from_snapshot(path: Optional[Path]) -> Config:
     """The config the job was submitted with (the bundle's snapshot), so every node of one job
     renders with the same settings even if the studio file changes meanwhile."""
     from ..config import Config, load_config
@@ -80,9 +84,7 @@ def load_context(ref: str, node_name: str) -> StageContext:
     workdir = Path(os.getcwd()) if bundle is None else bundle / "work" / node_name
     plan = JobPlan.from_dict(job["plan"])
     node = plan.node(node_name)
-    ctx = StageContext(job, plan, node, bundle, None, workdir)
-    ctx.config = _config_from_snapshot(ctx.bundle_file("config.json"))
-    return ctx
+    return StageContext(job, plan, node, bundle, _config_from_snapshot(_bundle_file(bundle, "config.json")), workdir)
 
 
 def write_result(ctx: StageContext, result: Dict[str, Any]) -> None:

@@ -108,7 +108,7 @@ def _materialise(ctx: StageContext, store: Any) -> List[Rule]:
 
     rep = materialise_job(store.backend, ctx.plan.job_id, str(ctx.workdir / "session"), ctx.config)
     ctx.log(f"materialised {rep.files} files ({rep.blobs_fetched} fetched, {rep.blobs_cached} from the node cache)")
-    return [tuple(r) for r in rep.rules]
+    return [(src, dst) for src, dst in rep.rules]
 
 
 def _run(argv: List[str], env: Mapping[str, str], cwd: Path, ctx: StageContext) -> None:
@@ -149,7 +149,7 @@ def body(ctx: StageContext) -> Dict[str, Any]:
         for argv in runs:
             _run(argv, env, Path(scene).parent if Path(scene).parent.is_dir() else ctx.workdir, ctx)
         result: Dict[str, Any] = {"frames": compact(ctx.node.frames), "commands": len(runs), "outputs": out_dirs}
-        if cloud:
+        if store is not None:   # a cloud node
             from ..store.outputs import upload_outputs
 
             rep = upload_outputs(store.backend, ctx.plan.job_id, ctx.node.name, declared, rules=rules,

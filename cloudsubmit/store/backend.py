@@ -4,9 +4,15 @@ Keys are POSIX strings relative to the store root, laid out by :mod:`cloudsubmit
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Tuple
+from typing import Callable, Iterable, Iterator, Optional, Protocol, Tuple
 
 BytesCallback = Callable[[int], None]  # called with the number of bytes just moved
+
+
+class Readable(Protocol):
+    """What :meth:`Backend.put_fileobj` reads from: a binary file, or the upload's verifying reader."""
+
+    def read(self, amount: int = -1) -> bytes: ...
 
 
 class Backend(ABC):
@@ -47,7 +53,7 @@ class Backend(ABC):
         for key in keys:
             self.delete(key)
 
-    def put_fileobj(self, key: str, fileobj: BinaryIO, *, size: Optional[int] = None,
+    def put_fileobj(self, key: str, fileobj: "Readable", *, size: Optional[int] = None,
                     on_bytes: Optional[BytesCallback] = None) -> None:
         """Store everything read from ``fileobj`` (until it returns ``b""``). If a read raises,
         nothing is stored and the exception propagates: a reader that hashes what it hands out can

@@ -15,7 +15,7 @@ import os
 import posixpath
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional, cast
 
 from ..errors import StoreError
 from ..paths import normpath
@@ -122,7 +122,8 @@ class Manifest:
             raise StoreError(f"{source}: unsupported manifest version {doc.get('version')!r}", exit_code=2)
         files = [_entry(item, f"{source}: file {i}") for i, item in enumerate(doc["files"])]
         try:
-            return cls(job_id=doc.get("job_id"), roots=doc.get("roots"), files=files, node=doc.get("node", ""),
+            # unchecked values (None included) go in as they are: the constructor validates them
+            return cls(job_id=cast(str, doc.get("job_id")), roots=cast(Dict[str, str], doc.get("roots")), files=files, node=doc.get("node", ""),
                        outputs=doc.get("outputs", {}))
         except StoreError as exc:
             raise StoreError(f"{source}: {exc.message}", exit_code=2) from None

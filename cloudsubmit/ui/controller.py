@@ -437,6 +437,7 @@ class SubmitController:
             self._emit("scene")
         self.remember()
         request, deps, services = self.request(), self.dependencies, self.services
+        assert deps is not None  # submit_blockers() said "scan the scene first" otherwise
         self._submitted = request
         return lambda progress: services.submit(request, deps, progress)
 

@@ -109,7 +109,7 @@ class SubmitPanel(QtWidgets.QWidget):
         )
         for row, line in enumerate(pairs, start=1):
             for col, (label, field) in zip((0, 2), line):
-                form.addWidget(label if isinstance(label, QtWidgets.QLabel) else QtWidgets.QLabel(label), row, col)
+                form.addWidget(label if isinstance(label, QtWidgets.QLabel) else QtWidgets.QLabel(str(label)), row, col)
                 form.addWidget(field, row, col + 1)
         form.addWidget(self.scout, len(pairs) + 1, 1, 1, 3)
         form.setColumnStretch(1, 1)
@@ -283,7 +283,9 @@ class SubmitPanel(QtWidgets.QWidget):
 
     def _table_menu(self, pos: Any) -> None:
         menu = QtWidgets.QMenu(self.table)
-        menu.addAction("Copy paths", self.copy_paths).setEnabled(bool(self.selected_paths()))
+        action = menu.addAction("Copy paths", self.copy_paths)
+        if action is not None:
+            action.setEnabled(bool(self.selected_paths()))
         run_exec(menu, self.table.viewport().mapToGlobal(pos))
 
     # -- actions -------------------------------------------------------------------------------

@@ -47,7 +47,8 @@ class PanelSettings:
             if ok and f.name != "placement":
                 setattr(out, f.name, value)
         out.chunk_size = max(1, out.chunk_size)
-        saved = data.get("placement") if isinstance(data.get("placement"), dict) else {}
+        placement = data.get("placement")
+        saved: Dict[str, Any] = placement if isinstance(placement, dict) else {}
         out.placement = {s: saved[s] if saved.get(s) in PLACES else where for s, where in base.placement.items()}
         return out
 
