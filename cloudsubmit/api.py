@@ -49,10 +49,12 @@ def _frames(frames: Union[str, Sequence[int], None], deps: DependencySet) -> Lis
         return parse_frames(frames)
     if frames:
         return sorted(set(int(f) for f in frames))
+    from .scan.scanner import scene_frames
+
     info = getattr(deps, "info", None)
-    if info is not None and info.frame_start is not None and info.frame_end is not None:
-        step = max(1, int(info.frame_step or 1))
-        return list(range(int(info.frame_start), int(info.frame_end) + 1, step))
+    scene_range = scene_frames(info) if info is not None else None
+    if scene_range:
+        return scene_range
     raise ScanError(f"{getattr(deps, 'scene', 'scene')}: no frame range in the scene; give --frames")
 
 

@@ -161,12 +161,6 @@ def test_headless_hython_loads_the_hip_file():
         assert isinstance(host, HoudiniHost) and hou.loaded == ["/shows/fx/fx_sim.hipnc"]
 
 
-def test_frame_spec_from_host_ranges():
-    assert base.frame_spec((1001.0, 1096.0, 1.0)) == "1001-1096"
-    assert base.frame_spec((1, 100, 5)) == "1-100x5"
-    assert base.frame_spec((17, 17, 1)) == "17" and base.frame_spec(None) == ""
-
-
 def demo_shot_in_maya(root: Path) -> "FakeCmds":
     """The packaged demo shot as a live Maya session would list it through filePathEditor."""
     from hostfakes import FakeCmds

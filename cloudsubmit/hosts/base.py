@@ -137,13 +137,3 @@ def current_host() -> Optional[Host]:
         except Exception:  # a half-initialised DCC is no host
             continue
     return None
-
-
-def frame_spec(frame_range: Optional[FrameRange]) -> str:
-    """``(1, 100, 1)`` -> ``"1-100"``; ``(1, 100, 5)`` -> ``"1-100x5"``: the panel's first guess."""
-    if not frame_range:
-        return ""
-    start, end, step = (int(round(v)) for v in frame_range)
-    if end <= start:
-        return str(start)
-    return f"{start}-{end}" + (f"x{step}" if step > 1 else "")

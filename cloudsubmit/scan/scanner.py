@@ -9,14 +9,13 @@ the artist needs the whole list at once, not the first problem."""
 from __future__ import annotations
 
 import importlib
-import math
 import os
 import posixpath
 import re
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Set
 
 from ..errors import CloudSubmitError, ScanError
-from ..frames import compact
+from ..frames import compact, range_frames
 from ..paths import normpath
 from ..progress import ProgressCallback, ProgressReport, report
 from .readers import READERS, host_extensions, scene_extension
@@ -69,12 +68,11 @@ def _default_config():
 
 
 def scene_frames(info: SceneInfo) -> Optional[List[int]]:
-    """The scene's own frame range, as integers, or ``None`` when it does not say."""
+    """The scene's own frame range, as integers (:func:`~cloudsubmit.frames.range_frames`), or
+    ``None`` when it does not say."""
     if info.frame_start is None or info.frame_end is None:
         return None
-    start, end = int(math.floor(info.frame_start)), int(math.floor(info.frame_end))
-    step = max(1, int(info.frame_step or 1))
-    return list(range(start, end + 1, step)) if end >= start else [start]
+    return range_frames(info.frame_start, info.frame_end, info.frame_step or 1)
 
 
 def scan_scene(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
 from ..errors import Cancelled, CloudSubmitError, FrameSpecError
-from ..frames import compact, parse_frames, scout_frames
+from ..frames import compact, parse_frames, range_spec, scout_frames
 from ..progress import ProgressCallback
 from ..scan.model import DependencySet
 from ..scan.readers import HOSTS, scene_extension
@@ -195,9 +195,7 @@ class SubmitController:
         self.layer = self.layer if self.layer in self.layers else (self.layers[0] if self.layers else "")
 
     def _prefill_frames(self, frame_range: Any) -> None:
-        from ..hosts.base import frame_spec
-
-        spec = frame_spec(frame_range)
+        spec = range_spec(*frame_range) if frame_range else ""
         if spec:
             self.set_frame_text(spec)
 
