@@ -16,7 +16,8 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 from cloudsubmit.scan.model import Dependency, DependencySet  # noqa: E402
-from cloudsubmit.ui.services import IN_STORE, TO_UPLOAD, Services, StageProgress, SubmittedJob  # noqa: E402
+from cloudsubmit.ui.services import Services, StageProgress, SubmittedJob  # noqa: E402
+from cloudsubmit.vocabulary import IN_STORE, TO_UPLOAD  # noqa: E402
 
 SHOT = "/gs/work/neo/cloudTest"
 

@@ -10,7 +10,8 @@ from typing import Dict, List, Optional
 
 from cloudsubmit.progress import ProgressReport, report
 from cloudsubmit.scan.model import Dependency, DependencySet, SceneInfo
-from cloudsubmit.ui.services import IN_STORE, TO_UPLOAD, Services, StageProgress, SubmittedJob
+from cloudsubmit.ui.services import Services, StageProgress, SubmittedJob
+from cloudsubmit.vocabulary import IN_STORE, TO_UPLOAD
 
 
 def listed_files(n: int, missing: int = 0) -> List[Dependency]:

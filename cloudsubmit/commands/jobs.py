@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..vocabulary import STAGE_KINDS
 from .output import emit, end_progress_line, progress_line, write, write_json
 
 if TYPE_CHECKING:
     from ..config import Config
 
-STAGES = ("upload", "render", "download", "post")
 
 
 def register(sub) -> None:
@@ -58,7 +58,7 @@ def register(sub) -> None:
     p.set_defaults(func=run_jobs)
 
     p = sub.add_parser("stage", help="(run by DAG nodes) one stage of a job")
-    p.add_argument("stage", choices=STAGES)
+    p.add_argument("stage", choices=STAGE_KINDS)
     p.add_argument("bundle", help="bundle directory or its job.json")
     p.add_argument("--node", required=True, help="the DAG node name")
     p.set_defaults(func=run_stage)

@@ -18,13 +18,12 @@ from ..errors import ConfigError
 from ..frames import chunk as chunk_frames
 from ..frames import compact, scout_frames
 from ..paths import normpath
+from ..vocabulary import CORE_STAGES, PLACES
 from .tables import renderer_for, required_tokens
 
 if TYPE_CHECKING:
     from ..config import Config
 
-PLACES = ("local", "cloud")
-CORE_STAGES = ("upload", "render", "download")
 _SAFE_RE = re.compile(r"[^A-Za-z0-9]+")
 _STAGE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
 
 from ..paths import normpath
 from ..progress import ProgressCallback
+from ..vocabulary import IN_STORE, MISSING, REFUSED, TO_UPLOAD
 from .backend import BytesCallback
 from .blobs import FileChanged
 from .hashcache import FileStat
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from ..config import Config
     from .opener import Store
 
-IN_STORE, TO_UPLOAD, MISSING, REFUSED = "in_store", "to_upload", "missing", "refused"
 
 
 @dataclass

@@ -21,8 +21,10 @@ from ..progress import ProgressCallback
 from ..scan.model import DependencySet
 from ..scan.readers import HOSTS, scene_extension
 from ..units import human_size
-from .services import IN_STORE, MISSING, TO_UPLOAD, UNKNOWN, Services, StageProgress, SubmitRequest, SubmittedJob
-from .settings import PLACES, PanelSettings, load_settings, save_settings
+from ..vocabulary import IN_STORE, MISSING, TO_UPLOAD, UNKNOWN
+from .services import Services, StageProgress, SubmitRequest, SubmittedJob
+from ..vocabulary import PLACES
+from .settings import PanelSettings, load_settings, save_settings
 
 Task = Callable[[Optional[ProgressCallback]], Any]
 Listener = Callable[[str], None]

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional
 from ..progress import ProgressCallback
 from ..scan.model import DependencySet
 from ..scan.readers import host_extensions, scene_extension
-from .services import IN_STORE, MISSING, TO_UPLOAD, Services, StageProgress, SubmitRequest, SubmittedJob
+from ..vocabulary import IN_STORE, MISSING, TO_UPLOAD
+from .services import Services, StageProgress, SubmitRequest, SubmittedJob
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -29,13 +30,12 @@ def resolve(paths: List[str], config: Config, progress: Optional[ProgressCallbac
     from ..store import open_store
     from ..store import resolve as store_resolve
 
-    states = {"in_store": IN_STORE, "to_upload": TO_UPLOAD}
     store = open_store(None, config)
     try:
         resolution = store_resolve(paths, store, config, progress=progress)
     finally:
         store.close()
-    return {f.path: states.get(f.state, MISSING) for f in resolution.files}
+    return {f.path: f.state if f.state in (IN_STORE, TO_UPLOAD) else MISSING for f in resolution.files}
 
 
 def render_options(request: SubmitRequest) -> Dict[str, str]:

@@ -11,8 +11,6 @@ from typing import Any, Callable, Dict, List, Optional
 from ..progress import ProgressCallback
 from ..scan.model import DependencySet
 
-IN_STORE, TO_UPLOAD, MISSING, UNKNOWN = "store", "upload", "missing", "unknown"
-
 
 @dataclass
 class SubmitRequest:

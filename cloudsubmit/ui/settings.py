@@ -12,19 +12,18 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
+from ..vocabulary import PLACES, default_placement
+
 if TYPE_CHECKING:
     from ..config import Config
 
-STAGES = ("upload", "render", "download")  # post stages (jobs.post) are added by name
-PLACES = ("local", "cloud")
-DEFAULT_PLACEMENT = {"upload": "local", "render": "cloud", "download": "local"}
 FILE_NAME = "panel.json"
 
 
 @dataclass
 class PanelSettings:
     chunk_size: int = 10
-    placement: Dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PLACEMENT))
+    placement: Dict[str, str] = field(default_factory=default_placement)
     scout: bool = True
     priority: int = 0
 
@@ -61,7 +60,7 @@ def config_defaults(config: Optional[Config] = None) -> PanelSettings:
         return out
     out.chunk_size = max(1, int(config.get("jobs.chunk", out.chunk_size) or out.chunk_size))
     out.scout = bool(config.get("jobs.scout", out.scout))
-    placement = dict(DEFAULT_PLACEMENT)
+    placement = default_placement()
     placement.update({k: v for k, v in (config.get("jobs.place") or {}).items() if v in PLACES})
     for post in config.get("jobs.post") or []:
         if isinstance(post, dict) and post.get("name"):
