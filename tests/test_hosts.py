@@ -17,13 +17,6 @@ from hostfakes import FakeHou, installed, maya_modules, maya_scene
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def _clean_registry():
-    yield
-    for host in base.registered_hosts():
-        base.deregister_host(host)
-
-
 def test_maya_host_reads_the_live_scene(tmp_path):
     cmds = maya_scene("/proj")
     with installed(maya_modules(cmds)):
@@ -57,17 +50,14 @@ def test_maya_save_before_submit_and_untitled_scene():
             host.save_scene()
 
 
-def test_registry_returns_the_live_host_else_none():
-    assert base.current_host() is None
-    maya_host = base.register_host(MayaHost())
-    assert base.current_host() is None  # no maya in this interpreter: the core reads files offline
+def test_snapshot_is_every_host_answer_as_plain_data():
+    maya_host = MayaHost()
+    assert not maya_host.is_live()  # no maya in this interpreter: the core reads files offline
     with installed(maya_modules(maya_scene("/p"))):
-        assert base.current_host() is maya_host
+        assert maya_host.is_live()
         snap = base.snapshot(maya_host)
     assert snap.host == "maya" and snap.frame_range == (1001.0, 1096.0, 1.0)
     assert snap.layer_frames["rs_beauty"] == (1001.0, 1096.0, 1.0) and len(snap.refs) == 5
-    base.deregister_host(maya_host)
-    assert base.registered_hosts() == []
 
 
 def test_maya_menu_only_in_interactive_sessions():
@@ -140,7 +130,7 @@ def test_headless_maya_starts_standalone_and_opens_the_scene():
     mods = maya_modules(cmds)
     with installed(mods):
         host = headless.start_headless("/p/shots/sh020.mb", env={"MAYA_LOCATION": "/usr/autodesk/maya2025"})
-        assert isinstance(host, MayaHost) and base.current_host() is host
+        assert isinstance(host, MayaHost) and host.is_live()
     assert mods["maya.standalone"].started == ["python"] and cmds.opened == ["/p/shots/sh020.mb"]
 
 
@@ -151,7 +141,6 @@ def test_headless_falls_back_to_offline_readers():
     with installed(maya_modules(maya_scene("/p"))):
         assert headless.start_headless("/p/a.ma", env={"MAYA_LOCATION": "/m", "CLOUDSUBMIT_OFFLINE": "1"}) is None
         assert headless.start_headless("/p/a.hip", env={"MAYA_LOCATION": "/m"}) is None  # not a Maya scene
-    assert base.registered_hosts() == []
 
 
 def test_headless_hython_loads_the_hip_file():
@@ -273,7 +262,7 @@ def test_mayapy_submit_uses_the_live_session(tmp_path, monkeypatch, capsys):
     offline = json.loads(capsys.readouterr().out)
 
     def inputs(out):
-        return json.loads((Path(out["bundle"]) / "inputs.json").read_text(encoding="utf-8"))
+        return json.loads((Path(out["bundle"]) / "input_paths.json").read_text(encoding="utf-8"))
 
     live_files, offline_files = inputs(live)["files"], inputs(offline)["files"]
     assert live_files == offline_files and len(live_files) == 10

@@ -61,7 +61,7 @@ def register(sub) -> None:
     p.add_argument("stage", choices=STAGE_KINDS)
     p.add_argument("bundle", help="bundle directory or its job.json")
     p.add_argument("--node", required=True, help="the DAG node name")
-    p.set_defaults(func=run_stage)
+    p.set_defaults(func=run_stage_command)
 
 
 def _pairs(items, flag: str) -> dict:
@@ -187,7 +187,7 @@ def run_jobs(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_stage(args: argparse.Namespace) -> int:
+def run_stage_command(args: argparse.Namespace) -> int:
     import importlib
 
     module = importlib.import_module(f"cloudsubmit.stages.{args.stage}")

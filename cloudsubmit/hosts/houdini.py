@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional
 from ..scan.houdini_parms import base_type
 from ..scan.model import RawRef
 from ..scan.readers import host_extensions
-from .base import FrameRange, Host, register_host
+from .base import FrameRange, Host
 
 ROP_ROOT = "/out"
 STAGE_ROOT = "/stage"  # Solaris: USD Render ROPs live among the LOPs
@@ -165,7 +165,4 @@ def open_hython(scene: str) -> Optional[HoudiniHost]:
     except Exception:
         return None
     host = HoudiniHost()
-    if not host.is_live():
-        return None
-    register_host(host)
-    return host
+    return host if host.is_live() else None

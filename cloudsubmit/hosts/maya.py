@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional
 
 from ..scan.model import RawRef
 from ..scan.readers import host_extensions
-from .base import FrameRange, Host, register_host
+from .base import FrameRange, Host
 
 
 def maya_cmds() -> Any:
@@ -137,8 +137,5 @@ def open_standalone(scene: str) -> Optional[MayaHost]:
     except Exception:  # an unreadable scene or a licence problem: the offline reader still works
         return None
     host = MayaHost()
-    if not host.is_live():
-        return None
-    register_host(host)
-    return host
+    return host if host.is_live() else None
 

@@ -7,7 +7,7 @@ A bundle is everything needed to run, resubmit and inspect one job::
     <bundle>/job.json         the plan, the store URL and the inputs manifest reference (machine)
     <bundle>/summary.txt      the same for a human
     <bundle>/config.json      the resolved config (credential-like keys dropped)
-    <bundle>/inputs.json      the job's input manifest, when the store produced one
+    <bundle>/input_paths.json the scene's input files, which the upload stage resolves and sends
     <bundle>/logs/            node stdout/stderr/user logs and stage logs
 
 The default root is beside the scene (``<scene dir>/cloudsubmit/jobs/<job-id>``): the studio file
@@ -39,12 +39,9 @@ if TYPE_CHECKING:
 DAG_NAME = "job.dag"
 STATUS_NAME = "node_status.txt"
 JOBSTATE_NAME = "jobstate.log"
+INPUT_PATHS_NAME = "input_paths.json"   # the path list; the store's manifest is jobs/<id>/inputs.json
 ABORT_EXIT = 3          # a stage's "do not retry, stop the DAG" exit code
 _SECRET_RE = re.compile(r"secret|password|passwd|token|credential|access_key|session|private", re.I)
-
-
-class Macro(str):
-    """A submit macro reference (``$(node)``) spliced raw into a quoted ``arguments`` value."""
 
 
 @dataclass
@@ -95,12 +92,6 @@ def stage_file(node: PlanNode) -> str:
     return f"post_{node.post}.sub" if node.stage == "post" else f"{node.stage}.sub"
 
 
-def _arguments(args: Sequence[str], what: str) -> str:
-    parts = [f"$({a})" if isinstance(a, Macro) else C.quote_argument(a, f"{what}[{i}]")
-             for i, a in enumerate(args)]
-    return '"' + " ".join(parts) + '"'
-
-
 def _placement(profile: Mapping[str, Any], where: str) -> List[Tuple[str, str]]:
     what = f"pool profile {where}"
     pairs = [
@@ -126,13 +117,13 @@ def submit_text(plan: JobPlan, node: PlanNode, bundle: Path, config: Config) -> 
     where = f"{stage_file(node)}"
     ref = "job.json" if transfer else str(bundle)
     cmd = launcher(config)
-    args = cmd[1:] + ["stage", node.stage, ref, "--node", Macro("node")]
+    args = cmd[1:] + ["stage", node.stage, ref, "--node", C.Macro("node")]
     logs = C.submit_value(str(bundle / "logs"), f"{where} logs")
     pairs: List[Tuple[str, str]] = [
         ("universe", "vanilla"),
         ("executable", C.submit_value(cmd[0], f"{where} executable")),
         ("transfer_executable", "false"),
-        ("arguments", _arguments(args, f"{where} arguments")),
+        ("arguments", C.submit_arguments(args, f"{where} arguments")),
         ("initialdir", C.submit_value(str(bundle), f"{where} initialdir")),
         ("log", f"{logs}/$(node).log"),
         ("output", f"{logs}/$(node).out"),
@@ -148,7 +139,7 @@ def submit_text(plan: JobPlan, node: PlanNode, bundle: Path, config: Config) -> 
     pairs.extend(_placement(profile, f"{config['jobs']['pool']}.{node.place}"))
     if transfer:
         pairs.append(("when_to_transfer_output", "ON_EXIT"))
-        names = ["job.json", "config.json"] + (["inputs.json"] if node.stage == "upload" else [])
+        names = ["job.json", "config.json"] + ([INPUT_PATHS_NAME] if node.stage == "upload" else [])
         # Names relative to initialdir (the bundle): a bundle folder with spaces in its path can
         # never be split into two list items, whatever the pool's HTCondor version does.
         pairs.append(("transfer_input_files", ", ".join(C.submit_list_item(n, f"{where} inputs") for n in names)))
@@ -246,13 +237,13 @@ def write_bundle(plan: JobPlan, config: Config, bundle_dir: Optional[str] = None
                  output_dirs: Sequence[str] = (), progress: Optional[ProgressCallback] = None) -> Bundle:
     """Write the bundle atomically and return it. ``bundle_dir`` is the bundle itself; by default
     it is ``<bundle root>/<job id>``. ``manifest`` is the job's list of input files (written as
-    ``inputs.json`` for the upload stage); ``output_dirs`` are the folders the renders write."""
+    ``input_paths.json`` for the upload stage; not the store's ``inputs.json`` manifest); ``output_dirs`` are the folders the renders write."""
     final = bundle_path(plan, config, bundle_dir)
     if final.exists():
         raise SubmitError(f"{final}: a job bundle already exists there", exit_code=2)
     files = _files(plan, final, config, store_url, inputs, output_dirs)
     if manifest is not None:
-        files["inputs.json"] = json.dumps(manifest, ensure_ascii=False)
+        files[INPUT_PATHS_NAME] = json.dumps(manifest, ensure_ascii=False)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=str(final.parent)))

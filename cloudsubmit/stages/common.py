@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from ..errors import EXIT_BAD_INPUT, CloudSubmitError, ConfigError
+from ..frames import compact
 from ..jobs.bundle import ABORT_EXIT, load_job
 from ..jobs.plan import JobPlan, PlanNode
 
@@ -105,6 +107,28 @@ def _early_result(node_name: str, stage: str, message: str) -> None:
             Path(f"{node_name}.result.json").write_text(json.dumps({"stage": stage, "error": message}))
         except OSError:
             pass
+
+
+def scene_tokens(ctx: StageContext, scene: str, frames: Sequence[int]) -> Dict[str, str]:
+    """The command tokens a render and a post command share (``{scene}``, ``{scene_dir}``,
+    ``{scene_name}``, ``{frames}``, ``{job_id}``, ``{node}``); each stage adds its own."""
+    return {"scene": scene, "scene_dir": str(Path(scene).parent), "scene_name": Path(scene).stem,
+            "frames": compact(frames), "job_id": ctx.plan.job_id, "node": ctx.node.name}
+
+
+def run_command(ctx: StageContext, argv: List[str], env: Mapping[str, str], scene: str) -> None:
+    """Run one renderer or post command in the scene's folder (the node's scratch folder when
+    this machine does not see it), logged; a command that cannot start or exits non-zero fails
+    the stage with one line."""
+    folder = Path(scene).parent
+    ctx.log("running " + " ".join(argv))
+    try:
+        code = subprocess.call(argv, env=dict(env), cwd=str(folder if folder.is_dir() else ctx.workdir),
+                               stdin=subprocess.DEVNULL)
+    except OSError as exc:
+        raise CloudSubmitError(f"cannot start {argv[0]}: {exc.strerror or exc}") from None
+    if code != 0:
+        raise CloudSubmitError(f"{argv[0]} exited with {code}")
 
 
 def run_stage(stage: str, ref: str, node_name: str, body: Callable[[StageContext], Dict[str, Any]]) -> int:

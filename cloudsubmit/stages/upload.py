@@ -9,13 +9,14 @@ import json
 from typing import Any, Dict, List
 
 from ..errors import StoreError
+from ..jobs.bundle import INPUT_PATHS_NAME
 from .common import StageContext, run_stage
 
 
 def input_paths(ctx: StageContext) -> List[str]:
-    path = ctx.bundle_file("inputs.json")
+    path = ctx.bundle_file(INPUT_PATHS_NAME) or ctx.bundle_file("inputs.json")  # bundles written before the rename
     if path is None:
-        raise StoreError(f"job {ctx.plan.job_id}: the bundle has no inputs.json", exit_code=2)
+        raise StoreError(f"job {ctx.plan.job_id}: the bundle has no {INPUT_PATHS_NAME}", exit_code=2)
     data = json.loads(path.read_text(encoding="utf-8"))
     return [str(p) for p in data.get("files", [])]
 

@@ -30,18 +30,16 @@ def install_maya_menu() -> Optional[str]:
 
 def show_maya_panel() -> Any:
     """Open the submit panel for the open scene, parented to Maya's main window."""
-    from ..hosts.base import register_host
     from ..hosts.maya import MayaHost
     from .panel import show_panel
 
-    return show_panel(register_host(MayaHost()))
+    return show_panel(MayaHost())
 
 
 def show_houdini_panel(rop: str = "") -> Any:
     """Open the submit panel for the open hip file (from the shelf, or a ROP's right-click menu
     with ``rop`` pre-selected), parented to Houdini's main window."""
-    from ..hosts.base import register_host
     from ..hosts.houdini import HoudiniHost
     from .panel import show_panel
 
-    return show_panel(register_host(HoudiniHost()), layer=rop)
+    return show_panel(HoudiniHost(), layer=rop)
