@@ -59,24 +59,21 @@ def _frames(frames: Union[str, Sequence[int], None], deps: DependencySet) -> Lis
 
 
 def _scan(scene: str, frames: Union[str, Sequence[int], None], config: Config,
-          progress: Optional[ProgressCallback]) -> DependencySet:
+          progress: Optional[ProgressCallback], project: Optional[str] = None) -> DependencySet:
     """The scene's dependencies; a file no reader knows (a generic command's script or data
     folder) is its own only dependency, and ``inputs`` name the rest."""
     import os
 
     from .frames import parse_frames
-    from .paths import normpath
     from .scan import READERS, scan_scene
     from .scan.model import Dependency, DependencySet
+    from .scan.scanner import check_scene_file
 
-    if os.path.splitext(scene)[1].lower() not in READERS:
-        path = normpath(scene)
-        if not os.path.exists(path):
-            raise ScanError(f"{scene}: no such file")
-        return DependencySet(path, "", [] if os.path.isdir(path) else
-                             [Dependency(path, True, os.path.getsize(path), "scene", "scene")])
+    if os.path.splitext(scene)[1].lower() not in READERS:  # submit_scene checked it is a file
+        path = check_scene_file(scene)
+        return DependencySet(path, "", [Dependency(path, True, os.path.getsize(path), "scene", "scene")])
     chosen = parse_frames(frames) if isinstance(frames, str) else (list(frames) if frames else None)
-    return scan_scene(scene, frames=chosen, config=config, progress=progress)
+    return scan_scene(scene, frames=chosen, project=project, config=config, progress=progress)
 
 
 def _add_inputs(deps: DependencySet, inputs: Sequence[str]) -> None:
@@ -161,6 +158,16 @@ def _output_dirs(deps: DependencySet, output_dir: str, bundle: Path) -> List[str
     return found or [str(bundle / "output")]
 
 
+def _store_url(url: Optional[str], config: Config) -> str:
+    """The URL the job's nodes will use, as the store names itself. Opening sends no request (an
+    S3 client is made on first use), so a dry run works with the endpoint unreachable."""
+    from .store import open_store
+
+    store = open_store(url, config)
+    store.close()
+    return store.url
+
+
 def _resolve(paths: List[str], config: Config, store_url: Optional[str],
              progress: Optional[ProgressCallback]) -> "tuple[str, Dict[str, Any]]":
     from .store import open_store, resolve
@@ -181,7 +188,10 @@ class SubmitOptions:
     ``frames``: a spec ("1-100x5"), a list, or None for the scene's range. ``place``: stage ->
     local|cloud. ``post``: extra post stages (``{"name", "command"}``) instead of ``jobs.post``.
     ``inputs``: files or folders no scene names. ``allow_missing``: send the job without files
-    that do not exist instead of refusing it. ``dry_run``: write the bundle, submit nothing."""
+    that do not exist instead of refusing it. ``dry_run``: write the bundle, submit nothing (and
+    never contact the store). ``bundle_dir``: the folder the bundle is written into (as
+    ``<bundle_dir>/<job id>``). ``project``: the Maya project the scan resolves against (the
+    render's ``{project}`` token comes from ``render_options``)."""
 
     frames: Union[str, Sequence[int], None] = None
     chunk: Optional[int] = None
@@ -199,6 +209,7 @@ class SubmitOptions:
     bundle_dir: Optional[str] = None
     output_dir: str = ""
     store_url: Optional[str] = None
+    project: Optional[str] = None
 
 
 def submit_scene(scene: str, options: Optional[SubmitOptions] = None, config: Optional[Config] = None, *,
@@ -210,11 +221,15 @@ def submit_scene(scene: str, options: Optional[SubmitOptions] = None, config: Op
     from .jobs.bundle import bundle_path, write_bundle
     from .jobs.plan import make_plan
     from .jobs.submit import check_not_tmp
+    from .scan.scanner import check_scene_file
 
     opt = options or SubmitOptions()
     config = config or load_config()
+    check_scene_file(scene)  # before the live session or a reader: one message for every command
     report(progress, ProgressReport("scan", 0, 1, message=scene))
-    deps = dependencies if dependencies is not None else _scan(scene, opt.frames, config, progress)
+    if opt.project is not None and not Path(opt.project).is_dir():
+        raise ScanError(f"{opt.project}: --project is not a folder")
+    deps = dependencies if dependencies is not None else _scan(scene, opt.frames, config, progress, opt.project)
     _add_inputs(deps, opt.inputs)
     deps = _checked_missing(scene, deps, opt.allow_missing)
     plan = make_plan(deps.scene or scene, _frames(opt.frames, deps), config, chunk=opt.chunk, place=opt.place or None,
@@ -223,8 +238,10 @@ def submit_scene(scene: str, options: Optional[SubmitOptions] = None, config: Op
     paths = sorted({d.path for d in deps.dependencies} | ({plan.scene} if Path(plan.scene).is_file() else set()))
     url, inputs = "", {"files": len(paths)}
     if any(n.place == "cloud" for n in plan.nodes):
-        url, inputs = _resolve(paths, config, opt.store_url, progress)
-    target = bundle_path(plan, config, opt.bundle_dir)
+        # A dry run never contacts the store: a TD must be able to look at a DAG offline.
+        url, inputs = ((_store_url(opt.store_url, config), inputs) if opt.dry_run
+                       else _resolve(paths, config, opt.store_url, progress))
+    target = bundle_path(plan, config, root=opt.bundle_dir)  # a parent folder: the job id is the leaf
     sched = opt.scheduler or config["jobs"]["scheduler"]
     if not opt.dry_run and sched == "htcondor":
         check_not_tmp(target)  # refused before anything is written
