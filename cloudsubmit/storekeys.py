@@ -4,6 +4,7 @@
 
     cas/<hash>                       a blob (the ``cas`` layout's content, outputs of both layouts)
     index/<time>-<random>.json.gz    one team-index shard
+    quarantine/index/...             a damaged shard ``index repair`` moved aside
     jobs/<job id>/inputs.json        a job's input manifest (written once by the upload stage)
     jobs/<job id>/outputs/<node>.json  one render node's output manifest
 
@@ -20,6 +21,7 @@ from .errors import StoreError
 BLOB_PREFIX = "cas/"
 SHARD_PREFIX = "index/"
 SHARD_SUFFIX = ".json.gz"
+QUARANTINE_PREFIX = "quarantine/"  # damaged shards are moved here by `index repair`: kept, never read
 JOBS_PREFIX = "jobs/"
 RESERVED = ("cas", "index", "jobs")  # the store's own top-level folders (a mirror key must avoid them)
 
