@@ -30,11 +30,12 @@ class SubmitResult:
     local: Optional[Dict[str, Any]] = None
     inputs: Dict[str, Any] = field(default_factory=dict)
     warnings: List[str] = field(default_factory=list)
+    output_dirs: List[str] = field(default_factory=list)  # where the images land: "where are my frames"
 
     def to_dict(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {"job_id": self.job_id, "bundle": self.bundle, "dag": self.dag,
                                "scheduler": self.scheduler, "dry_run": self.dry_run, "inputs": self.inputs,
-                               "warnings": self.warnings}
+                               "warnings": self.warnings, "output_dirs": self.output_dirs}
         if self.cluster is not None:
             out["cluster"] = self.cluster
         if self.local is not None:
@@ -151,6 +152,39 @@ def scene_options(deps: DependencySet, given: Optional[Mapping[str, str]]) -> Di
     return out
 
 
+def layer_token(scene: str) -> str:
+    """The renderer token a "layer" fills: a Houdini scene's layers are its ROPs."""
+    from .scan.readers import host_extensions, scene_extension
+
+    return "rop" if scene_extension(scene) in host_extensions("houdini") else "layer"
+
+
+def render_groups(scene: str, deps: DependencySet, layers: Sequence[str], cameras: Sequence[str],
+                  frames: Optional[List[int]], default_frames: List[int]) -> List[Any]:
+    """One render group per layer x camera (``["all"]`` = every renderable layer or ROP the scene
+    names); none when neither is given (the job renders the scene's own). A layer renders its own range where the scene
+    overrides it (render setup, a ROP's range) unless ``frames`` were given explicitly."""
+    from .frames import range_frames
+    from .jobs.plan import RenderGroup
+
+    info = getattr(deps, "info", None)
+    if list(layers) == ["all"]:
+        layers = list(getattr(info, "layers", []) or []) + list(getattr(info, "rops", []) or [])
+        if not layers:
+            raise ScanError(f"{scene}: --layer all, but the scene names no render layers or ROPs")
+    if not layers and not cameras:
+        return []
+    combos = [(layer, camera) for layer in (layers or [""]) for camera in (cameras or [""])]
+    own = dict(getattr(info, "layer_frames", {}) or {})
+    token = layer_token(scene)
+    groups = []
+    for layer, camera in combos:
+        chosen = frames or (range_frames(*own[layer]) if layer in own else default_frames)
+        options = {k: v for k, v in ((token, layer), ("camera", camera)) if v}
+        groups.append(RenderGroup("_".join(x for x in (layer, camera) if x), list(chosen), options))
+    return groups
+
+
 def _output_dirs(deps: DependencySet, output_dir: str, bundle: Path) -> List[str]:
     if output_dir:
         return [output_dir]
@@ -191,7 +225,8 @@ class SubmitOptions:
     that do not exist instead of refusing it. ``dry_run``: write the bundle, submit nothing (and
     never contact the store). ``bundle_dir``: the folder the bundle is written into (as
     ``<bundle_dir>/<job id>``). ``project``: the Maya project the scan resolves against (the
-    render's ``{project}`` token comes from ``render_options``)."""
+    render's ``{project}`` token comes from ``render_options``). ``layers`` x ``cameras``: more
+    than one makes one group of render nodes each (see :func:`render_groups`)."""
 
     frames: Union[str, Sequence[int], None] = None
     chunk: Optional[int] = None
@@ -210,6 +245,8 @@ class SubmitOptions:
     output_dir: str = ""
     store_url: Optional[str] = None
     project: Optional[str] = None
+    layers: List[str] = field(default_factory=list)
+    cameras: List[str] = field(default_factory=list)
 
 
 def submit_scene(scene: str, options: Optional[SubmitOptions] = None, config: Optional[Config] = None, *,
@@ -232,9 +269,12 @@ def submit_scene(scene: str, options: Optional[SubmitOptions] = None, config: Op
     deps = dependencies if dependencies is not None else _scan(scene, opt.frames, config, progress, opt.project)
     _add_inputs(deps, opt.inputs)
     deps = _checked_missing(scene, deps, opt.allow_missing)
-    plan = make_plan(deps.scene or scene, _frames(opt.frames, deps), config, chunk=opt.chunk, place=opt.place or None,
+    job_frames = _frames(opt.frames, deps)
+    explicit = job_frames if opt.frames else None
+    plan = make_plan(deps.scene or scene, job_frames, config, chunk=opt.chunk, place=opt.place or None,
                      renderer=opt.renderer, render_options=scene_options(deps, opt.render_options), scout=opt.scout,
-                     post=opt.post, output_dir=opt.output_dir or None, name=opt.name, priority=opt.priority)
+                     post=opt.post, output_dir=opt.output_dir or None, name=opt.name, priority=opt.priority,
+                     groups=render_groups(scene, deps, opt.layers, opt.cameras, explicit, job_frames))
     paths = sorted({d.path for d in deps.dependencies} | ({plan.scene} if Path(plan.scene).is_file() else set()))
     url, inputs = "", {"files": len(paths)}
     if any(n.place == "cloud" for n in plan.nodes):
@@ -245,11 +285,11 @@ def submit_scene(scene: str, options: Optional[SubmitOptions] = None, config: Op
     sched = opt.scheduler or config["jobs"]["scheduler"]
     if not opt.dry_run and sched == "htcondor":
         check_not_tmp(target)  # refused before anything is written
+    outputs = _output_dirs(deps, opt.output_dir or plan.output_dir, target)
     bundle = write_bundle(plan, config, str(target), store_url=url, inputs=inputs,
-                          manifest={"scene": plan.scene, "files": paths},
-                          output_dirs=_output_dirs(deps, opt.output_dir or plan.output_dir, target), progress=progress)
-    out = SubmitResult(plan.job_id, str(bundle.path), str(bundle.dag), sched,
-                       opt.dry_run, inputs=inputs, warnings=list(getattr(deps, "warnings", [])))
+                          manifest={"scene": plan.scene, "files": paths}, output_dirs=outputs, progress=progress)
+    out = SubmitResult(plan.job_id, str(bundle.path), str(bundle.dag), sched, opt.dry_run, inputs=inputs,
+                       warnings=list(getattr(deps, "warnings", [])), output_dirs=list(outputs))
     if not opt.dry_run:
         sent = _submit_or_discard(bundle.path, sched, config, progress)
         out.cluster, out.local = sent.get("cluster"), sent.get("local")

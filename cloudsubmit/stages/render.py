@@ -75,6 +75,7 @@ def _tokens(ctx: StageContext, scene: str, out_dir: str) -> Dict[str, str]:
                   output_dir=out_dir, output="", python=sys.executable, renderer="", layer="", camera="",
                   project="", rop="")
     tokens.update(ctx.plan.render_options)
+    tokens.update(ctx.node.options)  # a render group's layer/camera/ROP
     return tokens
 
 

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from ..progress import ProgressCallback
 from ..scan.model import DependencySet
-from ..scan.readers import host_extensions, scene_extension
 from ..vocabulary import IN_STORE, MISSING, TO_UPLOAD
 from .services import Services, StageProgress, SubmitRequest, SubmittedJob
 
@@ -41,8 +40,9 @@ def resolve(paths: List[str], config: Config, progress: Optional[ProgressCallbac
 def render_options(request: SubmitRequest) -> Dict[str, str]:
     """The renderer template tokens the panel chose (``{renderer}``, ``{camera}``, ``{layer}`` or
     ``{rop}`` in jobs/renderers.yaml)."""
-    houdini = scene_extension(request.scene) in host_extensions("houdini")
-    pairs = (("renderer", request.renderer), ("camera", request.camera), ("rop" if houdini else "layer", request.layer))
+    from ..api import layer_token
+
+    pairs = (("renderer", request.renderer), ("camera", request.camera), (layer_token(request.scene), request.layer))
     return {k: v for k, v in pairs if v}
 
 
