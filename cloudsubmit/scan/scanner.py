@@ -20,14 +20,15 @@ from ..frames import compact
 from ..paths import normpath
 from ..progress import ProgressCallback, ProgressReport, report
 from . import READERS, scene_extension
-from .expand import DirCache, expand_env, expand_value, tx_sibling, unshield
+from .expand import DirCache, expand_env, expand_value, folder_files, unshield
 from .maya_project import MayaProject, find_project
 from .maya_references import inherit, view_key
+from .texture_siblings import SiblingFinder
 from .model import (Dependency, DependencySet, IncompleteScene, Output, RawRef, ReadContext, ReadResult, SceneInfo,
                     incomplete_reason)
 
 MAYA_EXTENSIONS = (".ma", ".mb")
-# Kinds Arnold may read from a .tx beside the file.
+# Kinds a renderer may read from a converted file beside the source (.tx, .tex, .rstexbin).
 TX_KINDS = frozenset(("texture", "image", "ies"))
 _PROGRESS_EVERY = 500
 _SCENE_TOKEN_RE = re.compile(r"<scene>", re.I)
@@ -137,6 +138,7 @@ class _Walk:
         self.project = project
         self.progress = progress
         self.cache = DirCache()
+        self.siblings = SiblingFinder(self.cache)
         self.deps: Dict[str, Dependency] = {}
         self.outputs: Dict[str, Output] = {}
         self.warnings: List[str] = []
@@ -190,22 +192,25 @@ class _Walk:
     def _expand(self, ref: RawRef, base: str, env: Mapping[str, str], project: Optional[MayaProject]) -> List[Any]:
         numbers = self._numbers(ref)
         key = (ref.value, ref.base_dir or base, None if numbers is None else tuple(numbers), ref.tiling, ref.sequence,
-               ref.kind, project is not None, env.get(_ENV_KEY))
+               ref.kind, ref.folder, project is not None, env.get(_ENV_KEY))
         exp = self.expansions.get(key)
         if exp is None:  # scenes reuse the same texture on many nodes: expand each value once
-            exp = self.expansions[key] = expand_value(
-                ref.value, base_dir=ref.base_dir or base, numbers=numbers, cache=self.cache, env=env,
-                project=project.root if project else None, rule_dirs=project.rule_dirs(ref.kind) if project else (),
-                tiling=ref.tiling, sequence=ref.sequence,
-            )
+            rule_dirs = project.rule_dirs(ref.kind) if project else ()
+            root = project.root if project else None
+            if ref.folder:
+                exp = folder_files(ref.value, base_dir=ref.base_dir or base, env=env, project=root, rule_dirs=rule_dirs)
+            else:
+                exp = expand_value(ref.value, base_dir=ref.base_dir or base, numbers=numbers, cache=self.cache, env=env,
+                                   project=root, rule_dirs=rule_dirs, tiling=ref.tiling, sequence=ref.sequence)
+            self.expansions[key] = exp
         self.warnings += [f"{ref.source}: {w}" for w in exp.warnings]
         for p, ok in exp.files:
             if ref.optional and not ok:
                 continue
             self.add(p, ok, ref.kind, ref.source)
-            sibling = tx_sibling(p, self.cache) if ok and self.tx and ref.kind in TX_KINDS else None
-            if sibling:
-                self.add(sibling, True, ref.kind, ref.source)
+            if ok and self.tx and ref.kind in TX_KINDS and not ref.folder:
+                for sibling in self.siblings.siblings(p):
+                    self.add(sibling, True, ref.kind, ref.source)
         return exp.files
 
     def _output(self, ref: RawRef, path: str, env: Mapping[str, str], project: Optional[MayaProject]) -> None:
