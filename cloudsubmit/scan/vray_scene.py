@@ -12,8 +12,8 @@ import bisect
 import os
 import re
 
-from ..errors import ScanError
 from .model import RawRef, ReadContext, ReadResult
+from .text_files import read_text
 
 _PARAM_RE = re.compile(r"(?<![\w])(?P<name>\w*(?:file|filename|file_name|cache_path))\s*=\s*\"(?P<value>(?:[^\"\\\n]|\\.)*)\"\s*;", re.I)
 _INCLUDE_RE = re.compile(r"^[ \t]*#include[ \t]+\"(?P<value>[^\"\n]+)\"", re.M)
@@ -22,11 +22,7 @@ _BLOCK_RE = re.compile(r"^[ \t]*(?P<type>[A-Za-z]\w*)[ \t]+(?P<node>[^\s{]+)[ \t
 
 def read(path: str, ctx: ReadContext) -> ReadResult:
     """Every file a ``.vrscene`` names (includes are followed by the scanner)."""
-    try:
-        with open(path, "rb") as fh:
-            text = fh.read().decode("utf-8", errors="replace")
-    except OSError as exc:
-        raise ScanError(f"{path}: cannot read V-Ray scene ({exc.strerror or exc})") from None
+    text = read_text(path, "V-Ray scene")
     result = ReadResult()
     blocks = [(m.start(), m.group("node")) for m in _BLOCK_RE.finditer(text)]
     starts = [start for start, _ in blocks]

@@ -13,8 +13,8 @@ import os
 import re
 from typing import Dict, List
 
-from ..errors import ScanError
 from .model import RawRef, ReadContext, ReadResult
+from .text_files import read_text
 
 _CACHE_RE = re.compile(r"\S+\.abc$", re.I)
 
@@ -43,11 +43,7 @@ def modules(text: str) -> List[Dict[str, str]]:
 
 
 def read(path: str, ctx: ReadContext) -> ReadResult:
-    try:
-        with open(path, "rb") as fh:
-            text = fh.read().decode("utf-8", errors="replace")
-    except OSError as exc:
-        raise ScanError(f"{path}: cannot read XGen file ({exc.strerror or exc})") from None
+    text = read_text(path, "XGen file")
     name = os.path.basename(path)
     result = ReadResult()
     parsed = modules(text)
