@@ -76,6 +76,17 @@ def scene_frames(info: SceneInfo) -> Optional[List[int]]:
     return list(range(start, end + 1, step)) if end >= start else [start]
 
 
+def check_scene_file(scene: str) -> str:
+    """The scene's normalised path, or one :class:`ScanError` every command shares: a folder or a
+    name that is not there is never a scene (a job with no inputs would fail on the render node)."""
+    top = normpath(scene)
+    if os.path.isdir(top):
+        raise ScanError(f"{scene}: is a folder, not a scene file")
+    if not os.path.isfile(top):
+        raise ScanError(f"{scene}: no such scene file" if not os.path.exists(top) else f"{scene}: not a file")
+    return top
+
+
 def scan_scene(
     scene: str,
     frames: Optional[Sequence[int]] = None,
@@ -87,9 +98,7 @@ def scan_scene(
     """Every file ``scene`` needs for ``frames`` (default: the scene's own range)."""
     cfg = config if config is not None else _default_config()
     environ = dict(os.environ if env is None else env)
-    top = normpath(scene)
-    if not os.path.isfile(top):
-        raise ScanError(f"{scene}: no such scene file" if not os.path.exists(top) else f"{scene}: not a file")
+    top = check_scene_file(scene)
     ctx = ReadContext(config=cfg, env=environ, frames=list(frames) if frames else None, project=project)
     result = read_file(top, ctx)
     if result.truncated_at is not None:  # a half-saved scene must not reach the farm
