@@ -154,3 +154,12 @@ def test_outputs_per_renderable_layer_camera_and_aov(tmp_path):
     outs = sorted(o.path for o in scan_scene(str(scene), env={}).outputs)
     images = f"{tmp_path.as_posix()}/images/shot/char/shotCam"
     assert outs == [f"{images}/beauty", f"{images}/diffuse"]
+
+
+def test_an_archive_that_cannot_be_read_offline_is_listed_with_one_warning(tmp_path):
+    touch(tmp_path / "ribarchives" / "set.zip")
+    scene = write_ma(tmp_path / "r.ma", [node("RenderManArchive", "setArchive", 'setAttr ".filename" -type "string" "ribarchives/set.zip";')])
+    result = scan_scene(str(scene), env={})
+    assert deps(result)[f"{tmp_path.as_posix()}/ribarchives/set.zip"].kind == "archive"
+    assert [w for w in result.warnings if "cannot be read offline" in w] == [
+        f"setArchive.filename: {tmp_path.as_posix()}/ribarchives/set.zip cannot be read offline; the files it names are not listed"]

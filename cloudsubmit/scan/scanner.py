@@ -30,6 +30,9 @@ from .texture_siblings import SiblingFinder
 MAYA_EXTENSIONS = (".ma", ".mb")
 # Kinds a renderer may read from a converted file beside the source (.tx, .tex, .rstexbin).
 TX_KINDS = frozenset(("texture", "image", "ies"))
+# Kinds of followed files that name further files in a form no offline reader here can read
+# (RenderMan RIB archives): the scan says so once per file instead of silently listing nothing.
+OPAQUE_KINDS = frozenset(("archive",))
 _PROGRESS_EVERY = 500
 _SCENE_TOKEN_RE = re.compile(r"<scene>", re.I)
 _ENV_KEY = "\x00cloudsubmit-scene-variables"
@@ -239,6 +242,8 @@ class _Walk:
             return
         view = view_key(ref)
         for p, ok in files:
+            if ok and scene_extension(p) not in READERS and ref.kind in OPAQUE_KINDS:
+                self.warnings.append(f"{ref.source}: {p} cannot be read offline; the files it names are not listed")
             if not ok or scene_extension(p) not in READERS or (p in self.read and view in self.views.get(p, {""})):
                 continue
             if depth + 1 > self.max_depth:
