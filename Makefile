@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed-dev
 .PHONY: demo test venv bench clean
 
 $(STAMP): setup.py
+	@echo "First run: creating $(VENV) and installing cloudsubmit with its dependencies (a minute or two; later runs skip this)."
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)

@@ -133,6 +133,7 @@ def scan_result(
     walk = _Walk(cfg, ctx, chosen, maya_project, progress)
     walk.add(top, os.path.isfile(top), "scene", "scene")
     walk.visit(top, result, 0)
+    walk.env_ocio(top, environ)
     return DependencySet(
         scene=top, frames=compact(chosen) if chosen else "",
         dependencies=list(walk.deps.values()), outputs=list(walk.outputs.values()),
@@ -188,6 +189,15 @@ class _Walk:
             files = self._expand(ref, posixpath.dirname(path), env, project)
             if ref.follow and self.follow:
                 self._follow(ref, files, depth)
+
+    def env_ocio(self, top: str, env: Mapping[str, str]) -> None:
+        """When no scene names a colour config, ``$OCIO`` does: Maya, Houdini, Arnold and Nuke all
+        load it, so the render needs that config and its search_path files like a named one."""
+        value = str(env.get("OCIO") or "").strip()
+        if not value or value.startswith("ocio://") or any(d.kind == "ocio" for d in self.deps.values()):
+            return
+        ref = RawRef(value=value, source="$OCIO", kind="ocio", follow=True)
+        self._follow(ref, self._expand(ref, posixpath.dirname(top), env, None), 0)
 
     def _tick(self) -> None:
         self.refs_done += 1
