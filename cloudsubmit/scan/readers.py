@@ -21,6 +21,8 @@ _TABLE = (
     (".ass", "arnold_ass", "arnold"),
     (".ass.gz", "arnold_ass", "arnold"),   # the reader opens gzip by its magic bytes
     (".ocio", "ocio", "ocio"),
+    (".vrscene", "vray_scene", "vray"),
+    (".xgen", "xgen", "xgen"),
 )
 
 READERS: Dict[str, str] = {ext: "cloudsubmit.scan." + module for ext, module, _host in _TABLE}
