@@ -242,9 +242,9 @@ def run_gc(args: argparse.Namespace) -> int:
     for name, _size in found:
         store.backend.remove_leftover(name)
     locks = remove_idle_locks(node_cache_dir(cfg))
-    out = {"store": store.url, "removed": [n for n, _s in found], "bytes": sum(s for _n, s in found),
-           "node_cache_locks": locks}
-    _emit(args, out, [f"{store.url}: removed {len(found)} leftovers ({human_size(out['bytes'])}) "
+    freed = sum(s for _n, s in found)
+    out = {"store": store.url, "removed": [n for n, _s in found], "bytes": freed, "node_cache_locks": locks}
+    _emit(args, out, [f"{store.url}: removed {len(found)} leftovers ({human_size(freed)}) "
                       f"older than {args.older_than:g} h, {locks} idle node-cache lock files"]
           + [f"removed: {n}" for n, _s in found])
     return 0

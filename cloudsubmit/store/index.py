@@ -412,11 +412,13 @@ class TeamIndex:
                     continue
                 seen.add(e.identity)
                 path = local_path(e.root, e.path)
+                if not path:
+                    continue
                 try:
-                    st = os.stat(path) if path else None
+                    st = os.stat(path)
                 except (OSError, ValueError):
                     continue
-                if st is not None and (st.st_size, st.st_mtime_ns) == (e.size, e.mtime_ns):
+                if (st.st_size, st.st_mtime_ns) == (e.size, e.mtime_ns):
                     found.append((key, e, path))
         rep.candidates = len(found)
         picked = found if len(found) <= sample else random.SystemRandom().sample(found, sample)
