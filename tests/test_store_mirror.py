@@ -163,3 +163,35 @@ def test_upload_mirror_through_resolve_and_the_team_index(tmp_path, studio):
         assert any(o.path == e.path and o.hash == hash_file(str(key)) for o in entries)  # superseded version
     assert (studio["mount"] / SHOT / "tex/wall.tx").read_bytes() == payload(88)
     store.close()
+
+
+def test_a_revert_to_v1_is_sent_again_and_a_node_refuses_same_size_other_bytes(tmp_path, studio):
+    """v1, then v2 (same size), then v1 restored: the key holds v2, so the last upload must send
+    v1 again; and a job whose key holds other bytes of the same size fails on the node instead of
+    rendering them (the node hashes what it will read)."""
+    from cloudsubmit.store import open_store, resolve
+    from cloudsubmit.store.mirror import upload_mirror
+
+    cfg = load_config(overrides={
+        "paths.roots.gs": str(studio["gs"]), "store.layout": "mirror",
+        "store.mirror.mount": str(studio["mount"]), "store.mirror.prefixes.gs": "",
+        "store.hash_cache": str(tmp_path / "hc" / "hashes.sqlite")}, env={})
+    tex = studio["gs"] / SHOT / "tex/wall.tx"
+    v1, v2 = payload(3), payload(4)[:len(payload(3))]
+    assert len(v1) == len(v2) and v1 != v2
+    for content, mtime in ((v1, 10**18), (v2, 2 * 10**18), (v1, 10**18)):  # the restore keeps v1's mtime
+        tex.write_bytes(content)
+        os.utime(tex, ns=(mtime, mtime))
+        store = open_store("file://" + studio["mount"].as_posix(), cfg)
+        res = resolve([str(tex)], store, cfg)
+        upload_mirror(res, store)
+        assert (studio["mount"] / SHOT / "tex/wall.tx").read_bytes() == content
+        store.index.compact()  # a snapshot keeps the order of writes
+        store.close()
+    m = Manifest(job_id="j1", roots={"gs": str(studio["gs"])},
+                 files=[ManifestEntry("gs", f"{SHOT}/tex/wall.tx", hash_file(str(tex)), len(v1), 10**18)])
+    write_inputs(studio["bucket"], m)
+    assert materialise_mirror(studio["bucket"], studio["layout"], "j1").files == 1
+    (studio["mount"] / SHOT / "tex/wall.tx").write_bytes(v2)  # a teammate's v2 lands after the submit
+    with pytest.raises(StoreError, match="wall.tx: holds other bytes than the job's"):
+        materialise_mirror(studio["bucket"], studio["layout"], "j1")

@@ -332,6 +332,12 @@ class TeamIndex:
                 seen.setdefault(e.identity, e)
         return list(seen.values())
 
+    def history(self) -> List[IndexEntry]:
+        """Every entry of every shard in shard (time) order, repeats included: for the mirror
+        layout, where the *last* write of a path is what its key holds now."""
+        self._ensure()
+        return [e for key in sorted(self.shards) for e in self.shards[key]]
+
     def blob_count(self) -> int:
         self._ensure()
         return len(self._blobs)
@@ -361,7 +367,7 @@ class TeamIndex:
         rep = CompactReport(shards_before=len(self.shards))
         if len(folded) < 2:
             return rep
-        facts = self.entries(folded)
+        facts = _last_write_order(self.shards[k] for k in folded)
         written = [self.write_shard(facts[i:i + SNAPSHOT_MAX]) for i in range(0, len(facts), SNAPSHOT_MAX)]
         rep.snapshot = written[0] if written else ""
         self.backend.delete_many(folded)  # only now: every folded entry is already in a snapshot
@@ -510,6 +516,17 @@ class TeamIndex:
                 path.unlink()
             except OSError:
                 pass
+
+
+def _last_write_order(shards: Iterable[List[IndexEntry]]) -> List[IndexEntry]:
+    """Distinct facts, each placed where it was last written: a snapshot keeps "the latest write
+    of a path wins" true for the mirror layout (v1, v2, then v1 again stays v1)."""
+    seen: Dict[tuple, IndexEntry] = {}
+    for entries in shards:
+        for e in entries:
+            first = seen.pop(e.identity, e)
+            seen[e.identity] = first
+    return list(seen.values())
 
 
 def _hash_path(path: str, on_bytes: Callable[[int], None]) -> str:

@@ -16,6 +16,7 @@ job with one line instead of rendering with the wrong texture. Outputs always us
 and output manifests (``outputs.py``), so the download stage is the same for both layouts."""
 from __future__ import annotations
 
+import os
 import posixpath
 import time
 from dataclasses import dataclass, field
@@ -87,10 +88,11 @@ def _unsafe(prefix: str) -> bool:
 
 
 def index_skip(entries: Iterable) -> Callable[[ManifestEntry], bool]:
-    """A skip test from team-index entries (anything with root, path and hash): a file is skipped
-    when the team already uploaded this logical path with this content."""
-    have = {(e.root, e.path, e.hash) for e in entries}
-    return lambda e: (e.root, e.path, e.hash) in have
+    """A skip test from team-index entries in write order (anything with root, path and hash): a
+    file is skipped only when the *last* write of its path was this content, since that is what
+    the key holds now (v1, v2, then v1 again must send v1 again)."""
+    latest = {(e.root, e.path): e.hash for e in entries}
+    return lambda e: latest.get((e.root, e.path)) == e.hash
 
 
 def push_mirror(
@@ -119,7 +121,7 @@ def upload_mirror(resolution, store, progress: Optional[ProgressCallback] = None
     files = [(ManifestEntry(f.root, f.logical, f.hash, f.size, f.mtime_ns), f.path)
              for f in resolution.files if f.hash and f.state in ("in_store", "to_upload")]
     layout = MirrorLayout.from_config(store.config)
-    summary, sent = push_mirror(store.backend, layout, files, skip=index_skip(store.index.entries()),
+    summary, sent = push_mirror(store.backend, layout, files, skip=index_skip(store.index.history()),
                                 threads=store.threads, progress=progress)
     if sent:
         user, now = current_user(), time.time()
@@ -146,6 +148,32 @@ def check_mirror(backend: Backend, layout: MirrorLayout, manifest: Manifest) -> 
     return problems
 
 
+def check_mirror_content(backend: Backend, layout: MirrorLayout, manifest: Manifest, threads: int = 8) -> List[str]:
+    """Keys whose bytes do not hash to what the job's manifest names: a key is overwritten by
+    every newer version of its path, so a size check alone would let a same-size other version
+    (a teammate's v2 after this job's v1) render. Hashed through the mount where this machine has
+    it (what the renderer will read, and s3fs keeps it cached), else downloaded and hashed."""
+    import tempfile
+
+    from .hashing import hash_file
+
+    mount = layout.mount if layout.mount and os.path.isdir(layout.mount) else ""
+
+    def one(e: ManifestEntry, on_bytes) -> str:
+        key = layout.key(e.root, e.path)
+        if mount:
+            return hash_file(os.path.join(layout.node_root(e.root), *e.path.split("/")), on_bytes)
+        with tempfile.TemporaryDirectory(prefix="cloudsubmit-mirror-") as tmp:
+            dest = os.path.join(tmp, "blob")
+            backend.get_file(key, dest, on_bytes=on_bytes)
+            return hash_file(dest)
+
+    items = [TransferItem(layout.key(e.root, e.path), e.size, partial(one, e)) for e in manifest.files]
+    got = run_transfers(items, threads=threads, stage="verify").results
+    return [f"{layout.key(e.root, e.path)}: holds other bytes than the job's {e.hash} (a newer version of the file?)"
+            for e, h in zip(manifest.files, got) if h != e.hash]
+
+
 def _top_level(backend: Backend, keys: Mapping[str, int]) -> Dict[str, int]:
     """Keys at the top of the bucket: listing "" would list everything, so ask for each."""
     sizes = {k: backend.size(k) for k in keys}
@@ -159,6 +187,7 @@ def materialise_mirror(backend: Backend, layout: MirrorLayout, job_id: str,
     start = time.monotonic()
     m = manifest if manifest is not None else read_inputs(backend, job_id)
     problems = check_mirror(backend, layout, m)
+    problems = problems or check_mirror_content(backend, layout, m)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise StoreError(f"job {job_id}: mirror {backend.url}: {problems[0]}{more}")
