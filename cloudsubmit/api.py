@@ -127,10 +127,12 @@ _TOKEN_CHARS = ("<", "#", "$", "%", "{")
 def output_folder(path: str) -> str:
     """The folder a declared output goes to, cut before the first part with a render token
     (``images/shot/<RenderLayer>/beauty`` -> ``images/shot``): tokens differ per layer or frame,
-    the folder above them is what the download brings home."""
+    the folder above them is what the download brings home. A folder that exists on disk is a
+    name, never a token, whatever it holds (``shot 010 $(id) #1``): only parts that are not there
+    yet can be tokens, so a shot folder with ``#`` or ``$`` in its name keeps its frames."""
     parts = Path(path).parts
-    for i, part in enumerate(parts):
-        if any(c in part for c in _TOKEN_CHARS):
+    for i, part in enumerate(parts[:-1]):
+        if any(c in part for c in _TOKEN_CHARS) and not Path(*parts[: i + 1]).is_dir():
             return str(Path(*parts[:i])) if i else ""
     return str(Path(path).parent)
 
@@ -181,7 +183,7 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
     from .config import load_config
     from .jobs.bundle import bundle_path, write_bundle
     from .jobs.plan import make_plan
-    from .jobs.submit import check_not_tmp
+    from .jobs.submit import check_pool_dir
 
     config = config or load_config()
     report(progress, ProgressReport("scan", 0, 1, message=scene))
@@ -198,7 +200,7 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
     target = bundle_path(plan, config, bundle_dir)
     sched = scheduler or config["jobs"]["scheduler"]
     if not dry_run and sched == "htcondor":
-        check_not_tmp(target)  # refused before anything is written
+        check_pool_dir(target)  # refused before anything is written
     bundle = write_bundle(plan, config, str(target), store_url=url, inputs=inputs,
                           manifest={"scene": plan.scene, "files": paths},
                           output_dirs=_output_dirs(deps, output_dir or plan.output_dir, target), progress=progress)

@@ -56,8 +56,10 @@ def test_every_sub_parses_and_expands_to_the_intended_argv(tmp_path, cfg, dirnam
     scene = shot / f"{dirname}.ma"
     plan = make_plan(str(scene), range(1, 31), cfg, chunk=10, scout=True,
                      post=[{"name": "comp", "command": ["nuke", "-x", str(shot / "comp.nk")]}])
-    bundle = write_bundle(plan, cfg).path
-    assert bundle == shot / "cloudsubmit" / "jobs" / plan.job_id   # default: beside the scene
+    # default: beside the scene, or beside the nearest folder DAGMan reads literally ("$(" is not)
+    beside = shot if condor.dagman_reads_literally(str(shot)) else tmp_path
+    assert write_bundle(plan, cfg).path == beside / "cloudsubmit" / "jobs" / plan.job_id
+    bundle = write_bundle(plan, cfg, str(shot / "b")).path  # .sub values still escape the folder
     dag = read_dag(bundle / "job.dag")
     assert set(dag.nodes) == {n.name for n in plan.nodes}
     prefix = launcher(cfg)

@@ -57,10 +57,17 @@ class Bundle:
 
 
 def default_bundle_root(scene: str, config: Any) -> Path:
+    """``jobs.bundle_root``, else beside the scene: ``<scene dir>/cloudsubmit/jobs``, or beside the
+    nearest folder above it whose path DAGMan reads literally (a shot folder named ``shot $(id)``
+    cannot hold a DAG, see :func:`condor.dagman_reads_literally`); the job's output folders stay
+    the shot's own whatever they are called."""
     root = config["jobs"]["bundle_root"]
     if root:
         return Path(os.path.expanduser(root))
-    return Path(scene).parent / "cloudsubmit" / "jobs"
+    base = Path(os.path.abspath(scene)).parent
+    while not C.dagman_reads_literally(str(base)) and base.parent != base:
+        base = base.parent
+    return base / "cloudsubmit" / "jobs"
 
 
 def bundle_path(plan: JobPlan, config: Any, bundle_dir: Optional[str] = None) -> Path:

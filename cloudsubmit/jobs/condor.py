@@ -157,6 +157,15 @@ def dag_token(value: str, what: str) -> str:
     return value
 
 
+def dagman_reads_literally(path: str) -> bool:
+    """Whether DAGMan reads ``path`` as written. DAGMan expands ``$(`` macros in every path it
+    handles itself (its default node log, a ``CONFIG`` file, the DAG's own folder), with no escape:
+    under ``shot $(id)/`` the node events go to ``shot /``, the DAG never sees a node finish and
+    waits forever. Such a folder cannot hold a DAG; :func:`submit_value` still escapes it for
+    ``.sub`` values (``initialdir``, ``log``), where condor_submit honours ``$(DOLLAR)``."""
+    return not _MACRO_DOLLAR_RE.search(path) and "$$" not in path
+
+
 def vars_value(value: str, what: str) -> str:
     """``"value"`` for ``VARS node key="value"``: DAG escapes over submit-macro escapes."""
     check_line(value, what)

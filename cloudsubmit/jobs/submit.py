@@ -16,6 +16,7 @@ from typing import Any, Dict, Iterator, Optional
 from ..errors import SubmitError
 from ..progress import ProgressCallback, ProgressReport, report
 from .bundle import DAG_NAME, load_job
+from .condor import dagman_reads_literally
 from .registry import record
 
 SCHEDULERS = ("htcondor", "local")
@@ -36,12 +37,18 @@ def _in_dir(path: Path) -> Iterator[None]:
             os.chdir(old)
 
 
-def check_not_tmp(bundle: Path) -> None:
-    """Refuse a pool bundle under /tmp; api.submit_scene calls it before writing anything."""
+def check_pool_dir(bundle: Path) -> None:
+    """Refuse a pool bundle folder DAGMan cannot work in: under /tmp (DAGMan refuses node logs
+    there) or with a ``$(`` in its path (DAGMan expands it, see ``condor.dagman_reads_literally``).
+    api.submit_scene calls it before writing anything."""
     real = os.path.realpath(bundle)
     if real == "/tmp" or real.startswith("/tmp/") or real.startswith("/var/tmp/"):
         raise SubmitError(f"{bundle}: DAGMan refuses node logs under /tmp; write the bundle elsewhere "
                           "(--bundle-dir or jobs.bundle_root)", exit_code=2)
+    if not dagman_reads_literally(real):
+        raise SubmitError(f"{bundle}: DAGMan expands '$(' in the path of a DAG's folder (node events "
+                          "would go elsewhere); write the bundle elsewhere (--bundle-dir or "
+                          "jobs.bundle_root)", exit_code=2)
 
 
 def _via_bindings(bundle: Path, batch: str) -> Optional[int]:
@@ -99,7 +106,7 @@ def submit_bundle(bundle: str, scheduler: str, config: Any,
         result = run_bundle(str(root), int(config["jobs"]["local_parallel"]), progress)
         out["local"] = result.to_dict()
     else:
-        check_not_tmp(root)
+        check_pool_dir(root)
         batch = (job["plan"].get("name") or "").strip() or job["job_id"]
         cluster = _via_bindings(root, batch)
         if cluster is None:
