@@ -184,6 +184,7 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
     from .jobs.bundle import bundle_path, write_bundle
     from .jobs.plan import make_plan
     from .jobs.submit import check_pool_dir
+    from .readiness import check_cloud_ready
 
     config = config or load_config()
     report(progress, ProgressReport("scan", 0, 1, message=scene))
@@ -199,13 +200,16 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
         url, inputs = _resolve(paths, config, store_url, progress)
     target = bundle_path(plan, config, bundle_dir)
     sched = scheduler or config["jobs"]["scheduler"]
-    if not dry_run and sched == "htcondor":
-        check_pool_dir(target)  # refused before anything is written
+    ready: List[str] = []
+    if sched == "htcondor":  # refused before anything is written
+        ready = check_cloud_ready([n.stage for n in plan.nodes if n.place == "cloud"], config, store_url, dry_run)
+        if not dry_run:
+            check_pool_dir(target)
     bundle = write_bundle(plan, config, str(target), store_url=url, inputs=inputs,
                           manifest={"scene": plan.scene, "files": paths},
                           output_dirs=_output_dirs(deps, output_dir or plan.output_dir, target), progress=progress)
     out = SubmitResult(plan.job_id, str(bundle.path), str(bundle.dag), sched,
-                       dry_run, inputs=inputs, warnings=list(getattr(deps, "warnings", [])))
+                       dry_run, inputs=inputs, warnings=list(getattr(deps, "warnings", [])) + ready)
     if not dry_run:
         sent = _submit_or_discard(bundle.path, sched, config, progress)
         out.cluster, out.local = sent.get("cluster"), sent.get("local")

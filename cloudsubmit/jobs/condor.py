@@ -123,11 +123,16 @@ def attr_name(name: str, what: str) -> str:
     return name
 
 
+def classad_quote(value: str, what: str) -> str:
+    """A ClassAd string literal as the ClassAd language reads it (``"..."`` with ``\\"`` and
+    ``\\\\``), for constraints sent to a schedd: no submit macros apply there."""
+    check_line(value, what)
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def classad_string(value: str, what: str) -> str:
     """A ClassAd string literal for ``MY.attr = ...``; also safe as a submit value."""
-    check_line(value, what)
-    inner = value.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + escape_macros(inner, what) + '"'
+    return '"' + escape_macros(classad_quote(value, what)[1:-1], what) + '"'
 
 
 def classad_literal(value: object, what: str) -> str:

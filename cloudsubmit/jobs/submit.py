@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional
@@ -37,6 +38,30 @@ def _in_dir(path: Path) -> Iterator[None]:
             os.chdir(old)
 
 
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """``Submit.from_dag`` prints "Running rescue DAG N" from C straight to file descriptor 1,
+    which would break ``--json`` (one object on stdout, nothing else): send fd 1 to stderr meanwhile."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        _flush_c_stdio()  # the C library buffers its stdout: flush it while fd 1 is still stderr
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _flush_c_stdio() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):  # no C library to ask (Windows without msvcrt symbols)
+        pass
+
+
 def check_pool_dir(bundle: Path) -> None:
     """Refuse a pool bundle folder DAGMan cannot work in: under /tmp (DAGMan refuses node logs
     there) or with a ``$(`` in its path (DAGMan expands it, see ``condor.dagman_reads_literally``).
@@ -51,8 +76,9 @@ def check_pool_dir(bundle: Path) -> None:
                           "jobs.bundle_root)", exit_code=2)
 
 
-def _via_bindings(bundle: Path, batch: str) -> Optional[int]:
-    """The cluster id, or None when the bindings or a schedd are not available here."""
+def _via_bindings(bundle: Path, batch: str, fallback: bool = True) -> Optional[int]:
+    """The cluster id, or None when the bindings or a schedd are not available here (and
+    ``fallback`` allows condor_submit_dag to try instead)."""
     try:
         import htcondor2
     except ImportError:
@@ -60,14 +86,14 @@ def _via_bindings(bundle: Path, batch: str) -> Optional[int]:
     if not shutil.which("condor_dagman"):  # from_dag needs it (and says so on the C stderr)
         return None
     try:
-        with _in_dir(bundle):
+        with _in_dir(bundle), _stdout_to_stderr():
             sub = htcondor2.Submit.from_dag(DAG_NAME, {"BatchName": batch, "UpdateSubmit": True,
                                                                  "AutoRescue": 1})
             schedd = htcondor2.Schedd()
             result = schedd.submit(sub)
     except Exception as exc:  # HTCondorException, or no condor_dagman / no schedd on this machine
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if shutil.which("condor_submit_dag"):
+        if fallback and shutil.which("condor_submit_dag"):
             return None
         raise SubmitError(f"{bundle / DAG_NAME}: HTCondor refused the DAG ({text})") from None
     return int(result.cluster())
@@ -85,6 +111,24 @@ def _via_command(bundle: Path, batch: str) -> int:
         last = ((proc.stderr or proc.stdout or "").strip().splitlines() or ["no output"])[-1]
         raise SubmitError(f"condor_submit_dag failed for {bundle / DAG_NAME}: {last}")
     return int(found.group(1))
+
+
+SUBMIT_WITH = ("auto", "bindings", "condor_submit_dag")
+
+
+def _submit_dag(bundle: Path, batch: str, how: str) -> int:
+    """``jobs.submit_with``: ``auto`` tries the bindings, then condor_submit_dag; the other two
+    values use only that path (a studio whose bindings do not match its schedd's version)."""
+    if how not in SUBMIT_WITH:
+        raise SubmitError(f"jobs.submit_with: {how!r} is not one of {', '.join(SUBMIT_WITH)}", exit_code=2)
+    if how != "condor_submit_dag":
+        cluster = _via_bindings(bundle, batch, fallback=how == "auto")
+        if cluster is not None:
+            return cluster
+        if how == "bindings":
+            raise SubmitError("jobs.submit_with is bindings, but the htcondor2 bindings or condor_dagman "
+                              "are not available here", exit_code=2)
+    return _via_command(bundle, batch)
 
 
 def submit_bundle(bundle: str, scheduler: str, config: Any,
@@ -108,9 +152,7 @@ def submit_bundle(bundle: str, scheduler: str, config: Any,
     else:
         check_pool_dir(root)
         batch = (job["plan"].get("name") or "").strip() or job["job_id"]
-        cluster = _via_bindings(root, batch)
-        if cluster is None:
-            cluster = _via_command(root, batch)
+        cluster = _submit_dag(root, batch, str(config["jobs"].get("submit_with") or "auto"))
         out["cluster"] = cluster
         record(config, dict(entry, cluster=cluster))
     report(progress, ProgressReport("submit", 1, 1, message=scheduler))
