@@ -53,24 +53,21 @@ def _frames(frames: Union[str, Sequence[int], None], deps: Any) -> List[int]:
 
 
 def _scan(scene: str, frames: Union[str, Sequence[int], None], config: Any,
-          progress: Optional[ProgressCallback]) -> Any:
+          progress: Optional[ProgressCallback], project: Optional[str] = None) -> Any:
     """The scene's dependencies; a file no reader knows (a generic command's script or data
     folder) is its own only dependency, and ``inputs`` name the rest."""
     import os
 
     from .frames import parse_frames
-    from .paths import normpath
     from .scan import READERS, scan_scene
     from .scan.model import Dependency, DependencySet
+    from .scan.scanner import check_scene_file
 
-    if os.path.splitext(scene)[1].lower() not in READERS:
-        path = normpath(scene)
-        if not os.path.exists(path):
-            raise ScanError(f"{scene}: no such file")
-        return DependencySet(path, "", [] if os.path.isdir(path) else
-                             [Dependency(path, True, os.path.getsize(path), "scene", "scene")])
+    if os.path.splitext(scene)[1].lower() not in READERS:  # submit_scene checked it is a file
+        path = check_scene_file(scene)
+        return DependencySet(path, "", [Dependency(path, True, os.path.getsize(path), "scene", "scene")])
     chosen = parse_frames(frames) if isinstance(frames, str) else (list(frames) if frames else None)
-    return scan_scene(scene, frames=chosen, config=config, progress=progress)
+    return scan_scene(scene, frames=chosen, project=project, config=config, progress=progress)
 
 
 def _add_inputs(deps: Any, inputs: Sequence[str]) -> None:
@@ -157,6 +154,16 @@ def _output_dirs(deps: Any, output_dir: str, bundle: Path) -> List[str]:
     return found or [str(bundle / "output")]
 
 
+def _store_url(url: Optional[str], config: Any) -> str:
+    """The URL the job's nodes will use, as the store names itself. Opening sends no request (an
+    S3 client is made on first use), so a dry run works with the endpoint unreachable."""
+    from .store import open_store
+
+    store = open_store(url, config)
+    store.close()
+    return store.url
+
+
 def _resolve(paths: List[str], config: Any, store_url: Optional[str],
              progress: Optional[ProgressCallback]) -> "tuple[str, Dict[str, Any]]":
     from .store import open_store, resolve
@@ -175,20 +182,27 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
                  scout: Optional[bool] = None, output_dir: str = "", bundle_dir: Optional[str] = None,
                  scheduler: Optional[str] = None, store_url: Optional[str] = None, dry_run: bool = False,
                  inputs: Sequence[str] = (), job_name: str = "", priority: int = 0, dependencies: Any = None,
-                 allow_missing: bool = False, progress: Optional[ProgressCallback] = None) -> SubmitResult:
-    """Submit ``scene``. ``dependencies`` (a DependencySet) skips the offline scan, for a host
+                 allow_missing: bool = False, project: Optional[str] = None,
+                 progress: Optional[ProgressCallback] = None) -> SubmitResult:
+    """Submit ``scene``. ``bundle_dir`` is the folder the bundle is written into (as
+    ``<bundle_dir>/<job id>``). ``dependencies`` (a DependencySet) skips the offline scan, for a host
     adapter that scanned the live session; ``inputs`` adds files or folders no scene names;
     ``allow_missing`` sends the job without files that do not exist (a TD knows the render does
-    not need them) instead of refusing it."""
+    not need them) instead of refusing it. ``project`` is the Maya project the scan resolves
+    against (the render's ``{project}`` token comes from ``render_options``)."""
     from .config import load_config
     from .jobs.bundle import bundle_path, write_bundle
     from .jobs.plan import make_plan
     from .jobs.submit import check_pool_dir
     from .readiness import check_cloud_ready
+    from .scan.scanner import check_scene_file
 
     config = config or load_config()
+    check_scene_file(scene)  # before the live session or a reader: one message for every command
     report(progress, ProgressReport("scan", 0, 1, message=scene))
-    deps = dependencies if dependencies is not None else _scan(scene, frames, config, progress)
+    if project is not None and not Path(project).is_dir():
+        raise ScanError(f"{project}: --project is not a folder")
+    deps = dependencies if dependencies is not None else _scan(scene, frames, config, progress, project)
     _add_inputs(deps, inputs)
     deps = _checked_missing(scene, deps, allow_missing)
     plan = make_plan(deps.scene or scene, _frames(frames, deps), config, chunk=chunk, place=place,
@@ -197,8 +211,9 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
     paths = sorted({d.path for d in deps.dependencies} | ({plan.scene} if Path(plan.scene).is_file() else set()))
     url, inputs = "", {"files": len(paths)}
     if any(n.place == "cloud" for n in plan.nodes):
-        url, inputs = _resolve(paths, config, store_url, progress)
-    target = bundle_path(plan, config, bundle_dir)
+        # A dry run never contacts the store: a TD must be able to look at a DAG offline.
+        url, inputs = (_store_url(store_url, config), inputs) if dry_run else _resolve(paths, config, store_url, progress)
+    target = bundle_path(plan, config, root=bundle_dir)  # a parent folder: the job id is the leaf
     sched = scheduler or config["jobs"]["scheduler"]
     ready: List[str] = []
     if sched == "htcondor":  # refused before anything is written

@@ -2,7 +2,7 @@
 one line of text and an exit code, so an artist never sees a traceback for their own mistake."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Dict, Optional
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -16,11 +16,24 @@ class CloudSubmitError(Exception):
     operation (the network, the pool, the store)."""
 
     exit_code = EXIT_FAILED
+    key: Optional[str] = None   # the dotted setting at fault, when there is one
+    file: Optional[str] = None  # the file at fault, when there is one
 
-    def __init__(self, message: str, exit_code: Optional[int] = None) -> None:
+    def __init__(self, message: str, exit_code: Optional[int] = None, *, key: Optional[str] = None,
+                 file: Optional[str] = None) -> None:
         super().__init__(message)
         if exit_code is not None:
             self.exit_code = exit_code
+        self.key, self.file = key, file
+
+    def to_dict(self) -> Dict[str, Any]:
+        """What ``--json`` prints for this error: ``{"error", "exit_code"[, "key"][, "file"]}``."""
+        out: Dict[str, Any] = {"error": self.message, "exit_code": self.exit_code}
+        if self.key:
+            out["key"] = self.key
+        if self.file:
+            out["file"] = self.file
+        return out
 
     @property
     def message(self) -> str:

@@ -1,33 +1,75 @@
 """Frame specs (``1-100``, ``1-100x5``, ``1,5,10-20``), chunks and scout frames.
 
-fileseq parses; we always rebuild FrameSets from integers (``FrameSet.from_iterable``) because
-fileseq 3.x is very slow on long explicit comma lists."""
+The syntax is checked here, in our words, before fileseq parses: ``N``, ``A-B``, ``A-BxS`` (every
+S-th frame), items joined by commas. A range that counts down (``10-1``) is refused rather than
+quietly read as ``1-10``, and a job holds at most :data:`MAX_FRAMES` frames (a typo such as
+``1-10000000`` would otherwise take minutes and write a bundle of tens of megabytes). We always
+rebuild FrameSets from integers (``FrameSet.from_iterable``) because fileseq 3.x is very slow on
+long explicit comma lists."""
 from __future__ import annotations
 
+import re
 from typing import List, Sequence
 
 from .errors import FrameSpecError
 
+MAX_FRAMES = 100_000
+SYNTAX = "frames like 1-100, 1-100x5 (every 5th) or 1,5,10-20"
+_NUM = r"-?\d+(?:\.0*)?"  # a whole frame, also as a host writes it (1.0)
+_ITEM_RE = re.compile(rf"^({_NUM})(?:-({_NUM})(?:x({_NUM}))?)?$")
+
+
+def _int(text: str) -> int:
+    return int(float(text))
+
+
+def rough_count(text: str) -> int:
+    """An upper bound of the frames a spec names, without building them: the panel checks the
+    field on every keystroke, and "1-100000000" must not cost seconds and gigabytes."""
+    total = 0
+    for item in (text or "").replace(" ", "").split(","):
+        m = _ITEM_RE.match(item)
+        if m and m.group(2) is not None:
+            total += abs(_int(m.group(2)) - _int(m.group(1))) // max(1, _int(m.group(3) or "1")) + 1
+        elif m:
+            total += 1
+    return total
+
+
+def _check_syntax(spec: str, text: str) -> None:
+    for item in text.split(","):
+        m = _ITEM_RE.match(item)
+        if not m:
+            what = f"{item!r} is not a frame or a range" if item else "an empty item between commas"
+            what += " (whole frames only)" if "." in item else ""
+            raise FrameSpecError(f"bad frame spec {spec!r}: {what}; give {SYNTAX}")
+        start, end, step = m.group(1), m.group(2), m.group(3)
+        if end is not None and _int(end) < _int(start):
+            raise FrameSpecError(f"bad frame spec {spec!r}: {item} counts down; write {end}-{start} "
+                                 "(frames always render in order)")
+        if step is not None and _int(step) < 1:
+            raise FrameSpecError(f"bad frame spec {spec!r}: step {step} in {item}; a step is 1 or more")
+    if rough_count(text) > MAX_FRAMES:
+        raise FrameSpecError(f"bad frame spec {spec!r}: more than {MAX_FRAMES} frames, the most one job takes; "
+                             "split the range into several jobs")
+
 
 def parse_frames(spec: str) -> List[int]:
-    """Sorted unique integer frames of ``spec``; raises :class:`FrameSpecError` naming the spec."""
+    """Sorted unique integer frames of ``spec``; raises :class:`FrameSpecError` naming the spec
+    and showing the syntax."""
     import fileseq
 
     text = (spec or "").strip().replace(" ", "")
     if not text:
-        raise FrameSpecError("frame spec is empty")
+        raise FrameSpecError(f"frame spec is empty; give {SYNTAX}")
+    _check_syntax(spec, text)
     try:
         values = list(fileseq.FrameSet(text))
-    except Exception as exc:  # fileseq raises several types; all mean "bad spec"
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise FrameSpecError(f"bad frame spec {spec!r}: {reason}") from None
-    # fileseq reads "1.5" as a subframe; int() would quietly make it frame 1 and render the wrong frame
-    sub = next((v for v in values if v != int(v)), None)
-    if sub is not None:
-        raise FrameSpecError(f"bad frame spec {spec!r}: subframe {sub} (whole frames only)")
+    except Exception:  # fileseq raises several types; our syntax check should have caught them
+        raise FrameSpecError(f"bad frame spec {spec!r}; give {SYNTAX}") from None
     frames = sorted({int(f) for f in values})
     if not frames:
-        raise FrameSpecError(f"bad frame spec {spec!r}: no frames")
+        raise FrameSpecError(f"bad frame spec {spec!r}: no frames; give {SYNTAX}")
     return frames
 
 

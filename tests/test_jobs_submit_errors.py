@@ -47,7 +47,8 @@ def test_no_pool_is_one_line_exit_1_and_leaves_no_bundle(cli, tmp_path, shot_out
               "--place", "render=local", "--scheduler", "htcondor", "--json", env=_no_condor_env(tmp_path))
     _one_line(res, 1)
     assert "no HTCondor here" in res.stderr and "--scheduler local" in res.stderr
-    assert res.stdout == ""
+    # under --json a script reading stdout gets the same error as one object, and nothing else
+    assert json.loads(res.stdout) == {"error": res.stderr.strip()[len("cloudsubmit: error: "):], "exit_code": 1}
     jobs = shot_outside_tmp / "cloudsubmit" / "jobs"
     assert not jobs.exists() or list(jobs.iterdir()) == []
     assert not registry.exists() or registry.read_text() == ""

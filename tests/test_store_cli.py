@@ -74,7 +74,7 @@ def test_missing_files_refuse_the_whole_upload_unless_skipped(cli, tmp_path):
     paths = make_files(tmp_path / "p", {"a": 100}) + [str(tmp_path / "p" / "gone.exr")]
     env = cli_env(store.as_uri(), tmp_path, "a")
     line = one_line_error(cli("upload", "--manifest", manifest(tmp_path, paths), env=env), 2)
-    assert "gone.exr" in line and "--skip-missing" in line
+    assert "gone.exr" in line and "--allow-missing" in line
     assert not (store / "index").exists() and not (store / "cas").exists()
     ok = cli("upload", "--manifest", manifest(tmp_path, paths), "--skip-missing", "--json", env=env)
     assert json.loads(ok.stdout)["uploaded_files"] == 1 and json.loads(ok.stdout)["missing"] == [paths[1]]

@@ -193,7 +193,11 @@ def test_download_command_errors_are_one_line(cli, tmp_path):
     store = LocalBackend(str(tmp_path / "store"))
     url = "file://" + (tmp_path / "store").as_posix()
     res = cli("download", "nojob", "--store", url)
-    assert res.returncode == 1 and res.stderr.strip() == f"cloudsubmit: error: job nojob: no outputs in {url} yet"
+    assert res.returncode == 2 and res.stderr.strip() == (
+        f"cloudsubmit: error: nojob: no such job (not submitted from here, and not in {url}; see `cloudsubmit jobs`)")
+    declare(store, {"declared": str(tmp_path / "gs" / "shot" / "render")}, "early")
+    res = cli("download", "early", "--store", url)  # submitted, nothing rendered yet
+    assert res.returncode == 1 and res.stderr.strip() == f"cloudsubmit: error: job early: no outputs in {url} yet"
     write_raw(store, "evil", "../../etc/evil.exr")
     res = cli("download", "shotA", "--dest", str(tmp_path / "d"), "--store", url)
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1

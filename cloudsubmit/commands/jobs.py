@@ -22,6 +22,11 @@ def register(sub) -> None:
     p.add_argument("--place", action="append", default=[], metavar="STAGE=local|cloud",
                    help="where a stage runs, e.g. --place render=local (repeatable)")
     p.add_argument("--renderer", help="renderer kind from renderers.yaml (default: by extension)")
+    p.add_argument("--project", metavar="DIR",
+                   help="Maya project root (default: nearest folder above the scene with workspace.mel)")
+    p.add_argument("--layer", metavar="NAME",
+                   help="render layer (Maya) or ROP (Houdini) to render (default: the scene's own)")
+    p.add_argument("--camera", metavar="NAME", help="camera to render through (default: the scene's renderable one)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="renderer template token, e.g. --option camera=shotCam (repeatable)")
     p.add_argument("--input", action="append", default=[], metavar="PATH",
@@ -30,11 +35,14 @@ def register(sub) -> None:
     p.add_argument("--output-dir", default="", help="where the images end up (default: the scene's output folders)")
     p.add_argument("--name", default="", help="job name shown in condor_q (default: the job id)")
     p.add_argument("--priority", type=int, default=0, help="HTCondor job priority of the nodes")
-    p.add_argument("--bundle-dir", help="write the job bundle here (default: beside the scene)")
+    p.add_argument("--bundle-dir", metavar="DIR",
+                   help="parent folder of the job bundle: it is written to DIR/<job id> "
+                        "(default: jobs.bundle_root, else <scene folder>/cloudsubmit/jobs)")
     p.add_argument("--scheduler", choices=("htcondor", "local"), help="default jobs.scheduler")
     p.add_argument("--store", help="store URL (default store.url)")
-    p.add_argument("--allow-missing", action="store_true",
-                   help="submit even though some files the scene names are missing (they are left out)")
+    p.add_argument("--allow-missing", "--skip-missing", dest="allow_missing", action="store_true",
+                   help="submit even though some files the scene names are missing (they are left out; "
+                        "--skip-missing is the same)")
     p.add_argument("--dry-run", action="store_true", help="write the bundle and stop")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_submit)
@@ -79,6 +87,23 @@ def _pairs(items, flag: str) -> dict:
     return out
 
 
+def _render_options(args: argparse.Namespace) -> dict:
+    """``--option`` pairs, with ``--layer``/``--camera``/``--project`` as the tokens they stand
+    for; the same token given twice two ways is bad input rather than a silent pick."""
+    from ..errors import ConfigError
+
+    options = _pairs(args.option, "--option")
+    houdini = args.scene.lower().endswith((".hip", ".hipnc", ".hiplc"))  # a Houdini "layer" is a ROP
+    for flag, token in (("--layer", "rop" if houdini else "layer"), ("--camera", "camera"), ("--project", "project")):
+        value = getattr(args, flag[2:])
+        if value is None:
+            continue
+        if token in options and options[token] != value:
+            raise ConfigError(f"{flag} {value} and --option {token}={options[token]} disagree; give one")
+        options[token] = value
+    return options
+
+
 def _describe(rep) -> str:
     total = f"/{rep.total}" if rep.total else ""
     return f"  {rep.stage}: {rep.done}{total} {rep.message}"
@@ -92,7 +117,7 @@ def run_submit(args: argparse.Namespace) -> int:
     cfg = load_cli_config(args)
     result = submit_scene(
         args.scene, args.frames, cfg, chunk=args.chunk, place=parse_place(args.place), renderer=args.renderer,
-        render_options=_pairs(args.option, "--option"), scout=args.scout, output_dir=args.output_dir,
+        render_options=_render_options(args), scout=args.scout, project=args.project, output_dir=args.output_dir,
         bundle_dir=args.bundle_dir, scheduler=args.scheduler, store_url=args.store, dry_run=args.dry_run,
         inputs=args.input, job_name=args.name, priority=args.priority, allow_missing=args.allow_missing,
         dependencies=_live_dependencies(args, cfg), progress=progress_line(_describe, not args.json),
@@ -120,9 +145,11 @@ def _live_dependencies(args: argparse.Namespace, cfg: Any) -> Any:
     live session list its files; None elsewhere, and submit_scene reads the scene offline."""
     from ..frames import parse_frames
     from ..hosts.headless import live_dependencies
+    from ..scan.scanner import check_scene_file
 
+    check_scene_file(args.scene)  # a folder must not reach the DCC either
     frames = parse_frames(args.frames) if args.frames else None
-    return live_dependencies(args.scene, frames, config=cfg)
+    return live_dependencies(args.scene, frames, project=args.project, config=cfg)
 
 
 def _exit(out: dict) -> int:
@@ -198,10 +225,14 @@ def run_jobs(args: argparse.Namespace) -> int:
     elif not rows:
         write(f"no jobs submitted yet (registry: {registry_path(cfg)})")
     else:
+        table = [("JOB", "STATE", "NODES", "WHERE", "SCENE")]
         for r in rows:
             where = f"cluster {r['cluster']}" if r.get("cluster") is not None else r.get("scheduler", "")
             nodes = f"{r['nodes_done']}/{r['nodes_total']}" if "nodes_total" in r else ""
-            write(f"{r['job_id']}  {r['state']:<14} {nodes:>9}  {where:<16} {r.get('scene', '')}")
+            table.append((r["job_id"], r["state"], nodes, where, r.get("scene", "")))
+        widths = [max(len(str(row[i])) for row in table) for i in range(4)]
+        for row in table:
+            write(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]:<{widths[3]}}  {row[4]}")
     return 0
 
 

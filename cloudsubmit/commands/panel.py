@@ -35,8 +35,10 @@ def _needs_display(screenshot: str) -> None:
 
 
 def run(args) -> int:
-    if args.scene and not os.path.isfile(args.scene):
-        raise CloudSubmitError(f"{args.scene}: no such scene file", exit_code=EXIT_BAD_INPUT)
+    if args.scene:
+        from ..scan.scanner import check_scene_file
+
+        check_scene_file(args.scene)
     _needs_display(args.screenshot)
     try:
         from Qt import QtWidgets  # noqa: F401

@@ -36,7 +36,8 @@ def register(sub) -> None:
     p = sub.add_parser("upload", help="upload what the team store lacks and record it in the team index")
     _inputs(p)
     _common(p)
-    p.add_argument("--skip-missing", action="store_true", help="upload the rest when some files are missing")
+    p.add_argument("--allow-missing", "--skip-missing", dest="allow_missing", action="store_true",
+                   help="upload the rest when some files are missing (--skip-missing is the old name)")
     p.add_argument("--recheck", action="store_true",
                    help="list the store and re-send blobs the index lists but the store lost (after 'index verify' said missing/wrong size)")
     p.set_defaults(func=run_upload)
@@ -133,10 +134,10 @@ def run_upload(args: argparse.Namespace) -> int:
     from ..store import UploadRefused, upload
 
     store, res = _prepare(args)
-    bad = res.refused + ([] if args.skip_missing else res.missing)
+    bad = res.refused + ([] if args.allow_missing else res.missing)
     if bad:
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        hint = "" if res.refused else "; --skip-missing uploads the rest"
+        hint = "" if res.refused else "; --allow-missing uploads the rest"
         raise StoreError(f"{bad[0].path}: {bad[0].reason}{more}; nothing uploaded{hint}", exit_code=2)
     if args.recheck:
         from ..store.upload import recheck_in_store

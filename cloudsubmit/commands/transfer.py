@@ -13,7 +13,7 @@ from .output import emit, end_progress_line, human_size, progress_line
 
 def register(sub) -> None:
     d = sub.add_parser("download", help="download a job's rendered outputs into their output folders")
-    d.add_argument("job", metavar="JOB", help="job id")
+    d.add_argument("job", metavar="JOB", help="job id (or a unique prefix) or bundle folder; the job's own store is used")
     d.add_argument("--dest", metavar="DIR", help="download under DIR instead of the declared output folders")
     _common(d)
     d.set_defaults(func=run_download)
@@ -32,14 +32,29 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def _open(args: argparse.Namespace):
+def _open(args: argparse.Namespace, check_known: bool = False):
+    """``(config, job id, store, threads)``. A job this machine submitted (an id, a prefix or its
+    bundle) is read from the store its ``job.json`` names, unless ``--store`` says otherwise; a job
+    unknown here is looked up in the configured store, and with ``check_known`` one that is in
+    neither is bad input ("no such job", not "no outputs yet")."""
     from ..cli import load_cli_config
+    from ..errors import StoreError
+    from ..jobs.bundle import load_job
+    from ..jobs.registry import lookup_bundle
     from ..store import open_store
+    from ..store.manifest import inputs_key, outputs_prefix
 
     cfg = load_cli_config(args)
-    store = open_store(args.store, cfg)
+    bundle = lookup_bundle(cfg, args.job)
+    job = load_job(bundle) if bundle else {"job_id": args.job, "store": ""}
+    store = open_store(args.store or job.get("store") or None, cfg)
+    if check_known and bundle is None and not store.backend.exists(inputs_key(args.job)) and \
+            not any(True for _ in store.backend.list(outputs_prefix(args.job))):
+        store.close()
+        raise StoreError(f"{args.job}: no such job (not submitted from here, and not in {store.url}; "
+                         "see `cloudsubmit jobs`)", exit_code=2)
     threads = args.threads or int(cfg.get("store.transfer.threads", 8))
-    return cfg, store, max(1, threads)
+    return cfg, str(job["job_id"]), store, max(1, threads)
 
 
 def _describe(rep) -> str:
@@ -49,9 +64,9 @@ def _describe(rep) -> str:
 def run_download(args: argparse.Namespace) -> int:
     from ..store.outputs import download_outputs
 
-    _cfg, store, threads = _open(args)
+    _cfg, job_id, store, threads = _open(args, check_known=True)
     try:
-        rep = download_outputs(store.backend, args.job, args.dest, threads=threads,
+        rep = download_outputs(store.backend, job_id, args.dest, threads=threads,
                                progress=progress_line(_describe, not args.json))
     finally:
         store.close()
@@ -65,9 +80,9 @@ def run_download(args: argparse.Namespace) -> int:
 def run_materialise(args: argparse.Namespace) -> int:
     from ..store.materialise import materialise_job
 
-    cfg, store, threads = _open(args)
+    cfg, job_id, store, threads = _open(args)
     try:
-        rep = materialise_job(store.backend, args.job, args.session, cfg, cache_dir=args.cache,
+        rep = materialise_job(store.backend, job_id, args.session, cfg, cache_dir=args.cache,
                               threads=threads, progress=progress_line(_describe, not args.json))
     finally:
         store.close()

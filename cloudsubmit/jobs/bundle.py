@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -41,7 +40,6 @@ ABORT_EXIT = 3          # a stage's "do not retry, stop the DAG" exit code
 # What DAGMan exits with after ABORT-DAG-ON: 0-2 only. Its own job's on_exit_remove keeps a DAGMan
 # that exits with anything else in the queue and starts it again, so "RETURN 3" looped forever.
 ABORT_DAG_RETURN = 1
-_SECRET_RE = re.compile(r"secret|password|passwd|token|credential|access_key|session|private", re.I)
 
 
 class Macro(str):
@@ -75,9 +73,15 @@ def default_bundle_root(scene: str, config: Any) -> Path:
     return base / "cloudsubmit" / "jobs"
 
 
-def bundle_path(plan: JobPlan, config: Any, bundle_dir: Optional[str] = None) -> Path:
-    """Where the bundle of ``plan`` goes: ``bundle_dir`` or ``<bundle root>/<job id>``."""
-    final = Path(bundle_dir) if bundle_dir else default_bundle_root(plan.scene, config) / plan.job_id
+def bundle_path(plan: JobPlan, config: Any, bundle_dir: Optional[str] = None, *,
+                root: Optional[str] = None) -> Path:
+    """Where the bundle of ``plan`` goes: ``bundle_dir`` (the bundle itself), else
+    ``<root>/<job id>``, where ``root`` (``submit --bundle-dir``) is a parent folder like
+    ``jobs.bundle_root`` so one folder serves every submission."""
+    if bundle_dir:
+        final = Path(bundle_dir)
+    else:
+        final = (Path(root) if root else default_bundle_root(plan.scene, config)) / plan.job_id
     return Path(os.path.abspath(final))
 
 
@@ -204,32 +208,36 @@ def _edges(nodes: Sequence[PlanNode]) -> List[str]:
 
 
 def clean_config(data: Any) -> Any:
-    """The config snapshot with anything credential-like removed (a key named like a secret)."""
-    if isinstance(data, dict):
-        return {k: clean_config(v) for k, v in data.items() if not _SECRET_RE.search(str(k))}
-    if isinstance(data, list):
-        return [clean_config(v) for v in data]
-    return data
+    """``data`` with anything credential-like removed (a key named like a secret, at any depth)."""
+    from ..config import without_secrets
+
+    return without_secrets(data)
 
 
 def summary_text(plan: JobPlan, bundle: Path, store_url: str, inputs: Optional[Mapping[str, Any]]) -> str:
+    """The bundle for a person: only the stages this job has (a local render has no upload or
+    download), and "Written", which is true of an exported bundle as of a submitted one."""
     from ..frames import compact
+    from ..units import human_size
 
     renders = plan.render_nodes
+    stages = list(dict.fromkeys(n.post or n.stage for n in plan.nodes))
     lines = [
         f"Job        {plan.job_id}",
         f"Scene      {plan.scene}",
         f"Frames     {compact(plan.frames)} ({len(plan.frames)} frames, chunks of {plan.chunk})",
         f"Renderer   {plan.renderer}",
-        "Stages     " + ", ".join(f"{s}={w}" for s, w in plan.place.items()),
+        "Stages     " + ", ".join(f"{s}={plan.place.get(s, 'local')}" for s in stages),
         f"Nodes      {len(plan.nodes)} ({len(renders)} render" + (", scout frames first)" if plan.scout else ")"),
-        f"Store      {store_url or '(none)'}",
+        f"Store      {store_url or '(none: the render runs here)'}",
         f"Bundle     {bundle}",
-        f"Submitted  {plan.created} by {plan.user or 'unknown'}",
+        f"Written    {plan.created} by {plan.user or 'unknown'}",
     ]
-    if inputs:
+    if inputs and "to_upload_files" in inputs:
         lines.append(f"Inputs     {inputs.get('files', 0)} files, {inputs.get('to_upload_files', 0)} to upload "
-                     f"({inputs.get('to_upload_bytes', 0)} bytes)")
+                     f"({human_size(inputs.get('to_upload_bytes', 0))})")
+    elif inputs:
+        lines.append(f"Inputs     {inputs.get('files', 0)} files (not checked against the store)")
     return "\n".join(lines) + "\n"
 
 

@@ -20,7 +20,6 @@ from ..frames import compact, scout_frames
 from ..paths import normpath
 from .tables import renderer_for, required_tokens
 
-PLACES = ("local", "cloud")
 CORE_STAGES = ("upload", "render", "download")
 _SAFE_RE = re.compile(r"[^A-Za-z0-9]+")
 _STAGE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -105,12 +104,15 @@ def parse_place(items: Sequence[str]) -> Dict[str, str]:
 
 
 def _check_place(place: Mapping[str, str], post: Sequence[Mapping[str, Any]]) -> None:
-    posts = {p.get("name") for p in post}
+    """Placement from config and ``--place`` obeys the same rules (``jobs.place.<stage>``)."""
+    from ..config_rules import check_setting
+
+    posts = [str(p.get("name")) for p in post]
     for stage, where in place.items():
         if stage not in CORE_STAGES and stage not in posts:
-            raise ConfigError(f"place: unknown stage {stage!r} (stages: {', '.join(CORE_STAGES)})")
-        if where not in PLACES:
-            raise ConfigError(f"place: {stage}={where!r}: expected local or cloud")
+            raise ConfigError(f"--place {stage}={where}: unknown stage {stage!r} "
+                              f"(stages: {', '.join(list(CORE_STAGES) + posts)})")
+        check_setting(f"jobs.place.{stage}", where, "--place")
 
 
 def _check_post(post: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from ..errors import SubmitError
 from ..userdirs import user_data_dir
@@ -45,12 +45,21 @@ def entries(config: Any) -> List[Dict[str, Any]]:
 
 
 def find_bundle(config: Any, job: str) -> str:
-    """A bundle path from a job id (or unique prefix), or ``job`` itself when it is a path."""
+    """A bundle path from a job id (or unique prefix), or ``job`` itself when it is a path. An
+    ambiguous prefix names the candidates, so the next command can be typed without a listing."""
+    found = lookup_bundle(config, job)
+    if found is None:
+        raise SubmitError(f"{job}: no job with that id or path (see `cloudsubmit jobs`)", exit_code=2)
+    return found
+
+
+def lookup_bundle(config: Any, job: str) -> Optional[str]:
+    """Like :func:`find_bundle`, but None for a job this machine never submitted."""
     if Path(job).exists():
         return job
-    matches = [e for e in entries(config) if e["job_id"] == job] or \
-              [e for e in entries(config) if e["job_id"].startswith(job)]
-    if len(matches) != 1:
-        what = "no job" if not matches else f"{len(matches)} jobs"
-        raise SubmitError(f"{job}: {what} with that id or path (see `cloudsubmit jobs`)", exit_code=2)
-    return matches[0]["bundle"]
+    known = entries(config)
+    matches = [e for e in known if e["job_id"] == job] or [e for e in known if e["job_id"].startswith(job)]
+    if len(matches) > 1:
+        names = ", ".join(e["job_id"] for e in matches[:5]) + (f" and {len(matches) - 5} more" if len(matches) > 5 else "")
+        raise SubmitError(f"{job}: {len(matches)} jobs start with that: {names}; give more of the id", exit_code=2)
+    return matches[0]["bundle"] if matches else None

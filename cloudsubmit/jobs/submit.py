@@ -113,14 +113,10 @@ def _via_command(bundle: Path, batch: str) -> int:
     return int(found.group(1))
 
 
-SUBMIT_WITH = ("auto", "bindings", "condor_submit_dag")
-
-
 def _submit_dag(bundle: Path, batch: str, how: str) -> int:
     """``jobs.submit_with``: ``auto`` tries the bindings, then condor_submit_dag; the other two
-    values use only that path (a studio whose bindings do not match its schedd's version)."""
-    if how not in SUBMIT_WITH:
-        raise SubmitError(f"jobs.submit_with: {how!r} is not one of {', '.join(SUBMIT_WITH)}", exit_code=2)
+    values use only that path (a studio whose bindings do not match its schedd's version); the
+    value was checked against ``_rules.yaml`` when the config was loaded."""
     if how != "condor_submit_dag":
         cluster = _via_bindings(bundle, batch, fallback=how == "auto")
         if cluster is not None:

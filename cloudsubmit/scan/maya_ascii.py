@@ -19,8 +19,9 @@ from typing import Any, BinaryIO, Dict, Iterator, List, Optional, Tuple
 
 from ..errors import ScanError
 from . import mel
-from .attributes import AttrRule, frame_value_names, load_table, name_map, rule_refs
+from .attributes import AttrRule, frame_value_names, load_table, name_map, number, rule_refs
 from .maya_info import DEFAULT_NODE_TYPES, INFO_ATTRS, build_info, info_names
+from .maya_references import edited_plugs, load_states, local_name
 from .model import RawRef, ReadContext, ReadResult
 
 BLOCK = 8 << 20
@@ -99,6 +100,8 @@ class _Scan:
         self.connected_frames: set = set()
         self.refs: List[RawRef] = []
         self.warnings: List[str] = []
+        self.depth_table: List[Tuple[int, str, bool]] = []   # file -rdi: (depth, reference node, unloaded)
+        self.edits: List[Tuple[str, str]] = []                # reference edits: (node, attribute)
         self._handlers = {"Create": self._create, "Other": self._other, "Set": self._set,
                           "Select": self._select, "File": self._reference, "Connect": self._connect,
                           "Edit": self._edit}
@@ -136,7 +139,9 @@ class _Scan:
         value = mel.set_attr_value(mel.unescape(self.text(m.group("evalue"))[1:-1]))
         if isinstance(value, str) and value:
             rule = self.edit_rules[attr]
-            self.refs.append(RawRef(value=value, source=f"{self.text(m.group('enode'))}.{rule.attr}", kind=rule.kind,
+            node = self.text(m.group("enode"))
+            self.edits.append((node, rule.attr))
+            self.refs.append(RawRef(value=value, source=f"{node}.{rule.attr}", kind=rule.kind,
                                     node_type=rule.node_type, follow=rule.follow))
 
     def _connect(self, m: "re.Match") -> None:
@@ -168,21 +173,36 @@ class _Scan:
             node.values[long] = value
 
     def _reference(self, m: "re.Match") -> None:
+        """``file -r`` (a reference) or ``file -rdi N`` (its line in the reference-depth table, the
+        one that says whether it is loaded); other ``file`` commands name no dependency."""
         args = self.text(m.group("fargs"))
         opts, _ = mel.flags(args)
+        depth = opts.get("rdi", opts.get("referenceDepthInfo"))
+        rfn = opts.get("rfn") or opts.get("referenceNode") or ""
+        if depth is not None:
+            unloaded = opts.get("dr", opts.get("deferReference", "0")) == "1"
+            self.depth_table.append((int(number(depth) or 0), rfn, unloaded))
+            return
         if "r" not in opts and "reference" not in opts:
-            return  # ``file -rdi`` (nested reference state) and other file commands
+            return
         paths = [w for is_str, w in mel.words(args) if is_str]
         if not paths:
             self.warnings.append(f"{self.path}: a reference without a file name was skipped")
             return
-        rfn = opts.get("rfn") or opts.get("referenceNode") or opts.get("ns", "")
+        namespace = opts.get("ns", opts.get("namespace", ""))
         self.refs.append(RawRef(
-            value=_COPY_NUMBER_RE.sub("", paths[-1]), source=rfn or "file -r", kind="reference",
-            node_type="reference", follow=True, deferred=opts.get("dr", opts.get("deferReference", "0")) == "1",
+            value=_COPY_NUMBER_RE.sub("", paths[-1]), source=rfn or namespace or "file -r", kind="reference",
+            node_type="reference", follow=True, namespace=namespace,
         ))
 
     def result(self) -> ReadResult:
+        states = load_states(self.depth_table)
+        for ref in self.refs:
+            if ref.kind == "reference":
+                state = states.get(local_name(ref.source))
+                ref.deferred = bool(state and state.unloaded)
+                ref.nested = state.nested if state and state.nested else None
+                ref.overridden = edited_plugs(ref.namespace, self.edits)
         refs = list(self.refs)
         for node in self.node_list:
             for rule in self.table.get(node.type, ()):

@@ -4,7 +4,7 @@ chosen frames) collected in a :class:`DependencySet`."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Tuple
 
 from ..errors import ScanError
 
@@ -18,6 +18,17 @@ def incomplete_reason(size: Optional[int]) -> str:
     """What an artist sees for a cut-short scene (after the file's name)."""
     at = f" (truncated at byte {size}?)" if size is not None else " (truncated?)"
     return f"the scene file is incomplete{at}; was it still being saved?"
+
+
+@dataclass
+class LoadState:
+    """What a Maya scene records about a reference it holds (its ``file -rdi`` line): whether it
+    is unloaded, and the same for the references nested inside it, by reference node name (the
+    last namespace part: ``set:lampRN`` is ``lampRN`` in the set's own file). Maya applies the
+    referencing scene's table, not the referenced file's own, so the scanner does too."""
+
+    unloaded: bool = False
+    nested: Dict[str, "LoadState"] = field(default_factory=dict)
 
 
 @dataclass
@@ -43,6 +54,12 @@ class RawRef:
     follow: bool = False
     deferred: bool = False       # an unloaded Maya reference (-dr 1): still needed, flagged
     optional: bool = False       # a sibling such as .tx: listed only when it exists
+    # Maya references only: the namespace (-ns), the load states of the references inside the
+    # referenced file, and the "node.attr" values inside it that reference edits re-point (the
+    # edit wins, so the file's own value is not needed).
+    namespace: str = ""
+    nested: Optional[Dict[str, LoadState]] = None   # None, not {}: 10^5 texture refs need no dict each
+    overridden: FrozenSet[str] = frozenset()
 
 
 @dataclass

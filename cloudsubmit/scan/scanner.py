@@ -22,6 +22,7 @@ from ..progress import ProgressCallback, ProgressReport, report
 from . import READERS, scene_extension
 from .expand import DirCache, expand_env, expand_value, tx_sibling, unshield
 from .maya_project import MayaProject, find_project
+from .maya_references import inherit, view_key
 from .model import (Dependency, DependencySet, IncompleteScene, Output, RawRef, ReadContext, ReadResult, SceneInfo,
                     incomplete_reason)
 
@@ -74,6 +75,17 @@ def scene_frames(info: SceneInfo) -> Optional[List[int]]:
     return list(range(start, end + 1, step)) if end >= start else [start]
 
 
+def check_scene_file(scene: str) -> str:
+    """The scene's normalised path, or one :class:`ScanError` every command shares: a folder or a
+    name that is not there is never a scene (a job with no inputs would fail on the render node)."""
+    top = normpath(scene)
+    if os.path.isdir(top):
+        raise ScanError(f"{scene}: is a folder, not a scene file")
+    if not os.path.isfile(top):
+        raise ScanError(f"{scene}: no such scene file" if not os.path.exists(top) else f"{scene}: not a file")
+    return top
+
+
 def scan_scene(
     scene: str,
     frames: Optional[Sequence[int]] = None,
@@ -85,9 +97,7 @@ def scan_scene(
     """Every file ``scene`` needs for ``frames`` (default: the scene's own range)."""
     cfg = config if config is not None else _default_config()
     environ = dict(os.environ if env is None else env)
-    top = normpath(scene)
-    if not os.path.isfile(top):
-        raise ScanError(f"{scene}: no such scene file" if not os.path.exists(top) else f"{scene}: not a file")
+    top = check_scene_file(scene)
     ctx = ReadContext(config=cfg, env=environ, frames=list(frames) if frames else None, project=project)
     result = read_file(top, ctx)
     if result.truncated_at is not None:  # a half-saved scene must not reach the farm
@@ -140,6 +150,7 @@ class _Walk:
         self.outputs: Dict[str, Output] = {}
         self.warnings: List[str] = []
         self.read = set()
+        self.views: Dict[str, set] = {}   # path -> view keys it was read with (maya_references.view_key)
         self.refs_done = 0
         self.expansions: Dict[tuple, Any] = {}
         self.tx = bool(cfg.get("scan.tx_siblings", True))
@@ -218,12 +229,14 @@ class _Walk:
         if ref.deferred and not self.follow_deferred:
             self.warnings.append(f"{ref.source}: reference {ref.value} is unloaded (deferred); its contents were not scanned")
             return
+        view = view_key(ref)
         for p, ok in files:
-            if not ok or p in self.read or scene_extension(p) not in READERS:
+            if not ok or scene_extension(p) not in READERS or (p in self.read and view in self.views.get(p, {""})):
                 continue
             if depth + 1 > self.max_depth:
                 self.warnings.append(f"{p}: not read, references nest deeper than {self.max_depth} (scan.max_reference_depth)")
                 continue
+            self.views.setdefault(p, set()).add(view)
             try:
                 child = read_file(p, self.ctx)
             except IncompleteScene as exc:
@@ -234,4 +247,5 @@ class _Walk:
                 continue
             if child.truncated_at is not None and p in self.deps:  # scan what is there; the render cannot use it
                 self.deps[p].problem = incomplete_reason(child.truncated_at)
+            child.refs = inherit(child.refs, ref)
             self.visit(p, child, depth + 1)

@@ -3,7 +3,7 @@
 //Last modified: Mon, Nov 23, 2026 10:12:44 AM
 //Codeset: UTF-8
 file -rdi 1 -ns "chair" -rfn "chairRN" -op "v=0;" -typ "mayaAscii" "assets/chair/chair.ma";
-file -r -ns "chair" -rfn "chairRN" -op "v=0;" -typ "mayaAscii" "assets/chair/chair.ma";
+file -r -ns "chair" -dr 1 -rfn "chairRN" -op "v=0;" -typ "mayaAscii" "assets/chair/chair.ma";
 requires maya "2023";
 requires -nodeType "aiSkyDomeLight" -nodeType "aiStandardSurface" "mtoa" "5.2.1.1";
 currentUnit -l centimeter -a degree -t film;
