@@ -218,3 +218,18 @@ def test_status_fallback_parser_agrees_with_classad2(make_bundle):
     one_line = '[ Type = "NodeStatus"; Node = "a"; NodeStatus = 3; StatusDetails = "idle"; JobProcsHeld = 0; ]\n'
     for sample in (text, one_line):
         assert _parse_ads_fallback(sample) == _parse_ads(sample)
+
+
+def test_a_failed_node_is_explained_in_status_and_in_the_panel_lines(make_bundle, tmp_path):
+    from cloudsubmit.ui.corecalls import status
+
+    plan, bundle = make_bundle({"codes": {"render_0003": [1]}}, **{"jobs.retry.render": 0})
+    assert run_bundle(str(bundle), max_parallel=2).state == "failed"
+    st = job_status(str(bundle))
+    (problem,) = st.problems
+    assert (problem.node, problem.stage, problem.state, problem.exit_code) == ("render_0003", "render", "failed", 1)
+    assert problem.log == str(bundle / "logs" / "render_0003.err") and problem.reason
+    assert st.to_dict()["problems"] == [problem.to_dict()]
+    assert problem.line() in format_status(st)
+    stages = {s.stage: s for s in status(str(bundle), load_config(user_file=str(tmp_path / "none.yaml")))}
+    assert stages["render"].detail == problem.line() and stages["upload"].detail == ""

@@ -115,7 +115,7 @@ def _job_ad(cluster: int) -> Optional[Dict[str, Any]]:
 
 def wait_probe(place: str, cluster: int, folder: Path, timeout: float, poll: float = 2.0) -> ProbeResult:
     """Until the probe has run (or ``timeout`` passed: then the pool's reason it did not start)."""
-    from .schedd import HELD, IDLE, REMOVED, slot_ads, why_idle
+    from .schedd import HELD, IDLE, REMOVED, hold_reason, slot_ads, why_idle
 
     deadline = time.monotonic() + timeout
     ad = None
@@ -125,7 +125,7 @@ def wait_probe(place: str, cluster: int, folder: Path, timeout: float, poll: flo
             break
         if ad is not None and int(ad.get("JobStatus", 0)) == HELD:
             _remove(cluster)
-            return ProbeResult(place, "failed", reason=f"held: {ad.get('HoldReason', '')}")
+            return ProbeResult(place, "failed", reason=f"held: {hold_reason(ad)}")
         time.sleep(poll)
     else:
         reason = why_idle(ad, slot_ads() or []) if ad is not None and int(ad.get("JobStatus", 0)) == IDLE else ""

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from ..errors import SubmitError
 from .condor import classad_quote
@@ -54,11 +54,20 @@ def node_jobs(job_id: str) -> List[NodeJob]:
         except Exception as exc:  # HTCondorException: no schedd reachable
             raise SubmitError(f"cannot ask the schedd about job {job_id} ({_first_line(exc)})") from None
         return [NodeJob(str(ad.get("DAGNodeName", "?")), int(ad.get("JobStatus", 0)),
-                        _int(ad.get("EnteredCurrentStatus")), str(ad.get("HoldReason", "") or ""), ad)
-                for ad in ads]
+                        _int(ad.get("EnteredCurrentStatus")), hold_reason(ad), ad) for ad in ads]
     rows = _condor_q_json(constraint)
     return [NodeJob(str(r.get("DAGNodeName", "?")), int(r.get("JobStatus", 0)), _int(r.get("EnteredCurrentStatus")),
-                    str(r.get("HoldReason", "") or "")) for r in rows]
+                    hold_reason(r)) for r in rows]
+
+
+def hold_reason(ad: Any) -> str:
+    """``HoldReason``; a hold through the bindings' ``Schedd.act`` may leave it empty, then the
+    code says who held it (1 = UserRequest: a person with condor_hold or the bindings)."""
+    text = str(ad.get("HoldReason", "") or "")
+    if text or int(ad.get("JobStatus", 0) or 0) != HELD:
+        return text
+    code = _int(ad.get("HoldReasonCode"))
+    return "by a user or an admin (condor_hold), no reason given" if code == 1 else f"no reason given (hold code {code})"
 
 
 def _int(value: Any) -> Optional[int]:
@@ -78,7 +87,7 @@ def _condor_q_json(constraint: str) -> List[Dict[str, Any]]:
     if not exe:
         raise SubmitError("no HTCondor here: neither the htcondor2 bindings nor condor_q on PATH")
     proc = subprocess.run([exe, "-constraint", constraint, "-json", "-attributes",
-                           "DAGNodeName,JobStatus,EnteredCurrentStatus,HoldReason"],
+                           "DAGNodeName,JobStatus,EnteredCurrentStatus,HoldReason,HoldReasonCode"],
                           capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         raise SubmitError(f"condor_q failed: {(proc.stderr or proc.stdout).strip()[-200:]}")
@@ -107,7 +116,7 @@ def node_reasons(job_id: str, idle_after: int, now: Optional[float] = None) -> D
     slots: Optional[List[Any]] = None
     for job in node_jobs(job_id):
         if job.status == HELD:
-            out[job.node] = f"held: {job.hold_reason or 'no reason given'}"
+            out[job.node] = f"held: {job.hold_reason}"
         elif job.status == IDLE and job.since is not None and now - job.since >= idle_after:
             if job.ad is None:
                 out[job.node] = (f"idle for {int(now - job.since)} s (install the htcondor2 bindings for the "
@@ -119,53 +128,40 @@ def node_reasons(job_id: str, idle_after: int, now: Optional[float] = None) -> D
     return out
 
 
+def _depths(text: str) -> Iterator[Tuple[int, str, int]]:
+    """``(index, char, depth)`` of every character outside string literals, depth counted after
+    the character (an opening parenthesis has depth 1): the one scan both helpers below share."""
+    depth, quote, escaped = 0, False, False
+    for i, ch in enumerate(text):
+        if quote:
+            quote, escaped = (escaped or ch != '"'), (ch == "\\" and not escaped)
+            continue
+        if ch == '"':
+            quote = True
+            continue
+        depth += 1 if ch == "(" else -1 if ch == ")" else 0
+        yield i, ch, depth
+
+
+def _wrapped(text: str) -> bool:
+    """``(a && b)``, one parenthesised group (not ``(a) && (b)``)."""
+    if not (text.startswith("(") and text.endswith(")")):
+        return False
+    return all(depth > 0 for i, ch, depth in _depths(text) if i < len(text) - 1)
+
+
 def split_and(expr: str) -> List[str]:
     """The top-level ``&&`` clauses of a ClassAd expression, with clauses that are one
     parenthesised group split again (condor_submit wraps the user's Requirements so)."""
     text = expr.strip()
     while _wrapped(text):
         text = text[1:-1].strip()
-    parts, depth, quote, start, i = [], 0, False, 0, 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == '"':
-                quote = False
-        elif ch == '"':
-            quote = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif depth == 0 and text.startswith("&&", i):
-            parts.append(text[start:i])
-            start = i + 2
-            i += 1
-        i += 1
-    parts.append(text[start:])
-    if len(parts) == 1:
+    cuts = [i for i, ch, depth in _depths(text) if depth == 0 and text.startswith("&&", i)]
+    if not cuts:
         return [text]
+    bounds = [0] + [c + 2 for c in cuts]
+    parts = [text[start:end] for start, end in zip(bounds, cuts + [len(text)])]
     return [c for p in parts for c in split_and(p) if c]
-
-
-def _wrapped(text: str) -> bool:
-    if not (text.startswith("(") and text.endswith(")")):
-        return False
-    depth, quote = 0, False
-    for i, ch in enumerate(text):
-        if quote:
-            quote = ch != '"' or text[i - 1] == "\\"
-        elif ch == '"':
-            quote = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0 and i != len(text) - 1:
-                return False
-    return True
 
 
 def _holds(clause: str, job: Any, slot: Any) -> bool:

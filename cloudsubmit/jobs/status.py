@@ -250,14 +250,17 @@ def job_status(bundle: str, pool: bool = False, idle_after: int = 120) -> JobSta
     return explain(st, job["plan"], pool and on_pool, idle_after)
 
 
+_ERROR_LINE_RE = re.compile(r"error| failed: ", re.I)
+
+
 def _first_error(log: Path) -> str:
-    """The first line of a node's stderr that says "error" (else its last line): what a TD
-    reads first in the log."""
+    """The first line of a node's stderr that says "error" or "<stage> failed: why" (the stage's
+    own words), else its last line: what a TD reads first in the log."""
     try:
         lines = [ln.strip() for ln in log.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
     except OSError:
         return ""
-    return next((ln for ln in lines if "error" in ln.lower()), lines[-1] if lines else "")
+    return next((ln for ln in lines if _ERROR_LINE_RE.search(ln)), lines[-1] if lines else "")
 
 
 _STATUS_CODE_RE = re.compile(r"failed with status (-?\d+)")

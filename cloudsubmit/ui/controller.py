@@ -457,7 +457,8 @@ class SubmitController:
         lines = [f"Job {self.job.job_id} submitted." + (f" {self.job.message}" if self.job.message else "")]
         for s in self.stages:
             count = f" {s.done}/{s.total}" if s.total else ""
-            lines.append(f"{s.stage}{self._where(s.stage)}: {s.state}{count}")
+            detail = f" - {s.detail}" if s.detail else ""
+            lines.append(f"{s.stage}{self._where(s.stage)}: {s.state}{count}{detail}")
         return lines
 
     def _where(self, stage: str) -> str:
