@@ -3,7 +3,9 @@
 1,000 small files + 20 x 50 MB: first upload, unchanged re-upload, and a teammate's copy of the
 same files under another path (another machine: its own empty hash cache). The moto server runs
 in its own process behind a WSGI counter, so requests and request-body bytes are counted the same
-way for both tools. Usage: python bench/bench_store_s3.py [--small 1000] [--big 20] [--big-mb 50]"""
+way for both tools. Each tool's peak RSS (whole process, from ``wait4``) is compared in the same run:
+upload memory must stay bounded by a setting whatever the blob sizes (target: the first upload
+<= 1.0x ``aws s3 sync``'s). Usage: python bench/bench_store_s3.py [--small 1000] [--big 20] [--big-mb 50]"""
 from __future__ import annotations
 
 import argparse
@@ -104,20 +106,25 @@ class Server:
 def run(server: Server, cmd, env) -> dict:
     server.reset()
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.strip()[-500:]}")
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"{' '.join(cmd)} failed: {err.read().decode(errors='replace').strip()[-500:]}")
     s = server.stats()
-    return {"wall_s": round(wall, 2), "requests": s["requests"], "bytes_in": s["bytes_in"], "by_method": s["by_method"]}
+    return {"wall_s": round(wall, 2), "requests": s["requests"], "bytes_in": s["bytes_in"], "by_method": s["by_method"],
+            "peak_rss_mb": round(usage.ru_maxrss / 1024)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--serve", type=int)
-    ap.add_argument("--small", type=int, default=1000)
-    ap.add_argument("--big", type=int, default=20)
-    ap.add_argument("--big-mb", type=int, default=50)
+    ap.add_argument("--small", type=int, default=int(os.environ.get("BENCH_S3_SMALL", 1000)))
+    ap.add_argument("--big", type=int, default=int(os.environ.get("BENCH_S3_BIG", 20)))
+    ap.add_argument("--big-mb", type=int, default=int(os.environ.get("BENCH_S3_BIG_MB", 50)))
     ap.add_argument("--workdir", default=None, help="where the file set is written (default: a temp dir)")
     ap.add_argument("--cs-set", action="append", default=[], metavar="KEY=VALUE", help="config override for cloudsubmit")
     args = ap.parse_args()
@@ -166,11 +173,15 @@ def main() -> None:
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(results, indent=2))
-    print(f"\n{'run':<16}{'tool':<14}{'wall s':>8}{'requests':>10}{'MB sent':>10}")
+    print(f"\n{'run':<16}{'tool':<14}{'wall s':>8}{'requests':>10}{'MB sent':>10}{'peak RSS MB':>13}")
     for run_name in ("first", "unchanged", "teammate_copy"):
         for tool in ("cloudsubmit", "aws_s3_sync"):
             r = results[tool][run_name]
-            print(f"{run_name:<16}{tool:<14}{r['wall_s']:>8}{r['requests']:>10}{r['bytes_in'] / 1e6:>10.1f}")
+            print(f"{run_name:<16}{tool:<14}{r['wall_s']:>8}{r['requests']:>10}{r['bytes_in'] / 1e6:>10.1f}"
+                  f"{r['peak_rss_mb']:>13}")
+    ours, peer = results["cloudsubmit"]["first"]["peak_rss_mb"], results["aws_s3_sync"]["first"]["peak_rss_mb"]
+    print(f"first upload peak RSS: cloudsubmit {ours} MB, aws s3 sync {peer} MB: ratio {ours / peer:.2f}  "
+          f"(target <= 1.00) {'OK' if ours <= peer else 'ABOVE'}")
 
 
 if __name__ == "__main__":

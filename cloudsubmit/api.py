@@ -26,16 +26,22 @@ class SubmitResult:
     local: Optional[Dict[str, Any]] = None
     inputs: Dict[str, Any] = field(default_factory=dict)
     warnings: List[str] = field(default_factory=list)
+    output_dirs: List[str] = field(default_factory=list)  # where the images land: "where are my frames"
 
     def to_dict(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {"job_id": self.job_id, "bundle": self.bundle, "dag": self.dag,
                                "scheduler": self.scheduler, "dry_run": self.dry_run, "inputs": self.inputs,
-                               "warnings": self.warnings}
+                               "warnings": self.warnings, "output_dirs": self.output_dirs}
         if self.cluster is not None:
             out["cluster"] = self.cluster
         if self.local is not None:
             out["local"] = self.local
         return out
+
+
+def range_frames(start: float, end: float, step: Optional[float] = 1) -> List[int]:
+    """The whole frames of a scene's or a layer's ``(start, end, step)``."""
+    return list(range(int(start), int(end) + 1, max(1, int(step or 1))))
 
 
 def _frames(frames: Union[str, Sequence[int], None], deps: Any) -> List[int]:
@@ -47,8 +53,7 @@ def _frames(frames: Union[str, Sequence[int], None], deps: Any) -> List[int]:
         return sorted(set(int(f) for f in frames))
     info = getattr(deps, "info", None)
     if info is not None and info.frame_start is not None and info.frame_end is not None:
-        step = max(1, int(info.frame_step or 1))
-        return list(range(int(info.frame_start), int(info.frame_end) + 1, step))
+        return range_frames(info.frame_start, info.frame_end, info.frame_step)
     raise ScanError(f"{getattr(deps, 'scene', 'scene')}: no frame range in the scene; give --frames")
 
 
@@ -147,6 +152,36 @@ def scene_options(deps: Any, given: Optional[Mapping[str, str]]) -> Dict[str, st
     return out
 
 
+def layer_token(scene: str) -> str:
+    """The renderer token a "layer" fills: a Houdini scene's layers are its ROPs."""
+    return "rop" if scene.lower().endswith((".hip", ".hipnc", ".hiplc")) else "layer"
+
+
+def render_groups(scene: str, deps: Any, layers: Sequence[str], cameras: Sequence[str],
+                  frames: Optional[List[int]], default_frames: List[int]) -> List[Any]:
+    """One render group per layer x camera (``["all"]`` = every renderable layer or ROP the scene
+    names); none when neither is given (the job renders the scene's own). A layer renders its own range where the scene
+    overrides it (render setup, a ROP's range) unless ``frames`` were given explicitly."""
+    from .jobs.plan import RenderGroup
+
+    info = getattr(deps, "info", None)
+    if list(layers) == ["all"]:
+        layers = list(getattr(info, "layers", []) or []) + list(getattr(info, "rops", []) or [])
+        if not layers:
+            raise ScanError(f"{scene}: --layer all, but the scene names no render layers or ROPs")
+    if not layers and not cameras:
+        return []
+    combos = [(layer, camera) for layer in (layers or [""]) for camera in (cameras or [""])]
+    own = dict(getattr(info, "layer_frames", {}) or {})
+    token = layer_token(scene)
+    groups = []
+    for layer, camera in combos:
+        chosen = frames or (range_frames(*own[layer]) if layer in own else default_frames)
+        options = {k: v for k, v in ((token, layer), ("camera", camera)) if v}
+        groups.append(RenderGroup("_".join(x for x in (layer, camera) if x), list(chosen), options))
+    return groups
+
+
 def _output_dirs(deps: Any, output_dir: str, bundle: Path) -> List[str]:
     if output_dir:
         return [output_dir]
@@ -183,13 +218,15 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
                  scheduler: Optional[str] = None, store_url: Optional[str] = None, dry_run: bool = False,
                  inputs: Sequence[str] = (), job_name: str = "", priority: int = 0, dependencies: Any = None,
                  allow_missing: bool = False, project: Optional[str] = None,
+                 layers: Sequence[str] = (), cameras: Sequence[str] = (),
                  progress: Optional[ProgressCallback] = None) -> SubmitResult:
     """Submit ``scene``. ``bundle_dir`` is the folder the bundle is written into (as
     ``<bundle_dir>/<job id>``). ``dependencies`` (a DependencySet) skips the offline scan, for a host
     adapter that scanned the live session; ``inputs`` adds files or folders no scene names;
     ``allow_missing`` sends the job without files that do not exist (a TD knows the render does
     not need them) instead of refusing it. ``project`` is the Maya project the scan resolves
-    against (the render's ``{project}`` token comes from ``render_options``)."""
+    against (the render's ``{project}`` token comes from ``render_options``). More than one of
+    ``layers`` x ``cameras`` makes one group of render nodes each (see :func:`render_groups`)."""
     from .config import load_config
     from .jobs.bundle import bundle_path, write_bundle
     from .jobs.plan import make_plan
@@ -205,9 +242,12 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
     deps = dependencies if dependencies is not None else _scan(scene, frames, config, progress, project)
     _add_inputs(deps, inputs)
     deps = _checked_missing(scene, deps, allow_missing)
-    plan = make_plan(deps.scene or scene, _frames(frames, deps), config, chunk=chunk, place=place,
+    job_frames = _frames(frames, deps)
+    explicit = job_frames if frames else None
+    plan = make_plan(deps.scene or scene, job_frames, config, chunk=chunk, place=place,
                      renderer=renderer, render_options=scene_options(deps, render_options), scout=scout,
-                     output_dir=output_dir or None, name=job_name, priority=priority)
+                     output_dir=output_dir or None, name=job_name, priority=priority,
+                     groups=render_groups(scene, deps, layers, cameras, explicit, job_frames))
     paths = sorted({d.path for d in deps.dependencies} | ({plan.scene} if Path(plan.scene).is_file() else set()))
     url, inputs = "", {"files": len(paths)}
     if any(n.place == "cloud" for n in plan.nodes):
@@ -220,11 +260,11 @@ def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, con
         ready = check_cloud_ready([n.stage for n in plan.nodes if n.place == "cloud"], config, store_url, dry_run)
         if not dry_run:
             check_pool_dir(target)
+    outputs = _output_dirs(deps, output_dir or plan.output_dir, target)
     bundle = write_bundle(plan, config, str(target), store_url=url, inputs=inputs,
-                          manifest={"scene": plan.scene, "files": paths},
-                          output_dirs=_output_dirs(deps, output_dir or plan.output_dir, target), progress=progress)
-    out = SubmitResult(plan.job_id, str(bundle.path), str(bundle.dag), sched,
-                       dry_run, inputs=inputs, warnings=list(getattr(deps, "warnings", [])) + ready)
+                          manifest={"scene": plan.scene, "files": paths}, output_dirs=outputs, progress=progress)
+    out = SubmitResult(plan.job_id, str(bundle.path), str(bundle.dag), sched, dry_run, inputs=inputs,
+                       warnings=list(getattr(deps, "warnings", [])) + ready, output_dirs=list(outputs))
     if not dry_run:
         sent = _submit_or_discard(bundle.path, sched, config, progress)
         out.cluster, out.local = sent.get("cluster"), sent.get("local")

@@ -59,3 +59,10 @@ def _isolated_user_config(monkeypatch, tmp_path_factory):
 
 
 from s3server import s3_bucket, s3_server  # noqa: E402,F401  (fixtures shared by store tests)
+
+
+@pytest.fixture
+def usd_core():
+    """usd-core (the ``cloudsubmit[usd]`` extra, which ``make test`` installs): tests that read USD
+    layers skip, saying why, where it is absent."""
+    return pytest.importorskip("pxr", reason="usd-core (the cloudsubmit[usd] extra) is not installed")

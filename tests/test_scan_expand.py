@@ -197,3 +197,15 @@ def test_a_token_only_the_renderer_knows_lists_every_candidate_and_says_so(tmp_p
     exp = run(str(tmp_path / "rock_<attr:variant default:a>.exr"), tmp_path)
     assert names(exp) == ["rock_a.exr", "rock_b.exr"]
     assert exp.warnings == ["<attr:variant default:a> cannot be resolved offline: every file it may stand for is listed"]
+
+
+def test_shared_frame_numbers_with_an_offset_match_like_a_plain_list(tmp_path):
+    for f in (11, 12, 14):
+        touch(tmp_path / f"plate.{f:04d}.exr")
+    frames = expand.FrameNumbers(range(1, 6))
+    shifted = frames.shifted(10)
+    assert list(shifted) == [11, 12, 13, 14, 15] and 13 in shifted and 3 not in shifted
+    pattern = f"{tmp_path.as_posix()}/plate.<f4>.exr"
+    as_list = expand.match_on_disk(pattern, [11, 12, 13, 14, 15], DirCache())
+    assert expand.match_on_disk(pattern, shifted, DirCache()) == as_list
+    assert [ok for _, ok in as_list] == [True, True, True, False, False]

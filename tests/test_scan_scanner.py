@@ -215,7 +215,7 @@ def test_a_value_naming_a_folder_is_not_counted_as_a_file(tmp_path):
     assert any("is a folder" in w and "oops.fileTextureName" in w for w in result.warnings)
 
 
-def test_maya_scene_follows_into_usd_and_arnold_readers(tmp_path):
+def test_maya_scene_follows_into_usd_and_arnold_readers(tmp_path, usd_core):
     pytest.importorskip("pxr")
     touch(tmp_path / "tex" / "rock.1001.exr")
     touch(tmp_path / "tex" / "rock.1002.exr")
@@ -234,3 +234,39 @@ def test_maya_scene_follows_into_usd_and_arnold_readers(tmp_path):
     found = {Path(p).name: d for p, d in deps(scan_scene(str(scene), env={})).items()}
     assert {"layout.usda", "anim.usda", "rock.1001.exr", "rock.1002.exr", "tree.ass", "bark.tx"} <= set(found)
     assert all(found[n].exists for n in ("anim.usda", "rock.1002.exr", "bark.tx"))
+
+
+def _traced_peak(fn) -> int:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_textures_that_are_not_sequences_cost_the_same_at_any_frame_range(tmp_path):
+    """300 plain textures and 30 UDIM sets: a long range may cost its frames once, never a list of
+    every frame per reference (300 x 20,000 frames would be tens of MB here)."""
+    blocks = []
+    for i in range(330):
+        if i % 11 == 0:
+            for tile in (1001, 1002):
+                touch(tmp_path / "tex" / f"udim_{i}.{tile}.exr")
+            blocks.append(file_node(f"u{i}", f"{tmp_path.as_posix()}/tex/udim_{i}.1001.exr", uvt="3"))
+        else:
+            blocks.append(file_node(f"t{i}", touch(tmp_path / "tex" / f"plain_{i}.tx").as_posix()))
+    for f in range(1, 4):
+        touch(tmp_path / "plates" / f"bg.{f:04d}.jpg")
+    blocks.append(file_node("plate", f"{tmp_path.as_posix()}/plates/bg.0001.jpg", ufe="yes"))
+    scene = write_ma(tmp_path / "shot.ma", blocks)
+    short = _traced_peak(lambda: scan_scene(str(scene), frames=range(1, 11), env={}))
+    long_ = _traced_peak(lambda: scan_scene(str(scene), frames=range(1, 20001), env={}))
+    found = scan_scene(str(scene), frames=range(1, 20001), env={})
+    assert sum(1 for d in found.dependencies if d.exists) == 1 + 300 + 2 * 30 + 3  # scene, plain, UDIM tiles, plate frames
+    assert sum(1 for d in found.dependencies if not d.exists) == 20000 - 3  # the plate's holes are listed
+    held_by_frames = long_ - short
+    per_missing_frame = held_by_frames / 20000
+    assert per_missing_frame < 1500, f"{held_by_frames} bytes more at 20,000 frames"

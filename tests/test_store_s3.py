@@ -149,3 +149,58 @@ def test_missing_bucket_is_permanent_and_tried_once(s3_server, monkeypatch, tmp_
     calls, err = _put_through_runner(backend, tmp_path, attempts=3)
     assert len(calls) == 1 and err.value.exit_code == 2 and not is_transient(err.value)
     assert err.value.message.endswith("bucket bucket-that-is-not-there does not exist")
+
+
+def test_a_small_blob_changed_after_hashing_is_refused_by_the_streamed_put(s3_bucket, s3_server, tmp_path):
+    """Below the multipart threshold the body is streamed (and read again by the client for its
+    checksum): a change the hash alone can tell still stores nothing."""
+    tex = tmp_path / "wall.tx"
+    tex.write_bytes(os.urandom(3 * 1024 * 1024))
+    store = open_as(f"s3://{s3_bucket}/team", tmp_path, "a", None)
+    res = resolve([str(tex)], store)
+    st = os.stat(tex)
+    with open(tex, "r+b") as f:
+        f.seek(2 * 1024 * 1024)
+        f.write(b"late write")
+    os.utime(tex, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with pytest.raises(UploadRefused) as err:
+        upload(res, store)
+    assert err.value.report.refused and err.value.report.uploaded_files == 0
+    assert s3_server.client().list_objects_v2(Bucket=s3_bucket).get("KeyCount") == 0
+
+
+def _upload_peak_rss_mb(files, tmp_path, s3_server, bucket, name) -> float:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    manifest = tmp_path / f"{name}.json"
+    manifest.write_text(json.dumps({"files": [str(f) for f in files]}), encoding="utf-8")
+    env = dict(os.environ, **s3_server.env, CLOUDSUBMIT_USER_CONFIG=os.devnull,
+               PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    proc = subprocess.Popen([sys.executable, "-m", "cloudsubmit", "--set", f"store.hash_cache={tmp_path / name / 'h.sqlite'}",
+                             "upload", "--store", f"s3://{bucket}/{name}", "--manifest", str(manifest)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, proc.stderr.read().decode()
+    return usage.ru_maxrss / 1024
+
+
+def test_upload_memory_does_not_grow_with_the_blob_sizes(s3_bucket, s3_server, tmp_path):
+    """Four 48 MB blobs (below the multipart threshold, sent on four threads) cost about what one
+    1 MB blob costs: each is streamed in blocks, never read whole into memory (reading even one
+    whole would cost 48 MB more)."""
+    small = tmp_path / "small.tx"
+    small.write_bytes(os.urandom(1024 * 1024))
+    big = []
+    for i in range(4):
+        p = tmp_path / f"cache{i}.vdb"
+        with open(p, "wb") as f:
+            for _ in range(48):
+                f.write(os.urandom(1024 * 1024))
+        big.append(p)
+    base = _upload_peak_rss_mb([small], tmp_path, s3_server, s3_bucket, "one")
+    peak = _upload_peak_rss_mb(big, tmp_path, s3_server, s3_bucket, "four")
+    assert s3_server.client().list_objects_v2(Bucket=s3_bucket, Prefix="four/cas/").get("KeyCount") == 4
+    assert peak - base < 24, f"{peak:.0f} MB for four 48 MB blobs vs {base:.0f} MB for one 1 MB blob"

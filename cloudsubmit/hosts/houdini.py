@@ -12,7 +12,7 @@ import functools
 import re
 from typing import Any, Dict, List, Optional
 
-from ..scan.houdini_parms import base_type
+from ..scan.houdini_parms import base_type, rule_enabled
 from ..scan.model import RawRef
 from .base import FrameRange, Host, register_host
 
@@ -144,13 +144,22 @@ def _raw_ref(table: Any, parm: Any, value: str) -> RawRef:
         return RawRef(value=value, source="hip", kind="hda")
     node = parm.node()
     type_name = node.type().name()
-    rule = table.match(type_name, parm.name())
+    rule = next((r for r in table.matches(type_name, parm.name()) if rule_enabled(r, parm.name(), _live_value(node))), None)
     output = rule.output if rule is not None else _is_driver(node)  # an unknown file parm on a ROP writes
     return RawRef(
         value=value, source=f"{node.path()}.{parm.name()}", kind=rule.kind if rule is not None else "file",
         node_type=type_name, sequence=bool(_FRAME_TOKEN.search(value)), output=output,
         follow=bool(rule is not None and rule.follow and not output),
     )
+
+
+def _live_value(node: Any) -> Any:
+    """A parameter's value on the live node, for ``enabled_by`` (None when the node has none)."""
+    def value_of(name: str) -> Optional[str]:
+        other = node.parm(name)
+        return None if other is None else other.evalAsString()
+
+    return value_of
 
 
 def show_panel(rop: str = "") -> Any:

@@ -24,6 +24,7 @@ def snapshot_info(snap: HostSnapshot) -> SceneInfo:
         frame_start=start, frame_end=end, frame_step=step, renderer=snap.renderer, cameras=list(snap.cameras),
         layers=list(snap.layers) if maya else [], rops=[] if maya else list(snap.layers),
         project=snap.variables.get(MAYA_PROJECT_VAR, ""), variables=dict(snap.variables),
+        layer_frames={k: tuple(v) for k, v in snap.layer_frames.items() if v},
     )
 
 

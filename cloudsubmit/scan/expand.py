@@ -11,7 +11,7 @@ import os
 import posixpath
 import re
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Collection, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from ..paths import expand_vars, is_absolute, normpath, to_posix
 
@@ -75,6 +75,45 @@ class DirCache:
             except (OSError, ValueError):
                 self._sizes[path] = None
         return self._sizes[path]
+
+
+class FrameNumbers(Collection[int]):
+    """File numbers a frame token may take: the chosen frames shifted by a reference's offset.
+
+    Every reference of a scan shares one sorted tuple and one set of the frames, so 2,000
+    textures at 20,000 frames hold the frames once, not 2,000 times, and a value without frame
+    tokens never looks at them. ``key`` is a small hashable stand-in for expansion caches."""
+
+    __slots__ = ("_frames", "_set", "offset")
+
+    def __init__(self, frames: Iterable[int], offset: int = 0) -> None:
+        self._frames: Tuple[int, ...] = tuple(sorted(set(int(f) for f in frames)))
+        self._set: FrozenSet[int] = frozenset(self._frames)
+        self.offset = offset
+
+    def shifted(self, offset: int) -> "FrameNumbers":
+        """The same frames moved by ``offset`` (sharing them, nothing copied)."""
+        out = FrameNumbers.__new__(FrameNumbers)
+        out._frames, out._set, out.offset = self._frames, self._set, self.offset + offset
+        return out
+
+    @property
+    def key(self) -> Tuple[int, int, int]:
+        return (id(self._frames), len(self._frames), self.offset)
+
+    def __iter__(self) -> Iterator[int]:
+        off = self.offset
+        return iter(self._frames) if not off else (f + off for f in self._frames)
+
+    def __contains__(self, number: object) -> bool:
+        return isinstance(number, int) and (number - self.offset) in self._set
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+
+def _number_set(numbers: Iterable[int]) -> Collection[int]:
+    return numbers if isinstance(numbers, FrameNumbers) else frozenset(numbers)
 
 
 @dataclass
@@ -214,7 +253,7 @@ def render_frame(text: str, frame: int, folder: bool = False) -> str:
     return _TOKEN_RE.sub(sub, text)
 
 
-def match_on_disk(path: str, numbers: Optional[Sequence[int]], cache: DirCache) -> List[Tuple[str, bool]]:
+def match_on_disk(path: str, numbers: Optional[Iterable[int]], cache: DirCache) -> List[Tuple[str, bool]]:
     """Files matching a tokenised ``path``; for frame tokens, only ``numbers`` (file numbers).
 
     Frames whose file is absent come back as missing (``exists`` false, tokens rendered), so a
@@ -223,7 +262,7 @@ def match_on_disk(path: str, numbers: Optional[Sequence[int]], cache: DirCache) 
     if _has_folder_frame_token(folder):
         return _per_frame_folders(path, numbers, cache)
     regex, pads = _pattern(base)
-    wanted = None if numbers is None else set(numbers)
+    wanted = None if numbers is None or not pads else _number_set(numbers)  # a tile pattern ignores frames
     found: List[Tuple[str, bool]] = []
     seen_frames = set()
     for name in sorted(cache.names(folder)):
@@ -240,13 +279,13 @@ def match_on_disk(path: str, numbers: Optional[Sequence[int]], cache: DirCache) 
             seen_frames.add(frame)
         found.append((posixpath.join(folder, name), True))
     if pads and wanted is not None:
-        found += [(posixpath.join(folder, render_frame(base, f)), False) for f in sorted(wanted - seen_frames)]
+        found += [(posixpath.join(folder, render_frame(base, f)), False) for f in sorted(wanted) if f not in seen_frames]
     elif not found:
         found.append((path, False))
     return found
 
 
-def _per_frame_folders(path: str, numbers: Optional[Sequence[int]], cache: DirCache) -> List[Tuple[str, bool]]:
+def _per_frame_folders(path: str, numbers: Optional[Iterable[int]], cache: DirCache) -> List[Tuple[str, bool]]:
     """Frame tokens in a folder name (``cache/$F4/geo.bgeo``): one path per frame."""
     if numbers is None:
         return [(path, False)]
@@ -300,7 +339,7 @@ def expand_value(
     value: str,
     *,
     base_dir: str,
-    numbers: Optional[Sequence[int]],
+    numbers: Optional[Iterable[int]],
     cache: DirCache,
     env: Mapping[str, str],
     project: Optional[str] = None,
@@ -332,7 +371,7 @@ def expand_value(
     return exp
 
 
-def _files_for(path: str, numbers: Optional[Sequence[int]], cache: DirCache) -> List[Tuple[str, bool]]:
+def _files_for(path: str, numbers: Optional[Iterable[int]], cache: DirCache) -> List[Tuple[str, bool]]:
     if cache.exists(path):  # a literal name that merely looks like a pattern (``tex@2x.png``)
         return [(path, True)]
     if has_tokens(path):

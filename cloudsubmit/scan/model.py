@@ -75,6 +75,10 @@ class SceneInfo:
     rops: List[str] = field(default_factory=list)     # Houdini output drivers
     project: str = ""                                 # Maya project root, if found
     variables: Dict[str, str] = field(default_factory=dict)  # $HIP, $JOB, ... from the scene
+    # Per layer (Maya render layer or Houdini ROP): its own (start, end, step) where render setup
+    # or the ROP overrides the scene's, and the output folders it writes (cut before tokens).
+    layer_frames: Dict[str, Tuple[float, float, float]] = field(default_factory=dict)
+    layer_outputs: Dict[str, List[str]] = field(default_factory=dict)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from ..frames import compact
 from ..paths import normpath
 from ..progress import ProgressCallback, ProgressReport, report
 from . import READERS, scene_extension
-from .expand import DirCache, expand_env, expand_value, tx_sibling, unshield
+from .expand import DirCache, FrameNumbers, expand_env, expand_value, tx_sibling, unshield
 from .maya_project import MayaProject, find_project
 from .maya_references import inherit, view_key
 from .model import (Dependency, DependencySet, IncompleteScene, Output, RawRef, ReadContext, ReadResult, SceneInfo,
@@ -129,6 +129,7 @@ def scan_result(
     walk = _Walk(cfg, ctx, chosen, maya_project, progress)
     walk.add(top, os.path.isfile(top), "scene", "scene")
     walk.visit(top, result, 0)
+    walk.env_ocio(top, environ)
     return DependencySet(
         scene=top, frames=compact(chosen) if chosen else "",
         dependencies=list(walk.deps.values()), outputs=list(walk.outputs.values()),
@@ -142,7 +143,7 @@ class _Walk:
     def __init__(self, cfg: Any, ctx: ReadContext, frames: Optional[List[int]],
                  project: Optional[MayaProject], progress: Optional[ProgressCallback]) -> None:
         self.ctx = ctx
-        self.frames = frames
+        self.frames = FrameNumbers(frames) if frames is not None else None
         self.project = project
         self.progress = progress
         self.cache = DirCache()
@@ -184,21 +185,33 @@ class _Walk:
             if ref.follow and self.follow:
                 self._follow(ref, files, depth)
 
+    def env_ocio(self, top: str, env: Mapping[str, str]) -> None:
+        """When no scene names a colour config, ``$OCIO`` does: Maya, Houdini, Arnold and Nuke all
+        load it, so the render needs that config and its search_path files like a named one."""
+        value = str(env.get("OCIO") or "").strip()
+        if not value or value.startswith("ocio://") or any(d.kind == "ocio" for d in self.deps.values()):
+            return
+        ref = RawRef(value=value, source="$OCIO", kind="ocio", follow=True)
+        self._follow(ref, self._expand(ref, posixpath.dirname(top), env, None), 0)
+
     def _tick(self) -> None:
         self.refs_done += 1
         if self.refs_done % _PROGRESS_EVERY == 0:
             report(self.progress, ProgressReport(stage="scan", done=len(self.read), message=f"{self.refs_done} references"))
 
-    def _numbers(self, ref: RawRef) -> Optional[List[int]]:
+    def _numbers(self, ref: RawRef) -> Optional[FrameNumbers]:
+        """The file numbers ``ref`` may take, sharing the scan's one set of frames: memory grows
+        with the files found, never with references x frames."""
         if ref.sequence and ref.frame_value is not None:
-            return [int(round(ref.frame_value)) + ref.frame_offset]
+            return FrameNumbers((int(round(ref.frame_value)) + ref.frame_offset,))
         if self.frames is None:
             return None
-        return [f + ref.frame_offset for f in self.frames]
+        return self.frames.shifted(ref.frame_offset) if ref.frame_offset else self.frames
 
     def _expand(self, ref: RawRef, base: str, env: Mapping[str, str], project: Optional[MayaProject]) -> List[Any]:
         numbers = self._numbers(ref)
-        key = (ref.value, ref.base_dir or base, None if numbers is None else tuple(numbers), ref.tiling, ref.sequence,
+        frames_key = None if numbers is None else (numbers.key if len(numbers) > 1 else tuple(numbers))
+        key = (ref.value, ref.base_dir or base, frames_key, ref.tiling, ref.sequence,
                ref.kind, project is not None, env.get(_ENV_KEY))
         exp = self.expansions.get(key)
         if exp is None:  # scenes reuse the same texture on many nodes: expand each value once

@@ -76,6 +76,7 @@ def _tokens(ctx: StageContext, scene: str, out_dir: str) -> Dict[str, str]:
               "output_dir": out_dir, "output": "", "node": ctx.node.name, "job_id": ctx.plan.job_id,
               "python": sys.executable, "renderer": "", "layer": "", "camera": "", "project": "", "rop": ""}
     tokens.update(ctx.plan.render_options)
+    tokens.update(ctx.node.options)  # a render group's layer/camera/ROP
     return tokens
 
 

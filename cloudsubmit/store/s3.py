@@ -113,9 +113,17 @@ class S3Backend(Backend):
                     multipart_threshold=int(self.cfg.get("multipart_threshold_mb") or 64) * _MB,
                     multipart_chunksize=int(self.cfg.get("multipart_chunksize_mb") or 16) * _MB,
                     max_request_concurrency=self.threads,
+                    max_in_memory_upload_chunks=self.memory_parts,
                 )
                 self._tm = TransferManager(client, cfg)
             return self._tm
+
+    @property
+    def memory_parts(self) -> int:
+        """Multipart parts held in memory at once, for every upload of this store together:
+        upload memory is bounded by ``store.s3.upload_memory_mb`` whatever the blob sizes."""
+        chunk = int(self.cfg.get("multipart_chunksize_mb") or 16)
+        return max(1, int(self.cfg.get("upload_memory_mb") or 64) // chunk)
 
     @property
     def threshold(self) -> int:
@@ -165,15 +173,18 @@ class S3Backend(Backend):
 
     def put_fileobj(self, key: str, fileobj, *, size: Optional[int] = None,
                     on_bytes: Optional[BytesCallback] = None) -> None:
-        """Below the multipart threshold: read into memory, then one PutObject. Above it: a
-        multipart upload through s3transfer, which reads parts in order and completes the upload
-        only after the last read, so a reader that raises leaves nothing behind (the multipart
-        upload is aborted)."""
+        """Below the multipart threshold: one PutObject that streams the body in blocks (the
+        client rewinds it for its checksum and signature; a blob is never held whole in memory).
+        Above it: a multipart upload through s3transfer, which reads parts in order (at most
+        ``store.s3.upload_memory_mb`` of them in memory) and completes the upload only after the
+        last read, so a reader that raises leaves nothing behind (the multipart upload is aborted)."""
         if size is not None and size < self.threshold:
-            data = fileobj.read()
-            self._call(key, self.client.put_object, Key=self._key(key), Body=data, ChecksumAlgorithm=CHECKSUM)
+            seekable = getattr(fileobj, "seekable", None)
+            body = fileobj if seekable is not None and seekable() else fileobj.read()
+            self._call(key, self.client.put_object, Key=self._key(key), Body=body, ContentLength=size,
+                       ChecksumAlgorithm=CHECKSUM)
             if on_bytes:
-                on_bytes(len(data))
+                on_bytes(size)
             return
         from botocore.exceptions import BotoCoreError, ClientError
 

@@ -76,19 +76,42 @@ class VerifyingReader:
             raise
         self.h = xxhash.xxh3_128()
         self.n = 0
+        self.reported = 0  # bytes passed to on_bytes: a backend that reads the body twice counts it once
 
     def _check_stat(self) -> None:
         st = os.fstat(self.f.fileno())
         if (st.st_size, st.st_mtime_ns) != (self.size, self.mtime_ns):
             raise FileChanged("changed since it was hashed")
 
+    def __len__(self) -> int:
+        """Bytes left to read: lets an HTTP client send the body in blocks with its length known."""
+        return self.size - self.n
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.n
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """Only a rewind to the start (a client reading the body again for its checksum, its
+        signature or a retry): every pass is verified again from the first byte."""
+        if (offset, whence) != (0, 0):
+            raise OSError(f"{self.path}: the upload reader can only rewind to the start")
+        self.f.seek(0)
+        self.h.reset()
+        self.n = 0
+        return 0
+
     def read(self, amount: int = -1) -> bytes:
         try:
             data = self.f.read(amount if amount and amount > 0 else -1)
         except OSError as exc:
             raise FileChanged(f"cannot read ({exc.strerror or exc})") from None
-        self.on_bytes(len(data))  # raises Cancelled when asked to stop
         self.n += len(data)
+        if self.n > self.reported:
+            self.on_bytes(self.n - self.reported)  # raises Cancelled when asked to stop
+            self.reported = self.n
         self.h.update(data)
         if self.n > self.size or (not data and self.n < self.size):
             raise FileChanged("changed while being uploaded")

@@ -1,0 +1,147 @@
+"""Maya binary scan against its limit, in the same run: a large production-shaped ``.mb`` (file
+nodes, their place2dTexture nodes, transforms and meshes whose bulk data the reader must skip)
+read by the ``.mb`` reader and by the peer, a walk that visits every IFF chunk header and reads
+every string chunk (``STR ``/``STR#``) and nothing else.
+
+    python bench/bench_scan_mb.py [--mb 200] [--file-nodes 100000] [--runs 3] [--dir DIR]
+
+The scene is written by the tests' ``mbwriter`` layout (FOR8, Maya 2014+), streamed to disk.
+Each side runs in a fresh child process; figures are CPU seconds, medians of ``--runs``.
+Target: the reader >= 0.8x the chunk-header walk."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+_GROUPS = (b"FOR8", b"LIS8", b"CAT8", b"PRO8")
+
+
+def generate(path: Path, target_mb: int, file_nodes: int) -> None:
+    """Stream the scene: header placeholder, HEAD, a reference, nodes; then patch the root size."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from mbwriter import MbWriter
+
+    w = MbWriter(wide=True, version="2024")
+    target = target_mb * 1024 * 1024
+    mesh_bytes = 60_000
+    with open(path, "wb") as fh:
+        fh.write(b"\0" * 16 + b"Maya")
+        fh.write(w.group("FOR", "HEAD", [w.leaf("VERS", b"2024"), w.leaf("FINF", w.s("application") + w.s("maya")),
+                                        w.leaf("PLUG", w.s("mtoa") + w.s("5.3.0") + b"\0")]))
+        w.reference("assets/set.mb", "set", "setRN")
+        for i in range(file_nodes):
+            folder = f"sourceimages/set_{i % 20:02d}"
+            attrs = [w.string("ftn", f"{folder}/asset_{i % 500}_rough.exr"), w.string("cs", "ACEScg"),
+                     w.double("fe", 1.0)]
+            if i % 10 == 0:
+                attrs.append(w.double("uvt", 3.0))
+            w.node("RTFT", f"file{i}", attrs)
+            w.node("RPL2", f"place2dTexture{i}", [w.double("re", 1.0)])
+            if fh.tell() < target * i // max(1, file_nodes):
+                w.node("XFRM", f"geo{i}").node("DMSH", f"geo{i}Shape", [w.mesh_data("o", mesh_bytes)], parent=f"geo{i}")
+            fh.write(b"".join(w.body))
+            w.body.clear()
+        while fh.tell() < target:
+            w.node("DMSH", f"filler{fh.tell()}Shape", [w.mesh_data("o", mesh_bytes)])
+            fh.write(b"".join(w.body))
+            w.body.clear()
+        size = fh.tell() - 16
+        fh.seek(0)
+        fh.write(struct.pack(">4s4xQ", b"FOR8", size))
+
+
+def walk_chunks(path: str) -> int:
+    """The peer: every chunk header visited, every string chunk read, everything else skipped."""
+    unpack = struct.Struct(">4s4xQ").unpack
+    strings = 0
+    with open(path, "rb") as fh:
+        end = os.fstat(fh.fileno()).st_size
+        pos = 0
+        read, seek = fh.read, fh.seek
+        while pos < end:
+            tag, size = unpack(read(16))
+            if tag in _GROUPS:
+                read(4)
+                pos += 20
+                continue
+            body = pos + 16
+            pos = body + size + (-size % 8)
+            if tag == b"STR " or tag == b"STR#":
+                read(size)
+                strings += 1
+            seek(pos)
+    return strings
+
+
+def measure(scene: str, mode: str) -> dict:
+    import resource
+
+    sys.path.insert(0, str(REPO))
+    from cloudsubmit.scan import maya_binary
+    from cloudsubmit.scan.model import ReadContext
+
+    maya_binary.load_types()  # the packaged tables are parsed once per process, before the clock
+    t0, c0 = time.perf_counter(), time.process_time()
+    if mode == "peer":
+        found = f"{walk_chunks(scene)} strings"
+    else:
+        found = f"{len(maya_binary.read(scene, ReadContext(env={})).refs)} references"
+    return {"bytes": os.path.getsize(scene), "found": found, "wall_s": time.perf_counter() - t0,
+            "cpu_s": time.process_time() - c0, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _child(scene: Path, mode: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--measure", str(scene), "--mode", mode],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mb", type=int, default=int(os.environ.get("BENCH_MB_MB", 200)))
+    ap.add_argument("--file-nodes", type=int, default=int(os.environ.get("BENCH_MB_FILE_NODES", 100_000)))
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--dir", help="parent folder for the generated scene (default: system temp)")
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--measure", help=argparse.SUPPRESS)
+    ap.add_argument("--mode", default="read", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.mode)))
+        return 0
+    work = Path(tempfile.mkdtemp(prefix="cloudsubmit-bench-", dir=args.dir))
+    try:
+        scene = work / "bench.mb"
+        t0 = time.perf_counter()
+        generate(scene, args.mb, args.file_nodes)
+        mb = os.path.getsize(scene) / 1e6
+        print(f"generated {scene.name} ({mb:.0f} MB, {args.file_nodes} file nodes) in {time.perf_counter() - t0:.1f} s")
+        runs = {mode: [_child(scene, mode) for _ in range(args.runs)] for mode in ("peer", "read")}
+        cpu = {mode: statistics.median(r["cpu_s"] for r in rs) for mode, rs in runs.items()}
+        for label, mode in (("chunk walk", "peer"), ("reader", "read")):
+            r = runs[mode][-1]
+            print(f"{label:<11} {cpu[mode]:.2f} s CPU: {mb / cpu[mode]:.0f} MB/s per CPU second (median of {args.runs}), "
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB; {r['found']}")
+        ratio = cpu["peer"] / cpu["read"]
+        print(f"reader vs a walk of every chunk header reading every string: ratio {ratio:.2f}  (target >= 0.80) "
+              f"{'OK' if ratio >= 0.8 else 'BELOW'}")
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
