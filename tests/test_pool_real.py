@@ -157,7 +157,8 @@ class Farm:
 
 @pytest.fixture(scope="module")
 def farm(pool):
-    """Every DAG of the module, submitted at once, then waited for."""
+    """Every DAG of the module, submitted at once, then waited for (the rescue DAG's resubmit
+    and the probes run while the others are still on the pool)."""
     f = Farm(pool)
     f.submit("slots", f.shot("slots", HOSTILE_SHOT), {"renderer": "demo"})
     f.submit("retry", f.shot("retry"), f.flaky("once"), "--output-dir", str(pool.work / "retry" / "日本語シーン"))
@@ -167,6 +168,11 @@ def farm(pool):
     abort = f.submit("abort", f.shot("abort"), {"renderer": "demo"}, dry_run=True)
     (abort["scene"].parent.parent / "sourceimages" / "env maps" / "sky dome.hdr").unlink()  # gone before upload
     f.resubmit("abort")
+    # the rescue DAG's second round overlaps everything below
+    f.wait(f.jobs["rescue"]["clusters"])
+    f.rescue_status = f.status("rescue")
+    (pool.work / "markers" / "until" / "release").write_text("", encoding="utf-8")
+    f.resubmit("rescue")
     roots = {"paths": {"roots": {"work": {"linux": str(pool.work), "cloud": str(pool.work)},
                                  "gs": {"linux": str(pool.work / "gs"), "cloud": str(pool.work / "gs")}}}}
     probe = f.config("probe", {"bundle_root": str(pool.work / "probe" / "bundles")}, **roots)
@@ -185,10 +191,6 @@ def farm(pool):
     f.cancel = f.pool.cli("--config", str(f.jobs["idle"]["config"]), "cancel", str(f.jobs["idle"]["bundle"]), "--json")
     f.wait([c for j in f.jobs.values() for c in j["clusters"]])
     f.idle_queue_after = f.pool.condor("condor_q", "-af", "CloudSubmitJob")
-    f.rescue_status = f.status("rescue")
-    (pool.work / "markers" / "until" / "release").write_text("", encoding="utf-8")
-    f.resubmit("rescue")
-    f.wait(f.jobs["rescue"]["clusters"])
     return f
 
 
