@@ -133,7 +133,7 @@ class Pool:
         final = cache / f"venv-{source_hash()}"
         python = final / "bin" / "python"
         if python.is_file():
-            os.utime(final)  # in use: older trees' venvs are pruned after two idle days
+            os.utime(final)  # in use: other trees' venvs are pruned after six idle hours
             return str(python)
         probe = subprocess.run([SYSTEM_PYTHON, "-c", "import ensurepip, venv"], capture_output=True)
         if probe.returncode != 0:
@@ -153,8 +153,8 @@ class Pool:
             if proc.returncode != 0:
                 shutil.rmtree(building, ignore_errors=True)
                 raise PoolUnavailable(f"cannot build the pool user's venv: {proc.stderr.strip()[-300:]}")
-        for old in cache.glob("venv-*"):  # other source trees, idle for two days
-            if time.time() - old.stat().st_mtime > 2 * 86400:
+        for old in cache.glob("venv-*"):  # other source trees, unused for six hours
+            if time.time() - old.stat().st_mtime > 6 * 3600:
                 shutil.rmtree(old, ignore_errors=True)
         try:
             building.rename(final)
