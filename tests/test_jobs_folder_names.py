@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cloudsubmit.api import output_folder, submit_scene
+from cloudsubmit.api import SubmitOptions, output_folder, submit_scene
 from cloudsubmit.commands.demo import copy_example
 from cloudsubmit.config import load_config
 from cloudsubmit.jobs.bundle import default_bundle_root
@@ -74,7 +74,7 @@ def test_dag_folders_dagman_cannot_read_are_avoided(tmp_path):
 
 def test_frames_land_in_a_hostile_shot_folder(tmp_path):
     scene = _shot(tmp_path, HOSTILE_SHOT)
-    result = submit_scene(str(scene), "1-3", _config(tmp_path), chunk=2, scheduler="local")
+    result = submit_scene(str(scene), SubmitOptions(frames="1-3", chunk=2, scheduler="local"), _config(tmp_path))
     assert result.local["state"] == "done", result.local
     images = scene.parent.parent / "images"
     got = sorted(p.relative_to(images).as_posix() for p in images.rglob("*.png"))
@@ -90,7 +90,8 @@ def test_frames_land_in_a_hostile_shot_folder(tmp_path):
 def test_frames_land_in_an_output_folder_named_anything(tmp_path, name):
     scene = _shot(tmp_path, "shot")
     out = tmp_path / "shows" / name
-    result = submit_scene(str(scene), "1-2", _config(tmp_path), chunk=1, scheduler="local", output_dir=str(out))
+    result = submit_scene(str(scene), SubmitOptions(frames="1-2", chunk=1, scheduler="local", output_dir=str(out)),
+                          _config(tmp_path))
     assert result.local["state"] == "done", result.local
     assert sorted(p.name for p in out.glob("*.png")) == ["shot010_lighting.0001.png", "shot010_lighting.0002.png"]
     keys = [p.name for p in (tmp_path / "store" / "jobs" / result.job_id / "outputs").iterdir()]

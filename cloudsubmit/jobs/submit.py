@@ -12,13 +12,16 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional
 
 from ..errors import SubmitError
 from ..progress import ProgressCallback, ProgressReport, report
 from .bundle import DAG_NAME, load_job
 from .condor import dagman_reads_literally
 from .registry import record
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 SCHEDULERS = ("htcondor", "local")
 _CWD_LOCK = threading.Lock()
@@ -127,7 +130,7 @@ def _submit_dag(bundle: Path, batch: str, how: str) -> int:
     return _via_command(bundle, batch)
 
 
-def submit_bundle(bundle: str, scheduler: str, config: Any,
+def submit_bundle(bundle: str, scheduler: str, config: Config,
                   progress: Optional[ProgressCallback] = None) -> Dict[str, Any]:
     """Submit (or run) the bundle; returns ``{"job_id", "bundle", "dag", "scheduler", "cluster"}``
     for the pool, or ``... "local": {...}`` for a local run."""
