@@ -223,7 +223,7 @@ def why_idle(job: Any, slots: List[Any]) -> str:
     return f"{where} start only jobs with {_shown(start)}" if start else f"{where} refuse it (their START)"
 
 
-def _resource_of(clause: str) -> Optional[tuple]:
+def _resource_of(clause: str) -> Optional[Tuple[str, str, str, str]]:
     for res in _RESOURCES:
         if re.search(rf"\bTARGET\.{res[0]}\b", clause) and res[1] in clause:
             return res
@@ -231,7 +231,10 @@ def _resource_of(clause: str) -> Optional[tuple]:
 
 
 def _resource_text(clause: str, job: Any, slots: List[Any], place: str) -> str:
-    attr, request, total, unit = _resource_of(clause)
+    found = _resource_of(clause)
+    if found is None:  # only called for resource clauses
+        return f"no machine matches {_shown(clause)}"
+    attr, request, total, unit = found
     asked = job.eval(request) if request in job else "?"
     sizes = [s.get(total, s.get(attr)) for s in slots]
     largest = max((v for v in sizes if isinstance(v, (int, float))), default="?")

@@ -282,8 +282,9 @@ def _failed_problem(root: Path, node: str, stage: str, details: str) -> NodeProb
     log = root / "logs" / f"{node}.err"
     result = _result(root, node)
     code = result.get("exit_code") if isinstance(result.get("exit_code"), int) else None
-    if code is None and _STATUS_CODE_RE.search(details):
-        code = int(_STATUS_CODE_RE.search(details).group(1))
+    said = _STATUS_CODE_RE.search(details)
+    if code is None and said:
+        code = int(said.group(1))
     reason = _first_error(log) or str(result.get("error") or "") or details or "no error line in its log"
     return NodeProblem(node, stage, "failed", reason, code, str(log))
 
