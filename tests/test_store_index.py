@@ -114,12 +114,13 @@ def test_verify_finds_missing_short_and_wrong_blobs(store_url, tmp_path):
     assert deep.wrong_hash == [c] and not deep.ok and deep.blobs == 4
 
 
-def test_a_corrupt_shard_is_named_in_one_line(tmp_path):
+def test_a_corrupt_shard_is_named_in_one_line_and_the_rest_still_read(tmp_path):
     backend = LocalBackend(str(tmp_path / "store"))
     backend.put_bytes("index/0001-bad.json.gz", b"not gzip")
-    with pytest.raises(StoreError) as err:
-        TeamIndex(backend).refresh()
-    assert "index/0001-bad.json.gz" in err.value.message and "\n" not in err.value.message
+    index = TeamIndex(backend).refresh()
+    assert list(index.problems) == ["index/0001-bad.json.gz"]
+    (line,) = index.problem_lines()
+    assert "index/0001-bad.json.gz" in line and "\n" not in line and "index repair" in line
 
 
 def test_a_large_index_compacts_into_bounded_snapshots(tmp_path, monkeypatch):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from typing import Any, Dict, List
 
 from ..errors import EXIT_FAILED, EXIT_OK
@@ -51,6 +52,9 @@ def register(sub) -> None:
     c = isub.add_parser("compact", help="fold all index shards into one snapshot")
     _common(c)
     c.set_defaults(func=run_compact)
+    r = isub.add_parser("repair", help="move damaged index shards to quarantine/ (their sound entries are kept)")
+    _common(r)
+    r.set_defaults(func=run_repair)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
@@ -113,9 +117,18 @@ def _prepare(args: argparse.Namespace):
     return store, resolve(paths, store, cfg, progress=_printer())
 
 
-def _emit(args: argparse.Namespace, out: Dict[str, Any], lines: List[str]) -> None:
+def _emit(args: argparse.Namespace, out: Dict[str, Any], lines: List[str], store: Any = None) -> None:
     end_progress_line()
+    if store is not None:
+        _warn_index(store)
     emit(args.json, out, "\n".join(lines), indent=2)
+
+
+def _warn_index(store: Any) -> None:
+    """A damaged shard never stops the team: say which one, once per command, on stderr."""
+    index = store.index
+    for line in index.problem_lines() if index.loaded else []:
+        print(f"cloudsubmit: warning: {line}", file=sys.stderr)
 
 
 def run_resolve(args: argparse.Namespace) -> int:
@@ -126,7 +139,7 @@ def run_resolve(args: argparse.Namespace) -> int:
     lines = [f"{store.url}: {out['skipped_files']} files in the store, {out['to_upload_files']} to upload "
              f"({human_size(out['to_upload_bytes'])}), {len(res.missing)} missing, {len(res.refused)} unreadable"]
     lines += [f"missing: {f.path}" for f in res.missing] + [f"unreadable: {f.path} ({f.reason})" for f in res.refused]
-    _emit(args, out, lines)
+    _emit(args, out, lines, store)
     # Like `scan`: 1 tells a script the scene cannot render as it stands (files missing/unreadable).
     return EXIT_FAILED if res.missing or res.refused else EXIT_OK
 
@@ -158,7 +171,7 @@ def run_upload(args: argparse.Namespace) -> int:
 def _report_upload(args: argparse.Namespace, store, planned: Dict[str, Any], rep) -> None:
     out = dict(planned, **rep.summary())
     _emit(args, out, [f"{store.url}: uploaded {rep.uploaded_files} files ({human_size(rep.uploaded_bytes)}), "
-                      f"{rep.skipped_files} already in the store, {rep.indexed_files} index entries written"])
+                      f"{rep.skipped_files} already in the store, {rep.indexed_files} index entries written"], store)
 
 
 def run_verify(args: argparse.Namespace) -> int:
@@ -170,11 +183,15 @@ def run_verify(args: argparse.Namespace) -> int:
     store = open_store(args.store, cfg)
     rep = store.index.verify(deep=args.deep, threads=store.threads, progress=_printer())
     out = {"store": store.url, "blobs": rep.blobs, "bytes": rep.bytes, "ok": rep.ok,
-           "missing": rep.missing, "wrong_size": rep.wrong_size, "wrong_hash": rep.wrong_hash}
+           "missing": rep.missing, "wrong_size": rep.wrong_size, "wrong_hash": rep.wrong_hash,
+           "bad_shards": rep.bad_shards}
     lines = [f"{store.url}: {rep.blobs} blobs ({human_size(rep.bytes)}) "
              f"{'ok' if rep.ok else 'DAMAGED'}" + ("" if args.deep else " (sizes only; --deep hashes every blob)")]
     lines += [f"missing: {blob_key(h)}" for h in rep.missing] + [f"wrong size: {blob_key(h)}" for h in rep.wrong_size]
     lines += [f"wrong content: {blob_key(h)}" for h in rep.wrong_hash]
+    lines += [f"damaged: {line}" for line in rep.bad_shards]
+    if rep.bad_shards:
+        lines.append("run 'cloudsubmit index repair' to quarantine the damaged shards")
     _emit(args, out, lines)
     return 0 if rep.ok else 1
 
@@ -188,5 +205,20 @@ def run_compact(args: argparse.Namespace) -> int:
     out = {"store": store.url, "shards_before": rep.shards_before, "shards_folded": rep.shards_folded,
            "entries": rep.entries, "snapshot": rep.snapshot}
     _emit(args, out, [f"{store.url}: folded {rep.shards_folded} of {rep.shards_before} shards into "
-                      f"{rep.snapshot or 'nothing (already compact)'} ({rep.entries} entries)"])
+                      f"{rep.snapshot or 'nothing (already compact)'} ({rep.entries} entries)"], store)
+    return 0
+
+
+def run_repair(args: argparse.Namespace) -> int:
+    from ..cli import load_cli_config
+    from ..store import open_store
+    from ..store.index import QUARANTINE_PREFIX
+
+    store = open_store(args.store, load_cli_config(args))
+    rep = store.index.repair()
+    out = {"store": store.url, "quarantined": rep.quarantined, "rewritten": rep.rewritten}
+    lines = [f"{store.url}: {len(rep.quarantined)} damaged index shards moved to {QUARANTINE_PREFIX}"
+             + (f", their sound entries kept in {len(rep.rewritten)} new shards" if rep.rewritten else "")]
+    lines += [f"quarantined: {key}" for key in rep.quarantined]
+    _emit(args, out, lines)
     return 0

@@ -23,11 +23,17 @@ would, and let tests prove the round trip."""
 from __future__ import annotations
 
 import re
-from typing import Dict, Iterable, List, Mapping, Sequence
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence
 
 from ..errors import SubmitError
 
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+#: Refused in every value: C0 controls but tab, DEL, C1 controls (U+0085 NEL among them) and the
+#: Unicode line/paragraph separators. HTCondor itself splits only on ``\n``, but Python's
+#: ``str.splitlines`` (and editors, and other readers of these files) also break at ``\r \v \f
+#: \x1c-\x1e \x85 \u2028 \u2029``; refusing them all means no reader can see a second line.
+_CONTROL_RE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+#: What condor_submit strips around keys, values and lines (C ``isspace``).
+_C_SPACE = " \t\n\v\f\r"
 _MACRO_DOLLAR_RE = re.compile(r"\$(?=\(|[A-Za-z_][A-Za-z0-9_]*\()")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NODE_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
@@ -41,8 +47,9 @@ def _show(value: str, limit: int = 80) -> str:
 
 
 def check_line(value: str, what: str) -> str:
-    """``value`` as one line of text, or :class:`SubmitError` naming it (a newline or other control
-    character would let a scene path inject commands into a submit or DAG file)."""
+    """``value`` as one line of text, or :class:`SubmitError` naming it: the one check every value
+    bound for a ``.sub`` or ``.dag`` passes. Any character some reader treats as a line break
+    (see ``_CONTROL_RE``) would let a scene path or job name inject commands."""
     if not isinstance(value, str):
         raise SubmitError(f"{what}: expected text, got {type(value).__name__} {value!r}", exit_code=2)
     bad = _CONTROL_RE.search(value)
@@ -216,6 +223,116 @@ def parse_vars_line(line: str) -> "tuple[str, Dict[str, str]]":
         values[m.group(1)] = unescape_vars_value(m.group(2))
         pos = m.end()
     return parts[1], values
+
+
+def condor_lines(text: str) -> Iterator[str]:
+    """The logical lines condor_submit reads from ``text``, following HTCondor's own
+    ``getline_implementation`` (condor_utils/config.cpp), not Python's ``splitlines``: a line ends
+    at ``\\n`` only and is stripped of C whitespace; a trailing backslash joins the next line; a
+    joined line that starts with ``#`` is blanked but for its last character (HTCondor's "a
+    continuation may be commented out"); a comment line never continues; a last line with no
+    ``\\n`` is taken as it is."""
+    physical = text.split("\n")
+    last = len(physical) - 1
+    i = 0
+    while i <= last:
+        buf = ""
+        first = True
+        while i <= last:
+            line, i = physical[i], i + 1
+            if i - 1 == last:  # no newline after it: HTCondor hands it over untrimmed
+                buf += line
+                break
+            line = line.strip(_C_SPACE)
+            comment = line.startswith("#")
+            if comment and not first:
+                line, comment = line[-1:], False
+            buf += line
+            first = False
+            if not buf.endswith("\\"):
+                break
+            buf = buf[:-1]
+            if comment:
+                break
+        if buf or i <= last:
+            yield buf
+
+
+_ID_CHAR_RE = re.compile(r"[A-Za-z0-9_.]")
+_KEY_RE = re.compile(r"^(\+[^ \t\n\v\f\r]*|[A-Za-z0-9_.]+)$")
+
+
+def parse_submit(text: str) -> Dict[str, str]:
+    """The ``key -> raw value`` table condor_submit reads from ``text`` (keys lower-cased, the last
+    assignment wins), for machines without ``htcondor2``; tested to agree with htcondor2 on a
+    corpus of hostile values. Lines as :func:`condor_lines`; ``#`` lines are comments; ``+attr``
+    is ``MY.attr``; the first ``queue`` line ends the description. What htcondor2 refuses (a NUL,
+    a line that is not ``name = value``) is refused too."""
+    if "\x00" in text:
+        raise SubmitError("submit description contains a NUL character", exit_code=2)
+    table: Dict[str, str] = {}
+    for line in condor_lines(text):
+        if not line.strip(_C_SPACE) or line.startswith("#"):
+            continue
+        if line[:5].lower() == "queue" and not _ID_CHAR_RE.match(line[5:6]):
+            if len(line) == 5 or line[5] in _C_SPACE:
+                break
+            raise SubmitError(f"submit description: cannot parse queue line {_show(line)}", exit_code=2)
+        key, sep, value = line.partition("=")
+        key = key.rstrip(_C_SPACE)
+        if not sep or not _KEY_RE.match(key):
+            raise SubmitError(f"submit description: cannot parse line {_show(line)}", exit_code=2)
+        if key.startswith("+"):
+            key = "MY." + key[1:]
+        table[key.lower()] = value.lstrip(_C_SPACE)
+    return table
+
+
+_MACRO_RE = re.compile(r"\$(?:(ENV)\(([^)]*)\)|\(([A-Za-z0-9_./]+)(?::([^)]*))?\))")
+_DOLLAR = "$(DOLLAR)"
+
+
+def _next_macro(text: str) -> "Optional[re.Match[str]]":
+    """The leftmost macro condor_submit would expand now: not ``$$(...)`` (match-time), not
+    ``$(DOLLAR)`` (replaced last)."""
+    for m in _MACRO_RE.finditer(text):
+        if text[max(0, m.start() - 1):m.start()] == "$":
+            continue
+        if m.group(3) and m.group(3).upper() == "DOLLAR":
+            continue
+        return m
+    return None
+
+
+def expand_macros(value: str, table: Mapping[str, str], env: Mapping[str, str]) -> str:
+    """``$(name)``, ``$(name:default)``, ``$ENV(NAME)`` and ``$(DOLLAR)`` the way condor_submit
+    expands them: replace the leftmost macro by its raw value and scan again from the start (so a
+    value ending in ``$`` can form ``$$(...)`` with what follows); an unknown macro without a
+    default is empty; ``$(DOLLAR)`` becomes ``$`` last, left to right. A macro that refers to
+    itself is refused (condor_submit would never finish)."""
+    text = value
+    for _ in range(10_000):
+        m = _next_macro(text)
+        if m is None:
+            break
+        if m.group(1):
+            repl = env.get(m.group(2), "")
+        else:
+            name = m.group(3).lower()
+            repl = table[name] if name in table else (m.group(4) or "")
+        text = text[:m.start()] + repl + text[m.end():]
+    else:
+        raise SubmitError(f"macro recursion too deep in {_show(value)}", exit_code=2)
+    out, pos = [], 0
+    while True:
+        at = text.upper().find(_DOLLAR, pos)
+        if at < 0:
+            out.append(text[pos:])
+            return "".join(out)
+        out.append(text[pos:at])
+        done = "".join(out)
+        out = [done, _DOLLAR if done.endswith("$") else "$"]  # "$" + "$(DOLLAR)" is a $$ form
+        pos = at + len(_DOLLAR)
 
 
 def split_arguments(value: str) -> List[str]:

@@ -11,7 +11,6 @@ A runner for one workstation, not a scheduler to grow: no priorities, no PRE/POS
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import threading
 import time
@@ -23,7 +22,7 @@ from typing import Dict, List, Mapping, Optional, Set
 from ..errors import Cancelled, SubmitError
 from ..progress import ProgressCallback, ProgressReport, report
 from . import status as S
-from .condor import split_arguments, split_environment
+from .condor import expand_macros, parse_submit, split_arguments, split_environment
 from .bundle import STATUS_NAME
 from .dagfile import Dag, DagNode, read_dag, read_rescue, rescue_files, write_rescue
 
@@ -65,41 +64,27 @@ def expand_submit(text: str, macros: Mapping[str, str]) -> Dict[str, str]:
         sub = htcondor2.Submit(text)
         for k, v in macros.items():
             sub[k] = v
-        return {k: sub.expand(k) if k in sub else "" for k in KEYS}
+        return {k: _expanded(sub, k) for k in KEYS}
     except Exception as exc:  # htcondor2 raises HTCondorException and ValueError subclasses
         raise SubmitError(f"submit description unreadable by htcondor2: {exc}") from None
 
 
-_MACRO_RE = re.compile(r"\$\((\w+)(?::([^)]*))?\)")
+def _expanded(sub: object, key: str) -> str:
+    """One expanded value; htcondor2 raises KeyError for a key that is absent *or* expands to
+    nothing, and both mean "" to condor_submit."""
+    try:
+        return sub.expand(key) if key in sub else ""  # type: ignore[attr-defined, operator]
+    except KeyError:
+        return ""
 
 
 def _expand_fallback(text: str, macros: Mapping[str, str]) -> Dict[str, str]:
-    """Enough of condor_submit's expansion for the files cloudsubmit writes: ``$(name)``,
-    ``$(name:default)`` and ``$(DOLLAR)``, recursively."""
-    table: Dict[str, str] = {}
-    for line in text.splitlines():
-        s = line.strip()
-        if not s or s.startswith("#") or s.lower().startswith("queue") or "=" not in s:
-            continue
-        key, _, value = s.partition("=")
-        table[key.strip().lower()] = value.strip()
+    """condor_submit's reading of the files cloudsubmit writes, without htcondor2: the same line
+    rules (:func:`~cloudsubmit.jobs.condor.parse_submit`) and macro expansion, tested to agree
+    with htcondor2 on a corpus of hostile values."""
+    table = parse_submit(text)
     table.update({k.lower(): v for k, v in macros.items()})
-
-    def expand(value: str, depth: int = 0) -> str:
-        if depth > 32:
-            raise SubmitError(f"macro recursion too deep in {value!r}")
-
-        def sub(m: "re.Match[str]") -> str:
-            name = m.group(1).lower()
-            if name == "dollar":
-                return "\x00DOLLAR\x00"
-            if name in table:
-                return expand(table[name], depth + 1)
-            return m.group(2) if m.group(2) is not None else m.group(0)
-
-        return _MACRO_RE.sub(sub, value)
-
-    return {k: expand(table.get(k, "")).replace("\x00DOLLAR\x00", "$") for k in KEYS}
+    return {k: expand_macros(table.get(k, ""), table, os.environ) for k in KEYS}
 
 
 def node_command(bundle: Path, node: DagNode, attempt: int, cache: Dict[str, str]) -> NodeCommand:

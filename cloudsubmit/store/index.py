@@ -20,13 +20,15 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import threading
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from ..errors import StoreError
 from ..progress import ProgressCallback
@@ -35,6 +37,7 @@ from .hashing import hash_file
 
 SHARD_PREFIX = "index/"
 SHARD_SUFFIX = ".json.gz"
+QUARANTINE_PREFIX = "quarantine/"  # damaged shards are moved here by `index repair`: kept, never read
 FORMAT = "cloudsubmit-index/1"
 _RELIST_ATTEMPTS = 5
 SNAPSHOT_MAX = 200_000  # entries per snapshot shard, so no single object grows without bound
@@ -75,15 +78,75 @@ def encode_shard(entries: Iterable[IndexEntry]) -> bytes:
     return gzip.compress(json.dumps(doc, separators=(",", ":")).encode("utf-8"), compresslevel=6, mtime=0)
 
 
-def decode_shard(data: bytes, key: str) -> List[IndexEntry]:
+_DIGEST_RE = re.compile(r"^[0-9a-f]{32}$")  # XXH3-128 hex: the only thing a blob may be named
+_ROOT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+_PATH_BAD = frozenset(chr(c) for c in range(32)) | {"\\", "\x7f"}
+
+
+class BadShard(StoreError):
+    """A shard that cannot be read at all (truncated or not gzip, not JSON, another format)."""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def entry_problem(raw: Any) -> Optional[str]:
+    """Why ``raw`` (one decoded shard entry) cannot be trusted, or None when it is sound. A
+    teammate's buggy tool or anyone who can write the bucket could have written it, so every
+    field is checked for type and shape before a reader acts on it."""
+    if not isinstance(raw, dict):
+        return f"not an object ({type(raw).__name__})"
+    digest, size, root, path, mtime = (raw.get(k) for k in ("hash", "size", "root", "path", "mtime_ns"))
+    if not isinstance(digest, str) or not _DIGEST_RE.match(digest):
+        return "hash is not a 32-digit lowercase hex digest"
+    if not _is_int(size) or size < 0:
+        return "size is not a whole number of bytes"
+    if not isinstance(root, str) or not _ROOT_RE.match(root) or root in (".", ".."):
+        return "root is not a root name"
+    if (not isinstance(path, str) or not path or path.startswith("/") or any(c in _PATH_BAD for c in path)
+            or any(part in ("", ".", "..") for part in path.split("/"))):
+        return "path is not a plain relative path"
+    if not _is_int(mtime):
+        return "mtime_ns is not a whole number"
+    if not isinstance(raw.get("user", ""), str) or not isinstance(raw.get("time", 0.0), (int, float)):
+        return "user or time has the wrong type"
+    return None
+
+
+@dataclass
+class Decoded:
+    """A shard's sound entries, and one reason per entry that was left out."""
+
+    entries: List[IndexEntry]
+    bad: List[str] = field(default_factory=list)
+
+
+def decode_shard(data: bytes, key: str) -> Decoded:
+    """The entries of one shard, each validated (see :func:`entry_problem`). A shard that cannot
+    be read at all raises :class:`BadShard` naming ``key``; bad entries are left out and listed."""
     try:
         doc = json.loads(gzip.decompress(data).decode("utf-8"))
-        if doc.get("format") != FORMAT:
-            raise ValueError(f"unknown format {doc.get('format')!r}")
-        return [IndexEntry(e["hash"], e["size"], e["root"], e["path"], e["mtime_ns"], e.get("user", ""), e.get("time", 0.0))
-                for e in doc["entries"]]
-    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise StoreError(f"index shard {key} is unreadable ({exc})") from None
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BadShard(f"index shard {key}: unreadable ({_why(exc)})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("entries"), list):
+        fmt = doc.get("format") if isinstance(doc, dict) else None
+        raise BadShard(f"index shard {key}: not a {FORMAT} shard (format {str(fmt)[:40]!r})")
+    out = Decoded([])
+    for i, raw in enumerate(doc["entries"]):
+        problem = entry_problem(raw)
+        if problem:
+            out.bad.append(f"entry {i}: {problem}")
+            continue
+        out.entries.append(IndexEntry(raw["hash"], raw["size"], raw["root"], raw["path"], raw["mtime_ns"],
+                                      raw.get("user", ""), float(raw.get("time", 0.0))))
+    return out
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, EOFError):
+        return "compressed data ends early: truncated"
+    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
 
 
 @dataclass
@@ -101,10 +164,17 @@ class VerifyReport:
     missing: List[str] = field(default_factory=list)
     wrong_size: List[str] = field(default_factory=list)
     wrong_hash: List[str] = field(default_factory=list)
+    bad_shards: List[str] = field(default_factory=list)  # one line per damaged shard
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.wrong_size or self.wrong_hash)
+        return not (self.missing or self.wrong_size or self.wrong_hash or self.bad_shards)
+
+
+@dataclass
+class RepairReport:
+    quarantined: List[str] = field(default_factory=list)  # shard keys moved under quarantine/
+    rewritten: List[str] = field(default_factory=list)    # new shards holding their sound entries
 
 
 class TeamIndex:
@@ -120,6 +190,9 @@ class TeamIndex:
         self._blobs: Dict[str, int] = {}
         self._paths: Dict[Tuple[str, str], Dict[Tuple[int, int], str]] = {}
         self._facts: set = set()
+        #: shard key -> one line saying what is wrong with it (unreadable, or entries left out);
+        #: such shards are read for their sound entries but never folded by a compaction
+        self.problems: Dict[str, str] = {}
         self.loaded = False
 
     # --- reading -------------------------------------------------------------------------
@@ -144,6 +217,7 @@ class TeamIndex:
             cached = self._cache_read(key)
             if cached is not None:
                 self.shards[key] = cached
+                self.problems.pop(key, None)
             else:
                 todo.append(key)
         vanished: List[str] = []
@@ -156,8 +230,7 @@ class TeamIndex:
                     raise
                 vanished.append(key)
                 return
-            self.shards[key] = decode_shard(data, key)
-            self._cache_write(key, data)
+            self._take(key, data)
 
         if len(todo) <= 2:
             for key in todo:
@@ -167,10 +240,30 @@ class TeamIndex:
                 list(pool.map(one, todo))
         return vanished
 
+    def _take(self, key: str, data: bytes) -> None:
+        """Record one fetched shard: its sound entries, and what is wrong with the rest."""
+        try:
+            decoded = decode_shard(data, key)
+        except BadShard as exc:
+            self.shards[key], self.problems[key] = [], exc.message
+            return
+        self.shards[key] = decoded.entries
+        if decoded.bad:
+            more = f" (and {len(decoded.bad) - 1} more)" if len(decoded.bad) > 1 else ""
+            self.problems[key] = f"index shard {key}: {len(decoded.bad)} bad entries left out, {decoded.bad[0]}{more}"
+        else:
+            self.problems.pop(key, None)
+            self._cache_write(key, data)
+
+    def problem_lines(self) -> List[str]:
+        """One line per damaged shard, for a command to print as a warning."""
+        return [self.problems[k] + "; 'cloudsubmit index repair' quarantines it" for k in sorted(self.problems)]
+
     def _rebuild(self, keys: List[str]) -> None:
         listed = set(keys)
         for gone in [k for k in self.shards if k not in listed]:
             del self.shards[gone]
+            self.problems.pop(gone, None)
             self._cache_drop(gone)
         self._blobs, self._paths, self._facts = {}, {}, set()
         for key in sorted(self.shards):
@@ -206,11 +299,12 @@ class TeamIndex:
         self._ensure()
         return entry.identity in self._facts
 
-    def entries(self) -> List[IndexEntry]:
-        """Every distinct fact, latest writer first-come (deduplicated by identity)."""
+    def entries(self, keys: Optional[Iterable[str]] = None) -> List[IndexEntry]:
+        """Every distinct fact (of the shards ``keys``, default all), first writer kept
+        (deduplicated by identity)."""
         self._ensure()
         seen: Dict[tuple, IndexEntry] = {}
-        for key in sorted(self.shards):
+        for key in sorted(self.shards if keys is None else keys):
             for e in self.shards[key]:
                 seen.setdefault(e.identity, e)
         return list(seen.values())
@@ -240,11 +334,11 @@ class TeamIndex:
     def compact(self) -> CompactReport:
         """Fold every shard into one snapshot; write it, then delete what it folded."""
         self.refresh()
-        folded = sorted(self.shards)
-        rep = CompactReport(shards_before=len(folded))
+        folded = sorted(k for k in self.shards if k not in self.problems)  # damaged shards stay for repair
+        rep = CompactReport(shards_before=len(self.shards))
         if len(folded) < 2:
             return rep
-        facts = self.entries()
+        facts = self.entries(folded)
         written = [self.write_shard(facts[i:i + SNAPSHOT_MAX]) for i in range(0, len(facts), SNAPSHOT_MAX)]
         rep.snapshot = written[0] if written else ""
         self.backend.delete_many(folded)  # only now: every folded entry is already in a snapshot
@@ -273,6 +367,28 @@ class TeamIndex:
                 sound.append((digest, size))
         if deep:
             rep.wrong_hash = self._deep_check(sound, threads, progress)
+        rep.bad_shards = [self.problems[k] for k in sorted(self.problems)]
+        return rep
+
+    def repair(self) -> RepairReport:
+        """Move every damaged shard out of ``index/`` into ``quarantine/index/`` (kept for a
+        post-mortem, never read again), after writing its sound entries into a new shard. The
+        order makes a crash harmless: at worst an entry is listed twice, never lost."""
+        self.refresh()
+        rep = RepairReport()
+        for key in sorted(self.problems):
+            try:
+                data = self.backend.get_bytes(key)
+            except StoreError:
+                if self.backend.exists(key):
+                    raise
+                continue  # gone already (another repair)
+            if self.shards.get(key):
+                rep.rewritten.append(self.write_shard(self.shards[key]))
+            self.backend.put_bytes(QUARANTINE_PREFIX + key, data)
+            self.backend.delete(key)
+            rep.quarantined.append(key)
+        self.refresh()
         return rep
 
     def _deep_check(self, blobs: List[Tuple[str, int]], threads: int, progress: Optional[ProgressCallback]) -> List[str]:
@@ -303,21 +419,25 @@ class TeamIndex:
         if path is None or not path.is_file():
             return None
         try:
-            return decode_shard(path.read_bytes(), key)
+            decoded = decode_shard(path.read_bytes(), key)
         except (StoreError, OSError):
-            return None  # a damaged cache file: fetch the shard again
+            return None  # a damaged cache file (a crash mid-write, a full disk): fetch the shard again
+        return None if decoded.bad else decoded.entries
 
     def _cache_write(self, key: str, data: bytes) -> None:
         path = self._cache_path(key)
         if path is None:
             return
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_bytes(data)
+            with open(tmp, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())  # a power cut must not leave a short file under the final name
             os.replace(tmp, path)
         except OSError:
-            pass  # the cache only saves requests
+            _unlink_quiet(tmp)  # the cache only saves requests
 
     def _cache_drop(self, key: str) -> None:
         path = self._cache_path(key)
@@ -326,3 +446,11 @@ class TeamIndex:
                 path.unlink()
             except OSError:
                 pass
+
+
+def _unlink_quiet(path: Optional[Path]) -> None:
+    if path is not None:
+        try:
+            path.unlink()
+        except OSError:
+            pass
