@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed-dev
 .PHONY: demo test venv bench clean
 
 $(STAMP): setup.py
+	@echo "First run: creating $(VENV) and installing cloudsubmit with its dependencies (a minute or two; later runs skip this)."
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
@@ -17,6 +18,7 @@ demo: $(STAMP)
 	$(PY) -m cloudsubmit demo --work-dir work/demo
 
 test: $(STAMP)
+	$(PY) -m mypy --config-file mypy.ini
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider tests
 
 # Moderate sizes so `make bench` stays quick on a shared machine; each script's --help gives the

@@ -25,23 +25,49 @@ def limited_record(name: str, body: bytes, magic: bytes = b"HouNC") -> bytes:
     return magic + b"\x1a" + head.encode("ascii") + raw + b"\0" + body
 
 
-def _quote(v: str) -> str:
-    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+class Quoted(str):
+    """A menu token or toggle ("off", "polymesh"): Houdini always quotes those."""
+
+
+def _escape(v: str) -> str:
+    return v.replace("\\", "\\\\").replace('"', '\\"')     # new lines stay as they are, as in real snippets
+
+
+def _string(v: str) -> str:
+    """As Houdini saves a string parameter: bare when it has no white space (quotes escaped, so
+    `chs(\\"../x\\")` is one word), quoted when it has white space, is empty or is a menu token."""
+    if isinstance(v, Quoted) or not v or any(c.isspace() for c in v) or v in ("on", "off"):
+        return '"' + _escape(v) + '"'
+    return _escape(v)
 
 
 def _component(v: Value) -> str:
     if isinstance(v, tuple):
-        return f"[ {v[0]}\t{v[1]} ]"
+        return f"[ {v[0]}\t{v[1]} ] "
     if isinstance(v, (int, float)):
         return str(v)
-    return _quote(v)
+    return _string(v)
+
+
+MIME_BOUNDARY = "HOUDINIMIMEBOUNDARY0xD3ADD339-0x00000F49-0x56B122C9-0x00000001HOUDINIMIMEBOUNDARY"
+
+
+def text_hip(records: List[Tuple[str, str]]) -> bytes:
+    """Records in the MIME layout Houdini writes for text (tests/fixtures/real/houdini_usd/
+    sidefxlabs_3d_facebook_image/Contents.mime): header, one part per record, closing delimiter."""
+    out = [f'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="{MIME_BOUNDARY}"\n\n']
+    for name, body in records:
+        out.append(f'--{MIME_BOUNDARY}\nContent-Disposition: attachment; filename="{name}"\n'
+                   f"Content-Type: text/plain\n\n{body}\n")
+    out.append(f"--{MIME_BOUNDARY}--\n")
+    return "".join(out).encode("utf-8")
 
 
 def parm_text(parms: Dict[str, Union[Value, List[Value]]]) -> str:
     lines = ["{", "version 0.8"]
     for name, value in parms.items():
         comps = value if isinstance(value, list) else [value]
-        lines.append(f"{name}\t[ 0\tlocks=0\tautoscope=0 ]\t(\t" + "\t".join(_component(c) for c in comps) + "\t)")
+        lines.append(f"{name}\t[ 0\tlocks=0 ]\t(\t" + "\t".join(_component(c) for c in comps) + "\t)")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -112,9 +138,12 @@ class HipWriter:
         return self
 
     def data(self, flavour: str = "hip") -> bytes:
+        """The scene as ``hip`` (cpio), ``hipnc``/``hiplc``, or ``text`` (a .hip saved as text)."""
         recs = list(self.records)
         recs.insert(2, (".OPfallbacks", "".join(f"{t} {lib}\n" for t, lib in self.fallbacks)))
         recs.insert(3, (".OPdummydefs", "".join(self.dialogs)))
+        if flavour == "text":
+            return text_hip(recs)
         if flavour == "hip":
             return b"".join(odc_record(n, t.encode("utf-8")) for n, t in recs) + odc_record("TRAILER!!!", b"")
         magic, trailer = (b"HouNC", "NON_COMMERCIAL_FILE!!!") if flavour == "hipnc" else \

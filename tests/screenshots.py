@@ -16,7 +16,8 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 from cloudsubmit.scan.model import Dependency, DependencySet  # noqa: E402
-from cloudsubmit.ui.services import IN_STORE, TO_UPLOAD, Services, StageProgress, SubmitResult  # noqa: E402
+from cloudsubmit.ui.services import Services, StageProgress, SubmittedJob  # noqa: E402
+from cloudsubmit.vocabulary import IN_STORE, TO_UPLOAD  # noqa: E402
 
 SHOT = "/gs/work/neo/cloudTest"
 
@@ -49,7 +50,7 @@ def canned_services(maya: bool) -> Services:
         return {p: IN_STORE if ("/assets/" in p or "/tex/" in p or p.endswith(".hda")) else TO_UPLOAD for p in paths}
 
     def submit(request, deps, progress):
-        return SubmitResult("cs-20261128-0042", "DAG 1042 submitted to the pool")
+        return SubmittedJob("cs-20261128-0042", "DAG 1042 submitted to the pool")
 
     def status(job_id):
         # what cloudsubmit status reports for this job: nodes, not frames (24 frames in chunks of 10)

@@ -38,12 +38,12 @@ def test_human_size():
 
 def test_progress_only_for_a_terminal_and_one_line_even_with_a_newline_in_a_path(monkeypatch):
     monkeypatch.setattr(sys, "stderr", io.StringIO())
-    assert output.progress_line(lambda r: r.message) is None
+    assert output.progress_line() is None
     tty = _Tty()
     monkeypatch.setattr(sys, "stderr", tty)
-    assert output.progress_line(lambda r: r.message, enabled=False) is None
-    show = output.progress_line(lambda r: f"{r.stage}: {r.done}/{r.total} {r.message}")
+    assert output.progress_line(enabled=False) is None
+    show = output.progress_line()
     show(ProgressReport("upload", 1, 2, message="/a\nqueue 5"))
     output.end_progress_line()
     text = tty.getvalue()
-    assert text.startswith("\rupload: 1/2 /a\\nqueue 5") and text.count("\n") == 1 and text.endswith("\n")
+    assert text.startswith("\rupload: 1/2  /a\\nqueue 5") and text.count("\n") == 1 and text.endswith("\n")

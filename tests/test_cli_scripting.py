@@ -212,3 +212,17 @@ def test_jobs_has_a_header_and_status_lists_the_candidates_of_a_prefix(cli, scen
     res = cli("--set", f"jobs.registry={reg}", "status", common)
     assert res.returncode == 2 and res.stderr.count("\n") == 1
     assert ids[0] in res.stderr and ids[1] in res.stderr and "give more of the id" in res.stderr
+
+
+def test_submit_says_where_the_images_land(cli, scene, tmp_path):
+    out_dir = tmp_path / "renders"
+    common = ["--set", f"jobs.registry={tmp_path / 'r.jsonl'}", "--set", "jobs.generic_command=[\"true\"]", "submit",
+              str(scene), "--frames", "1", "--renderer", "generic", "--place", "render=local", "--scheduler",
+              "local", "--output-dir", str(out_dir)]
+    res = cli(*common)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[-2:] == ["ran locally: done", f"images in: {out_dir}"]
+    out = json.loads(cli(*common, "--json").stdout)
+    assert out["output_dirs"] == [str(out_dir)]
+    dry = cli(*common, "--dry-run")
+    assert dry.stdout.splitlines()[-1] == f"images will land in: {out_dir}"

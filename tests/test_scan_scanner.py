@@ -215,7 +215,7 @@ def test_a_value_naming_a_folder_is_not_counted_as_a_file(tmp_path):
     assert any("is a folder" in w and "oops.fileTextureName" in w for w in result.warnings)
 
 
-def test_maya_scene_follows_into_usd_and_arnold_readers(tmp_path):
+def test_maya_scene_follows_into_usd_and_arnold_readers(tmp_path, usd_core):
     pytest.importorskip("pxr")
     touch(tmp_path / "tex" / "rock.1001.exr")
     touch(tmp_path / "tex" / "rock.1002.exr")

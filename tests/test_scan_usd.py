@@ -75,7 +75,7 @@ def "Deep" {
 
 
 @pytest.fixture
-def stage(tmp_path):
+def stage(tmp_path, usd_core):
     from pxr import Sdf
 
     (tmp_path / "layers").mkdir()
@@ -158,7 +158,7 @@ def test_broken_nested_layer_is_named(stage):
     ("bad.usda", '#usda 1.0\ndef Xform "A" {\n  bad syntax here\n', "Expected }"),
     ("bad.usdc", "PXR-USDC" + "x" * 50, "cannot read USD layer"),
 ])
-def test_corrupt_layer_is_a_scan_error(tmp_path, name, content, needle):
+def test_corrupt_layer_is_a_scan_error(tmp_path, usd_core, name, content, needle):
     path = tmp_path / name
     path.write_text(content)
     with pytest.raises(ScanError) as exc:
@@ -166,7 +166,7 @@ def test_corrupt_layer_is_a_scan_error(tmp_path, name, content, needle):
     assert str(path) in str(exc.value) and needle in str(exc.value) and "\n" not in str(exc.value)
 
 
-def test_missing_root_layer(tmp_path):
+def test_missing_root_layer(tmp_path, usd_core):
     with pytest.raises(ScanError, match="no such file"):
         usd.read(str(tmp_path / "nope.usda"), ReadContext())
 
@@ -195,7 +195,7 @@ def test_without_usd_core_the_message_says_how_to_install(tmp_path):
     assert out.stdout.strip() == "install cloudsubmit[usd] (usd-core) to scan USD layers 2", out.stderr
 
 
-def test_usdz_package_is_one_dependency(tmp_path):
+def test_usdz_package_is_one_dependency(tmp_path, usd_core):
     from pxr import Sdf
 
     (tmp_path / "tex").mkdir()

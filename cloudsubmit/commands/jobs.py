@@ -7,11 +7,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .output import emit, end_progress_line, progress_line, write, write_json
+from ..vocabulary import STAGE_KINDS
+from .output import add_progress_flag, emit, end_progress, progress_printer, write, write_json
 
-STAGES = ("upload", "render", "download", "post")
+if TYPE_CHECKING:
+    from ..config import Config
+
 
 
 def register(sub) -> None:
@@ -24,9 +27,11 @@ def register(sub) -> None:
     p.add_argument("--renderer", help="renderer kind from renderers.yaml (default: by extension)")
     p.add_argument("--project", metavar="DIR",
                    help="Maya project root (default: nearest folder above the scene with workspace.mel)")
-    p.add_argument("--layer", metavar="NAME",
-                   help="render layer (Maya) or ROP (Houdini) to render (default: the scene's own)")
-    p.add_argument("--camera", metavar="NAME", help="camera to render through (default: the scene's renderable one)")
+    p.add_argument("--layer", metavar="NAME", action="append", default=[],
+                   help="render layer (Maya) or ROP (Houdini); repeat it, or give 'all', for one group of render "
+                        "nodes per layer, each with its own frame range unless --frames is given")
+    p.add_argument("--camera", metavar="NAME", action="append", default=[],
+                   help="camera to render through; repeat it for one group of render nodes per camera")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="renderer template token, e.g. --option camera=shotCam (repeatable)")
     p.add_argument("--input", action="append", default=[], metavar="PATH",
@@ -45,6 +50,7 @@ def register(sub) -> None:
                         "--skip-missing is the same)")
     p.add_argument("--dry-run", action="store_true", help="write the bundle and stop")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_progress_flag(p)
     p.set_defaults(func=run_submit)
 
     p = sub.add_parser("resubmit", help="submit an existing bundle again (DAGMan resumes from its rescue DAG)")
@@ -63,10 +69,10 @@ def register(sub) -> None:
     p.set_defaults(func=run_jobs)
 
     p = sub.add_parser("stage", help="(run by DAG nodes) one stage of a job")
-    p.add_argument("stage", choices=STAGES)
+    p.add_argument("stage", choices=STAGE_KINDS)
     p.add_argument("bundle", help="bundle directory or its job.json")
     p.add_argument("--node", required=True, help="the DAG node name")
-    p.set_defaults(func=run_stage)
+    p.set_defaults(func=run_stage_command)
 
 
 def _pairs(items, flag: str) -> dict:
@@ -81,15 +87,24 @@ def _pairs(items, flag: str) -> dict:
     return out
 
 
+def _grouped(args: argparse.Namespace) -> bool:
+    """Several layers or cameras (or ``--layer all``): one group of render nodes each."""
+    return len(args.layer) > 1 or len(args.camera) > 1 or args.layer == ["all"]
+
+
 def _render_options(args: argparse.Namespace) -> dict:
-    """``--option`` pairs, with ``--layer``/``--camera``/``--project`` as the tokens they stand
-    for; the same token given twice two ways is bad input rather than a silent pick."""
+    """``--option`` pairs, with one ``--layer``/``--camera`` and ``--project`` as the tokens they
+    stand for (several layers or cameras become render groups instead); the same token given
+    twice two ways is bad input rather than a silent pick."""
+    from ..api import layer_token
     from ..errors import ConfigError
 
     options = _pairs(args.option, "--option")
-    houdini = args.scene.lower().endswith((".hip", ".hipnc", ".hiplc"))  # a Houdini "layer" is a ROP
-    for flag, token in (("--layer", "rop" if houdini else "layer"), ("--camera", "camera"), ("--project", "project")):
-        value = getattr(args, flag[2:])
+    grouped = _grouped(args)
+    single = {"layer": None if grouped or not args.layer else args.layer[0],
+              "camera": None if grouped or not args.camera else args.camera[0], "project": args.project}
+    for flag, token in (("--layer", layer_token(args.scene)), ("--camera", "camera"), ("--project", "project")):
+        value = single[flag[2:]]
         if value is None:
             continue
         if token in options and options[token] != value:
@@ -98,25 +113,24 @@ def _render_options(args: argparse.Namespace) -> dict:
     return options
 
 
-def _describe(rep) -> str:
-    total = f"/{rep.total}" if rep.total else ""
-    return f"  {rep.stage}: {rep.done}{total} {rep.message}"
-
-
 def run_submit(args: argparse.Namespace) -> int:
-    from ..api import submit_scene
+    from ..api import SubmitOptions, submit_scene
     from ..cli import load_cli_config
     from ..jobs.plan import parse_place
 
     cfg = load_cli_config(args)
-    result = submit_scene(
-        args.scene, args.frames, cfg, chunk=args.chunk, place=parse_place(args.place), renderer=args.renderer,
-        render_options=_render_options(args), scout=args.scout, project=args.project, output_dir=args.output_dir,
-        bundle_dir=args.bundle_dir, scheduler=args.scheduler, store_url=args.store, dry_run=args.dry_run,
-        inputs=args.input, job_name=args.name, priority=args.priority, allow_missing=args.allow_missing,
-        dependencies=_live_dependencies(args, cfg), progress=progress_line(_describe, not args.json),
+    grouped = _grouped(args)
+    options = SubmitOptions(
+        frames=args.frames, chunk=args.chunk, place=parse_place(args.place), renderer=args.renderer,
+        render_options=_render_options(args), scout=args.scout, project=args.project,
+        layers=list(args.layer) if grouped else [], cameras=list(args.camera) if grouped else [],
+        output_dir=args.output_dir, bundle_dir=args.bundle_dir, scheduler=args.scheduler, store_url=args.store,
+        dry_run=args.dry_run, inputs=list(args.input), name=args.name, priority=args.priority,
+        allow_missing=args.allow_missing,
     )
-    end_progress_line(not args.json)
+    result = submit_scene(args.scene, options, cfg, dependencies=_live_dependencies(args, cfg),
+                          progress=progress_printer(args))
+    end_progress(args)
     out = result.to_dict()
     if not args.json:
         for warning in out["warnings"]:
@@ -131,10 +145,18 @@ def run_submit(args: argparse.Namespace) -> int:
             write(f"ran locally: {out['local']['state']}")
         else:
             write("dry run: bundle written, nothing submitted")
+        write(_frames_line(out))
     return _exit(out)
 
 
-def _live_dependencies(args: argparse.Namespace, cfg: Any) -> Any:
+def _frames_line(out: dict) -> str:
+    """Where the images are (a finished local run) or will be (a pool job, a dry run)."""
+    folders = ", ".join(out.get("output_dirs") or []) or "(none declared)"
+    done = (out.get("local") or {}).get("state") == "done"
+    return f"images {'in' if done else 'will land in'}: {folders}"
+
+
+def _live_dependencies(args: argparse.Namespace, cfg: Config) -> Any:
     """Under ``mayapy -m cloudsubmit submit`` (or hython) open the scene in the DCC and let the
     live session list its files; None elsewhere, and submit_scene reads the scene offline."""
     from ..frames import parse_frames
@@ -214,7 +236,7 @@ def run_jobs(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_stage(args: argparse.Namespace) -> int:
+def run_stage_command(args: argparse.Namespace) -> int:
     import importlib
 
     module = importlib.import_module(f"cloudsubmit.stages.{args.stage}")

@@ -1,13 +1,13 @@
 """What every command prints, written once: text that survives a console unable to encode a
-Japanese path, JSON for scripts, sizes for people, and a progress line on stderr that appears only
-when a person is watching a terminal (never in pipes, logs, tests or under ``--json``)."""
+Japanese path, JSON for scripts, sizes for people, and progress on stderr: a redrawn line when a person is
+watching a terminal, and with ``--progress`` one line per step in a pipe or a log."""
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Callable, Optional
+from typing import Any, Dict, Optional
 
-from ..progress import ProgressCallback, ProgressReport
+from ..progress import ProgressCallback, ProgressMeter, ProgressReport, progress_text
 from ..units import human_size  # noqa: F401  (re-exported for the commands)
 
 
@@ -35,21 +35,54 @@ def emit(as_json: bool, obj: Any, text: str, **dump_options: Any) -> None:
 
 
 def watching(enabled: bool = True) -> bool:
-    """Whether a person sees stderr: progress lines are for them only."""
+    """Whether a person sees stderr: the redrawn progress line is for them only."""
     return enabled and sys.stderr.isatty()
 
 
-def progress_line(describe: Callable[[ProgressReport], str], enabled: bool = True) -> Optional[ProgressCallback]:
-    """A progress callback redrawing one stderr line with ``describe(report)``, or ``None`` when
-    nobody watches; a control character in a path is escaped so it cannot break the line."""
-    if not watching(enabled):
+def add_progress_flag(parser: Any) -> None:
+    """``--progress``: progress on stderr even when it is not a terminal (a TD's log, a wrapper)."""
+    parser.add_argument("--progress", action="store_true",
+                        help="print progress (with speed and time left) on stderr even when it is not a terminal")
+
+
+def progress_printer(args: Any) -> Optional[ProgressCallback]:
+    """The progress display a command's ``args`` ask for: a redrawn line at a terminal (not under
+    ``--json``), and with ``--progress`` also one line per step anywhere else."""
+    always = bool(getattr(args, "progress", False))
+    return progress_line(always or not getattr(args, "json", False), always)
+
+
+def end_progress(args: Any) -> None:
+    """Move past the redrawn line, if one was drawn, before the result is printed."""
+    end_progress_line(bool(getattr(args, "progress", False)) or not getattr(args, "json", False))
+
+
+def progress_line(enabled: bool = True, always: bool = False,
+                  meter: Optional[ProgressMeter] = None) -> Optional[ProgressCallback]:
+    """A progress callback showing :func:`progress_text` with speed and time left: a redrawn
+    stderr line when a person watches a terminal; with ``always`` and no terminal, a new line
+    whenever the stage or the whole percentage changes (a log gets ~100 lines per stage, not one
+    per block). ``None`` when neither applies. A control character in a path is escaped so it
+    cannot break the line."""
+    redraw = watching(enabled)
+    if not redraw and not (enabled and always):
         return None
+    meter = meter or ProgressMeter()
+    last: Dict[str, Any] = {"key": None}
 
     def show(rep: ProgressReport) -> None:
-        text = describe(rep)
+        text = progress_text(rep, meter.update(rep))
         if not text.isprintable():
             text = text.encode("unicode_escape").decode("ascii")
-        sys.stderr.write("\r" + text[:120].ljust(80))
+        if redraw:
+            sys.stderr.write("\r" + text[:120].ljust(80))
+        else:
+            finished = bool(rep.total) and rep.done >= rep.total  # the last file after its bytes
+            key = (rep.stage, int(rep.fraction * 100) if (rep.total or rep.bytes_total) else rep.done // 100, finished)
+            if key == last["key"]:
+                return
+            last["key"] = key
+            sys.stderr.write(text + "\n")
         sys.stderr.flush()
 
     return show

@@ -10,7 +10,7 @@ import os
 from typing import List
 
 from ..errors import EXIT_FAILED, EXIT_OK, ConfigError
-from .output import end_progress_line, human_size, progress_line, write, write_json
+from .output import add_progress_flag, end_progress, human_size, progress_printer, write, write_json
 
 
 def register(sub) -> None:
@@ -24,6 +24,7 @@ def register(sub) -> None:
     p.add_argument("--frames", metavar="SPEC", help="frames, e.g. 1-100, 1-100x5, 1,5,10-20 (default: the scene's range)")
     p.add_argument("--project", metavar="DIR", help="Maya project root (default: nearest folder above the scene with workspace.mel)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    add_progress_flag(p)
     p.set_defaults(func=run)
 
 
@@ -37,17 +38,13 @@ def run(args: argparse.Namespace) -> int:
     if args.project and not os.path.isdir(args.project):
         raise ConfigError(f"{args.project}: --project is not a folder")
     # Under mayapy/hython the scene is opened and the live session answers; elsewhere the offline readers.
-    result = headless_scan(args.scene, frames=frames, project=args.project, config=cfg, progress=_progress_printer())
-    end_progress_line()
+    result = headless_scan(args.scene, frames=frames, project=args.project, config=cfg, progress=progress_printer(args))
+    end_progress(args)
     if args.json:
         write_json(result.to_dict(), indent=2)
     else:
         write(format_table(result))
     return EXIT_FAILED if result.problems else EXIT_OK
-
-
-def _progress_printer():
-    return progress_line(lambda rep: f"scanning: {rep.done} files read  {rep.message[-60:]}")
 
 
 def format_table(result) -> str:

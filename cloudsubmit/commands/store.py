@@ -10,16 +10,20 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List
 
 from ..errors import EXIT_FAILED, EXIT_OK
-from .output import emit, end_progress_line, human_size, progress_line
+from .output import add_progress_flag, emit, end_progress, human_size, progress_printer
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="URL", default=None,
                    help="s3://bucket/prefix or file:///dir (default: $CLOUDSUBMIT_STORE, then store.url)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_progress_flag(p)
 
 
 def _inputs(p: argparse.ArgumentParser) -> None:
@@ -80,7 +84,7 @@ def _manifest_paths(path: str) -> List[str]:
     return [i if os.path.isabs(i) or ":" in i[:3] else os.path.join(base, i) for i in items]
 
 
-def _scene_paths(args: argparse.Namespace, cfg: Any) -> List[str]:
+def _scene_paths(args: argparse.Namespace, cfg: Config) -> List[str]:
     from ..errors import StoreError
 
     if bool(args.scene) == bool(args.manifest):
@@ -94,17 +98,8 @@ def _scene_paths(args: argparse.Namespace, cfg: Any) -> List[str]:
         from ..frames import parse_frames
 
         frames = parse_frames(args.frames)
-    deps = scan_scene(args.scene, frames=frames, config=cfg, progress=_printer())
+    deps = scan_scene(args.scene, frames=frames, config=cfg, progress=progress_printer(args))
     return [deps.scene] + [d.path for d in deps.dependencies]  # the scene is needed too; duplicates fold
-
-
-def _describe(rep) -> str:
-    mb = f" {rep.bytes_done / 1e6:.0f}/{rep.bytes_total / 1e6:.0f} MB" if rep.bytes_total else ""
-    return f"{rep.stage}: {rep.done}/{rep.total} files{mb}"
-
-
-def _printer():
-    return progress_line(_describe)
 
 
 def _prepare(args: argparse.Namespace):
@@ -114,11 +109,11 @@ def _prepare(args: argparse.Namespace):
     cfg = load_cli_config(args)
     paths = _scene_paths(args, cfg)
     store = open_store(args.store, cfg)
-    return store, resolve(paths, store, cfg, progress=_printer())
+    return store, resolve(paths, store, cfg, progress=progress_printer(args))
 
 
 def _emit(args: argparse.Namespace, out: Dict[str, Any], lines: List[str], store: Any = None) -> None:
-    end_progress_line()
+    end_progress(args)
     if store is not None:
         _warn_index(store)
     emit(args.json, out, "\n".join(lines), indent=2)
@@ -160,7 +155,7 @@ def run_upload(args: argparse.Namespace) -> int:
         recheck_in_store(res, store)
     planned = res.summary()  # upload() moves files to "in store" as they land; report the plan it started from
     try:
-        rep = upload(res, store, progress=_printer())
+        rep = upload(res, store, progress=progress_printer(args))
     except UploadRefused as exc:  # print what did happen, then the one-line error
         _report_upload(args, store, planned, exc.report)
         raise
@@ -177,11 +172,11 @@ def _report_upload(args: argparse.Namespace, store, planned: Dict[str, Any], rep
 def run_verify(args: argparse.Namespace) -> int:
     from ..cli import load_cli_config
     from ..store import open_store
-    from ..store.backend import blob_key
+    from ..storekeys import blob_key
 
     cfg = load_cli_config(args)
     store = open_store(args.store, cfg)
-    rep = store.index.verify(deep=args.deep, threads=store.threads, progress=_printer())
+    rep = store.index.verify(deep=args.deep, threads=store.threads, progress=progress_printer(args))
     out = {"store": store.url, "blobs": rep.blobs, "bytes": rep.bytes, "ok": rep.ok,
            "missing": rep.missing, "wrong_size": rep.wrong_size, "wrong_hash": rep.wrong_hash,
            "bad_shards": rep.bad_shards}

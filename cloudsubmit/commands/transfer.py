@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from .output import emit, end_progress_line, human_size, progress_line
+from .output import add_progress_flag, emit, end_progress, human_size, progress_printer
 
 
 def register(sub) -> None:
@@ -30,6 +30,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="URL", help="s3://bucket/prefix or file:///dir (default: $CLOUDSUBMIT_STORE, store.url)")
     p.add_argument("--threads", type=int, metavar="N", help="parallel transfers (default: store.transfer.threads)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_progress_flag(p)
 
 
 def _open(args: argparse.Namespace, check_known: bool = False):
@@ -42,7 +43,7 @@ def _open(args: argparse.Namespace, check_known: bool = False):
     from ..jobs.bundle import load_job
     from ..jobs.registry import lookup_bundle
     from ..store import open_store
-    from ..store.manifest import inputs_key, outputs_prefix
+    from ..storekeys import inputs_key, outputs_prefix
 
     cfg = load_cli_config(args)
     bundle = lookup_bundle(cfg, args.job)
@@ -57,20 +58,16 @@ def _open(args: argparse.Namespace, check_known: bool = False):
     return cfg, str(job["job_id"]), store, max(1, threads)
 
 
-def _describe(rep) -> str:
-    return f"{rep.stage}: {rep.done}/{rep.total} files, {human_size(rep.bytes_done)}/{human_size(rep.bytes_total)}"
-
-
 def run_download(args: argparse.Namespace) -> int:
     from ..store.outputs import download_outputs
 
     _cfg, job_id, store, threads = _open(args, check_known=True)
     try:
         rep = download_outputs(store.backend, job_id, args.dest, threads=threads,
-                               progress=progress_line(_describe, not args.json))
+                               progress=progress_printer(args))
     finally:
         store.close()
-    end_progress_line(not args.json)
+    end_progress(args)
     emit(args.json, rep.__dict__, f"{rep.job_id}: {rep.downloaded_files} files downloaded "
          f"({human_size(rep.downloaded_bytes)}), {rep.skipped_files} already present, into {', '.join(rep.targets)}",
          sort_keys=True)
@@ -78,15 +75,15 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_materialise(args: argparse.Namespace) -> int:
-    from ..store.materialise import materialise_job
+    from ..store.layouts import materialise_job
 
     cfg, job_id, store, threads = _open(args)
     try:
         rep = materialise_job(store.backend, job_id, args.session, cfg, cache_dir=args.cache,
-                              threads=threads, progress=progress_line(_describe, not args.json))
+                              threads=threads, progress=progress_printer(args))
     finally:
         store.close()
-    end_progress_line(not args.json)
+    end_progress(args)
     lines = [f"{rep.job_id}: {rep.files} files in {rep.session} ({rep.blobs_fetched} downloaded, "
              f"{rep.blobs_cached} from the node cache, {human_size(rep.bytes_fetched)})"]
     emit(args.json, rep.to_json(), "\n".join(lines + [f"  {src} -> {dst}" for src, dst in rep.rules]), sort_keys=True)

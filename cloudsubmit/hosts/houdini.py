@@ -12,9 +12,10 @@ import functools
 import re
 from typing import Any, Dict, List, Optional
 
-from ..scan.houdini_parms import base_type
+from ..scan.houdini_parms import base_type, rule_enabled
 from ..scan.model import RawRef
-from .base import FrameRange, Host, register_host
+from ..scan.readers import host_extensions
+from .base import FrameRange, Host
 
 ROP_ROOT = "/out"
 STAGE_ROOT = "/stage"  # Solaris: USD Render ROPs live among the LOPs
@@ -35,7 +36,7 @@ def _is_driver(node: Any) -> bool:
 
 class HoudiniHost(Host):
     name = "houdini"
-    scene_extensions = (".hip", ".hipnc", ".hiplc")
+    scene_extensions = host_extensions("houdini")
 
     def is_live(self) -> bool:
         try:
@@ -144,7 +145,7 @@ def _raw_ref(table: Any, parm: Any, value: str) -> RawRef:
         return RawRef(value=value, source="hip", kind="hda")
     node = parm.node()
     type_name = node.type().name()
-    rule = table.match(type_name, parm.name())
+    rule = next((r for r in table.matches(type_name, parm.name()) if rule_enabled(r, parm.name(), _live_value(node))), None)
     output = rule.output if rule is not None else _is_driver(node)  # an unknown file parm on a ROP writes
     return RawRef(
         value=value, source=f"{node.path()}.{parm.name()}", kind=rule.kind if rule is not None else "file",
@@ -153,13 +154,13 @@ def _raw_ref(table: Any, parm: Any, value: str) -> RawRef:
     )
 
 
-def show_panel(rop: str = "") -> Any:
-    """Open the submit panel for the open hip file (from the shelf, or a ROP's right-click menu
-    with ``rop`` pre-selected), parented to Houdini's main window."""
-    from ..ui.panel import show_panel as show
+def _live_value(node: Any) -> Any:
+    """A parameter's value on the live node, for ``enabled_by`` (None when the node has none)."""
+    def value_of(name: str) -> Optional[str]:
+        other = node.parm(name)
+        return None if other is None else other.evalAsString()
 
-    host = register_host(HoudiniHost())
-    return show(host, layer=rop)
+    return value_of
 
 
 def open_hython(scene: str) -> Optional[HoudiniHost]:
@@ -173,4 +174,4 @@ def open_hython(scene: str) -> Optional[HoudiniHost]:
     except Exception:
         return None
     host = HoudiniHost()
-    return register_host(host) if host.is_live() else None
+    return host if host.is_live() else None

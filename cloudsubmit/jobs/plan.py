@@ -12,15 +12,18 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence
 
 from ..errors import ConfigError
 from ..frames import chunk as chunk_frames
 from ..frames import compact, scout_frames
 from ..paths import normpath
+from ..vocabulary import CORE_STAGES
 from .tables import renderer_for, required_tokens
 
-CORE_STAGES = ("upload", "render", "download")
+if TYPE_CHECKING:
+    from ..config import Config
+
 _SAFE_RE = re.compile(r"[^A-Za-z0-9]+")
 _STAGE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -38,6 +41,8 @@ class PlanNode:
     category: str = ""             # transfer | render | post (throttled with MAXJOBS)
     post: str = ""                 # the post stage's name
     scout: bool = False
+    group: str = ""                # render groups: the layer/camera/ROP this node renders ("" = the job's)
+    options: Dict[str, str] = field(default_factory=dict)  # its renderer tokens over plan.render_options
 
 
 @dataclass
@@ -72,7 +77,8 @@ class JobPlan:
         """Plain data for job.json (built by hand: ``asdict`` deep-copies 1,000 nodes slowly)."""
         d = {k: v for k, v in self.__dict__.items() if k != "nodes"}
         d = copy.deepcopy(d)
-        d["nodes"] = [dict(n.__dict__, frames=list(n.frames), parents=list(n.parents)) for n in self.nodes]
+        d["nodes"] = [dict(n.__dict__, frames=list(n.frames), parents=list(n.parents), options=dict(n.options))
+                      for n in self.nodes]
         d["frames_spec"] = compact(self.frames)
         return d
 
@@ -130,17 +136,48 @@ def _check_post(post: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
     return out
 
 
-def _render_nodes(frames: List[int], size: int, scout: bool, retry: int, place: str) -> List[PlanNode]:
+@dataclass
+class RenderGroup:
+    """One layer/camera/ROP of a job: its own frames and renderer tokens (``{"layer": "fg"}``)."""
+
+    label: str
+    frames: List[int]
+    options: Dict[str, str] = field(default_factory=dict)
+
+
+def _render_nodes(frames: List[int], size: int, scout: bool, retry: int, place: str,
+                  group: Optional[RenderGroup] = None) -> List[PlanNode]:
     scouts = scout_frames(frames) if scout and len(frames) > 3 else []
     rest = [f for f in frames if f not in set(scouts)]
     chunks = chunk_frames(rest, size) if rest else []
     width = max(4, len(str(len(chunks))))
-    nodes = [PlanNode(f"render_s{f}", "render", place, [f], [], retry, "render",
-                      scout=True) for f in scouts]
+    label, options = (group.label, dict(group.options)) if group else ("", {})
+    tag = f"{_SAFE_RE.sub('_', label).strip('_')}_" if label else ""
+    nodes = [PlanNode(f"render_{tag}s{f}", "render", place, [f], [], retry, "render", scout=True, group=label,
+                      options=dict(options)) for f in scouts]
     scout_names = [n.name for n in nodes]
     for i, frs in enumerate(chunks, 1):
-        nodes.append(PlanNode(f"render_{i:0{width}d}", "render", place, frs, list(scout_names), retry, "render"))
+        nodes.append(PlanNode(f"render_{tag}{i:0{width}d}", "render", place, frs, list(scout_names), retry, "render",
+                              group=label, options=dict(options)))
     return nodes
+
+
+def check_groups(groups: Sequence[RenderGroup]) -> List[RenderGroup]:
+    """Groups with frames, and labels that stay distinct as node names (``fg-1`` and ``fg_1``
+    would both be ``render_fg_1_0001``)."""
+    seen: Dict[str, str] = {}
+    out = []
+    for g in groups:
+        tag = _SAFE_RE.sub("_", g.label).strip("_")
+        if not tag or tag in seen:
+            what = f"is the same node name as {seen[tag]!r}" if tag in seen else "needs letters or digits"
+            raise ConfigError(f"render group {g.label!r} {what}")
+        seen[tag] = g.label
+        frames = sorted(set(int(f) for f in g.frames))
+        if not frames:
+            raise ConfigError(f"render group {g.label!r}: no frames to render")
+        out.append(RenderGroup(g.label, frames, {k: str(v) for k, v in g.options.items()}))
+    return out
 
 
 def _link(nodes: List[PlanNode], parents: List[str]) -> None:
@@ -150,15 +187,20 @@ def _link(nodes: List[PlanNode], parents: List[str]) -> None:
 
 
 def build_nodes(frames: List[int], size: int, place: Mapping[str, str], scout: bool,
-                post: Sequence[Mapping[str, Any]], retry: Mapping[str, int]) -> List[PlanNode]:
-    """The node list in DAG order. Upload and download exist only when render runs in the cloud."""
+                post: Sequence[Mapping[str, Any]], retry: Mapping[str, int],
+                groups: Sequence[RenderGroup] = ()) -> List[PlanNode]:
+    """The node list in DAG order. Upload and download exist only when render runs in the cloud.
+    With ``groups`` each group gets its own render nodes (and scout frames), all after the one
+    upload and before the one download."""
     cloud = place["render"] == "cloud"
     nodes: List[PlanNode] = []
     tail: List[str] = []
     if cloud:
         nodes.append(PlanNode("upload", "upload", place["upload"], [], [], int(retry.get("upload", 0)), "transfer"))
         tail = ["upload"]
-    renders = _render_nodes(frames, size, scout, int(retry.get("render", 0)), place["render"])
+    renders = [n for g in groups for n in _render_nodes(g.frames, size, scout, int(retry.get("render", 0)),
+                                                        place["render"], g)] if groups else \
+        _render_nodes(frames, size, scout, int(retry.get("render", 0)), place["render"])
     _link(renders, tail)
     nodes.extend(renders)
     tail = [n.name for n in renders]
@@ -174,17 +216,20 @@ def build_nodes(frames: List[int], size: int, place: Mapping[str, str], scout: b
     return nodes
 
 
-def make_plan(scene: str, frames: Sequence[int], config: Any, *, chunk: Optional[int] = None,
+def make_plan(scene: str, frames: Sequence[int], config: Config, *, chunk: Optional[int] = None,
               place: Optional[Mapping[str, str]] = None, renderer: Optional[str] = None,
               render_options: Optional[Mapping[str, str]] = None, scout: Optional[bool] = None,
               post: Optional[Sequence[Mapping[str, Any]]] = None, output_dir: Optional[str] = None,
-              job_id: Optional[str] = None, name: str = "", priority: int = 0) -> JobPlan:
-    """Build the plan from the scene, frames and config; explicit arguments win over config."""
+              job_id: Optional[str] = None, name: str = "", priority: int = 0,
+              groups: Sequence[RenderGroup] = ()) -> JobPlan:
+    """Build the plan from the scene, frames and config; explicit arguments win over config.
+    ``groups`` (several layers, cameras or ROPs) replace ``frames`` with each group's own."""
     jobs = config["jobs"]
     size = int(chunk if chunk is not None else jobs["chunk"])
     if size < 1:
         raise ConfigError(f"chunk size must be at least 1, got {size}")
-    frame_list = sorted(set(int(f) for f in frames))
+    render_groups = check_groups(groups)
+    frame_list = sorted({f for g in render_groups for f in g.frames} or set(int(f) for f in frames))
     if not frame_list:
         raise ConfigError("no frames to render")
     post_list = _check_post(post if post is not None else jobs["post"])
@@ -194,12 +239,13 @@ def make_plan(scene: str, frames: Sequence[int], config: Any, *, chunk: Optional
     scene_abs = normpath(scene)
     kind, spec = renderer_for(scene_abs, renderer or jobs["renderer"] or "", config)
     options = {k: str(v) for k, v in dict(jobs["render_options"], **(render_options or {})).items()}
-    missing = [t for t in required_tokens(spec.get("command") or []) if not options.get(t)]
+    given = [dict(options, **g.options) for g in render_groups] or [options]
+    missing = [t for t in required_tokens(spec.get("command") or []) if not all(o.get(t) for o in given)]
     if missing:
         raise ConfigError(f"renderer {kind} needs {', '.join(missing)}: give --option {missing[0]}=... "
                           f"(or jobs.render_options.{missing[0]})")
     use_scout = bool(jobs["scout"] if scout is None else scout)
-    nodes = build_nodes(frame_list, size, placement, use_scout, post_list, jobs["retry"])
+    nodes = build_nodes(frame_list, size, placement, use_scout, post_list, jobs["retry"], render_groups)
     return JobPlan(
         job_id=job_id or make_job_id(scene_abs, label=name), scene=scene_abs, frames=frame_list, chunk=size,
         renderer=kind, render_options=options, place=placement, scout=use_scout, post=post_list,

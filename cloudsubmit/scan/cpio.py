@@ -6,6 +6,10 @@ Indie) keep the same record layout but write a 34-byte header of their own: ``Ho
 0x1A, ``10336``, the name size XOR 0xBAD (5 hex digits), the mtime (9 hex digits) and the body size
 XOR a hash of the name (9 hex digits). The bodies themselves are plain text.
 
+A ``.hip`` saved as text (``hou.saveMode.Text``, for version control) holds the same records as
+MIME parts: ``Content-Disposition: attachment; filename="obj/geo1.parm"``, a blank line, the body;
+the archive ends with the closing delimiter ``--<boundary>--``.
+
 A scene cut short by a full disk or a failed copy must still give what it holds: reading stops at
 the first damaged record with a warning, and only a file with no readable record at all is an
 error. When a licence-limited header cannot be decoded (a Houdini version that masks sizes
@@ -155,6 +159,35 @@ def _read_limited(data: bytes, arc: Archive, where: str) -> None:
         arc.warnings.append(f"{where}: truncated (no end-of-archive record); read {len(arc.entries)} records")
 
 
+_MIME_BOUNDARY = re.compile(rb'boundary="([^"]+)"')
+_MIME_NAME = re.compile(rb'^Content-Disposition:[^\n]*filename="([^"]*)"', re.M)
+_MIME_EXTERNAL = re.compile(rb"^Content-Type:\s*application/external-reference", re.M)
+
+
+def is_text_hip(head: bytes) -> bool:
+    return head.startswith(b"MIME-Version") and b"HOUDINIMIMEBOUNDARY" in head[:400]
+
+
+def _read_mime(data: bytes, arc: Archive, where: str) -> None:
+    """Records of a text ``.hip``: each part's body up to the newline before the next delimiter.
+    External-reference parts only name a section stored elsewhere and are skipped."""
+    m = _MIME_BOUNDARY.search(data[:400])
+    if m is None:
+        raise ScanError(f"{where}: not a Houdini scene (text .hip without a MIME boundary)")
+    for piece in data.split(b"\n--" + m.group(1))[1:]:
+        if piece.startswith(b"--"):
+            arc.complete = True
+            break
+        head, sep, body = piece.partition(b"\n\n")
+        name = _MIME_NAME.search(head)
+        if not sep or name is None:
+            break
+        if not _MIME_EXTERNAL.search(head):
+            arc.entries.append(Entry(_name(name.group(1)), body))
+    if not arc.complete:
+        arc.warnings.append(f"{where}: truncated (no closing MIME delimiter); read {len(arc.entries)} records")
+
+
 def read_archive(data: bytes, where: str) -> Archive:
     """All records of a ``.hip``/``.hipnc``/``.hiplc`` held in ``data``; ``where`` names the file
     in messages. Raises :class:`ScanError` when nothing at all can be read."""
@@ -165,8 +198,11 @@ def read_archive(data: bytes, where: str) -> Archive:
     elif magic in LIMITED_MAGICS:
         arc = Archive(LIMITED_MAGICS[magic])
         _read_limited(data, arc, where)
+    elif is_text_hip(data):
+        arc = Archive("hip")
+        _read_mime(data, arc, where)
     else:
-        raise ScanError(f"{where}: not a Houdini scene (no cpio or HouNC/HouLC header)")
+        raise ScanError(f"{where}: not a Houdini scene (no cpio, HouNC/HouLC or text-hip header)")
     if not arc.entries:
         raise ScanError(f"{where}: no readable record (file empty, truncated or corrupt)")
     return arc

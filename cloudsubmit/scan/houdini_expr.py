@@ -2,7 +2,7 @@
 
 Artists drive output and cache paths with expressions such as ``"$HIP/render/$HIPNAME.$OS.$F4.exr"``,
 ``chs("../out_path")`` or a backtick ``\\`padzero(4, $F)\\```. Those are evaluated here: string
-literals, ``+``, ``$OS`` (the node's name), ``chs()`` of another parameter in the same scene,
+literals, ``+``, ``$OS`` (the node's name), ``chs()``/``ch()`` of another parameter in the same scene,
 ``padzero(n, $F)`` (becomes ``$Fn``), ``opname(".")`` and ``strcat``. Frame and scene variables stay
 as written for the expander. Anything else raises :class:`Unresolved`, and the reader warns with the
 node and parameter instead of guessing."""
@@ -112,10 +112,10 @@ def _add(a: str, b: str) -> str:
 
 
 def _call(name: str, args: List[str], scope: ExprScope) -> str:
-    if name == "chs" and len(args) == 1:
+    if name in ("chs", "ch") and len(args) == 1:
         value = scope.chs(args[0])
         if value is None:
-            raise Unresolved(f"chs({args[0]!r}) names no string parameter in this scene")
+            raise Unresolved(f"{name}({args[0]!r}) names no parameter in this scene")
         return value
     if name == "padzero" and len(args) == 2:
         if _FRAME_VAR.match(args[1].lstrip("$")) and args[1].startswith("$"):

@@ -31,14 +31,13 @@ from ..errors import ScanError
 from ..paths import is_absolute, normpath
 from .cpio import Archive, read_archive
 from .houdini_expr import ExprScope, Unresolved, evaluate, expand_backticks, substitute_os
-from .houdini_parms import ParmRule, ParmTable, base_type, load_table
+from .houdini_parms import ParmRule, ParmTable, base_type, load_table, rule_enabled
 from .houdini_text import (Channel, Component, ParmBlock, names_regex, parse_channels, parse_def,
                            parse_dialog_file_parms, parse_fallbacks, parse_frange, parse_init, parse_variables)
 from .model import RawRef, ReadContext, ReadResult, SceneInfo
 
 _FRAME_TOKEN = re.compile(r"\$\{?F(?:F|\d*)\}?(?![A-Za-z_])")
 _LIBRARY_FILE = re.compile(r"\.(hda|otl|hdalc|hdanc|otllc|otlnc)$", re.I)
-_OFF = {"", "0", "off", "null", "none", "false"}
 _MAX_CHS_DEPTH = 16
 
 
@@ -92,9 +91,12 @@ class _Evaluator:
     def __init__(self, nodes: Dict[str, HipNode], warnings: List[str]) -> None:
         self.nodes, self.warnings, self.depth = nodes, warnings, 0
 
-    def values(self, node: HipNode, parm: str) -> List[str]:
+    def values(self, node: HipNode, parm: str, component: Optional[int] = None) -> List[str]:
         out: List[str] = []
-        for comp in node.parms.get(parm):
+        comps = node.parms.get(parm)
+        if component is not None:
+            comps = comps[component:component + 1]
+        for comp in comps:
             for v in self._component(node, parm, comp):
                 v = substitute_os(v, node.name)
                 if v not in out:
@@ -110,9 +112,10 @@ class _Evaluator:
             try:
                 return [expand_backticks(comp.value, self._scope(node))]
             except Unresolved as exc:
-                self.warnings.append(f"{where}: backtick expression not evaluated offline ({exc}); "
-                                     f"kept as written: {comp.value}")
-                return [comp.value]
+                # a half-evaluated string is no path: say so once, list no file
+                self._warn(f"{where}: backtick expression not evaluated offline ({exc}); no file listed "
+                           f"for: {comp.value}")
+                return []
         if chan.python or (node.exprlang == "python" and chan.exprs):
             return self._saved(where, comp, "a Python expression")
         try:
@@ -120,8 +123,12 @@ class _Evaluator:
         except Unresolved as exc:
             return self._saved(where, comp, f"an expression ({exc})")
 
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
     def _saved(self, where: str, comp: Component, what: str) -> List[str]:
-        self.warnings.append(f"{where}: driven by {what} that is not evaluated offline; using the value saved "
+        self._warn(f"{where}: driven by {what} that is not evaluated offline; using the value saved "
                              f"with the scene, which may hold for one frame only: {comp.value}")
         return [comp.value]
 
@@ -169,7 +176,7 @@ class _Rules:
         self.table, self.custom = table, custom
         self._rx = names_regex(table.patterns + [r.parm for rules in custom.values() for r in rules])
         self._wanted: Dict[str, bool] = {}
-        self._cache: Dict[Tuple[str, str], Optional[ParmRule]] = {}
+        self._cache: Dict[Tuple[str, str], List[ParmRule]] = {}
 
     def wanted(self, parm: str) -> bool:
         """Could any rule match this parameter name (on some node type)?"""
@@ -178,24 +185,29 @@ class _Rules:
             hit = self._wanted[parm] = bool(self._rx.match(parm))
         return hit
 
-    def get(self, node_type: str, parm: str) -> Optional[ParmRule]:
+    def get(self, node_type: str, parm: str) -> List[ParmRule]:
+        """The table's rules for the pair, else the studio HDA's own file parameter."""
         key = (node_type, parm)
         if key not in self._cache:
-            rule = self.table.match(node_type, parm)
-            if rule is None:
-                rule = next((r for r in self.custom.get(node_type, ()) if fnmatch.fnmatchcase(parm, r.parm)), None)
-            self._cache[key] = rule
+            rules = self.table.matches(node_type, parm)
+            if not rules:
+                rules = [r for r in self.custom.get(node_type, ()) if fnmatch.fnmatchcase(parm, r.parm)][:1]
+            self._cache[key] = rules
         return self._cache[key]
 
 
 def _ignored(value: str, table: ParmTable) -> bool:
+    """Viewer devices, op: paths, fresh-node defaults, and Houdini's own files (``$HFS/houdini/pic``)."""
     v = value.strip()
-    return v in table.ignore_values or v.startswith(table.ignore_prefixes)
+    return v in table.ignore_values or v.startswith(table.ignore_prefixes) or table.is_builtin_library(v)
 
 
-def _enabled(node: HipNode, ev: _Evaluator, parm: str) -> bool:
-    vals = ev.values(node, parm) if parm in node.parms else []
-    return bool(vals) and vals[0].strip().lower() not in _OFF
+def _enabled(node: HipNode, ev: _Evaluator, rule: ParmRule, parm: str) -> bool:
+    def value_of(name: str) -> Optional[str]:
+        vals = ev.values(node, name) if name in node.parms else []
+        return vals[0] if vals else None
+
+    return rule_enabled(rule, parm, value_of)
 
 
 def _skip_reason(node: HipNode, rule: ParmRule) -> str:
@@ -210,10 +222,10 @@ def _node_refs(node: HipNode, rules: _Rules, ev: _Evaluator, base_dir: str, warn
     refs: List[RawRef] = []
     table = rules.table
     for parm in node.parms.find(rules.wanted):
-        rule = rules.get(node.type, parm)
-        if rule is None or (rule.enabled_by and not _enabled(node, ev, rule.enabled_by)):
+        rule = next((r for r in rules.get(node.type, parm) if _enabled(node, ev, r, parm)), None)
+        if rule is None:
             continue
-        values = [v for v in ev.values(node, parm) if not _ignored(v, table)]
+        values = [v for v in ev.values(node, parm, rule.component) if not _ignored(v, table)]
         if not values:
             continue
         reason = _skip_reason(node, rule)
@@ -236,7 +248,7 @@ def _library_refs(globals_: Dict[str, str], nodes: Dict[str, HipNode], table: Pa
         by_type.setdefault(optype, []).append(lib)
     for line in globals_.get(".OPlibraries", "").splitlines():
         lib = line.strip()
-        if lib and not lib.startswith("#") and _LIBRARY_FILE.search(lib):
+        if lib and not lib.startswith("#") and _LIBRARY_FILE.search(lib) and not table.is_builtin_library(lib):
             by_type.setdefault(".OPlibraries", []).append(lib)
     users: Dict[str, str] = {}
     for node in sorted(nodes.values(), key=lambda n: n.path):
@@ -303,7 +315,7 @@ def read(path: str, ctx: ReadContext) -> ReadResult:
         licence = "Apprentice (non-commercial)" if arc.flavour == "hipnc" else "Indie (limited-commercial)"
         result.warnings.append(f"{path}: {licence} .{arc.flavour} scene, read from its obfuscated records; "
                                "render nodes need a licence that accepts this file type")
-    table = load_table(ctx.config)
+    table = load_table(ctx.config).with_install(ctx.env)
     globals_, nodes = _index(arc, result.warnings, path)
     variables = _variables(path, globals_, ctx)
     result.info = _scene_info(globals_, nodes, table, variables)

@@ -1,7 +1,7 @@
 """The small text formats inside a ``.hip`` archive.
 
 ``*.parm``: ``name [ flags ] ( v1 v2 ... )`` where a component is a quoted string (which may span
-lines), a bare word, or ``[ channel value ]`` when a channel drives it (the value is what it
+lines), a bare word (a string without white space, its quotes escaped), or ``[ channel value ]`` when a channel drives it (the value is what it
 evaluated to when the file was saved). ``*.chn``: ``channel name { ... segment { ... expr = ... } }``.
 ``*.def``: ``flags = lock off ... bypass on ...`` and ``exprlanguage hscript|python``.
 ``.variables``: ``set -g NAME = 'value'``. ``.start``: ``frange 1 240``. ``.OPfallbacks``:
@@ -13,7 +13,11 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
-_PARM_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|([\[\]()])|([^\s\[\]()"]+)', re.S)
+# A component is a quoted string (may span lines) or a bare word: Houdini writes a string bare when
+# it holds no white space, escaping its quotes (`chs(\"../../path\")`), so a bare word runs to the
+# next white space whatever it contains. A lone ( ) [ ] is punctuation.
+_PARM_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|((?:[^\s"\\]|\\.)(?:[^\s\\]+|\\.)*)', re.S)
+_PUNCT = frozenset("()[]")
 _ESCAPE = re.compile(r"\\(.)", re.S)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
 
@@ -32,10 +36,10 @@ def _tokens(text: str, pos: int = 0):
     for m in _PARM_TOKEN.finditer(text, pos):
         if m.group(1) is not None:
             yield "s", unescape(m.group(1))
-        elif m.group(2) is not None:
+        elif m.group(2) in _PUNCT:
             yield m.group(2), m.group(2)
         else:
-            yield "w", m.group(3)
+            yield "w", unescape(m.group(2))
 
 
 # `name [ flags ] (` at the start of a line: where each parameter's values begin

@@ -4,9 +4,12 @@ chosen frames) collected in a :class:`DependencySet`."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, List, Mapping, Optional, Tuple
 
 from ..errors import ScanError
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 
 class IncompleteScene(ScanError):
@@ -54,6 +57,7 @@ class RawRef:
     follow: bool = False
     deferred: bool = False       # an unloaded Maya reference (-dr 1): still needed, flagged
     optional: bool = False       # a sibling such as .tx: listed only when it exists
+    folder: bool = False         # the value is a folder: every file under it is needed (XGen data, Yeti search paths)
     # Maya references only: the namespace (-ns), the load states of the references inside the
     # referenced file, and the "node.attr" values inside it that reference edits re-point (the
     # edit wins, so the file's own value is not needed).
@@ -75,6 +79,10 @@ class SceneInfo:
     rops: List[str] = field(default_factory=list)     # Houdini output drivers
     project: str = ""                                 # Maya project root, if found
     variables: Dict[str, str] = field(default_factory=dict)  # $HIP, $JOB, ... from the scene
+    # Per layer (Maya render layer or Houdini ROP): its own (start, end, step) where render setup
+    # or the ROP overrides the scene's, and the output folders it writes (cut before tokens).
+    layer_frames: Dict[str, Tuple[float, float, float]] = field(default_factory=dict)
+    layer_outputs: Dict[str, List[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -154,7 +162,7 @@ class ReadContext:
     """What a reader may consult. Readers never touch os.environ directly, so tests and the
     headless CLI control the environment a scene is resolved in."""
 
-    config: Any = None                        # cloudsubmit.config.Config, or None for defaults
+    config: Optional[Config] = None                        # cloudsubmit.config.Config, or None for defaults
     env: Mapping[str, str] = field(default_factory=dict)
     frames: Optional[List[int]] = None        # chosen frames; None = the scene's own range
     project: Optional[str] = None             # Maya project root given by the user

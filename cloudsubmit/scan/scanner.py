@@ -9,26 +9,32 @@ the artist needs the whole list at once, not the first problem."""
 from __future__ import annotations
 
 import importlib
-import math
 import os
 import posixpath
 import re
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Set
 
 from ..errors import CloudSubmitError, ScanError
-from ..frames import compact
+from ..frames import compact, range_frames
 from ..paths import normpath
 from ..progress import ProgressCallback, ProgressReport, report
-from . import READERS, scene_extension
-from .expand import DirCache, FrameNumbers, expand_env, expand_value, tx_sibling, unshield
+from .readers import READERS, host_extensions, scene_extension
+from .expand import DirCache, FrameNumbers, expand_env, expand_value, folder_files, unshield
 from .maya_project import MayaProject, find_project
 from .maya_references import inherit, view_key
 from .model import (Dependency, DependencySet, IncompleteScene, Output, RawRef, ReadContext, ReadResult, SceneInfo,
                     incomplete_reason)
+from .texture_siblings import SiblingFinder
 
-MAYA_EXTENSIONS = (".ma", ".mb")
-# Kinds Arnold may read from a .tx beside the file.
+if TYPE_CHECKING:
+    from ..config import Config
+
+MAYA_EXTENSIONS = host_extensions("maya")
+# Kinds a renderer may read from a converted file beside the source (.tx, .tex, .rstexbin).
 TX_KINDS = frozenset(("texture", "image", "ies"))
+# Kinds of followed files that name further files in a form no offline reader here can read
+# (RenderMan RIB archives): the scan says so once per file instead of silently listing nothing.
+OPAQUE_KINDS = frozenset(("archive",))
 _PROGRESS_EVERY = 500
 _SCENE_TOKEN_RE = re.compile(r"<scene>", re.I)
 _ENV_KEY = "\x00cloudsubmit-scene-variables"
@@ -67,12 +73,11 @@ def _default_config():
 
 
 def scene_frames(info: SceneInfo) -> Optional[List[int]]:
-    """The scene's own frame range, as integers, or ``None`` when it does not say."""
+    """The scene's own frame range, as integers (:func:`~cloudsubmit.frames.range_frames`), or
+    ``None`` when it does not say."""
     if info.frame_start is None or info.frame_end is None:
         return None
-    start, end = int(math.floor(info.frame_start)), int(math.floor(info.frame_end))
-    step = max(1, int(info.frame_step or 1))
-    return list(range(start, end + 1, step)) if end >= start else [start]
+    return range_frames(info.frame_start, info.frame_end, info.frame_step or 1)
 
 
 def check_scene_file(scene: str) -> str:
@@ -90,7 +95,7 @@ def scan_scene(
     scene: str,
     frames: Optional[Sequence[int]] = None,
     project: Optional[str] = None,
-    config: Any = None,
+    config: Optional[Config] = None,
     env: Optional[Mapping[str, str]] = None,
     progress: Optional[ProgressCallback] = None,
 ) -> DependencySet:
@@ -110,7 +115,7 @@ def scan_result(
     result: ReadResult,
     frames: Optional[Sequence[int]] = None,
     project: Optional[str] = None,
-    config: Any = None,
+    config: Optional[Config] = None,
     env: Optional[Mapping[str, str]] = None,
     progress: Optional[ProgressCallback] = None,
     maya: Optional[bool] = None,
@@ -129,6 +134,7 @@ def scan_result(
     walk = _Walk(cfg, ctx, chosen, maya_project, progress)
     walk.add(top, os.path.isfile(top), "scene", "scene")
     walk.visit(top, result, 0)
+    walk.env_ocio(top, environ)
     return DependencySet(
         scene=top, frames=compact(chosen) if chosen else "",
         dependencies=list(walk.deps.values()), outputs=list(walk.outputs.values()),
@@ -139,17 +145,18 @@ def scan_result(
 class _Walk:
     """One scan's shared state: the listing cache, what was read, what was found."""
 
-    def __init__(self, cfg: Any, ctx: ReadContext, frames: Optional[List[int]],
+    def __init__(self, cfg: Config, ctx: ReadContext, frames: Optional[List[int]],
                  project: Optional[MayaProject], progress: Optional[ProgressCallback]) -> None:
         self.ctx = ctx
         self.frames = FrameNumbers(frames) if frames is not None else None
         self.project = project
         self.progress = progress
         self.cache = DirCache()
+        self.siblings = SiblingFinder(self.cache)
         self.deps: Dict[str, Dependency] = {}
         self.outputs: Dict[str, Output] = {}
         self.warnings: List[str] = []
-        self.read = set()
+        self.read: Set[str] = set()
         self.views: Dict[str, set] = {}   # path -> view keys it was read with (maya_references.view_key)
         self.refs_done = 0
         self.expansions: Dict[tuple, Any] = {}
@@ -184,6 +191,15 @@ class _Walk:
             if ref.follow and self.follow:
                 self._follow(ref, files, depth)
 
+    def env_ocio(self, top: str, env: Mapping[str, str]) -> None:
+        """When no scene names a colour config, ``$OCIO`` does: Maya, Houdini, Arnold and Nuke all
+        load it, so the render needs that config and its search_path files like a named one."""
+        value = str(env.get("OCIO") or "").strip()
+        if not value or value.startswith("ocio://") or any(d.kind == "ocio" for d in self.deps.values()):
+            return
+        ref = RawRef(value=value, source="$OCIO", kind="ocio", follow=True)
+        self._follow(ref, self._expand(ref, posixpath.dirname(top), env, None), 0)
+
     def _tick(self) -> None:
         self.refs_done += 1
         if self.refs_done % _PROGRESS_EVERY == 0:
@@ -202,22 +218,25 @@ class _Walk:
         numbers = self._numbers(ref)
         frames_key = None if numbers is None else (numbers.key if len(numbers) > 1 else tuple(numbers))
         key = (ref.value, ref.base_dir or base, frames_key, ref.tiling, ref.sequence,
-               ref.kind, project is not None, env.get(_ENV_KEY))
+               ref.kind, ref.folder, project is not None, env.get(_ENV_KEY))
         exp = self.expansions.get(key)
         if exp is None:  # scenes reuse the same texture on many nodes: expand each value once
-            exp = self.expansions[key] = expand_value(
-                ref.value, base_dir=ref.base_dir or base, numbers=numbers, cache=self.cache, env=env,
-                project=project.root if project else None, rule_dirs=project.rule_dirs(ref.kind) if project else (),
-                tiling=ref.tiling, sequence=ref.sequence,
-            )
+            rule_dirs = project.rule_dirs(ref.kind) if project else ()
+            root = project.root if project else None
+            if ref.folder:
+                exp = folder_files(ref.value, base_dir=ref.base_dir or base, env=env, project=root, rule_dirs=rule_dirs)
+            else:
+                exp = expand_value(ref.value, base_dir=ref.base_dir or base, numbers=numbers, cache=self.cache, env=env,
+                                   project=root, rule_dirs=rule_dirs, tiling=ref.tiling, sequence=ref.sequence)
+            self.expansions[key] = exp
         self.warnings += [f"{ref.source}: {w}" for w in exp.warnings]
         for p, ok in exp.files:
             if ref.optional and not ok:
                 continue
             self.add(p, ok, ref.kind, ref.source)
-            sibling = tx_sibling(p, self.cache) if ok and self.tx and ref.kind in TX_KINDS else None
-            if sibling:
-                self.add(sibling, True, ref.kind, ref.source)
+            if ok and self.tx and ref.kind in TX_KINDS and not ref.folder:
+                for sibling in self.siblings.siblings(p):
+                    self.add(sibling, True, ref.kind, ref.source)
         return exp.files
 
     def _output(self, ref: RawRef, path: str, env: Mapping[str, str], project: Optional[MayaProject]) -> None:
@@ -234,6 +253,8 @@ class _Walk:
             return
         view = view_key(ref)
         for p, ok in files:
+            if ok and scene_extension(p) not in READERS and ref.kind in OPAQUE_KINDS:
+                self.warnings.append(f"{ref.source}: {p} cannot be read offline; the files it names are not listed")
             if not ok or scene_extension(p) not in READERS or (p in self.read and view in self.views.get(p, {""})):
                 continue
             if depth + 1 > self.max_depth:

@@ -12,7 +12,15 @@ Decisions:
 * A ``<UDIM>`` texture is returned once, as authored, with ``tiling="udim"``, instead of the tiles
   USD found: the expander owns token expansion and also reports a UDIM set with no tiles at all,
   which USD silently skips.
+* An asset path is anchored to the layer that authors it, never to the root layer or the current
+  folder: ``./x``/``../x`` by USD itself; a search-path form (``textures/x.png``) is what the
+  resolver finds beside the authoring layer or on the search paths (``PXR_AR_DEFAULT_SEARCH_PATH``
+  of the scan's environment, then ``scan.usd_search_paths``); when nothing is found it is reported
+  missing beside the authoring layer, where USD looks first. A ``<UDIM>`` pattern is anchored the
+  same way, to the first of those folders holding a tile.
 * Paths USD could not resolve are returned as ordinary references, so they are reported missing.
+* USD's own diagnostics are trapped: "failed to resolve" ones become the missing files above, the
+  rest go into the warnings; nothing reaches stderr.
 * A time-sampled asset path is listed only when a chosen frame holds that sample (the last sample
   at or before the frame); with no frames chosen, every sample is listed.
 * usd-core is an optional extra; without it the reader says how to install it."""
@@ -41,12 +49,50 @@ _KINDS = {
 INSTALL_HINT = "install cloudsubmit[usd] (usd-core) to scan USD layers"
 
 
-def _pxr() -> Tuple[Any, Any, Any]:
+def _pxr() -> Tuple[Any, Any, Any, Any]:
     try:
-        from pxr import Sdf, Tf, UsdUtils
+        from pxr import Ar, Sdf, Tf, UsdUtils
     except ImportError:
         raise ScanError(INSTALL_HINT) from None
-    return Sdf, Tf, UsdUtils
+    return Ar, Sdf, Tf, UsdUtils
+
+
+def search_paths(ctx: ReadContext) -> List[str]:
+    """The folders a search-path asset (``textures/x.png``) is looked up in after its layer's own
+    folder: the environment's ``PXR_AR_DEFAULT_SEARCH_PATH``, then ``scan.usd_search_paths``."""
+    raw = str(ctx.env.get("PXR_AR_DEFAULT_SEARCH_PATH") or "")
+    extra = ctx.config.get("scan.usd_search_paths", []) if ctx.config is not None else []
+    out: List[str] = []
+    for p in [*raw.split(os.pathsep), *(str(e) for e in extra or ())]:
+        if p.strip() and normpath(p) not in out:
+            out.append(normpath(p))
+    return out
+
+
+def _is_search_form(path: str) -> bool:
+    """``textures/x.png``: neither absolute, nor ``./``/``../``, nor a URI or package path."""
+    p = path.replace("\\", "/")
+    return not (posixpath.isabs(p) or re.match(r"^[A-Za-z]:/", p) or p.startswith(("./", "../"))
+                or re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:", p) or "[" in p)
+
+
+def _layer_dir(layer: Any) -> str:
+    real = layer.realPath or ""
+    return posixpath.dirname(normpath(real)) if real and "[" not in real else ""
+
+
+def _udim_home(pattern: str, folders: List[str]) -> Optional[str]:
+    """The first ``folder/pattern`` with at least one tile on disk."""
+    for folder in folders:
+        candidate = normpath(pattern, folder)
+        parent, name = posixpath.split(candidate)
+        rx = re.compile(re.escape(name).replace(re.escape("<UDIM>"), r"\d{4}") + r"\Z", re.I)
+        try:
+            if any(rx.match(n) for n in os.listdir(parent)):
+                return candidate
+        except OSError:
+            continue
+    return None
 
 
 def kind_for(path: str) -> str:
@@ -71,9 +117,10 @@ def _asset_values(value: Any) -> Iterable[str]:
 class _Sources:
     """Authored asset paths of each layer, anchored, mapped to ``layer:/prim.property``."""
 
-    def __init__(self, Sdf: Any, frames: Optional[List[int]]) -> None:
-        self.Sdf, self.frames = Sdf, frames
+    def __init__(self, Sdf: Any, resolve: Any, frames: Optional[List[int]], search: List[str]) -> None:
+        self.Sdf, self.resolve, self.frames, self.search = Sdf, resolve, frames, search
         self.by_path: Dict[str, str] = {}
+        self.missing_at: Dict[str, List[str]] = {}  # unresolved search-path form -> beside each authoring layer
         self.udims: List[Tuple[str, str]] = []     # (anchored pattern, source)
         self.needed: Set[str] = set()              # anchored keys some chosen frame uses
         self.unneeded: Set[str] = set()            # keys seen only in time samples no chosen frame holds
@@ -81,7 +128,7 @@ class _Sources:
     def add(self, layer: Any, authored: str, source: str, needed: bool = True) -> None:
         if not authored:
             return
-        anchored = self.Sdf.ComputeAssetPathRelativeToLayer(layer, authored) or authored
+        anchored = self._anchor(layer, authored)
         if _UDIM.search(anchored):
             if needed and all(p != anchored for p, _ in self.udims):
                 self.udims.append((anchored, source))
@@ -89,6 +136,23 @@ class _Sources:
         key = _key(anchored)
         self.by_path.setdefault(key, source)
         (self.needed if needed else self.unneeded).add(key)
+
+    def _anchor(self, layer: Any, authored: str) -> str:
+        """Where the asset is, or (missing) where USD looks first: beside the authoring layer."""
+        anchored = self.Sdf.ComputeAssetPathRelativeToLayer(layer, authored) or authored
+        here = _layer_dir(layer)
+        if not here or not _is_search_form(anchored):
+            return anchored
+        if _UDIM.search(anchored):
+            return _udim_home(anchored, [here, *self.search]) or normpath(anchored, here)
+        found = self.resolve(anchored)
+        if found:
+            return normpath(str(found))
+        beside = normpath(anchored, here)
+        at = self.missing_at.setdefault(anchored, [])
+        if beside not in at:
+            at.append(beside)
+        return beside
 
     def skipped(self, path: str) -> bool:
         """Only named by time samples that none of the chosen frames holds."""
@@ -135,17 +199,25 @@ def _held_times(times: List[float], frames: Optional[List[int]]) -> Set[float]:
 
 
 def _compute(path: str, Tf: Any, UsdUtils: Any) -> Tuple[list, list, list]:
-    trap = getattr(Tf, "DiagnosticTrap", None)
     try:
-        if trap is None:
-            return UsdUtils.ComputeAllDependencies(path)
-        with trap() as t:
-            try:
-                return UsdUtils.ComputeAllDependencies(path)
-            finally:
-                t.Clear()   # unresolved paths are reported as missing files, not as USD chatter
+        return UsdUtils.ComputeAllDependencies(path)
     except Tf.ErrorException as exc:
         raise ScanError(f"{path}: cannot read USD layer ({_tf_message(str(exc))})") from None
+
+
+_UNRESOLVED_NOTE = re.compile(r"^Failed to resolve (reference|asset path) ", re.I)
+
+
+def _usd_warnings(trap: Any, path: str) -> List[str]:
+    """USD's warnings and errors caught while reading, for the scan's warnings; the "failed to
+    resolve" ones are left out, since those files are reported missing with their layer."""
+    out: List[str] = []
+    for d in [*trap.GetWarnings(), *trap.GetErrors()]:
+        msg = " ".join(str(getattr(d, "commentary", d)).split())
+        if msg and not _UNRESOLVED_NOTE.match(msg) and f"{path}: USD: {msg}" not in out:
+            out.append(f"{path}: USD: {msg}")
+    trap.Clear()
+    return out
 
 
 def _tf_message(text: str) -> str:
@@ -202,21 +274,37 @@ class _Collect:
 
 def read(path: str, ctx: ReadContext) -> ReadResult:
     """Every layer and asset the USD layer at ``path`` needs, recursively."""
-    Sdf, Tf, UsdUtils = _pxr()
+    Ar, Sdf, Tf, UsdUtils = _pxr()
     if not os.path.isfile(path):
         raise ScanError(f"{path}: cannot read scene (no such file)")
+    search = search_paths(ctx)
+    binder = Ar.ResolverContextBinder(Ar.DefaultResolverContext(search))
+    with Tf.DiagnosticTrap() as trap, binder:
+        try:
+            result = _read(path, ctx, search, Ar, Sdf, Tf, UsdUtils)
+        finally:
+            noted = _usd_warnings(trap, path)
+    result.warnings += noted
+    return result
+
+
+def _read(path: str, ctx: ReadContext, search: List[str], Ar: Any, Sdf: Any, Tf: Any, UsdUtils: Any) -> ReadResult:
     layers, assets, unresolved = _compute(path, Tf, UsdUtils)
     if not layers:
         raise ScanError(f"{path}: cannot read USD layer")
-    sources = _Sources(Sdf, ctx.frames)
+    resolver = Ar.GetResolver()
+    sources = _Sources(Sdf, lambda p: str(resolver.Resolve(p) or ""), ctx.frames, search)
     for layer in layers:
         sources.walk(layer)
-    out = _Collect(sources, _key(layers[0].realPath or path), posixpath.dirname(normpath(path)),
-                   f"{layers[0].realPath or path} (USD dependency)")
+    root_dir = posixpath.dirname(normpath(path))
+    out = _Collect(sources, _key(layers[0].realPath or path), root_dir, f"{layers[0].realPath or path} (USD dependency)")
     for layer in layers:
         if layer.realPath:
             out.add(layer.realPath, "usd")
-    for asset, found in [(a, True) for a in assets] + [(u, False) for u in unresolved]:
+    missing: List[str] = []
+    for u in unresolved:   # a search-path form missing beside each layer that names it
+        missing += sources.missing_at.get(u, [normpath(u, root_dir)] if _is_search_form(u) else [u])
+    for asset, found in [(a, True) for a in assets] + [(m, False) for m in missing]:
         if not (_matches_udim(asset, sources.udims) or _UDIM.search(asset) or sources.skipped(asset)):
             kind = kind_for(asset)
             out.add(asset, kind, found, follow=found and kind in ("standin", "usd"))
