@@ -158,7 +158,7 @@ def test_submit_refuses_a_truncated_reference_unless_allowed(cli, shot_with_cut_
 
 def test_the_panel_blocks_an_incomplete_reference_like_a_missing_file(shot_with_cut_reference, tmp_path):
     """The panel's "Submit anyway" appears for missing rows only, so an incomplete one counts as one."""
-    from cloudsubmit.ui.controller import build_rows
+    from cloudsubmit.ui.models import build_rows
     from cloudsubmit.vocabulary import MISSING, TO_UPLOAD
 
     deps = scan_scene(str(shot_with_cut_reference), frames=[1])

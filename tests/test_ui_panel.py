@@ -247,7 +247,7 @@ def test_maya_shelf_button_opens_the_panel(qtbot, tmp_path, monkeypatch):
 
 def test_cloudsubmit_panel_command_scans_the_demo_shot_offscreen(cli, tmp_path):
     from cloudsubmit.scan import scan_scene
-    from cloudsubmit.ui.controller import human_size
+    from cloudsubmit.units import human_size
 
     repo = Path(__file__).resolve().parent.parent
     scene = repo / "cloudsubmit" / "examples" / "demo_shot" / "scenes" / "shot010_lighting.ma"
