@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from fixtures.maya_files import file_node, reference, render_globals, touch, write_ma
-from hipwriter import HipWriter
+from support.hipwriter import HipWriter
 
 from cloudsubmit.errors import ScanError
 from cloudsubmit.scan import scan_scene
@@ -171,7 +171,7 @@ def test_the_panel_blocks_an_incomplete_reference_like_a_missing_file(shot_with_
 
 def test_a_truncated_referenced_mb_and_procedural_are_marked(tmp_path):
     """A cut-short .mb raises inside its reader; a cut .ass procedural only warns: both marked."""
-    from mbwriter import MbWriter
+    from support.mbwriter import MbWriter
 
     mb = MbWriter().node("RTFT", "col", [MbWriter().string("ftn", "/tex/col.exr")]).write(tmp_path / "prop.mb")
     _cut(mb, 0.7)

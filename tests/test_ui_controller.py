@@ -19,7 +19,7 @@ from cloudsubmit.units import human_size
 from cloudsubmit.config import load_config
 from cloudsubmit.ui.settings import PanelSettings, config_defaults, load_settings, settings_path
 
-from uifakes import FakeCore, listed_files, make_files
+from support.uifakes import FakeCore, listed_files, make_files
 
 
 @pytest.fixture(autouse=True)
