@@ -29,7 +29,7 @@ _GROUPS = (b"FOR8", b"LIS8", b"CAT8", b"PRO8")
 def generate(path: Path, target_mb: int, file_nodes: int) -> None:
     """Stream the scene: header placeholder, HEAD, a reference, nodes; then patch the root size."""
     sys.path.insert(0, str(REPO / "tests"))
-    from mbwriter import MbWriter
+    from support.mbwriter import MbWriter
 
     w = MbWriter(wide=True, version="2024")
     target = target_mb * 1024 * 1024

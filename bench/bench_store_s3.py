@@ -81,7 +81,7 @@ def make_set(root: Path, small: int, big: int, big_mb: int) -> int:
 class Server:
     def __init__(self) -> None:
         sys.path.insert(0, str(REPO / "tests"))
-        from s3server import _free_port
+        from support.s3server import _free_port
 
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"

@@ -66,11 +66,11 @@ def _scan(scene: str, frames: Union[str, Sequence[int], None], config: Config,
     import os
 
     from .frames import parse_frames
-    from .scan import READERS, scan_scene
+    from .scan import READERS, scan_scene, scene_extension
     from .scan.model import Dependency, DependencySet
     from .scan.scanner import check_scene_file
 
-    if os.path.splitext(scene)[1].lower() not in READERS:  # submit_scene checked it is a file
+    if scene_extension(scene) not in READERS:  # submit_scene checked it is a file
         path = check_scene_file(scene)
         return DependencySet(path, "", [Dependency(path, True, os.path.getsize(path), "scene", "scene")])
     chosen = parse_frames(frames) if isinstance(frames, str) else (list(frames) if frames else None)

@@ -87,7 +87,7 @@ def _isolated_user_config(monkeypatch, tmp_path_factory):
     monkeypatch.delenv("CLOUDSUBMIT_CONFIG", raising=False)
 
 
-from s3server import s3_bucket, s3_server  # noqa: E402,F401  (fixtures shared by store tests)
+from support.s3server import s3_bucket, s3_server  # noqa: E402,F401  (fixtures shared by store tests)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """The Maya binary reader, on the real .mb files in ../shared/real-scenes and on files written by
-tests/mbwriter.py in the layout those real files use."""
+tests/support/mbwriter.py in the layout those real files use."""
 from __future__ import annotations
 
 import random
@@ -16,7 +16,7 @@ from cloudsubmit.scan import maya_binary
 from cloudsubmit.scan.attributes import load_table
 from cloudsubmit.scan.iff import IffFile
 from cloudsubmit.scan.model import ReadContext
-from mbwriter import MbWriter
+from support.mbwriter import MbWriter
 
 OCIO = "/laika/depts/prod_tech/jobs/template_show/.etc/ocio/config.v13.ocio"
 AI_STANDIN = 0x00115C01

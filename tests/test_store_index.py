@@ -9,7 +9,7 @@ from cloudsubmit.errors import StoreError
 from cloudsubmit.store import open_store, resolve, upload
 from cloudsubmit.store.index import IndexEntry, TeamIndex
 from cloudsubmit.store.local import LocalBackend
-from store_fixtures import make_files, open_as, store_url  # noqa: F401
+from support.store_fixtures import make_files, open_as, store_url  # noqa: F401
 
 
 def entry(i, user="a"):
