@@ -153,7 +153,7 @@ class Pool:
             if proc.returncode != 0:
                 shutil.rmtree(building, ignore_errors=True)
                 raise PoolUnavailable(f"cannot build the pool user's venv: {proc.stderr.strip()[-300:]}")
-        for old in cache.glob("venv-*"):  # other source trees, unused for six hours
+        for old in [*cache.glob("venv-*"), *cache.glob("building-*")]:  # unused for six hours (or interrupted)
             if time.time() - old.stat().st_mtime > 6 * 3600:
                 shutil.rmtree(old, ignore_errors=True)
         try:
