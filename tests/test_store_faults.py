@@ -11,8 +11,8 @@ import pytest
 from cloudsubmit.errors import StoreError
 from cloudsubmit.store import resolve, upload
 from cloudsubmit.store.index import IndexEntry
-from faultproxy import FaultProxy
-from store_fixtures import make_files, open_as
+from support.faultproxy import FaultProxy
+from support.store_fixtures import make_files, open_as
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -8,7 +8,7 @@ import json
 import os
 
 from cloudsubmit.store.materialise import remove_idle_locks
-from store_fixtures import cli_env, open_as, store_url  # noqa: F401
+from support.store_fixtures import cli_env, open_as, store_url  # noqa: F401
 
 
 def _leave_leftover(store, tmp_path) -> None:

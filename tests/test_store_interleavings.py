@@ -21,7 +21,7 @@ from cloudsubmit.store.hashing import hash_bytes, hash_file
 from cloudsubmit.store.index import FORMAT, new_shard_key
 from cloudsubmit.store.manifest import inputs_manifest
 from cloudsubmit.store.materialise import materialise
-from store_fixtures import open_as, store_url  # noqa: F401
+from support.store_fixtures import open_as, store_url  # noqa: F401
 
 NAMES = [f"tex/t{i}.exr" for i in range(5)]
 SIZE = 4096  # one size for all: every wrong blob is a same-size wrong blob

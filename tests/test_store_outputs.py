@@ -334,7 +334,7 @@ def test_a_store_rewritten_to_point_home_cannot_move_a_download(cli, tmp_path, j
     write_raw(store, "evil", "evil.desktop", root_path=str(autostart))
     bundle = tmp_path / "bundle"
     bundle.mkdir()
-    (bundle / "job.json").write_text(json.dumps({"job_id": "shotA", "output_dirs": [job["declared"]]}))
+    (bundle / "job.json").write_text(json.dumps({"version": 1, "job_id": "shotA", "output_dirs": [job["declared"]]}))
     res = cli("download", str(bundle), "--store", store.url)
     assert res.returncode == 2 and "evil.json" in res.stderr and res.stderr.count("\n") == 1, res.stderr
     with pytest.raises(StoreError, match="but the job declared"):

@@ -14,7 +14,7 @@ from cloudsubmit.store import resolve, upload
 from cloudsubmit.store.hashing import hash_file
 from cloudsubmit.store.index import FORMAT, new_shard_key
 from cloudsubmit.store.roots import Roots
-from store_fixtures import cli_env, make_files, open_as, store_url  # noqa: F401
+from support.store_fixtures import cli_env, make_files, open_as, store_url  # noqa: F401
 
 
 def _claim(backend, **entry) -> str:
