@@ -11,6 +11,7 @@ from fixtures.maya_files import touch
 from cloudsubmit.scan import expand
 from cloudsubmit.scan.expand import DirCache, apply_frame_extension, apply_tiling, candidates, expand_value
 from cloudsubmit.scan.maya_project import find_project
+from cloudsubmit.scan.texture_siblings import SiblingFinder
 
 
 def run(value, base, numbers=None, env=None, **kw):
@@ -141,9 +142,9 @@ def test_one_directory_listing_per_folder(plates, monkeypatch):
 
 
 def test_tx_sibling_only_when_present(tex):
-    cache = DirCache()
-    assert expand.tx_sibling(f"{tex.as_posix()}/body_col.1001.exr", cache) == f"{tex.as_posix()}/body_col.1001.tx"
-    assert expand.tx_sibling(f"{tex.as_posix()}/body_col.1002.exr", cache) is None
+    finder = SiblingFinder(DirCache())
+    assert finder.siblings(f"{tex.as_posix()}/body_col.1001.exr") == [f"{tex.as_posix()}/body_col.1001.tx"]
+    assert finder.siblings(f"{tex.as_posix()}/body_col.1002.exr") == []
 
 
 @pytest.fixture

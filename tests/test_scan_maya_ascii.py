@@ -136,7 +136,9 @@ def test_scene_info_and_render_output(tmp_path):
     assert (info.frame_start, info.frame_end, info.renderer) == (1001, 1024, "redshift")
     assert info.cameras == ["cam_main"] and info.layers == ["defaultRenderLayer", "rs_beauty"]
     outs = [r for r in result.refs if r.output]
-    assert [(o.value, o.source) for o in outs] == [("<Scene>/<RenderLayer>", "defaultRenderGlobals.imageFilePrefix")]
+    # one output per renderable layer, named as Maya names the files (rs_beauty -> beauty)
+    assert [(o.value, o.source) for o in outs] == [("<Scene>/masterLayer", "defaultRenderGlobals.imageFilePrefix"),
+                                                   ("<Scene>/beauty", "defaultRenderGlobals.imageFilePrefix")]
 
 
 def test_playback_range_when_render_globals_say_nothing(tmp_path):

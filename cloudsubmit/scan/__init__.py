@@ -21,6 +21,8 @@ READERS = {
     ".ass": "cloudsubmit.scan.arnold_ass",
     ".ass.gz": "cloudsubmit.scan.arnold_ass",   # the reader opens gzip by its magic bytes
     ".ocio": "cloudsubmit.scan.ocio",
+    ".vrscene": "cloudsubmit.scan.vray_scene",
+    ".xgen": "cloudsubmit.scan.xgen",
 }
 
 

@@ -50,6 +50,9 @@ class AttrRule:
     output: bool = False
     name_attr: str = ""     # the value is a folder; this attribute names the file in it (cacheFile)
     suffix: str = ""        # appended to the value (cacheFile's cacheName + ".xml")
+    folder: bool = False    # the value names folders; every file under them is needed
+    optional: bool = False  # listed only when it exists (caches a render reads in "from file" modes only)
+    split: bool = False     # the value is a search-path list (";" or ":" between entries)
 
     def names(self) -> tuple:
         return (self.attr, self.short)
@@ -93,6 +96,8 @@ def rule_refs(node_name: str, node_type: str, rule: AttrRule, values: Sequence[s
     if rule.name_attr and not file_name:
         return []  # a cache folder without its cache name names no file yet
     out = []
+    if rule.split:
+        values = [part for value in values if isinstance(value, str) for part in split_path_list(value)]
     for value in values:
         if not isinstance(value, str) or not value.strip():
             continue
@@ -101,9 +106,27 @@ def rule_refs(node_name: str, node_type: str, rule: AttrRule, values: Sequence[s
         out.append(RawRef(
             value=value + rule.suffix, source=f"{node_name}.{rule.attr}", kind=rule.kind, node_type=node_type,
             sequence=sequence, frame_offset=int(offset or 0), frame_value=frame_value, tiling=tiling,
-            output=rule.output, follow=rule.follow,
+            output=rule.output, follow=rule.follow, folder=rule.folder, optional=rule.optional,
         ))
     return out
+
+
+def split_path_list(text: str) -> List[str]:
+    """A search-path list as Yeti writes ``imageSearchPath`` (like a PATH variable): ``;``
+    separates entries, and so does ``:`` except after a drive letter (``C:/tex;D:/tex``,
+    ``/show/tex:/lib/tex``)."""
+    out: List[str] = []
+    for part in text.split(";"):
+        pieces = part.split(":")
+        current = pieces[0]
+        for piece in pieces[1:]:
+            if len(current.strip()) == 1 and current.strip().isalpha() and piece[:1] in ("/", "\\"):
+                current = current + ":" + piece      # a drive letter, not a separator
+            else:
+                out.append(current)
+                current = piece
+        out.append(current)
+    return [p.strip() for p in out if p.strip()]
 
 
 def frame_value_names(table: Dict[str, List[AttrRule]]) -> Set[str]:
@@ -131,7 +154,7 @@ def _rule(node_type: str, row: Dict[str, Any], origin: str) -> AttrRule:
     except (KeyError, TypeError):
         raise ConfigError(f"{origin}: {node_type}: each row needs 'attr'") from None
     known = {"attr", "short", "kind", "frames", "frame_value", "frame_offset", "tiling", "follow", "output", "node_type",
-             "name_attr", "suffix"}
+             "name_attr", "suffix", "folder", "optional", "split"}
     unknown = set(row) - known
     if unknown:
         raise ConfigError(f"{origin}: {node_type}: unknown field {sorted(unknown)[0]}")
@@ -141,6 +164,7 @@ def _rule(node_type: str, row: Dict[str, Any], origin: str) -> AttrRule:
         frame_offset=str(row.get("frame_offset") or ""), tiling=str(row.get("tiling") or ""),
         follow=bool(row.get("follow")), output=bool(row.get("output")),
         name_attr=str(row.get("name_attr") or ""), suffix=str(row.get("suffix") or ""),
+        folder=bool(row.get("folder")), optional=bool(row.get("optional")), split=bool(row.get("split")),
     )
 
 

@@ -383,10 +383,31 @@ def _unshield_all(files: Iterable[Tuple[str, bool]]) -> List[Tuple[str, bool]]:
     return [(unshield(p), ok) for p, ok in files]
 
 
-def tx_sibling(path: str, cache: DirCache) -> Optional[str]:
-    """Arnold's ``foo.tx`` beside ``foo.exr``, when it exists (Arnold renders from it)."""
-    stem, ext = posixpath.splitext(path)
-    if ext.lower() == ".tx":
-        return None
-    sibling = stem + ".tx"
-    return sibling if cache.exists(sibling) else None
+def folder_files(
+    value: str,
+    *,
+    base_dir: str,
+    env: Mapping[str, str],
+    project: Optional[str] = None,
+    rule_dirs: Sequence[str] = (),
+) -> Expansion:
+    """Every file under the folder a value names (an XGen data folder, a Yeti image search path, a
+    Bifrost mesh folder): the renderer picks files in it by rules the scene does not spell out,
+    so all of them travel. The first candidate location that is a folder wins; none is one
+    missing entry at the first candidate."""
+    exp = Expansion()
+    if not value.strip() or is_install_path(value):
+        return exp
+    text, unknown = expand_env(value.strip(), env)
+    exp.warnings += [f"${name} is not set" for name in unknown]
+    found = candidates(to_posix(text).rstrip("/") or "/", base_dir, project, rule_dirs)
+    for cand in found:
+        if os.path.isdir(cand):
+            for root, dirs, files in os.walk(cand):
+                dirs.sort()
+                exp.files += [(to_posix(os.path.join(root, name)), True) for name in sorted(files)]
+            if not exp.files:
+                exp.warnings.append(f"folder {cand} is empty")
+            return exp
+    exp.files = [(found[0], False)] if found else []
+    return exp

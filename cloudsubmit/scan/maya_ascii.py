@@ -59,7 +59,24 @@ class _Node:
 
 
 def _alternation(words) -> str:
-    return "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
+    """A regex matching any of ``words``, longest first, written as a prefix tree
+    (``file(?:Name|name[0-9])``...): the regex engine tries alternatives one by one, and a flat list
+    of a hundred names would be tried in full at every ``setAttr`` of a production scene."""
+    trie: Dict[str, dict] = {}
+    for word in set(words):
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+    return _branch(trie)
+
+
+def _branch(node: Dict[str, dict]) -> str:
+    alternatives = [re.escape(ch) + _branch(child) for ch, child in sorted(node.items()) if ch]
+    if not alternatives:
+        return ""
+    body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+    return f"(?:{body})?" if "" in node else body
 
 
 @lru_cache(maxsize=8)

@@ -110,6 +110,7 @@ class _Scene:
         self.seen_refs: Set[str] = set()
         self._names: Dict[str, Set[str]] = {}
         self.by_attr: Dict[str, Set[str]] = {}   # attribute name -> node types using it
+        self.order: Dict[str, int] = {t: i for i, t in enumerate(self.table)}   # attributes.yaml order
         self.nodes: List[_Node] = []             # nodes with something to report, in file order
         self.connected: Set[Tuple[str, str]] = set()  # (node name, attribute name) driven by a connection
         for node_type, rules in self.table.items():
@@ -306,7 +307,9 @@ class _Scene:
             candidates = {t for t, s in scores.items() if s == best}
         if not candidates:
             return ""
-        choice = sorted(candidates)[0]
+        # A tie of equal meaning is read as the type listed first in attributes.yaml (the common
+        # built-in before rarer plug-in types sharing an attribute name, like PxrTexture.filename).
+        choice = min(candidates, key=lambda t: (self.order.get(t, len(self.order)), t))
         if len({self.meaning(t, node) for t in candidates}) > 1:
             self.result.warnings.append(
                 f"{self.path}: node {node.name} has type id {tag_name(node.tag)}, unknown to the .mb reader; "

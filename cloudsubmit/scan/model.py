@@ -54,6 +54,7 @@ class RawRef:
     follow: bool = False
     deferred: bool = False       # an unloaded Maya reference (-dr 1): still needed, flagged
     optional: bool = False       # a sibling such as .tx: listed only when it exists
+    folder: bool = False         # the value is a folder: every file under it is needed (XGen data, Yeti search paths)
     # Maya references only: the namespace (-ns), the load states of the references inside the
     # referenced file, and the "node.attr" values inside it that reference edits re-point (the
     # edit wins, so the file's own value is not needed).

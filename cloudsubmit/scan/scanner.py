@@ -20,15 +20,19 @@ from ..frames import compact
 from ..paths import normpath
 from ..progress import ProgressCallback, ProgressReport, report
 from . import READERS, scene_extension
-from .expand import DirCache, FrameNumbers, expand_env, expand_value, tx_sibling, unshield
+from .expand import DirCache, FrameNumbers, expand_env, expand_value, folder_files, unshield
 from .maya_project import MayaProject, find_project
 from .maya_references import inherit, view_key
 from .model import (Dependency, DependencySet, IncompleteScene, Output, RawRef, ReadContext, ReadResult, SceneInfo,
                     incomplete_reason)
+from .texture_siblings import SiblingFinder
 
 MAYA_EXTENSIONS = (".ma", ".mb")
-# Kinds Arnold may read from a .tx beside the file.
+# Kinds a renderer may read from a converted file beside the source (.tx, .tex, .rstexbin).
 TX_KINDS = frozenset(("texture", "image", "ies"))
+# Kinds of followed files that name further files in a form no offline reader here can read
+# (RenderMan RIB archives): the scan says so once per file instead of silently listing nothing.
+OPAQUE_KINDS = frozenset(("archive",))
 _PROGRESS_EVERY = 500
 _SCENE_TOKEN_RE = re.compile(r"<scene>", re.I)
 _ENV_KEY = "\x00cloudsubmit-scene-variables"
@@ -147,6 +151,7 @@ class _Walk:
         self.project = project
         self.progress = progress
         self.cache = DirCache()
+        self.siblings = SiblingFinder(self.cache)
         self.deps: Dict[str, Dependency] = {}
         self.outputs: Dict[str, Output] = {}
         self.warnings: List[str] = []
@@ -212,22 +217,25 @@ class _Walk:
         numbers = self._numbers(ref)
         frames_key = None if numbers is None else (numbers.key if len(numbers) > 1 else tuple(numbers))
         key = (ref.value, ref.base_dir or base, frames_key, ref.tiling, ref.sequence,
-               ref.kind, project is not None, env.get(_ENV_KEY))
+               ref.kind, ref.folder, project is not None, env.get(_ENV_KEY))
         exp = self.expansions.get(key)
         if exp is None:  # scenes reuse the same texture on many nodes: expand each value once
-            exp = self.expansions[key] = expand_value(
-                ref.value, base_dir=ref.base_dir or base, numbers=numbers, cache=self.cache, env=env,
-                project=project.root if project else None, rule_dirs=project.rule_dirs(ref.kind) if project else (),
-                tiling=ref.tiling, sequence=ref.sequence,
-            )
+            rule_dirs = project.rule_dirs(ref.kind) if project else ()
+            root = project.root if project else None
+            if ref.folder:
+                exp = folder_files(ref.value, base_dir=ref.base_dir or base, env=env, project=root, rule_dirs=rule_dirs)
+            else:
+                exp = expand_value(ref.value, base_dir=ref.base_dir or base, numbers=numbers, cache=self.cache, env=env,
+                                   project=root, rule_dirs=rule_dirs, tiling=ref.tiling, sequence=ref.sequence)
+            self.expansions[key] = exp
         self.warnings += [f"{ref.source}: {w}" for w in exp.warnings]
         for p, ok in exp.files:
             if ref.optional and not ok:
                 continue
             self.add(p, ok, ref.kind, ref.source)
-            sibling = tx_sibling(p, self.cache) if ok and self.tx and ref.kind in TX_KINDS else None
-            if sibling:
-                self.add(sibling, True, ref.kind, ref.source)
+            if ok and self.tx and ref.kind in TX_KINDS and not ref.folder:
+                for sibling in self.siblings.siblings(p):
+                    self.add(sibling, True, ref.kind, ref.source)
         return exp.files
 
     def _output(self, ref: RawRef, path: str, env: Mapping[str, str], project: Optional[MayaProject]) -> None:
@@ -244,6 +252,8 @@ class _Walk:
             return
         view = view_key(ref)
         for p, ok in files:
+            if ok and scene_extension(p) not in READERS and ref.kind in OPAQUE_KINDS:
+                self.warnings.append(f"{ref.source}: {p} cannot be read offline; the files it names are not listed")
             if not ok or scene_extension(p) not in READERS or (p in self.read and view in self.views.get(p, {""})):
                 continue
             if depth + 1 > self.max_depth:

@@ -1,0 +1,41 @@
+"""The real-scene corpus: scenes Maya saved (tests/fixtures/real/maya, ../shared/real-scenes),
+scanned and compared with what each really references, written down by hand in its
+``*.expected.yaml`` (see the README there)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cloudsubmit.scan import scan_scene
+
+CORPUS = Path(__file__).resolve().parent / "fixtures" / "real" / "maya"
+EXPECTATIONS = sorted(CORPUS.glob("*.expected.yaml"))
+
+
+def _scene(expected: dict, request) -> Path:
+    """The scene file: in this corpus, or ``shared:<name>`` in ../shared/real-scenes (skips without it)."""
+    name = str(expected["scene"])
+    if name.startswith("shared:"):
+        return request.getfixturevalue("real_scenes") / name[len("shared:"):]
+    return CORPUS / name
+
+
+def _absolute(path: str, base: Path) -> str:
+    return path if path.startswith("/") else (base / path).as_posix()
+
+
+@pytest.mark.parametrize("expectation", EXPECTATIONS, ids=lambda p: p.name)
+def test_a_real_scene_lists_what_it_really_references(expectation, request):
+    expected = yaml.safe_load(expectation.read_text(encoding="utf-8"))
+    scene = _scene(expected, request)
+    base = scene.parent if str(expected["scene"]).startswith("shared:") else CORPUS
+    env = {k: str(v).replace("{here}", CORPUS.as_posix()) for k, v in (expected.get("env") or {}).items()}
+    result = scan_scene(str(scene), env=env)
+    got = {d.path: {"kind": d.kind, "exists": d.exists, "source": d.source} for d in result.dependencies}
+    assert got == {_absolute(p, base): v for p, v in expected["dependencies"].items()}
+    unloaded = {w.split(":", 1)[0] for w in result.warnings if "is unloaded" in w}
+    assert unloaded == set(expected.get("unloaded") or ())   # loaded per the -rdi table: scanned inside
+    assert result.frames == expected["frames"]
+    assert sorted(o.path for o in result.outputs) == sorted(_absolute(p, scene.parent) for p in expected["outputs"])
