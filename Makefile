@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(PY) -m cloudsubmit demo --work-dir work/demo
 
 test: $(STAMP)
+	$(PY) -m mypy --config-file mypy.ini
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider tests
 
 # Moderate sizes so `make bench` stays quick on a shared machine; each script's --help gives the

@@ -24,6 +24,7 @@ setup(
         "usd": ["usd-core>=23.0"],
         "gui": ["Qt.py>=1.3", "PySide6-Essentials>=6.5"],
         "dev": [
+            "mypy>=1.0",
             "pytest>=7",
             "pytest-qt>=4.2",
             "pytest-timeout>=2.1",

@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cloudsubmit.store.hashing import hash_file  # noqa: E402
 from cloudsubmit.store.local import LocalBackend  # noqa: E402
-from cloudsubmit.store.manifest import Manifest, ManifestEntry, blob_key, write_inputs  # noqa: E402
+from cloudsubmit.store.manifest import Manifest, ManifestEntry, write_inputs
+from cloudsubmit.storekeys import blob_key  # noqa: E402
 from cloudsubmit.store.materialise import materialise  # noqa: E402
 from cloudsubmit.store.outputs import download_outputs, snapshot, upload_outputs  # noqa: E402
 

@@ -61,14 +61,14 @@ def bench_submit(cfg_overrides) -> None:
     except ImportError:
         print("submit with 10,000 dependencies: skipped (store not installed in this checkout)")
         return
-    from cloudsubmit.api import submit_scene
+    from cloudsubmit.api import SubmitOptions, submit_scene
 
     scene = _scene_with_deps(10000)
     cfg = load_config(overrides=cfg_overrides)
     times, deps = [], 0
     for i in range(3):  # the first run hashes everything (cold cache); dry run: nothing uploaded
         t0 = time.perf_counter()
-        r = submit_scene(str(scene), "1-100", cfg, dry_run=True, bundle_dir=str(WORK / f"submit-{i}"))
+        r = submit_scene(str(scene), SubmitOptions(frames="1-100", dry_run=True, bundle_dir=str(WORK / f"submit-{i}")), cfg)
         times.append(time.perf_counter() - t0)
         deps = r.inputs.get("files", 0)
         shutil.rmtree(r.bundle)

@@ -9,10 +9,14 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from .errors import ScanError, SubmitError
 from .progress import ProgressCallback, ProgressReport, report
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .scan.model import DependencySet
 
 
 @dataclass
@@ -39,26 +43,24 @@ class SubmitResult:
         return out
 
 
-def range_frames(start: float, end: float, step: Optional[float] = 1) -> List[int]:
-    """The whole frames of a scene's or a layer's ``(start, end, step)``."""
-    return list(range(int(start), int(end) + 1, max(1, int(step or 1))))
-
-
-def _frames(frames: Union[str, Sequence[int], None], deps: Any) -> List[int]:
+def _frames(frames: Union[str, Sequence[int], None], deps: DependencySet) -> List[int]:
     from .frames import parse_frames
 
     if isinstance(frames, str):
         return parse_frames(frames)
     if frames:
         return sorted(set(int(f) for f in frames))
+    from .scan.scanner import scene_frames
+
     info = getattr(deps, "info", None)
-    if info is not None and info.frame_start is not None and info.frame_end is not None:
-        return range_frames(info.frame_start, info.frame_end, info.frame_step)
+    scene_range = scene_frames(info) if info is not None else None
+    if scene_range:
+        return scene_range
     raise ScanError(f"{getattr(deps, 'scene', 'scene')}: no frame range in the scene; give --frames")
 
 
-def _scan(scene: str, frames: Union[str, Sequence[int], None], config: Any,
-          progress: Optional[ProgressCallback], project: Optional[str] = None) -> Any:
+def _scan(scene: str, frames: Union[str, Sequence[int], None], config: Config,
+          progress: Optional[ProgressCallback], project: Optional[str] = None) -> DependencySet:
     """The scene's dependencies; a file no reader knows (a generic command's script or data
     folder) is its own only dependency, and ``inputs`` name the rest."""
     import os
@@ -75,7 +77,7 @@ def _scan(scene: str, frames: Union[str, Sequence[int], None], config: Any,
     return scan_scene(scene, frames=chosen, project=project, config=config, progress=progress)
 
 
-def _add_inputs(deps: Any, inputs: Sequence[str]) -> None:
+def _add_inputs(deps: DependencySet, inputs: Sequence[str]) -> None:
     """Extra files or folders (walked) the renderer needs that no scene names."""
     import os
 
@@ -94,7 +96,7 @@ def _add_inputs(deps: Any, inputs: Sequence[str]) -> None:
                 deps.dependencies.append(Dependency(f, True, os.path.getsize(f), "input", "--input"))
 
 
-def without_missing(deps: Any) -> Any:
+def without_missing(deps: DependencySet) -> DependencySet:
     """A copy of ``deps`` without the files that are not there (the caller's set is untouched:
     a panel keeps showing them as missing)."""
     import copy
@@ -104,11 +106,11 @@ def without_missing(deps: Any) -> Any:
     return kept
 
 
-def _checked_missing(scene: str, deps: Any, allow_missing: bool) -> Any:
+def _checked_missing(scene: str, deps: DependencySet, allow_missing: bool) -> DependencySet:
     """Refuse a scene with missing or unusable files (a referenced scene cut short), naming how
     many and the way past; or, when allowed, drop the missing ones (an incomplete file is still
     sent: it is all there is) and say so in the result's warnings."""
-    bad = [d for d in deps.dependencies if not d.exists or getattr(d, "problem", "")]
+    bad = [d for d in deps.dependencies if not d.exists or bool(getattr(d, "problem", ""))]
     if not bad:
         return deps
     what = "missing" if all(not d.exists for d in bad) else "missing or incomplete"
@@ -137,7 +139,7 @@ def output_folder(path: str) -> str:
     return str(Path(path).parent)
 
 
-def scene_options(deps: Any, given: Optional[Mapping[str, str]]) -> Dict[str, str]:
+def scene_options(deps: DependencySet, given: Optional[Mapping[str, str]]) -> Dict[str, str]:
     """Renderer tokens the scene itself answers (its renderer, its only ROP), under what the user
     chose: an artist submitting a one-ROP .hip should not have to name the ROP."""
     info = getattr(deps, "info", None)
@@ -152,14 +154,17 @@ def scene_options(deps: Any, given: Optional[Mapping[str, str]]) -> Dict[str, st
 
 def layer_token(scene: str) -> str:
     """The renderer token a "layer" fills: a Houdini scene's layers are its ROPs."""
-    return "rop" if scene.lower().endswith((".hip", ".hipnc", ".hiplc")) else "layer"
+    from .scan.readers import host_extensions, scene_extension
+
+    return "rop" if scene_extension(scene) in host_extensions("houdini") else "layer"
 
 
-def render_groups(scene: str, deps: Any, layers: Sequence[str], cameras: Sequence[str],
+def render_groups(scene: str, deps: DependencySet, layers: Sequence[str], cameras: Sequence[str],
                   frames: Optional[List[int]], default_frames: List[int]) -> List[Any]:
     """One render group per layer x camera (``["all"]`` = every renderable layer or ROP the scene
     names); none when neither is given (the job renders the scene's own). A layer renders its own range where the scene
     overrides it (render setup, a ROP's range) unless ``frames`` were given explicitly."""
+    from .frames import range_frames
     from .jobs.plan import RenderGroup
 
     info = getattr(deps, "info", None)
@@ -180,14 +185,14 @@ def render_groups(scene: str, deps: Any, layers: Sequence[str], cameras: Sequenc
     return groups
 
 
-def _output_dirs(deps: Any, output_dir: str, bundle: Path) -> List[str]:
+def _output_dirs(deps: DependencySet, output_dir: str, bundle: Path) -> List[str]:
     if output_dir:
         return [output_dir]
     found = sorted({d for d in (output_folder(o.path) for o in getattr(deps, "outputs", [])) if d})
     return found or [str(bundle / "output")]
 
 
-def _store_url(url: Optional[str], config: Any) -> str:
+def _store_url(url: Optional[str], config: Config) -> str:
     """The URL the job's nodes will use, as the store names itself. Opening sends no request (an
     S3 client is made on first use), so a dry run works with the endpoint unreachable."""
     from .store import open_store
@@ -197,7 +202,7 @@ def _store_url(url: Optional[str], config: Any) -> str:
     return store.url
 
 
-def _resolve(paths: List[str], config: Any, store_url: Optional[str],
+def _resolve(paths: List[str], config: Config, store_url: Optional[str],
              progress: Optional[ProgressCallback]) -> "tuple[str, Dict[str, Any]]":
     from .store import open_store, resolve
 
@@ -209,63 +214,89 @@ def _resolve(paths: List[str], config: Any, store_url: Optional[str],
         store.close()
 
 
-def submit_scene(scene: str, frames: Union[str, Sequence[int], None] = None, config: Any = None, *,
-                 chunk: Optional[int] = None, place: Optional[Mapping[str, str]] = None,
-                 renderer: Optional[str] = None, render_options: Optional[Mapping[str, str]] = None,
-                 scout: Optional[bool] = None, output_dir: str = "", bundle_dir: Optional[str] = None,
-                 scheduler: Optional[str] = None, store_url: Optional[str] = None, dry_run: bool = False,
-                 inputs: Sequence[str] = (), job_name: str = "", priority: int = 0, dependencies: Any = None,
-                 allow_missing: bool = False, project: Optional[str] = None,
-                 layers: Sequence[str] = (), cameras: Sequence[str] = (),
+@dataclass
+class SubmitOptions:
+    """Everything a submit may choose, built by the CLI (``commands/jobs.py``) and the panel
+    (``ui/corecalls.py``) alike; ``None`` or empty means "the config's default".
+
+    ``frames``: a spec ("1-100x5"), a list, or None for the scene's range. ``place``: stage ->
+    local|cloud. ``post``: extra post stages (``{"name", "command"}``) instead of ``jobs.post``.
+    ``inputs``: files or folders no scene names. ``allow_missing``: send the job without files
+    that do not exist instead of refusing it. ``dry_run``: write the bundle, submit nothing (and
+    never contact the store). ``bundle_dir``: the folder the bundle is written into (as
+    ``<bundle_dir>/<job id>``). ``project``: the Maya project the scan resolves against (the
+    render's ``{project}`` token comes from ``render_options``). ``layers`` x ``cameras``: more
+    than one makes one group of render nodes each (see :func:`render_groups`)."""
+
+    frames: Union[str, Sequence[int], None] = None
+    chunk: Optional[int] = None
+    renderer: Optional[str] = None
+    render_options: Dict[str, str] = field(default_factory=dict)
+    place: Dict[str, str] = field(default_factory=dict)
+    scout: Optional[bool] = None
+    post: Optional[List[Dict[str, Any]]] = None
+    name: str = ""
+    priority: int = 0
+    inputs: List[str] = field(default_factory=list)
+    allow_missing: bool = False
+    dry_run: bool = False
+    scheduler: Optional[str] = None
+    bundle_dir: Optional[str] = None
+    output_dir: str = ""
+    store_url: Optional[str] = None
+    project: Optional[str] = None
+    layers: List[str] = field(default_factory=list)
+    cameras: List[str] = field(default_factory=list)
+
+
+def submit_scene(scene: str, options: Optional[SubmitOptions] = None, config: Optional[Config] = None, *,
+                 dependencies: Optional[DependencySet] = None,
                  progress: Optional[ProgressCallback] = None) -> SubmitResult:
-    """Submit ``scene``. ``bundle_dir`` is the folder the bundle is written into (as
-    ``<bundle_dir>/<job id>``). ``dependencies`` (a DependencySet) skips the offline scan, for a host
-    adapter that scanned the live session; ``inputs`` adds files or folders no scene names;
-    ``allow_missing`` sends the job without files that do not exist (a TD knows the render does
-    not need them) instead of refusing it. ``project`` is the Maya project the scan resolves
-    against (the render's ``{project}`` token comes from ``render_options``). More than one of
-    ``layers`` x ``cameras`` makes one group of render nodes each (see :func:`render_groups`)."""
+    """Submit ``scene`` as ``options`` say. ``dependencies`` skips the offline scan, for a host
+    adapter that scanned the live session."""
     from .config import load_config
     from .jobs.bundle import bundle_path, write_bundle
     from .jobs.plan import make_plan
     from .jobs.submit import check_not_tmp
     from .scan.scanner import check_scene_file
 
+    opt = options or SubmitOptions()
     config = config or load_config()
     check_scene_file(scene)  # before the live session or a reader: one message for every command
     report(progress, ProgressReport("scan", 0, 1, message=scene))
-    if project is not None and not Path(project).is_dir():
-        raise ScanError(f"{project}: --project is not a folder")
-    deps = dependencies if dependencies is not None else _scan(scene, frames, config, progress, project)
-    _add_inputs(deps, inputs)
-    deps = _checked_missing(scene, deps, allow_missing)
-    job_frames = _frames(frames, deps)
-    explicit = job_frames if frames else None
-    plan = make_plan(deps.scene or scene, job_frames, config, chunk=chunk, place=place,
-                     renderer=renderer, render_options=scene_options(deps, render_options), scout=scout,
-                     output_dir=output_dir or None, name=job_name, priority=priority,
-                     groups=render_groups(scene, deps, layers, cameras, explicit, job_frames))
+    if opt.project is not None and not Path(opt.project).is_dir():
+        raise ScanError(f"{opt.project}: --project is not a folder")
+    deps = dependencies if dependencies is not None else _scan(scene, opt.frames, config, progress, opt.project)
+    _add_inputs(deps, opt.inputs)
+    deps = _checked_missing(scene, deps, opt.allow_missing)
+    job_frames = _frames(opt.frames, deps)
+    explicit = job_frames if opt.frames else None
+    plan = make_plan(deps.scene or scene, job_frames, config, chunk=opt.chunk, place=opt.place or None,
+                     renderer=opt.renderer, render_options=scene_options(deps, opt.render_options), scout=opt.scout,
+                     post=opt.post, output_dir=opt.output_dir or None, name=opt.name, priority=opt.priority,
+                     groups=render_groups(scene, deps, opt.layers, opt.cameras, explicit, job_frames))
     paths = sorted({d.path for d in deps.dependencies} | ({plan.scene} if Path(plan.scene).is_file() else set()))
     url, inputs = "", {"files": len(paths)}
     if any(n.place == "cloud" for n in plan.nodes):
         # A dry run never contacts the store: a TD must be able to look at a DAG offline.
-        url, inputs = (_store_url(store_url, config), inputs) if dry_run else _resolve(paths, config, store_url, progress)
-    target = bundle_path(plan, config, root=bundle_dir)  # a parent folder: the job id is the leaf
-    sched = scheduler or config["jobs"]["scheduler"]
-    if not dry_run and sched == "htcondor":
+        url, inputs = ((_store_url(opt.store_url, config), inputs) if opt.dry_run
+                       else _resolve(paths, config, opt.store_url, progress))
+    target = bundle_path(plan, config, root=opt.bundle_dir)  # a parent folder: the job id is the leaf
+    sched = opt.scheduler or config["jobs"]["scheduler"]
+    if not opt.dry_run and sched == "htcondor":
         check_not_tmp(target)  # refused before anything is written
-    outputs = _output_dirs(deps, output_dir or plan.output_dir, target)
+    outputs = _output_dirs(deps, opt.output_dir or plan.output_dir, target)
     bundle = write_bundle(plan, config, str(target), store_url=url, inputs=inputs,
                           manifest={"scene": plan.scene, "files": paths}, output_dirs=outputs, progress=progress)
-    out = SubmitResult(plan.job_id, str(bundle.path), str(bundle.dag), sched, dry_run, inputs=inputs,
+    out = SubmitResult(plan.job_id, str(bundle.path), str(bundle.dag), sched, opt.dry_run, inputs=inputs,
                        warnings=list(getattr(deps, "warnings", [])), output_dirs=list(outputs))
-    if not dry_run:
+    if not opt.dry_run:
         sent = _submit_or_discard(bundle.path, sched, config, progress)
         out.cluster, out.local = sent.get("cluster"), sent.get("local")
     return out
 
 
-def _submit_or_discard(bundle: Path, scheduler: str, config: Any,
+def _submit_or_discard(bundle: Path, scheduler: str, config: Config,
                        progress: Optional[ProgressCallback]) -> Dict[str, Any]:
     """A pool that refuses the DAG (or is not there) leaves nothing behind: the bundle was written
     by this call, no registry entry names it, and the next Submit writes a fresh one."""

@@ -161,6 +161,12 @@ class Config:
         self.sources = list(sources)
         self.origins = dict(origins or {})  # dotted key -> the layer that set it (absent: defaults)
 
+    @classmethod
+    def defaults(cls) -> "Config":
+        """The packaged defaults alone (no studio, user or command-line layer): what a library
+        caller that passes no config gets, so no function needs a "config may be None" branch."""
+        return cls(_strip_open(packaged_defaults()), ["defaults"])
+
     def __getitem__(self, section: str) -> Any:
         return self.data[section]
 

@@ -8,8 +8,9 @@ rebuild FrameSets from integers (``FrameSet.from_iterable``) because fileseq 3.x
 long explicit comma lists."""
 from __future__ import annotations
 
+import math
 import re
-from typing import List, Sequence
+from typing import List, Sequence, Tuple
 
 from .errors import FrameSpecError
 
@@ -52,6 +53,31 @@ def _check_syntax(spec: str, text: str) -> None:
     if rough_count(text) > MAX_FRAMES:
         raise FrameSpecError(f"bad frame spec {spec!r}: more than {MAX_FRAMES} frames, the most one job takes; "
                              "split the range into several jobs")
+
+
+def whole_range(start: float, end: float, step: float = 1) -> Tuple[int, int, int]:
+    """A scene's start/end/step (a Maya render range, a Houdini ``$FSTART``/``$FEND``/``$FINC``,
+    a USD stage's time codes) as the whole frames cloudsubmit renders. Maya renders ``start,
+    start + by, ...`` up to ``end``; whole frames only here, so a fractional start or end goes to
+    the whole frame at or below it (``floor``: 1001.5 -> 1001, -1.5 -> -2) and a step below 1
+    is 1. An end before the start is the start frame alone. The one place this is decided: the
+    scanner, the submit call and the panel's first guess all ask here."""
+    first, last = int(math.floor(start)), int(math.floor(end))
+    return first, max(first, last), max(1, int(step or 1))
+
+
+def range_frames(start: float, end: float, step: float = 1) -> List[int]:
+    """The frames of :func:`whole_range`: ``(1, 10, 3)`` -> ``[1, 4, 7, 10]``."""
+    first, last, by = whole_range(start, end, step)
+    return list(range(first, last + 1, by))
+
+
+def range_spec(start: float, end: float, step: float = 1) -> str:
+    """The frame spec of :func:`whole_range`: ``(1, 100, 5)`` -> ``"1-100x5"``, ``(17, 17, 1)`` -> ``"17"``."""
+    first, last, by = whole_range(start, end, step)
+    if last == first:
+        return str(first)
+    return f"{first}-{last}" + (f"x{by}" if by > 1 else "")
 
 
 def parse_frames(spec: str) -> List[int]:

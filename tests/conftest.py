@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,33 @@ def run_cli(*args: str, env: dict = None, cwd: str = None, input: str = None) ->
         [sys.executable, "-m", "cloudsubmit", *args],
         capture_output=True, text=True, env=full_env, cwd=cwd, input=input, timeout=300,
     )
+
+
+def _outside_tmp_root() -> Path:
+    """A folder DAGMan accepts (not under /tmp) wherever the checkout lives: the repo's ignored
+    work/ folder, else the user's cache folder (a clone under /tmp), else /dev/shm."""
+    from cloudsubmit.errors import SubmitError
+    from cloudsubmit.jobs.submit import check_not_tmp
+
+    home = Path(os.path.expanduser("~"))
+    for root in (REPO / "work", home / ".cache" / "cloudsubmit-tests", Path("/dev/shm") / "cloudsubmit-tests"):
+        try:
+            check_not_tmp(root)
+            root.mkdir(parents=True, exist_ok=True)
+        except (SubmitError, OSError):
+            continue
+        return root
+    pytest.skip("no writable folder outside /tmp for a pool bundle")
+
+
+@pytest.fixture
+def outside_tmp():
+    """A fresh folder outside /tmp (DAGMan refuses node logs there and pytest's tmp_path lives
+    there), removed afterwards."""
+    path = _outside_tmp_root() / f"test-{uuid.uuid4().hex[:10]}"
+    path.mkdir()
+    yield path
+    shutil.rmtree(str(path), ignore_errors=True)
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 from cloudsubmit.errors import CloudSubmitError  # noqa: E402
 from cloudsubmit.scan.model import Dependency, DependencySet  # noqa: E402
-from cloudsubmit.ui.services import IN_STORE, TO_UPLOAD, Services  # noqa: E402
+from cloudsubmit.ui.services import Services  # noqa: E402
+from cloudsubmit.vocabulary import IN_STORE, TO_UPLOAD  # noqa: E402
 
 SHOT = "/gs/work/neo/cloudTest"
 
@@ -68,7 +69,7 @@ def submitted_demo(work: Path) -> "object":
     from cloudsubmit.commands.demo import copy_example, demo_settings
     from cloudsubmit.config import load_config
     from cloudsubmit.ui.panel import build_panel, wait_idle
-    from cloudsubmit.ui.services import real_services
+    from cloudsubmit.ui.corecalls import real_services
 
     scene = copy_example(str(work))
     overrides = dict(demo_settings(work), **{"jobs.scheduler": "local", "jobs.chunk": 1})

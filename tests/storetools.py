@@ -9,7 +9,8 @@ from typing import Dict, Optional
 
 from cloudsubmit.store.hashing import hash_file
 from cloudsubmit.store.local import LocalBackend
-from cloudsubmit.store.manifest import Manifest, ManifestEntry, blob_key, write_inputs
+from cloudsubmit.store.manifest import Manifest, ManifestEntry, write_inputs
+from cloudsubmit.storekeys import blob_key
 
 
 GETS = ("get_file", "get_bytes")

@@ -35,3 +35,30 @@ def test_chunks_and_scouts():
     assert scout_frames(frames) == [1, 13, 25]
     with pytest.raises(FrameSpecError):
         chunk(frames, 0)
+
+
+def test_frame_spec_from_host_ranges():
+    from cloudsubmit.frames import range_spec
+
+    assert range_spec(1001.0, 1096.0, 1.0) == "1001-1096"
+    assert range_spec(1, 100, 5) == "1-100x5"
+    assert range_spec(17, 17, 1) == "17"
+
+
+def test_one_rule_for_a_scenes_fractional_range():
+    """The scanner, the submit call and the panel's first guess used to truncate, floor and
+    round a fractional range three ways; one rule now (floor, as Maya's whole frames at or
+    below), so the panel shows the frames that will render."""
+    from cloudsubmit.api import _frames
+    from cloudsubmit.frames import range_frames, range_spec, whole_range
+    from cloudsubmit.scan.model import DependencySet, SceneInfo
+    from cloudsubmit.scan.scanner import scene_frames
+
+    assert whole_range(1001.5, 1003.7, 1) == (1001, 1003, 1)
+    assert whole_range(-1.5, 1, 0.5) == (-2, 1, 1)
+    assert range_frames(1, 10, 3) == [1, 4, 7, 10] and range_frames(5, 2) == [5]
+    info = SceneInfo(frame_start=1.6, frame_end=4.2, frame_step=1)
+    deps = DependencySet("/s.ma", "", [], info=info)
+    assert scene_frames(info) == _frames(None, deps) == [1, 2, 3, 4]
+    assert range_spec(1.6, 4.2, 1) == "1-4"
+

@@ -9,18 +9,12 @@ import pytest
 from cloudsubmit.errors import SubmitError
 from cloudsubmit.hosts import base, headless
 from cloudsubmit.hosts.houdini import HoudiniHost
-from cloudsubmit.hosts.maya import MENU_NAME, MayaHost, install_menu
+from cloudsubmit.hosts.maya import MayaHost
+from cloudsubmit.ui.launch import MENU_NAME, install_maya_menu as install_menu
 
 from hostfakes import FakeHou, installed, maya_modules, maya_scene
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(autouse=True)
-def _clean_registry():
-    yield
-    for host in base.registered_hosts():
-        base.deregister_host(host)
 
 
 def test_maya_host_reads_the_live_scene(tmp_path):
@@ -56,17 +50,14 @@ def test_maya_save_before_submit_and_untitled_scene():
             host.save_scene()
 
 
-def test_registry_returns_the_live_host_else_none():
-    assert base.current_host() is None
-    maya_host = base.register_host(MayaHost())
-    assert base.current_host() is None  # no maya in this interpreter: the core reads files offline
+def test_snapshot_is_every_host_answer_as_plain_data():
+    maya_host = MayaHost()
+    assert not maya_host.is_live()  # no maya in this interpreter: the core reads files offline
     with installed(maya_modules(maya_scene("/p"))):
-        assert base.current_host() is maya_host
+        assert maya_host.is_live()
         snap = base.snapshot(maya_host)
     assert snap.host == "maya" and snap.frame_range == (1001.0, 1096.0, 1.0)
     assert snap.layer_frames["rs_beauty"] == (1001.0, 1096.0, 1.0) and len(snap.refs) == 5
-    base.deregister_host(maya_host)
-    assert base.registered_hosts() == []
 
 
 def test_maya_menu_only_in_interactive_sessions():
@@ -93,7 +84,7 @@ def test_user_setup_adds_the_menu_only_with_a_ui(batch):
 def test_maya_module_and_shelf_point_at_the_package_and_icon():
     mod = (REPO / "maya" / "cloudsubmit.mod").read_text().splitlines()
     assert mod[0].startswith("+ cloudsubmit ") and "PYTHONPATH +:= .." in mod and "icons: ../icons" in mod
-    assert (REPO / "maya" / "shelves" / "shelf_Cloud.mel").read_text().count("show_panel()") == 1
+    assert (REPO / "maya" / "shelves" / "shelf_Cloud.mel").read_text().count("show_maya_panel()") == 1
     assert (REPO / "icons" / "cloudsubmit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -139,7 +130,7 @@ def test_headless_maya_starts_standalone_and_opens_the_scene():
     mods = maya_modules(cmds)
     with installed(mods):
         host = headless.start_headless("/p/shots/sh020.mb", env={"MAYA_LOCATION": "/usr/autodesk/maya2025"})
-        assert isinstance(host, MayaHost) and base.current_host() is host
+        assert isinstance(host, MayaHost) and host.is_live()
     assert mods["maya.standalone"].started == ["python"] and cmds.opened == ["/p/shots/sh020.mb"]
 
 
@@ -150,7 +141,6 @@ def test_headless_falls_back_to_offline_readers():
     with installed(maya_modules(maya_scene("/p"))):
         assert headless.start_headless("/p/a.ma", env={"MAYA_LOCATION": "/m", "CLOUDSUBMIT_OFFLINE": "1"}) is None
         assert headless.start_headless("/p/a.hip", env={"MAYA_LOCATION": "/m"}) is None  # not a Maya scene
-    assert base.registered_hosts() == []
 
 
 def test_headless_hython_loads_the_hip_file():
@@ -158,12 +148,6 @@ def test_headless_hython_loads_the_hip_file():
     with installed({"hou": hou}):
         host = headless.start_headless("/shows/fx/fx_sim.hipnc", env={"HFS": "/opt/hfs20.5"})
         assert isinstance(host, HoudiniHost) and hou.loaded == ["/shows/fx/fx_sim.hipnc"]
-
-
-def test_frame_spec_from_host_ranges():
-    assert base.frame_spec((1001.0, 1096.0, 1.0)) == "1001-1096"
-    assert base.frame_spec((1, 100, 5)) == "1-100x5"
-    assert base.frame_spec((17, 17, 1)) == "17" and base.frame_spec(None) == ""
 
 
 def demo_shot_in_maya(root: Path) -> "FakeCmds":
@@ -278,7 +262,7 @@ def test_mayapy_submit_uses_the_live_session(tmp_path, monkeypatch, capsys):
     offline = json.loads(capsys.readouterr().out)
 
     def inputs(out):
-        return json.loads((Path(out["bundle"]) / "inputs.json").read_text(encoding="utf-8"))
+        return json.loads((Path(out["bundle"]) / "input_paths.json").read_text(encoding="utf-8"))
 
     live_files, offline_files = inputs(live)["files"], inputs(offline)["files"]
     assert live_files == offline_files and len(live_files) == 10

@@ -141,7 +141,7 @@ def test_bundle_files_and_no_credentials(tmp_path):
     plan = make_plan(str(tmp_path / "a.ma"), [1, 2, 3], cfg)
     bundle = write_bundle(plan, cfg, str(tmp_path / "b"), store_url="file:///x", manifest={"files": []}).path
     names = sorted(p.name for p in bundle.iterdir())
-    assert names == ["config.json", "download.sub", "inputs.json", "job.dag", "job.json", "logs",
+    assert names == ["config.json", "download.sub", "input_paths.json", "job.dag", "job.json", "logs",
                      "render.sub", "summary.txt", "upload.sub"]
     job = json.loads((bundle / "job.json").read_text())
     assert job["job_id"] == plan.job_id and job["inputs_manifest"] == f"jobs/{plan.job_id}/inputs.json"

@@ -103,7 +103,7 @@ def test_submit_allow_missing_leaves_the_missing_files_out_and_says_so(cli, tmp_
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     assert [w for w in out["warnings"] if "2 needed files missing" in w and "--allow-missing" in w]
-    files = json.loads((Path(out["bundle"]) / "inputs.json").read_text(encoding="utf-8"))["files"]
+    files = json.loads((Path(out["bundle"]) / "input_paths.json").read_text(encoding="utf-8"))["files"]
     tex = tmp_path / "shot" / "tex"
     assert (tex / "t0.png").as_posix() in files and str(scene.as_posix()) in files
     assert not [f for f in files if f.endswith(("t1.png", "t2.png"))]

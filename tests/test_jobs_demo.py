@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cloudsubmit.api import submit_scene  # noqa: E402
+from cloudsubmit.api import SubmitOptions, submit_scene  # noqa: E402
 from cloudsubmit.commands.demo import copy_example  # noqa: E402
 from cloudsubmit.config import load_config  # noqa: E402
 from cloudsubmit.jobs.status import job_status  # noqa: E402
@@ -55,8 +55,8 @@ def test_submit_through_s3_with_a_local_run(tmp_path, s3_bucket):
         "store.url": f"s3://{s3_bucket}/team", "store.hash_cache": str(tmp_path / "cache" / "h.sqlite"),
         "store.transfer.node_cache": str(tmp_path / "node cache"), "jobs.registry": str(tmp_path / "r.jsonl"),
         "jobs.bundle_root": str(tmp_path / "jobs")})
-    result = submit_scene(str(scene), "1-3", cfg, chunk=1, renderer="demo", scheduler="local",
-                          output_dir=str(out), scout=False)
+    result = submit_scene(str(scene), SubmitOptions(frames="1-3", chunk=1, renderer="demo", scheduler="local",
+                          output_dir=str(out), scout=False), cfg)
     assert result.local["state"] == "done", result.local
     assert sorted(p.name for p in out.glob("*.png")) == [f"shot010_lighting.{f:04d}.png" for f in (1, 2, 3)]
     st = job_status(result.bundle)
@@ -71,6 +71,7 @@ def test_submit_through_s3_with_a_local_run(tmp_path, s3_bucket):
         if p.is_file():
             assert "testing" not in p.read_text(encoding="utf-8", errors="replace"), p
     shutil.rmtree(out)
-    again = submit_scene(str(scene), "1-3", cfg, chunk=3, renderer="demo", scheduler="local", output_dir=str(out))
+    again = submit_scene(str(scene), SubmitOptions(frames="1-3", chunk=3, renderer="demo", scheduler="local",
+                                                  output_dir=str(out)), cfg)
     assert again.inputs["to_upload_files"] == 0 and again.local["state"] == "done"
     assert len(list(out.glob("*.png"))) == 3

@@ -16,23 +16,36 @@ from cloudsubmit.jobs.plan import make_plan
 from cloudsubmit.jobs.status import format_status, job_status
 
 # A stand-in for `cloudsubmit stage ...`: behaviour per node from $FAKE_STAGE_PLAN, a record of
-# every attempt (start/end time, argv, cwd) under <bundle>/attempts.
+# every attempt (start/end time, argv, cwd, the nodes whose records existed when it started)
+# under <bundle>/attempts. A node in a "barrier" group waits until every node of the group has
+# started, which only happens if they all run at once: parallelism proven by events, not by clocks.
 FAKE = r'''
 import json, os, sys, time
 argv = sys.argv[1:]
 assert argv[0] == "stage", argv
 stage, ref, node = argv[1], argv[2], argv[4]
 plan = json.load(open(os.environ["FAKE_STAGE_PLAN"]))
-rec = os.path.join(os.environ["FAKE_STAGE_LOG"], node)
-os.makedirs(os.environ["FAKE_STAGE_LOG"], exist_ok=True)
+log = os.environ["FAKE_STAGE_LOG"]
+rec = os.path.join(log, node)
+os.makedirs(log, exist_ok=True)
+finished = sorted(n for n in os.listdir(log) if not n.startswith("."))
 n = sum(1 for _ in open(rec)) if os.path.exists(rec) else 0
 start = time.time()
+group = plan.get("barrier", {}).get(node)
+if group:
+    open(os.path.join(log, ".started." + node), "w").close()
+    give_up = time.time() + 300   # a safety net for a broken runner, not a measurement
+    while not all(os.path.exists(os.path.join(log, ".started." + g)) for g in group):
+        if time.time() > give_up:
+            print("barrier: the other nodes never started", file=sys.stderr)
+            sys.exit(3)
+        time.sleep(0.02)
 time.sleep(plan.get("sleep", {}).get(node, 0))
 codes = plan.get("codes", {}).get(node, [0])
 code = codes[min(n, len(codes) - 1)]
 with open(rec, "a") as f:
     f.write(json.dumps({"start": start, "end": time.time(), "stage": stage, "ref": ref, "cwd": os.getcwd(),
-                        "job": os.environ.get("CLOUDSUBMIT_JOB"), "code": code}) + "\n")
+                        "job": os.environ.get("CLOUDSUBMIT_JOB"), "code": code, "finished": finished}) + "\n")
 print("node", node, "attempt", n + 1)
 sys.exit(code)
 '''
@@ -66,15 +79,15 @@ def make_bundle(tmp_path, monkeypatch):
 
 
 def test_three_stages_run_in_order_with_parallel_chunks(make_bundle):
-    plan, bundle = make_bundle({"sleep": {f"render_000{i}": 0.4 for i in range(1, 5)}})
+    renders = [f"render_000{i}" for i in range(1, 5)]
+    plan, bundle = make_bundle({"barrier": {r: renders for r in renders}})
     result = run_bundle(str(bundle), max_parallel=4)
-    assert result.state == "done" and result.exit_code == 0
+    assert result.state == "done" and result.exit_code == 0   # the barrier was met: all four ran at once
     up, down = make_bundle.attempts("upload")[0], make_bundle.attempts("download")[0]
-    renders = [make_bundle.attempts(f"render_000{i}")[0] for i in range(1, 5)]
-    assert all(r["start"] >= up["end"] for r in renders)
-    assert all(down["start"] >= r["end"] for r in renders)
-    latest_start = max(r["start"] for r in renders)
-    assert latest_start < min(r["end"] for r in renders)      # they overlapped: parallel chunks
+    renders = [make_bundle.attempts(r)[0] for r in renders]
+    assert up["finished"] == []
+    assert all(r["finished"] == ["upload"] for r in renders)          # after upload, beside each other
+    assert down["finished"] == sorted(["upload"] + [f"render_000{i}" for i in range(1, 5)])
     assert renders[0]["ref"] == "job.json" and renders[0]["cwd"] == str(bundle)   # cloud profile
     assert up["ref"] == str(bundle) and up["job"] == plan.job_id
     assert (bundle / "logs" / "render_0001.out").read_text().startswith("node render_0001")

@@ -119,10 +119,9 @@ def test_cli_status_jobs_and_resubmit_local(tmp_path, cli):
     assert res.returncode == 2 and res.stderr.count("\n") == 1
 
 
-def test_htcondor_submit_without_a_pool_is_one_line(tmp_path, cli):
+def test_htcondor_submit_without_a_pool_is_one_line(tmp_path, cli, outside_tmp):
     cfg = load_config(user_file=str(tmp_path / "n.yaml"))
-    work = REPO / "work" / "test-bundles"
-    work.mkdir(parents=True, exist_ok=True)
+    work = outside_tmp
     plan = make_plan(str(tmp_path / "a.ma"), [1], cfg)
     bundle = write_bundle(plan, cfg, str(work / plan.job_id)).path
     try:
@@ -138,7 +137,7 @@ def test_htcondor_submit_without_a_pool_is_one_line(tmp_path, cli):
     assert res.returncode == 2 and "/tmp" in res.stderr
 
 
-def test_condor_submit_dag_fallback_reports_the_cluster(tmp_path, cli):
+def test_condor_submit_dag_fallback_reports_the_cluster(tmp_path, cli, outside_tmp):
     """No schedd for the bindings here: a stand-in condor_submit_dag on PATH gets the bundle's DAG
     from the bundle directory and its cluster id is reported and recorded."""
     bin_dir = tmp_path / "bin"
@@ -148,8 +147,7 @@ def test_condor_submit_dag_fallback_reports_the_cluster(tmp_path, cli):
                     "echo 'Submitting job(s).'\necho '1 job(s) submitted to cluster 4242.'\n")
     fake.chmod(0o755)
     cfg = load_config(user_file=str(tmp_path / "n.yaml"))
-    work = REPO / "work" / "test-bundles"
-    work.mkdir(parents=True, exist_ok=True)
+    work = outside_tmp
     plan = make_plan(str(tmp_path / "a.ma"), [1, 2], cfg, name="shot 010 v2")
     bundle = write_bundle(plan, cfg, str(work / plan.job_id)).path
     env = {"PATH": str(bin_dir) + os.pathsep + os.environ["PATH"], "FAKE_OUT": str(tmp_path / "out.txt")}

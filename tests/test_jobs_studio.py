@@ -55,7 +55,7 @@ def test_example_config_writes_the_studio_submit_files(tmp_path):
 def test_example_chain_runs_locally_and_renames_the_frames(tmp_path, monkeypatch, layout):
     """This machine has no /gs and no bucket: the store is a directory, which also plays the
     bucket that cloud nodes mount with s3fs (mirror layout), the shot has its own root."""
-    from cloudsubmit.api import submit_scene
+    from cloudsubmit.api import SubmitOptions, submit_scene
 
     monkeypatch.setenv("PYTHONPATH", str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     shot = _shot(tmp_path)
@@ -68,8 +68,8 @@ def test_example_chain_runs_locally_and_renames_the_frames(tmp_path, monkeypatch
         "jobs.generic_command": [sys.executable, "{scene}", "{start}", "{end}", "{output_dir}"],
         "jobs.registry": str(tmp_path / "r.jsonl"), "jobs.chunk": 5})
     (tmp_path / "store").mkdir()
-    result = submit_scene(str(shot / "rename.py"), "1-10", cfg, inputs=[str(shot / "render")],
-                          output_dir=str(shot / "renamed"), scheduler="local")
+    result = submit_scene(str(shot / "rename.py"), SubmitOptions(frames="1-10", inputs=[str(shot / "render")],
+                          output_dir=str(shot / "renamed"), scheduler="local"), cfg)
     assert result.local["state"] == "done", result.local
     assert result.inputs["to_upload_files"] == 11
     renamed = sorted(p.name for p in (shot / "renamed").iterdir())

@@ -3,9 +3,7 @@ artist has to clean up, no half-submitted job in `cloudsubmit jobs`."""
 from __future__ import annotations
 
 import json
-import shutil
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -13,20 +11,17 @@ import pytest
 from cloudsubmit.config import load_config
 from cloudsubmit.jobs.bundle import write_bundle
 from cloudsubmit.jobs.plan import make_plan
-from conftest import REPO
 
 SCENE = '//Maya ASCII 2023 scene\nrequires maya "2023";\ncreateNode transform -n "persp";\n'
 
 
 @pytest.fixture
-def shot_outside_tmp():
-    """DAGMan refuses /tmp, and pytest's tmp_path lives there: a shot under the repo's ignored
-    work/ folder instead."""
-    shot = REPO / "work" / f"test-submit-errors-{uuid.uuid4().hex[:8]}" / "shot 010"
+def shot_outside_tmp(outside_tmp):
+    """DAGMan refuses /tmp, and pytest's tmp_path lives there: a shot outside it instead."""
+    shot = outside_tmp / "shot 010"
     shot.mkdir(parents=True)
     (shot / "shot.ma").write_text(SCENE, encoding="utf-8")
-    yield shot
-    shutil.rmtree(str(shot.parent), ignore_errors=True)
+    return shot
 
 
 def _no_condor_env(tmp_path: Path) -> dict:

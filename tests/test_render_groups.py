@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cloudsubmit.api import render_groups, submit_scene
+from cloudsubmit.api import SubmitOptions, render_groups, submit_scene
 from cloudsubmit.config import load_config
 from cloudsubmit.errors import ConfigError
 from cloudsubmit.jobs.plan import RenderGroup, make_plan
@@ -72,8 +72,8 @@ def test_a_layer_renders_its_own_range_unless_frames_are_given(tmp_path):
     hip = render_groups("/show/a.hip", deps, ["/out/beauty", "/out/mask"], [], None, [1])
     assert [g.options for g in hip] == [{"rop": "/out/beauty"}, {"rop": "/out/mask"}]  # Houdini: one group per ROP
     cfg = _cfg(tmp_path, tmp_path / "log")
-    result = submit_scene(str(scene), None, cfg, renderer="generic", place={"render": "local"}, dry_run=True,
-                          dependencies=deps, layers=["rs_fg", "rs_bg"], chunk=100)
+    result = submit_scene(str(scene), SubmitOptions(renderer="generic", place={"render": "local"}, dry_run=True,
+                                                    layers=["rs_fg", "rs_bg"], chunk=100), cfg, dependencies=deps)
     plan = json.loads((Path(result.bundle) / "job.json").read_text(encoding="utf-8"))["plan"]
     assert [(n["group"], n["frames"][0], n["frames"][-1]) for n in plan["nodes"]] == [("rs_fg", 1, 10),
                                                                                    ("rs_bg", 101, 104)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from cloudsubmit.hosts.houdini import HoudiniHost
 from cloudsubmit.scan import houdini_hip, scan_scene
+from cloudsubmit.scan.houdini_parms import decode_parm_name
 from cloudsubmit.scan.model import ReadContext
 from hipwriter import HipWriter, Quoted
 from hostfakes import FakeHou, _Node, installed
@@ -30,6 +31,8 @@ def solaris_scene() -> HipWriter:
                                           "xn__inputstexturefile_r3ah": "$HIP/tex/softbox.png",
                                           "xn__inputsshapingiesfile_control_ombhd": Quoted("set"),
                                           "xn__inputsshapingiesfile_n8ahd": "$JOB/ies/spot_30deg.ies"})
+    w.node("stage/materiallibrary1/usduvtexture1", "usduvtexture::2.0", {"file": "$HIP/tex/oak.<UDIM>.png",
+                                                                       "wrapS": Quoted("repeat")})
     w.node("stage/renderproduct1", "renderproduct", {"productName": "$HIP/render/husk/$HIPNAME.$F4.exr",
                                                      "productType": Quoted("raster")})
     w.node("stage/usdrender_rop1", "usdrender_rop", {"outputimage": "$HIP/render/lop/$OS.$F4.exr"})
@@ -61,6 +64,8 @@ def test_lop_lights_and_asset_reference_inputs(tmp_path):
     assert refs["/stage/light1.xn__inputstexturefile_r3ah"].kind == "texture"
     ies = refs["/stage/light1.xn__inputsshapingiesfile_n8ahd"]
     assert (ies.value, ies.kind) == ("$JOB/ies/spot_30deg.ies", "ies")
+    uv = refs["/stage/materiallibrary1/usduvtexture1.file"]
+    assert (uv.value, uv.kind) == ("$HIP/tex/oak.<UDIM>.png", "texture")
     for control in ("/stage/domelight1.xn__inputstexturefile_control_shbh", "/stage/light1.xn__inputsshapingiesfile_control_ombhd"):
         assert control not in refs
 
@@ -119,3 +124,46 @@ def test_live_houdini_session_applies_the_same_enabled_by_rules():
     assert refs["/obj/sim/cache_write.file"].output
     aov = refs["/out/arnold1.ar_aov_separate_file1"]
     assert aov.output and aov.kind == "image"
+
+
+# Parameter names Houdini gives USD attributes on LOPs, as they appear in public scripts and
+# generated bindings for Houdini's LOP lights, render vars and light parameters
+REAL_ENCODED = {
+    "xn__inputstexturefile_r3ah": "inputs:texture:file",
+    "xn__inputsshapingiesfile_n8ahd": "inputs:shaping:ies:file",
+    "xn__inputstexturefile_control_shbh": "inputs:texture:file_control",
+    "xn__houdiniinviewermenu_16a": "houdini:inviewermenu",
+    "xn__inputsnormalize_i0a": "inputs:normalize",
+    "xn__driverparametersaovname_jebkd": "driver:parameters:aov:name",
+    "xn__inputsenableColorTemperature_omb": "inputs:enableColorTemperature",
+    "xn__inputsshapingiesangleScale_control_gwbhd": "inputs:shaping:ies:angleScale_control",
+}
+
+
+def encode(attr: str) -> str:
+    """Houdini's encoding (shift each ':' up by 0x7F, punycode, xn__ prefix), checked against
+    REAL_ENCODED before it is used to name other attributes."""
+    shifted = "".join(chr(ord(c) + 0x7F) if c == ":" else c for c in attr)
+    basic, _, code = shifted.encode("punycode").decode("ascii").rpartition("-")
+    return f"xn__{basic}_{code}"
+
+
+def test_lop_parameter_names_decode_to_their_usd_attributes():
+    for name, attr in REAL_ENCODED.items():
+        assert decode_parm_name(name) == attr
+        assert encode(attr) == name
+    for plain in ("file", "xn__", "xn__nounderscore", "xn__bad_!!", "vm_picture"):
+        assert decode_parm_name(plain) == plain
+
+
+def test_any_lop_file_attribute_is_a_file_control_menus_are_not(tmp_path):
+    w = HipWriter()
+    w.node("stage/editproperties1", "editproperties", {
+        encode("inputs:file"): "$HIP/tex/label.png",                   # a UsdUVTexture's file set on a LOP
+        encode("inputs:filename"): "$HIP/tex/arnold_image.tx",        # an Arnold image shader's
+        encode("inputs:file_control"): Quoted("set"),
+        encode("inputs:scale"): [1, 1, 1, 1]})
+    refs = by_source(read(w.write(tmp_path / "props.hip")))
+    assert {s.rsplit(".", 1)[1]: (r.value, r.kind) for s, r in refs.items()} == {
+        encode("inputs:file"): ("$HIP/tex/label.png", "texture"),
+        encode("inputs:filename"): ("$HIP/tex/arnold_image.tx", "texture")}

@@ -159,14 +159,14 @@ def test_submit_refuses_a_truncated_reference_unless_allowed(cli, shot_with_cut_
 def test_the_panel_blocks_an_incomplete_reference_like_a_missing_file(shot_with_cut_reference, tmp_path):
     """The panel's "Submit anyway" appears for missing rows only, so an incomplete one counts as one."""
     from cloudsubmit.ui.controller import build_rows
-    from cloudsubmit.ui.services import MISSING
+    from cloudsubmit.vocabulary import MISSING, TO_UPLOAD
 
     deps = scan_scene(str(shot_with_cut_reference), frames=[1])
-    rows = {r.path: r for r in build_rows(deps, {d.path: "upload" for d in deps.dependencies})}
+    rows = {r.path: r for r in build_rows(deps, {d.path: TO_UPLOAD for d in deps.dependencies})}
     asset = rows[(tmp_path / "assets" / "chair.ma").as_posix()]
     assert asset.state == MISSING and "incomplete" in asset.source
     present = [d.path for d in deps.dependencies if d.exists and not d.problem]
-    assert present and all(rows[p].state == "upload" for p in present)
+    assert present and all(rows[p].state == TO_UPLOAD for p in present)
 
 
 def test_a_truncated_referenced_mb_and_procedural_are_marked(tmp_path):

@@ -12,8 +12,9 @@ import pytest
 from cloudsubmit.errors import Cancelled, StoreError
 from cloudsubmit.store.hashing import hash_file
 from cloudsubmit.store.local import LocalBackend
-from cloudsubmit.store.manifest import blob_key
-from cloudsubmit.store.materialise import NodeCache, map_path, mapping_rules, materialise
+from cloudsubmit.storekeys import blob_key
+from cloudsubmit.store.materialise import NodeCache, materialise
+from cloudsubmit.store.pathmap import map_path, session_rules
 from cloudsubmit.store.transfer import TransferItem, mark_transient, run_transfers
 from storetools import GETS, CountingBackend, SlowBackend, payload, publish_job, write_tree
 
@@ -179,7 +180,7 @@ def test_transient_errors_are_retried_without_double_counting():
 
 
 def test_mapping_rules_for_windows_and_nested_roots():
-    rules = mapping_rules({"gs": "Z:\\", "proj": "/gs/proj", "top": "/gs/"}, "/scratch/s")
+    rules = session_rules({"gs": "Z:\\", "proj": "/gs/proj", "top": "/gs/"}, "/scratch/s")
     assert rules == [("/gs/proj", "/scratch/s/proj"), ("/gs", "/scratch/s/top"), ("Z:/", "/scratch/s/gs/")]
     assert map_path("z:\\tex\\a.exr", rules) == "/scratch/s/gs/tex/a.exr"
     assert map_path("/gs/proj/shot/a.abc", rules) == "/scratch/s/proj/shot/a.abc"
@@ -189,7 +190,7 @@ def test_mapping_rules_for_windows_and_nested_roots():
 
 def test_materialise_job_takes_cache_and_layout_from_config(tmp_path, studio):
     from cloudsubmit.config import load_config
-    from cloudsubmit.store.materialise import materialise_job
+    from cloudsubmit.store.layouts import materialise_job
 
     store = LocalBackend(str(tmp_path / "store"))
     m = publish_job(store, "shotA", studio, {"gs": ["tex/wall.exr"]})

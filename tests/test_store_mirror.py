@@ -10,7 +10,7 @@ from cloudsubmit.config import load_config
 from cloudsubmit.errors import ConfigError, StoreError
 from cloudsubmit.store.hashing import hash_file
 from cloudsubmit.store.manifest import Manifest, ManifestEntry, write_inputs
-from cloudsubmit.store.materialise import map_path
+from cloudsubmit.store.pathmap import map_path
 from cloudsubmit.store.mirror import MirrorLayout, check_mirror, index_skip, materialise_mirror, push_mirror
 from storetools import CountingBackend, payload, write_tree
 
@@ -109,7 +109,7 @@ def test_layout_from_config_and_bad_settings(tmp_path):
 
 
 def test_materialise_job_in_mirror_layout_downloads_nothing(studio, tmp_path):
-    from cloudsubmit.store.materialise import materialise_job
+    from cloudsubmit.store.layouts import materialise_job
 
     files = entries_for(studio["gs"], "gs", [f"{SHOT}/scene.ma"])
     push_mirror(studio["bucket"], studio["layout"], files)

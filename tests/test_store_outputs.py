@@ -11,7 +11,7 @@ from cloudsubmit.errors import Cancelled, StoreError
 from cloudsubmit.store.hashing import hash_bytes
 from cloudsubmit.store.local import LocalBackend
 from cloudsubmit.store.manifest import Manifest, output_roots, write_inputs
-from cloudsubmit.store.materialise import mapping_rules
+from cloudsubmit.store.pathmap import session_rules
 from cloudsubmit.store.outputs import download_outputs, snapshot, upload_outputs
 from storetools import CountingBackend, SlowBackend, payload, tree_bytes, write_tree
 
@@ -25,7 +25,7 @@ def render(folder: Path, frames, tag="beauty", size=5000):
 def job(tmp_path):
     """A job whose scene declares /…/gs/shot/render; on the node it is mapped into the session."""
     declared = tmp_path / "artist" / "gs" / "shot" / "render"
-    rules = mapping_rules({"gs": str(tmp_path / "artist" / "gs")}, str(tmp_path / "node" / "session"))
+    rules = session_rules({"gs": str(tmp_path / "artist" / "gs")}, str(tmp_path / "node" / "session"))
     node_dir = tmp_path / "node" / "session" / "gs" / "shot" / "render"
     return {"declared": str(declared), "rules": rules, "node_dir": node_dir}
 
@@ -48,7 +48,7 @@ def test_outputs_round_trip_byte_identical(tmp_path, job):
     assert (up.files, up.uploaded_files, up.skipped_files) == (6, 6, 1)
     assert up.uploaded_bytes == 5 * 5000 + 3000
     render(tmp_path / "node2", range(6, 8))  # a second node renders the next chunk
-    rules2 = mapping_rules({"gs": str(tmp_path / "artist" / "gs")}, str(tmp_path / "node2s"))
+    rules2 = session_rules({"gs": str(tmp_path / "artist" / "gs")}, str(tmp_path / "node2s"))
     render(tmp_path / "node2s" / "gs" / "shot" / "render", range(6, 8))
     upload_outputs(store, "shotA", "render-6-7", [job["declared"]], rules=rules2)
 
@@ -259,7 +259,8 @@ def test_stage_flow_submit_render_download(tmp_path):
     download stage brings the frames into the folder the artist declared."""
     from cloudsubmit.store.hashing import hash_file
     from cloudsubmit.store.manifest import inputs_manifest
-    from cloudsubmit.store.materialise import map_path, materialise
+    from cloudsubmit.store.materialise import materialise
+    from cloudsubmit.store.pathmap import map_path
 
     gs = tmp_path / "gs"
     scene = write_tree(gs, {"shot/scene.ma": b"//Maya ASCII\n", "shot/tex/a.tx": payload(1)})

@@ -12,9 +12,10 @@ import pytest
 from cloudsubmit.errors import Cancelled, CloudSubmitError, StoreError
 from cloudsubmit.hosts.base import HostSnapshot
 from cloudsubmit.scan.model import SceneInfo
+from cloudsubmit.vocabulary import IN_STORE
 from cloudsubmit.ui.controller import SubmitController, check_frames, describe_error, human_size
 from cloudsubmit.config import load_config
-from cloudsubmit.ui.settings import DEFAULT_PLACEMENT, PanelSettings, config_defaults, load_settings, settings_path
+from cloudsubmit.ui.settings import PanelSettings, config_defaults, load_settings, settings_path
 
 from uifakes import FakeCore, listed_files, make_files
 
@@ -134,7 +135,7 @@ def test_filter_by_words_and_state(tmp_path):
     assert [r.source for r in ctrl.visible] == ["file3.fileTextureName"]
     ctrl.set_filter(text="", state="missing")
     assert {r.path for r in ctrl.visible} == set(files[20:])
-    ctrl.set_filter(state="store")
+    ctrl.set_filter(state=IN_STORE)
     assert len(ctrl.visible) == 5
     with pytest.raises(ValueError):
         ctrl.set_filter(state="bogus")
@@ -168,7 +169,7 @@ def test_broken_settings_file_falls_back_to_defaults(tmp_path):
     assert load_settings(path) == PanelSettings()
     path.write_text(json.dumps({"chunk_size": "ten", "placement": {"render": "moon"}, "scout": False}))
     s = load_settings(path)
-    assert s.chunk_size == 10 and s.placement == DEFAULT_PLACEMENT and s.scout is False
+    assert s.chunk_size == 10 and s.placement == {"upload": "local", "render": "cloud", "download": "local"} and s.scout is False
     with pytest.raises(ValueError):
         SubmitController(FakeCore([]).services(), settings_file=path).set_placement("render", "moon")
 
@@ -270,7 +271,7 @@ def test_studio_defaults_then_the_users_own_choices(tmp_path):
 def test_real_services_scan_resolve_submit_and_follow_a_local_run(tmp_path):
     """The panel's logic against the real scanner, a directory store and the local scheduler."""
     from cloudsubmit.commands.demo import copy_example
-    from cloudsubmit.ui.services import real_services
+    from cloudsubmit.ui.corecalls import real_services
 
     scene = copy_example(str(tmp_path / "w"))
     (tmp_path / "store").mkdir()

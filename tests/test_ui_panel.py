@@ -201,10 +201,10 @@ def test_houdini_shelf_tool_and_rop_menu_open_the_panel(qtbot, tmp_path, monkeyp
     import json
     import xml.etree.ElementTree as ET
 
-    from cloudsubmit.ui import services
+    from cloudsubmit.ui import corecalls
 
     core = FakeCore(make_files(tmp_path / "geo", 2))
-    monkeypatch.setattr(services, "real_services", lambda config=None: core.services())
+    monkeypatch.setattr(corecalls, "real_services", lambda config=None: core.services())
     repo = Path(__file__).resolve().parent.parent
     package = json.loads((repo / "houdini" / "cloudsubmit.json").read_text())
     assert package["path"] == "$HOUDINI_PACKAGE_PATH"
@@ -230,10 +230,10 @@ def test_houdini_shelf_tool_and_rop_menu_open_the_panel(qtbot, tmp_path, monkeyp
 def test_maya_shelf_button_opens_the_panel(qtbot, tmp_path, monkeypatch):
     import re
 
-    from cloudsubmit.ui import services
+    from cloudsubmit.ui import corecalls
 
     core = FakeCore([])
-    monkeypatch.setattr(services, "real_services", lambda config=None: core.services())
+    monkeypatch.setattr(corecalls, "real_services", lambda config=None: core.services())
     mel = (Path(__file__).resolve().parent.parent / "maya" / "shelves" / "shelf_Cloud.mel").read_text()
     command = re.search(r'-command "(.*)"', mel).group(1).replace("\\n", "\n")
     assert '-image "cloudsubmit.png"' in mel and '-sourceType "python"' in mel
@@ -309,7 +309,8 @@ def test_changing_the_frames_rescans_once_off_the_ui_thread_and_blocks_submit_me
     from cloudsubmit.commands.demo import copy_example
     from cloudsubmit.config import load_config
     from cloudsubmit.scan import scan_scene
-    from cloudsubmit.ui.services import MISSING, TO_UPLOAD, real_services
+    from cloudsubmit.ui.corecalls import real_services
+    from cloudsubmit.vocabulary import MISSING, TO_UPLOAD
 
     scene = copy_example(str(tmp_path / "w"))
     (tmp_path / "store").mkdir()

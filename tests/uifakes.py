@@ -10,7 +10,8 @@ from typing import Dict, List, Optional
 
 from cloudsubmit.progress import ProgressReport, report
 from cloudsubmit.scan.model import Dependency, DependencySet, SceneInfo
-from cloudsubmit.ui.services import IN_STORE, TO_UPLOAD, Services, StageProgress, SubmitResult
+from cloudsubmit.ui.services import Services, StageProgress, SubmittedJob
+from cloudsubmit.vocabulary import IN_STORE, TO_UPLOAD
 
 
 def listed_files(n: int, missing: int = 0) -> List[Dependency]:
@@ -63,10 +64,10 @@ class FakeCore:
         report(progress, ProgressReport("resolve", 0, len(paths)))
         return {p: IN_STORE if p in self.in_store else TO_UPLOAD for p in paths}
 
-    def submit(self, request, deps, progress) -> SubmitResult:
+    def submit(self, request, deps, progress) -> SubmittedJob:
         report(progress, ProgressReport("upload", 0, 1))
         self.submitted.append((request, deps))
-        return SubmitResult(job_id="job-0001", message="3 stages queued")
+        return SubmittedJob(job_id="job-0001", message="3 stages queued")
 
     def status(self, job_id: str) -> List[StageProgress]:
         self.status_calls += 1

@@ -15,7 +15,10 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "demo_shot"
 SCENE = "scenes/shot010_lighting.ma"
@@ -98,60 +101,60 @@ class StageLines:
     def __call__(self, rep: Any) -> None:
         if rep.stage == "write" and rep.total and rep.done == rep.total:
             self.bundle = Path(rep.message)
-            self._written()
+            self._written(self.bundle)
         elif rep.stage == "run" and self.bundle is not None:
-            self._nodes()
+            self._nodes(self.bundle)
 
     def _say(self, stage: str, text: str) -> None:
         print(f"{stage:<9}... {text}", flush=True)
 
-    def _written(self) -> None:
+    def _written(self, bundle: Path) -> None:
         from ..errors import CloudSubmitError
         from ..jobs.status import job_status
         from .output import human_size
 
         try:
-            inputs = json.loads((self.bundle / "job.json").read_text(encoding="utf-8")).get("inputs", {})
+            inputs = json.loads((bundle / "job.json").read_text(encoding="utf-8")).get("inputs", {})
         except (OSError, ValueError):
             inputs = {}
         if "to_upload_files" in inputs:
             self._say("resolve", f"{inputs['files']} files: {inputs['to_upload_files']} to upload "
                                  f"({human_size(inputs['to_upload_bytes'])}), {inputs['skipped_files']} "
                                  f"already in the store")
-        self._say("bundle", f"written: {self.bundle}")
+        self._say("bundle", f"written: {bundle}")
         try:
-            self.totals = {k: c.total for k, c in job_status(str(self.bundle)).stages.items() if c.total}
+            self.totals = {k: c.total for k, c in job_status(str(bundle)).stages.items() if c.total}
         except CloudSubmitError:
             self.totals = {}
 
-    def _nodes(self) -> None:
+    def _nodes(self, bundle: Path) -> None:
         """Counts from the nodes' own result files: the status file is rewritten only on the
         runner's next tick, so it lags the report that announces a finished node."""
         counts: Dict[str, list] = {}
-        for path in sorted((self.bundle / "logs").glob("*.result.json")):
-            res = _result_json(self.bundle, path.name[: -len(".result.json")])
+        for path in sorted((bundle / "logs").glob("*.result.json")):
+            res = _result_json(bundle, path.name[: -len(".result.json")])
             tally = counts.setdefault(res.get("stage", "?"), [0, 0])
             tally[0 if res.get("exit_code") == 0 else 1] += 1
         for stage, total in self.totals.items():
             done, failed = counts.get(stage, [0, 0])
             if self.seen.get(stage, (0, 0)) != (done, failed):
                 self.seen[stage] = (done, failed)
-                self._say(stage, self._stage_text(stage, done, failed, total))
+                self._say(stage, self._stage_text(bundle, stage, done, failed, total))
 
-    def _stage_text(self, stage: str, done: int, failed: int, total: int) -> str:
+    def _stage_text(self, bundle: Path, stage: str, done: int, failed: int, total: int) -> str:
         if failed:
-            return f"{done}/{total} nodes done, {failed} failed (see {self.bundle / 'logs'})"
+            return f"{done}/{total} nodes done, {failed} failed (see {bundle / 'logs'})"
         if stage == "render" or done < total:
             return f"{done}/{total} nodes done"
         if stage == "upload":
-            return f"done ({_upload_line(_result_json(self.bundle, 'upload'))})"
+            return f"done ({_upload_line(_result_json(bundle, 'upload'))})"
         if stage == "download":
-            got = _result_json(self.bundle, "download")
+            got = _result_json(bundle, "download")
             return f"done: {got.get('files', 0)} images into {', '.join(got.get('targets', []))}"
         return "done"
 
 
-def _report(result: Any, cfg: Any, work: Path) -> int:
+def _report(result: Any, cfg: Config, work: Path) -> int:
     bundle = Path(result.bundle)
     up = _result_json(bundle, "upload")
     out = Path(cfg["jobs"]["output_dir"])
@@ -177,7 +180,7 @@ def _report(result: Any, cfg: Any, work: Path) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api import submit_scene
+    from ..api import SubmitOptions, submit_scene
     from ..scan import scan_scene
     from .output import write
     from .scan import format_table
@@ -190,5 +193,5 @@ def run(args: argparse.Namespace) -> int:
     if args.scan_only or deps.missing:
         return 1 if deps.missing else 0
     print(f"\nstore:    {cfg['store']['url']} (the demo's own; a studio sets store.url)", flush=True)
-    result = submit_scene(str(scene), None, cfg, dependencies=deps, progress=StageLines())
+    result = submit_scene(str(scene), SubmitOptions(), cfg, dependencies=deps, progress=StageLines())
     return _report(result, cfg, work)

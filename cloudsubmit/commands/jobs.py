@@ -7,11 +7,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..vocabulary import STAGE_KINDS
 from .output import add_progress_flag, emit, end_progress, progress_printer, write, write_json
 
-STAGES = ("upload", "render", "download", "post")
+if TYPE_CHECKING:
+    from ..config import Config
+
 
 
 def register(sub) -> None:
@@ -66,10 +69,10 @@ def register(sub) -> None:
     p.set_defaults(func=run_jobs)
 
     p = sub.add_parser("stage", help="(run by DAG nodes) one stage of a job")
-    p.add_argument("stage", choices=STAGES)
+    p.add_argument("stage", choices=STAGE_KINDS)
     p.add_argument("bundle", help="bundle directory or its job.json")
     p.add_argument("--node", required=True, help="the DAG node name")
-    p.set_defaults(func=run_stage)
+    p.set_defaults(func=run_stage_command)
 
 
 def _pairs(items, flag: str) -> dict:
@@ -111,19 +114,22 @@ def _render_options(args: argparse.Namespace) -> dict:
 
 
 def run_submit(args: argparse.Namespace) -> int:
-    from ..api import submit_scene
+    from ..api import SubmitOptions, submit_scene
     from ..cli import load_cli_config
     from ..jobs.plan import parse_place
 
     cfg = load_cli_config(args)
-    result = submit_scene(
-        args.scene, args.frames, cfg, chunk=args.chunk, place=parse_place(args.place), renderer=args.renderer,
+    grouped = _grouped(args)
+    options = SubmitOptions(
+        frames=args.frames, chunk=args.chunk, place=parse_place(args.place), renderer=args.renderer,
         render_options=_render_options(args), scout=args.scout, project=args.project,
-        layers=args.layer if _grouped(args) else (), cameras=args.camera if _grouped(args) else (), output_dir=args.output_dir,
-        bundle_dir=args.bundle_dir, scheduler=args.scheduler, store_url=args.store, dry_run=args.dry_run,
-        inputs=args.input, job_name=args.name, priority=args.priority, allow_missing=args.allow_missing,
-        dependencies=_live_dependencies(args, cfg), progress=progress_printer(args),
+        layers=list(args.layer) if grouped else [], cameras=list(args.camera) if grouped else [],
+        output_dir=args.output_dir, bundle_dir=args.bundle_dir, scheduler=args.scheduler, store_url=args.store,
+        dry_run=args.dry_run, inputs=list(args.input), name=args.name, priority=args.priority,
+        allow_missing=args.allow_missing,
     )
+    result = submit_scene(args.scene, options, cfg, dependencies=_live_dependencies(args, cfg),
+                          progress=progress_printer(args))
     end_progress(args)
     out = result.to_dict()
     if not args.json:
@@ -150,7 +156,7 @@ def _frames_line(out: dict) -> str:
     return f"images {'in' if done else 'will land in'}: {folders}"
 
 
-def _live_dependencies(args: argparse.Namespace, cfg: Any) -> Any:
+def _live_dependencies(args: argparse.Namespace, cfg: Config) -> Any:
     """Under ``mayapy -m cloudsubmit submit`` (or hython) open the scene in the DCC and let the
     live session list its files; None elsewhere, and submit_scene reads the scene offline."""
     from ..frames import parse_frames
@@ -230,7 +236,7 @@ def run_jobs(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_stage(args: argparse.Namespace) -> int:
+def run_stage_command(args: argparse.Namespace) -> int:
     import importlib
 
     module = importlib.import_module(f"cloudsubmit.stages.{args.stage}")

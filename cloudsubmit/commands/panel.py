@@ -46,6 +46,6 @@ def run(args) -> int:
         raise CloudSubmitError("the panel needs Qt: pip install 'cloudsubmit[gui]' (Qt.py and PySide6)") from None
     from ..cli import load_cli_config
     from ..ui.panel import run_standalone
-    from ..ui.services import real_services
+    from ..ui.corecalls import real_services
 
     return run_standalone(args.scene, services=real_services(load_cli_config(args)), screenshot=args.screenshot)

@@ -10,10 +10,13 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List
 
 from ..errors import EXIT_FAILED, EXIT_OK
 from .output import add_progress_flag, emit, end_progress, human_size, progress_printer
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -81,7 +84,7 @@ def _manifest_paths(path: str) -> List[str]:
     return [i if os.path.isabs(i) or ":" in i[:3] else os.path.join(base, i) for i in items]
 
 
-def _scene_paths(args: argparse.Namespace, cfg: Any) -> List[str]:
+def _scene_paths(args: argparse.Namespace, cfg: Config) -> List[str]:
     from ..errors import StoreError
 
     if bool(args.scene) == bool(args.manifest):
@@ -167,7 +170,7 @@ def _report_upload(args: argparse.Namespace, store, planned: Dict[str, Any], rep
 def run_verify(args: argparse.Namespace) -> int:
     from ..cli import load_cli_config
     from ..store import open_store
-    from ..store.backend import blob_key
+    from ..storekeys import blob_key
 
     cfg = load_cli_config(args)
     store = open_store(args.store, cfg)

@@ -43,7 +43,7 @@ def _open(args: argparse.Namespace, check_known: bool = False):
     from ..jobs.bundle import load_job
     from ..jobs.registry import lookup_bundle
     from ..store import open_store
-    from ..store.manifest import inputs_key, outputs_prefix
+    from ..storekeys import inputs_key, outputs_prefix
 
     cfg = load_cli_config(args)
     bundle = lookup_bundle(cfg, args.job)
@@ -75,7 +75,7 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_materialise(args: argparse.Namespace) -> int:
-    from ..store.materialise import materialise_job
+    from ..store.layouts import materialise_job
 
     cfg, job_id, store, threads = _open(args)
     try:

@@ -2,10 +2,9 @@
 command-line entry points do. See :mod:`cloudsubmit.hosts.base` for the interface."""
 from __future__ import annotations
 
-from .base import Host, HostSnapshot, current_host, deregister_host, register_host, registered_hosts, snapshot
+from .base import Host, HostSnapshot, snapshot
 from .headless import headless_scan, start_headless
 
 __all__ = [
-    "Host", "HostSnapshot", "current_host", "deregister_host", "register_host", "registered_hosts",
-    "headless_scan", "snapshot", "start_headless",
+    "Host", "HostSnapshot", "headless_scan", "snapshot", "start_headless",
 ]

@@ -1,8 +1,9 @@
-"""The small host interface and its registry, in the style of pyblish hosts.
+"""The small host interface, in the style of pyblish hosts.
 
 A host is the live DCC session (Maya, Houdini). It answers a handful of questions about the open
 scene; everything else (expanding paths, hashing, the store, the DAG) is the core's job. The core
-runs without a host: :func:`current_host` returns None and the offline readers are used.
+runs without a host (the offline readers are used); a DCC's entry point (``ui/launch.py``) hands
+the panel the host of the session it runs in.
 
 Host methods touch the DCC API and must be called on the DCC's main thread. :func:`snapshot` asks
 them all at once and returns plain data that a worker thread may use freely."""
@@ -107,43 +108,3 @@ def snapshot(host: Host) -> HostSnapshot:
         refs=list(host.file_references()),
         variables=dict(host.variables()),
     )
-
-
-_HOSTS: List[Host] = []
-
-
-def register_host(host: Host) -> Host:
-    """Make ``host`` the current one (the last registered live host wins)."""
-    if host not in _HOSTS:
-        _HOSTS.append(host)
-    return host
-
-
-def deregister_host(host: Host) -> None:
-    if host in _HOSTS:
-        _HOSTS.remove(host)
-
-
-def registered_hosts() -> List[Host]:
-    return list(_HOSTS)
-
-
-def current_host() -> Optional[Host]:
-    """The live host of this process, or None: then the core reads scene files offline."""
-    for host in reversed(_HOSTS):
-        try:
-            if host.is_live():
-                return host
-        except Exception:  # a half-initialised DCC is no host
-            continue
-    return None
-
-
-def frame_spec(frame_range: Optional[FrameRange]) -> str:
-    """``(1, 100, 1)`` -> ``"1-100"``; ``(1, 100, 5)`` -> ``"1-100x5"``: the panel's first guess."""
-    if not frame_range:
-        return ""
-    start, end, step = (int(round(v)) for v in frame_range)
-    if end <= start:
-        return str(start)
-    return f"{start}-{end}" + (f"x{step}" if step > 1 else "")

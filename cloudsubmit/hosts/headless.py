@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import PurePath
-from typing import Any, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from .base import Host
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 OFFLINE_ENV = "CLOUDSUBMIT_OFFLINE"  # "1": never start a DCC, always read scene files offline
 
@@ -40,7 +43,7 @@ def start_headless(scene: str, env: Optional[Mapping[str, str]] = None) -> Optio
 
 
 def live_dependencies(scene: str, frames: Optional[Sequence[int]] = None, project: Optional[str] = None,
-                      config: Any = None, env: Optional[Mapping[str, str]] = None,
+                      config: Optional[Config] = None, env: Optional[Mapping[str, str]] = None,
                       progress: Any = None) -> Any:
     """The live session's ``DependencySet`` when this interpreter is a DCC that can open ``scene``
     (mayapy, hython); None otherwise, so the caller keeps its offline path unchanged."""
@@ -57,7 +60,7 @@ def live_dependencies(scene: str, frames: Optional[Sequence[int]] = None, projec
 
 
 def headless_scan(scene: str, frames: Optional[Sequence[int]] = None, project: Optional[str] = None,
-                  config: Any = None, env: Optional[Mapping[str, str]] = None, progress: Any = None) -> Any:
+                  config: Optional[Config] = None, env: Optional[Mapping[str, str]] = None, progress: Any = None) -> Any:
     """What ``cloudsubmit scan`` calls under any interpreter: the live session's answer when
     :func:`start_headless` can open ``scene`` (mayapy, hython), else
     :func:`cloudsubmit.scan.scan_scene` (the offline readers). Returns a ``DependencySet``."""

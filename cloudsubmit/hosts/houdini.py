@@ -14,7 +14,8 @@ from typing import Any, Dict, List, Optional
 
 from ..scan.houdini_parms import base_type, rule_enabled
 from ..scan.model import RawRef
-from .base import FrameRange, Host, register_host
+from ..scan.readers import host_extensions
+from .base import FrameRange, Host
 
 ROP_ROOT = "/out"
 STAGE_ROOT = "/stage"  # Solaris: USD Render ROPs live among the LOPs
@@ -35,7 +36,7 @@ def _is_driver(node: Any) -> bool:
 
 class HoudiniHost(Host):
     name = "houdini"
-    scene_extensions = (".hip", ".hipnc", ".hiplc")
+    scene_extensions = host_extensions("houdini")
 
     def is_live(self) -> bool:
         try:
@@ -162,15 +163,6 @@ def _live_value(node: Any) -> Any:
     return value_of
 
 
-def show_panel(rop: str = "") -> Any:
-    """Open the submit panel for the open hip file (from the shelf, or a ROP's right-click menu
-    with ``rop`` pre-selected), parented to Houdini's main window."""
-    from ..ui.panel import show_panel as show
-
-    host = register_host(HoudiniHost())
-    return show(host, layer=rop)
-
-
 def open_hython(scene: str) -> Optional[HoudiniHost]:
     """Inside hython: load ``scene``; None when ``hou`` is not importable or refuses the file."""
     try:
@@ -182,4 +174,4 @@ def open_hython(scene: str) -> Optional[HoudiniHost]:
     except Exception:
         return None
     host = HoudiniHost()
-    return register_host(host) if host.is_live() else None
+    return host if host.is_live() else None

@@ -7,12 +7,15 @@ scene; references it asks to follow (unloaded Maya references, USD layers) are r
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Mapping, Optional, Sequence
 
 from ..paths import normpath
 from ..progress import ProgressCallback
 from ..scan.model import DependencySet, ReadResult, SceneInfo
 from .base import HostSnapshot
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 MAYA_PROJECT_VAR = "MAYA_PROJECT"
 
@@ -24,11 +27,11 @@ def snapshot_info(snap: HostSnapshot) -> SceneInfo:
         frame_start=start, frame_end=end, frame_step=step, renderer=snap.renderer, cameras=list(snap.cameras),
         layers=list(snap.layers) if maya else [], rops=[] if maya else list(snap.layers),
         project=snap.variables.get(MAYA_PROJECT_VAR, ""), variables=dict(snap.variables),
-        layer_frames={k: tuple(v) for k, v in snap.layer_frames.items() if v},
+        layer_frames={k: (v[0], v[1], v[2]) for k, v in snap.layer_frames.items() if v},
     )
 
 
-def scan_snapshot(snap: HostSnapshot, frames: Optional[Sequence[int]] = None, config: Any = None,
+def scan_snapshot(snap: HostSnapshot, frames: Optional[Sequence[int]] = None, config: Optional[Config] = None,
                   env: Optional[Mapping[str, str]] = None, progress: Optional[ProgressCallback] = None) -> DependencySet:
     """Every file the live scene needs for ``frames`` (default: the scene's render range)."""
     from ..scan.scanner import scan_result

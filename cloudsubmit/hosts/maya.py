@@ -11,15 +11,11 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from ..scan.model import RawRef
-from .base import FrameRange, Host, register_host
-
-MENU_NAME = "cloudsubmitMenu"
-MENU_LABEL = "Cloud"
-SUBMIT_LABEL = "Submit to Cloud..."
-ICON = "cloudsubmit.png"
+from ..scan.readers import host_extensions
+from .base import FrameRange, Host
 
 
-def _cmds() -> Any:
+def maya_cmds() -> Any:
     import maya.cmds as cmds
 
     return cmds
@@ -27,27 +23,27 @@ def _cmds() -> Any:
 
 class MayaHost(Host):
     name = "maya"
-    scene_extensions = (".ma", ".mb")
+    scene_extensions = host_extensions("maya")
 
     def is_live(self) -> bool:
         try:
-            return bool(_cmds().about(version=True))
+            return bool(maya_cmds().about(version=True))
         except Exception:  # maya absent, or maya.cmds without standalone.initialize()
             return False
 
     def is_interactive(self) -> bool:
-        return not _cmds().about(batch=True)
+        return not maya_cmds().about(batch=True)
 
     def scene_path(self) -> str:
-        return _cmds().file(query=True, sceneName=True) or ""
+        return maya_cmds().file(query=True, sceneName=True) or ""
 
     def is_modified(self) -> bool:
-        return bool(_cmds().file(query=True, modified=True))
+        return bool(maya_cmds().file(query=True, modified=True))
 
     def save_scene(self) -> str:
         from ..errors import SubmitError
 
-        cmds = _cmds()
+        cmds = maya_cmds()
         scene = self.scene_path()
         if not scene:
             raise SubmitError("the scene has never been saved: save it under a name first", exit_code=2)
@@ -55,7 +51,7 @@ class MayaHost(Host):
         return scene
 
     def frame_range(self, layer: str = "") -> FrameRange:
-        cmds = _cmds()
+        cmds = maya_cmds()
         start = cmds.getAttr("defaultRenderGlobals.startFrame")
         end = cmds.getAttr("defaultRenderGlobals.endFrame")
         step = cmds.getAttr("defaultRenderGlobals.byFrameStep") or 1.0
@@ -63,8 +59,9 @@ class MayaHost(Host):
 
     def cameras(self) -> List[str]:
         """Camera transforms, renderable ones first (that is what the artist means to render)."""
-        cmds = _cmds()
-        renderable, others = [], []
+        cmds = maya_cmds()
+        renderable: List[str] = []
+        others: List[str] = []
         for shape in cmds.ls(type="camera") or []:
             parent = (cmds.listRelatives(shape, parent=True) or [shape])[0]
             (renderable if cmds.getAttr(shape + ".renderable") else others).append(parent)
@@ -72,23 +69,23 @@ class MayaHost(Host):
 
     def layers(self) -> List[str]:
         """Local render layers (a referenced file's layers are not this scene's to render)."""
-        cmds = _cmds()
+        cmds = maya_cmds()
         return [
             name for name in cmds.ls(type="renderLayer") or []
             if not cmds.referenceQuery(name, isNodeReferenced=True)
         ]
 
     def renderer(self, layer: str = "") -> str:
-        return _cmds().getAttr("defaultRenderGlobals.currentRenderer") or ""
+        return maya_cmds().getAttr("defaultRenderGlobals.currentRenderer") or ""
 
     def variables(self) -> Dict[str, str]:
-        root = _cmds().workspace(query=True, rootDirectory=True) or ""
+        root = maya_cmds().workspace(query=True, rootDirectory=True) or ""
         return {"MAYA_PROJECT": root.rstrip("/")} if root else {}
 
     def file_references(self) -> List[RawRef]:
         from ..scan.attributes import load_table
 
-        cmds = _cmds()
+        cmds = maya_cmds()
         table = load_table()
         refs: List[RawRef] = []
         for directory in cmds.filePathEditor(query=True, listDirectories="") or []:
@@ -127,29 +124,6 @@ def _raw_ref(cmds: Any, table: Dict[str, Any], path: str, plug: str) -> RawRef:
     return rule_refs(node, node_type, replace(rule, name_attr="", suffix=""), [path], get)[0]
 
 
-def install_menu() -> Optional[str]:
-    """The "Cloud" menu in Maya's main window; nothing in batch mode. Safe to call twice."""
-    cmds = _cmds()
-    if cmds.about(batch=True):
-        return None
-    if cmds.menu(MENU_NAME, exists=True):
-        cmds.deleteUI(MENU_NAME)
-    menu = cmds.menu(MENU_NAME, label=MENU_LABEL, parent="MayaWindow", tearOff=True)
-    cmds.menuItem(
-        label=SUBMIT_LABEL, parent=menu, image=ICON, command=lambda *_: show_panel(),
-        annotation="Scan this scene, upload what the cloud lacks and render it on the farm",
-    )
-    return menu
-
-
-def show_panel() -> Any:
-    """Open the submit panel for the open scene, parented to Maya's main window."""
-    from ..ui.panel import show_panel as show
-
-    host = register_host(MayaHost())
-    return show(host)
-
-
 def open_standalone(scene: str) -> Optional[MayaHost]:
     """Inside mayapy: start ``maya.standalone`` and open ``scene``; None when that is not possible
     (plain Python, or Maya refuses the file), so the caller falls back to the offline reader."""
@@ -159,9 +133,9 @@ def open_standalone(scene: str) -> Optional[MayaHost]:
         return None
     try:
         maya.standalone.initialize(name="python")
-        _cmds().file(scene, open=True, force=True, prompt=False, ignoreVersion=True)
+        maya_cmds().file(scene, open=True, force=True, prompt=False, ignoreVersion=True)
     except Exception:  # an unreadable scene or a licence problem: the offline reader still works
         return None
     host = MayaHost()
-    return register_host(host) if host.is_live() else None
+    return host if host.is_live() else None
 

@@ -7,7 +7,7 @@ A bundle is everything needed to run, resubmit and inspect one job::
     <bundle>/job.json         the plan, the store URL and the inputs manifest reference (machine)
     <bundle>/summary.txt      the same for a human
     <bundle>/config.json      the resolved config (credential-like keys dropped)
-    <bundle>/inputs.json      the job's input manifest, when the store produced one
+    <bundle>/input_paths.json the scene's input files, which the upload stage resolves and sends
     <bundle>/logs/            node stdout/stderr/user logs and stage logs
 
 The default root is beside the scene (``<scene dir>/cloudsubmit/jobs/<job-id>``): the studio file
@@ -23,22 +23,23 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import ConfigError, SubmitError
 from ..progress import ProgressCallback, ProgressReport, report
+from ..storekeys import inputs_key
 from . import condor as C
 from .plan import JobPlan, PlanNode
 from .tables import pool_profile
 
+if TYPE_CHECKING:
+    from ..config import Config
+
 DAG_NAME = "job.dag"
 STATUS_NAME = "node_status.txt"
 JOBSTATE_NAME = "jobstate.log"
+INPUT_PATHS_NAME = "input_paths.json"   # the path list; the store's manifest is jobs/<id>/inputs.json
 ABORT_EXIT = 3          # a stage's "do not retry, stop the DAG" exit code
-
-
-class Macro(str):
-    """A submit macro reference (``$(node)``) spliced raw into a quoted ``arguments`` value."""
 
 
 @dataclass
@@ -54,14 +55,14 @@ class Bundle:
         return {"job_id": self.job_id, "bundle": str(self.path), "dag": str(self.dag)}
 
 
-def default_bundle_root(scene: str, config: Any) -> Path:
+def default_bundle_root(scene: str, config: Config) -> Path:
     root = config["jobs"]["bundle_root"]
     if root:
         return Path(os.path.expanduser(root))
     return Path(scene).parent / "cloudsubmit" / "jobs"
 
 
-def bundle_path(plan: JobPlan, config: Any, bundle_dir: Optional[str] = None, *,
+def bundle_path(plan: JobPlan, config: Config, bundle_dir: Optional[str] = None, *,
                 root: Optional[str] = None) -> Path:
     """Where the bundle of ``plan`` goes: ``bundle_dir`` (the bundle itself), else
     ``<root>/<job id>``, where ``root`` (``submit --bundle-dir``) is a parent folder like
@@ -73,7 +74,7 @@ def bundle_path(plan: JobPlan, config: Any, bundle_dir: Optional[str] = None, *,
     return Path(os.path.abspath(final))
 
 
-def launcher(config: Any, executable: Optional[str] = None) -> List[str]:
+def launcher(config: Config, executable: Optional[str] = None) -> List[str]:
     """The argv prefix that runs cloudsubmit on a node: ``jobs.launcher``, else this Python. Inside
     Maya or Houdini ``sys.executable`` is the application itself, so there the installed
     ``cloudsubmit`` script (or mayapy, which needs no licence) is used instead."""
@@ -95,12 +96,6 @@ def stage_file(node: PlanNode) -> str:
     return f"post_{node.post}.sub" if node.stage == "post" else f"{node.stage}.sub"
 
 
-def _arguments(args: Sequence[str], what: str) -> str:
-    parts = [f"$({a})" if isinstance(a, Macro) else C.quote_argument(a, f"{what}[{i}]")
-             for i, a in enumerate(args)]
-    return '"' + " ".join(parts) + '"'
-
-
 def _placement(profile: Mapping[str, Any], where: str) -> List[Tuple[str, str]]:
     what = f"pool profile {where}"
     pairs = [
@@ -119,20 +114,20 @@ def _placement(profile: Mapping[str, Any], where: str) -> List[Tuple[str, str]]:
     return pairs
 
 
-def submit_text(plan: JobPlan, node: PlanNode, bundle: Path, config: Any) -> str:
+def submit_text(plan: JobPlan, node: PlanNode, bundle: Path, config: Config) -> str:
     """The ``.sub`` for ``node``'s stage; every node of the stage shares it via ``$(node)``."""
     profile = pool_profile(config, node.place)
     transfer = str(profile.get("should_transfer_files", "NO")).upper() != "NO"
     where = f"{stage_file(node)}"
     ref = "job.json" if transfer else str(bundle)
     cmd = launcher(config)
-    args = cmd[1:] + ["stage", node.stage, ref, "--node", Macro("node")]
+    args = cmd[1:] + ["stage", node.stage, ref, "--node", C.Macro("node")]
     logs = C.submit_value(str(bundle / "logs"), f"{where} logs")
     pairs: List[Tuple[str, str]] = [
         ("universe", "vanilla"),
         ("executable", C.submit_value(cmd[0], f"{where} executable")),
         ("transfer_executable", "false"),
-        ("arguments", _arguments(args, f"{where} arguments")),
+        ("arguments", C.submit_arguments(args, f"{where} arguments")),
         ("initialdir", C.submit_value(str(bundle), f"{where} initialdir")),
         ("log", f"{logs}/$(node).log"),
         ("output", f"{logs}/$(node).out"),
@@ -148,7 +143,7 @@ def submit_text(plan: JobPlan, node: PlanNode, bundle: Path, config: Any) -> str
     pairs.extend(_placement(profile, f"{config['jobs']['pool']}.{node.place}"))
     if transfer:
         pairs.append(("when_to_transfer_output", "ON_EXIT"))
-        names = ["job.json", "config.json"] + (["inputs.json"] if node.stage == "upload" else [])
+        names = ["job.json", "config.json"] + ([INPUT_PATHS_NAME] if node.stage == "upload" else [])
         # Names relative to initialdir (the bundle): a bundle folder with spaces in its path can
         # never be split into two list items, whatever the pool's HTCondor version does.
         pairs.append(("transfer_input_files", ", ".join(C.submit_list_item(n, f"{where} inputs") for n in names)))
@@ -159,7 +154,7 @@ def submit_text(plan: JobPlan, node: PlanNode, bundle: Path, config: Any) -> str
     return header + C.submit_lines(pairs) + "queue\n"
 
 
-def dag_text(plan: JobPlan, config: Any) -> str:
+def dag_text(plan: JobPlan, config: Config) -> str:
     """The DAG, written line by line (``MAXJOBS`` included, which htcondor2.dags gets wrong)."""
     jobs = config["jobs"]
     lines = [f"# cloudsubmit job {plan.job_id}", f"# scene {json.dumps(plan.scene, ensure_ascii=True)}"]
@@ -228,14 +223,14 @@ def summary_text(plan: JobPlan, bundle: Path, store_url: str, inputs: Optional[M
     return "\n".join(lines) + "\n"
 
 
-def _files(plan: JobPlan, bundle: Path, config: Any, store_url: str,
+def _files(plan: JobPlan, bundle: Path, config: Config, store_url: str,
            inputs: Optional[Mapping[str, Any]], output_dirs: Sequence[str]) -> Dict[str, str]:
     subs: Dict[str, str] = {}
     for n in plan.nodes:
         if stage_file(n) not in subs:
             subs[stage_file(n)] = submit_text(plan, n, bundle, config)
     job = {"version": 1, "job_id": plan.job_id, "bundle": str(bundle), "store": store_url,
-           "inputs_manifest": f"jobs/{plan.job_id}/inputs.json", "inputs": dict(inputs or {}),
+           "inputs_manifest": inputs_key(plan.job_id), "inputs": dict(inputs or {}),
            "output_dirs": list(output_dirs), "launcher": launcher(config), "plan": plan.to_dict()}
     files = dict(subs)
     files[DAG_NAME] = dag_text(plan, config)
@@ -245,18 +240,18 @@ def _files(plan: JobPlan, bundle: Path, config: Any, store_url: str,
     return files
 
 
-def write_bundle(plan: JobPlan, config: Any, bundle_dir: Optional[str] = None, *, store_url: str = "",
+def write_bundle(plan: JobPlan, config: Config, bundle_dir: Optional[str] = None, *, store_url: str = "",
                  inputs: Optional[Mapping[str, Any]] = None, manifest: Optional[Mapping[str, Any]] = None,
                  output_dirs: Sequence[str] = (), progress: Optional[ProgressCallback] = None) -> Bundle:
     """Write the bundle atomically and return it. ``bundle_dir`` is the bundle itself; by default
     it is ``<bundle root>/<job id>``. ``manifest`` is the job's list of input files (written as
-    ``inputs.json`` for the upload stage); ``output_dirs`` are the folders the renders write."""
+    ``input_paths.json`` for the upload stage; not the store's ``inputs.json`` manifest); ``output_dirs`` are the folders the renders write."""
     final = bundle_path(plan, config, bundle_dir)
     if final.exists():
         raise SubmitError(f"{final}: a job bundle already exists there", exit_code=2)
     files = _files(plan, final, config, store_url, inputs, output_dirs)
     if manifest is not None:
-        files["inputs.json"] = json.dumps(manifest, ensure_ascii=False)
+        files[INPUT_PATHS_NAME] = json.dumps(manifest, ensure_ascii=False)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=str(final.parent)))

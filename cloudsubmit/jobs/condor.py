@@ -107,9 +107,15 @@ def quote_argument(arg: str, what: str) -> str:
     return _token(escape_macros(arg, what))
 
 
+class Macro(str):
+    """A submit macro reference (``Macro("node")`` -> ``$(node)``) spliced raw into an
+    ``arguments`` value: the one thing in an argument list that is not quoted as data."""
+
+
 def submit_arguments(args: Sequence[str], what: str) -> str:
     """The value of ``arguments =`` for ``args`` (a list, never a shell string)."""
-    return '"' + " ".join(quote_argument(a, f"{what}[{i}]") for i, a in enumerate(args)) + '"'
+    parts = [f"$({a})" if isinstance(a, Macro) else quote_argument(a, f"{what}[{i}]") for i, a in enumerate(args)]
+    return '"' + " ".join(parts) + '"'
 
 
 def submit_environment(env: Mapping[str, str], what: str) -> str:

@@ -92,10 +92,16 @@ def read_dag(path: Path) -> Dag:
 _RESCUE_RE = re.compile(r"\.rescue(\d{3})$")
 
 
+def _rescue_number(path: Path) -> int:
+    """``job.dag.rescue007`` -> 7 (only called for names the pattern matched)."""
+    m = _RESCUE_RE.search(path.name)
+    return int(m.group(1)) if m else 0
+
+
 def rescue_files(dag_path: Path) -> List[Path]:
     """Rescue DAGs beside ``dag_path``, oldest first (``job.dag.rescue001``...)."""
     found = [p for p in dag_path.parent.glob(dag_path.name + ".rescue*") if _RESCUE_RE.search(p.name)]
-    return sorted(found, key=lambda p: int(_RESCUE_RE.search(p.name).group(1)))
+    return sorted(found, key=_rescue_number)
 
 
 def read_rescue(path: Path) -> Set[str]:
@@ -111,7 +117,7 @@ def read_rescue(path: Path) -> Set[str]:
 def write_rescue(dag_path: Path, done: List[str], failed: List[str]) -> Path:
     """The next ``job.dag.rescueNNN``: the same format DAGMan writes, so either can resume it."""
     existing = rescue_files(dag_path)
-    number = int(_RESCUE_RE.search(existing[-1].name).group(1)) + 1 if existing else 1
+    number = _rescue_number(existing[-1]) + 1 if existing else 1
     path = dag_path.with_name(f"{dag_path.name}.rescue{number:03d}")
     lines = [f"# Rescue DAG file, created by cloudsubmit's local runner for {dag_path.name}",
              f"# Nodes premarked DONE: {len(done)}", f"# Nodes that failed: {len(failed)}",

@@ -17,7 +17,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Set
+from typing import Any, Dict, List, Mapping, Optional, Set
 
 from ..errors import Cancelled, SubmitError
 from ..progress import ProgressCallback, ProgressReport, report
@@ -107,7 +107,7 @@ def node_command(bundle: Path, node: DagNode, attempt: int, cache: Dict[str, str
 
 # --- the files DAGMan would write ----------------------------------------------------------------
 
-def _ad(pairs: Mapping[str, object]) -> str:
+def _ad(pairs: Mapping[str, Any]) -> str:
     import json
 
     body = "".join(f"  {k} = {json.dumps(v) if isinstance(v, str) else int(v)};\n" for k, v in pairs.items())

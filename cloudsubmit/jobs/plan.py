@@ -12,15 +12,18 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence
 
 from ..errors import ConfigError
 from ..frames import chunk as chunk_frames
 from ..frames import compact, scout_frames
 from ..paths import normpath
+from ..vocabulary import CORE_STAGES
 from .tables import renderer_for, required_tokens
 
-CORE_STAGES = ("upload", "render", "download")
+if TYPE_CHECKING:
+    from ..config import Config
+
 _SAFE_RE = re.compile(r"[^A-Za-z0-9]+")
 _STAGE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -213,7 +216,7 @@ def build_nodes(frames: List[int], size: int, place: Mapping[str, str], scout: b
     return nodes
 
 
-def make_plan(scene: str, frames: Sequence[int], config: Any, *, chunk: Optional[int] = None,
+def make_plan(scene: str, frames: Sequence[int], config: Config, *, chunk: Optional[int] = None,
               place: Optional[Mapping[str, str]] = None, renderer: Optional[str] = None,
               render_options: Optional[Mapping[str, str]] = None, scout: Optional[bool] = None,
               post: Optional[Sequence[Mapping[str, Any]]] = None, output_dir: Optional[str] = None,

@@ -6,18 +6,21 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from ..errors import SubmitError
 from ..userdirs import user_data_dir
 
+if TYPE_CHECKING:
+    from ..config import Config
 
-def registry_path(config: Any) -> Path:
+
+def registry_path(config: Config) -> Path:
     path = config["jobs"]["registry"]
     return Path(os.path.expanduser(path)) if path else user_data_dir() / "jobs.jsonl"
 
 
-def record(config: Any, entry: Dict[str, Any]) -> None:
+def record(config: Config, entry: Dict[str, Any]) -> None:
     path = registry_path(config)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -27,7 +30,7 @@ def record(config: Any, entry: Dict[str, Any]) -> None:
         raise SubmitError(f"{path}: cannot record the job ({exc.strerror})") from None
 
 
-def entries(config: Any) -> List[Dict[str, Any]]:
+def entries(config: Config) -> List[Dict[str, Any]]:
     """Every recorded submission, newest last; the latest line wins for a job id."""
     path = registry_path(config)
     if not path.is_file():
@@ -44,7 +47,7 @@ def entries(config: Any) -> List[Dict[str, Any]]:
     return list(latest.values())
 
 
-def find_bundle(config: Any, job: str) -> str:
+def find_bundle(config: Config, job: str) -> str:
     """A bundle path from a job id (or unique prefix), or ``job`` itself when it is a path. An
     ambiguous prefix names the candidates, so the next command can be typed without a listing."""
     found = lookup_bundle(config, job)
@@ -53,7 +56,7 @@ def find_bundle(config: Any, job: str) -> str:
     return found
 
 
-def lookup_bundle(config: Any, job: str) -> Optional[str]:
+def lookup_bundle(config: Config, job: str) -> Optional[str]:
     """Like :func:`find_bundle`, but None for a job this machine never submitted."""
     if Path(job).exists():
         return job

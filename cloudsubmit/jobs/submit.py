@@ -11,12 +11,15 @@ import shutil
 import subprocess
 import threading
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional
 
 from ..errors import SubmitError
 from ..progress import ProgressCallback, ProgressReport, report
 from .bundle import DAG_NAME, load_job
 from .registry import record
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 SCHEDULERS = ("htcondor", "local")
 _CWD_LOCK = threading.Lock()
@@ -80,7 +83,7 @@ def _via_command(bundle: Path, batch: str) -> int:
     return int(found.group(1))
 
 
-def submit_bundle(bundle: str, scheduler: str, config: Any,
+def submit_bundle(bundle: str, scheduler: str, config: Config,
                   progress: Optional[ProgressCallback] = None) -> Dict[str, Any]:
     """Submit (or run) the bundle; returns ``{"job_id", "bundle", "dag", "scheduler", "cluster"}``
     for the pool, or ``... "local": {...}`` for a local run."""

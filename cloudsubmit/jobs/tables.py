@@ -7,9 +7,12 @@ import functools
 import os
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Tuple
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 _HERE = Path(__file__).parent
 _TOKEN_RE = re.compile(r"\{(\w+)\}")
@@ -41,11 +44,11 @@ def _deep_update(base: Dict[str, Any], layer: Mapping[str, Any]) -> None:
             base[k] = copy.deepcopy(v)
 
 
-def renderers(config: Any) -> Dict[str, Any]:
+def renderers(config: Config) -> Dict[str, Any]:
     return _merged("renderers.yaml", config["jobs"]["renderers"])
 
 
-def renderer_for(scene: str, kind: str, config: Any) -> Tuple[str, Dict[str, Any]]:
+def renderer_for(scene: str, kind: str, config: Config) -> Tuple[str, Dict[str, Any]]:
     """``(kind, spec)``: the named kind, or the first whose extensions match the scene."""
     table = renderers(config)
     if kind:
@@ -66,7 +69,7 @@ def renderer_for(scene: str, kind: str, config: Any) -> Tuple[str, Dict[str, Any
                       "choose one with --renderer or jobs.renderer")
 
 
-def pool_profile(config: Any, place: str) -> Dict[str, Any]:
+def pool_profile(config: Config, place: str) -> Dict[str, Any]:
     """The placement settings (requirements, attributes, resources) of ``place`` in the pool."""
     name = config["jobs"]["pool"]
     table = _merged("pools.yaml", config["jobs"]["pools"])
@@ -84,7 +87,7 @@ STAGE_TOKENS = frozenset({"scene", "scene_dir", "scene_name", "start", "end", "s
 
 def required_tokens(template: List[Any]) -> List[str]:
     """Tokens a template needs from the user (outside optional groups, not filled per chunk)."""
-    found = []
+    found: List[str] = []
     for item in template:
         if not isinstance(item, list):
             found.extend(t for t in _TOKEN_RE.findall(str(item)) if t not in STAGE_TOKENS and t not in found)

@@ -26,7 +26,7 @@ from typing import Any, BinaryIO, Dict, List, Optional, Tuple
 
 from ..errors import ScanError
 from ..paths import expand_vars, is_absolute, normpath
-from . import READERS, scene_extension
+from .readers import READERS, scene_extension
 from .expand import DirCache
 from .model import RawRef, ReadContext, ReadResult
 

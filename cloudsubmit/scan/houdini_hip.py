@@ -31,7 +31,7 @@ from ..errors import ScanError
 from ..paths import is_absolute, normpath
 from .cpio import Archive, read_archive
 from .houdini_expr import ExprScope, Unresolved, evaluate, expand_backticks, substitute_os
-from .houdini_parms import ParmRule, ParmTable, base_type, load_table, rule_enabled
+from .houdini_parms import ParmRule, ParmTable, base_type, decode_parm_name, load_table, rule_enabled
 from .houdini_text import (Channel, Component, ParmBlock, names_regex, parse_channels, parse_def,
                            parse_dialog_file_parms, parse_fallbacks, parse_frange, parse_init, parse_variables)
 from .model import RawRef, ReadContext, ReadResult, SceneInfo
@@ -179,10 +179,12 @@ class _Rules:
         self._cache: Dict[Tuple[str, str], List[ParmRule]] = {}
 
     def wanted(self, parm: str) -> bool:
-        """Could any rule match this parameter name (on some node type)?"""
+        """Could any rule match this parameter name (on some node type), or the USD attribute name
+        an ``xn__`` parameter encodes?"""
         hit = self._wanted.get(parm)
         if hit is None:
-            hit = self._wanted[parm] = bool(self._rx.match(parm))
+            hit = bool(self._rx.match(parm)) or (parm.startswith("xn__") and bool(self._rx.match(decode_parm_name(parm))))
+            self._wanted[parm] = hit
         return hit
 
     def get(self, node_type: str, parm: str) -> List[ParmRule]:

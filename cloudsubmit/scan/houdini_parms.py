@@ -58,6 +58,26 @@ def rule_enabled(rule: ParmRule, parm: str, value_of: Callable[[str], Optional[s
     return on != negate
 
 
+_SHIFT = 0x7F      # Houdini moves each character a parameter name cannot hold up by this much
+
+
+def decode_parm_name(name: str) -> str:
+    """The name a parameter stands for: Houdini encodes names that are not valid parameter names
+    (USD attributes on LOPs) as ``xn__`` + punycode of the name with each such character shifted
+    up by 0x7F, so ``inputs:texture:file`` is ``xn__inputstexturefile_r3ah``. Other names, and
+    anything that does not decode, are returned unchanged."""
+    if not name.startswith("xn__"):
+        return name
+    basic, sep, code = name[4:].rpartition("_")
+    if not sep or not code:
+        return name
+    try:
+        decoded = (basic + "-" + code).encode("ascii").decode("punycode")
+    except (UnicodeError, ValueError):
+        return name
+    return "".join(chr(ord(c) - _SHIFT) if 0x20 <= ord(c) - _SHIFT < 0x7F else c for c in decoded)
+
+
 def base_type(node_type: str) -> str:
     """``labs::filecache::2.0`` -> ``filecache``; ``Sop/file`` -> ``file``."""
     name = node_type.rsplit("/", 1)[-1]
@@ -124,8 +144,10 @@ class ParmTable:
         key = (node_type, parm)
         if key not in self._cache:
             base = base_type(node_type)
-            candidates = list(self.exact.get(parm, ()))
-            candidates += [r for rx, r in self.globs if rx.match(parm)]
+            candidates: List[ParmRule] = []
+            for name in dict.fromkeys((parm, decode_parm_name(parm))):   # LOPs: by USD attribute name too
+                candidates += self.exact.get(name, ())
+                candidates += [r for rx, r in self.globs if rx.match(name)]
             candidates.sort(key=lambda r: (not r.node_types, not r.output))
             self._cache[key] = [r for r in candidates if r.applies(node_type, base)]
         return self._cache[key]

@@ -96,7 +96,7 @@ def render_outputs(prefix: str, layers: Sequence[str], cameras: Sequence[str], p
     for token, pattern in _TOKEN_RES.items():
         if not values[token] or not pattern.search(prefix):
             continue
-        out = [pattern.sub(lambda _m, v=v: v, p) for p in out for v in values[token]]
+        out = [pattern.sub(v.replace("\\", "\\\\"), p) for p in out for v in values[token]]  # v taken literally
     return list(dict.fromkeys(out))
 
 

@@ -4,9 +4,12 @@ chosen frames) collected in a :class:`DependencySet`."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, List, Mapping, Optional, Tuple
 
 from ..errors import ScanError
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 
 class IncompleteScene(ScanError):
@@ -159,7 +162,7 @@ class ReadContext:
     """What a reader may consult. Readers never touch os.environ directly, so tests and the
     headless CLI control the environment a scene is resolved in."""
 
-    config: Any = None                        # cloudsubmit.config.Config, or None for defaults
+    config: Optional[Config] = None                        # cloudsubmit.config.Config, or None for defaults
     env: Mapping[str, str] = field(default_factory=dict)
     frames: Optional[List[int]] = None        # chosen frames; None = the scene's own range
     project: Optional[str] = None             # Maya project root given by the user

@@ -9,17 +9,16 @@ the artist needs the whole list at once, not the first problem."""
 from __future__ import annotations
 
 import importlib
-import math
 import os
 import posixpath
 import re
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Set
 
 from ..errors import CloudSubmitError, ScanError
-from ..frames import compact
+from ..frames import compact, range_frames
 from ..paths import normpath
 from ..progress import ProgressCallback, ProgressReport, report
-from . import READERS, scene_extension
+from .readers import READERS, host_extensions, scene_extension
 from .expand import DirCache, FrameNumbers, expand_env, expand_value, folder_files, unshield
 from .maya_project import MayaProject, find_project
 from .maya_references import inherit, view_key
@@ -27,7 +26,10 @@ from .model import (Dependency, DependencySet, IncompleteScene, Output, RawRef, 
                     incomplete_reason)
 from .texture_siblings import SiblingFinder
 
-MAYA_EXTENSIONS = (".ma", ".mb")
+if TYPE_CHECKING:
+    from ..config import Config
+
+MAYA_EXTENSIONS = host_extensions("maya")
 # Kinds a renderer may read from a converted file beside the source (.tx, .tex, .rstexbin).
 TX_KINDS = frozenset(("texture", "image", "ies"))
 # Kinds of followed files that name further files in a form no offline reader here can read
@@ -71,12 +73,11 @@ def _default_config():
 
 
 def scene_frames(info: SceneInfo) -> Optional[List[int]]:
-    """The scene's own frame range, as integers, or ``None`` when it does not say."""
+    """The scene's own frame range, as integers (:func:`~cloudsubmit.frames.range_frames`), or
+    ``None`` when it does not say."""
     if info.frame_start is None or info.frame_end is None:
         return None
-    start, end = int(math.floor(info.frame_start)), int(math.floor(info.frame_end))
-    step = max(1, int(info.frame_step or 1))
-    return list(range(start, end + 1, step)) if end >= start else [start]
+    return range_frames(info.frame_start, info.frame_end, info.frame_step or 1)
 
 
 def check_scene_file(scene: str) -> str:
@@ -94,7 +95,7 @@ def scan_scene(
     scene: str,
     frames: Optional[Sequence[int]] = None,
     project: Optional[str] = None,
-    config: Any = None,
+    config: Optional[Config] = None,
     env: Optional[Mapping[str, str]] = None,
     progress: Optional[ProgressCallback] = None,
 ) -> DependencySet:
@@ -114,7 +115,7 @@ def scan_result(
     result: ReadResult,
     frames: Optional[Sequence[int]] = None,
     project: Optional[str] = None,
-    config: Any = None,
+    config: Optional[Config] = None,
     env: Optional[Mapping[str, str]] = None,
     progress: Optional[ProgressCallback] = None,
     maya: Optional[bool] = None,
@@ -144,7 +145,7 @@ def scan_result(
 class _Walk:
     """One scan's shared state: the listing cache, what was read, what was found."""
 
-    def __init__(self, cfg: Any, ctx: ReadContext, frames: Optional[List[int]],
+    def __init__(self, cfg: Config, ctx: ReadContext, frames: Optional[List[int]],
                  project: Optional[MayaProject], progress: Optional[ProgressCallback]) -> None:
         self.ctx = ctx
         self.frames = FrameNumbers(frames) if frames is not None else None
@@ -155,7 +156,7 @@ class _Walk:
         self.deps: Dict[str, Dependency] = {}
         self.outputs: Dict[str, Output] = {}
         self.warnings: List[str] = []
-        self.read = set()
+        self.read: Set[str] = set()
         self.views: Dict[str, set] = {}   # path -> view keys it was read with (maya_references.view_key)
         self.refs_done = 0
         self.expansions: Dict[tuple, Any] = {}

@@ -9,15 +9,20 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from ..errors import EXIT_BAD_INPUT, CloudSubmitError, ConfigError
+from ..frames import compact
 from ..jobs.bundle import ABORT_EXIT, load_job
 from ..jobs.plan import JobPlan, PlanNode
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 EXIT_OK = 0
 EXIT_RETRY = 1
@@ -30,7 +35,7 @@ class StageContext:
     plan: JobPlan
     node: PlanNode
     bundle: Optional[Path]        # the bundle directory when this machine sees it, else None
-    config: Any
+    config: Config
     workdir: Path                 # where the stage may write (the job's scratch dir on a pool)
 
     @property
@@ -39,10 +44,7 @@ class StageContext:
 
     def bundle_file(self, name: str) -> Optional[Path]:
         """A bundle file: in the bundle, or transferred beside job.json into the scratch dir."""
-        for base in (self.bundle, Path(os.getcwd())):
-            if base is not None and (base / name).is_file():
-                return base / name
-        return None
+        return _bundle_file(self.bundle, name)
 
     def output_dirs(self) -> List[str]:
         """The folders the renders write, as the submitter declared them."""
@@ -59,7 +61,14 @@ class StageContext:
         print(f"[{stamp}] {self.node.name}: {message}", file=sys.stderr, flush=True)
 
 
-def _config_from_snapshot(path: Optional[Path]) -> Any:
+def _bundle_file(bundle: Optional[Path], name: str) -> Optional[Path]:
+    for base in (bundle, Path(os.getcwd())):
+        if base is not None and (base / name).is_file():
+            return base / name
+    return None
+
+
+def _config_from_snapshot(path: Optional[Path]) -> Config:
     """The config the job was submitted with (the bundle's snapshot), so every node of one job
     renders with the same settings even if the studio file changes meanwhile."""
     from ..config import Config, load_config
@@ -77,9 +86,7 @@ def load_context(ref: str, node_name: str) -> StageContext:
     workdir = Path(os.getcwd()) if bundle is None else bundle / "work" / node_name
     plan = JobPlan.from_dict(job["plan"])
     node = plan.node(node_name)
-    ctx = StageContext(job, plan, node, bundle, None, workdir)
-    ctx.config = _config_from_snapshot(ctx.bundle_file("config.json"))
-    return ctx
+    return StageContext(job, plan, node, bundle, _config_from_snapshot(_bundle_file(bundle, "config.json")), workdir)
 
 
 def write_result(ctx: StageContext, result: Dict[str, Any]) -> None:
@@ -100,6 +107,28 @@ def _early_result(node_name: str, stage: str, message: str) -> None:
             Path(f"{node_name}.result.json").write_text(json.dumps({"stage": stage, "error": message}))
         except OSError:
             pass
+
+
+def scene_tokens(ctx: StageContext, scene: str, frames: Sequence[int]) -> Dict[str, str]:
+    """The command tokens a render and a post command share (``{scene}``, ``{scene_dir}``,
+    ``{scene_name}``, ``{frames}``, ``{job_id}``, ``{node}``); each stage adds its own."""
+    return {"scene": scene, "scene_dir": str(Path(scene).parent), "scene_name": Path(scene).stem,
+            "frames": compact(frames), "job_id": ctx.plan.job_id, "node": ctx.node.name}
+
+
+def run_command(ctx: StageContext, argv: List[str], env: Mapping[str, str], scene: str) -> None:
+    """Run one renderer or post command in the scene's folder (the node's scratch folder when
+    this machine does not see it), logged; a command that cannot start or exits non-zero fails
+    the stage with one line."""
+    folder = Path(scene).parent
+    ctx.log("running " + " ".join(argv))
+    try:
+        code = subprocess.call(argv, env=dict(env), cwd=str(folder if folder.is_dir() else ctx.workdir),
+                               stdin=subprocess.DEVNULL)
+    except OSError as exc:
+        raise CloudSubmitError(f"cannot start {argv[0]}: {exc.strerror or exc}") from None
+    if code != 0:
+        raise CloudSubmitError(f"{argv[0]} exited with {code}")
 
 
 def run_stage(stage: str, ref: str, node_name: str, body: Callable[[StageContext], Dict[str, Any]]) -> int:

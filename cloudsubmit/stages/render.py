@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Sequence, Tuple
 
-from ..errors import CloudSubmitError, ConfigError
+from ..errors import ConfigError
 from ..frames import compact
 from ..jobs.tables import expand_command, renderer_for
-from .common import StageContext, mapping_rules, run_stage
+from .common import StageContext, mapping_rules, run_command, run_stage, scene_tokens
 
-Rule = Tuple[str, str]
+if TYPE_CHECKING:
+    from ..store.pathmap import Rule
 
 
 def frame_runs(frames: Sequence[int]) -> List[Tuple[int, int, int]]:
@@ -71,10 +71,9 @@ def host_mapping(kind: str, rules: Sequence[Rule], workdir: Path) -> Dict[str, s
 
 def _tokens(ctx: StageContext, scene: str, out_dir: str) -> Dict[str, str]:
     frames = ctx.node.frames
-    tokens = {"scene": scene, "scene_dir": str(Path(scene).parent), "scene_name": Path(scene).stem,
-              "frames": compact(frames), "frame_list": ",".join(str(f) for f in frames),
-              "output_dir": out_dir, "output": "", "node": ctx.node.name, "job_id": ctx.plan.job_id,
-              "python": sys.executable, "renderer": "", "layer": "", "camera": "", "project": "", "rop": ""}
+    tokens = dict(scene_tokens(ctx, scene, frames), frame_list=",".join(str(f) for f in frames),
+                  output_dir=out_dir, output="", python=sys.executable, renderer="", layer="", camera="",
+                  project="", rop="")
     tokens.update(ctx.plan.render_options)
     tokens.update(ctx.node.options)  # a render group's layer/camera/ROP
     return tokens
@@ -104,25 +103,15 @@ def _pad_hashes(path: str, frame: int) -> str:
 
 
 def _materialise(ctx: StageContext, store: Any) -> List[Rule]:
-    from ..store.materialise import materialise_job
+    from ..store.layouts import materialise_job
 
     rep = materialise_job(store.backend, ctx.plan.job_id, str(ctx.workdir / "session"), ctx.config)
     ctx.log(f"materialised {rep.files} files ({rep.blobs_fetched} fetched, {rep.blobs_cached} from the node cache)")
-    return [tuple(r) for r in rep.rules]
-
-
-def _run(argv: List[str], env: Mapping[str, str], cwd: Path, ctx: StageContext) -> None:
-    ctx.log("running " + " ".join(argv))
-    try:
-        code = subprocess.call(argv, env=dict(env), cwd=str(cwd), stdin=subprocess.DEVNULL)
-    except OSError as exc:
-        raise CloudSubmitError(f"cannot start {argv[0]}: {exc.strerror or exc}") from None
-    if code != 0:
-        raise CloudSubmitError(f"{argv[0]} exited with {code}")
+    return [(src, dst) for src, dst in rep.rules]
 
 
 def body(ctx: StageContext) -> Dict[str, Any]:
-    from ..store.materialise import map_path
+    from ..store.pathmap import map_path
 
     kind, spec = renderer_for(ctx.plan.scene, ctx.plan.renderer, ctx.config)
     ctx.workdir.mkdir(parents=True, exist_ok=True)
@@ -147,9 +136,9 @@ def body(ctx: StageContext) -> Dict[str, Any]:
         before = _snapshot(declared, rules) if cloud else None
         runs = commands(ctx, spec, _tokens(ctx, scene, out_dirs[0]))
         for argv in runs:
-            _run(argv, env, Path(scene).parent if Path(scene).parent.is_dir() else ctx.workdir, ctx)
+            run_command(ctx, argv, env, scene)
         result: Dict[str, Any] = {"frames": compact(ctx.node.frames), "commands": len(runs), "outputs": out_dirs}
-        if cloud:
+        if store is not None:   # a cloud node
             from ..store.outputs import upload_outputs
 
             rep = upload_outputs(store.backend, ctx.plan.job_id, ctx.node.name, declared, rules=rules,

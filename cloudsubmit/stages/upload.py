@@ -9,33 +9,21 @@ import json
 from typing import Any, Dict, List
 
 from ..errors import StoreError
+from ..jobs.bundle import INPUT_PATHS_NAME
 from .common import StageContext, run_stage
 
 
 def input_paths(ctx: StageContext) -> List[str]:
-    path = ctx.bundle_file("inputs.json")
+    path = ctx.bundle_file(INPUT_PATHS_NAME) or ctx.bundle_file("inputs.json")  # bundles written before the rename
     if path is None:
-        raise StoreError(f"job {ctx.plan.job_id}: the bundle has no inputs.json", exit_code=2)
+        raise StoreError(f"job {ctx.plan.job_id}: the bundle has no {INPUT_PATHS_NAME}", exit_code=2)
     data = json.loads(path.read_text(encoding="utf-8"))
     return [str(p) for p in data.get("files", [])]
 
 
-def _send(res: Any, store: Any, ctx: StageContext) -> Dict[str, int]:
-    """Upload in the store's layout: content-addressed blobs, or path keys for an s3fs mirror."""
-    if store.layout == "mirror":
-        from ..store.mirror import upload_mirror
-
-        summary, skipped = upload_mirror(res, store)
-        return {"uploaded_files": summary.files, "uploaded_bytes": summary.bytes, "skipped_files": skipped}
-    from ..store import upload
-
-    rep = upload(res, store, ctx.config)
-    return {"uploaded_files": rep.uploaded_files, "uploaded_bytes": rep.uploaded_bytes,
-            "skipped_files": rep.skipped_files}
-
-
 def body(ctx: StageContext) -> Dict[str, Any]:
     from ..store import open_store, resolve
+    from ..store.layouts import send_inputs
     from ..store.manifest import inputs_manifest, write_inputs
 
     store = open_store(ctx.store_url, ctx.config)
@@ -47,7 +35,7 @@ def body(ctx: StageContext) -> Dict[str, Any]:
             raise StoreError(f"{len(res.missing) + len(res.refused)} input file(s) cannot be sent, "
                              f"first: {bad.path} ({bad.reason or bad.state})", exit_code=2)
         ctx.log(f"{len(res.to_upload)} of {len(res.files)} files to upload ({res.to_upload_bytes} bytes)")
-        sent = _send(res, store, ctx)
+        sent = send_inputs(res, store, ctx.config)
         write_inputs(store.backend, inputs_manifest(ctx.plan.job_id, res.files, output_dirs=ctx.output_dirs()))
         return dict(sent, files=len(res.files))
     finally:

@@ -2,105 +2,19 @@
 
 ``open_store(url, config)`` gives a :class:`Store`; :func:`resolve` says what a set of files needs
 (in the store already, to upload, missing) and :func:`upload` sends the difference and records it
-in one new index shard. Nothing here imports boto3 until an ``s3://`` store is used."""
+in one new index shard. This face only re-exports; see ``docs/architecture.md`` for the modules."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Any, Mapping, Optional
-
-from ..errors import EXIT_BAD_INPUT, StoreError
 from .backend import Backend
-from .dirs import user_cache_dir, user_data_dir
 from .hashcache import HashCache
 from .index import IndexEntry, TeamIndex
 from .local import LocalBackend
-
-ENV_STORE = "CLOUDSUBMIT_STORE"
-
-
-class Store:
-    """One opened store: ``backend`` (the objects), ``index`` (the merged team index, read on
-    first use) and the per-machine caches that belong with it."""
-
-    def __init__(self, backend: Backend, config: Any = None) -> None:
-        self.backend = backend
-        self.config = config
-        self.url = backend.url
-        self.layout = _cfg(config, "store.layout", "cas")
-        self._index: Optional[TeamIndex] = None
-        self._hash_cache: Optional[HashCache] = None
-
-    @property
-    def cache_dir(self) -> Path:
-        hc = _cfg(config=self.config, key="store.hash_cache", default="")
-        return Path(hc).parent if hc else user_cache_dir()
-
-    @property
-    def index(self) -> TeamIndex:
-        if self._index is None:
-            self._index = TeamIndex(self.backend, self.cache_dir / "index-shards")
-        return self._index
-
-    @property
-    def hash_cache(self) -> HashCache:
-        if self._hash_cache is None:
-            hc = _cfg(self.config, "store.hash_cache", "")
-            self._hash_cache = HashCache(hc or str(self.cache_dir / "hashes.sqlite"))
-        return self._hash_cache
-
-    @property
-    def threads(self) -> int:
-        return max(1, int(_cfg(self.config, "store.transfer.threads", 8)))
-
-    def close(self) -> None:
-        if self._hash_cache is not None:
-            self._hash_cache.close()
-        close = getattr(self.backend, "close", None)
-        if close:
-            close()
-
-
-def _cfg(config: Any, key: str, default: Any) -> Any:
-    if config is None:
-        return default
-    value = config.get(key, default)
-    return default if value is None else value
-
-
-def store_url(url: Optional[str] = None, config: Any = None, env: Optional[Mapping[str, str]] = None) -> str:
-    """The store to use: the explicit URL, else ``$CLOUDSUBMIT_STORE``, else ``store.url`` from
-    config, else "" (the embedded default directory)."""
-    env = os.environ if env is None else env
-    return url or env.get(ENV_STORE, "") or _cfg(config, "store.url", "") or ""
-
-
-def _file_path(url: str) -> str:
-    path = url[len("file://"):] if url.startswith("file://") else url
-    if len(path) > 3 and path[0] == "/" and path[2] == ":":  # file:///C:/store
-        path = path[1:]
-    return path
-
-
-def open_store(url: Optional[str] = None, config: Any = None) -> Store:
-    """Open (never create) the store at ``url``; only the embedded default directory is created.
-    A URL that names nothing is bad input (exit 2), reported in one line."""
-    url = store_url(url, config)
-    if not url:
-        return Store(LocalBackend(str(user_data_dir() / "store"), create=True), config)
-    if url.startswith("s3://"):
-        from .s3 import S3Backend
-
-        return Store(S3Backend(url, _cfg(config, "store.s3", {}), int(_cfg(config, "store.transfer.threads", 8))), config)
-    if "://" in url and not url.startswith("file://"):
-        raise StoreError(f"store {url}: unknown scheme (use s3://bucket/prefix or file:///dir)", exit_code=EXIT_BAD_INPUT)
-    return Store(LocalBackend(os.path.abspath(_file_path(url)), create=False), config)
-
-
-from .resolve import FileState, Resolution, resolve  # noqa: E402  (they use Store)
-from .upload import UploadRefused, UploadReport, upload  # noqa: E402
+from .opener import ENV_STORE, Store, open_store, store_url
+from .reports import UploadReport
+from .resolve import FileState, Resolution, resolve
+from .upload import UploadRefused, upload
 
 __all__ = [
-    "Backend", "FileState", "HashCache", "IndexEntry", "LocalBackend", "Resolution", "Store",
+    "Backend", "ENV_STORE", "FileState", "HashCache", "IndexEntry", "LocalBackend", "Resolution", "Store",
     "TeamIndex", "UploadRefused", "UploadReport", "open_store", "resolve", "store_url", "upload",
 ]

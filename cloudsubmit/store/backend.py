@@ -1,21 +1,18 @@
 """The one small interface every store backend implements (a directory, S3, S3-compatible).
 
-Keys are POSIX strings relative to the store root (``cas/<hash>``, ``index/<id>.json.gz``,
-``jobs/<job>/inputs.json``). Every write is all-or-nothing: a reader never sees a partial object."""
+Keys are POSIX strings relative to the store root, laid out by :mod:`cloudsubmit.storekeys`. Every write is all-or-nothing: a reader never sees a partial object."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Tuple
+from typing import Callable, Iterable, Iterator, Optional, Protocol, Tuple
 
 BytesCallback = Callable[[int], None]  # called with the number of bytes just moved
 
-BLOB_PREFIX = "cas/"
 
+class Readable(Protocol):
+    """What :meth:`Backend.put_fileobj` reads from: a binary file, or the upload's verifying reader."""
 
-def blob_key(digest: str) -> str:
-    """Where a blob lives in the ``cas`` layout: the one place that spells it, so the uploader,
-    the index, a node's download and the output manifests can never disagree."""
-    return BLOB_PREFIX + digest
+    def read(self, amount: int = -1) -> bytes: ...
 
 
 class Backend(ABC):
@@ -56,7 +53,7 @@ class Backend(ABC):
         for key in keys:
             self.delete(key)
 
-    def put_fileobj(self, key: str, fileobj: BinaryIO, *, size: Optional[int] = None,
+    def put_fileobj(self, key: str, fileobj: "Readable", *, size: Optional[int] = None,
                     on_bytes: Optional[BytesCallback] = None) -> None:
         """Store everything read from ``fileobj`` (until it returns ``b""``). If a read raises,
         nothing is stored and the exception propagates: a reader that hashes what it hands out can

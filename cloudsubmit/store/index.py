@@ -32,12 +32,10 @@ from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tu
 
 from ..errors import StoreError
 from ..progress import ProgressCallback
-from .backend import BLOB_PREFIX, Backend, blob_key
+from ..storekeys import BLOB_PREFIX, QUARANTINE_PREFIX, SHARD_PREFIX, SHARD_SUFFIX, blob_key, new_shard_key
+from .backend import Backend
 from .hashing import hash_file
 
-SHARD_PREFIX = "index/"
-SHARD_SUFFIX = ".json.gz"
-QUARANTINE_PREFIX = "quarantine/"  # damaged shards are moved here by `index repair`: kept, never read
 FORMAT = "cloudsubmit-index/1"
 _RELIST_ATTEMPTS = 5
 SNAPSHOT_MAX = 200_000  # entries per snapshot shard, so no single object grows without bound
@@ -68,11 +66,6 @@ def current_user() -> str:
         return ""
 
 
-def new_shard_key() -> str:
-    """Time-ordered (hex nanoseconds) plus random bits: sortable and unique across machines."""
-    return f"{SHARD_PREFIX}{time.time_ns():016x}-{os.urandom(6).hex()}{SHARD_SUFFIX}"
-
-
 def encode_shard(entries: Iterable[IndexEntry]) -> bytes:
     doc = {"format": FORMAT, "entries": [e._asdict() for e in entries]}
     return gzip.compress(json.dumps(doc, separators=(",", ":")).encode("utf-8"), compresslevel=6, mtime=0)
@@ -100,7 +93,7 @@ def entry_problem(raw: Any) -> Optional[str]:
     digest, size, root, path, mtime = (raw.get(k) for k in ("hash", "size", "root", "path", "mtime_ns"))
     if not isinstance(digest, str) or not _DIGEST_RE.match(digest):
         return "hash is not a 32-digit lowercase hex digest"
-    if not _is_int(size) or size < 0:
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         return "size is not a whole number of bytes"
     if not isinstance(root, str) or not _ROOT_RE.match(root) or root in (".", ".."):
         return "root is not a root name"

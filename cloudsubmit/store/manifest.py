@@ -15,36 +15,17 @@ import os
 import posixpath
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional, cast
 
 from ..errors import StoreError
 from ..paths import normpath
-from .backend import Backend, blob_key  # noqa: F401  (re-exported: tests and bench import it from here)
+from ..storekeys import check_name, inputs_key
+from .backend import Backend
 
 MANIFEST_VERSION = 1
-_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")  # "_posix", "_drive_z": automatic roots
 _HASH_RE = re.compile(r"^[0-9a-f]{32}$")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 _BAD_CHARS = frozenset(chr(c) for c in range(32)) | {"\\", "\x7f"}
-
-
-def inputs_key(job_id: str) -> str:
-    return f"jobs/{check_name(job_id, 'job id')}/inputs.json"
-
-
-def outputs_prefix(job_id: str) -> str:
-    return f"jobs/{check_name(job_id, 'job id')}/outputs/"
-
-
-def outputs_key(job_id: str, node: str) -> str:
-    return outputs_prefix(job_id) + check_name(node, "node name") + ".json"
-
-
-def check_name(name: str, what: str) -> str:
-    """A job id, node or root name: one safe path component (it becomes a key and a folder)."""
-    if not isinstance(name, str) or not _NAME_RE.match(name) or name in (".", ".."):
-        raise StoreError(f"invalid {what} {name!r}: use letters, digits, '.', '_' or '-'", exit_code=2)
-    return name
 
 
 def check_relpath(path: Any, where: str = "") -> str:
@@ -141,7 +122,8 @@ class Manifest:
             raise StoreError(f"{source}: unsupported manifest version {doc.get('version')!r}", exit_code=2)
         files = [_entry(item, f"{source}: file {i}") for i, item in enumerate(doc["files"])]
         try:
-            return cls(job_id=doc.get("job_id"), roots=doc.get("roots"), files=files, node=doc.get("node", ""),
+            # unchecked values (None included) go in as they are: the constructor validates them
+            return cls(job_id=cast(str, doc.get("job_id")), roots=cast(Dict[str, str], doc.get("roots")), files=files, node=doc.get("node", ""),
                        outputs=doc.get("outputs", {}))
         except StoreError as exc:
             raise StoreError(f"{source}: {exc.message}", exit_code=2) from None
@@ -209,12 +191,6 @@ def write_inputs(backend: Backend, manifest: Manifest) -> bool:
 
 def read_inputs(backend: Backend, job_id: str) -> Manifest:
     return read_manifest(backend, inputs_key(job_id))
-
-
-def make_entries(rows: Iterable[Mapping[str, Any]]) -> List[ManifestEntry]:
-    """Entries from plain mappings (e.g. a resolution's rows); extra keys are ignored."""
-    return [_entry(dict(r), f"file {i}") for i, r in enumerate(rows)]
-
 
 
 def root_location(path: str, logical: str) -> str:

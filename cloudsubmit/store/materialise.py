@@ -17,51 +17,32 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import time
 import uuid
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Iterator, Optional, Tuple
 
-from ..errors import StoreError
+from ..config import Config
 from ..paths import normpath
 from ..progress import ProgressCallback, ProgressReport, report
-from .backend import Backend, BytesCallback, blob_key
-from .hashing import hash_file
+from ..storekeys import blob_key
+from .backend import Backend, BytesCallback
+from .blobs import fetch_verified
 from .manifest import Manifest, read_inputs
+from .pathmap import session_rules
+from .reports import MaterialiseReport
 from .transfer import TransferItem, run_transfers
 
-Rule = Tuple[str, str]
 _REPORT_EVERY = 500  # files linked between two progress reports
-_SMALL_BLOB = 8 * 1024 * 1024  # fetched in one request
 _STALE_TEMP_S = 3600  # a download temp file untouched this long belongs to a killed process
 
 
-@dataclass
-class MaterialiseReport:
-    job_id: str
-    session: str
-    rules: List[Rule] = field(default_factory=list)
-    outputs: Dict[str, str] = field(default_factory=dict)  # declared output folders (as submitted)
-    files: int = 0
-    linked: int = 0
-    copied: int = 0
-    blobs_fetched: int = 0
-    blobs_cached: int = 0
-    bytes_fetched: int = 0
-    seconds: float = 0.0
-
-    def to_json(self) -> dict:
-        d = dict(self.__dict__)
-        d["rules"] = [list(r) for r in self.rules]
-        return d
-
-
-def node_cache_dir(config=None) -> str:
+def node_cache_dir(config: Optional[Config] = None) -> str:
     """``store.transfer.node_cache`` or the user's cache folder. On cloud nodes the render slots
     run as one account (``SLOTn_USER = condor``), so all slots share this one cache."""
-    configured = config.get("store.transfer.node_cache", "") if config is not None else ""
+    configured = (config if config is not None else Config.defaults()).get("store.transfer.node_cache", "")
     if configured:
         return configured
     from .dirs import user_cache_dir
@@ -76,11 +57,7 @@ def _file_lock(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(str(path), os.O_RDWR | os.O_CREAT, 0o666)
     try:
-        try:
-            import fcntl
-
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except ImportError:  # Windows
+        if sys.platform == "win32":
             import msvcrt
 
             while True:
@@ -89,6 +66,10 @@ def _file_lock(path: Path) -> Iterator[None]:
                     break
                 except OSError:
                     continue
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)
@@ -154,51 +135,6 @@ class NodeCache:
         return removed, freed
 
 
-def fetch_blob(backend: Backend, digest: str, size: int, dest: str, on_bytes: BytesCallback) -> None:
-    """Download a blob to ``dest`` (a temp name the caller renames). Small blobs come in one GET
-    (a streamed S3 download costs a HEAD first, which doubles the requests of a texture set);
-    large ones stream through the backend, multipart on S3."""
-    if size > _SMALL_BLOB:
-        backend.get_file(blob_key(digest), dest, on_bytes=on_bytes)
-        return
-    data = backend.get_bytes(blob_key(digest))
-    on_bytes(len(data))  # may raise Cancelled: nothing written yet
-    with open(dest, "wb") as out:
-        out.write(data)
-
-
-def fetch_verified(backend: Backend, digest: str, size: int, dest: str, mtime_ns: int, on_bytes: BytesCallback,
-                   *, what: str = "", read_only: bool = False) -> None:
-    """Download a blob to ``dest`` through a temp name next to it, check it hashes to its name,
-    give it the entry's mtime (keeps e.g. a .tx newer than its .exr, lets an unchanged re-download
-    be skipped by stat), then rename: a reader never sees a partial or corrupt file at ``dest``,
-    and an interrupted download leaves no ``.tmp-`` file behind. ``what`` adds to error lines."""
-    folder = os.path.dirname(dest)
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".tmp-{os.path.basename(dest)}-{uuid.uuid4().hex[:8]}")
-    try:
-        fetch_blob(backend, digest, size, tmp, on_bytes)
-        verify_blob(tmp, digest, size, f"{backend.url}/{blob_key(digest)}{what}")
-        with contextlib.suppress(OSError):  # some network filesystems refuse it
-            os.utime(tmp, ns=(mtime_ns, mtime_ns))
-        if read_only:
-            with contextlib.suppress(OSError):
-                os.chmod(tmp, 0o444)
-        os.replace(tmp, dest)
-    finally:
-        _remove(Path(tmp))
-
-
-def verify_blob(path: str, digest: str, size: int, label: str) -> None:
-    """Refuse content that is not what its name says (a corrupt or tampered blob)."""
-    got_size = os.path.getsize(path)
-    if got_size != size:
-        raise StoreError(f"{label}: corrupt blob, {got_size} bytes instead of {size}")
-    got = hash_file(path)
-    if got != digest:
-        raise StoreError(f"{label}: corrupt blob, content hashes to {got}")
-
-
 def place_file(src: Path, dest: Path) -> str:
     """Hard-link ``src`` at ``dest`` (copy if linking fails), replacing what is there atomically.
     Returns "link", "copy" or "present" (already that very file)."""
@@ -234,30 +170,6 @@ def remove_session(session: str) -> None:
         shutil.rmtree(session, onerror=clear_and_retry)
 
 
-def mapping_rules(roots: dict, session: str) -> List[Rule]:
-    """``(original root, session root)`` per root, longest first so nested roots map correctly."""
-    rules = []
-    for name, original in roots.items():
-        src = normpath(original)
-        dst = normpath(os.path.join(session, name))
-        if src.endswith("/") and not dst.endswith("/"):
-            dst += "/"
-        rules.append((src, dst))
-    return sorted(rules, key=lambda r: (-len(r[0]), r[0]))
-
-
-def map_path(path: str, rules: Sequence[Rule]) -> str:
-    """Apply the first rule whose source is a prefix of ``path`` at a folder boundary (drive and
-    UNC paths compare case-insensitively, as Windows does)."""
-    p = normpath(path)
-    for src, dst in rules:
-        fold = (lambda s: s.lower()) if (src[1:2] == ":" or src.startswith("//")) else (lambda s: s)
-        if fold(p) == fold(src.rstrip("/")) or fold(p).startswith(fold(src.rstrip("/") + "/")):
-            rest = p[len(src.rstrip("/")):].lstrip("/")
-            return dst.rstrip("/") + ("/" + rest if rest else "")
-    return p
-
-
 def materialise(
     backend: Backend,
     job_id: str,
@@ -281,7 +193,7 @@ def materialise(
         TransferItem(blob_key(h), s, partial(cache.fetch, backend, h, s, mtimes[h])) for h, s in missing
     ]
     summary = run_transfers(items, threads=threads, stage="download", progress=progress)
-    rep = MaterialiseReport(job_id=m.job_id, session=normpath(session), rules=mapping_rules(m.roots, session),
+    rep = MaterialiseReport(job_id=m.job_id, session=normpath(session), rules=session_rules(m.roots, session),
                             outputs=dict(m.outputs))
     rep.blobs_fetched = sum(1 for r in summary.results if r)
     rep.blobs_cached = len(m.blobs()) - rep.blobs_fetched
@@ -291,29 +203,6 @@ def materialise(
         cache.prune(max_cache_bytes)  # after linking: this job's blobs are in use and stay
     rep.seconds = time.monotonic() - start
     return rep
-
-
-def materialise_job(
-    backend: Backend,
-    job_id: str,
-    session: str,
-    config=None,
-    *,
-    cache_dir: Optional[str] = None,
-    threads: Optional[int] = None,
-    progress: Optional[ProgressCallback] = None,
-) -> MaterialiseReport:
-    """What a render stage calls: layout, node cache and threads come from ``config`` unless
-    given. ``cas`` downloads into the session; ``mirror`` only checks the mounted bucket."""
-    get = config.get if config is not None else (lambda _k, d=None: d)
-    if get("store.layout", "cas") == "mirror":
-        from .mirror import MirrorLayout, materialise_mirror
-
-        return materialise_mirror(backend, MirrorLayout.from_config(config), job_id)
-    threads = max(1, threads or int(get("store.transfer.threads", 8) or 8))
-    max_bytes = int(float(get("store.transfer.node_cache_max_gb", 0) or 0) * 1e9)
-    return materialise(backend, job_id, session, cache_dir=cache_dir or node_cache_dir(config),
-                       threads=threads, progress=progress, max_cache_bytes=max_bytes)
 
 
 def _link_all(m: Manifest, cache: NodeCache, session: Path, rep: MaterialiseReport,

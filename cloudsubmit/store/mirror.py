@@ -25,14 +25,14 @@ from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, 
 from ..errors import ConfigError, StoreError
 from ..paths import normpath
 from ..progress import ProgressCallback
+from .index import IndexEntry, current_user
+from ..storekeys import RESERVED
 from .backend import Backend
+from .blobs import put_unchanged
 from .manifest import Manifest, ManifestEntry, check_relpath, read_inputs
-from .materialise import MaterialiseReport, Rule
-from .outputs import put_unchanged
+from .pathmap import Rule
+from .reports import MaterialiseReport
 from .transfer import TransferItem, TransferSummary, run_transfers
-
-
-RESERVED = ("cas", "index", "jobs")  # the store's own top-level folders
 
 
 @dataclass
@@ -116,8 +116,6 @@ def upload_mirror(resolution, store, progress: Optional[ProgressCallback] = None
     resolved file is sent to its path's key unless the team index lists that path with that
     content; then one index shard records what was sent. Returns the transfer summary and the
     number of files skipped."""
-    from .index import IndexEntry, current_user
-
     files = [(ManifestEntry(f.root, f.logical, f.hash, f.size, f.mtime_ns), f.path)
              for f in resolution.files if f.hash and f.state in ("in_store", "to_upload")]
     layout = MirrorLayout.from_config(store.config)
@@ -156,7 +154,7 @@ def _top_level(backend: Backend, keys: Mapping[str, int]) -> Dict[str, int]:
 
 def materialise_mirror(backend: Backend, layout: MirrorLayout, job_id: str,
                        manifest: Optional[Manifest] = None) -> MaterialiseReport:
-    """The mirror layout's counterpart of :func:`~cloudsubmit.store.materialise.materialise`:
+    """The mirror layout's counterpart of ``materialise.materialise``:
     nothing to download (the bucket is mounted), only a check and the mapping rules."""
     start = time.monotonic()
     m = manifest if manifest is not None else read_inputs(backend, job_id)

@@ -16,7 +16,6 @@ import os
 import re
 import stat
 import time
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -24,43 +23,17 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from ..errors import StoreError
 from ..paths import normpath
 from ..progress import ProgressCallback
-from .backend import Backend, BytesCallback, blob_key
+from ..storekeys import blob_key, inputs_key, outputs_key, outputs_label, outputs_prefix
+from .backend import Backend, BytesCallback
+from .blobs import fetch_verified, put_unchanged
 from .hashing import hash_file
-from .manifest import (
-    Manifest, ManifestEntry, inputs_key, output_roots, outputs_key, outputs_prefix, read_inputs, read_manifest,
-    safe_join,
-)
-from .materialise import Rule, fetch_verified, map_path
-from .resolve import FileChanged
+from .manifest import Manifest, ManifestEntry, output_roots, read_inputs, read_manifest, safe_join
+from .pathmap import Rule, map_path
+from .reports import OutputDownloadReport, OutputUploadReport
 from .transfer import TransferItem, run_transfers
-from .upload import put_verified
 
 Snapshot = Dict[str, Tuple[int, int]]  # absolute path -> (size, mtime_ns)
 _DRIVE_ABS = re.compile(r"^[A-Za-z]:/")
-
-
-@dataclass
-class OutputUploadReport:
-    job_id: str
-    node: str
-    key: str
-    files: int = 0
-    uploaded_files: int = 0
-    uploaded_bytes: int = 0
-    skipped_files: int = 0  # unchanged since the snapshot, or the blob was already in the store
-    seconds: float = 0.0
-
-
-@dataclass
-class OutputDownloadReport:
-    job_id: str
-    manifests: int = 0
-    files: int = 0
-    downloaded_files: int = 0
-    downloaded_bytes: int = 0
-    skipped_files: int = 0
-    targets: List[str] = field(default_factory=list)
-    seconds: float = 0.0
 
 
 def snapshot(output_dirs: Iterable[str], rules: Sequence[Rule] = ()) -> Snapshot:
@@ -94,7 +67,7 @@ def upload_outputs(
 ) -> OutputUploadReport:
     """Upload what the render wrote under ``output_dirs`` (as declared in the scene; by default
     the job manifest's ``outputs``; ``rules`` from
-    :func:`~cloudsubmit.store.materialise.materialise` say where they are on this node)."""
+    the session's materialisation say where they are on this node)."""
     start = time.monotonic()
     key = outputs_key(job_id, node)
     rep = OutputUploadReport(job_id=job_id, node=node, key=key)
@@ -135,17 +108,6 @@ def _put_new(backend: Backend, digest: str, path: str, st: os.stat_result, on_by
         return False
     put_unchanged(backend, key, path, st.st_size, st.st_mtime_ns, digest, on_bytes)
     return True
-
-
-def put_unchanged(backend: Backend, key: str, path: str, size: int, mtime_ns: int, digest: str,
-                  on_bytes: BytesCallback) -> None:
-    """Send the file through the upload's verifying reader: a frame a renderer is still writing
-    (other size, mtime or bytes than it was hashed with) is refused by hash before its last byte
-    is handed over, so the store never holds it, same as an artist's input file."""
-    try:
-        put_verified(backend, key, path, size, mtime_ns, digest, on_bytes)
-    except FileChanged as exc:
-        raise StoreError(f"{path}: {exc} (is it still being written?)") from None
 
 
 def read_output_manifests(backend: Backend, job_id: str, threads: int = 8) -> List[Manifest]:
@@ -194,7 +156,7 @@ def check_output_roots(manifests: Sequence[Manifest], declared: Optional[Mapping
     for m in manifests:
         for name, path in m.roots.items():
             if declared.get(name) != path:
-                raise StoreError(f"jobs/{m.job_id}/outputs/{m.node or '?'}.json: output folder {name!r} is {path}, "
+                raise StoreError(f"{outputs_label(m.job_id, m.node)}: output folder {name!r} is {path}, "
                                  f"but the job declared {declared.get(name) or 'no such folder'}", exit_code=2)
             if dest is None and not is_local_absolute(path):
                 raise StoreError(f"job {m.job_id}: output folder {path} is not a path on this machine; give --dest", exit_code=2)
@@ -214,7 +176,7 @@ def plan_download(manifests: Sequence[Manifest], dest: Optional[str]) -> Dict[st
     plan: Dict[str, ManifestEntry] = {}
     for m in manifests:
         for e in m.files:
-            where = f"jobs/{m.job_id}/outputs/{m.node or '?'}.json: entry {e.root}/{e.path}"
+            where = f"{outputs_label(m.job_id, m.node)}: entry {e.root}/{e.path}"
             target = safe_join(bases[e.root], e.path, where)
             old = plan.get(target)
             if old is None or e.mtime_ns > old.mtime_ns:

@@ -15,20 +15,18 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
 
 from ..paths import normpath
 from ..progress import ProgressCallback
+from ..vocabulary import IN_STORE, MISSING, REFUSED, TO_UPLOAD
 from .backend import BytesCallback
+from .blobs import FileChanged
 from .hashcache import FileStat
 from .hashing import hash_file
 from .transfer import TransferItem, TransferSummary, run_transfers
 from .roots import Roots
 
 if TYPE_CHECKING:
-    from . import Store
+    from ..config import Config
+    from .opener import Store
 
-IN_STORE, TO_UPLOAD, MISSING, REFUSED = "in_store", "to_upload", "missing", "refused"
-
-
-class FileChanged(Exception):
-    """The file's size, mtime or content differs from what was recorded for it a moment ago."""
 
 
 @dataclass
@@ -143,7 +141,7 @@ def hash_checked(fs: FileState, on_bytes=None) -> str:
     return digest
 
 
-def resolve(paths: Iterable[str], store: "Store", config: Any = None,
+def resolve(paths: Iterable[str], store: "Store", config: Optional[Config] = None,
             progress: Optional[ProgressCallback] = None) -> Resolution:
     """Classify ``paths`` (local files, any platform spelling) against ``store``."""
     config = store.config if config is None else config

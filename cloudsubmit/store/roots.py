@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
 
 from ..errors import ConfigError
 from ..paths import normpath
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 PLATFORMS = ("linux", "windows", "darwin", "cloud")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -71,7 +74,7 @@ class Roots:
             self.table[name] = {p: normpath(v) for p, v in spec.items() if v}
 
     @classmethod
-    def from_config(cls, config: Any, platform: Optional[str] = None) -> "Roots":
+    def from_config(cls, config: Config, platform: Optional[str] = None) -> "Roots":
         table = config.get("paths.roots", {}) if config is not None else {}
         return cls(table or {}, platform)
 

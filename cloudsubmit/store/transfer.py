@@ -18,6 +18,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from ..errors import Cancelled, StoreError
@@ -110,6 +111,10 @@ def _run_one(item: TransferItem, meter: Meter, retries: List[int], attempts: int
     raise AssertionError("unreachable")
 
 
+def _put_done(finished: "queue.Queue[Tuple[int, Future]]", idx: int, fut: Future) -> None:
+    finished.put((idx, fut))
+
+
 def run_transfers(
     items: Sequence[TransferItem],
     *,
@@ -141,7 +146,7 @@ def run_transfers(
     try:
         for idx, item in enumerate(items):
             fut = pool.submit(_run_one, item, meter, retries, max(1, attempts), backoff)
-            fut.add_done_callback(lambda f, i=idx: finished.put((i, f)))
+            fut.add_done_callback(partial(_put_done, finished, idx))
             futures.append(fut)
         error = _drain(finished, items, summary, meter, progress, interval)
     except BaseException as exc:  # Cancelled from the callback, KeyboardInterrupt

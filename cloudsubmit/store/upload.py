@@ -11,38 +11,22 @@ second ago) is not sent again. Whether to ask per blob (HEAD) or list ``cas/`` (
 1000 blobs) is chosen by which costs fewer requests."""
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from ..errors import Cancelled, StoreError
 from ..progress import ProgressCallback
-from .backend import BLOB_PREFIX, Backend, BytesCallback, blob_key
+from ..storekeys import BLOB_PREFIX, blob_key
+from .backend import BytesCallback
+from .blobs import FileChanged, put_verified
 from .index import IndexEntry, current_user
+from .reports import UploadReport
+from .resolve import IN_STORE, REFUSED, TO_UPLOAD, FileState, Resolution
 from .transfer import TransferItem, TransferSummary, run_transfers
-from .resolve import IN_STORE, REFUSED, TO_UPLOAD, FileChanged, FileState, Resolution
 
 if TYPE_CHECKING:
-    from . import Store
-
-
-@dataclass
-class UploadReport:
-    store_url: str
-    uploaded_files: int = 0
-    uploaded_bytes: int = 0
-    skipped_files: int = 0          # already in the store: indexed, or a complete blob found there
-    indexed_files: int = 0          # entries in the new shard
-    shard: str = ""
-    refused: List[Dict[str, str]] = field(default_factory=list)
-
-    def summary(self) -> Dict[str, Any]:
-        return {
-            "store": self.store_url, "uploaded_files": self.uploaded_files, "uploaded_bytes": self.uploaded_bytes,
-            "skipped_files": self.skipped_files, "indexed_files": self.indexed_files, "shard": self.shard,
-            "refused": list(self.refused),
-        }
+    from ..config import Config
+    from .opener import Store
 
 
 class UploadRefused(StoreError):
@@ -53,87 +37,6 @@ class UploadRefused(StoreError):
         first = report.refused[0]
         super().__init__(f"{first['path']}: {first['reason']}; {len(report.refused)} file(s) not uploaded, run again")
         self.report = report
-
-
-class VerifyingReader:
-    """Reads one file for upload, hashing as it goes; raises :class:`FileChanged` before handing
-    out the last byte if the content or the file's size/mtime is not what was hashed before.
-    Handed to :meth:`Backend.put_fileobj`, which then stores nothing: inputs and render outputs
-    alike, a blob is always exactly its name."""
-
-    def __init__(self, path: str, size: int, mtime_ns: int, digest: str, on_bytes: BytesCallback) -> None:
-        import xxhash
-
-        self.path, self.size, self.mtime_ns, self.digest, self.on_bytes = path, size, mtime_ns, digest, on_bytes
-        try:
-            self.f = open(path, "rb")
-        except OSError as exc:  # the source, not the store: the file is refused, the upload goes on
-            raise FileChanged(f"cannot read ({exc.strerror or exc})") from None
-        try:
-            self._check_stat()
-        except FileChanged:
-            self.f.close()
-            raise
-        self.h = xxhash.xxh3_128()
-        self.n = 0
-        self.reported = 0  # bytes passed to on_bytes: a backend that reads the body twice counts it once
-
-    def _check_stat(self) -> None:
-        st = os.fstat(self.f.fileno())
-        if (st.st_size, st.st_mtime_ns) != (self.size, self.mtime_ns):
-            raise FileChanged("changed since it was hashed")
-
-    def __len__(self) -> int:
-        """Bytes left to read: lets an HTTP client send the body in blocks with its length known."""
-        return self.size - self.n
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self.n
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        """Only a rewind to the start (a client reading the body again for its checksum, its
-        signature or a retry): every pass is verified again from the first byte."""
-        if (offset, whence) != (0, 0):
-            raise OSError(f"{self.path}: the upload reader can only rewind to the start")
-        self.f.seek(0)
-        self.h.reset()
-        self.n = 0
-        return 0
-
-    def read(self, amount: int = -1) -> bytes:
-        try:
-            data = self.f.read(amount if amount and amount > 0 else -1)
-        except OSError as exc:
-            raise FileChanged(f"cannot read ({exc.strerror or exc})") from None
-        self.n += len(data)
-        if self.n > self.reported:
-            self.on_bytes(self.n - self.reported)  # raises Cancelled when asked to stop
-            self.reported = self.n
-        self.h.update(data)
-        if self.n > self.size or (not data and self.n < self.size):
-            raise FileChanged("changed while being uploaded")
-        if data and self.n == self.size:
-            if self.f.read(1) or self.h.hexdigest() != self.digest:
-                raise FileChanged("changed while being uploaded")
-            self._check_stat()
-        return data
-
-    def close(self) -> None:
-        self.f.close()
-
-
-def put_verified(backend: Backend, key: str, path: str, size: int, mtime_ns: int, digest: str,
-                 on_bytes: BytesCallback) -> None:
-    """Store the file at ``path`` under ``key`` only if it is still exactly what was hashed as
-    ``digest`` (size, mtime and content); otherwise raise :class:`FileChanged`, storing nothing."""
-    reader = VerifyingReader(path, size, mtime_ns, digest, on_bytes)
-    try:
-        backend.put_fileobj(key, reader, size=size)
-    finally:
-        reader.close()
 
 
 def _present_blobs(store: "Store", wanted: Dict[str, List[FileState]]) -> Optional[Dict[str, int]]:
@@ -191,7 +94,7 @@ def _send_or_refuse(store: "Store", digest: str, files: List[FileState], present
         raise _store_failure(store, exc) from None
 
 
-def upload(resolution: Resolution, store: "Store", config: Any = None,
+def upload(resolution: Resolution, store: "Store", config: Optional[Config] = None,
            progress: Optional[ProgressCallback] = None) -> UploadReport:
     """Send every blob ``resolution`` marked to upload, then write one index shard for the batch
     (the new blobs and every in-store file whose exact entry the index lacks). On cancel, a store
@@ -261,7 +164,7 @@ def _record(resolution: Resolution, store: "Store", rep: UploadReport) -> None:
 def _maybe_compact(store: "Store") -> None:
     """Keep a fresh machine's first read of the index to a few requests. Compaction is safe with
     any number of concurrent writers and compactors; if it fails, the upload has still succeeded."""
-    limit = int(store.config.get("store.compact_after", 0) or 0) if store.config is not None else 0
+    limit = int(store.config.get("store.compact_after", 0) or 0)
     if limit and len(store.index.shards) > limit:
         try:
             store.index.compact()

@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
 from ..errors import Cancelled, CloudSubmitError, FrameSpecError
-from ..frames import compact, parse_frames, scout_frames
+from ..frames import compact, parse_frames, range_spec, scout_frames
 from ..progress import ProgressCallback
 from ..scan.model import DependencySet
+from ..scan.readers import HOSTS, scene_extension
 from ..units import human_size
-from .services import IN_STORE, MISSING, TO_UPLOAD, UNKNOWN, Services, StageProgress, SubmitRequest, SubmitResult
-from .settings import PLACES, PanelSettings, load_settings, save_settings
+from ..vocabulary import IN_STORE, MISSING, TO_UPLOAD, UNKNOWN
+from .services import Services, StageProgress, SubmitRequest, SubmittedJob
+from ..vocabulary import PLACES
+from .settings import PanelSettings, load_settings, save_settings
 
 Task = Callable[[Optional[ProgressCallback]], Any]
 Listener = Callable[[str], None]
@@ -130,7 +133,7 @@ class SubmitController:
         self.allow_missing = False
         self.busy = ""  # the stage a worker is running, "" when idle
         self.error = ""
-        self.job: Optional[SubmitResult] = None
+        self.job: Optional[SubmittedJob] = None
         self.stages: List[StageProgress] = []
         self._submitted: Optional[SubmitRequest] = None
         self._scanned: Any = None      # the scan_key() the shown file list was made for
@@ -171,8 +174,8 @@ class SubmitController:
         """"maya", "houdini" (live or by the file's extension) or "" for other scene files."""
         if self.snapshot is not None:
             return self.snapshot.host
-        ext = posixpath.splitext(self.scene)[1].lower()
-        return {".ma": "maya", ".mb": "maya", ".hip": "houdini", ".hipnc": "houdini", ".hiplc": "houdini"}.get(ext, "")
+        kind = HOSTS.get(scene_extension(self.scene), "")
+        return kind if kind in ("maya", "houdini") else ""
 
     def _choices(self, renderer: str, cameras: List[str], layers: List[str]) -> None:
         self.renderers = sorted({renderer, *self.layer_renderers.values()} - {""})
@@ -183,9 +186,7 @@ class SubmitController:
         self.layer = self.layer if self.layer in self.layers else (self.layers[0] if self.layers else "")
 
     def _prefill_frames(self, frame_range: Any) -> None:
-        from ..hosts.base import frame_spec
-
-        spec = frame_spec(frame_range)
+        spec = range_spec(*frame_range) if frame_range else ""
         if spec:
             self.set_frame_text(spec)
 
@@ -450,6 +451,7 @@ class SubmitController:
             self._emit("scene")
         self.remember()
         request, deps, services = self.request(), self.dependencies, self.services
+        assert deps is not None  # submit_blockers() said "scan the scene first" otherwise
         self._submitted = request
         return lambda progress: services.submit(request, deps, progress)
 
@@ -461,7 +463,7 @@ class SubmitController:
         except OSError:
             pass  # an unwritable config folder must not block a submission
 
-    def submit_done(self, result: SubmitResult) -> None:
+    def submit_done(self, result: SubmittedJob) -> None:
         self.busy, self.job = "", result
         self.stages = [StageProgress(s) for s in self.placement]
         self._emit("busy")

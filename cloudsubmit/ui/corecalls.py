@@ -2,14 +2,18 @@
 built, so tests of the controller and widgets never need the scanner, the store or a pool."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from ..progress import ProgressCallback
 from ..scan.model import DependencySet
-from .services import IN_STORE, MISSING, TO_UPLOAD, StageProgress, SubmitRequest, SubmitResult
+from ..vocabulary import IN_STORE, MISSING, TO_UPLOAD
+from .services import Services, StageProgress, SubmitRequest, SubmittedJob
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 
-def scan(scene: str, frames: Optional[List[int]], snap: Any, config: Any,
+def scan(scene: str, frames: Optional[List[int]], snap: Any, config: Config,
          progress: Optional[ProgressCallback]) -> DependencySet:
     """A live host's file list when there is one, else the offline reader for the scene file."""
     if snap is not None and snap.refs:
@@ -21,46 +25,47 @@ def scan(scene: str, frames: Optional[List[int]], snap: Any, config: Any,
     return scan_scene(scene, frames=frames, config=config, progress=progress)
 
 
-def resolve(paths: List[str], config: Any, progress: Optional[ProgressCallback]) -> Dict[str, str]:
+def resolve(paths: List[str], config: Config, progress: Optional[ProgressCallback]) -> Dict[str, str]:
     from ..store import open_store
     from ..store import resolve as store_resolve
 
-    states = {"in_store": IN_STORE, "to_upload": TO_UPLOAD}
     store = open_store(None, config)
     try:
         resolution = store_resolve(paths, store, config, progress=progress)
     finally:
         store.close()
-    return {f.path: states.get(f.state, MISSING) for f in resolution.files}
+    return {f.path: f.state if f.state in (IN_STORE, TO_UPLOAD) else MISSING for f in resolution.files}
 
 
 def render_options(request: SubmitRequest) -> Dict[str, str]:
     """The renderer template tokens the panel chose (``{renderer}``, ``{camera}``, ``{layer}`` or
     ``{rop}`` in jobs/renderers.yaml)."""
-    houdini = request.scene.lower().endswith((".hip", ".hipnc", ".hiplc"))
-    pairs = (("renderer", request.renderer), ("camera", request.camera), ("rop" if houdini else "layer", request.layer))
+    from ..api import layer_token
+
+    pairs = (("renderer", request.renderer), ("camera", request.camera), (layer_token(request.scene), request.layer))
     return {k: v for k, v in pairs if v}
 
 
-def submit(request: SubmitRequest, deps: DependencySet, config: Any,
-           progress: Optional[ProgressCallback]) -> SubmitResult:
+def submit(request: SubmitRequest, deps: DependencySet, config: Config,
+           progress: Optional[ProgressCallback]) -> SubmittedJob:
     from .. import api
 
-    result = api.submit_scene(
-        request.scene, request.frames, config, chunk=request.chunk_size, place=dict(request.placement),
-        render_options=render_options(request), scout=request.scout, job_name=request.job_name,
-        priority=request.priority, dependencies=deps, allow_missing=request.allow_missing, progress=progress,
+    options = api.SubmitOptions(
+        frames=request.frames, chunk=request.chunk_size, place=dict(request.placement),
+        render_options=render_options(request), scout=request.scout, name=request.job_name,
+        priority=request.priority, allow_missing=request.allow_missing,
     )
+    result = api.submit_scene(request.scene, options, config, dependencies=deps, progress=progress)
     if result.cluster is not None:
         message = f"DAGMan cluster {result.cluster}."
     elif result.local:
         message = f"Ran on this machine: {result.local.get('state', '')}."
     else:
         message = ""
-    return SubmitResult(job_id=result.job_id, message=message, bundle=result.bundle)
+    return SubmittedJob(job_id=result.job_id, message=message, bundle=result.bundle)
 
 
-def status(job: str, config: Any) -> List[StageProgress]:
+def status(job: str, config: Config) -> List[StageProgress]:
     """Per-stage progress; ``job`` is the bundle directory (or a job id from the registry)."""
     from ..jobs.registry import find_bundle
     from ..jobs.status import job_status
@@ -75,3 +80,17 @@ def _state(counts: Any) -> str:
     if counts.total and counts.done >= counts.total:
         return "done"
     return "running" if (counts.running or counts.done or counts.idle) else "waiting"
+
+
+def real_services(config: Optional[Config] = None) -> Services:
+    """The services bound to the core's public API with ``config`` (the layered config)."""
+    from ..config import load_config
+
+    cfg = config if config is not None else load_config()
+    return Services(
+        scan=lambda scene, frames, snap, progress: scan(scene, frames, snap, cfg, progress),
+        resolve=lambda paths, progress: resolve(paths, cfg, progress),
+        submit=lambda request, deps, progress: submit(request, deps, cfg, progress),
+        status=lambda job_id: status(job_id, cfg),
+        extra={"config": cfg},
+    )

@@ -114,7 +114,7 @@ class SubmitPanel(QtWidgets.QWidget):
         )
         for row, line in enumerate(pairs, start=1):
             for col, (label, field) in zip((0, 2), line):
-                form.addWidget(label if isinstance(label, QtWidgets.QLabel) else QtWidgets.QLabel(label), row, col)
+                form.addWidget(label if isinstance(label, QtWidgets.QLabel) else QtWidgets.QLabel(str(label)), row, col)
                 form.addWidget(field, row, col + 1)
         form.addWidget(self.scout, len(pairs) + 1, 1, 1, 3)
         form.setColumnStretch(1, 1)
@@ -296,7 +296,9 @@ class SubmitPanel(QtWidgets.QWidget):
 
     def _table_menu(self, pos: Any) -> None:
         menu = QtWidgets.QMenu(self.table)
-        menu.addAction("Copy paths", self.copy_paths).setEnabled(bool(self.selected_paths()))
+        action = menu.addAction("Copy paths", self.copy_paths)
+        if action is not None:
+            action.setEnabled(bool(self.selected_paths()))
         run_exec(menu, self.table.viewport().mapToGlobal(pos))
 
     # -- actions -------------------------------------------------------------------------------
@@ -351,7 +353,7 @@ def build_panel(scene: str, services: Any = None, host: Any = None, layer: str =
                 parent: Optional[QtWidgets.QWidget] = None) -> SubmitPanel:
     """A panel for ``scene`` (or the host's open scene). Host data is gathered here, on the main
     thread; the workers get plain data only."""
-    from .services import real_services
+    from . import corecalls
     from .settings import config_defaults
 
     snap = None
@@ -360,7 +362,7 @@ def build_panel(scene: str, services: Any = None, host: Any = None, layer: str =
 
         snap = snapshot(host)
         scene = scene or snap.scene
-    services = services or real_services()
+    services = services or corecalls.real_services()
     controller = SubmitController(services, save_scene=host.save_scene if host is not None else None,
                                   defaults=config_defaults(services.extra.get("config")),
                                   host_snapshot=(lambda: snapshot(host)) if host is not None else None)

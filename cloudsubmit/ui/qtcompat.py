@@ -27,7 +27,7 @@ def binding_leaks_none() -> bool:
             for _ in range(32):
                 probe.setObjectName("cloudsubmit-probe")
             _state["leaks"] = sys.getrefcount(None) <= before - 16
-    return _state["leaks"]
+    return bool(_state["leaks"])
 
 
 def guard_none_refcount() -> int:

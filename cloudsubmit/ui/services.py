@@ -2,7 +2,7 @@
 tested with small fakes and run with the real scanner, store and scheduler.
 
 Every service takes plain data and a progress callback and runs on a worker thread; none touches a
-host or Qt. :func:`real_services` binds them to cloudsubmit's public API (imported when called)."""
+host or Qt. ``corecalls.real_services`` binds them to cloudsubmit's public API."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,8 +10,6 @@ from typing import Any, Callable, Dict, List, Optional
 
 from ..progress import ProgressCallback
 from ..scan.model import DependencySet
-
-IN_STORE, TO_UPLOAD, MISSING, UNKNOWN = "store", "upload", "missing", "unknown"
 
 
 @dataclass
@@ -32,7 +30,9 @@ class SubmitRequest:
 
 
 @dataclass
-class SubmitResult:
+class SubmittedJob:
+    """What the panel shows of a submitted job (``api.SubmitResult`` is the core's full answer)."""
+
     job_id: str
     message: str = ""
     bundle: str = ""
@@ -48,7 +48,7 @@ class StageProgress:
 
 ScanFn = Callable[[str, Optional[List[int]], Any, Optional[ProgressCallback]], DependencySet]
 ResolveFn = Callable[[List[str], Optional[ProgressCallback]], Dict[str, str]]
-SubmitFn = Callable[[SubmitRequest, DependencySet, Optional[ProgressCallback]], SubmitResult]
+SubmitFn = Callable[[SubmitRequest, DependencySet, Optional[ProgressCallback]], SubmittedJob]
 StatusFn = Callable[[str], List[StageProgress]]
 
 
@@ -56,7 +56,7 @@ StatusFn = Callable[[str], List[StageProgress]]
 class Services:
     """``scan(scene, frames, host_snapshot, progress) -> DependencySet``;
     ``resolve(paths, progress) -> {path: "store"|"upload"|"missing"}``;
-    ``submit(request, dependencies, progress) -> SubmitResult``;
+    ``submit(request, dependencies, progress) -> SubmittedJob``;
     ``status(bundle or job_id) -> [StageProgress]``."""
 
     scan: ScanFn
@@ -64,19 +64,3 @@ class Services:
     submit: SubmitFn
     status: StatusFn
     extra: Dict[str, Any] = field(default_factory=dict)
-
-
-def real_services(config: Any = None) -> Services:
-    """The services bound to the core's public API with ``config`` (the layered config)."""
-    from ..config import load_config
-
-    cfg = config if config is not None else load_config()
-    from . import corecalls
-
-    return Services(
-        scan=lambda scene, frames, snap, progress: corecalls.scan(scene, frames, snap, cfg, progress),
-        resolve=lambda paths, progress: corecalls.resolve(paths, cfg, progress),
-        submit=lambda request, deps, progress: corecalls.submit(request, deps, cfg, progress),
-        status=lambda job_id: corecalls.status(job_id, cfg),
-        extra={"config": cfg},
-    )

@@ -10,18 +10,20 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
-STAGES = ("upload", "render", "download")  # post stages (jobs.post) are added by name
-PLACES = ("local", "cloud")
-DEFAULT_PLACEMENT = {"upload": "local", "render": "cloud", "download": "local"}
+from ..vocabulary import PLACES, default_placement
+
+if TYPE_CHECKING:
+    from ..config import Config
+
 FILE_NAME = "panel.json"
 
 
 @dataclass
 class PanelSettings:
     chunk_size: int = 10
-    placement: Dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PLACEMENT))
+    placement: Dict[str, str] = field(default_factory=default_placement)
     scout: bool = True
     priority: int = 0
 
@@ -44,12 +46,13 @@ class PanelSettings:
             if ok and f.name != "placement":
                 setattr(out, f.name, value)
         out.chunk_size = max(1, out.chunk_size)
-        saved = data.get("placement") if isinstance(data.get("placement"), dict) else {}
+        placement = data.get("placement")
+        saved: Dict[str, Any] = placement if isinstance(placement, dict) else {}
         out.placement = {s: saved[s] if saved.get(s) in PLACES else where for s, where in base.placement.items()}
         return out
 
 
-def config_defaults(config: Any = None) -> PanelSettings:
+def config_defaults(config: Optional[Config] = None) -> PanelSettings:
     """The studio's defaults (``jobs.chunk``, ``jobs.scout``, ``jobs.place``, ``jobs.post``), before
     the user's own choices are laid over them."""
     out = PanelSettings()
@@ -57,7 +60,7 @@ def config_defaults(config: Any = None) -> PanelSettings:
         return out
     out.chunk_size = max(1, int(config.get("jobs.chunk", out.chunk_size) or out.chunk_size))
     out.scout = bool(config.get("jobs.scout", out.scout))
-    placement = dict(DEFAULT_PLACEMENT)
+    placement = default_placement()
     placement.update({k: v for k, v in (config.get("jobs.place") or {}).items() if v in PLACES})
     for post in config.get("jobs.post") or []:
         if isinstance(post, dict) and post.get("name"):

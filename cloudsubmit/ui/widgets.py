@@ -7,8 +7,7 @@ from typing import Any, List, Optional
 from Qt import QtCore, QtGui, QtWidgets
 
 from .controller import STATE_LABELS, DepRow, SubmitController, human_size
-from .services import IN_STORE, MISSING, TO_UPLOAD
-from .settings import PLACES
+from ..vocabulary import IN_STORE, MISSING, PLACES, TO_UPLOAD
 
 Qt = QtCore.Qt
 ROLE_DISPLAY = Qt.ItemDataRole.DisplayRole

@@ -7,11 +7,11 @@ while userSetup runs."""
 
 def _cloudsubmit_menu():
     try:
-        from cloudsubmit.hosts import maya as cloudsubmit_maya
+        from cloudsubmit.ui import launch as cloudsubmit_launch
     except ImportError as exc:  # the module is installed but the package is not on PYTHONPATH
         print("cloudsubmit: not loaded ({}); see docs/install-maya.md".format(exc))
         return
-    cloudsubmit_maya.install_menu()
+    cloudsubmit_launch.install_maya_menu()
 
 
 def _cloudsubmit_startup():
