@@ -27,7 +27,7 @@ BENCH_ENV ?= BENCH_MA_MB=60 BENCH_MA_FILE_NODES=30000 BENCH_MB_MB=60 BENCH_MB_FI
 	BENCH_S3_SMALL=300 BENCH_S3_BIG=6 BENCH_S3_BIG_MB=50 BENCH_HASH_MB=512 BENCH_RESOLVE_FILES=20000
 
 bench: $(STAMP)
-	for b in bench/*.py; do echo "== $$b"; env $(BENCH_ENV) $(PY) $$b || exit 1; done
+	for b in bench/bench_*.py; do echo "== $$b"; env $(BENCH_ENV) $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) work build *.egg-info

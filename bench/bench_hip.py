@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from hipwriter import HipWriter  # noqa: E402
+from support.hipwriter import HipWriter  # noqa: E402
 
 from cloudsubmit.scan import houdini_hip  # noqa: E402
 from cloudsubmit.scan.model import ReadContext  # noqa: E402

@@ -12,7 +12,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE.parent / "tests")]
 
-from hostfakes import FakeCmds, FakeHou, _Node, installed, maya_modules, maya_scene  # noqa: E402
+from support.hostfakes import FakeCmds, FakeHou, _Node, installed, maya_modules, maya_scene  # noqa: E402
 
 from cloudsubmit.hosts.base import snapshot  # noqa: E402
 from cloudsubmit.hosts.houdini import HoudiniHost  # noqa: E402

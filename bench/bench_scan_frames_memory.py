@@ -13,10 +13,11 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from _benchlib import peak_rss
 
 REPO = Path(__file__).resolve().parent.parent
 LIMIT_MB = 100
@@ -47,15 +48,8 @@ def make_shot(root: Path, textures: int) -> Path:
 
 
 def peak_rss_mb(argv, env) -> float:
-    """Run ``python -m cloudsubmit argv`` and return its peak RSS in MB (``wait4``'s rusage)."""
-    proc = subprocess.Popen([sys.executable, "-m", "cloudsubmit", *argv], env=env, cwd=str(REPO),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.returncode not in (0, 1):
-        raise SystemExit(f"cloudsubmit {' '.join(argv)} exited {proc.returncode}: {err.strip()[-400:]}")
-    return usage.ru_maxrss / 1024
+    """Peak RSS in MB of ``python -m cloudsubmit argv``."""
+    return peak_rss([sys.executable, "-m", "cloudsubmit", *argv], env, str(REPO))[1]
 
 
 def main() -> int:

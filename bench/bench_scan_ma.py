@@ -13,17 +13,17 @@ that looks at each statement can do. Target: the reader >= 0.8x that peer (CPU s
 of ``--runs``)."""
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _benchlib import measured_runs, scene_bench_args
 
 REPO = Path(__file__).resolve().parent.parent
 TEXTURE_FOLDERS = 20
@@ -135,22 +135,8 @@ def measure(scene: str, mode: str) -> dict:
             "cpu_s": time.process_time() - c0, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def _child(scene: Path, mode: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--measure", str(scene), "--mode", mode],
-                         capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
-
-
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mb", type=int, default=int(os.environ.get("BENCH_MA_MB", 200)))
-    ap.add_argument("--file-nodes", type=int, default=int(os.environ.get("BENCH_MA_FILE_NODES", 100_000)))
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--dir", help="parent folder for the generated scene (default: system temp)")
-    ap.add_argument("--keep", action="store_true")
-    ap.add_argument("--measure", help=argparse.SUPPRESS)
-    ap.add_argument("--mode", default="read", help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    args = scene_bench_args(__doc__.splitlines()[0], "BENCH_MA")
     if args.measure:
         print(json.dumps(measure(args.measure, args.mode)))
         return 0
@@ -163,7 +149,7 @@ def main() -> int:
         generate(scene, args.mb, args.file_nodes)
         make_textures(work)
         print(f"generated {scene} ({os.path.getsize(scene) / 1e6:.0f} MB, {args.file_nodes} file nodes) in {time.perf_counter() - t0:.1f} s")
-        runs = {mode: [_child(scene, mode) for _ in range(args.runs)] for mode in ("peer", "read", "scan")}
+        runs = measured_runs(__file__, scene, ("peer", "read", "scan"), args.runs)
         mb = os.path.getsize(scene) / 1e6
         cpu = {mode: statistics.median(r["cpu_s"] for r in rs) for mode, rs in runs.items()}
         for label, mode in (("statements", "peer"), ("reader", "read"), ("scan_scene", "scan")):

@@ -10,17 +10,17 @@ Each side runs in a fresh child process; figures are CPU seconds, medians of ``-
 Target: the reader >= 0.8x the chunk-header walk."""
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
 import statistics
 import struct
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _benchlib import measured_runs, scene_bench_args
 
 REPO = Path(__file__).resolve().parent.parent
 _GROUPS = (b"FOR8", b"LIS8", b"CAT8", b"PRO8")
@@ -29,7 +29,7 @@ _GROUPS = (b"FOR8", b"LIS8", b"CAT8", b"PRO8")
 def generate(path: Path, target_mb: int, file_nodes: int) -> None:
     """Stream the scene: header placeholder, HEAD, a reference, nodes; then patch the root size."""
     sys.path.insert(0, str(REPO / "tests"))
-    from mbwriter import MbWriter
+    from support.mbwriter import MbWriter
 
     w = MbWriter(wide=True, version="2024")
     target = target_mb * 1024 * 1024
@@ -100,22 +100,8 @@ def measure(scene: str, mode: str) -> dict:
             "cpu_s": time.process_time() - c0, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def _child(scene: Path, mode: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--measure", str(scene), "--mode", mode],
-                         capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
-
-
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mb", type=int, default=int(os.environ.get("BENCH_MB_MB", 200)))
-    ap.add_argument("--file-nodes", type=int, default=int(os.environ.get("BENCH_MB_FILE_NODES", 100_000)))
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--dir", help="parent folder for the generated scene (default: system temp)")
-    ap.add_argument("--keep", action="store_true")
-    ap.add_argument("--measure", help=argparse.SUPPRESS)
-    ap.add_argument("--mode", default="read", help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    args = scene_bench_args(__doc__.splitlines()[0], "BENCH_MB")
     if args.measure:
         print(json.dumps(measure(args.measure, args.mode)))
         return 0
@@ -126,7 +112,7 @@ def main() -> int:
         generate(scene, args.mb, args.file_nodes)
         mb = os.path.getsize(scene) / 1e6
         print(f"generated {scene.name} ({mb:.0f} MB, {args.file_nodes} file nodes) in {time.perf_counter() - t0:.1f} s")
-        runs = {mode: [_child(scene, mode) for _ in range(args.runs)] for mode in ("peer", "read")}
+        runs = measured_runs(__file__, scene, ("peer", "read"), args.runs)
         cpu = {mode: statistics.median(r["cpu_s"] for r in rs) for mode, rs in runs.items()}
         for label, mode in (("chunk walk", "peer"), ("reader", "read")):
             r = runs[mode][-1]

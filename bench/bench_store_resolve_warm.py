@@ -14,11 +14,12 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _benchlib import peak_rss
 
 REPO = Path(__file__).resolve().parent.parent
 LIMIT_S, LIMIT_MB = 2.0, 200
@@ -37,16 +38,8 @@ def make_files(root: Path, n: int) -> list:
 
 
 def child(argv, env) -> tuple:
-    t0 = time.perf_counter()
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen([sys.executable, "-m", "cloudsubmit", *argv], env=env, cwd=str(REPO),
-                                stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-        if os.waitstatus_to_exitcode(status) not in (0, 1):
-            err.seek(0)
-            raise SystemExit(f"cloudsubmit {' '.join(argv)}: {err.read().decode(errors='replace').strip()[-400:]}")
-    return wall, usage.ru_maxrss / 1024
+    """Wall seconds and peak RSS (MB) of ``python -m cloudsubmit argv``."""
+    return peak_rss([sys.executable, "-m", "cloudsubmit", *argv], env, str(REPO))
 
 
 def main() -> int:

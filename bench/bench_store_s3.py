@@ -21,6 +21,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from _benchlib import peak_rss
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -79,7 +81,7 @@ def make_set(root: Path, small: int, big: int, big_mb: int) -> int:
 class Server:
     def __init__(self) -> None:
         sys.path.insert(0, str(REPO / "tests"))
-        from s3server import _free_port
+        from support.s3server import _free_port
 
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -105,18 +107,10 @@ class Server:
 
 def run(server: Server, cmd, env) -> dict:
     server.reset()
-    t0 = time.perf_counter()
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.perf_counter() - t0
-        if proc.returncode != 0:
-            err.seek(0)
-            raise SystemExit(f"{' '.join(cmd)} failed: {err.read().decode(errors='replace').strip()[-500:]}")
+    wall, rss = peak_rss(cmd, env, str(REPO), ok_codes=(0,))
     s = server.stats()
     return {"wall_s": round(wall, 2), "requests": s["requests"], "bytes_in": s["bytes_in"], "by_method": s["by_method"],
-            "peak_rss_mb": round(usage.ru_maxrss / 1024)}
+            "peak_rss_mb": round(rss)}
 
 
 def main() -> None:

@@ -66,11 +66,11 @@ def _scan(scene: str, frames: Union[str, Sequence[int], None], config: Config,
     import os
 
     from .frames import parse_frames
-    from .scan import READERS, scan_scene
+    from .scan import READERS, scan_scene, scene_extension
     from .scan.model import Dependency, DependencySet
     from .scan.scanner import check_scene_file
 
-    if os.path.splitext(scene)[1].lower() not in READERS:  # submit_scene checked it is a file
+    if scene_extension(scene) not in READERS:  # submit_scene checked it is a file
         path = check_scene_file(scene)
         return DependencySet(path, "", [Dependency(path, True, os.path.getsize(path), "scene", "scene")])
     chosen = parse_frames(frames) if isinstance(frames, str) else (list(frames) if frames else None)
@@ -131,10 +131,12 @@ _TOKEN_CHARS = ("<", "#", "$", "%", "{")
 def output_folder(path: str) -> str:
     """The folder a declared output goes to, cut before the first part with a render token
     (``images/shot/<RenderLayer>/beauty`` -> ``images/shot``): tokens differ per layer or frame,
-    the folder above them is what the download brings home."""
+    the folder above them is what the download brings home. A folder that exists on disk is a
+    name, never a token, whatever it holds (``shot 010 $(id) #1``): only parts that are not there
+    yet can be tokens, so a shot folder with ``#`` or ``$`` in its name keeps its frames."""
     parts = Path(path).parts
-    for i, part in enumerate(parts):
-        if any(c in part for c in _TOKEN_CHARS):
+    for i, part in enumerate(parts[:-1]):
+        if any(c in part for c in _TOKEN_CHARS) and not Path(*parts[: i + 1]).is_dir():
             return str(Path(*parts[:i])) if i else ""
     return str(Path(path).parent)
 
@@ -257,7 +259,8 @@ def submit_scene(scene: str, options: Optional[SubmitOptions] = None, config: Op
     from .config import load_config
     from .jobs.bundle import bundle_path, write_bundle
     from .jobs.plan import make_plan
-    from .jobs.submit import check_not_tmp
+    from .jobs.submit import check_pool_dir
+    from .readiness import check_cloud_ready
     from .scan.scanner import check_scene_file
 
     opt = options or SubmitOptions()
@@ -283,13 +286,17 @@ def submit_scene(scene: str, options: Optional[SubmitOptions] = None, config: Op
                        else _resolve(paths, config, opt.store_url, progress))
     target = bundle_path(plan, config, root=opt.bundle_dir)  # a parent folder: the job id is the leaf
     sched = opt.scheduler or config["jobs"]["scheduler"]
-    if not opt.dry_run and sched == "htcondor":
-        check_not_tmp(target)  # refused before anything is written
+    ready: List[str] = []
+    if sched == "htcondor":  # refused before anything is written
+        ready = check_cloud_ready([n.stage for n in plan.nodes if n.place == "cloud"], config, opt.store_url,
+                                  opt.dry_run)
+        if not opt.dry_run:
+            check_pool_dir(target)
     outputs = _output_dirs(deps, opt.output_dir or plan.output_dir, target)
     bundle = write_bundle(plan, config, str(target), store_url=url, inputs=inputs,
                           manifest={"scene": plan.scene, "files": paths}, output_dirs=outputs, progress=progress)
     out = SubmitResult(plan.job_id, str(bundle.path), str(bundle.dag), sched, opt.dry_run, inputs=inputs,
-                       warnings=list(getattr(deps, "warnings", [])), output_dirs=list(outputs))
+                       warnings=list(getattr(deps, "warnings", [])) + ready, output_dirs=list(outputs))
     if not opt.dry_run:
         sent = _submit_or_discard(bundle.path, sched, config, progress)
         out.cluster, out.local = sent.get("cluster"), sent.get("local")

@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "cloudsubmit.commands.transfer",
     "cloudsubmit.commands.jobs",
     "cloudsubmit.commands.demo",
+    "cloudsubmit.commands.doctor",
+    "cloudsubmit.commands.pool",
     "cloudsubmit.commands.panel",
 )
 

@@ -51,3 +51,15 @@ def expand_vars(value: str, env: Optional[Mapping[str, str]] = None, keep_unknow
         return m.group(0) if keep_unknown else ""
 
     return _ENV_RE.sub(sub, value)
+
+
+def scene_extension(path: str) -> str:
+    """The extension that names a file's format, which the readers' and the renderers' tables key
+    on: in lower case, with the one before a ``.gz`` kept (``shot.ass.gz`` -> ``.ass.gz``),
+    because compressed scenes are named that way."""
+    name = posixpath.basename(path.replace("\\", "/")).lower()
+    ext = posixpath.splitext(name)[1]
+    if ext == ".gz":
+        inner = posixpath.splitext(name[: -len(ext)])[1]
+        return inner + ext if inner else ext
+    return ext

@@ -45,12 +45,12 @@ def _outside_tmp_root() -> Path:
     """A folder DAGMan accepts (not under /tmp) wherever the checkout lives: the repo's ignored
     work/ folder, else the user's cache folder (a clone under /tmp), else /dev/shm."""
     from cloudsubmit.errors import SubmitError
-    from cloudsubmit.jobs.submit import check_not_tmp
+    from cloudsubmit.jobs.submit import check_pool_dir
 
     home = Path(os.path.expanduser("~"))
     for root in (REPO / "work", home / ".cache" / "cloudsubmit-tests", Path("/dev/shm") / "cloudsubmit-tests"):
         try:
-            check_not_tmp(root)
+            check_pool_dir(root)
             root.mkdir(parents=True, exist_ok=True)
         except (SubmitError, OSError):
             continue
@@ -87,7 +87,7 @@ def _isolated_user_config(monkeypatch, tmp_path_factory):
     monkeypatch.delenv("CLOUDSUBMIT_CONFIG", raising=False)
 
 
-from s3server import s3_bucket, s3_server  # noqa: E402,F401  (fixtures shared by store tests)
+from support.s3server import s3_bucket, s3_server  # noqa: E402,F401  (fixtures shared by store tests)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from cloudsubmit.hosts.houdini import HoudiniHost
 from cloudsubmit.hosts.maya import MayaHost
 from cloudsubmit.ui.launch import MENU_NAME, install_maya_menu as install_menu
 
-from hostfakes import FakeHou, installed, maya_modules, maya_scene
+from support.hostfakes import FakeHou, installed, maya_modules, maya_scene
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -152,7 +152,7 @@ def test_headless_hython_loads_the_hip_file():
 
 def demo_shot_in_maya(root: Path) -> "FakeCmds":
     """The packaged demo shot as a live Maya session would list it through filePathEditor."""
-    from hostfakes import FakeCmds
+    from support.hostfakes import FakeCmds
 
     src = root.as_posix()
     nodes = {

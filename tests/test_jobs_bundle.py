@@ -32,7 +32,7 @@ HOSTILE_DIRS = [
 DAG_LINE = re.compile(
     r"^(#.*|JOB [A-Za-z0-9_-]+ [a-z_]+\.sub|VARS [A-Za-z0-9_-]+ node=\"[A-Za-z0-9_-]+\"|"
     r"RETRY [A-Za-z0-9_-]+ \d+ UNLESS-EXIT 3|CATEGORY [A-Za-z0-9_-]+ (transfer|render|post)|"
-    r"ABORT-DAG-ON upload 3 RETURN 3|PARENT [A-Za-z0-9_ -]+ CHILD [A-Za-z0-9_ -]+|MAXJOBS \w+ \d+|"
+    r"ABORT-DAG-ON upload 3 RETURN 1|PARENT [A-Za-z0-9_ -]+ CHILD [A-Za-z0-9_ -]+|MAXJOBS \w+ \d+|"
     r"NODE_STATUS_FILE node_status\.txt \d+|JOBSTATE_LOG jobstate\.log|DOT job\.dot)$"
 )
 
@@ -56,8 +56,10 @@ def test_every_sub_parses_and_expands_to_the_intended_argv(tmp_path, cfg, dirnam
     scene = shot / f"{dirname}.ma"
     plan = make_plan(str(scene), range(1, 31), cfg, chunk=10, scout=True,
                      post=[{"name": "comp", "command": ["nuke", "-x", str(shot / "comp.nk")]}])
-    bundle = write_bundle(plan, cfg).path
-    assert bundle == shot / "cloudsubmit" / "jobs" / plan.job_id   # default: beside the scene
+    # default: beside the scene, or beside the nearest folder DAGMan reads literally ("$(" is not)
+    beside = shot if condor.dagman_reads_literally(str(shot)) else tmp_path
+    assert write_bundle(plan, cfg).path == beside / "cloudsubmit" / "jobs" / plan.job_id
+    bundle = write_bundle(plan, cfg, str(shot / "b")).path  # .sub values still escape the folder
     dag = read_dag(bundle / "job.dag")
     assert set(dag.nodes) == {n.name for n in plan.nodes}
     prefix = launcher(cfg)
@@ -79,7 +81,7 @@ def test_dag_text_line_by_line(tmp_path, cfg):
     for line in lines:
         assert DAG_LINE.match(line), line
     assert "MAXJOBS transfer 4" in lines and "MAXJOBS render 20" in lines
-    assert "ABORT-DAG-ON upload 3 RETURN 3" in lines
+    assert "ABORT-DAG-ON upload 3 RETURN 1" in lines
     dag = read_dag(bundle / "job.dag")
     assert dag.nodes["download"].parents == [n.name for n in plan.render_nodes]
     assert dag.nodes["upload"].category == "transfer" and dag.nodes["render_0001"].retry == 2

@@ -109,7 +109,7 @@ def test_flaky_node_succeeds_on_retry(make_bundle):
 def test_upload_failure_aborts_the_dag(make_bundle):
     plan, bundle = make_bundle({"codes": {"upload": [3]}})
     result = run_bundle(str(bundle), max_parallel=2)
-    assert result.state == "aborted" and result.exit_code == 3
+    assert result.state == "aborted" and result.exit_code == 1  # ABORT-DAG-ON ... RETURN 1, as DAGMan
     assert len(make_bundle.attempts("upload")) == 1                 # UNLESS-EXIT 3: no retry
     assert make_bundle.attempts("render_0001") == []
     st = job_status(str(bundle))
@@ -205,6 +205,23 @@ def test_half_written_status_file_falls_back_to_the_jobstate_log(make_bundle):
     assert st.source.endswith("jobstate.log") and st.stages["upload"].done == 1
 
 
+def test_a_failure_with_retries_left_read_mid_write_is_not_a_failed_job(make_bundle):
+    plan, bundle = make_bundle({}, frames=range(1, 3))
+    retries = plan.node("render_0001").retry
+    assert retries >= 1
+    (bundle / "node_status.txt").write_text('[\n  Type = "DagStatus";\n  DagStatus = ')  # caught mid-write
+    log = ("1 upload SUBMIT 1.0 - local - 1\n2 upload JOB_SUCCESS 0\n3 render_0001 SUBMIT 2.0 - local - 1\n"
+           "4 render_0001 JOB_FAILURE 1 2.0 - local - 1\n")
+    (bundle / "jobstate.log").write_text(log)
+    st = job_status(str(bundle))
+    assert st.state == "running" and st.stages["render"].failed == 0 and st.problems == []
+    fails = "".join(f"{5 + i} render_0001 JOB_FAILURE 1 {3 + i}.0 - local - 1\n" for i in range(retries))
+    (bundle / "jobstate.log").write_text(log + fails)  # every retry used up: now it failed
+    st = job_status(str(bundle))
+    assert st.state == "failed" and [(p.node, p.exit_code) for p in st.problems] == [("render_0001", 1)]
+    assert st.problems[0].log.endswith("render_0001.err")
+
+
 def test_status_fallback_parser_agrees_with_classad2(make_bundle):
     from cloudsubmit.jobs.status import _parse_ads, _parse_ads_fallback
 
@@ -214,3 +231,18 @@ def test_status_fallback_parser_agrees_with_classad2(make_bundle):
     one_line = '[ Type = "NodeStatus"; Node = "a"; NodeStatus = 3; StatusDetails = "idle"; JobProcsHeld = 0; ]\n'
     for sample in (text, one_line):
         assert _parse_ads_fallback(sample) == _parse_ads(sample)
+
+
+def test_a_failed_node_is_explained_in_status_and_in_the_panel_lines(make_bundle, tmp_path):
+    from cloudsubmit.ui.corecalls import status
+
+    plan, bundle = make_bundle({"codes": {"render_0003": [1]}}, **{"jobs.retry.render": 0})
+    assert run_bundle(str(bundle), max_parallel=2).state == "failed"
+    st = job_status(str(bundle))
+    (problem,) = st.problems
+    assert (problem.node, problem.stage, problem.state, problem.exit_code) == ("render_0003", "render", "failed", 1)
+    assert problem.log == str(bundle / "logs" / "render_0003.err") and problem.reason
+    assert st.to_dict()["problems"] == [problem.to_dict()]
+    assert problem.line() in format_status(st)
+    stages = {s.stage: s for s in status(str(bundle), load_config(user_file=str(tmp_path / "none.yaml")))}
+    assert stages["render"].detail == problem.line() and stages["upload"].detail == ""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from oldpython import find_python
+from support.oldpython import find_python
 
 REPO = Path(__file__).resolve().parent.parent
 CORE_DEPS = ["pyyaml", "fileseq", "xxhash"]

@@ -45,3 +45,18 @@ def test_a_gz_that_is_not_a_known_scene_is_refused_by_name(tmp_path):
     assert ".gz" not in READERS
     with pytest.raises(ScanError, match=r"notes\.txt\.gz: unknown scene format '\.txt\.gz'"):
         scan_scene(str(archive), env={})
+
+
+def test_submitting_a_gzipped_procedural_scans_it(tmp_path, cli):
+    """submit took the extension as ``.gz`` and sent a ``.ass.gz`` alone, as an unknown script;
+    the readers' table decides there too, so its textures go with it."""
+    import json
+
+    proc = tmp_path / "trees.ass.gz"
+    proc.write_bytes(gzip.compress(PROC.encode("utf-8")))
+    touch(tmp_path / "tex" / "bark.exr")
+    res = cli("submit", str(proc), "--frames", "1", "--place", "render=local", "--scheduler", "local",
+              "--bundle-dir", str(tmp_path / "jobs"), "--dry-run", "--json")
+    assert res.returncode == 0, res.stderr
+    listed = json.loads((__import__("pathlib").Path(json.loads(res.stdout)["bundle"]) / "input_paths.json").read_text())
+    assert (tmp_path / "tex" / "bark.exr").as_posix() in listed["files"]

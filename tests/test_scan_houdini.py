@@ -1,5 +1,5 @@
 """The Houdini reader on real .hip files from a public project and on scenes written by
-tests/hipwriter.py in Houdini's own record formats."""
+tests/support/hipwriter.py in Houdini's own record formats."""
 from __future__ import annotations
 
 import pytest
@@ -10,7 +10,7 @@ from cloudsubmit.scan import houdini_hip
 from cloudsubmit.scan.houdini_expr import ExprScope, Unresolved, evaluate
 from cloudsubmit.scan.houdini_text import parse_channels, parse_parms
 from cloudsubmit.scan.model import ReadContext
-from hipwriter import HipWriter, limited_record, odc_record
+from support.hipwriter import HipWriter, limited_record, odc_record
 
 
 def read(path, env=None, config=None):

@@ -8,7 +8,7 @@ import pytest
 from cloudsubmit.scan import houdini_hip, scan_scene
 from cloudsubmit.scan.houdini_text import parse_parms
 from cloudsubmit.scan.model import IncompleteScene, ReadContext
-from hipwriter import HipWriter, Quoted, parm_text
+from support.hipwriter import HipWriter, Quoted, parm_text
 
 # Two lines exactly as Houdini wrote them in a COP File node (sideeffects/SideFXLabs,
 # otls/3d_facebook_image.hda/.../Contents.dir/Contents.mime, see tests/fixtures/real/houdini_usd/)

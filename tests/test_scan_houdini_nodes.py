@@ -9,8 +9,8 @@ from cloudsubmit.hosts.houdini import HoudiniHost
 from cloudsubmit.scan import houdini_hip, scan_scene
 from cloudsubmit.scan.houdini_parms import decode_parm_name
 from cloudsubmit.scan.model import ReadContext
-from hipwriter import HipWriter, Quoted
-from hostfakes import FakeHou, _Node, installed
+from support.hipwriter import HipWriter, Quoted
+from support.hostfakes import FakeHou, _Node, installed
 
 
 def read(path, env=None):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from fixtures.maya_files import file_node, reference, render_globals, touch, write_ma
-from hipwriter import HipWriter
+from support.hipwriter import HipWriter
 
 from cloudsubmit.errors import ScanError
 from cloudsubmit.scan import scan_scene
@@ -158,7 +158,7 @@ def test_submit_refuses_a_truncated_reference_unless_allowed(cli, shot_with_cut_
 
 def test_the_panel_blocks_an_incomplete_reference_like_a_missing_file(shot_with_cut_reference, tmp_path):
     """The panel's "Submit anyway" appears for missing rows only, so an incomplete one counts as one."""
-    from cloudsubmit.ui.controller import build_rows
+    from cloudsubmit.ui.models import build_rows
     from cloudsubmit.vocabulary import MISSING, TO_UPLOAD
 
     deps = scan_scene(str(shot_with_cut_reference), frames=[1])
@@ -171,7 +171,7 @@ def test_the_panel_blocks_an_incomplete_reference_like_a_missing_file(shot_with_
 
 def test_a_truncated_referenced_mb_and_procedural_are_marked(tmp_path):
     """A cut-short .mb raises inside its reader; a cut .ass procedural only warns: both marked."""
-    from mbwriter import MbWriter
+    from support.mbwriter import MbWriter
 
     mb = MbWriter().node("RTFT", "col", [MbWriter().string("ftn", "/tex/col.exr")]).write(tmp_path / "prop.mb")
     _cut(mb, 0.7)

@@ -1,7 +1,7 @@
 """The same Maya nodes saved as .ma and as .mb give the same RawRefs and the same files on disk.
 
 Each node is described once and written both ways (tests/fixtures/maya_files.py layout for .ma,
-tests/mbwriter.py for .mb), so a rule interpreted differently by the two readers shows up here."""
+tests/support/mbwriter.py for .mb), so a rule interpreted differently by the two readers shows up here."""
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -11,7 +11,7 @@ from fixtures.maya_files import mel_string, touch, write_ma
 
 from cloudsubmit.scan import maya_ascii, maya_binary, scan_scene
 from cloudsubmit.scan.model import ReadContext
-from mbwriter import MbWriter
+from support.mbwriter import MbWriter
 
 PXR_TEXTURE = 0x0011AB01  # a plug-in id the .mb tag table does not know: typed by attribute + requires
 

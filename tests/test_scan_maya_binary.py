@@ -1,5 +1,5 @@
 """The Maya binary reader, on the real .mb files in ../shared/real-scenes and on files written by
-tests/mbwriter.py in the layout those real files use."""
+tests/support/mbwriter.py in the layout those real files use."""
 from __future__ import annotations
 
 import random
@@ -16,7 +16,7 @@ from cloudsubmit.scan import maya_binary
 from cloudsubmit.scan.attributes import load_table
 from cloudsubmit.scan.iff import IffFile
 from cloudsubmit.scan.model import ReadContext
-from mbwriter import MbWriter
+from support.mbwriter import MbWriter
 
 OCIO = "/laika/depts/prod_tech/jobs/template_show/.etc/ocio/config.v13.ocio"
 AI_STANDIN = 0x00115C01
@@ -322,3 +322,16 @@ def test_copy_of_real_file_with_trailing_bytes_still_reads(real_scenes, tmp_path
     with open(copy, "ab") as fh:
         fh.write(b"\0" * 13)
     assert [r.value for r in inputs(read(copy))] == [OCIO]
+
+
+@pytest.mark.parametrize("mesh_bytes", [1_000, 200_000], ids=["one-read node", "node past one window"])
+def test_a_node_reads_the_same_whether_small_or_larger_than_one_read(tmp_path, mesh_bytes):
+    """A node up to one window is read with one call and sliced; a larger one leaf by leaf, with
+    its bulk data skipped: both give the same references, for known and unknown node types."""
+    w = MbWriter(wide=True)
+    w.node("RTFT", "col", [w.mesh_data("o", mesh_bytes), w.string("ftn", "/tex/col.<UDIM>.tx"), w.double("uvt", 3.0)])
+    w.node(0x0012ABCD, "cacheShape", [w.mesh_data("o", mesh_bytes), w.string("fn", "/abc/crowd.abc")])
+    w.node("RTFT", "tiles", [w.mesh_data("o", mesh_bytes), w.strings("ftn", ["/tex/a.exr", "/tex/b.exr"])])
+    refs = [(r.source, r.value, r.tiling) for r in inputs(read(w.write(tmp_path / "s.mb")))]
+    assert refs == [("col.fileTextureName", "/tex/col.<UDIM>.tx", "udim"), ("cacheShape.abc_File", "/abc/crowd.abc", ""),
+                    ("tiles.fileTextureName", "/tex/a.exr", ""), ("tiles.fileTextureName", "/tex/b.exr", "")]

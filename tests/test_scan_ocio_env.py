@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cloudsubmit.scan import scan_scene
-from hipwriter import HipWriter
+from support.hipwriter import HipWriter
 
 # Laid out as OCIO 2 serialises a config (environment, search_path list, roles, displays, colorspaces)
 CONFIG = '''ocio_profile_version: 2

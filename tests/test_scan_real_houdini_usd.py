@@ -12,7 +12,7 @@ import yaml
 
 from cloudsubmit.scan import scan_scene
 from cloudsubmit.scan.cpio import read_archive
-from hipwriter import odc_record
+from support.hipwriter import odc_record
 
 CORPUS = Path(__file__).resolve().parent / "fixtures" / "real" / "houdini_usd"
 EXPECTED = sorted(CORPUS.glob("*/*.expected.yaml"))

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from cloudsubmit.store.resolve import FileChanged, FileState, hash_checked
-from store_fixtures import cli_env, make_files, open_as, store_url  # noqa: F401
+from support.store_fixtures import cli_env, make_files, open_as, store_url  # noqa: F401
 
 
 def manifest(tmp, paths, name="m.json"):
@@ -172,7 +172,7 @@ def test_bucket_name_s3_cannot_have(cli, s3_server, tmp_path):
 
 
 def test_endpoint_refusing_connections(cli, s3_server, tmp_path):
-    from s3server import _free_port
+    from support.s3server import _free_port
 
     paths = make_files(tmp_path / "p", {"a": 10})
     env = dict(s3_server.env, XDG_CACHE_HOME=str(tmp_path / "c"), AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{_free_port()}")
@@ -267,7 +267,7 @@ def test_wrong_credentials(cli, tmp_path):
     import subprocess
     import sys
 
-    from s3server import _free_port
+    from support.s3server import _free_port
 
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-c", AUTH_SERVER, str(port)], stdin=subprocess.PIPE,

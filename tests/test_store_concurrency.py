@@ -12,7 +12,7 @@ import time
 
 from conftest import REPO
 from cloudsubmit.store.hashing import hash_bytes
-from store_fixtures import blob_keys, cli_env, make_files, open_as, store_url  # noqa: F401
+from support.store_fixtures import blob_keys, cli_env, make_files, open_as, store_url  # noqa: F401
 
 N_PROCS = 8
 

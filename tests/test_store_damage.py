@@ -9,8 +9,8 @@ import pytest
 
 from cloudsubmit.store import resolve, upload
 from cloudsubmit.store.index import QUARANTINE_PREFIX, SHARD_PREFIX
-from store_damage import BAD_ENTRIES, UNREADABLE, put_bad_entry, put_unreadable
-from store_fixtures import cli_env, make_files, open_as, store_url  # noqa: F401
+from support.store_damage import BAD_ENTRIES, UNREADABLE, put_bad_entry, put_unreadable
+from support.store_fixtures import cli_env, make_files, open_as, store_url  # noqa: F401
 
 
 def _seed(url, tmp_path):

@@ -9,7 +9,7 @@ from cloudsubmit.errors import StoreError
 from cloudsubmit.store import open_store, resolve, upload
 from cloudsubmit.store.index import IndexEntry, TeamIndex
 from cloudsubmit.store.local import LocalBackend
-from store_fixtures import make_files, open_as, store_url  # noqa: F401
+from support.store_fixtures import make_files, open_as, store_url  # noqa: F401
 
 
 def entry(i, user="a"):
@@ -146,3 +146,20 @@ def test_uploads_compact_the_index_past_the_configured_shard_count(store_url, tm
     fresh = open_as(store_url, tmp_path, "b").index.refresh()
     assert len(fresh.shards) <= 2 and len(fresh.entries()) == 4
     assert fresh.verify().ok
+
+
+def test_shard_entries_with_paths_that_could_escape_or_alias_a_root_are_left_out():
+    import gzip
+    import json
+
+    from cloudsubmit.store.index import FORMAT, decode_shard
+
+    def entry(path):
+        return {"hash": "0" * 32, "size": 1, "root": "proj", "path": path, "mtime_ns": 1, "user": "a", "time": 1.0}
+
+    bad = ["a//b", "./a", "a/..", "../a", "a/./b", "a/", "a\\b", "a\x00b", "a\nb", "a\x7fb", "/abs", ""]
+    good = ["a/..b/c", "..x/y", "a.b/c", "tex/wall paper.png", "…/ü.exr"]
+    data = gzip.compress(json.dumps({"format": FORMAT, "entries": [entry(p) for p in bad + good]}).encode())
+    decoded = decode_shard(data, "index/x.json.gz")
+    assert [e.path for e in decoded.entries] == good
+    assert len(decoded.bad) == len(bad) and all("path" in why for why in decoded.bad)

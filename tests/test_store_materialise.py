@@ -16,7 +16,7 @@ from cloudsubmit.storekeys import blob_key
 from cloudsubmit.store.materialise import NodeCache, materialise
 from cloudsubmit.store.pathmap import map_path, session_rules
 from cloudsubmit.store.transfer import TransferItem, mark_transient, run_transfers
-from storetools import GETS, CountingBackend, SlowBackend, payload, publish_job, write_tree
+from support.storetools import GETS, CountingBackend, SlowBackend, payload, publish_job, write_tree
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -94,7 +94,7 @@ def test_corrupt_blob_is_refused_and_never_cached(tmp_path, studio):
 CHILD = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from storetools import CountingBackend
+from support.storetools import CountingBackend
 from cloudsubmit.store.materialise import materialise
 store = CountingBackend(sys.argv[2])
 rep = materialise(store, "shotA", sys.argv[3], cache_dir=sys.argv[4], threads=4)
@@ -223,7 +223,7 @@ def test_prune_keeps_what_sessions_use(tmp_path, studio):
 KILLED_CHILD = r"""
 import sys
 sys.path.insert(0, sys.argv[1])
-from storetools import SlowBackend
+from support.storetools import SlowBackend
 from cloudsubmit.store.materialise import materialise
 SlowBackend.steps = 20
 materialise(SlowBackend(sys.argv[2]), "shotA", sys.argv[3], cache_dir=sys.argv[4], threads=2)
@@ -279,7 +279,7 @@ def test_materialise_command_prints_rules(cli, tmp_path, studio):
 
 
 def test_over_s3_each_blob_once_and_corruption_refused(tmp_path, studio, s3_bucket, s3_server):
-    from storetools import counting_s3
+    from support.storetools import counting_s3
 
     store = counting_s3(f"s3://{s3_bucket}/team")
     a = publish_job(store, "shotA", studio, {"gs": ["tex/wall.exr", "tex/floor.exr", "tex/floor_copy.exr", "geo/set.abc"]})
@@ -303,7 +303,7 @@ def test_over_s3_each_blob_once_and_corruption_refused(tmp_path, studio, s3_buck
 
 
 def test_cancel_over_s3_leaves_nothing_partial(tmp_path, s3_bucket):
-    from storetools import counting_s3
+    from support.storetools import counting_s3
 
     gs = write_tree(tmp_path / "gs", {f"sim.{i}.bgeo": os.urandom(9 << 20) for i in range(3)})  # streamed: > 8 MiB
     store = counting_s3(f"s3://{s3_bucket}/team")

@@ -12,7 +12,7 @@ from cloudsubmit.store.hashing import hash_file
 from cloudsubmit.store.manifest import Manifest, ManifestEntry, write_inputs
 from cloudsubmit.store.pathmap import map_path
 from cloudsubmit.store.mirror import MirrorLayout, check_mirror, index_skip, materialise_mirror, push_mirror
-from storetools import CountingBackend, payload, write_tree
+from support.storetools import CountingBackend, payload, write_tree
 
 SHOT = "work/neo/cloudTest"
 
@@ -122,7 +122,7 @@ def test_materialise_job_in_mirror_layout_downloads_nothing(studio, tmp_path):
 
 
 def test_mirror_over_s3(studio, s3_bucket):
-    from storetools import counting_s3
+    from support.storetools import counting_s3
 
     bucket = counting_s3(f"s3://{s3_bucket}")
     rels = [f"{SHOT}/scene.ma", f"{SHOT}/render/layout_Arnold.0001.exr", f"{SHOT}/tex/wall.tx"]

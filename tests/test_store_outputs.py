@@ -13,7 +13,7 @@ from cloudsubmit.store.local import LocalBackend
 from cloudsubmit.store.manifest import Manifest, output_roots, write_inputs
 from cloudsubmit.store.pathmap import session_rules
 from cloudsubmit.store.outputs import download_outputs, snapshot, upload_outputs
-from storetools import CountingBackend, SlowBackend, payload, tree_bytes, write_tree
+from support.storetools import CountingBackend, SlowBackend, payload, tree_bytes, write_tree
 
 
 def render(folder: Path, frames, tag="beauty", size=5000):
@@ -209,7 +209,7 @@ def test_download_command_errors_are_one_line(cli, tmp_path):
 
 
 def test_outputs_round_trip_over_s3(tmp_path, job, s3_bucket):
-    from storetools import counting_s3
+    from support.storetools import counting_s3
 
     store = counting_s3(f"s3://{s3_bucket}/team")
     before = snapshot([job["declared"]], job["rules"])

@@ -9,7 +9,7 @@ import pytest
 from cloudsubmit.errors import Cancelled
 from cloudsubmit.store import UploadRefused, resolve, upload
 from cloudsubmit.store.hashing import hash_bytes
-from store_fixtures import blob_keys, make_files, open_as, store_url  # noqa: F401
+from support.store_fixtures import blob_keys, make_files, open_as, store_url  # noqa: F401
 
 SCENE = {"tex/a.exr": 30_000, "tex/b.exr": 20_000, "geo/c.abc": 50_000, "scene.ma": 1_000}
 

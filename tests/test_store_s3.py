@@ -9,7 +9,7 @@ import pytest
 
 from cloudsubmit.errors import StoreError
 from cloudsubmit.store import UploadRefused, resolve, upload
-from store_fixtures import open_as
+from support.store_fixtures import open_as
 
 MULTIPART = {"store.s3.multipart_threshold_mb": 5, "store.s3.multipart_chunksize_mb": 5}
 
@@ -122,7 +122,7 @@ def _put_through_runner(backend, tmp_path, attempts):
 
 def test_refused_connection_is_retried_then_given_up_in_one_line(s3_server, monkeypatch, tmp_path):
     """A closed loopback port: the runner tries the file ``attempts`` times, then one line, exit 1."""
-    from s3server import _free_port
+    from support.s3server import _free_port
 
     from cloudsubmit.store.s3 import S3Backend
     from cloudsubmit.store.transfer import is_transient

@@ -13,11 +13,13 @@ from cloudsubmit.errors import Cancelled, CloudSubmitError, StoreError
 from cloudsubmit.hosts.base import HostSnapshot
 from cloudsubmit.scan.model import SceneInfo
 from cloudsubmit.vocabulary import IN_STORE
-from cloudsubmit.ui.controller import SubmitController, check_frames, describe_error, human_size
+from cloudsubmit.ui.controller import SubmitController, describe_error
+from cloudsubmit.ui.models import check_frames
+from cloudsubmit.units import human_size
 from cloudsubmit.config import load_config
 from cloudsubmit.ui.settings import PanelSettings, config_defaults, load_settings, settings_path
 
-from uifakes import FakeCore, listed_files, make_files
+from support.uifakes import FakeCore, listed_files, make_files
 
 
 @pytest.fixture(autouse=True)

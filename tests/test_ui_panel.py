@@ -21,8 +21,8 @@ from cloudsubmit.progress import ProgressReport, report  # noqa: E402
 from cloudsubmit.ui.controller import SubmitController  # noqa: E402
 from cloudsubmit.ui.panel import SubmitPanel, build_panel, show_panel  # noqa: E402
 
-from hostfakes import FakeHou, installed, maya_modules, maya_scene  # noqa: E402
-from uifakes import FakeCore, listed_files, make_files  # noqa: E402
+from support.hostfakes import FakeHou, installed, maya_modules, maya_scene  # noqa: E402
+from support.uifakes import FakeCore, listed_files, make_files  # noqa: E402
 
 WAIT_MS = 10_000
 
@@ -179,7 +179,7 @@ def test_houdini_panel_from_a_rop_menu(qtbot, tmp_path):
 
 
 def test_screenshots_for_each_host(qtbot, tmp_path):
-    from screenshots import save_screenshots
+    from support.screenshots import save_screenshots
 
     saved = save_screenshots(tmp_path / "images")
     assert sorted(saved) == ["houdini", "maya", "submitted"]
@@ -247,7 +247,7 @@ def test_maya_shelf_button_opens_the_panel(qtbot, tmp_path, monkeypatch):
 
 def test_cloudsubmit_panel_command_scans_the_demo_shot_offscreen(cli, tmp_path):
     from cloudsubmit.scan import scan_scene
-    from cloudsubmit.ui.controller import human_size
+    from cloudsubmit.units import human_size
 
     repo = Path(__file__).resolve().parent.parent
     scene = repo / "cloudsubmit" / "examples" / "demo_shot" / "scenes" / "shot010_lighting.ma"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from oldpython import find_python
+from support.oldpython import find_python
 
 REPO = Path(__file__).resolve().parent.parent
 # pytest-qt 4.5 dropped PySide2; 4.4 is the last release that drives it.

@@ -1,4 +1,4 @@
-"""``cloudsubmit submit | resubmit | status | jobs | stage``: jobs from the command line.
+"""``cloudsubmit submit | resubmit | status | cancel | jobs | stage``: jobs from the command line.
 
 Thin: parse, call :mod:`cloudsubmit.api` / :mod:`cloudsubmit.jobs`, print. ``--json`` prints one
 object on stdout and nothing else there."""
@@ -53,7 +53,8 @@ def register(sub) -> None:
     add_progress_flag(p)
     p.set_defaults(func=run_submit)
 
-    p = sub.add_parser("resubmit", help="submit an existing bundle again (DAGMan resumes from its rescue DAG)")
+    p = sub.add_parser("resubmit", help="run what is left of a job: submit its bundle again, DAGMan resumes "
+                                        "from its rescue DAG (finished nodes do not run again)")
     p.add_argument("job", help="job id or bundle directory")
     p.add_argument("--scheduler", choices=("htcondor", "local"))
     p.add_argument("--json", action="store_true")
@@ -63,6 +64,11 @@ def register(sub) -> None:
     p.add_argument("job", help="job id or bundle directory")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_status)
+
+    p = sub.add_parser("cancel", help="remove a job's DAG and its node jobs from the pool (resubmit runs what is left)")
+    p.add_argument("job", help="job id or bundle directory")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_cancel)
 
     p = sub.add_parser("jobs", help="list submitted jobs with their state")
     p.add_argument("--json", action="store_true")
@@ -200,9 +206,25 @@ def run_status(args: argparse.Namespace) -> int:
     from ..jobs.status import format_status, job_status
 
     cfg = load_cli_config(args)
-    st = job_status(find_bundle(cfg, args.job))
+    st = job_status(find_bundle(cfg, args.job), pool=True, idle_after=int(cfg["jobs"]["explain_idle_after"]))
     emit(args.json, st.to_dict(), format_status(st))
     return 1 if st.state == "failed" else 0  # scripts waiting on a job can tell failure apart
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    from ..cli import load_cli_config
+    from ..jobs.bundle import load_job
+    from ..jobs.registry import find_bundle
+    from ..jobs.schedd import cancel
+
+    cfg = load_cli_config(args)
+    bundle = find_bundle(cfg, args.job)
+    job = load_job(bundle)
+    removed = cancel(str(job["bundle"]), job["job_id"])
+    text = (f"cancelled {job['job_id']}: {removed} job(s) removed from the pool; `cloudsubmit resubmit "
+            f"{job['job_id']}` runs what is left" if removed else f"{job['job_id']}: nothing of it is in the pool")
+    emit(args.json, {"job_id": job["job_id"], "bundle": str(job["bundle"]), "removed": removed}, text)
+    return 0
 
 
 def run_jobs(args: argparse.Namespace) -> int:

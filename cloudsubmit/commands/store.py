@@ -128,7 +128,9 @@ def _warn_index(store: Any) -> None:
 
 def run_resolve(args: argparse.Namespace) -> int:
     store, res = _prepare(args)
-    out = dict(res.summary(), uploaded_files=0, uploaded_bytes=0, entries=[f.to_dict() for f in res.files])
+    out = dict(res.summary(), uploaded_files=0, uploaded_bytes=0)
+    if args.json:  # one entry per file only for a script that reads them: 100k files stay cheap otherwise
+        out["entries"] = [f.to_dict() for f in res.files]
     lines = [f"{store.url}: {out['skipped_files']} files in the store, {out['to_upload_files']} to upload "
              f"({human_size(out['to_upload_bytes'])}), {len(res.missing)} missing, {len(res.refused)} unreadable"]
     lines += [f"missing: {f.path}" for f in res.missing] + [f"unreadable: {f.path} ({f.reason})" for f in res.refused]

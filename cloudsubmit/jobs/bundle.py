@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from .. import __version__
 from ..errors import ConfigError, SubmitError
 from ..progress import ProgressCallback, ProgressReport, report
 from ..storekeys import inputs_key
@@ -38,8 +39,12 @@ if TYPE_CHECKING:
 DAG_NAME = "job.dag"
 STATUS_NAME = "node_status.txt"
 JOBSTATE_NAME = "jobstate.log"
+JOB_FORMAT = 1          # job.json's "version": a node refuses a bundle of a format it does not know
 INPUT_PATHS_NAME = "input_paths.json"   # the path list; the store's manifest is jobs/<id>/inputs.json
 ABORT_EXIT = 3          # a stage's "do not retry, stop the DAG" exit code
+# What DAGMan exits with after ABORT-DAG-ON: 0-2 only. Its own job's on_exit_remove keeps a DAGMan
+# that exits with anything else in the queue and starts it again, so "RETURN 3" looped forever.
+ABORT_DAG_RETURN = 1
 
 
 @dataclass
@@ -56,10 +61,17 @@ class Bundle:
 
 
 def default_bundle_root(scene: str, config: Config) -> Path:
+    """``jobs.bundle_root``, else beside the scene: ``<scene dir>/cloudsubmit/jobs``, or beside the
+    nearest folder above it whose path DAGMan reads literally (a shot folder named ``shot $(id)``
+    cannot hold a DAG, see :func:`condor.dagman_reads_literally`); the job's output folders stay
+    the shot's own whatever they are called."""
     root = config["jobs"]["bundle_root"]
     if root:
         return Path(os.path.expanduser(root))
-    return Path(scene).parent / "cloudsubmit" / "jobs"
+    base = Path(os.path.abspath(scene)).parent
+    while not C.dagman_reads_literally(str(base)) and base.parent != base:
+        base = base.parent
+    return base / "cloudsubmit" / "jobs"
 
 
 def bundle_path(plan: JobPlan, config: Config, bundle_dir: Optional[str] = None, *,
@@ -96,7 +108,7 @@ def stage_file(node: PlanNode) -> str:
     return f"post_{node.post}.sub" if node.stage == "post" else f"{node.stage}.sub"
 
 
-def _placement(profile: Mapping[str, Any], where: str) -> List[Tuple[str, str]]:
+def placement_pairs(profile: Mapping[str, Any], where: str) -> List[Tuple[str, str]]:
     what = f"pool profile {where}"
     pairs = [
         ("request_cpus", C.submit_value(str(profile.get("request_cpus", 1)), f"{what}.request_cpus")),
@@ -138,9 +150,10 @@ def submit_text(plan: JobPlan, node: PlanNode, bundle: Path, config: Config) -> 
         ("priority", str(int(plan.priority))),
         ("MY.CloudSubmitJob", C.classad_string(plan.job_id, "job id")),
         ("MY.CloudSubmitStage", C.classad_string(node.stage, "stage")),
+        ("MY.CloudSubmitPlace", C.classad_string(node.place, "place")),
         ("MY.CloudSubmitScene", C.classad_string(plan.scene, "scene")),
     ]
-    pairs.extend(_placement(profile, f"{config['jobs']['pool']}.{node.place}"))
+    pairs.extend(placement_pairs(profile, f"{config['jobs']['pool']}.{node.place}"))
     if transfer:
         pairs.append(("when_to_transfer_output", "ON_EXIT"))
         names = ["job.json", "config.json"] + ([INPUT_PATHS_NAME] if node.stage == "upload" else [])
@@ -167,7 +180,7 @@ def dag_text(plan: JobPlan, config: Config) -> str:
         if n.category:
             lines.append(f"CATEGORY {name} {C.attr_name(n.category, 'category')}")
     if any(n.stage == "upload" for n in plan.nodes):
-        lines.append(f"ABORT-DAG-ON upload {ABORT_EXIT} RETURN {ABORT_EXIT}")
+        lines.append(f"ABORT-DAG-ON upload {ABORT_EXIT} RETURN {ABORT_DAG_RETURN}")
     lines.extend(_edges(plan.nodes))
     if int(jobs["max_transfers"]) > 0:
         lines.append(f"MAXJOBS transfer {int(jobs['max_transfers'])}")
@@ -229,8 +242,8 @@ def _files(plan: JobPlan, bundle: Path, config: Config, store_url: str,
     for n in plan.nodes:
         if stage_file(n) not in subs:
             subs[stage_file(n)] = submit_text(plan, n, bundle, config)
-    job = {"version": 1, "job_id": plan.job_id, "bundle": str(bundle), "store": store_url,
-           "inputs_manifest": inputs_key(plan.job_id), "inputs": dict(inputs or {}),
+    job = {"version": JOB_FORMAT, "written_by": f"cloudsubmit {__version__}", "job_id": plan.job_id,
+           "bundle": str(bundle), "store": store_url, "inputs_manifest": inputs_key(plan.job_id), "inputs": dict(inputs or {}),
            "output_dirs": list(output_dirs), "launcher": launcher(config), "plan": plan.to_dict()}
     files = dict(subs)
     files[DAG_NAME] = dag_text(plan, config)
@@ -272,12 +285,20 @@ def write_bundle(plan: JobPlan, config: Config, bundle_dir: Optional[str] = None
 
 
 def load_job(ref: str) -> Dict[str, Any]:
-    """``job.json`` of a bundle given as its directory or the file itself."""
+    """``job.json`` of a bundle given as its directory or the file itself; a job written in a
+    format this cloudsubmit does not know is refused by name (a node with an older install)."""
     p = Path(ref)
     path = p / "job.json" if p.is_dir() else p
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        job = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SubmitError(f"{ref}: not a job bundle (no job.json)", exit_code=2) from None
     except (OSError, ValueError) as exc:
         raise SubmitError(f"{path}: unreadable job file ({exc})", exit_code=2) from None
+    version = job.get("version") if isinstance(job, dict) else None
+    if version != JOB_FORMAT:
+        by = job.get("written_by", "an unknown cloudsubmit") if isinstance(job, dict) else "an unknown cloudsubmit"
+        raise SubmitError(f"{path}: job format {version!r} (written by {by}); this is cloudsubmit {__version__}, "
+                          f"which reads format {JOB_FORMAT}: install the same cloudsubmit on the nodes "
+                          "(jobs.launcher) as on the workstation", exit_code=2)
+    return job

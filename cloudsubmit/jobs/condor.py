@@ -136,11 +136,16 @@ def attr_name(name: str, what: str) -> str:
     return name
 
 
+def classad_quote(value: str, what: str) -> str:
+    """A ClassAd string literal as the ClassAd language reads it (``"..."`` with ``\\"`` and
+    ``\\\\``), for constraints sent to a schedd: no submit macros apply there."""
+    check_line(value, what)
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def classad_string(value: str, what: str) -> str:
     """A ClassAd string literal for ``MY.attr = ...``; also safe as a submit value."""
-    check_line(value, what)
-    inner = value.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + escape_macros(inner, what) + '"'
+    return '"' + escape_macros(classad_quote(value, what)[1:-1], what) + '"'
 
 
 def classad_literal(value: object, what: str) -> str:
@@ -168,6 +173,15 @@ def dag_token(value: str, what: str) -> str:
         raise SubmitError(f"{what}: {_show(value)} contains whitespace or '\"', which a DAG "
                           "file cannot quote (SCRIPT arguments are split on spaces)", exit_code=2)
     return value
+
+
+def dagman_reads_literally(path: str) -> bool:
+    """Whether DAGMan reads ``path`` as written. DAGMan expands ``$(`` macros in every path it
+    handles itself (its default node log, a ``CONFIG`` file, the DAG's own folder), with no escape:
+    under ``shot $(id)/`` the node events go to ``shot /``, the DAG never sees a node finish and
+    waits forever. Such a folder cannot hold a DAG; :func:`submit_value` still escapes it for
+    ``.sub`` values (``initialdir``, ``log``), where condor_submit honours ``$(DOLLAR)``."""
+    return not _MACRO_DOLLAR_RE.search(path) and "$$" not in path
 
 
 def vars_value(value: str, what: str) -> str:

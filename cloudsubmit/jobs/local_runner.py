@@ -121,6 +121,7 @@ class _Run:
         self.bundle, self.dag = bundle, dag
         self.state: Dict[str, int] = {n: (S.DONE if n in done else S.NOT_READY) for n in dag.nodes}
         self.attempts: Dict[str, int] = {n: 0 for n in dag.nodes}
+        self.codes: Dict[str, int] = {}   # last exit code per node, for the status file
         self.lock = threading.Lock()
         self.procs: Dict[str, subprocess.Popen] = {}
         self.last_write = 0.0
@@ -146,7 +147,9 @@ class _Run:
                       "NodesFutile": states.count(S.FUTILE), "JobProcsHeld": 0, "JobProcsIdle": 0})]
         for name, st in self.state.items():
             parts.append(_ad({"Type": "NodeStatus", "Node": name, "NodeStatus": st,
-                              "StatusDetails": "running" if st == S.SUBMITTED else "",
+                              "StatusDetails": "running" if st == S.SUBMITTED else (
+                                  f"Job proc (local) failed with status {self.codes.get(name)}"  # DAGMan's words
+                                  if st == S.ERROR and name in self.codes else ""),
                               "RetryCount": max(0, self.attempts[name] - 1),
                               "JobProcsQueued": 1 if st == S.SUBMITTED else 0, "JobProcsHeld": 0}))
         parts.append(_ad({"Type": "StatusEnd", "EndTime": now, "NextUpdate": now + 1}))
@@ -228,6 +231,7 @@ def _finish(run: _Run, name: str, code: int) -> Optional[int]:
         run.state[name] = S.DONE
         run.event(name, "JOB_SUCCESS", "0")
         return None
+    run.codes[name] = code
     run.event(name, "JOB_FAILURE", str(code))
     if run.dag.abort_on.get(name) == code:
         run.state[name] = S.ERROR

@@ -32,6 +32,27 @@ class StageCounts:
 
 
 @dataclass
+class NodeProblem:
+    """Why one node is not moving: failed (exit code, first error line, log), held (the hold
+    reason) or idle too long (what keeps every slot from it, from the pool itself)."""
+    node: str
+    stage: str
+    state: str                                   # failed | held | idle
+    reason: str
+    exit_code: Optional[int] = None
+    log: str = ""
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"node": self.node, "stage": self.stage, "state": self.state, "reason": self.reason,
+                "exit_code": self.exit_code, "log": self.log}
+
+    def line(self) -> str:
+        code = f" (exit {self.exit_code})" if self.exit_code is not None else ""
+        log = f"; log: {self.log}" if self.log else ""
+        return f"{self.node} {self.state}{code}: {self.reason}{log}"
+
+
+@dataclass
 class JobStatus:
     job_id: str
     bundle: str
@@ -39,10 +60,14 @@ class JobStatus:
     stages: Dict[str, StageCounts] = field(default_factory=dict)
     source: str = ""                             # which file the counts came from
     updated: Optional[int] = None
+    failed_nodes: List[str] = field(default_factory=list)
+    details: Dict[str, str] = field(default_factory=dict)       # node -> DAGMan's StatusDetails
+    problems: List[NodeProblem] = field(default_factory=list)   # see explain()
 
     def to_dict(self) -> Dict[str, Any]:
         return {"job_id": self.job_id, "bundle": self.bundle, "state": self.state, "source": self.source,
-                "updated": self.updated, "stages": {k: v.to_dict() for k, v in self.stages.items()}}
+                "updated": self.updated, "stages": {k: v.to_dict() for k, v in self.stages.items()},
+                "problems": [p.to_dict() for p in self.problems]}
 
 
 def _parse_ads(text: str) -> List[Dict[str, Any]]:
@@ -131,6 +156,9 @@ def _from_status_file(path: Path, stage_of: Dict[str, str], st: JobStatus) -> No
             counts = st.stages[stage_of[ad["Node"]]]
             key = _classify(ad)
             setattr(counts, key, getattr(counts, key) + 1)
+            if key == "failed":
+                st.failed_nodes.append(ad["Node"])
+                st.details[ad["Node"]] = str(ad.get("StatusDetails", "") or "")
     for name, stage in stage_of.items():
         if name not in seen:
             st.stages[stage].waiting += 1
@@ -145,19 +173,32 @@ def _try_status_file(path: Path, stage_of: Dict[str, str], st: JobStatus) -> boo
     except (SubmitError, OSError, ValueError):
         st.stages = _empty(stage_of)
         st.state = "not started"
+        st.failed_nodes, st.details = [], {}
         return False
 
 
 _JOBSTATE_FINAL = {"JOB_SUCCESS": "done", "POST_SCRIPT_SUCCESS": "done", "JOB_FAILURE": "failed"}
 
 
-def _from_jobstate(path: Path, stage_of: Dict[str, str], st: JobStatus) -> None:
+def _from_jobstate(path: Path, stage_of: Dict[str, str], st: JobStatus, retry_of: Dict[str, int]) -> None:
+    """Node states from the jobstate log. A ``JOB_FAILURE`` with retries left is a node waiting to
+    run again, not a failed one (unless DAGMan has finished): read between a failure and its retry,
+    the job must not look failed."""
     state: Dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    failures: Dict[str, int] = {}
+    lines = path.read_text(encoding="utf-8").splitlines()
+    finished = any("DAGMAN_FINISHED" in line for line in lines)
+    for line in lines:
         words = line.split()
         if len(words) < 3 or words[1] not in stage_of:
             continue
         event = words[2]
+        if event == "JOB_FAILURE":
+            failures[words[1]] = failures.get(words[1], 0) + 1
+            final = finished or failures[words[1]] > retry_of.get(words[1], 0)
+            state[words[1]] = "failed" if final else "idle"
+            st.details[words[1]] = f"failed with status {words[3]}" if len(words) > 3 else ""
+            continue
         if event == "SUBMIT":
             state[words[1]] = "idle"
         elif event == "EXECUTE":
@@ -171,10 +212,13 @@ def _from_jobstate(path: Path, stage_of: Dict[str, str], st: JobStatus) -> None:
     for name, stage in stage_of.items():
         key = state.get(name, "waiting")
         setattr(st.stages[stage], key, getattr(st.stages[stage], key) + 1)
+        if key == "failed":
+            st.failed_nodes.append(name)
 
 
-def job_status(bundle: str) -> JobStatus:
-    """Counts per stage for the bundle at ``bundle`` (a directory or its job.json)."""
+def job_status(bundle: str, pool: bool = False, idle_after: int = 120) -> JobStatus:
+    """Counts per stage for the bundle at ``bundle`` (a directory or its job.json), and the
+    problems :func:`explain` finds (``pool``: ask the schedd about held and idle nodes too)."""
     from .bundle import STATUS_NAME, JOBSTATE_NAME, load_job
 
     job = load_job(bundle)
@@ -186,7 +230,7 @@ def job_status(bundle: str) -> JobStatus:
         st.source = str(status_file)
     elif jobstate.is_file():
         st.source = str(jobstate)
-        _from_jobstate(jobstate, stage_of, st)
+        _from_jobstate(jobstate, stage_of, st, {n["name"]: int(n.get("retry", 0) or 0) for n in job["plan"].get("nodes", [])})
     else:
         for stage in st.stages.values():
             stage.waiting = stage.total
@@ -202,12 +246,75 @@ def job_status(bundle: str) -> JobStatus:
             st.state = "done"
         else:
             st.state = "running"
+    on_pool = (root / "job.dag.condor.sub").is_file()  # written by both HTCondor submit paths, never locally
+    return explain(st, job["plan"], pool and on_pool, idle_after)
+
+
+_ERROR_LINE_RE = re.compile(r"error| failed: ", re.I)
+
+
+def _first_error(log: Path) -> str:
+    """The first line of a node's stderr that says "error" or "<stage> failed: why" (the stage's
+    own words), else its last line: what a TD reads first in the log."""
+    try:
+        lines = [ln.strip() for ln in log.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    return next((ln for ln in lines if _ERROR_LINE_RE.search(ln)), lines[-1] if lines else "")
+
+
+_STATUS_CODE_RE = re.compile(r"failed with status (-?\d+)")
+
+
+def _result(root: Path, node: str) -> Dict[str, Any]:
+    """``<node>.result.json``: in logs/ (a node that sees the bundle), else where HTCondor brought
+    it back from a cloud node's scratch folder (the bundle itself)."""
+    for path in (root / "logs" / f"{node}.result.json", root / f"{node}.result.json"):
+        try:
+            found = json.loads(path.read_text(encoding="utf-8"))
+            return found if isinstance(found, dict) else {}
+        except (OSError, ValueError):
+            continue
+    return {}
+
+
+def _failed_problem(root: Path, node: str, stage: str, details: str) -> NodeProblem:
+    log = root / "logs" / f"{node}.err"
+    result = _result(root, node)
+    code = result.get("exit_code") if isinstance(result.get("exit_code"), int) else None
+    said = _STATUS_CODE_RE.search(details)
+    if code is None and said:
+        code = int(said.group(1))
+    reason = _first_error(log) or str(result.get("error") or "") or details or "no error line in its log"
+    return NodeProblem(node, stage, "failed", reason, code, str(log))
+
+
+def explain(st: JobStatus, plan: Dict[str, Any], pool: bool = False, idle_after: int = 120) -> JobStatus:
+    """Fill ``st.problems``: every failed node from its log and result file; with ``pool``, held
+    nodes and nodes idle for ``idle_after`` seconds or more from the schedd (``jobs.schedd``). A
+    pool that cannot be asked is one problem line, never an exception: status still answers."""
+    stage_of = _stage_of(plan)
+    root = Path(st.bundle)
+    st.problems = [_failed_problem(root, n, stage_of.get(n, "?"), st.details.get(n, "")) for n in st.failed_nodes]
+    if not pool or st.state in ("done", "failed", "not started"):
+        return st
+    from .schedd import node_reasons
+
+    try:
+        reasons = node_reasons(st.job_id, idle_after)
+    except SubmitError as exc:
+        st.problems.append(NodeProblem("-", "-", "unknown", str(exc)))
+        return st
+    for node, reason in sorted(reasons.items()):
+        state, _, text = reason.partition(": ") if reason.startswith("held: ") else ("idle", "", reason)
+        st.problems.append(NodeProblem(node, stage_of.get(node, "?"), state, text))
     return st
 
 
 def format_status(st: JobStatus) -> str:
-    """A small table for the terminal."""
+    """A small table for the terminal, then one line per node that is failed, held or idle long."""
     lines = [f"{st.job_id}  {st.state}", f"  {'stage':<12}" + "".join(f"{k:>9}" for k in ("total",) + COUNTS)]
     for stage, c in st.stages.items():
         lines.append(f"  {stage:<12}" + "".join(f"{getattr(c, k):>9}" for k in ("total",) + COUNTS))
+    lines.extend(f"  {p.line()}" for p in st.problems)
     return "\n".join(lines)

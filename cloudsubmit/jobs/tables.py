@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import copy
 import functools
-import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Tuple
 
 from ..errors import ConfigError
+from ..paths import scene_extension
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -61,7 +61,7 @@ def renderer_for(scene: str, kind: str, config: Config) -> Tuple[str, Dict[str, 
             raise ConfigError(f"renderer {kind!r} has no command (set jobs.generic_command or "
                               f"jobs.renderers.{kind}.command)")
         return kind, spec
-    ext = os.path.splitext(scene)[1].lower()
+    ext = scene_extension(scene)
     for name, spec in table.items():
         if ext in [e.lower() for e in spec.get("extensions") or []]:
             return name, dict(spec)

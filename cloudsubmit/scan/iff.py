@@ -17,7 +17,7 @@ corrupt size field claims."""
 from __future__ import annotations
 
 import struct
-from typing import BinaryIO, Iterator, NamedTuple, Optional
+from typing import BinaryIO, Iterator, NamedTuple, Optional, Tuple
 
 from ..errors import ScanError
 from .model import IncompleteScene
@@ -64,6 +64,7 @@ class IffFile:
             raise ScanError(f"{name}: not a Maya binary file (starts with {magic!r}, expected FOR4 or FOR8)")
         self._unpack = struct.Struct(">4s4xQ" if self.wide else ">4sI").unpack_from
         self._win_pos, self._win = 0, b""
+        self._tags_ok: set = set()  # tags already checked: a file repeats a few dozen tags a million times
 
     def error(self, offset: int, what: str) -> ScanError:
         return IncompleteScene(f"{self.name}: corrupt or truncated Maya binary at offset {offset:#x}: {what}")
@@ -90,6 +91,37 @@ class IffFile:
             else:
                 pos = min(chunk.body + -(-chunk.size // self.align) * self.align, end)
 
+    def small_body(self, group: Chunk) -> Optional[bytes]:
+        """The whole body of a group of at most one window, read with one call (a node's
+        attributes), or None for a larger group (walk it with :meth:`children`)."""
+        if group.size > _WINDOW:
+            return None
+        return self._read_at(group.body, group.size)
+
+    def leaf_spans(self, group: Chunk, data: bytes) -> Iterator[Tuple[bytes, int, int]]:
+        """``(tag, start, stop)`` of each direct leaf of ``group`` in ``data`` (its
+        :meth:`small_body`): no Chunk per leaf, sub-groups skipped by their length, every size
+        checked as :meth:`children` checks it."""
+        pos, end, header, align, unpack = 0, len(data), self.header, self.align, self._unpack
+        if end != group.size:
+            raise self.error(group.body + end, "unexpected end of file")
+        while pos < end:
+            if end - pos < header:
+                raise self.error(group.body + pos, f"{end - pos} stray bytes at the end of a {group.tag.decode('latin-1')} group")
+            tag, size = unpack(data, pos)
+            body = pos + header
+            if size > end - body:
+                raise self.error(group.body + pos, f"chunk {tag.decode('latin-1')!r} claims {size} bytes, past the end of its group at {group.end:#x}")
+            if tag not in self._tags_ok:
+                self._check_tag(tag, group.body + pos)
+            if tag[:3] in _GROUP_PREFIXES and tag[3:] in (b"4", b"8"):
+                if size < 4:
+                    raise self.error(group.body + pos, f"group {tag.decode('latin-1')!r} too small to hold its form type")
+                pos = body + size
+                continue
+            pos = body + size + (-size % align)
+            yield tag, body, body + size
+
     def read(self, chunk: Chunk, limit: Optional[int] = None) -> bytes:
         """The body of a leaf (at most ``limit`` bytes). Sizes were checked by :meth:`children`."""
         n = chunk.size if limit is None else min(chunk.size, limit)
@@ -108,13 +140,18 @@ class IffFile:
         self.fh.seek(pos)
         return self.fh.read(n)
 
+    def _check_tag(self, tag: bytes, pos: int) -> None:
+        if not _PRINTABLE.issuperset(tag):
+            raise self.error(pos, f"invalid chunk tag {tag!r}")
+        self._tags_ok.add(tag)
+
     def _header(self, pos: int, end: int) -> Chunk:
         raw = self._read_at(pos, self.header + 4) if end - pos >= self.header + 4 else self._read_at(pos, self.header)
         if len(raw) < self.header:
             raise self.error(pos + len(raw), "unexpected end of file inside a chunk header")
         tag, size = self._unpack(raw)
-        if not _PRINTABLE.issuperset(tag):
-            raise self.error(pos, f"invalid chunk tag {tag!r}")
+        if tag not in self._tags_ok:
+            self._check_tag(tag, pos)
         body = pos + self.header
         if size > end - body:
             limit = "the end of the file" if end == self.file_size else "the end of its group"

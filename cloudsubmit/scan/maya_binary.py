@@ -25,7 +25,7 @@ import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from ..errors import ScanError
 from .attributes import AUX_SHORT_NAMES, AttrRule, frame_value_names, load_table, name_map, rule_refs
@@ -34,7 +34,8 @@ from .maya_info import build_info, info_names
 from .model import RawRef, ReadContext, ReadResult
 
 _TYPES = Path(__file__).with_name("maya_binary_types.yaml")
-_NAME_PEEK = 256                       # bytes read to learn an attribute chunk's name
+_NAME_PEEK = 256                       # bytes searched for an attribute chunk's name
+_LEAF_PEEK = 4096                      # bytes read of a non-string leaf of a large node (CREA, names)
 _STRING_TAGS = (b"STR ", b"STR#")
 _NUMBER_TAGS = {b"DBLE": struct.Struct(">d")}
 _FALLBACK_CODECS = ("cp932", "cp1252", "latin-1")   # latin-1 never fails
@@ -225,73 +226,69 @@ class _Scene:
             return None                   # one seek past the whole node
         node = _Node(type=node_type, tag=group.form)
         wanted = self.wanted(node_type)
-        for chunk in iff.children(group):
-            if chunk.is_group:
-                continue
-            if chunk.tag == b"CREA":
-                self.creation(iff, chunk, node)
+        for tag, offset, body in _leaves(iff, group):
+            if tag == b"CREA":
+                self.creation(iff, offset, body, node)
                 if node.type == "script" and node.name != "sceneConfigurationScriptNode":
                     return None           # UI scripts: large and never a file
-            elif chunk.tag == b"SLCT" and selected:
-                node.name = self.text(iff.read(chunk), "select").lstrip(":")
+            elif tag == b"SLCT" and selected:
+                node.name = self.text(body, "select").lstrip(":")
                 node.type = self.types.default_nodes.get(node.name, "")
                 if not self.interesting(node.type) or not node.type:
                     return None           # shared nodes are Maya's own: never typed by guessing
                 wanted = self.wanted(node.type)
-            else:
-                self.attribute(iff, chunk, node, wanted)
+            elif wanted is None or tag in _STRING_TAGS or tag in _NUMBER_TAGS:
+                self.attribute(iff, tag, offset, body, node, wanted)
         return node
 
-    def creation(self, iff: IffFile, chunk: Chunk, node: _Node) -> None:
+    def creation(self, iff: IffFile, offset: int, raw: bytes, node: _Node) -> None:
         """``CREA``: a flags byte, the name, the parent if any, and (Maya 2016+) a 16-byte UUID.
         Bit 0x80 marks a node without parent in FOR8 files, where the UUID follows the name."""
-        raw = iff.read(chunk, 4096)
         if len(raw) < 2:
-            raise iff.error(chunk.offset, "node creation record too short")
+            raise iff.error(offset, "node creation record too short")
         flags = raw[0]
         name, _, rest = raw[1:].partition(b"\0")
         node.name = self.text(name, "node name")
         if rest and b"\0" in rest and not (len(rest) == 16 and flags & 0x80):
             node.parent = self.text(rest.split(b"\0", 1)[0], f"{node.name} parent")
 
-    def attribute(self, iff: IffFile, chunk: Chunk, node: _Node, wanted: Optional[Set[str]]) -> None:
-        if wanted is not None and chunk.tag not in _STRING_TAGS and chunk.tag not in _NUMBER_TAGS:
-            return
-        head = iff.read(chunk, _NAME_PEEK)
-        end = head.find(b"\0")
+    def attribute(self, iff: IffFile, tag: bytes, offset: int, body: bytes, node: _Node,
+                  wanted: Optional[Set[str]]) -> None:
+        end = body.find(b"\0", 0, _NAME_PEEK)
         if end <= 0:
             return
-        name = _base_attr(head[:end].decode("latin-1"))
+        name = _base_attr(body[:end].decode("latin-1"))
         if wanted is None:
             node.attr_names.add(name)
         elif name not in wanted:
             return
-        number = _NUMBER_TAGS.get(chunk.tag)
-        if number is not None and len(head) >= end + 2 + number.size:
-            node.numbers[name] = number.unpack_from(head, end + 2)[0]
-        elif chunk.tag in _STRING_TAGS and (wanted is not None or name in self.by_attr):
-            body = head if chunk.size <= len(head) else iff.read(chunk)
-            node.strings.append((name, self.string_values(iff, chunk, body[end + 2:], f"{node.name}.{name}")))
+        number = _NUMBER_TAGS.get(tag)
+        if number is not None and len(body) >= end + 2 + number.size:
+            node.numbers[name] = number.unpack_from(body, end + 2)[0]
+        elif tag in _STRING_TAGS and (wanted is not None or name in self.by_attr):
+            node.strings.append((name, self.string_values(iff, tag, offset, body[end + 2:], f"{node.name}.{name}")))
 
-    def string_values(self, iff: IffFile, chunk: Chunk, payload: bytes, where: str) -> List[str]:
-        if chunk.tag == b"STR ":
+    def string_values(self, iff: IffFile, tag: bytes, offset: int, payload: bytes, where: str) -> List[str]:
+        if tag == b"STR ":
             return [self.text(payload.split(b"\0", 1)[0], where)]
         if len(payload) < 4:
-            raise iff.error(chunk.offset, f"string array {where} has no count")
+            raise iff.error(offset, f"string array {where} has no count")
         count = struct.unpack_from(">I", payload)[0]
         parts = payload[4:].split(b"\0")
         if count > len(parts) - 1:
-            raise iff.error(chunk.offset, f"string array {where} holds fewer strings than its count {count}")
+            raise iff.error(offset, f"string array {where} holds fewer strings than its count {count}")
         return [self.text(p, where) for p in parts[:count]]
 
     # -- from nodes to RawRefs --------------------------------------------------------------------
     def emit(self, node: _Node) -> None:
         node_type = node.type or self.guess(node)
         rules = self.table.get(node_type, [])
+        strings = dict(node.strings)
         for attr, values in node.strings:
             rule = next((r for r in rules if attr in r.names()), None)
             if rule is not None:
-                self.result.refs += rule_refs(node.name, node_type, rule, values, lambda name: self.value(node, name))
+                self.result.refs += rule_refs(node.name, node_type, rule, values,
+                                              lambda name: self.value(node, name, strings))
 
     def guess(self, node: _Node) -> str:
         """Type an unknown node by its attribute names (plug-in nodes, unlisted built-ins)."""
@@ -322,13 +319,13 @@ class _Scene:
         return tuple(sorted({(r.kind, r.follow, r.output) for attr, _ in node.strings for r in rules
                              if attr in r.names()}))
 
-    def value(self, node: _Node, long_name: str) -> Any:
+    def value(self, node: _Node, long_name: str, strings: Optional[Dict[str, List[str]]] = None) -> Any:
         """A helper attribute's value, by long or short name; None when the file does not set it
         or a connection drives it (so a keyed frame extension lists every frame of the range)."""
         names = (long_name, AUX_SHORT_NAMES.get(long_name, long_name))
-        if any((node.name, n) in self.connected for n in names):
+        if self.connected and any((node.name, n) in self.connected for n in names):
             return None
-        strings = dict(node.strings)
+        strings = dict(node.strings) if strings is None else strings
         for name in names:
             if name in node.numbers:
                 return node.numbers[name]
@@ -342,6 +339,21 @@ class _Scene:
         values: Dict[str, Any] = {names[k]: v for k, v in node.numbers.items() if k in names}
         values.update((names[k], v[0]) for k, v in node.strings if k in names and v)
         return values
+
+
+def _leaves(iff: IffFile, group: Chunk) -> Iterator[Tuple[bytes, int, bytes]]:
+    """``(tag, header offset, body)`` of a node's leaves. A node up to one window is read with
+    one call and sliced (no Chunk per leaf); in a larger one only string bodies are read whole,
+    other leaves up to the few bytes that name them, so mesh data is never read."""
+    data = iff.small_body(group)
+    if data is not None:
+        base = group.body - iff.header
+        for tag, start, stop in iff.leaf_spans(group, data):
+            yield tag, base + start, data[start:stop]
+        return
+    for chunk in iff.children(group):
+        if not chunk.is_group:
+            yield chunk.tag, chunk.offset, iff.read(chunk, None if chunk.tag in _STRING_TAGS else _LEAF_PEEK)
 
 
 def _maya_root(iff: IffFile) -> Chunk:
@@ -387,7 +399,7 @@ def list_nodes(path: str) -> List[NodeInfo]:
             node = _Node(tag=group.form, type=scene.types.tags.get(group.form, ""))
             first = next(iter(iff.children(group)), None)
             if first is not None and first.tag == b"CREA":
-                scene.creation(iff, first, node)
+                scene.creation(iff, first.offset, iff.read(first, 4096), node)
             out.append(NodeInfo(node.name, node.type, tag_name(node.tag), node.parent))
         return out
 

@@ -5,8 +5,9 @@ Everything that asks "is this a Maya scene?" (the scanner, host adapters, the pa
 scans) asks :func:`host_extensions` instead of keeping its own list."""
 from __future__ import annotations
 
-import posixpath
 from typing import Dict, Tuple
+
+from ..paths import scene_extension  # noqa: F401  (the READERS key of a path; re-exported)
 
 _TABLE = (
     (".ma", "maya_ascii", "maya"),
@@ -32,14 +33,3 @@ HOSTS: Dict[str, str] = {ext: host for ext, _module, host in _TABLE}
 def host_extensions(host: str) -> Tuple[str, ...]:
     """The scene extensions of ``host`` ("maya", "houdini", ...), in table order."""
     return tuple(ext for ext, _module, h in _TABLE if h == host)
-
-
-def scene_extension(path: str) -> str:
-    """The :data:`READERS` key for ``path``: its extension in lower case, with the one before a
-    ``.gz`` kept (``shot.ass.gz`` -> ``.ass.gz``), because compressed scenes are named that way."""
-    name = posixpath.basename(path.replace("\\", "/")).lower()
-    ext = posixpath.splitext(name)[1]
-    if ext == ".gz":
-        inner = posixpath.splitext(name[: -len(ext)])[1]
-        return inner + ext if inner else ext
-    return ext

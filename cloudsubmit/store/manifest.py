@@ -228,13 +228,23 @@ def _fold(path: str) -> str:
     return path.lower() if _DRIVE_RE.match(path) or path.startswith("//") else path
 
 
+def output_root_name(folder: str) -> str:
+    """The root name of one declared output folder, the one encoding of a folder name into store
+    keys, manifest roots and node paths: the folder's own name with every character other than ASCII
+    letters, digits and ``._-`` as ``_`` (``comp out`` -> ``comp_out``, ``日本語シーン`` -> ``out``,
+    at most 100 characters). The name only has to be a safe key part: the manifest maps it back to
+    the folder, so any name the file system allows works; :func:`output_roots` makes it unique."""
+    raw = posixpath.basename(folder.rstrip("/"))
+    base = "".join(c if (c.isascii() and c.isalnum()) or c in "._-" else "_" for c in raw)
+    return base.lstrip("._-")[:100].rstrip(".") or "out"
+
+
 def output_roots(output_dirs: Iterable[str]) -> Dict[str, str]:
-    """Stable root names for declared output folders: the folder name, made unique in sorted
-    order, so the submitter and every node of a job name the same folder the same way."""
+    """Stable root names for declared output folders (:func:`output_root_name`), made unique in
+    sorted order, so the submitter and every node of a job name the same folder the same way."""
     roots: Dict[str, str] = {}
     for d in sorted({normpath(x) for x in output_dirs}):
-        base = "".join(c if c.isalnum() or c in "._-" else "_" for c in posixpath.basename(d.rstrip("/")))
-        base = base.lstrip("._-") or "out"
+        base = output_root_name(d)
         name, n = base, 1
         while name in roots:
             n += 1

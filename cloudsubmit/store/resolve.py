@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import stat as statmod
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import partial
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
 
@@ -47,7 +47,11 @@ class FileState:
         return FileStat(self.path, self.size, self.mtime_ns, self.inode)
 
     def to_dict(self) -> Dict[str, Any]:
-        return asdict(self)
+        """Every field by name (scalars only, so no deep copy: asdict costs ~50x more per file)."""
+        return {name: getattr(self, name) for name in _FILE_STATE_FIELDS}
+
+
+_FILE_STATE_FIELDS = tuple(f.name for f in fields(FileState))
 
 
 @dataclass

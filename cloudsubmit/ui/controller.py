@@ -1,6 +1,6 @@
-"""The submit panel's logic, with no Qt: state, validation, the dependency rows and their totals,
-and what Submit does. The widgets render what this says and call its setters; tests drive it
-directly.
+"""The submit panel's logic, with no Qt: a facade over three small models (``models.py``: the
+form, the file list, the job) that calls the core's services and tells the widgets which part
+changed. The widgets render what this says and call its setters; tests drive it directly.
 
 Long work is handed out as *tasks*: plain callables ``task(progress) -> result`` that a worker
 thread runs; the panel calls the matching ``*_done`` method with the result on the main thread.
@@ -8,83 +8,39 @@ Host calls (save-before-submit) happen here, on the main thread, never in a task
 from __future__ import annotations
 
 import dataclasses
-import math
 import posixpath
-import time
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
-from ..errors import Cancelled, CloudSubmitError, FrameSpecError
-from ..frames import compact, parse_frames, range_spec, scout_frames
+from ..errors import Cancelled, CloudSubmitError
 from ..progress import ProgressCallback
 from ..scan.model import DependencySet
 from ..scan.readers import HOSTS, scene_extension
-from ..units import human_size
 from ..vocabulary import IN_STORE, MISSING, TO_UPLOAD, UNKNOWN
+from .models import FileListModel, FormModel, FrameCheck, JobModel, build_rows, plural
 from .services import Services, StageProgress, SubmitRequest, SubmittedJob
-from ..vocabulary import PLACES
 from .settings import PanelSettings, load_settings, save_settings
 
 Task = Callable[[Optional[ProgressCallback]], Any]
 Listener = Callable[[str], None]
 STATE_LABELS = {IN_STORE: "in the cloud", TO_UPLOAD: "to upload", MISSING: "missing", UNKNOWN: "checking"}
-STATE_FILTERS = ("all", IN_STORE, TO_UPLOAD, MISSING)
-MAX_JOB_NAME = 80
 
 
-@dataclass
-class DepRow:
-    """One line of the dependency view."""
+class _Via:
+    """An attribute of the controller that lives on one of its models (``ctrl.chunk_size`` is
+    ``ctrl.form.chunk_size``), so the widgets and tests read one object."""
 
-    path: str
-    state: str
-    size: Optional[int]
-    source: str
-    kind: str
-    haystack: str = ""  # lower-cased path + source, for the filter box
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.name = ""
 
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
 
-@dataclass
-class FrameCheck:
-    frames: List[int]
-    error: str = ""
+    def __get__(self, obj: Any, owner: Optional[type] = None) -> Any:
+        return self if obj is None else getattr(getattr(obj, self.model), self.name)
 
-    @property
-    def count(self) -> int:
-        return len(self.frames)
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def check_frames(text: str) -> FrameCheck:
-    """Parse a fileseq spec for the frame field: the frames, or an inline error in plain words."""
-    if not (text or "").strip():
-        return FrameCheck([], "enter the frames to render, e.g. 1-100 or 1-100x5")
-    try:
-        return FrameCheck(parse_frames(text))
-    except FrameSpecError as exc:
-        return FrameCheck([], exc.message)
-
-
-ROW_ORDER = {MISSING: 0, TO_UPLOAD: 1, UNKNOWN: 2, IN_STORE: 3}  # what needs the artist first
-
-
-def build_rows(deps: DependencySet, states: Optional[Dict[str, str]] = None) -> List[DepRow]:
-    """The dependency view's rows, sorted. Pure Python, so a worker thread builds them for 10,000
-    files while the UI stays live. A file that does not exist is missing whatever the store says."""
-    states = states or {}
-    rows = []
-    for i, d in enumerate(deps.dependencies):
-        if i % 1000 == 999:
-            time.sleep(0)  # on a worker: give the UI thread the GIL now and then
-        # an incomplete file (a referenced scene cut short) blocks submit like a missing one
-        state = MISSING if not d.exists or d.problem else states.get(d.path, UNKNOWN)
-        source = f"{d.source}; {d.problem}" if d.problem else d.source
-        rows.append(DepRow(d.path, state, d.size, source, d.kind, (d.path + "\n" + source).lower()))
-    rows.sort(key=lambda r: (ROW_ORDER[r.state], r.path))
-    return rows
+    def __set__(self, obj: Any, value: Any) -> None:
+        setattr(getattr(obj, self.model), self.name, value)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -97,8 +53,34 @@ def describe_error(exc: BaseException) -> str:
 
 
 class SubmitController:
-    """State of one submit panel. ``subscribe(fn)`` to hear which part changed: "scene",
-    "frames", "options", "rows", "busy", "status", "error"."""
+    """State of one submit panel: ``form``, ``files`` and ``job_state`` (models.py) behind one
+    facade. ``subscribe(fn)`` to hear which part changed: "scene", "frames", "options", "rows",
+    "busy", "status", "error"."""
+
+    # the widgets and tests read the models' fields through the controller
+    frame_text = _Via("form")
+    frame_check = _Via("form")
+    chunk_size = _Via("form")
+    placement = _Via("form")
+    scout = _Via("form")
+    priority = _Via("form")
+    job_name = _Via("form")
+    allow_missing = _Via("form")
+    renderer = _Via("form")
+    renderers = _Via("form")
+    camera = _Via("form")
+    cameras = _Via("form")
+    layer = _Via("form")
+    layers = _Via("form")
+    layer_frames = _Via("form")
+    layer_renderers = _Via("form")
+    layer_cameras = _Via("form")
+    rows = _Via("files")
+    visible = _Via("files")
+    filter_text = _Via("files")
+    state_filter = _Via("files")
+    job = _Via("job_state")
+    stages = _Via("job_state")
 
     def __init__(self, services: Services, settings: Optional[PanelSettings] = None,
                  settings_file: Any = None, save_scene: Optional[Callable[[], str]] = None,
@@ -109,33 +91,15 @@ class SubmitController:
         self.settings = settings if settings is not None else load_settings(settings_file, defaults)
         self._save_scene = save_scene
         self._listeners: List[Listener] = []
+        self.form = FormModel.from_settings(self.settings)
+        self.files = FileListModel()
+        self.job_state = JobModel()
         self.scene = ""
         self.snapshot: Any = None
         self.modified = False
-        self.frame_text = ""
-        self.frame_check = check_frames("")
-        self.chunk_size = self.settings.chunk_size
-        self.placement = dict(self.settings.placement)
-        self.scout = self.settings.scout
-        self.priority = self.settings.priority
-        self.job_name = ""
-        self.renderer, self.renderers = "", []  # type: str, List[str]
-        self.camera, self.cameras = "", []  # type: str, List[str]
-        self.layer, self.layers = "", []  # type: str, List[str]
-        self.layer_frames: Dict[str, Any] = {}
-        self.layer_renderers: Dict[str, str] = {}
-        self.layer_cameras: Dict[str, str] = {}
         self.dependencies: Optional[DependencySet] = None
-        self.rows: List[DepRow] = []
-        self._counts: Optional[Dict[str, int]] = None
-        self.visible: List[DepRow] = []
-        self.filter_text, self.state_filter = "", "all"
-        self.allow_missing = False
         self.busy = ""  # the stage a worker is running, "" when idle
         self.error = ""
-        self.job: Optional[SubmittedJob] = None
-        self.stages: List[StageProgress] = []
-        self._submitted: Optional[SubmitRequest] = None
         self._scanned: Any = None      # the scan_key() the shown file list was made for
         self._scan_failed: Any = None  # a key whose scan failed: not retried by itself
 
@@ -156,17 +120,20 @@ class SubmitController:
         self.scene = paths.normpath(scene) if scene else ""
         self.snapshot = snapshot
         self.modified = bool(getattr(snapshot, "modified", False))
-        self.job_name = posixpath.splitext(posixpath.basename(self.scene))[0] if self.scene else ""
-        self.dependencies, self.rows, self.visible, self.job, self.stages = None, [], [], None, []
-        self._counts = None
+        self.form.job_name = posixpath.splitext(posixpath.basename(self.scene))[0] if self.scene else ""
+        self.dependencies = None
+        self.files.clear()
+        self.job_state.clear()
         if snapshot is not None:
-            self.layer_frames = dict(snapshot.layer_frames)
-            self.layer_renderers = dict(snapshot.layer_renderers)
-            self.layer_cameras = dict(snapshot.layer_cameras)
-            self._choices(snapshot.renderer, snapshot.cameras, snapshot.layers)
-            self._prefill_frames(snapshot.frame_range)
-            if layer in self.layers or (not layer and self.layers):
-                self.set_layer(layer or self.layers[0])
+            form = self.form
+            form.layer_frames = dict(snapshot.layer_frames)
+            form.layer_renderers = dict(snapshot.layer_renderers)
+            form.layer_cameras = dict(snapshot.layer_cameras)
+            form.set_choices(snapshot.renderer, snapshot.cameras, snapshot.layers)
+            if snapshot.frame_range:
+                self.set_frame_text(_spec(snapshot.frame_range))
+            if layer in form.layers or (not layer and form.layers):
+                self.set_layer(layer or form.layers[0])
         self._emit("scene")
 
     @property
@@ -177,172 +144,91 @@ class SubmitController:
         kind = HOSTS.get(scene_extension(self.scene), "")
         return kind if kind in ("maya", "houdini") else ""
 
-    def _choices(self, renderer: str, cameras: List[str], layers: List[str]) -> None:
-        self.renderers = sorted({renderer, *self.layer_renderers.values()} - {""})
-        self.renderer = renderer or self.renderer
-        self.cameras = list(cameras)
-        self.camera = self.camera if self.camera in self.cameras else (self.cameras[0] if self.cameras else "")
-        self.layers = list(layers)
-        self.layer = self.layer if self.layer in self.layers else (self.layers[0] if self.layers else "")
-
-    def _prefill_frames(self, frame_range: Any) -> None:
-        spec = range_spec(*frame_range) if frame_range else ""
-        if spec:
-            self.set_frame_text(spec)
-
     def apply_scene_info(self, info: Any) -> None:
         """Offline scans learn renderer/cameras/layers from the file: fill what the host did not."""
         if self.snapshot is not None or info is None:
             return
-        self._choices(info.renderer, info.cameras, list(info.layers) + list(info.rops))
-        if not self.frame_text and info.frame_start is not None:
+        self.form.set_choices(info.renderer, info.cameras, list(info.layers) + list(info.rops))
+        if not self.form.frame_text and info.frame_start is not None:
             end = info.frame_end if info.frame_end is not None else info.frame_start
-            self._prefill_frames((info.frame_start, end, info.frame_step or 1))
+            self.set_frame_text(_spec((info.frame_start, end, info.frame_step or 1)))
         self._emit("options")
 
-    # -- options -------------------------------------------------------------------------------
+    # -- options: the form model, then who must redraw -----------------------------------------
     def set_frame_text(self, text: str) -> FrameCheck:
-        self.frame_text = text
-        self.frame_check = check_frames(text)
+        check = self.form.set_frame_text(text)
         self._emit("frames")
-        return self.frame_check
+        return check
 
     @property
     def frames(self) -> List[int]:
-        return self.frame_check.frames
+        return self.form.frames
 
     def frames_summary(self) -> str:
-        """"100 frames, 10 chunks, scout 1,50,100" or the inline error."""
-        check = self.frame_check
-        if check.error:
-            return check.error
-        chunks = math.ceil(check.count / max(1, self.chunk_size))
-        text = f"{plural(check.count, 'frame')}, {plural(chunks, 'chunk')}"
-        if self.scout and check.count > 3:
-            text += f", scout {compact(scout_frames(check.frames))}"
-        return text
+        return self.form.frames_summary()
 
     def set_chunk_size(self, size: int) -> None:
-        self.chunk_size = max(1, int(size))
+        self.form.chunk_size = max(1, int(size))
         self._emit("frames")
 
     def set_placement(self, stage: str, where: str) -> None:
-        if stage not in self.placement or where not in PLACES:
-            raise ValueError(f"unknown stage/placement {stage}={where}")
-        self.placement[stage] = where
+        self.form.set_placement(stage, where)
         self._emit("options")
 
     def set_scout(self, on: bool) -> None:
-        self.scout = bool(on)
+        self.form.scout = bool(on)
         self._emit("frames")
 
     def set_priority(self, priority: int) -> None:
-        self.priority = int(priority)
+        self.form.priority = int(priority)
         self._emit("options")
 
     def set_job_name(self, name: str) -> None:
-        self.job_name = name
+        self.form.job_name = name
         self._emit("options")
 
     def set_renderer(self, renderer: str) -> None:
-        self.renderer = renderer
+        self.form.renderer = renderer
         self._emit("options")
 
     def set_camera(self, camera: str) -> None:
-        self.camera = camera
+        self.form.camera = camera
         self._emit("options")
 
     def set_layer(self, layer: str) -> None:
         """A Houdini ROP brings its own frame range, renderer and camera."""
-        self.layer = layer
-        if self.layer_frames.get(layer):
-            self._prefill_frames(self.layer_frames[layer])
-        self.renderer = self.layer_renderers.get(layer) or self.renderer
-        camera = self.layer_cameras.get(layer)
-        if camera:
-            self.camera = camera
-            if camera not in self.cameras:
-                self.cameras.append(camera)
+        self.form.set_layer(layer)
+        if self.form.layer_frames.get(layer):  # the ROP's own range went into the frame field
+            self._emit("frames")
         self._emit("options")
 
     def set_allow_missing(self, on: bool) -> None:
-        self.allow_missing = bool(on)
+        self.form.allow_missing = bool(on)
         self._emit("busy")
 
     def job_name_error(self) -> str:
-        name = self.job_name.strip()
-        if not name:
-            return "give the job a name"
-        if any(c in name for c in "\r\n\t") or len(name) > MAX_JOB_NAME:
-            return f"the job name must be one line of at most {MAX_JOB_NAME} characters"
-        return ""
+        return self.form.job_name_error()
 
-    # -- dependencies --------------------------------------------------------------------------
+    # -- dependencies: the file list model -----------------------------------------------------
     def set_dependencies(self, deps: DependencySet, states: Optional[Dict[str, str]] = None,
-                         rows: Optional[List[DepRow]] = None, key: Any = None) -> None:
+                         rows: Optional[List[Any]] = None, key: Any = None) -> None:
         """Show a scan's files; ``states`` (from resolving against the store) says which are in
         the cloud already. ``rows`` already built by a worker saves the main thread the work.
         ``key`` is the :meth:`scan_key` the scan ran for (default: the form as it is now)."""
         self.dependencies = deps
-        self.rows = rows if rows is not None else build_rows(deps, states)
-        self._counts = None
+        self.files.set_rows(rows if rows is not None else build_rows(deps, states))
         scanned = self.scan_key() if key is None else key
         self.apply_scene_info(deps.info)
         # What was empty when the scan started and the scan itself filled in (the scene's own
         # range, its first layer) describes this very list: no second scan for it.
         self._scanned = tuple(now if was in ("", ()) else was for was, now in zip(scanned, self.scan_key()))
-        self._refilter()
-
-    def set_filter(self, text: Optional[str] = None, state: Optional[str] = None) -> None:
-        if text is not None:
-            self.filter_text = text
-        if state is not None:
-            if state not in STATE_FILTERS:
-                raise ValueError(f"unknown state filter {state!r}")
-            self.state_filter = state
-        self._refilter()
-
-    def _refilter(self) -> None:
-        words = self.filter_text.lower().split()
-        state = self.state_filter
-        rows = self.rows if state == "all" else [r for r in self.rows if r.state == state]
-        for word in words:  # one pass per word, each over fewer rows
-            rows = [r for r in rows if word in r.haystack]
-        self.visible = list(rows)
         self._emit("rows")
-
-    def counts(self) -> Dict[str, int]:
-        """Files per state (cached: rows do not change state until the next scan)."""
-        if self._counts is None:
-            out = {IN_STORE: 0, TO_UPLOAD: 0, MISSING: 0, UNKNOWN: 0}
-            for r in self.rows:
-                out[r.state] += 1
-            self._counts = out
-        return dict(self._counts)
-
-    def totals_text(self) -> str:
-        """"132 files, 120 already in the cloud, 12 to upload, 1.2 GB, 1 missing"."""
-        if self.dependencies is None:
-            return "Not scanned yet."
-        c = self.counts()
-        parts = [plural(len(self.rows), "file")]
-        if c[UNKNOWN]:
-            size = sum(r.size or 0 for r in self.rows if r.state != MISSING)
-            parts += [f"{c[UNKNOWN]} not checked against the cloud yet", human_size(size)]
-        else:
-            size = sum(r.size or 0 for r in self.rows if r.state == TO_UPLOAD)
-            parts += [f"{c[IN_STORE]} already in the cloud", f"{c[TO_UPLOAD]} to upload", human_size(size)]
-        parts.append(f"{c[MISSING]} missing")
-        return ", ".join(parts)
-
-    def warnings(self) -> List[str]:
-        return list(self.dependencies.warnings) if self.dependencies is not None else []
 
     # -- is the file list the form's? ----------------------------------------------------------
     def scan_key(self) -> Any:
         """What the file list depends on: the scene, the frames, the layer/ROP and the camera.
         Submit sends the list made for exactly this key, never one made for other frames."""
-        return (self.scene, tuple(self.frames), self.layer, self.camera)
+        return (self.scene, tuple(self.frames), self.form.layer, self.form.camera)
 
     @property
     def stale(self) -> bool:
@@ -352,7 +238,21 @@ class SubmitController:
     def needs_rescan(self) -> bool:
         """Whether the panel should scan again by itself (after a short pause in typing): the list
         is stale, the frames are valid, and the last scan of these settings did not fail."""
-        return self.stale and not self.frame_check.error and self._scan_failed != self.scan_key()
+        return self.stale and not self.form.frame_check.error and self._scan_failed != self.scan_key()
+
+    def set_filter(self, text: Optional[str] = None, state: Optional[str] = None) -> None:
+        self.files.set_filter(text, state)
+        self._emit("rows")
+
+    def counts(self) -> Dict[str, int]:
+        return self.files.counts()
+
+    def totals_text(self) -> str:
+        """"132 files, 120 already in the cloud, 12 to upload, 1.2 GB, 1 missing"."""
+        return "Not scanned yet." if self.dependencies is None else self.files.totals_text()
+
+    def warnings(self) -> List[str]:
+        return list(self.dependencies.warnings) if self.dependencies is not None else []
 
     # -- long work, handed to a worker ---------------------------------------------------------
     def start(self, stage: str) -> None:
@@ -375,7 +275,7 @@ class SubmitController:
         if refresh_host:
             self._refresh_snapshot()
         scene, snap, services, key = self.scene, self.snapshot, self.services, self.scan_key()
-        frames = None if self.frame_check.error else list(self.frames)
+        frames = None if self.form.frame_check.error else list(self.frames)
 
         def task(progress: Optional[ProgressCallback]) -> Any:
             deps = services.scan(scene, frames, snap, progress)
@@ -412,18 +312,19 @@ class SubmitController:
         out = []
         if self.busy:
             out.append(f"wait for {self.busy} to finish")
-        if self.frame_check.error:
-            out.append(self.frame_check.error)
+        if self.form.frame_check.error:
+            out.append(self.form.frame_check.error)
         if self.job_name_error():
             out.append(self.job_name_error())
         if self.dependencies is None:
             out.append("scan the scene first")
-        elif self.stale and not self.frame_check.error:
+        elif self.stale and not self.form.frame_check.error:
             out.append("the file list is being updated for the new settings")
-        if self.job is not None and self.dependencies is not None and self.request() == self._submitted:
-            out.append(f"already submitted as job {self.job.job_id}: change something to submit again")
+        done = self.job_state
+        if done.job is not None and self.dependencies is not None and self.request() == done.submitted:
+            out.append(f"already submitted as job {done.job.job_id}: change something to submit again")
         missing = self.counts()[MISSING]
-        if missing and not self.allow_missing:
+        if missing and not self.form.allow_missing:
             out.append(f"{plural(missing, 'file')} missing: fix the paths, or tick "
                        "\"Submit anyway\" if the render does not need them")
         return out
@@ -432,12 +333,7 @@ class SubmitController:
         return not self.submit_blockers()
 
     def request(self) -> SubmitRequest:
-        return SubmitRequest(
-            scene=self.scene, frames=compact(self.frames), chunk_size=self.chunk_size,
-            placement=dict(self.placement), scout=self.scout, priority=self.priority,
-            job_name=self.job_name.strip(), renderer=self.renderer, camera=self.camera,
-            layer=self.layer, allow_missing=self.allow_missing,
-        )
+        return self.form.request(self.scene)
 
     def submit_task(self) -> Task:
         """What Submit does: refuse with the reasons, save the scene if it changed (on this, the
@@ -452,48 +348,42 @@ class SubmitController:
         self.remember()
         request, deps, services = self.request(), self.dependencies, self.services
         assert deps is not None  # submit_blockers() said "scan the scene first" otherwise
-        self._submitted = request
+        self.job_state.submitted = request
         return lambda progress: services.submit(request, deps, progress)
 
     def remember(self) -> None:
-        self.settings = PanelSettings(chunk_size=self.chunk_size, placement=dict(self.placement),
-                                      scout=self.scout, priority=self.priority)
+        self.settings = self.form.settings()
         try:
             save_settings(self.settings, self.settings_file)
         except OSError:
             pass  # an unwritable config folder must not block a submission
 
     def submit_done(self, result: SubmittedJob) -> None:
-        self.busy, self.job = "", result
-        self.stages = [StageProgress(s) for s in self.placement]
+        self.busy = ""
+        self.job_state.submitted_as(result, self.form.placement)
         self._emit("busy")
         self._emit("status")
 
-    # -- after submit --------------------------------------------------------------------------
+    # -- after submit: the job model -----------------------------------------------------------
     def status_task(self) -> Optional[Task]:
-        if self.job is None:
+        job = self.job_state.job
+        if job is None:
             return None
-        job, services = self.job.bundle or self.job.job_id, self.services
-        return lambda progress: services.status(job)
+        ref, services = job.bundle or job.job_id, self.services
+        return lambda progress: services.status(ref)
 
     def status_done(self, stages: List[StageProgress]) -> None:
-        self.stages = list(stages)
+        self.job_state.stages = list(stages)
         self._emit("status")
 
     def status_lines(self) -> List[str]:
-        if self.job is None:
-            return []
-        lines = [f"Job {self.job.job_id} submitted." + (f" {self.job.message}" if self.job.message else "")]
-        for s in self.stages:
-            count = f" {s.done}/{s.total}" if s.total else ""
-            lines.append(f"{s.stage}{self._where(s.stage)}: {s.state}{count}")
-        return lines
-
-    def _where(self, stage: str) -> str:
-        """" (local)" for a stage the panel placed; the job status names post stages
-        ``post_<name>`` while the panel's choices use ``<name>``, which printed "post_comp ()"."""
-        where = self.placement.get(stage) or self.placement.get(stage[len("post_"):] if stage.startswith("post_") else "")
-        return f" ({where})" if where else ""
+        return self.job_state.status_lines(self.form.placement)
 
     def finished(self) -> bool:
-        return bool(self.stages) and all(s.state in ("done", "failed") for s in self.stages)
+        return self.job_state.finished()
+
+
+def _spec(frame_range: Any) -> str:
+    from ..frames import range_spec
+
+    return range_spec(*frame_range)

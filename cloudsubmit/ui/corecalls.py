@@ -70,8 +70,11 @@ def status(job: str, config: Config) -> List[StageProgress]:
     from ..jobs.registry import find_bundle
     from ..jobs.status import job_status
 
-    st = job_status(find_bundle(config, job))
-    return [StageProgress(name, _state(c), c.done, c.total) for name, c in st.stages.items()]
+    st = job_status(find_bundle(config, job), pool=True, idle_after=int(config["jobs"]["explain_idle_after"]))
+    first: Dict[str, str] = {}
+    for problem in st.problems:  # the first problem per stage: the panel has one line per stage
+        first.setdefault(problem.stage, problem.line())
+    return [StageProgress(name, _state(c), c.done, c.total, first.get(name, "")) for name, c in st.stages.items()]
 
 
 def _state(counts: Any) -> str:

@@ -14,7 +14,8 @@ from Qt import QtCore, QtGui, QtWidgets
 from ..errors import CloudSubmitError
 from ..progress import ProgressReport
 from .qtcompat import guard_none_refcount, standalone_application
-from .controller import STATE_FILTERS, STATE_LABELS, SubmitController
+from .controller import STATE_LABELS, SubmitController
+from .models import STATE_FILTERS
 from .widgets import ERROR_STYLE, DependencyModel, StagePlacement, combo, draw_icon, set_combo
 from .workers import TaskRunner
 

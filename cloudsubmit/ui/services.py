@@ -44,6 +44,7 @@ class StageProgress:
     state: str = "waiting"  # waiting | running | done | failed
     done: int = 0
     total: int = 0
+    detail: str = ""        # why a node of the stage is failed, held or idle (jobs.status.NodeProblem.line)
 
 
 ScanFn = Callable[[str, Optional[List[int]], Any, Optional[ProgressCallback]], DependencySet]

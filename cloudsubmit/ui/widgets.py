@@ -6,7 +6,9 @@ from typing import Any, List, Optional
 
 from Qt import QtCore, QtGui, QtWidgets
 
-from .controller import STATE_LABELS, DepRow, SubmitController, human_size
+from ..units import human_size
+from .controller import STATE_LABELS, SubmitController
+from .models import DepRow
 from ..vocabulary import IN_STORE, MISSING, PLACES, TO_UPLOAD
 
 Qt = QtCore.Qt

@@ -8,7 +8,8 @@ import gzip
 import json
 from typing import Callable, Dict, List
 
-from cloudsubmit.store.index import FORMAT, encode_shard, new_shard_key
+from cloudsubmit.store.index import FORMAT, encode_shard
+from cloudsubmit.storekeys import new_shard_key
 
 GOOD = {"hash": "0" * 31 + "1", "size": 3, "root": "gs", "path": "a/b.exr", "mtime_ns": 1, "user": "u", "time": 1.0}
 

@@ -1,5 +1,5 @@
 """Save PNG screenshots of the real panel, in a Maya-like and a Houdini-like session (the host
-fakes), for the docs: ``QT_QPA_PLATFORM=offscreen python tests/screenshots.py [OUT_DIR]``
+fakes), for the docs: ``QT_QPA_PLATFORM=offscreen python tests/support/screenshots.py [OUT_DIR]``
 (without OUT_DIR: docs/images/, and the icons in icons/ are redrawn too).
 
 The panel is the real one. In the Maya and Houdini pictures only the scene data is canned (no DCC
@@ -17,7 +17,7 @@ from typing import Dict, List
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parent)]
+sys.path[:0] = [str(HERE.parent), str(HERE.parent.parent)]  # tests/ (for support.*) and the repo
 
 from cloudsubmit.errors import CloudSubmitError  # noqa: E402
 from cloudsubmit.scan.model import Dependency, DependencySet  # noqa: E402
@@ -109,7 +109,7 @@ def save_screenshots(out_dir: Path) -> Dict[str, Path]:
     from cloudsubmit.hosts.houdini import HoudiniHost
     from cloudsubmit.hosts.maya import MayaHost
     from cloudsubmit.ui.panel import show_panel, wait_idle
-    from hostfakes import FakeHou, installed, maya_modules, maya_scene
+    from support.hostfakes import FakeHou, installed, maya_modules, maya_scene
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["cloudsubmit-screenshots"])
     _dark(app)

@@ -1,0 +1,53 @@
+"""What the bench scripts share: a generated-scene bench's command line, its measuring child
+process, and a child command's peak RSS. Not a bench itself (``make bench`` runs bench_*.py)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+
+def scene_bench_args(description: str, env_prefix: str) -> argparse.Namespace:
+    """``--mb``/``--file-nodes`` (defaults from ``<env_prefix>_MB``/``_FILE_NODES``), ``--runs``,
+    ``--dir``, ``--keep``, and the hidden ``--measure``/``--mode`` of the child process."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--mb", type=int, default=int(os.environ.get(f"{env_prefix}_MB", 200)))
+    ap.add_argument("--file-nodes", type=int, default=int(os.environ.get(f"{env_prefix}_FILE_NODES", 100_000)))
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--dir", help="parent folder for the generated scene (default: system temp)")
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--measure", help=argparse.SUPPRESS)
+    ap.add_argument("--mode", default="read", help=argparse.SUPPRESS)
+    return ap.parse_args()
+
+
+def measured_runs(script: str, scene: Path, modes: Sequence[str], runs: int) -> Dict[str, List[dict]]:
+    """Each mode ``runs`` times, each in a fresh ``script --measure`` child (its own peak RSS),
+    the modes interleaved so a noisy neighbour slows them alike."""
+    out: Dict[str, List[dict]] = {m: [] for m in modes}
+    for _ in range(runs):
+        for mode in modes:
+            proc = subprocess.run([sys.executable, script, "--measure", str(scene), "--mode", mode],
+                                  capture_output=True, text=True, check=True)
+            out[mode].append(json.loads(proc.stdout))
+    return out
+
+
+def peak_rss(argv: Sequence[str], env: Dict[str, str], cwd: str, ok_codes=(0, 1)) -> Tuple[float, float]:
+    """Run ``argv``; its wall seconds and peak RSS in MB (``wait4``: that process alone)."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(list(argv), env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        code = os.waitstatus_to_exitcode(status)
+        if code not in ok_codes:
+            err.seek(0)
+            raise SystemExit(f"{' '.join(argv)} exited {code}: {err.read().decode(errors='replace').strip()[-500:]}")
+    return wall, usage.ru_maxrss / 1024
