@@ -109,8 +109,8 @@ def test_missing_files_block_submit_until_override(tmp_path):
 
 def test_bad_frames_and_job_name_block_submit(tmp_path):
     ctrl, _ = make_ctrl(tmp_path, make_files(tmp_path / "tex", 1))
-    scanned(ctrl)
     ctrl.set_frame_text("1-10")
+    scanned(ctrl)
     assert ctrl.can_submit()
     ctrl.set_job_name("two\nlines")
     assert not ctrl.can_submit()
@@ -119,7 +119,7 @@ def test_bad_frames_and_job_name_block_submit(tmp_path):
     ctrl.set_job_name("ok")
     ctrl.set_frame_text("zz")
     assert any("zz" in b for b in ctrl.submit_blockers())
-    ctrl.set_frame_text("1")
+    ctrl.set_frame_text("1-10")
     ctrl.start("upload")
     assert ctrl.submit_blockers() == ["wait for upload to finish"]
 
@@ -222,8 +222,8 @@ def test_errors_in_plain_words():
 def test_status_lines_follow_the_job(tmp_path):
     ctrl, core = make_ctrl(tmp_path, make_files(tmp_path / "t", 1))
     assert ctrl.status_task() is None
-    scanned(ctrl)
     ctrl.set_frame_text("1-10")
+    scanned(ctrl)
     ctrl.submit_done(ctrl.submit_task()(None))
     ctrl.status_done(ctrl.status_task()(None))
     assert ctrl.status_lines()[1:3] == ["upload (local): done 12/12", "render (cloud): running 3/10"]
@@ -235,8 +235,8 @@ def test_status_lines_place_post_stages_by_their_name(tmp_path):
     from cloudsubmit.ui.services import StageProgress
 
     ctrl, core = make_ctrl(tmp_path, make_files(tmp_path / "t", 1))
-    scanned(ctrl)
     ctrl.set_frame_text("1-10")
+    scanned(ctrl)
     ctrl.placement["comp"] = "local"
     ctrl.submit_done(ctrl.submit_task()(None))
     ctrl.status_done([StageProgress("render", "done", 1, 1), StageProgress("post_comp", "running", 0, 1),
@@ -301,3 +301,46 @@ def test_real_services_scan_resolve_submit_and_follow_a_local_run(tmp_path):
     assert subs and all("priority = 3" in text for text in subs)  # the panel's priority reached HTCondor
     scanned(ctrl)  # the team store now has every file
     assert ctrl.totals_text().startswith(f"{n} files, {n} already in the cloud, 0 to upload")
+
+
+def test_a_file_list_made_for_other_frames_blocks_submit_until_rescanned(tmp_path):
+    """The list covered frames 1-3; the form now says 1-10: Submit would have sent 1-3's files."""
+    ctrl, core = make_ctrl(tmp_path, make_files(tmp_path / "t", 2))
+    ctrl.set_frame_text("1-3")
+    scanned(ctrl)
+    assert ctrl.can_submit() and not ctrl.needs_rescan()
+    ctrl.set_frame_text("1-10")
+    assert ctrl.stale and ctrl.needs_rescan()
+    assert "the file list is being updated for the new settings" in ctrl.submit_blockers()
+    with pytest.raises(CloudSubmitError):
+        ctrl.submit_task()
+    ctrl.set_frame_text("1-3")  # back to what was scanned: nothing to do
+    assert not ctrl.stale and ctrl.can_submit()
+    ctrl.set_frame_text("1-10")
+    scanned(ctrl)
+    assert core.scans[-1][1] == list(range(1, 11)) and ctrl.can_submit()
+    ctrl.set_camera("witness")  # the layer and camera count too
+    assert ctrl.stale
+    ctrl.set_frame_text("x")  # a frame error is its own blocker, no scan for it
+    assert not ctrl.needs_rescan() and "the file list is being updated for the new settings" not in ctrl.submit_blockers()
+
+
+def test_a_failed_rescan_is_not_retried_by_itself(tmp_path):
+    ctrl, core = make_ctrl(tmp_path, make_files(tmp_path / "t", 1))
+    ctrl.set_frame_text("1-3")
+    scanned(ctrl)
+    ctrl.set_frame_text("1-5")
+    ctrl.start("scan")
+    ctrl.failed(CloudSubmitError("the scene is gone"))
+    assert ctrl.stale and not ctrl.needs_rescan()  # the Rescan button, not a loop
+    ctrl.set_frame_text("1-6")
+    assert ctrl.needs_rescan()
+
+
+def test_what_the_scan_fills_in_itself_does_not_make_the_list_stale(tmp_path):
+    from cloudsubmit.scan.model import SceneInfo
+
+    ctrl, core = make_ctrl(tmp_path, make_files(tmp_path / "t", 1),
+                           info=SceneInfo(frame_start=1, frame_end=24, layers=["rs_fg"], cameras=["shotCam"]))
+    scanned(ctrl)  # no frames typed: the scan used the scene's own range and filled the form with it
+    assert ctrl.frame_text == "1-24" and ctrl.layer == "rs_fg" and not ctrl.stale and ctrl.can_submit()

@@ -299,3 +299,49 @@ def test_a_long_session_survives_a_binding_that_leaks_none(guarded):
         pytest.skip("this Qt binding keeps None's count right; nothing to guard against")
     else:
         assert "deallocating None" in out.stderr
+
+
+def test_changing_the_frames_rescans_once_off_the_ui_thread_and_blocks_submit_meanwhile(qtbot, tmp_path):
+    """Issue 10's first wrong result: frames 1-3 -> 1-10 submitted the 1-3 file list. Now the
+    typing pauses, one scan runs on a worker, and Submit stays disabled until the list matches."""
+    import dataclasses
+
+    from cloudsubmit.commands.demo import copy_example
+    from cloudsubmit.config import load_config
+    from cloudsubmit.scan import scan_scene
+    from cloudsubmit.ui.corecalls import real_services
+    from cloudsubmit.vocabulary import MISSING, TO_UPLOAD
+
+    scene = copy_example(str(tmp_path / "w"))
+    (tmp_path / "store").mkdir()
+    cfg = load_config(user_file=str(tmp_path / "none.yaml"), overrides={
+        "store.url": "file://" + (tmp_path / "store").as_posix(), "store.hash_cache": str(tmp_path / "h.sqlite")})
+    services = real_services(cfg)
+    scans = []
+
+    def counted_scan(scene_path, frames, snap, progress):
+        scans.append((frames, threading.current_thread() is threading.main_thread()))
+        return real.scan(scene_path, frames, snap, progress)
+
+    real = services
+    ctrl = SubmitController(dataclasses.replace(services, scan=counted_scan))
+    ctrl.load_scene(str(scene))
+    panel = SubmitPanel(ctrl)
+    qtbot.addWidget(panel)
+    panel.frames.setText("1-3")
+    scan(qtbot, panel)
+    assert panel.submit_button.isEnabled()
+    panel.frames.selectAll()
+    qtbot.keyClicks(panel.frames, "1-10")  # four edits: 1, 1-, 1-1, 1-10
+    assert not panel.submit_button.isEnabled()
+    assert "the file list is being updated for the new settings" in panel.submit_button.toolTip()
+    qtbot.waitUntil(lambda: len(scans) == 2 and not ctrl.busy and not ctrl.stale, timeout=WAIT_MS)
+    assert scans[1] == (list(range(1, 11)), False)  # one scan, for the frames typed, not on the UI thread
+    expected = scan_scene(str(scene), frames=list(range(1, 11)), config=cfg)
+    files, _size, missing = expected.totals()
+    assert (files, missing) == (17, 5)
+    assert panel.totals.text().startswith(f"{files} files") and panel.totals.text().endswith(f"{missing} missing")
+    plates = {Path(r.path).name: r.state for r in ctrl.rows if "plate." in r.path}
+    assert plates["plate.0005.png"] == TO_UPLOAD and plates["plate.0010.png"] == MISSING
+    assert not panel.submit_button.isEnabled()  # 5 plates missing: now said, and Submit anyway is offered
+    assert not panel.override.isHidden()

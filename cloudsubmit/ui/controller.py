@@ -100,6 +100,8 @@ class SubmitController:
         self.dependencies: Optional[DependencySet] = None
         self.busy = ""  # the stage a worker is running, "" when idle
         self.error = ""
+        self._scanned: Any = None      # the scan_key() the shown file list was made for
+        self._scan_failed: Any = None  # a key whose scan failed: not retried by itself
 
     # -- notification -------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -209,13 +211,34 @@ class SubmitController:
 
     # -- dependencies: the file list model -----------------------------------------------------
     def set_dependencies(self, deps: DependencySet, states: Optional[Dict[str, str]] = None,
-                         rows: Optional[List[Any]] = None) -> None:
+                         rows: Optional[List[Any]] = None, key: Any = None) -> None:
         """Show a scan's files; ``states`` (from resolving against the store) says which are in
-        the cloud already. ``rows`` already built by a worker saves the main thread the work."""
+        the cloud already. ``rows`` already built by a worker saves the main thread the work.
+        ``key`` is the :meth:`scan_key` the scan ran for (default: the form as it is now)."""
         self.dependencies = deps
         self.files.set_rows(rows if rows is not None else build_rows(deps, states))
+        scanned = self.scan_key() if key is None else key
         self.apply_scene_info(deps.info)
+        # What was empty when the scan started and the scan itself filled in (the scene's own
+        # range, its first layer) describes this very list: no second scan for it.
+        self._scanned = tuple(now if was in ("", ()) else was for was, now in zip(scanned, self.scan_key()))
         self._emit("rows")
+
+    # -- is the file list the form's? ----------------------------------------------------------
+    def scan_key(self) -> Any:
+        """What the file list depends on: the scene, the frames, the layer/ROP and the camera.
+        Submit sends the list made for exactly this key, never one made for other frames."""
+        return (self.scene, tuple(self.frames), self.form.layer, self.form.camera)
+
+    @property
+    def stale(self) -> bool:
+        """The list shown was made for other settings than the form's (Submit is blocked)."""
+        return self.dependencies is not None and self._scanned != self.scan_key()
+
+    def needs_rescan(self) -> bool:
+        """Whether the panel should scan again by itself (after a short pause in typing): the list
+        is stale, the frames are valid, and the last scan of these settings did not fail."""
+        return self.stale and not self.form.frame_check.error and self._scan_failed != self.scan_key()
 
     def set_filter(self, text: Optional[str] = None, state: Optional[str] = None) -> None:
         self.files.set_filter(text, state)
@@ -238,6 +261,8 @@ class SubmitController:
 
     def failed(self, exc: BaseException) -> None:
         """A task raised: show it in plain words and become idle again."""
+        if self.busy == "scan":
+            self._scan_failed = self.scan_key()
         self.busy, self.error = "", describe_error(exc)
         self._emit("busy")
         self._emit("error")
@@ -249,7 +274,7 @@ class SubmitController:
             raise CloudSubmitError("open or save a scene first", exit_code=2)
         if refresh_host:
             self._refresh_snapshot()
-        scene, snap, services = self.scene, self.snapshot, self.services
+        scene, snap, services, key = self.scene, self.snapshot, self.services, self.scan_key()
         frames = None if self.form.frame_check.error else list(self.frames)
 
         def task(progress: Optional[ProgressCallback]) -> Any:
@@ -261,7 +286,7 @@ class SubmitController:
                 raise
             except CloudSubmitError as exc:  # the file list is still worth showing
                 states, problem = {}, "Could not check the cloud: " + exc.message
-            return deps, states, build_rows(deps, states), problem
+            return deps, states, build_rows(deps, states), problem, key
 
         return task
 
@@ -276,9 +301,9 @@ class SubmitController:
         self.modified = fresh.modified
 
     def scan_done(self, result: Any) -> None:
-        deps, states, rows, problem = result
+        deps, states, rows, problem, key = result
         self.busy, self.error = "", problem
-        self.set_dependencies(deps, states, rows)
+        self.set_dependencies(deps, states, rows, key)
         self._emit("busy")
 
     # -- submit --------------------------------------------------------------------------------
@@ -293,6 +318,8 @@ class SubmitController:
             out.append(self.job_name_error())
         if self.dependencies is None:
             out.append("scan the scene first")
+        elif self.stale and not self.form.frame_check.error:
+            out.append("the file list is being updated for the new settings")
         done = self.job_state
         if done.job is not None and self.dependencies is not None and self.request() == done.submitted:
             out.append(f"already submitted as job {done.job.job_id}: change something to submit again")

@@ -21,6 +21,7 @@ from .workers import TaskRunner
 
 Qt = QtCore.Qt
 STATUS_POLL_MS = 10_000
+RESCAN_PAUSE_MS = 600  # a pause in typing this long rescans the file list for the new frames/layer
 _OPEN: Dict[str, Any] = {}  # panels shown from a host, kept alive while their window is open
 
 
@@ -46,6 +47,10 @@ class SubmitPanel(QtWidgets.QWidget):
         self.poll = QtCore.QTimer(self)
         self.poll.setInterval(STATUS_POLL_MS)
         self.poll.timeout.connect(self.refresh_status)
+        self.rescan_timer = QtCore.QTimer(self)  # debounce: one scan after the typing stops
+        self.rescan_timer.setSingleShot(True)
+        self.rescan_timer.setInterval(RESCAN_PAUSE_MS)
+        self.rescan_timer.timeout.connect(self._rescan_if_stale)
         controller.subscribe(self._on_change)
         self._render_all()
         self.resize(960, 760)
@@ -194,6 +199,14 @@ class SubmitPanel(QtWidgets.QWidget):
                   "error": self._render_busy}.get(topic)
         if render is not None:
             render()
+        if topic in ("frames", "options", "busy") and self.controller.needs_rescan():
+            self.rescan_timer.start()  # (re)started on every change: one scan once the typing stops
+
+    def _rescan_if_stale(self) -> None:
+        """The debounce fired: scan on a worker unless a task is running (its end comes back here
+        through the "busy" topic, so a change made during a scan is scanned next)."""
+        if self.controller.needs_rescan() and not self.controller.busy:
+            self.rescan()
 
     def _render_all(self) -> None:
         c = self.controller
@@ -331,6 +344,7 @@ class SubmitPanel(QtWidgets.QWidget):
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
         self.poll.stop()
+        self.rescan_timer.stop()
         self.runner.shutdown()
         _OPEN.pop(self.objectName(), None)
         super().closeEvent(event)

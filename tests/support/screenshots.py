@@ -2,12 +2,16 @@
 fakes), for the docs: ``QT_QPA_PLATFORM=offscreen python tests/support/screenshots.py [OUT_DIR]``
 (without OUT_DIR: docs/images/, and the icons in icons/ are redrawn too).
 
-The panel is the real one; only the scene data is canned, so the pictures show what an artist sees
-on a typical shot. ``test_ui_panel`` runs this into a temporary folder so it cannot rot."""
+The panel is the real one. In the Maya and Houdini pictures only the scene data is canned (no DCC
+here), so they show what an artist sees on a typical shot; the submitted panel is a real run of
+the packaged demo shot (real scan, a directory store, the local scheduler), so its job id and
+stage counts are what the program prints. ``test_ui_panel`` runs this into a temporary folder so
+it cannot rot."""
 from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Dict, List
 
@@ -15,8 +19,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE.parent.parent)]  # tests/ (for support.*) and the repo
 
+from cloudsubmit.errors import CloudSubmitError  # noqa: E402
 from cloudsubmit.scan.model import Dependency, DependencySet  # noqa: E402
-from cloudsubmit.ui.services import Services, StageProgress, SubmittedJob  # noqa: E402
+from cloudsubmit.ui.services import Services  # noqa: E402
 from cloudsubmit.vocabulary import IN_STORE, TO_UPLOAD  # noqa: E402
 
 SHOT = "/gs/work/neo/cloudTest"
@@ -49,15 +54,35 @@ def canned_services(maya: bool) -> Services:
     def resolve(paths, progress):  # a teammate already sent the character and the set
         return {p: IN_STORE if ("/assets/" in p or "/tex/" in p or p.endswith(".hda")) else TO_UPLOAD for p in paths}
 
-    def submit(request, deps, progress):
-        return SubmittedJob("cs-20261128-0042", "DAG 1042 submitted to the pool")
+    def submit(request, deps, progress):  # canned scenes are never submitted: the submitted picture is real
+        raise CloudSubmitError("the canned screenshot scenes are not submitted")
 
     def status(job_id):
-        # what cloudsubmit status reports for this job: nodes, not frames (24 frames in chunks of 10)
-        return [StageProgress("upload", "done", 1, 1), StageProgress("render", "running", 1, 3),
-                StageProgress("download", "waiting", 0, 1)]
+        return []
 
     return Services(scan=scan, resolve=resolve, submit=submit, status=status)
+
+
+def submitted_demo(work: Path) -> "object":
+    """A standalone panel on a copy of the demo shot, submitted for real (local scheduler, demo
+    renderer, a directory store under ``work``) and showing the job's real status."""
+    from cloudsubmit.commands.demo import copy_example, demo_settings
+    from cloudsubmit.config import load_config
+    from cloudsubmit.ui.panel import build_panel, wait_idle
+    from cloudsubmit.ui.corecalls import real_services
+
+    scene = copy_example(str(work))
+    overrides = dict(demo_settings(work), **{"jobs.scheduler": "local", "jobs.chunk": 1})
+    cfg = load_config(user_file=str(work / "no-user.yaml"), overrides=overrides)
+    panel = build_panel(str(scene), services=real_services(cfg))
+    panel.show()
+    panel.rescan()
+    wait_idle(panel)
+    panel.submit()
+    wait_idle(panel, timeout_s=180)
+    panel.refresh_status()
+    wait_idle(panel)
+    return panel
 
 
 def _dark(app) -> None:
@@ -97,12 +122,10 @@ def save_screenshots(out_dir: Path) -> Dict[str, Path]:
     with installed({"hou": FakeHou(f"{SHOT}/fx_sim.hip")}):
         panel = show_panel(HoudiniHost(), layer="/out/beauty", services=canned_services(maya=False))
     wait_idle(panel)
-    saved["houdini"] = _grab(panel, out_dir / "panel-houdini.png", close=False)
-    panel.submit()
-    wait_idle(panel)
-    panel.refresh_status()
-    wait_idle(panel)
-    saved["submitted"] = _grab(panel, out_dir / "panel-submitted.png")
+    saved["houdini"] = _grab(panel, out_dir / "panel-houdini.png")
+    with tempfile.TemporaryDirectory(prefix="cloudsubmit-shots-") as work:
+        panel = submitted_demo(Path(work))
+        saved["submitted"] = _grab(panel, out_dir / "panel-submitted.png")
     return saved
 
 
