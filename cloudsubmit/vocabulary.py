@@ -4,7 +4,7 @@ so "upload" can never be spelled "upload" in one place and "to_upload" in anothe
 from __future__ import annotations
 
 import functools
-from typing import Dict
+from typing import Dict, List
 
 # Stage kinds: one DAG node (upload, download), one per chunk (render), or one per jobs.post entry.
 UPLOAD, RENDER, DOWNLOAD, POST = "upload", "render", "download", "post"
@@ -25,6 +25,14 @@ def _packaged_placement() -> Dict[str, str]:
     from .config import packaged_defaults
 
     return dict(packaged_defaults()["jobs"]["place"])
+
+
+def place_choices(stage: str) -> List[str]:
+    """Where ``stage`` may run, from the config rules (upload and download only ``local``: they
+    read and write the artist's files), so the panel never offers what ``submit`` refuses."""
+    from .config_rules import choices
+
+    return [str(c) for c in choices(f"jobs.place.{stage}")] or list(PLACES)
 
 
 def default_placement() -> Dict[str, str]:

@@ -153,15 +153,15 @@ def test_submit_saves_a_modified_scene_and_remembers_choices_outside_it(tmp_path
     assert ctrl.frame_text == "1001-1100"
     scanned(ctrl)
     ctrl.set_chunk_size(25)
-    ctrl.set_placement("download", "cloud")
+    ctrl.set_placement("render", "local")
     ctrl.set_priority(7)
     ctrl.submit_task()(None)
     assert saves == [1]
     stored = json.loads(settings_path().read_text())
-    assert stored["chunk_size"] == 25 and stored["placement"]["download"] == "cloud" and stored["priority"] == 7
+    assert stored["chunk_size"] == 25 and stored["placement"]["render"] == "local" and stored["priority"] == 7
     assert str(tmp_path / "xdg") in str(settings_path())
     again = SubmitController(core.services())
-    assert again.chunk_size == 25 and again.placement["download"] == "cloud"
+    assert again.chunk_size == 25 and again.placement["render"] == "local"
     assert not (tmp_path / "shot.ma").exists()  # nothing was written into (or as) the scene
 
 
@@ -255,19 +255,23 @@ def test_controller_imports_no_qt():
 
 def test_studio_defaults_then_the_users_own_choices(tmp_path):
     class Cfg:  # the shape of cloudsubmit.config.Config.get for the jobs section
-        data = {"jobs.chunk": 5, "jobs.scout": True, "jobs.place": {"upload": "local", "render": "cloud", "download": "cloud"},
+        data = {"jobs.chunk": 5, "jobs.scout": True, "jobs.place": {"upload": "local", "render": "local", "download": "local"},
                 "jobs.post": [{"name": "comp", "place": "local", "command": ["nuke"]}]}
 
         def get(self, key, default=None):
             return self.data.get(key, default)
 
     defaults = config_defaults(Cfg())
-    assert defaults.chunk_size == 5 and defaults.placement == {"upload": "local", "render": "cloud", "download": "cloud", "comp": "local"}
+    assert defaults.chunk_size == 5 and defaults.placement == {"upload": "local", "render": "local", "download": "local", "comp": "local"}
     assert config_defaults(load_config()).placement["render"] == "cloud"
     path = tmp_path / "panel.json"
-    path.write_text(json.dumps({"chunk_size": 40, "placement": {"comp": "cloud", "gone": "cloud"}}))
+    # a saved upload=cloud (offered once, refused by submit) is dropped like an unknown stage
+    path.write_text(json.dumps({"chunk_size": 40, "placement": {"comp": "cloud", "gone": "cloud", "upload": "cloud",
+                                                                "render": "cloud"}}))
     ctrl = SubmitController(FakeCore([]).services(), settings_file=path, defaults=defaults)
-    assert ctrl.chunk_size == 40 and ctrl.placement == {"upload": "local", "render": "cloud", "download": "cloud", "comp": "cloud"}
+    assert ctrl.chunk_size == 40 and ctrl.placement == {"upload": "local", "render": "cloud", "download": "local", "comp": "cloud"}
+    with pytest.raises(ValueError):
+        ctrl.set_placement("download", "cloud")
 
 
 def test_real_services_scan_resolve_submit_and_follow_a_local_run(tmp_path):

@@ -345,3 +345,11 @@ def test_changing_the_frames_rescans_once_off_the_ui_thread_and_blocks_submit_me
     assert plates["plate.0005.png"] == TO_UPLOAD and plates["plate.0010.png"] == MISSING
     assert not panel.submit_button.isEnabled()  # 5 plates missing: now said, and Submit anyway is offered
     assert not panel.override.isHidden()
+
+
+def test_the_panel_offers_only_placements_submit_accepts(qtbot, tmp_path):
+    panel = open_panel(qtbot, tmp_path, FakeCore([]))
+    boxes = panel.placement.boxes
+    items = {stage: [box.itemText(i) for i in range(box.count())] for stage, box in boxes.items()}
+    assert items == {"upload": ["local"], "render": ["local", "cloud"], "download": ["local"]}
+    assert not boxes["upload"].isEnabled() and boxes["render"].isEnabled()

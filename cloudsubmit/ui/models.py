@@ -15,7 +15,7 @@ from ..errors import FrameSpecError
 from ..frames import compact, parse_frames, range_spec, scout_frames
 from ..scan.model import DependencySet
 from ..units import human_size
-from ..vocabulary import IN_STORE, MISSING, PLACES, TO_UPLOAD, UNKNOWN
+from ..vocabulary import IN_STORE, MISSING, TO_UPLOAD, UNKNOWN, place_choices
 from .services import StageProgress, SubmitRequest, SubmittedJob
 from .settings import PanelSettings
 
@@ -135,7 +135,7 @@ class FormModel:
         return text
 
     def set_placement(self, stage: str, where: str) -> None:
-        if stage not in self.placement or where not in PLACES:
+        if stage not in self.placement or where not in place_choices(stage):
             raise ValueError(f"unknown stage/placement {stage}={where}")
         self.placement[stage] = where
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
-from ..vocabulary import PLACES, default_placement
+from ..vocabulary import default_placement, place_choices
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -48,7 +48,7 @@ class PanelSettings:
         out.chunk_size = max(1, out.chunk_size)
         placement = data.get("placement")
         saved: Dict[str, Any] = placement if isinstance(placement, dict) else {}
-        out.placement = {s: saved[s] if saved.get(s) in PLACES else where for s, where in base.placement.items()}
+        out.placement = {s: saved[s] if saved.get(s) in place_choices(s) else where for s, where in base.placement.items()}
         return out
 
 
@@ -61,10 +61,10 @@ def config_defaults(config: Optional[Config] = None) -> PanelSettings:
     out.chunk_size = max(1, int(config.get("jobs.chunk", out.chunk_size) or out.chunk_size))
     out.scout = bool(config.get("jobs.scout", out.scout))
     placement = default_placement()
-    placement.update({k: v for k, v in (config.get("jobs.place") or {}).items() if v in PLACES})
+    placement.update({k: v for k, v in (config.get("jobs.place") or {}).items() if v in place_choices(k)})
     for post in config.get("jobs.post") or []:
         if isinstance(post, dict) and post.get("name"):
-            placement[str(post["name"])] = post.get("place", "local") if post.get("place") in PLACES else "local"
+            placement[str(post["name"])] = post.get("place", "local") if post.get("place") in place_choices("post") else "local"
     out.placement = placement
     return out
 

@@ -9,7 +9,7 @@ from Qt import QtCore, QtGui, QtWidgets
 from ..units import human_size
 from .controller import STATE_LABELS, SubmitController
 from .models import DepRow
-from ..vocabulary import IN_STORE, MISSING, PLACES, TO_UPLOAD
+from ..vocabulary import IN_STORE, MISSING, TO_UPLOAD, place_choices
 
 Qt = QtCore.Qt
 ROLE_DISPLAY = Qt.ItemDataRole.DisplayRole
@@ -98,7 +98,8 @@ class StagePlacement(QtWidgets.QWidget):
         self.boxes = {}
         for stage in placement:
             label = QtWidgets.QLabel(stage.capitalize())
-            box = combo(list(PLACES), placement.get(stage, "local"))
+            box = combo(place_choices(stage), placement.get(stage, "local"))
+            box.setEnabled(len(place_choices(stage)) > 1)  # upload/download: shown, never offered elsewhere
             box.setObjectName(f"placement_{stage}")
             box.currentTextChanged.connect(lambda text, s=stage: self.changed.emit(s, text))
             layout.addWidget(label)
@@ -109,7 +110,8 @@ class StagePlacement(QtWidgets.QWidget):
 
     def set_placement(self, placement: dict) -> None:
         for stage, box in self.boxes.items():
-            set_combo(box, list(PLACES), placement.get(stage, "local"))
+            set_combo(box, place_choices(stage), placement.get(stage, "local"))
+            box.setEnabled(len(place_choices(stage)) > 1)
 
 
 def draw_icon(size: int = 64) -> QtGui.QPixmap:
