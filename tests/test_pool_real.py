@@ -160,7 +160,7 @@ def farm(pool):
     """Every DAG of the module, submitted at once, then waited for (the rescue DAG's resubmit
     and the probes run while the others are still on the pool)."""
     f = Farm(pool)
-    f.submit("slots", f.shot("slots", HOSTILE_SHOT), {"renderer": "demo"})
+    f.submit("slots", f.shot("slots", HOSTILE_SHOT), {"renderer": "demo", "submit_with": "bindings"})
     f.submit("retry", f.shot("retry"), f.flaky("once"), "--output-dir", str(pool.work / "retry" / "日本語シーン"))
     f.submit("rescue", f.shot("rescue"), dict(f.flaky("until"), retry={"render": 0}))
     f.submit("command", f.shot("command"), {"renderer": "demo", "submit_with": "condor_submit_dag"},
