@@ -90,3 +90,18 @@ def test_missing_env_config_is_reported_and_builtin_uri_is_not_a_file(tmp_path):
     assert ocio_files(gone) == {"config.ocio": (False, "$OCIO")}
     builtin = scan_scene(str(hip), frames=[1], env={"OCIO": "ocio://studio-config-latest"})
     assert ocio_files(builtin) == {}
+
+
+def test_an_inline_search_path_splits_at_colons_before_absolute_folders(tmp_path):
+    """OCIO 1 configs write ``search_path`` as one string, ``:``-separated on Linux and macOS:
+    ``luts:/show/shared`` is two folders (a ``:`` before ``/`` is a separator, not a drive)."""
+    cfg = config(tmp_path / "show" / "ocio")
+    shared = (cfg.parent / "shared").as_posix()
+    text = CONFIG.replace("search_path:\n  - luts\n  - $SHOW_LUTS\n", f"search_path: luts:{shared}\n")
+    cfg.write_text(text, encoding="utf-8")
+    w = HipWriter()
+    w.node("out/karma1", "karma", {"picture": "$HIP/render/$HIPNAME.$OS.$F4.exr"})
+    hip = w.write(tmp_path / "shot.hip")
+    got = ocio_files(scan_scene(str(hip), frames=[1], env={"OCIO": str(cfg)}))
+    assert got == {"config.ocio": (True, "$OCIO"), "print.cube": (True, "config.ocio:search_path"),
+                   "grade.cdl": (True, "config.ocio:search_path")}

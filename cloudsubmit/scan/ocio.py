@@ -12,6 +12,7 @@ from typing import List
 
 from ..errors import ScanError
 from ..paths import expand_vars, normpath, to_posix
+from .attributes import split_path_list
 from .model import RawRef, ReadContext, ReadResult
 
 _KEY_RE = re.compile(r"^search_path[ \t]*:[ \t]*(.*?)[ \t]*$", re.M)
@@ -19,13 +20,14 @@ _ITEM_RE = re.compile(r"^\s+-\s*(.+?)\s*$")
 
 
 def search_paths(text: str) -> List[str]:
-    """Folders of ``search_path``: a ``:``-separated string or a YAML list."""
+    """Folders of ``search_path``: a string separated like a PATH variable (``:`` or ``;``, a
+    drive letter kept whole) or a YAML list."""
     m = _KEY_RE.search(text)
     if not m:
         return []
     inline = m.group(1).strip().strip("\"'")
     if inline:
-        return [p for p in re.split(r"[:;](?![\\/])", inline) if p]
+        return split_path_list(inline)
     out = []
     for line in text[m.end():].lstrip("\r\n").splitlines():
         item = _ITEM_RE.match(line)
