@@ -27,6 +27,15 @@ def scene_bench_args(description: str, env_prefix: str) -> argparse.Namespace:
     return ap.parse_args()
 
 
+def figures(scene: Path, found: str, wall0: float, cpu0: float) -> dict:
+    """What one ``--measure`` run prints: the file's size, what it found, wall and CPU seconds
+    since ``wall0``/``cpu0`` and this process's peak RSS (the same keys for every scan bench)."""
+    import resource
+
+    return {"bytes": os.path.getsize(scene), "found": found, "wall_s": time.perf_counter() - wall0,
+            "cpu_s": time.process_time() - cpu0, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def measured_runs(script: str, scene: Path, modes: Sequence[str], runs: int) -> Dict[str, List[dict]]:
     """Each mode ``runs`` times, each in a fresh ``script --measure`` child (its own peak RSS),
     the modes interleaved so a noisy neighbour slows them alike."""

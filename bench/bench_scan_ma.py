@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _benchlib import measured_runs, scene_bench_args
+from _benchlib import figures, measured_runs, scene_bench_args
 
 REPO = Path(__file__).resolve().parent.parent
 TEXTURE_FOLDERS = 20
@@ -116,8 +116,6 @@ def _visit_statements(scene: str) -> int:
 
 def measure(scene: str, mode: str) -> dict:
     """Run in a child process: the reader alone, or the full scan_scene, with its peak RSS."""
-    import resource
-
     sys.path.insert(0, str(REPO))
     from cloudsubmit.scan import maya_ascii, scan_scene
     from cloudsubmit.scan.maya_ascii import BLOCK, _blocks  # noqa: F401 (imported before the clock starts)
@@ -131,8 +129,7 @@ def measure(scene: str, mode: str) -> dict:
     else:
         result = scan_scene(scene, env={})
         found = f"{len(result.dependencies)} dependencies, {len(result.missing)} missing"
-    return {"bytes": os.path.getsize(scene), "found": found, "wall_s": time.perf_counter() - t0,
-            "cpu_s": time.process_time() - c0, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return figures(Path(scene), found, t0, c0)
 
 
 def main() -> int:

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _benchlib import measured_runs, scene_bench_args
+from _benchlib import figures, measured_runs, scene_bench_args
 
 REPO = Path(__file__).resolve().parent.parent
 _GROUPS = (b"FOR8", b"LIS8", b"CAT8", b"PRO8")
@@ -84,8 +84,6 @@ def walk_chunks(path: str) -> int:
 
 
 def measure(scene: str, mode: str) -> dict:
-    import resource
-
     sys.path.insert(0, str(REPO))
     from cloudsubmit.scan import maya_binary
     from cloudsubmit.scan.model import ReadContext
@@ -96,8 +94,7 @@ def measure(scene: str, mode: str) -> dict:
         found = f"{walk_chunks(scene)} strings"
     else:
         found = f"{len(maya_binary.read(scene, ReadContext(env={})).refs)} references"
-    return {"bytes": os.path.getsize(scene), "found": found, "wall_s": time.perf_counter() - t0,
-            "cpu_s": time.process_time() - c0, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return figures(Path(scene), found, t0, c0)
 
 
 def main() -> int:
