@@ -25,12 +25,24 @@ QUARANTINE_PREFIX = "quarantine/"  # damaged shards are moved here by `index rep
 JOBS_PREFIX = "jobs/"
 RESERVED = ("cas", "index", "jobs", "quarantine")  # the store's own top-level folders (a mirror key must avoid them)
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")  # "_posix", "_drive_z": automatic roots
+# Both checked with fullmatch: "^...$" with match() also takes a trailing newline ("j1\n").
+_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")  # "_posix", "_drive_z": automatic roots
+_DIGEST_RE = re.compile(r"[0-9a-f]{32}")  # XXH3-128 hex: the only thing a blob may be named
+
+
+def is_name(value: object) -> bool:
+    """One safe path component (a job id, node or root name): it becomes a key and a folder."""
+    return isinstance(value, str) and _NAME_RE.fullmatch(value) is not None and value not in (".", "..")
+
+
+def is_digest(value: object) -> bool:
+    """A blob name: 32 lowercase hex digits and nothing else (no newline, no ``../``)."""
+    return isinstance(value, str) and _DIGEST_RE.fullmatch(value) is not None
 
 
 def check_name(name: str, what: str) -> str:
     """A job id, node or root name: one safe path component (it becomes a key and a folder)."""
-    if not isinstance(name, str) or not _NAME_RE.match(name) or name in (".", ".."):
+    if not is_name(name):
         raise StoreError(f"invalid {what} {name!r}: use letters, digits, '.', '_' or '-'", exit_code=2)
     return name
 

@@ -82,3 +82,35 @@ def test_recheck_resends_absent_and_same_size_wrong_blobs(cli, store_url, tmp_pa
     assert json.loads(res.stdout)["uploaded_files"] == 0
     ok = cli("index", "verify", "--deep", env=env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+def test_a_trailing_newline_is_no_digest_and_no_name(store_url, tmp_path):
+    """Every digest and name check is a fullmatch: '^...$' with match() took '<32 hex>\\n'."""
+    from cloudsubmit.errors import StoreError
+    from cloudsubmit.storekeys import check_name, is_digest
+    from cloudsubmit.store.index import entry_problem
+    from cloudsubmit.store.manifest import MANIFEST_VERSION, read_inputs
+
+    digest = "0123456789abcdef" * 2
+    assert is_digest(digest) and not is_digest(digest + "\n") and not is_digest(digest.upper())
+    good = dict(hash=digest, size=1, root="gs", path="a.exr", mtime_ns=1)
+    assert entry_problem(good) is None
+    assert entry_problem(dict(good, hash=digest + "\n")) == "hash is not a 32-digit lowercase hex digest"
+    assert entry_problem(dict(good, root="gs\n")) == "root is not a root name"
+    for name in ("j1\n", "j1\n\n"):
+        try:
+            check_name(name, "job id")
+        except StoreError as exc:
+            assert exc.exit_code == 2
+        else:
+            raise AssertionError(f"{name!r} accepted as a job id")
+    x = open_as(store_url, tmp_path, "x")
+    x.backend.put_bytes("jobs/j1/inputs.json", json.dumps({
+        "version": MANIFEST_VERSION, "job_id": "j1", "roots": {"gs": "/gs"},
+        "files": [dict(root="gs", path="a.exr", hash=digest + "\n", size=1, mtime_ns=1)]}).encode())
+    try:
+        read_inputs(x.backend, "j1")
+    except StoreError as exc:
+        assert "invalid hash" in exc.message and "gs/a.exr" in exc.message
+    else:
+        raise AssertionError("a manifest hash with a trailing newline was accepted")

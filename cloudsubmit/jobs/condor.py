@@ -35,8 +35,8 @@ _CONTROL_RE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 #: What condor_submit strips around keys, values and lines (C ``isspace``).
 _C_SPACE = " \t\n\v\f\r"
 _MACRO_DOLLAR_RE = re.compile(r"\$(?=\(|[A-Za-z_][A-Za-z0-9_]*\()")
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_NODE_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # names: fullmatch (no trailing newline)
+_NODE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 _WS_RE = re.compile(r"\s")
 _RESERVED_NODES = {"ALL_NODES", "PARENT", "CHILD"}
 
@@ -122,7 +122,7 @@ def submit_environment(env: Mapping[str, str], what: str) -> str:
     """The value of ``environment =`` (new-style, ``"A=1 B='x y'"``)."""
     parts = []
     for key in sorted(env):
-        if not _NAME_RE.match(key or ""):
+        if not _NAME_RE.fullmatch(key or ""):
             raise SubmitError(f"{what}: bad environment variable name {_show(str(key))}", exit_code=2)
         parts.append(f"{key}={quote_argument(str(env[key]), f'{what}.{key}')}")
     return '"' + " ".join(parts) + '"'
@@ -130,7 +130,7 @@ def submit_environment(env: Mapping[str, str], what: str) -> str:
 
 def attr_name(name: str, what: str) -> str:
     """A ClassAd attribute or submit macro name (``MayUseAWS``, ``TargetAnnexName``)."""
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise SubmitError(f"{what}: {_show(str(name))} is not a valid attribute name "
                           "(letters, digits, '_', not starting with a digit)", exit_code=2)
     return name
@@ -159,7 +159,7 @@ def classad_literal(value: object, what: str) -> str:
 
 def node_name(name: str, what: str = "DAG node name") -> str:
     """A DAG node name: safe as a DAGMan token and as a file name."""
-    if not isinstance(name, str) or not _NODE_RE.match(name) or name.upper() in _RESERVED_NODES:
+    if not isinstance(name, str) or not _NODE_RE.fullmatch(name) or name.upper() in _RESERVED_NODES:
         raise SubmitError(f"{what}: {_show(str(name))} is not a valid node name "
                           "(letters, digits, '_' and '-' only)", exit_code=2)
     return name
@@ -279,7 +279,7 @@ def condor_lines(text: str) -> Iterator[str]:
 
 
 _ID_CHAR_RE = re.compile(r"[A-Za-z0-9_.]")
-_KEY_RE = re.compile(r"^(\+[^ \t\n\v\f\r]*|[A-Za-z0-9_.]+)$")
+_KEY_RE = re.compile(r"\+[^ \t\n\v\f\r]*|[A-Za-z0-9_.]+")
 
 
 def parse_submit(text: str) -> Dict[str, str]:
@@ -300,7 +300,7 @@ def parse_submit(text: str) -> Dict[str, str]:
             raise SubmitError(f"submit description: cannot parse queue line {_show(line)}", exit_code=2)
         key, sep, value = line.partition("=")
         key = key.rstrip(_C_SPACE)
-        if not sep or not _KEY_RE.match(key):
+        if not sep or not _KEY_RE.fullmatch(key):
             raise SubmitError(f"submit description: cannot parse line {_show(line)}", exit_code=2)
         if key.startswith("+"):
             key = "MY." + key[1:]

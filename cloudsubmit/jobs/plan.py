@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..config import Config
 
 _SAFE_RE = re.compile(r"[^A-Za-z0-9]+")
-_STAGE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_STAGE_NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
 
 
 @dataclass
@@ -127,7 +127,7 @@ def _check_post(post: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
         if not isinstance(p, Mapping):
             raise ConfigError(f"jobs.post[{i}]: expected a mapping with name, place, command")
         name = str(p.get("name", ""))
-        if not _STAGE_NAME_RE.match(name) or name in CORE_STAGES:
+        if not _STAGE_NAME_RE.fullmatch(name) or name in CORE_STAGES:
             raise ConfigError(f"jobs.post[{i}].name: {name!r} must be lower-case letters, digits, '_'")
         cmd = p.get("command")
         if not isinstance(cmd, list) or not cmd or not all(isinstance(c, str) for c in cmd):

@@ -32,7 +32,8 @@ from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tu
 
 from ..errors import StoreError
 from ..progress import ProgressCallback
-from ..storekeys import BLOB_PREFIX, QUARANTINE_PREFIX, SHARD_PREFIX, SHARD_SUFFIX, blob_key, new_shard_key
+from ..storekeys import (BLOB_PREFIX, QUARANTINE_PREFIX, SHARD_PREFIX, SHARD_SUFFIX, blob_key, is_digest, is_name,
+                         new_shard_key)
 from .backend import Backend
 from .hashing import hash_file
 from .transfer import with_retries
@@ -72,8 +73,6 @@ def encode_shard(entries: Iterable[IndexEntry]) -> bytes:
     return gzip.compress(json.dumps(doc, separators=(",", ":")).encode("utf-8"), compresslevel=6, mtime=0)
 
 
-_DIGEST_RE = re.compile(r"^[0-9a-f]{32}$")  # XXH3-128 hex: the only thing a blob may be named
-_ROOT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 # A control character, a backslash, or an empty, "." or ".." part: one regex scan per entry (a
 # loop per character cost more than the rest of a warm resolve).
 _PATH_BAD_RE = re.compile(r"[\x00-\x1f\\\x7f]|(?:^|/)\.{0,2}(?:/|$)")
@@ -95,11 +94,11 @@ def entry_problem(raw: Any) -> Optional[str]:
         return f"not an object ({type(raw).__name__})"
     get = raw.get
     digest, size, root, path, mtime = get("hash"), get("size"), get("root"), get("path"), get("mtime_ns")
-    if not isinstance(digest, str) or not _DIGEST_RE.match(digest):
+    if not is_digest(digest):
         return "hash is not a 32-digit lowercase hex digest"
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         return "size is not a whole number of bytes"
-    if not isinstance(root, str) or not _ROOT_RE.match(root) or root in (".", ".."):
+    if not is_name(root):
         return "root is not a root name"
     if not isinstance(path, str) or not path or path.startswith("/") or _PATH_BAD_RE.search(path):
         return "path is not a plain relative path"

@@ -19,11 +19,10 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, cast
 
 from ..errors import StoreError
 from ..paths import normpath
-from ..storekeys import check_name, inputs_key
+from ..storekeys import check_name, inputs_key, is_digest
 from .backend import Backend
 
 MANIFEST_VERSION = 1
-_HASH_RE = re.compile(r"^[0-9a-f]{32}$")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 _BAD_CHARS = frozenset(chr(c) for c in range(32)) | {"\\", "\x7f"}
 
@@ -156,7 +155,7 @@ def _validate(m: Manifest, source: str) -> None:
         if e.root not in m.roots:
             raise StoreError(f"{where}: unknown root {e.root!r}", exit_code=2)
         check_relpath(e.path, where)
-        if not isinstance(e.hash, str) or not _HASH_RE.match(e.hash):
+        if not is_digest(e.hash):
             raise StoreError(f"{where}: invalid hash {e.hash!r}", exit_code=2)
         if not _is_count(e.size) or not _is_count(e.mtime_ns):
             raise StoreError(f"{where}: size and mtime_ns must be non-negative integers", exit_code=2)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ..config import Config
 
 PLATFORMS = ("linux", "windows", "darwin", "cloud")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _DRIVE_RE = re.compile(r"^([A-Za-z]):/")
 
 
@@ -62,7 +62,7 @@ class Roots:
         self.platform = platform or current_platform()
         self.table: Dict[str, Dict[str, str]] = {}
         for name, spec in (table or {}).items():
-            if not isinstance(name, str) or not _NAME_RE.match(name):
+            if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
                 raise ConfigError(f"paths.roots.{name}: a root name is letters, digits, '_', '-', '.' and may not start with '_'")
             if isinstance(spec, str):
                 spec = {p: spec for p in PLATFORMS}
