@@ -206,11 +206,12 @@ def _store_url(url: Optional[str], config: Config) -> str:
 
 def _resolve(paths: List[str], config: Config, store_url: Optional[str],
              progress: Optional[ProgressCallback]) -> "tuple[str, Dict[str, Any]]":
-    from .store import open_store, resolve
+    from .store import open_store
+    from .store.layouts import resolve_inputs
 
     store = open_store(store_url, config)
     try:
-        res = resolve(paths, store, config, progress=progress)
+        res = resolve_inputs(paths, store, config, progress=progress)
         return store.url, res.summary()
     finally:
         store.close()

@@ -139,8 +139,8 @@ def test_mirror_over_s3(studio, s3_bucket):
 def test_upload_mirror_through_resolve_and_the_team_index(tmp_path, studio):
     """Two artists: the second one's unchanged files are skipped by the index, a changed file is
     sent again, and what is on the mount is what each index entry says."""
-    from cloudsubmit.store import open_store, resolve
-    from cloudsubmit.store.mirror import upload_mirror
+    from cloudsubmit.store import open_store
+    from cloudsubmit.store.layouts import resolve_inputs, send_inputs
 
     cfg = load_config(overrides={
         "paths.roots.gs": str(studio["gs"]), "store.layout": "mirror",
@@ -148,13 +148,13 @@ def test_upload_mirror_through_resolve_and_the_team_index(tmp_path, studio):
         "store.hash_cache": str(tmp_path / "hc" / "hashes.sqlite")}, env={})
     paths = [str(studio["gs"] / SHOT / rel) for rel in ("scene.ma", "tex/wall.tx", "tex/wall_copy.tx")]
     store = open_store("file://" + studio["mount"].as_posix(), cfg)
-    summary, skipped = upload_mirror(resolve(paths, store, cfg), store)
-    assert (summary.files, skipped) == (3, 0)  # same bytes at two paths: two keys in a mirror
+    rep = send_inputs(resolve_inputs(paths, store, cfg), store)
+    assert (rep.uploaded_files, rep.skipped_files) == (3, 0)  # same bytes at two paths: two keys in a mirror
     store.close()
     (studio["gs"] / SHOT / "tex/wall.tx").write_bytes(payload(88))
     store = open_store("file://" + studio["mount"].as_posix(), cfg)  # a teammate, later
-    summary, skipped = upload_mirror(resolve(paths, store, cfg), store)
-    assert (summary.files, skipped) == (1, 2)
+    rep = send_inputs(resolve_inputs(paths, store, cfg), store)
+    assert (rep.uploaded_files, rep.skipped_files) == (1, 2)
     entries = store.index.refresh().entries()
     for e in entries:
         key = studio["mount"] / e.path
@@ -169,8 +169,8 @@ def test_a_revert_to_v1_is_sent_again_and_a_node_refuses_same_size_other_bytes(t
     """v1, then v2 (same size), then v1 restored: the key holds v2, so the last upload must send
     v1 again; and a job whose key holds other bytes of the same size fails on the node instead of
     rendering them (the node hashes what it will read)."""
-    from cloudsubmit.store import open_store, resolve
-    from cloudsubmit.store.mirror import upload_mirror
+    from cloudsubmit.store import open_store
+    from cloudsubmit.store.layouts import resolve_inputs, send_inputs
 
     cfg = load_config(overrides={
         "paths.roots.gs": str(studio["gs"]), "store.layout": "mirror",
@@ -183,8 +183,7 @@ def test_a_revert_to_v1_is_sent_again_and_a_node_refuses_same_size_other_bytes(t
         tex.write_bytes(content)
         os.utime(tex, ns=(mtime, mtime))
         store = open_store("file://" + studio["mount"].as_posix(), cfg)
-        res = resolve([str(tex)], store, cfg)
-        upload_mirror(res, store)
+        send_inputs(resolve_inputs([str(tex)], store, cfg), store)
         assert (studio["mount"] / SHOT / "tex/wall.tx").read_bytes() == content
         store.index.compact()  # a snapshot keeps the order of writes
         store.close()

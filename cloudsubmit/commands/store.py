@@ -114,13 +114,14 @@ def _scene_paths(args: argparse.Namespace, cfg: Config) -> List[str]:
 
 def _prepare(args: argparse.Namespace):
     from ..cli import load_cli_config
-    from ..store import open_store, resolve
+    from ..store import open_store
+    from ..store.layouts import resolve_inputs
 
     cfg = load_cli_config(args)
     paths = _scene_paths(args, cfg)
     store = open_store(args.store, cfg)
     trust = not getattr(args, "recheck", False)  # a recheck hashes every file itself
-    return store, resolve(paths, store, cfg, progress=progress_printer(args), trust_team=trust)
+    return store, resolve_inputs(paths, store, cfg, progress=progress_printer(args), trust_team=trust)
 
 
 def _emit(args: argparse.Namespace, out: Dict[str, Any], lines: List[str], store: Any = None) -> None:
@@ -152,7 +153,8 @@ def run_resolve(args: argparse.Namespace) -> int:
 
 def run_upload(args: argparse.Namespace) -> int:
     from ..errors import StoreError
-    from ..store import UploadRefused, upload
+    from ..store import UploadRefused
+    from ..store.layouts import recheck_inputs, send_inputs
 
     store, res = _prepare(args)
     bad = res.refused + ([] if args.allow_missing else res.missing)
@@ -160,14 +162,10 @@ def run_upload(args: argparse.Namespace) -> int:
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         hint = "" if res.refused else "; --allow-missing uploads the rest"
         raise StoreError(f"{bad[0].path}: {bad[0].reason}{more}; nothing uploaded{hint}", exit_code=2)
-    force: set = set()
-    if args.recheck:
-        from ..store.upload import recheck_in_store
-
-        force = recheck_in_store(res, store, progress=progress_printer(args))
-    planned = res.summary()  # upload() moves files to "in store" as they land; report the plan it started from
+    force = recheck_inputs(res, store, progress=progress_printer(args)) if args.recheck else set()
+    planned = res.summary()  # the upload moves files to "in store" as they land; report the plan it started from
     try:
-        rep = upload(res, store, progress=progress_printer(args), force=force)
+        rep = send_inputs(res, store, progress=progress_printer(args), force=force)
     except UploadRefused as exc:  # print what did happen, then the one-line error
         _report_upload(args, store, planned, exc.report)
         raise
@@ -184,11 +182,12 @@ def _report_upload(args: argparse.Namespace, store, planned: Dict[str, Any], rep
 def run_verify(args: argparse.Namespace) -> int:
     from ..cli import load_cli_config
     from ..store import open_store
-    from ..storekeys import blob_key
+    from ..store.layouts import verify_store
 
     cfg = load_cli_config(args)
     store = open_store(args.store, cfg)
-    rep = store.index.verify(deep=args.deep, threads=store.threads, progress=progress_printer(args))
+    check = verify_store(store, deep=args.deep, progress=progress_printer(args))
+    rep, key = check.report, check.key
     claims = None
     if args.claims:
         from ..store.roots import Roots
@@ -202,17 +201,19 @@ def run_verify(args: argparse.Namespace) -> int:
     if claims is not None:
         out.update(claims_checked=claims.checked, claims_on_this_machine=claims.candidates,
                    wrong_claims=claims.wrong, conflicting_claims=claims.conflicts)
-    lines = [f"{store.url}: {rep.blobs} blobs ({human_size(rep.bytes)}) "
-             f"{'ok' if ok else 'DAMAGED'}" + ("" if args.deep else " (sizes only; --deep hashes every blob)")]
+    lines = [f"{store.url}: {rep.blobs} {check.noun} ({human_size(rep.bytes)}) "
+             f"{'ok' if ok else 'DAMAGED'}" + ("" if args.deep else f" (sizes only; --deep hashes every {check.noun[:-1]})")]
     if claims is not None:
         lines.append(f"claims: hashed {claims.checked} of {claims.candidates} files on this machine, "
                      f"{len(claims.wrong)} wrong, {claims.conflicts} entries in conflicting claims (those are always hashed)")
         lines += [f"wrong claim: {line}" for line in claims.wrong]
-    lines += [f"missing: {blob_key(h)}" for h in rep.missing] + [f"wrong size: {blob_key(h)}" for h in rep.wrong_size]
-    lines += [f"wrong content: {blob_key(h)}" for h in rep.wrong_hash]
+    lines += [f"missing: {key(h)}" for h in rep.missing] + [f"wrong size: {key(h)}" for h in rep.wrong_size]
+    lines += [f"wrong content: {key(h)}" for h in rep.wrong_hash]
     lines += [f"damaged: {line}" for line in rep.bad_shards]
     if rep.bad_shards:
         lines.append("run 'cloudsubmit index repair' to quarantine the damaged shards")
+    elif not rep.ok:
+        lines.append("from a machine that has the files: 'cloudsubmit upload SCENE --recheck' sends them again")
     _emit(args, out, lines)
     return 0 if ok else 1
 

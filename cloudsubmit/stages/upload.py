@@ -22,22 +22,23 @@ def input_paths(ctx: StageContext) -> List[str]:
 
 
 def body(ctx: StageContext) -> Dict[str, Any]:
-    from ..store import open_store, resolve
-    from ..store.layouts import send_inputs
+    from ..store import open_store
+    from ..store.layouts import resolve_inputs, send_inputs
     from ..store.manifest import inputs_manifest, write_inputs
 
     store = open_store(ctx.store_url, ctx.config)
     try:
         paths = input_paths(ctx)
-        res = resolve(paths, store, ctx.config)
+        res = resolve_inputs(paths, store, ctx.config)
         if res.missing or res.refused:
             bad = (res.missing + res.refused)[0]
             raise StoreError(f"{len(res.missing) + len(res.refused)} input file(s) cannot be sent, "
                              f"first: {bad.path} ({bad.reason or bad.state})", exit_code=2)
         ctx.log(f"{len(res.to_upload)} of {len(res.files)} files to upload ({res.to_upload_bytes} bytes)")
-        sent = send_inputs(res, store, ctx.config)
+        sent = send_inputs(res, store)
         write_inputs(store.backend, inputs_manifest(ctx.plan.job_id, res.files, output_dirs=ctx.output_dirs()))
-        return dict(sent, files=len(res.files))
+        return {"uploaded_files": sent.uploaded_files, "uploaded_bytes": sent.uploaded_bytes,
+                "skipped_files": sent.skipped_files, "files": len(res.files)}
     finally:
         store.close()
 

@@ -21,19 +21,25 @@ import posixpath
 import time
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import ConfigError, StoreError
 from ..paths import normpath
 from ..progress import ProgressCallback
-from .index import IndexEntry, current_user
 from ..storekeys import RESERVED
+from ..vocabulary import IN_STORE, TO_UPLOAD
 from .backend import Backend
-from .blobs import put_unchanged
+from .blobs import put_unchanged, put_verified
 from .manifest import Manifest, ManifestEntry, check_relpath, read_inputs
 from .pathmap import Rule
-from .reports import MaterialiseReport
+from .reports import MaterialiseReport, UploadReport
 from .transfer import TransferItem, TransferSummary, run_transfers
+from .upload import finish, record_files, send_first, send_groups
+
+if TYPE_CHECKING:
+    from .index import VerifyReport
+    from .opener import Store
+    from .resolve import FileState, Resolution
 
 
 @dataclass
@@ -91,8 +97,13 @@ def index_skip(entries: Iterable) -> Callable[[ManifestEntry], bool]:
     """A skip test from team-index entries in write order (anything with root, path and hash): a
     file is skipped only when the *last* write of its path was this content, since that is what
     the key holds now (v1, v2, then v1 again must send v1 again)."""
-    latest = {(e.root, e.path): e.hash for e in entries}
+    latest = latest_writes(entries)
     return lambda e: latest.get((e.root, e.path)) == e.hash
+
+
+def latest_writes(entries: Iterable) -> Dict[Tuple[str, str], str]:
+    """(root, path) -> the hash of its last write, from index entries in write order."""
+    return {(e.root, e.path): e.hash for e in entries}
 
 
 def push_mirror(
@@ -113,38 +124,102 @@ def push_mirror(
     return run_transfers(items, threads=threads, stage="upload", progress=progress), [e for e, _ in todo]
 
 
-def upload_mirror(resolution, store, progress: Optional[ProgressCallback] = None) -> Tuple[TransferSummary, int]:
-    """The ``upload`` of the mirror layout, for a store-core ``Resolution`` and ``Store``: every
-    resolved file is sent to its path's key unless the team index lists that path with that
-    content; then one index shard records what was sent. Returns the transfer summary and the
-    number of files skipped."""
-    files = [(ManifestEntry(f.root, f.logical, f.hash, f.size, f.mtime_ns), f.path)
-             for f in resolution.files if f.hash and f.state in ("in_store", "to_upload")]
+def classify_mirror(resolution: "Resolution", store: "Store") -> None:
+    """A file is in a mirror store when the *last* index write of its path's key was this
+    content (that is what the key holds now); anything else is to upload. The cas meaning (its
+    blob exists somewhere) would skip a file whose key holds another version, or none at all."""
+    latest = latest_writes(store.index.history())
+    for f in resolution.files:
+        if f.state in (IN_STORE, TO_UPLOAD):
+            f.state = IN_STORE if latest.get((f.root, f.logical)) == f.hash else TO_UPLOAD
+
+
+def upload_mirror(resolution: "Resolution", store: "Store", progress: Optional[ProgressCallback] = None) -> UploadReport:
+    """The ``upload`` of the mirror layout (after :func:`classify_mirror`): every file to upload
+    is sent to its path's key through the verifying reader, then one index shard records what
+    was sent (even a fact the index has seen: v1, v2, then v1 again must record v1 last). A file
+    that changed is refused and reported as in the ``cas`` upload (:class:`UploadRefused`)."""
     layout = MirrorLayout.from_config(store.config)
-    summary, sent = push_mirror(store.backend, layout, files, skip=index_skip(store.index.history()),
-                                threads=store.threads, progress=progress)
-    if sent:
-        user, now = current_user(), time.time()
-        store.index.write_shard([IndexEntry(e.hash, e.size, e.root, e.path, e.mtime_ns, user, now) for e in sent])
-    return summary, len(files) - len(sent)
+    rep = UploadReport(store.url)
+    groups: Dict[str, List["FileState"]] = {}
+    for f in resolution.to_upload:
+        key = layout.key(f.root, f.logical)
+        clash = next((o for o in groups.get(key, []) if o.hash != f.hash), None)
+        if clash is not None:
+            raise StoreError(f"{f.path} and {clash.path} both map to the mirror key {key}; give their roots "
+                             "distinct prefixes in store.mirror.prefixes", exit_code=2)
+        groups.setdefault(key, []).append(f)
+    rep.skipped_files = len(resolution.in_store)
+
+    def send(key: str, files: List["FileState"], on_bytes) -> "FileState":
+        return send_first(files, lambda fs: put_verified(store.backend, key, fs.path, fs.size, fs.mtime_ns, fs.hash,
+                                                         on_bytes))
+
+    _sent, failure = send_groups(store, groups, send, rep, progress)
+    record_files(store, rep, [f for fs in groups.values() for f in fs if f.state == IN_STORE])
+    return finish(rep, failure)
+
+
+def recheck_mirror(resolution: "Resolution", store: "Store", progress: Optional[ProgressCallback] = None) -> None:
+    """Put back to upload every file the index says its key holds whose key is missing, has
+    another size or (downloaded and hashed here, never read through a mount: on a workstation
+    ``/gs`` is the file server itself) other bytes: ``upload --recheck`` in the mirror layout."""
+    stored = resolution.in_store
+    if not stored:
+        return
+    layout = MirrorLayout.from_config(store.config)
+    entries = [ManifestEntry(f.root, f.logical, f.hash, f.size, f.mtime_ns) for f in stored]
+    bad = set(_missing_or_short(store.backend, layout, entries))
+    sound = [e for e in entries if layout.key(e.root, e.path) not in bad]
+    bad |= set(_other_bytes(store.backend, layout, sound, "", store.threads, progress))
+    for f in stored:
+        if layout.key(f.root, f.logical) in bad:
+            f.state = TO_UPLOAD
+
+
+def verify_mirror(store: "Store", deep: bool = False, progress: Optional[ProgressCallback] = None) -> "VerifyReport":
+    """``index verify`` in the mirror layout: every path key holds what its *last* index write
+    says (exists, with that size; with ``deep``, downloaded and hashed). The report's lists
+    name keys, not blob hashes: a mirror store has no blob per input."""
+    from .index import VerifyReport
+
+    latest = {}
+    for e in store.index.history():
+        latest[(e.root, e.path)] = ManifestEntry(e.root, e.path, e.hash, e.size, e.mtime_ns)
+    layout = MirrorLayout.from_config(store.config)
+    entries = list(latest.values())
+    rep = VerifyReport(blobs=len(entries), bytes=sum(e.size for e in entries))
+    bad = _missing_or_short(store.backend, layout, entries)
+    rep.missing = sorted(k for k, why in bad.items() if why == "missing")
+    rep.wrong_size = sorted(k for k, why in bad.items() if why != "missing")
+    if deep:
+        sound = [e for e in entries if layout.key(e.root, e.path) not in bad]
+        rep.wrong_hash = sorted(_other_bytes(store.backend, layout, sound, "", store.threads, progress))
+    rep.bad_shards = [store.index.problems[k] for k in sorted(store.index.problems)]
+    return rep
 
 
 def check_mirror(backend: Backend, layout: MirrorLayout, manifest: Manifest) -> List[str]:
     """Keys of the job that are missing or have another size, listing once per folder (one
     request per thousand keys) instead of asking per file."""
+    return [f"{key}: {why}" for key, why in sorted(_missing_or_short(backend, layout, manifest.files).items())]
+
+
+def _missing_or_short(backend: Backend, layout: MirrorLayout, files: Sequence[ManifestEntry]) -> Dict[str, str]:
+    """Key -> "missing" or "N bytes instead of M" for each of ``files`` whose key is not right."""
     wanted: Dict[str, Dict[str, int]] = {}
-    for e in manifest.files:
+    for e in files:
         key = layout.key(e.root, e.path)
         wanted.setdefault(posixpath.dirname(key), {})[key] = e.size
-    problems = []
+    problems: Dict[str, str] = {}
     for folder, keys in sorted(wanted.items()):
         prefix = folder + "/" if folder else ""
         found = {k: s for k, s in backend.list(prefix) if k in keys} if prefix else _top_level(backend, keys)
         for key, size in sorted(keys.items()):
             if key not in found:
-                problems.append(f"{key}: missing")
+                problems[key] = "missing"
             elif found[key] != size:
-                problems.append(f"{key}: {found[key]} bytes instead of {size}")
+                problems[key] = f"{found[key]} bytes instead of {size}"
     return problems
 
 
@@ -153,25 +228,31 @@ def check_mirror_content(backend: Backend, layout: MirrorLayout, manifest: Manif
     every newer version of its path, so a size check alone would let a same-size other version
     (a teammate's v2 after this job's v1) render. Hashed through the mount where this machine has
     it (what the renderer will read, and s3fs keeps it cached), else downloaded and hashed."""
+    mount = layout.mount if layout.mount and os.path.isdir(layout.mount) else ""
+    bad = _other_bytes(backend, layout, manifest.files, mount, threads, None)
+    return [f"{key}: holds other bytes than the job's {digest} (a newer version of the file?)"
+            for key, digest in bad.items()]
+
+
+def _other_bytes(backend: Backend, layout: MirrorLayout, files: Sequence[ManifestEntry], mount: str, threads: int,
+                 progress: Optional[ProgressCallback]) -> Dict[str, str]:
+    """Key -> the hash it should have, for each of ``files`` whose key holds other bytes; read
+    through ``mount`` when given, else downloaded into a temporary folder."""
     import tempfile
 
     from .hashing import hash_file
 
-    mount = layout.mount if layout.mount and os.path.isdir(layout.mount) else ""
-
     def one(e: ManifestEntry, on_bytes) -> str:
-        key = layout.key(e.root, e.path)
         if mount:
             return hash_file(os.path.join(layout.node_root(e.root), *e.path.split("/")), on_bytes)
         with tempfile.TemporaryDirectory(prefix="cloudsubmit-mirror-") as tmp:
             dest = os.path.join(tmp, "blob")
-            backend.get_file(key, dest, on_bytes=on_bytes)
+            backend.get_file(layout.key(e.root, e.path), dest, on_bytes=on_bytes)
             return hash_file(dest)
 
-    items = [TransferItem(layout.key(e.root, e.path), e.size, partial(one, e)) for e in manifest.files]
-    got = run_transfers(items, threads=threads, stage="verify").results
-    return [f"{layout.key(e.root, e.path)}: holds other bytes than the job's {e.hash} (a newer version of the file?)"
-            for e, h in zip(manifest.files, got) if h != e.hash]
+    items = [TransferItem(layout.key(e.root, e.path), e.size, partial(one, e)) for e in files]
+    got = run_transfers(items, threads=threads, stage="verify", progress=progress).results
+    return {layout.key(e.root, e.path): e.hash for e, h in zip(files, got) if h != e.hash}
 
 
 def _top_level(backend: Backend, keys: Mapping[str, int]) -> Dict[str, int]:

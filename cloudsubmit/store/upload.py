@@ -12,7 +12,7 @@ second ago) is not sent again. Whether to ask per blob (HEAD) or list ``cas/`` (
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Collection, Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Callable, Collection, Dict, List, Optional, Set, Tuple
 
 from ..errors import Cancelled, StoreError
 from ..progress import ProgressCallback
@@ -66,30 +66,42 @@ def recheck_in_store(resolution: Resolution, store: "Store", progress: Optional[
     return lost
 
 
-def _send_blob(store: "Store", digest: str, files: List[FileState], present: Optional[Dict[str, int]],
-               on_bytes: BytesCallback, force: bool = False) -> Optional[FileState]:
+#: Sends one group of files that share a destination (a blob, or a mirror key) from the first
+#: file that still holds what was hashed; returns the file sent, or None when nothing had to go.
+SendGroup = Callable[[str, List[FileState], BytesCallback], Optional[FileState]]
+
+
+def _send_blob(store: "Store", present: Optional[Dict[str, int]], force: Collection[str], digest: str,
+               files: List[FileState], on_bytes: BytesCallback) -> Optional[FileState]:
     """Upload one blob from the first of ``files`` that still holds it. Returns the file sent,
-    or None when a complete blob was already there (unless ``force``: its content is wrong)."""
+    or None when a complete blob was already there (unless forced: its content is wrong)."""
     size = files[0].size
-    known = None if force else present.get(digest) if present is not None else store.backend.size(blob_key(digest))
-    if known == size:
-        return None
+    if digest not in force:
+        known = present.get(digest) if present is not None else store.backend.size(blob_key(digest))
+        if known == size:
+            return None
+    return send_first(files, lambda fs: put_verified(store.backend, blob_key(digest), fs.path, size, fs.mtime_ns,
+                                                     digest, on_bytes))
+
+
+def send_first(files: List[FileState], put: Callable[[FileState], None]) -> FileState:
+    """``put`` the first of ``files`` that is still what was hashed; :class:`FileChanged` when none is."""
     last: Optional[FileChanged] = None
     for fs in files:
         try:
-            put_verified(store.backend, blob_key(digest), fs.path, size, fs.mtime_ns, digest, on_bytes)
+            put(fs)
             return fs
         except FileChanged as exc:
             last = exc
     raise last or FileChanged("changed while being uploaded")
 
 
-def _send_or_refuse(store: "Store", digest: str, files: List[FileState], present: Optional[Dict[str, int]],
-                    force: bool, on_bytes: BytesCallback) -> Tuple[Optional[FileState], Optional[FileChanged]]:
-    """One blob's outcome: ``(file sent or None, None)``, or ``(None, why)`` when every file
+def _send_or_refuse(store: "Store", send: SendGroup, key: str, files: List[FileState],
+                    on_bytes: BytesCallback) -> Tuple[Optional[FileState], Optional[FileChanged]]:
+    """One group's outcome: ``(file sent or None, None)``, or ``(None, why)`` when every file
     holding it changed: a refused file is a result, not a reason to stop the others."""
     try:
-        return _send_blob(store, digest, files, present, on_bytes, force), None
+        return send(key, files, on_bytes), None
     except FileChanged as exc:
         return None, exc
     except (StoreError, Cancelled):
@@ -98,47 +110,62 @@ def _send_or_refuse(store: "Store", digest: str, files: List[FileState], present
         raise _store_failure(store, exc) from None
 
 
-def upload(resolution: Resolution, store: "Store", config: Optional[Config] = None,
-           progress: Optional[ProgressCallback] = None, force: Collection[str] = ()) -> UploadReport:
-    """Send every blob ``resolution`` marked to upload, then write one index shard for the batch
-    (the new blobs and every in-store file whose exact entry the index lacks). On cancel, a store
-    failure or a file that changed (:class:`UploadRefused`), the blobs that did complete are still
-    recorded, then the error is raised. File states in ``resolution`` are updated as blobs land."""
-    rep = UploadReport(store.url)
-    by_hash: Dict[str, List[FileState]] = {}
-    for f in resolution.to_upload:
-        by_hash.setdefault(f.hash, []).append(f)
-    present = _present_blobs(store, by_hash) if by_hash else {}
-    items = [TransferItem(d, fs[0].size, partial(_send_or_refuse, store, d, fs, present, d in force))
-             for d, fs in by_hash.items()]
+def send_groups(store: "Store", groups: Dict[str, List[FileState]], send: SendGroup, rep: UploadReport,
+                progress: Optional[ProgressCallback] = None) -> Tuple[List[FileState], Optional[BaseException]]:
+    """Send every group in the transfer pool and sort the outcomes into ``rep`` and the files'
+    states (sent or already there: in store; changed: refused). Returns the files sent, and the
+    store failure or cancel that stopped the run (raise it after recording what did land)."""
+    items = [TransferItem(k, fs[0].size, partial(_send_or_refuse, store, send, k, fs)) for k, fs in groups.items()]
     done = TransferSummary()
     failure: Optional[BaseException] = None
     try:
         run_transfers(items, threads=store.threads, stage="upload", progress=progress, summary=done)
     except (StoreError, Cancelled) as exc:
-        failure = exc  # what did complete is still recorded below
-    for digest, outcome in zip(by_hash, done.results):
+        failure = exc  # what did complete is still recorded by the caller
+    sent_files: List[FileState] = []
+    for key, outcome in zip(groups, done.results):
         if outcome is None:
             continue
-        files, (sent, err) = by_hash[digest], outcome
+        files, (sent, err) = groups[key], outcome
         if err is None:
             rep.uploaded_files += 1 if sent is not None else 0
             rep.uploaded_bytes += sent.size if sent is not None else 0
             rep.skipped_files += len(files) - (1 if sent is not None else 0)
+            sent_files += [sent] if sent is not None else []
             for f in files:
                 f.state = IN_STORE
-        elif isinstance(err, FileChanged):
-            reason = str(err)
+        else:
             for f in files:
-                f.state, f.reason = REFUSED, reason
-                rep.refused.append({"path": f.path, "reason": reason})
-    rep.skipped_files += sum(1 for f in resolution.files if f.state == IN_STORE and f.hash not in by_hash)
-    _record(resolution, store, rep)
+                f.state, f.reason = REFUSED, str(err)
+                rep.refused.append({"path": f.path, "reason": str(err)})
+    return sent_files, failure
+
+
+def finish(rep: UploadReport, failure: Optional[BaseException]) -> UploadReport:
+    """Raise the run's failure, or :class:`UploadRefused` for changed files, once all is recorded."""
     if failure is not None:
         raise failure
     if rep.refused:
         raise UploadRefused(rep)
     return rep
+
+
+def upload(resolution: Resolution, store: "Store", config: Optional[Config] = None,
+           progress: Optional[ProgressCallback] = None, force: Collection[str] = ()) -> UploadReport:
+    """Send every blob ``resolution`` marked to upload, then write one index shard for the batch
+    (the new blobs and every in-store file whose exact entry the index lacks). On cancel, a store
+    failure or a file that changed (:class:`UploadRefused`), the blobs that did complete are still
+    recorded, then the error is raised. File states in ``resolution`` are updated as blobs land.
+    This is the ``cas`` layout's upload: commands and stages call ``layouts.send_inputs``."""
+    rep = UploadReport(store.url)
+    by_hash: Dict[str, List[FileState]] = {}
+    for f in resolution.to_upload:
+        by_hash.setdefault(f.hash, []).append(f)
+    present = _present_blobs(store, by_hash) if by_hash else {}
+    _sent, failure = send_groups(store, by_hash, partial(_send_blob, store, present, force), rep, progress)
+    rep.skipped_files += sum(1 for f in resolution.files if f.state == IN_STORE and f.hash not in by_hash)
+    _record(resolution, store, rep)
+    return finish(rep, failure)
 
 
 def _store_failure(store: "Store", exc: BaseException) -> StoreError:
@@ -150,20 +177,25 @@ def _store_failure(store: "Store", exc: BaseException) -> StoreError:
 
 def _record(resolution: Resolution, store: "Store", rep: UploadReport) -> None:
     """One shard for every file now in the store whose exact fact the index lacks."""
+    fresh = [f for f in resolution.files if f.state == IN_STORE and not store.index.contains(_entry(f))]
+    record_files(store, rep, fresh)
+
+
+def _entry(f: FileState, user: str = "", now: float = 0.0) -> IndexEntry:
+    return IndexEntry(f.hash, f.size, f.root, f.logical, f.mtime_ns, user, now)
+
+
+def record_files(store: "Store", rep: UploadReport, files: List[FileState]) -> None:
+    """Write one index shard naming ``files`` (each complete in the store by now), then compact
+    when the index has grown past ``store.compact_after`` shards."""
     import time
 
+    if not files:
+        return
     user, now = current_user(), time.time()
-    entries = []
-    for f in resolution.files:
-        if f.state != IN_STORE:
-            continue
-        e = IndexEntry(f.hash, f.size, f.root, f.logical, f.mtime_ns, user, now)
-        if not store.index.contains(e):
-            entries.append(e)
-    if entries:
-        rep.shard = store.index.write_shard(entries)
-        rep.indexed_files = len(entries)
-        _maybe_compact(store)
+    rep.shard = store.index.write_shard([_entry(f, user, now) for f in files])
+    rep.indexed_files = len(files)
+    _maybe_compact(store)
 
 
 def _maybe_compact(store: "Store") -> None:
