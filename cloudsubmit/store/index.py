@@ -54,6 +54,8 @@ class IndexEntry(NamedTuple):
     mtime_ns: int
     user: str = ""
     time: float = 0.0
+    #: the content's probe (``claims.probe_file``: size + start/middle/end windows), "" = none recorded
+    probe: str = ""
 
     @property
     def identity(self) -> Tuple[str, int, str, str, int]:
@@ -68,8 +70,15 @@ def current_user() -> str:
         return ""
 
 
+def _entry_json(e: IndexEntry) -> Dict[str, Any]:
+    d = e._asdict()
+    if not d["probe"]:
+        del d["probe"]  # written only when known, so shards of entries without one read as before
+    return d
+
+
 def encode_shard(entries: Iterable[IndexEntry]) -> bytes:
-    doc = {"format": FORMAT, "entries": [e._asdict() for e in entries]}
+    doc = {"format": FORMAT, "entries": [_entry_json(e) for e in entries]}
     return gzip.compress(json.dumps(doc, separators=(",", ":")).encode("utf-8"), compresslevel=6, mtime=0)
 
 
@@ -106,6 +115,9 @@ def entry_problem(raw: Any) -> Optional[str]:
         return "mtime_ns is not a whole number"
     if not isinstance(raw.get("user", ""), str) or not isinstance(raw.get("time", 0.0), (int, float)):
         return "user or time has the wrong type"
+    probe = raw.get("probe", "")
+    if probe != "" and not is_digest(probe):
+        return "probe is not a 32-digit lowercase hex digest"
     return None
 
 
@@ -134,7 +146,8 @@ def decode_shard(data: bytes, key: str) -> Decoded:
             out.bad.append(f"entry {i}: {problem}")
             continue
         out.entries.append(IndexEntry(raw["hash"], raw["size"], raw["root"], raw["path"], raw["mtime_ns"],
-                                      raw.get("user", ""), float(raw.get("time", 0.0))))
+                                      raw.get("user", ""), float(raw.get("time", 0.0)),
+                                      probe=raw.get("probe", "")))
     return out
 
 
@@ -199,6 +212,8 @@ class TeamIndex:
         self._facts: set = set()
         self._conflicts: set = set()   # (root, path, size, mtime_ns) claimed with two hashes
         self._bad_sizes: set = set()   # hashes claimed with two sizes
+        self._probes: Dict[str, str] = {}  # hash -> the probe its entries recorded
+        self._bad_probes: set = set()      # hashes whose entries recorded two probes
         #: shard key -> one line saying what is wrong with it (unreadable, or entries left out);
         #: such shards are read for their sound entries but never folded by a compaction
         self.problems: Dict[str, str] = {}
@@ -276,6 +291,7 @@ class TeamIndex:
             self._cache_drop(gone)
         self._blobs, self._paths, self._facts = {}, {}, set()
         self._conflicts, self._bad_sizes = set(), set()
+        self._probes, self._bad_probes = {}, set()
         for key in sorted(self.shards):
             self._merge(self.shards[key])
 
@@ -293,6 +309,8 @@ class TeamIndex:
                 self._conflicts.add((root, path, size, mtime_ns))
             versions[(size, mtime_ns)] = digest
             facts.add(e[:5])
+            if e.probe and self._probes.setdefault(digest, e.probe) != e.probe:
+                self._bad_probes.add(digest)
 
     def _ensure(self) -> None:
         if not self.loaded:
@@ -313,6 +331,12 @@ class TeamIndex:
             return None
         digest = self._paths.get((root, path), {}).get((size, mtime_ns))
         return digest if digest is not None and self.blob_size(digest) == size else None
+
+    def probe(self, digest: str) -> Optional[str]:
+        """The probe every entry of ``digest`` that recorded one agrees on; None when none did,
+        or two differ (then no claim of that blob passes the probe rule: store/claims.py)."""
+        self._ensure()
+        return None if digest in self._bad_probes else self._probes.get(digest)
 
     def conflicts(self) -> List[IndexEntry]:
         """Every entry of a (root, path, size, mtime_ns) that is claimed with more than one hash."""
@@ -526,7 +550,7 @@ def _last_write_order(shards: Iterable[List[IndexEntry]]) -> List[IndexEntry]:
     for entries in shards:
         for e in entries:
             first = seen.pop(e.identity, e)
-            seen[e.identity] = first
+            seen[e.identity] = first if first.probe or not e.probe else e  # keep a probe once recorded
     return list(seen.values())
 
 

@@ -1,9 +1,10 @@
 """Resolve a set of files against the team store: which are in the store already, which must be
 uploaded, which are missing or refused.
 
-The cheapest answer wins, in order: the team fast path (the index has this logical path at this
-size and mtime: the file is not read at all), the per-machine hash cache (path, size, mtime,
-inode unchanged), and only then hashing. A file that changes while it is being hashed is
+The cheapest answer wins, in order: the per-machine hash cache (path, size, mtime, inode
+unchanged: the file is not read at all), the team fast path (the index has this logical path at
+this size and mtime, and the claim passes the trust rule in ``claims.py``: at most three 4 KiB
+windows are read), and only then hashing. A file that changes while it is being hashed is
 refused rather than recorded with a hash that describes neither version."""
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ..progress import ProgressCallback
 from ..vocabulary import IN_STORE, MISSING, REFUSED, TO_UPLOAD
 from .backend import BytesCallback
 from .blobs import FileChanged
+from .claims import NEVER, take_claims, trust_mode
 from .hashcache import FileStat
 from .hashing import hash_file
 from .transfer import TransferItem, TransferSummary, run_transfers
@@ -149,22 +151,20 @@ def hash_checked(fs: FileState, on_bytes=None) -> str:
 
 def resolve(paths: Iterable[str], store: "Store", config: Optional[Config] = None,
             progress: Optional[ProgressCallback] = None, trust_team: bool = True) -> Resolution:
-    """Classify ``paths`` (local files, any platform spelling) against ``store``. With
-    ``trust_team`` False (``upload --recheck``) no teammate's claim is used: every file's hash is
-    this machine's own (hash cache or read)."""
+    """Classify ``paths`` (local files, any platform spelling) against ``store``. This machine's
+    own hash cache answers first (no read at all), then a teammate's claim that passes
+    ``store.trust_team_index`` (store/claims.py), then a hash. With ``trust_team`` False
+    (``upload --recheck``) no claim is used: every file's hash is this machine's own."""
     config = store.config if config is None else config
     res = Resolution(store.url, _stat_all(paths, Roots.from_config(config)))
     live = [f for f in res.files if not f.state]
     index = store.index.refresh()  # one listing; a long-lived panel sees teammates' new shards
-    for f in live if trust_team else ():
-        known = index.known(f.root, f.logical, f.size, f.mtime_ns)
-        if known:
-            f.hash, f.via = known, "team"
-    unknown = [f for f in live if not f.hash]
-    cached = store.hash_cache.lookup([f.stat for f in unknown]) if unknown else {}
-    for f in unknown:
+    cached = store.hash_cache.lookup([f.stat for f in live]) if live else {}
+    for f in live:
         if f.path in cached:
             f.hash, f.via = cached[f.path], "cache"
+    unknown = [f for f in live if not f.hash]
+    take_claims(unknown, index, trust_mode(config) if trust_team else NEVER, store.threads)
     _hash_missing([f for f in unknown if not f.hash], store, progress)
     for f in live:
         if f.state:

@@ -19,6 +19,7 @@ from ..progress import ProgressCallback
 from ..storekeys import BLOB_PREFIX, blob_key
 from .backend import BytesCallback
 from .blobs import FileChanged, put_verified
+from .claims import probe_unchanged
 from .index import IndexEntry, current_user
 from .reports import UploadReport
 from .resolve import IN_STORE, REFUSED, TO_UPLOAD, FileState, Resolution
@@ -176,13 +177,17 @@ def _store_failure(store: "Store", exc: BaseException) -> StoreError:
 
 
 def _record(resolution: Resolution, store: "Store", rep: UploadReport) -> None:
-    """One shard for every file now in the store whose exact fact the index lacks."""
-    fresh = [f for f in resolution.files if f.state == IN_STORE and not store.index.contains(_entry(f))]
+    """One shard for every file now in the store whose exact fact the index lacks, or whose
+    blob has no probe yet (entries written before probes: one new entry gives the fast path
+    what its trust rule needs)."""
+    index = store.index
+    fresh = [f for f in resolution.files if f.state == IN_STORE
+             and (not index.contains(_entry(f)) or index.probe(f.hash) is None)]
     record_files(store, rep, fresh)
 
 
-def _entry(f: FileState, user: str = "", now: float = 0.0) -> IndexEntry:
-    return IndexEntry(f.hash, f.size, f.root, f.logical, f.mtime_ns, user, now)
+def _entry(f: FileState, user: str = "", now: float = 0.0, probe: str = "") -> IndexEntry:
+    return IndexEntry(f.hash, f.size, f.root, f.logical, f.mtime_ns, user, now, probe=probe)
 
 
 def record_files(store: "Store", rep: UploadReport, files: List[FileState]) -> None:
@@ -193,7 +198,7 @@ def record_files(store: "Store", rep: UploadReport, files: List[FileState]) -> N
     if not files:
         return
     user, now = current_user(), time.time()
-    rep.shard = store.index.write_shard([_entry(f, user, now) for f in files])
+    rep.shard = store.index.write_shard([_entry(f, user, now, probe_unchanged(f)) for f in files])
     rep.indexed_files = len(files)
     _maybe_compact(store)
 

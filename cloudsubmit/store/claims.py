@@ -1,0 +1,102 @@
+"""Which teammates' claims the team fast path may use instead of hashing a file here.
+
+A *claim* is an index entry: "this logical path at this size and mtime_ns holds this hash". Some
+other machine wrote it, or anyone holding the bucket's credentials, or a teammate's tool with a
+bug. ``store.trust_team_index`` says which claims resolve may take (docs/store.md, "Which claims
+are trusted"):
+
+``probe`` (the default)
+    the claim is the only hash claimed for that (root, path, size, mtime_ns); its blob is indexed
+    with exactly that size and no other; the blob's uploaders recorded its *probe* (a hash of the
+    size and three 4 KiB windows of the content: start, middle, end) and every entry of that hash
+    that carries one agrees; and the file here, read in those three windows (12 KiB, not the
+    whole file), has that probe. A false claim naming another blob of the same size fails the
+    last test unless that blob's start, middle and end are the file's own.
+``size``
+    the first two tests only, and nothing is read: for a store only the studio's own
+    workstations write (the rule before probes).
+``never``
+    no claim is used: every file is hashed here or taken from this machine's hash cache.
+
+Every hash in a job's inputs manifest was therefore computed on this machine (hashed, or its
+own hash cache) or passed the rule above."""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, List, Tuple
+
+from .hashing import hash_bytes
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from .index import TeamIndex
+    from .resolve import FileState
+
+PROBE, SIZE, NEVER = "probe", "size", "never"
+MODES = (PROBE, SIZE, NEVER)
+WINDOW = 4096  # bytes per probe window; a file of at most 3 windows is probed whole
+_TAG = b"cloudsubmit-probe/1"
+
+
+def trust_mode(config: "Config") -> str:
+    """``store.trust_team_index`` (validated against :data:`MODES` by the config rules)."""
+    mode = config.get("store.trust_team_index", PROBE)
+    return mode if mode in MODES else PROBE
+
+
+def probe_file(path: str, size: int) -> str:
+    """XXH3-128 of the size and the start, middle and end windows of the file at ``path``
+    (which has ``size`` bytes): what a claim's ``probe`` says of its content."""
+    with open(path, "rb", buffering=0) as f:
+        if size <= 3 * WINDOW:
+            data = f.read(size + 1)
+        else:
+            parts = []
+            for offset in (0, size // 2 - WINDOW // 2, size - WINDOW):
+                f.seek(offset)
+                parts.append(f.read(WINDOW))
+            data = b"".join(parts)
+    return hash_bytes(_TAG + size.to_bytes(8, "little") + data)
+
+
+def probe_unchanged(fs: "FileState") -> str:
+    """The probe of ``fs``'s file, or "" when it cannot be read or no longer has the size and
+    mtime it was resolved with (then the probe would describe another version)."""
+    try:
+        probe = probe_file(fs.path, fs.size)
+        st = os.stat(fs.path)
+    except (OSError, ValueError):
+        return ""
+    return probe if (st.st_size, st.st_mtime_ns) == (fs.size, fs.mtime_ns) else ""
+
+
+def take_claims(files: List["FileState"], index: "TeamIndex", mode: str, threads: int = 8) -> None:
+    """Give each of ``files`` whose claim passes ``mode`` its hash (``via = "team"``); leave the
+    others for this machine's hash cache or a hash."""
+    if mode == NEVER:
+        return
+    probing: List[Tuple["FileState", str, str]] = []
+    for f in files:
+        digest = index.known(f.root, f.logical, f.size, f.mtime_ns)
+        if not digest:
+            continue
+        if mode == SIZE:
+            f.hash, f.via = digest, "team"
+            continue
+        expected = index.probe(digest)
+        if expected:
+            probing.append((f, digest, expected))
+    for (f, digest, expected), got in zip(probing, _probes([f for f, _d, _e in probing], threads)):
+        if got == expected:
+            f.hash, f.via = digest, "team"
+
+
+def _probes(files: List["FileState"], threads: int) -> List[str]:
+    """Probe every file; in a small pool when there are many (on a file server each read waits
+    on the network, not the disk)."""
+    if len(files) <= 4:
+        return [probe_unchanged(f) for f in files]
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, 16))) as pool:
+        return list(pool.map(probe_unchanged, files))
+
