@@ -24,14 +24,25 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, List, Tuple
+from typing import TYPE_CHECKING, List, Protocol, Sequence, Tuple
 
 from .hashing import hash_bytes
 
 if TYPE_CHECKING:
     from ..config import Config
     from .index import TeamIndex
-    from .resolve import FileState
+
+
+class FileState(Protocol):
+    """What this module reads and sets of ``resolve.FileState`` (which imports this module)."""
+
+    path: str
+    root: str
+    logical: str
+    size: int
+    mtime_ns: int
+    hash: str
+    via: str
 
 PROBE, SIZE, NEVER = "probe", "size", "never"
 MODES = (PROBE, SIZE, NEVER)
@@ -60,7 +71,7 @@ def probe_file(path: str, size: int) -> str:
     return hash_bytes(_TAG + size.to_bytes(8, "little") + data)
 
 
-def probe_unchanged(fs: "FileState") -> str:
+def probe_unchanged(fs: FileState) -> str:
     """The probe of ``fs``'s file, or "" when it cannot be read or no longer has the size and
     mtime it was resolved with (then the probe would describe another version)."""
     try:
@@ -71,12 +82,12 @@ def probe_unchanged(fs: "FileState") -> str:
     return probe if (st.st_size, st.st_mtime_ns) == (fs.size, fs.mtime_ns) else ""
 
 
-def take_claims(files: List["FileState"], index: "TeamIndex", mode: str, threads: int = 8) -> None:
+def take_claims(files: Sequence[FileState], index: "TeamIndex", mode: str, threads: int = 8) -> None:
     """Give each of ``files`` whose claim passes ``mode`` its hash (``via = "team"``); leave the
     others for this machine's hash cache or a hash."""
     if mode == NEVER:
         return
-    probing: List[Tuple["FileState", str, str]] = []
+    probing: List[Tuple[FileState, str, str]] = []
     for f in files:
         digest = index.known(f.root, f.logical, f.size, f.mtime_ns)
         if not digest:
@@ -92,7 +103,7 @@ def take_claims(files: List["FileState"], index: "TeamIndex", mode: str, threads
             f.hash, f.via = digest, "team"
 
 
-def _probes(files: List["FileState"], threads: int) -> List[str]:
+def _probes(files: Sequence[FileState], threads: int) -> List[str]:
     """Probe every file; in a small pool when there are many (on a file server each read waits
     on the network, not the disk)."""
     if len(files) <= 4:
