@@ -83,7 +83,7 @@ def run_download(args: argparse.Namespace) -> int:
     finally:
         store.close()
     end_progress(args)
-    emit(args.json, rep.__dict__, f"{rep.job_id}: {rep.downloaded_files} files downloaded "
+    emit(args.json, rep.to_json(), f"{rep.job_id}: {rep.downloaded_files} files downloaded "
          f"({human_size(rep.downloaded_bytes)}), {rep.skipped_files} already present, into {', '.join(rep.targets)}",
          sort_keys=True)
     return 0

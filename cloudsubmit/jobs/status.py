@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from ..errors import SubmitError
+from ..tally import Tally
 
 # NodeStatus values (HTCondor manual, "Capturing the Status of Nodes in a File").
 NOT_READY, READY, PRERUN, SUBMITTED, POSTRUN, DONE, ERROR, FUTILE = range(8)
@@ -17,7 +18,7 @@ COUNTS = ("done", "running", "idle", "held", "failed", "waiting", "skipped")
 
 
 @dataclass
-class StageCounts:
+class StageCounts(Tally):
     total: int = 0
     done: int = 0
     running: int = 0
@@ -28,7 +29,7 @@ class StageCounts:
     skipped: int = 0             # will never run: an ancestor failed (DAGMan's FUTILE)
 
     def to_dict(self) -> Dict[str, int]:
-        return {k: getattr(self, k) for k in ("total",) + COUNTS}
+        return {k: int(v) for k, v in self.counters().items()}  # ("total",) + COUNTS, in that order
 
 
 @dataclass
@@ -235,10 +236,7 @@ def job_status(bundle: str, pool: bool = False, idle_after: int = 120) -> JobSta
         for stage in st.stages.values():
             stage.waiting = stage.total
         return st
-    totals = StageCounts()
-    for counts in st.stages.values():
-        for k in ("total",) + COUNTS:
-            setattr(totals, k, getattr(totals, k) + getattr(counts, k))
+    totals = StageCounts.combined(st.stages.values())
     if st.state != "failed":
         if totals.failed:
             st.state = "failed"

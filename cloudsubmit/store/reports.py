@@ -1,17 +1,19 @@
 """What the store's operations report: plain data the CLI prints as JSON and the stages log.
 
 One module for all of them so a caller never imports a high-level operation just to name its
-result (``mirror`` returns a :class:`MaterialiseReport` without importing ``materialise``)."""
+result (``mirror`` returns a :class:`MaterialiseReport` without importing ``materialise``). Each
+is a :class:`~cloudsubmit.tally.Tally`: counters that add up, written as JSON by field name."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Dict, List
 
+from ..tally import Tally
 from .pathmap import Rule
 
 
 @dataclass
-class MaterialiseReport:
+class MaterialiseReport(Tally):
     job_id: str
     session: str
     rules: List[Rule] = field(default_factory=list)
@@ -24,13 +26,9 @@ class MaterialiseReport:
     bytes_fetched: int = 0
     seconds: float = 0.0
 
-    def to_json(self) -> dict:
-        d = dict(self.__dict__)
-        d["rules"] = [list(r) for r in self.rules]
-        return d
 
 @dataclass
-class UploadReport:
+class UploadReport(Tally):
     store_url: str
     uploaded_files: int = 0
     uploaded_bytes: int = 0
@@ -40,14 +38,13 @@ class UploadReport:
     refused: List[Dict[str, str]] = field(default_factory=list)
 
     def summary(self) -> Dict[str, Any]:
-        return {
-            "store": self.store_url, "uploaded_files": self.uploaded_files, "uploaded_bytes": self.uploaded_bytes,
-            "skipped_files": self.skipped_files, "indexed_files": self.indexed_files, "shard": self.shard,
-            "refused": list(self.refused),
-        }
+        """The fields as ``upload --json`` prints them (the store's URL under ``store``)."""
+        d = self.to_json()
+        return {"store": d.pop("store_url"), **d}
+
 
 @dataclass
-class OutputUploadReport:
+class OutputUploadReport(Tally):
     job_id: str
     node: str
     key: str
@@ -59,7 +56,7 @@ class OutputUploadReport:
 
 
 @dataclass
-class OutputDownloadReport:
+class OutputDownloadReport(Tally):
     job_id: str
     manifests: int = 0
     files: int = 0

@@ -23,6 +23,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from ..errors import Cancelled, StoreError
 from ..progress import ProgressCallback, ProgressReport, report
+from ..tally import Tally
 from .backend import BytesCallback
 
 #: A unit of work: called with an ``on_bytes`` callback it must pass to the backend call. Its
@@ -31,7 +32,7 @@ Work = Callable[[BytesCallback], Any]
 
 
 @dataclass
-class Meter:
+class Meter(Tally):
     """Counts shared by the workers; only the caller's thread reports them."""
 
     stage: str
@@ -60,7 +61,7 @@ class TransferItem:
 
 
 @dataclass
-class TransferSummary:
+class TransferSummary(Tally):
     files: int = 0
     bytes: int = 0
     retries: int = 0
