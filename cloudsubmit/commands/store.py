@@ -44,7 +44,8 @@ def register(sub) -> None:
     p.add_argument("--allow-missing", "--skip-missing", dest="allow_missing", action="store_true",
                    help="upload the rest when some files are missing (--skip-missing is the old name)")
     p.add_argument("--recheck", action="store_true",
-                   help="hash every file here, download this scene's blobs and re-send any that are lost, short or wrong (after 'index verify')")
+                   help="use only this machine's own hashes, download this scene's blobs (mirror layout: keys) and re-send "
+                        "any that are lost, short or wrong (after 'index verify')")
     p.set_defaults(func=run_upload)
 
     p = sub.add_parser("index", help="check or compact the team index")
@@ -120,7 +121,7 @@ def _prepare(args: argparse.Namespace):
     cfg = load_cli_config(args)
     paths = _scene_paths(args, cfg)
     store = open_store(args.store, cfg)
-    trust = not getattr(args, "recheck", False)  # a recheck hashes every file itself
+    trust = not getattr(args, "recheck", False)  # a recheck takes no teammate's claim
     return store, resolve_inputs(paths, store, cfg, progress=progress_printer(args), trust_team=trust)
 
 
