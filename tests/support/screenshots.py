@@ -60,7 +60,9 @@ def canned_services(maya: bool) -> Services:
     def status(job_id):
         return []
 
-    return Services(scan=scan, resolve=resolve, submit=submit, status=status)
+    # the store the canned studio uses: S3, so its files are "in the cloud"
+    return Services(scan=scan, resolve=resolve, submit=submit, status=status,
+                    extra={"store_url": "s3://studio-render/neo"})
 
 
 def submitted_demo(work: Path) -> "object":
@@ -115,10 +117,43 @@ def save_screenshots(out_dir: Path) -> Dict[str, Path]:
     _dark(app)
     out_dir.mkdir(parents=True, exist_ok=True)
     saved = {}
-    with installed(maya_modules(maya_scene(SHOT, modified=False))):
-        panel = show_panel(MayaHost(), services=canned_services(maya=True))
-    wait_idle(panel)
-    saved["maya"] = _grab(panel, out_dir / "panel-maya.png")
+    with tempfile.TemporaryDirectory(prefix="cloudsubmit-shots-user-") as user:
+        with _user_folders(Path(user)):  # the pictures show a first panel, not this machine's memory
+            _show_presets()
+            with installed(maya_modules(maya_scene(SHOT, modified=False))):
+                panel = show_panel(MayaHost(), services=canned_services(maya=True))
+                wait_idle(panel)
+                panel.preset.setCurrentIndex(panel.preset.findData("lighting-preview"))
+                panel.layer.set_chosen(panel.layer.items())  # both layers: one group of render nodes each
+                panel.rescan()
+                wait_idle(panel)
+            saved["maya"] = _grab(panel, out_dir / "panel-maya.png")
+            saved.update(_houdini_and_submitted(out_dir))
+    return saved
+
+
+def _user_folders(root: Path) -> "object":
+    """XDG folders under ``root`` for the time of the pictures (the panel remembers choices)."""
+    from unittest import mock
+
+    return mock.patch.dict(os.environ, {n: str(root / n.lower()) for n in
+                                        ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")})
+
+
+def _show_presets() -> None:
+    """Two of an artist's own presets, saved the way "Save as preset..." saves them."""
+    from cloudsubmit.presets import save_preset
+
+    save_preset("lighting-preview", {"frames": "1001-1096x8", "chunk": 4, "scout": True, "priority": 10})
+    save_preset("final", {"chunk": 2, "scout": True, "priority": 50, "place": {"render": "cloud"}})
+
+
+def _houdini_and_submitted(out_dir: Path) -> Dict[str, Path]:
+    from cloudsubmit.hosts.houdini import HoudiniHost
+    from cloudsubmit.ui.panel import show_panel, wait_idle
+    from support.hostfakes import FakeHou, installed
+
+    saved = {}
     with installed({"hou": FakeHou(f"{SHOT}/fx_sim.hip")}):
         panel = show_panel(HoudiniHost(), layer="/out/beauty", services=canned_services(maya=False))
     wait_idle(panel)
