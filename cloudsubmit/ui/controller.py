@@ -368,6 +368,12 @@ class SubmitController:
         self.bars.clear()
         self._emit("busy")
 
+    def _done_bars(self) -> None:
+        """A task's bars go when it ends; the job's come back with the next status read."""
+        self.bars.clear()
+        self.bars.job_stages(self.job_state.stages, self.form.placement)
+        self._emit("progress")
+
     def progress(self, rep: ProgressReport) -> None:
         """A worker's report (on the main thread): its stage's bar, with speed and time left."""
         self.bars.report(rep)
@@ -378,6 +384,7 @@ class SubmitController:
         if self.busy == "scan":
             self._scan_failed = self.scan_key()
         self.busy, self.error = "", describe_error(exc)
+        self._done_bars()
         self._emit("busy")
         self._emit("error")
 
@@ -417,6 +424,7 @@ class SubmitController:
     def scan_done(self, result: Any) -> None:
         deps, states, rows, problem, key = result
         self.busy, self.error = "", problem
+        self._done_bars()
         self.set_dependencies(deps, states, rows, key)
         self._emit("busy")
 
@@ -480,6 +488,7 @@ class SubmitController:
 
     def export_done(self, result: SubmittedJob) -> None:
         self.busy, self.error = "", ""
+        self._done_bars()
         self.exported = result
         self.notice = (f"Bundle written to {result.bundle}, nothing submitted. "
                        f"`cloudsubmit resubmit {result.bundle}` submits it.")

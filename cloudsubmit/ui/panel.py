@@ -115,7 +115,8 @@ class SubmitPanel(QtWidgets.QWidget):
         self.preset_problem.setWordWrap(True)
         row.addWidget(self.preset)
         row.addWidget(self.save_preset_button)
-        row.addWidget(self.preset_problem, 1)
+        row.addWidget(self.preset_problem, 10)
+        row.addStretch(1)  # keeps the menu and the button their size while there is no problem line
         return row
 
     def _render_box(self) -> QtWidgets.QGroupBox:
@@ -188,7 +189,7 @@ class SubmitPanel(QtWidgets.QWidget):
         self.table.verticalHeader().setDefaultSectionSize(20)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 90), (2, 80), (3, 220)):
+        for col, width in ((0, 120), (2, 80), (3, 220)):
             self.table.setColumnWidth(col, width)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._table_menu)
