@@ -1,5 +1,7 @@
 """What the bench scripts share: a generated-scene bench's command line, its measuring child
-process, and a child command's peak RSS. Not a bench itself (``make bench`` runs bench_*.py)."""
+process, a child command's peak RSS, and the report loop of the command benches (each case run
+``--runs`` times in fresh children, medians, one ratio line against its limit). Not a bench
+itself (``make bench`` runs bench_*.py)."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +12,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 
 def scene_bench_args(description: str, env_prefix: str) -> argparse.Namespace:
@@ -60,3 +62,23 @@ def peak_rss(argv: Sequence[str], env: Dict[str, str], cwd: str, ok_codes=(0, 1)
             err.seek(0)
             raise SystemExit(f"{' '.join(argv)} exited {code}: {err.read().decode(errors='replace').strip()[-500:]}")
     return wall, usage.ru_maxrss / 1024
+
+
+def cloudsubmit_child(argv: Sequence[str], env: Dict[str, str], cwd: str) -> Tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of ``python -m cloudsubmit argv`` in a fresh child process."""
+    return peak_rss([sys.executable, "-m", "cloudsubmit", *argv], env, cwd)
+
+
+def median_runs(run: Callable[[int], Tuple[float, float]], runs: int) -> Tuple[float, float]:
+    """``run(i)`` for i in range(runs) (each one fresh child): the median wall seconds and the
+    median peak RSS (MB), so one slow run on a shared machine does not decide the figure."""
+    import statistics
+
+    got = [run(i) for i in range(runs)]
+    return statistics.median(w for w, _ in got), statistics.median(r for _, r in got)
+
+
+def verdict(value: float, limit: float, target: float = 1.0) -> str:
+    """``ratio 0.42  (target <= 1.00) OK``: every bench line ends with its ratio and the verdict."""
+    ratio = value / limit
+    return f"ratio {ratio:.2f}  (target <= {target:.2f}) {'OK' if ratio <= target else 'ABOVE'}"

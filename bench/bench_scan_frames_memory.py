@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-from _benchlib import peak_rss
+from _benchlib import cloudsubmit_child, median_runs, verdict
 
 REPO = Path(__file__).resolve().parent.parent
 LIMIT_MB = 100
@@ -47,11 +46,6 @@ def make_shot(root: Path, textures: int) -> Path:
     return scene
 
 
-def peak_rss_mb(argv, env) -> float:
-    """Peak RSS in MB of ``python -m cloudsubmit argv``."""
-    return peak_rss([sys.executable, "-m", "cloudsubmit", *argv], env, str(REPO))[1]
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--textures", type=int, default=int(os.environ.get("BENCH_TEXTURES", 2000)))
@@ -71,18 +65,18 @@ def main() -> int:
         for cmd in ("scan", "submit"):
             for spec in (short, long_):
                 extra = ["--dry-run", "--scheduler", "local", "--bundle-dir"] if cmd == "submit" else []
-                runs = []
-                for r in range(args.runs):
+
+                def run(r: int, cmd=cmd, spec=spec, extra=extra):
                     bundle = [str(work / f"bundle-{cmd}-{spec}-{r}")] if extra else []
-                    runs.append(peak_rss_mb([*sets, cmd, str(scene), "--frames", spec, *extra, *bundle], env))
-                rows[cmd, spec] = statistics.median(runs)
+                    return cloudsubmit_child([*sets, cmd, str(scene), "--frames", spec, *extra, *bundle], env, str(REPO))
+
+                rows[cmd, spec] = median_runs(run, args.runs)[1]
         for cmd in ("scan", "submit"):
             a, b = rows[cmd, short], rows[cmd, long_]
             print(f"{cmd} of {args.textures} textures: --frames {short} {a:.0f} MB, --frames {long_} {b:.0f} MB peak RSS: "
-                  f"ratio {b / a:.2f}  (target <= 1.25) {'OK' if b / a <= 1.25 else 'ABOVE'}")
+                  f"{verdict(b, a, 1.25)}")
         top = rows["submit", long_]
-        print(f"submit --frames {long_}: {top:.0f} MB against a limit of {LIMIT_MB} MB: ratio {top / LIMIT_MB:.2f}  "
-              f"(target <= 1.00) {'OK' if top <= LIMIT_MB else 'ABOVE'}")
+        print(f"submit --frames {long_}: {top:.0f} MB against a limit of {LIMIT_MB} MB: {verdict(top, LIMIT_MB)}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
