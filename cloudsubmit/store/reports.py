@@ -21,6 +21,7 @@ class MaterialiseReport:
     copied: int = 0
     blobs_fetched: int = 0
     blobs_cached: int = 0
+    pack_reads: int = 0       # ranged GETs of packs (each brings one or more small files)
     bytes_fetched: int = 0
     seconds: float = 0.0
 
