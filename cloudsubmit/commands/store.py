@@ -177,7 +177,8 @@ def run_upload(args: argparse.Namespace) -> int:
 
 def _report_upload(args: argparse.Namespace, store, planned: Dict[str, Any], rep) -> None:
     out = dict(planned, **rep.summary())
-    _emit(args, out, [f"{store.url}: uploaded {rep.uploaded_files} files ({human_size(rep.uploaded_bytes)}), "
+    packs = f", small files in {rep.packs} pack{'' if rep.packs == 1 else 's'}" if rep.packs else ""
+    _emit(args, out, [f"{store.url}: uploaded {rep.uploaded_files} files ({human_size(rep.uploaded_bytes)}{packs}), "
                       f"{rep.skipped_files} already in the store, {rep.indexed_files} index entries written"], store)
 
 
@@ -202,8 +203,8 @@ def run_verify(args: argparse.Namespace) -> int:
     if claims is not None:
         out.update(claims_checked=claims.checked, claims_on_this_machine=claims.candidates,
                    wrong_claims=claims.wrong, conflicting_claims=claims.conflicts)
-    in_packs = f", {rep.packs} packs" if rep.packs else ""
-    lines = [f"{store.url}: {rep.blobs} blobs{in_packs} ({human_size(rep.bytes)}) "
+    in_packs = f", small files in {rep.packs} pack{'' if rep.packs == 1 else 's'}" if rep.packs else ""
+    lines = [f"{store.url}: {rep.blobs} blobs ({human_size(rep.bytes)}{in_packs}) "
              f"{'ok' if ok else 'DAMAGED'}" + ("" if args.deep else " (sizes only; --deep hashes every blob)")]
     if claims is not None:
         lines.append(f"claims: hashed {claims.checked} of {claims.candidates} files on this machine, "

@@ -148,6 +148,7 @@ def upload(resolution: Resolution, store: "Store", config: Optional[Config] = No
             if err is None and sent is not None:
                 placed[digest] = ("", 0)
     for outcome in done.results[len(loose):]:
+        rep.packs += 1 if outcome is not None and outcome.pack else 0
         for digest, (offset, sent) in (outcome.placed.items() if outcome is not None else ()):
             _land(rep, by_hash[digest], sent, None)
             placed[digest] = (outcome.pack, offset)
