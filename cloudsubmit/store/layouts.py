@@ -16,6 +16,7 @@ from .materialise import materialise, node_cache_dir
 from ..storekeys import blob_key
 from .index import VerifyReport
 from .mirror import MirrorLayout, classify_mirror, materialise_mirror, recheck_mirror, upload_mirror, verify_mirror
+from .packs import PackSettings
 from .reports import MaterialiseReport, UploadReport
 from .resolve import Resolution, resolve
 from .upload import recheck_in_store, upload
@@ -98,4 +99,5 @@ def materialise_job(
     threads = max(1, threads or int(config.get("store.transfer.threads", 8) or 8))
     max_bytes = int(float(config.get("store.transfer.node_cache_max_gb", 0) or 0) * 1e9)
     return materialise(backend, job_id, session, cache_dir=cache_dir or node_cache_dir(config),
-                       threads=threads, progress=progress, max_cache_bytes=max_bytes)
+                       threads=threads, progress=progress, max_cache_bytes=max_bytes,
+                       range_gap=PackSettings.from_config(config).range_gap)

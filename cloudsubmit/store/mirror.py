@@ -155,8 +155,8 @@ def upload_mirror(resolution: "Resolution", store: "Store", progress: Optional[P
         return send_first(files, lambda fs: put_verified(store.backend, key, fs.path, fs.size, fs.mtime_ns, fs.hash,
                                                          on_bytes))
 
-    _sent, failure = send_groups(store, groups, send, rep, progress)
-    record_files(store, rep, [f for fs in groups.values() for f in fs if f.state == IN_STORE])
+    failure = send_groups(store, groups, send, rep, progress)
+    record_files(store, rep, [(f, "", 0) for fs in groups.values() for f in fs if f.state == IN_STORE])
     return finish(rep, failure)
 
 

@@ -23,6 +23,7 @@ class MaterialiseReport(Tally):
     copied: int = 0
     blobs_fetched: int = 0
     blobs_cached: int = 0
+    pack_reads: int = 0       # ranged GETs of packs (each brings one or more small files)
     bytes_fetched: int = 0
     seconds: float = 0.0
 
@@ -35,13 +36,13 @@ class UploadReport(Tally):
     skipped_files: int = 0          # already in the store: indexed, or a complete blob found there
     indexed_files: int = 0          # entries in the new shard
     shard: str = ""
+    packs: int = 0                  # packs written (each holds many small files)
     refused: List[Dict[str, str]] = field(default_factory=list)
 
     def summary(self) -> Dict[str, Any]:
         """The fields as ``upload --json`` prints them (the store's URL under ``store``)."""
         d = self.to_json()
         return {"store": d.pop("store_url"), **d}
-
 
 @dataclass
 class OutputUploadReport(Tally):

@@ -8,7 +8,10 @@ name, and the shard that lists it is written only after all its blobs are comple
 
 Resume: a blob already in the store with the right size (a crashed earlier run, a teammate a
 second ago) is not sent again. Whether to ask per blob (HEAD) or list ``cas/`` (one request per
-1000 blobs) is chosen by which costs fewer requests."""
+1000 blobs) is chosen by which costs fewer requests.
+
+Small files go up in packs (``store/packs.py``, ``store.packs.*``): one request per tens of MB
+instead of one per file; their index entries say which pack holds them and where."""
 from __future__ import annotations
 
 from functools import partial
@@ -21,6 +24,7 @@ from .backend import BytesCallback
 from .blobs import FileChanged, put_verified
 from .claims import probe_unchanged
 from .index import IndexEntry, current_user
+from .packs import PackOutcome, PackSettings, check_packs, plan_packs, send_pack
 from .reports import UploadReport
 from .resolve import IN_STORE, REFUSED, TO_UPLOAD, FileState, Resolution
 from .transfer import TransferItem, TransferSummary, run_transfers
@@ -53,14 +57,20 @@ def recheck_in_store(resolution: Resolution, store: "Store", progress: Optional[
     """Put back to upload every file the index says is stored whose blob is gone, has the wrong
     size, or (read and hashed here) the wrong content: otherwise the index's word keeps a lost
     blob lost for ever. One listing of ``cas/``, then one download of each of this scene's blobs.
+    Packed files: the packs holding them are read once each and every member hashed.
     Returns the hashes :func:`upload` must send even though a blob of that name exists."""
     stored = resolution.in_store
     if not stored:
         return set()
-    present = {k[len(BLOB_PREFIX):]: s for k, s in store.backend.list(BLOB_PREFIX)}
-    lost = {f.hash for f in stored if present.get(f.hash) != f.size}
-    sound = sorted({(f.hash, f.size) for f in stored if f.hash not in lost})
+    packed = store.index.packed()
+    loose = [f for f in stored if f.hash not in packed]
+    present = {k[len(BLOB_PREFIX):]: s for k, s in store.backend.list(BLOB_PREFIX)} if loose else {}
+    lost = {f.hash for f in loose if present.get(f.hash) != f.size}
+    sound = sorted({(f.hash, f.size) for f in loose if f.hash not in lost})
     lost |= set(store.index.wrong_content(sound, store.threads, progress))
+    mine = {f.hash: packed[f.hash] for f in stored if f.hash in packed}
+    if mine:  # the packs holding this scene's small files: read once each, every member hashed
+        lost |= check_packs(store.backend, mine, True, store.threads, progress).lost
     for f in stored:
         if f.hash in lost:
             f.state = TO_UPLOAD
@@ -111,35 +121,29 @@ def _send_or_refuse(store: "Store", send: SendGroup, key: str, files: List[FileS
         raise _store_failure(store, exc) from None
 
 
-def send_groups(store: "Store", groups: Dict[str, List[FileState]], send: SendGroup, rep: UploadReport,
-                progress: Optional[ProgressCallback] = None) -> Tuple[List[FileState], Optional[BaseException]]:
-    """Send every group in the transfer pool and sort the outcomes into ``rep`` and the files'
-    states (sent or already there: in store; changed: refused). Returns the files sent, and the
-    store failure or cancel that stopped the run (raise it after recording what did land)."""
-    items = [TransferItem(k, fs[0].size, partial(_send_or_refuse, store, send, k, fs)) for k, fs in groups.items()]
-    done = TransferSummary()
-    failure: Optional[BaseException] = None
+def _run(store: "Store", items: List[TransferItem], progress: Optional[ProgressCallback],
+         done: TransferSummary) -> Optional[BaseException]:
+    """Run ``items``; the store failure or cancel that stopped them is returned, not raised, so
+    what did complete (in ``done.results``) is recorded first."""
     try:
         run_transfers(items, threads=store.threads, stage="upload", progress=progress, summary=done)
     except (StoreError, Cancelled) as exc:
-        failure = exc  # what did complete is still recorded by the caller
-    sent_files: List[FileState] = []
+        return exc
+    return None
+
+
+def send_groups(store: "Store", groups: Dict[str, List[FileState]], send: SendGroup, rep: UploadReport,
+                progress: Optional[ProgressCallback] = None) -> Optional[BaseException]:
+    """Send every group in the transfer pool and count the outcomes into ``rep`` and the files'
+    states (sent or already there: in store; changed: refused). Returns the store failure or
+    cancel that stopped the run (raise it with :func:`finish` after recording what did land)."""
+    items = [TransferItem(k, fs[0].size, partial(_send_or_refuse, store, send, k, fs)) for k, fs in groups.items()]
+    done = TransferSummary()
+    failure = _run(store, items, progress, done)
     for key, outcome in zip(groups, done.results):
-        if outcome is None:
-            continue
-        files, (sent, err) = groups[key], outcome
-        if err is None:
-            rep.uploaded_files += 1 if sent is not None else 0
-            rep.uploaded_bytes += sent.size if sent is not None else 0
-            rep.skipped_files += len(files) - (1 if sent is not None else 0)
-            sent_files += [sent] if sent is not None else []
-            for f in files:
-                f.state = IN_STORE
-        else:
-            for f in files:
-                f.state, f.reason = REFUSED, str(err)
-                rep.refused.append({"path": f.path, "reason": str(err)})
-    return sent_files, failure
+        if outcome is not None:
+            _land(rep, groups[key], *outcome)
+    return failure
 
 
 def finish(rep: UploadReport, failure: Optional[BaseException]) -> UploadReport:
@@ -151,22 +155,67 @@ def finish(rep: UploadReport, failure: Optional[BaseException]) -> UploadReport:
     return rep
 
 
+def _send_pack(store: "Store", members: List[Tuple[str, List[FileState]]], on_bytes: BytesCallback) -> PackOutcome:
+    try:
+        return send_pack(store.backend, members, on_bytes)
+    except (StoreError, Cancelled):
+        raise
+    except Exception as exc:  # noqa: B902 - a write into the store failed (disk full, read-only share)
+        raise _store_failure(store, exc) from None
+
+
 def upload(resolution: Resolution, store: "Store", config: Optional[Config] = None,
            progress: Optional[ProgressCallback] = None, force: Collection[str] = ()) -> UploadReport:
-    """Send every blob ``resolution`` marked to upload, then write one index shard for the batch
-    (the new blobs and every in-store file whose exact entry the index lacks). On cancel, a store
-    failure or a file that changed (:class:`UploadRefused`), the blobs that did complete are still
-    recorded, then the error is raised. File states in ``resolution`` are updated as blobs land.
-    This is the ``cas`` layout's upload: commands and stages call ``layouts.send_inputs``."""
+    """Send every blob ``resolution`` marked to upload (small files in packs), then write one
+    index shard for the batch (the new content and every in-store file whose exact entry the index
+    lacks). On cancel, a store failure or a file that changed (:class:`UploadRefused`), what did
+    complete is still recorded, then the error is raised. File states in ``resolution`` are
+    updated as content lands."""
     rep = UploadReport(store.url)
     by_hash: Dict[str, List[FileState]] = {}
     for f in resolution.to_upload:
         by_hash.setdefault(f.hash, []).append(f)
-    present = _present_blobs(store, by_hash) if by_hash else {}
-    _sent, failure = send_groups(store, by_hash, partial(_send_blob, store, present, force), rep, progress)
+    groups, loose = plan_packs({d: fs[0].size for d, fs in by_hash.items()}, PackSettings.from_config(store.config))
+    present = _present_blobs(store, {d: by_hash[d] for d in loose}) if loose else {}
+    send = partial(_send_blob, store, present, force)
+    items = [TransferItem(d, by_hash[d][0].size, partial(_send_or_refuse, store, send, d, by_hash[d])) for d in loose]
+    items += [TransferItem(f"packs/ ({len(g)} files)", sum(by_hash[d][0].size for d in g),
+                           partial(_send_pack, store, [(d, by_hash[d]) for d in g])) for g in groups]
+    done = TransferSummary()
+    failure = _run(store, items, progress, done)  # what did complete is still recorded below
+    placed: Dict[str, Tuple[str, int]] = {}  # where this upload put content: (pack, offset), ("", 0) = cas
+    for digest, outcome in zip(loose, done.results):
+        if outcome is not None:
+            sent, err = outcome
+            _land(rep, by_hash[digest], sent, err)
+            if err is None and sent is not None:
+                placed[digest] = ("", 0)
+    for outcome in done.results[len(loose):]:
+        rep.packs += 1 if outcome is not None and outcome.pack else 0
+        for digest, (offset, sent) in (outcome.placed.items() if outcome is not None else ()):
+            _land(rep, by_hash[digest], sent, None)
+            placed[digest] = (outcome.pack, offset)
+        for digest, reason in (outcome.refused.items() if outcome is not None else ()):
+            _land(rep, by_hash[digest], None, FileChanged(reason))
     rep.skipped_files += sum(1 for f in resolution.files if f.state == IN_STORE and f.hash not in by_hash)
-    _record(resolution, store, rep)
+    _record(resolution, store, rep, placed)
     return finish(rep, failure)
+
+
+def _land(rep: UploadReport, files: List[FileState], sent: Optional[FileState], err: Optional[BaseException]) -> None:
+    """Count one content's outcome: sent from ``sent`` (None: it was in the store already), or
+    refused because every file holding it changed."""
+    if err is None:
+        rep.uploaded_files += 1 if sent is not None else 0
+        rep.uploaded_bytes += sent.size if sent is not None else 0
+        rep.skipped_files += len(files) - (1 if sent is not None else 0)
+        for f in files:
+            f.state = IN_STORE
+    elif isinstance(err, FileChanged):
+        reason = str(err)
+        for f in files:
+            f.state, f.reason = REFUSED, reason
+            rep.refused.append({"path": f.path, "reason": reason})
 
 
 def _store_failure(store: "Store", exc: BaseException) -> StoreError:
@@ -176,29 +225,39 @@ def _store_failure(store: "Store", exc: BaseException) -> StoreError:
     return StoreError(f"store {store.url}: {type(exc).__name__}: {exc}")
 
 
-def _record(resolution: Resolution, store: "Store", rep: UploadReport) -> None:
-    """One shard for every file now in the store whose exact fact the index lacks, or whose
-    blob has no probe yet (entries written before probes: one new entry gives the fast path
-    what its trust rule needs)."""
+def _record(resolution: Resolution, store: "Store", rep: UploadReport, placed: Dict[str, Tuple[str, int]]) -> None:
+    """One shard for every file now in the store whose exact fact the index lacks, whose content
+    this upload put somewhere else than the index says (a re-sent pack member), or whose content
+    has no agreed probe yet (entries written before probes: one new entry gives the team fast
+    path what its trust rule needs, store/claims.py)."""
     index = store.index
-    fresh = [f for f in resolution.files if f.state == IN_STORE
-             and (not index.contains(_entry(f)) or index.probe(f.hash) is None)]
-    record_files(store, rep, fresh)
+    todo: List[Tuple[FileState, str, int]] = []
+    for f in resolution.files:
+        if f.state != IN_STORE:
+            continue
+        was = index.location(f.hash) or ("", 0)
+        pack, offset = placed.get(f.hash, was)
+        if not index.contains(_entry(f)) or (pack, offset) != was or index.probe(f.hash) is None:
+            todo.append((f, pack, offset))
+    record_files(store, rep, todo)
 
 
-def _entry(f: FileState, user: str = "", now: float = 0.0, probe: str = "") -> IndexEntry:
-    return IndexEntry(f.hash, f.size, f.root, f.logical, f.mtime_ns, user, now, probe=probe)
+def _entry(f: FileState, user: str = "", now: float = 0.0, pack: str = "", offset: int = 0,
+           probe: str = "") -> IndexEntry:
+    return IndexEntry(f.hash, f.size, f.root, f.logical, f.mtime_ns, user, now, pack, offset, probe=probe)
 
 
-def record_files(store: "Store", rep: UploadReport, files: List[FileState]) -> None:
-    """Write one index shard naming ``files`` (each complete in the store by now), then compact
-    when the index has grown past ``store.compact_after`` shards."""
+def record_files(store: "Store", rep: UploadReport, files: List[Tuple[FileState, str, int]]) -> None:
+    """Write one index shard naming ``files`` (each complete in the store by now, ``(file, pack,
+    offset)``; pack "" = its own blob or a mirror key) with each file's probe, then compact when
+    the index has grown past ``store.compact_after`` shards."""
     import time
 
     if not files:
         return
     user, now = current_user(), time.time()
-    rep.shard = store.index.write_shard([_entry(f, user, now, probe_unchanged(f)) for f in files])
+    rep.shard = store.index.write_shard([_entry(f, user, now, pack, offset, probe_unchanged(f))
+                                         for f, pack, offset in files])
     rep.indexed_files = len(files)
     _maybe_compact(store)
 
