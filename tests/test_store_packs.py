@@ -263,7 +263,7 @@ def test_manifest_names_packs_only_when_it_needs_to(tmp_path):
 
 def test_the_mirror_layout_never_packs(tmp_path):
     """Packs are a ``cas`` layout feature: a mirror bucket holds every file under its own path."""
-    from cloudsubmit.store.layouts import send_inputs
+    from cloudsubmit.store.layouts import resolve_inputs, send_inputs
 
     bucket = tmp_path / "bucket"
     bucket.mkdir()
@@ -271,6 +271,6 @@ def test_the_mirror_layout_never_packs(tmp_path):
         PACKED, **{"store.layout": "mirror", "store.mirror.mount": str(bucket), "store.mirror.prefixes": {"gs": ""}}))
     paths = make_files(tmp_path / "gs", {f"tex/m{i:02d}.tx": 1_000 + i for i in range(40)})
     store = open_store(bucket.as_uri(), cfg)
-    sent = send_inputs(resolve(paths, store), store)
-    assert sent["uploaded_files"] == 40 and pack_keys(store) == [] and not store.index.packed()
+    sent = send_inputs(resolve_inputs(paths, store), store)
+    assert sent.uploaded_files == 40 and pack_keys(store) == [] and not store.index.packed()
     assert (bucket / "tex/m07.tx").read_bytes() == Path(paths[7]).read_bytes()
