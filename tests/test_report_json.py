@@ -76,13 +76,14 @@ def test_command_json_is_byte_compatible(cli, tmp_path):
     assert _pinned(up.stdout, indent=2) == json.dumps(OrderedDict([
         ("store", "s"), ("files", 3), ("to_upload_files", 1), ("to_upload_bytes", 700), ("skipped_files", 2),
         ("skipped_bytes", 5000), ("hashed_files", 1), ("missing", []), ("refused", []),
-        ("uploaded_files", 1), ("uploaded_bytes", 700), ("indexed_files", 1), ("shard", "s")]), indent=2)
+        ("uploaded_files", 1), ("uploaded_bytes", 700), ("indexed_files", 1), ("shard", "s"),
+        ("packs", 0)]), indent=2)
 
     mat = cli("materialise", job_id, "--session", str(tmp_path / "session"), "--json", env=env)
     assert mat.returncode == 0, mat.stderr
     assert _pinned(mat.stdout, sort_keys=True) == json.dumps({
         "blobs_cached": 0, "blobs_fetched": 2, "bytes_fetched": 5000, "copied": 0, "files": 2, "job_id": "s",
-        "linked": 2, "outputs": {"images": "s"}, "rules": [["s", "s"]], "seconds": 0.5, "session": "s"}, sort_keys=True)
+        "linked": 2, "outputs": {"images": "s"}, "pack_reads": 0, "rules": [["s", "s"]], "seconds": 0.5, "session": "s"}, sort_keys=True)
 
     down = cli("download", job_id, "--dest", str(tmp_path / "dest"), "--json", env=env)
     assert down.returncode == 0, down.stderr
