@@ -100,33 +100,31 @@ def make_textures(root: Path) -> None:
             (folder / f"seq_{f}.{frame:04d}.exr").write_bytes(b"x")
 
 
+def _count_matches(scene: str, regex) -> int:
+    """``regex`` over the blocks the reader reads, each match visited by a Python loop."""
+    from cloudsubmit.scan.maya_ascii import BLOCK, _blocks
+
+    n = 0
+    with open(scene, "rb") as fh:
+        for block, end in _blocks(fh, BLOCK):
+            for _m in regex.finditer(block, 0, end):
+                n += 1
+    return n
+
+
 def _visit_statements(scene: str) -> int:
     """The peer: every statement start (a line beginning with a word), visited by one regex."""
     import re
 
-    from cloudsubmit.scan.maya_ascii import BLOCK, _blocks
-
-    start = re.compile(rb"\n\t*[A-Za-z]\w*")
-    n = 0
-    with open(scene, "rb") as fh:
-        for block, end in _blocks(fh, BLOCK):
-            for _m in start.finditer(block, 0, end):
-                n += 1
-    return n
+    return _count_matches(scene, re.compile(rb"\n\t*[A-Za-z]\w*"))
 
 
 def _reader_pass(scene: str) -> int:
-    """The reader's regex over the same blocks, its matches counted and nothing done with them."""
+    """The reader's own regex, its matches counted and nothing done with them."""
     from cloudsubmit.scan.attributes import load_table
-    from cloudsubmit.scan.maya_ascii import BLOCK, _blocks, _Scan
+    from cloudsubmit.scan.maya_ascii import _Scan
 
-    top = _Scan(scene, load_table(None), "utf-8").rx.top
-    n = 0
-    with open(scene, "rb") as fh:
-        for block, end in _blocks(fh, BLOCK):
-            for _m in top.finditer(block, 0, end):
-                n += 1
-    return n
+    return _count_matches(scene, _Scan(scene, load_table(None), "utf-8").rx.top)
 
 
 def measure(scene: str, mode: str) -> dict:
