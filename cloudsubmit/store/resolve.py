@@ -114,28 +114,47 @@ class Resolution:
 def _stat_all(paths: Iterable[str], roots: Roots) -> List[FileState]:
     files: List[FileState] = []
     seen = set()
+    folders: Dict[str, Tuple[str, str]] = {}  # a shot's files share few folders: map each one once
     for raw in paths:
-        path = normpath(os.fspath(raw))
+        path = raw if _plain(raw) else normpath(os.fspath(raw))
         if path in seen:
             continue
         seen.add(path)
         fs = FileState(path)
-        fs.root, fs.logical = roots.logical(path, normalised=True)
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            fs.state, fs.reason = MISSING, "no such file"
-        except OSError as exc:
-            fs.state, fs.reason = REFUSED, exc.strerror or str(exc)
-        except ValueError:  # a NUL in the path: no file system can hold it
-            fs.state, fs.reason = REFUSED, "the path contains a NUL character"
+        folder, _, name = path.rpartition("/")
+        where = folders.get(folder)
+        if where is not None:
+            fs.root, fs.logical = where[0], where[1] + name
         else:
-            if not statmod.S_ISREG(st.st_mode):
-                fs.state, fs.reason = REFUSED, "not a regular file"
-            else:
-                fs.size, fs.mtime_ns, fs.inode = st.st_size, st.st_mtime_ns, st.st_ino % (1 << 63)
+            fs.root, fs.logical = roots.logical(path, normalised=True)
+            if name and fs.logical.endswith("/" + name) or fs.logical == name:
+                folders[folder] = (fs.root, fs.logical[:len(fs.logical) - len(name)])
+        _stat_one(fs)
         files.append(fs)
     return files
+
+
+def _plain(path: object) -> bool:
+    """Already what :func:`normpath` returns (absolute POSIX, no ``.``/``..``/empty parts, no
+    trailing slash), so a 100k-file manifest skips the work; anything else takes the full rule."""
+    return (type(path) is str and path[:1] == "/" and "//" not in path and "/." not in path
+            and "\\" not in path and not path.endswith("/"))
+
+
+def _stat_one(fs: FileState) -> None:
+    try:
+        st = os.stat(fs.path)
+    except FileNotFoundError:
+        fs.state, fs.reason = MISSING, "no such file"
+    except OSError as exc:
+        fs.state, fs.reason = REFUSED, exc.strerror or str(exc)
+    except ValueError:  # a NUL in the path: no file system can hold it
+        fs.state, fs.reason = REFUSED, "the path contains a NUL character"
+    else:
+        if not statmod.S_ISREG(st.st_mode):
+            fs.state, fs.reason = REFUSED, "not a regular file"
+        else:
+            fs.size, fs.mtime_ns, fs.inode = st.st_size, st.st_mtime_ns, st.st_ino % (1 << 63)
 
 
 def hash_checked(fs: FileState, on_bytes=None) -> str:
@@ -156,20 +175,23 @@ def resolve(paths: Iterable[str], store: "Store", config: Optional[Config] = Non
     res = Resolution(store.url, _stat_all(paths, Roots.from_config(config)))
     live = [f for f in res.files if not f.state]
     index = store.index.refresh()  # one listing; a long-lived panel sees teammates' new shards
-    for f in live if trust_team else ():
-        known = index.known(f.root, f.logical, f.size, f.mtime_ns)
-        if known:
-            f.hash, f.via = known, "team"
+    if trust_team and live:
+        known = index.known_many([(f.root, f.logical, f.size, f.mtime_ns) for f in live])
+        for f in live:
+            digest = known.get((f.root, f.logical, f.size, f.mtime_ns))
+            if digest:
+                f.hash, f.via = digest, "team"
     unknown = [f for f in live if not f.hash]
     cached = store.hash_cache.lookup([f.stat for f in unknown]) if unknown else {}
     for f in unknown:
         if f.path in cached:
             f.hash, f.via = cached[f.path], "cache"
     _hash_missing([f for f in unknown if not f.hash], store, progress)
+    stored = index.blob_sizes({f.hash for f in live if f.hash and f.via != "team"})  # team claims: checked above
     for f in live:
         if f.state:
             continue
-        f.state = IN_STORE if f.hash and index.blob_size(f.hash) == f.size else TO_UPLOAD
+        f.state = IN_STORE if f.via == "team" or stored.get(f.hash) == f.size else TO_UPLOAD
     return res
 
 

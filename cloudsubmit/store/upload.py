@@ -153,13 +153,8 @@ def _record(resolution: Resolution, store: "Store", rep: UploadReport) -> None:
     import time
 
     user, now = current_user(), time.time()
-    entries = []
-    for f in resolution.files:
-        if f.state != IN_STORE:
-            continue
-        e = IndexEntry(f.hash, f.size, f.root, f.logical, f.mtime_ns, user, now)
-        if not store.index.contains(e):
-            entries.append(e)
+    entries = store.index.new_facts([IndexEntry(f.hash, f.size, f.root, f.logical, f.mtime_ns, user, now)
+                                     for f in resolution.files if f.state == IN_STORE])
     if entries:
         rep.shard = store.index.write_shard(entries)
         rep.indexed_files = len(entries)
@@ -170,7 +165,7 @@ def _maybe_compact(store: "Store") -> None:
     """Keep a fresh machine's first read of the index to a few requests. Compaction is safe with
     any number of concurrent writers and compactors; if it fails, the upload has still succeeded."""
     limit = int(store.config.get("store.compact_after", 0) or 0)
-    if limit and len(store.index.shards) > limit:
+    if limit and store.index.shard_count() > limit:
         try:
             store.index.compact()
         except StoreError:
