@@ -186,3 +186,14 @@ def test_two_hashes_for_one_claim_or_two_sizes_for_one_hash_are_not_trusted(tmp_
     assert fresh.known_many(claims) == {("gs", "s/y.exr", 20, 2): b}
     assert fresh.blob_sizes([a, b, c, d]) == {a: 10, b: 20, d: 10}
     assert {(e.root, e.path) for e in fresh.conflicts()} == {("gs", "s/x.exr")}
+
+
+@pytest.mark.parametrize("count", [0, 1, 2501])
+def test_json_with_a_long_list_is_written_as_it_goes_and_parses_whole(capsys, count):
+    from cloudsubmit.commands.output import write_json_list
+
+    summary = {"store": "file:///s", "missing": ["/a/ü.exr"], "files": count}
+    write_json_list(summary, "entries", ({"path": f"/gs/f{i}.exr", "size": i} for i in range(count)))
+    out = capsys.readouterr().out
+    assert json.loads(out) == dict(summary, entries=[{"path": f"/gs/f{i}.exr", "size": i} for i in range(count)])
+    assert out.count("\n") == 9 + count and "ü" in out  # one entry a line, paths kept readable

@@ -35,6 +35,7 @@ from ..progress import ProgressCallback
 from ..storekeys import BLOB_PREFIX, QUARANTINE_PREFIX, SHARD_PREFIX, SHARD_SUFFIX, blob_key, new_shard_key
 from .backend import Backend
 from .hashing import hash_file
+from .cachedb import MEMORY
 from .indexview import IndexView
 from .transfer import with_retries
 
@@ -246,7 +247,7 @@ class TeamIndex:
         try:
             return self._refresh()
         except sqlite3.Error as exc:
-            if self.view.path == ":memory:":
+            if self.view.path == MEMORY:
                 raise StoreError(f"store {self.backend.url}: local index view failed ({exc})") from None
             self.view.to_memory(exc)
             return self._refresh()
@@ -306,7 +307,7 @@ class TeamIndex:
         try:
             return query()
         except sqlite3.Error as exc:
-            if self.view.path == ":memory:":
+            if self.view.path == MEMORY:
                 raise StoreError(f"store {self.backend.url}: local index view failed ({exc})") from None
             self.view.to_memory(exc)
             self.loaded = False
@@ -370,6 +371,10 @@ class TeamIndex:
 
     def blob_count(self) -> int:
         return self._view_do(self.view.blob_count)
+
+    def entry_count(self) -> int:
+        """How many entries the view holds (an upper bound of the blobs), from one row per shard."""
+        return self._view_do(self.view.entry_count)
 
     def shard_count(self) -> int:
         """How many shards the last listing found."""

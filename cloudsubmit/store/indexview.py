@@ -15,11 +15,12 @@ that fetched the same new shard record it once."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+
+from .cachedb import MEMORY, NotThisCache, open_cache, wal_connect
 
 
 VIEW_FORMAT = "cloudsubmit-index-view/1"
@@ -48,20 +49,13 @@ _TABLES = {"meta", "shards", "folders", "hashes", "size_clash"}
 _BATCH = 900  # host parameters per statement: under SQLite's historic limit of 999
 
 
-class ViewUnusable(Exception):
-    """The view on disk cannot be used for this command (the caller switches to memory)."""
-
-
-class _NotAView(Exception):
-    """The file is a database, but not this store's view (another tool's, another format)."""
-
-
 class IndexView:
     """Shards and their entries, with the two lookups a resolve needs. Thread-safe (one lock)."""
 
     def __init__(self, path: Optional[Path], store_url: str) -> None:
         self.store_url = store_url
-        self.path = str(path) if path is not None else ":memory:"
+        self.path = str(path) if path is not None else MEMORY
+        self._file = self.path  # the file asked for, named in the note when it cannot be used
         #: one line when the view on disk could not be used and this command uses one in memory
         self.note = ""
         self._lock = threading.RLock()
@@ -69,37 +63,26 @@ class IndexView:
 
     # --- opening -------------------------------------------------------------------------
     def _open(self) -> sqlite3.Connection:
-        if self.path == ":memory:":
-            return self._connect(":memory:")
-        try:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            try:
-                return self._connect(self.path)
-            except (_NotAView, sqlite3.DatabaseError) as exc:
-                if isinstance(exc, sqlite3.OperationalError):
-                    raise
-                self._set_aside()
-                return self._connect(self.path)
-        except (OSError, sqlite3.Error, _NotAView) as exc:
-            return self.to_memory(exc)
+        db, self.path, why = open_cache(self.path, self._connect)
+        if why is not None:
+            self._say(why)
+        return db
 
     def to_memory(self, exc: BaseException) -> sqlite3.Connection:
         """Give up the file for this command (it is left alone) and use an empty view in memory."""
-        if self.path != ":memory:":
-            why = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-            self.note = (f"local index view {self.path} cannot be used ({why}); this command reads "
-                         f"the whole index instead")
-        self.path = ":memory:"
-        self._db = self._connect(":memory:")
+        if self.path != MEMORY:
+            self._say(exc)
+        self.path = MEMORY
+        self._db = self._connect(MEMORY)
         return self._db
 
+    def _say(self, exc: BaseException) -> None:
+        why = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        self.note = f"local index view {self._file} cannot be used ({why}); this command reads the whole index instead"
+
     def _connect(self, path: str) -> sqlite3.Connection:
-        db = sqlite3.connect(path, timeout=LOCK_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        db = wal_connect(path, LOCK_TIMEOUT_S)
         try:
-            db.execute(f"PRAGMA busy_timeout={int(LOCK_TIMEOUT_S * 1000)}")
-            if path != ":memory:":
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
             self._check_schema(db)
         except BaseException:
             db.close()
@@ -109,7 +92,7 @@ class IndexView:
     def _check_schema(self, db: sqlite3.Connection) -> None:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if tables - _TABLES:
-            raise _NotAView(f"holds other tables ({sorted(tables)[0]})")
+            raise NotThisCache(f"holds other tables ({sorted(tables)[0]})")
         if not tables:
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -123,14 +106,7 @@ class IndexView:
                 raise
         meta = dict(db.execute("SELECT name, value FROM meta"))
         if meta.get("format") != VIEW_FORMAT or meta.get("store") != self.store_url:
-            raise _NotAView(f"a view of {meta.get('store')!r} in format {meta.get('format')!r}")
-
-    def _set_aside(self) -> None:
-        for suffix in ("", "-wal", "-shm"):
-            try:
-                os.replace(self.path + suffix, self.path + suffix + ".corrupt")
-            except OSError:
-                pass
+            raise NotThisCache(f"a view of {meta.get('store')!r} in format {meta.get('format')!r}")
 
     def close(self) -> None:
         with self._lock:
@@ -195,31 +171,30 @@ class IndexView:
         """``{(root, path, size, mtime_ns): hash}`` for each wanted claim the index makes with
         exactly one hash, whose blob no shard lists with another size (two hashes for one claim,
         or two sizes for one hash: neither is trusted)."""
-        groups: Dict[Tuple[str, str], Dict[str, Tuple[int, int]]] = {}
+        groups: Dict[Tuple[str, str], Dict[str, _CLAIM]] = {}
         again: List[_CLAIM] = []  # a second version of a path already asked about: its own pass
         for claim in wanted:
-            root, path, size, mtime_ns = claim
-            folder, _, name = path.rpartition("/")
-            names = groups.get((root, folder))
+            folder, _, name = claim[1].rpartition("/")
+            names = groups.get((claim[0], folder))
             if names is None:
-                names = groups[(root, folder)] = {}
-            if names.setdefault(name, (size, mtime_ns)) != (size, mtime_ns):
+                names = groups[(claim[0], folder)] = {}
+            if names.setdefault(name, claim) != claim:
                 again.append(claim)
         found: Dict[_CLAIM, str] = {}
         twice: Set[_CLAIM] = set()
         for root, folder, text in self._folders(groups):
-            names, base = groups[(root, folder)], (folder + "/" if folder else "")
+            names = groups[(root, folder)]
             for name, size, mtime_ns, digest in _quads(text):
-                version = names.get(name)
-                if version is not None and version[0] == size and version[1] == mtime_ns:
-                    claim = (root, base + name, size, mtime_ns)
-                    if found.setdefault(claim, digest) != digest:
-                        twice.add(claim)
+                asked = names.get(name)  # the caller's own tuple: no key is built per entry
+                if asked is not None and asked[2] == size and asked[3] == mtime_ns:
+                    if found.setdefault(asked, digest) != digest:
+                        twice.add(asked)
         clash = self._clashes()
-        out = {c: d for c, d in found.items() if c not in twice and d not in clash}
+        if twice or clash:
+            found = {c: d for c, d in found.items() if c not in twice and d not in clash}
         if again:
-            out.update(self.claims(again))
-        return out
+            found.update(self.claims(again))
+        return found
 
     def _clashes(self) -> Set[str]:
         with self._lock:
@@ -276,6 +251,10 @@ class IndexView:
     def shard_count(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM shards").fetchone()[0]
+
+    def entry_count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COALESCE(SUM(entries), 0) FROM shards").fetchone()[0]
 
     def blob_count(self) -> int:
         with self._lock:

@@ -40,12 +40,18 @@ class UploadRefused(StoreError):
 
 
 def _present_blobs(store: "Store", wanted: Dict[str, List[FileState]]) -> Optional[Dict[str, int]]:
-    """Sizes of the wanted blobs that are in the store already, by one listing, or None when a
-    HEAD per blob is cheaper than listing every blob."""
-    pages = store.index.blob_count() // 1000 + 1
-    if pages >= len(wanted):
+    """Sizes of the wanted blobs that are in the store already, by one listing of ``cas/`` (its
+    16 hex parts at once), or None when a HEAD per blob (run in the upload threads) is cheaper.
+    A listed page costs about ten HEADs, and the store's size is estimated from the index's
+    entry count (a sum over shards, not a walk over a million entries)."""
+    pages = max(16, store.index.entry_count() // 1000 + 1)
+    if pages * _PAGE_COST >= len(wanted):
         return None
-    return {k[len(BLOB_PREFIX):]: s for k, s in store.backend.list(BLOB_PREFIX) if k[len(BLOB_PREFIX):] in wanted}
+    return {k[len(BLOB_PREFIX):]: s for k, s in store.backend.list_hex(BLOB_PREFIX, store.threads)
+            if k[len(BLOB_PREFIX):] in wanted}
+
+
+_PAGE_COST = 10  # HEADs one LIST page of 1000 keys is worth (wall time, S3 and moto alike)
 
 
 def recheck_in_store(resolution: Resolution, store: "Store", progress: Optional[ProgressCallback] = None) -> Set[str]:
