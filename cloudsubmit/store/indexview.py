@@ -29,10 +29,12 @@ _CLAIM = Tuple[str, str, int, int]  # (root, path, size, mtime_ns)
 
 # One row per (shard, root, folder): that folder's entries of that shard as two flat JSON lists,
 # ``entries`` = [name, size, mtime_ns, hash, name, ...] (what a lookup needs) and ``details`` =
-# [user, time, position, ...] (what only maintenance reads). A job asks about its own folders, so
+# [[position, user, time, pack, offset, ...], ...] (the rest of each entry, whatever fields later
+# versions add; only maintenance reads it). A job asks about its own folders, so
 # a lookup decodes a few rows with json.loads (C speed) instead of binding and fetching a row per
-# file; ``hashes`` answers "is this blob indexed, with which size" and ``size_clash`` holds the
-# (rare) hashes some shard lists with another size.
+# file; ``hashes`` answers "is this blob indexed, with which size, and in which pack" (the last
+# entry of a shard for that hash; the latest shard wins, as a re-send moves content), and
+# ``size_clash`` holds the (rare) hashes some shard lists with another size.
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS shards (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, "
@@ -41,7 +43,7 @@ _SCHEMA = (
     "entries TEXT NOT NULL, details TEXT NOT NULL, PRIMARY KEY (root, folder, shard)) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS folders_by_shard ON folders (shard)",
     "CREATE TABLE IF NOT EXISTS hashes (hash TEXT NOT NULL, size INTEGER NOT NULL, shard INTEGER NOT NULL, "
-    "PRIMARY KEY (hash, size, shard)) WITHOUT ROWID",
+    "pack TEXT NOT NULL DEFAULT '', offset INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (hash, size, shard)) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS hashes_by_shard ON hashes (shard)",
     "CREATE TABLE IF NOT EXISTS size_clash (hash TEXT PRIMARY KEY) WITHOUT ROWID",
 )
@@ -122,13 +124,14 @@ class IndexView:
         """Record one shard's sound entries ``(hash, size, root, path, mtime_ns, user, time)`` and
         its problem line in one transaction; a shard another command recorded meanwhile is left."""
         folders: Dict[Tuple[str, str], Tuple[list, list]] = {}
-        sizes: Set[Tuple[str, int]] = set()
-        for pos, (digest, size, root, path, mtime_ns, user, when) in enumerate(entries):
+        sizes: Dict[Tuple[str, int], Tuple[str, int]] = {}  # the last entry of a hash says where it is
+        for pos, e in enumerate(entries):
+            digest, size, root, path, mtime_ns = e[:5]
             folder, _, name = path.rpartition("/")
             lookup, details = folders.setdefault((root, folder), ([], []))
             lookup += (name, size, mtime_ns, digest)
-            details += (user, when, pos)
-            sizes.add((digest, size))
+            details.append([pos, *e[5:]])
+            sizes[(digest, size)] = (getattr(e, "pack", ""), getattr(e, "offset", 0))
         with self._lock, self._write():
             cur = self._db.execute("INSERT OR IGNORE INTO shards (key, problem, entries) VALUES (?, ?, ?)",
                                    (key, problem, len(entries)))
@@ -138,7 +141,8 @@ class IndexView:
             self._db.executemany("INSERT INTO folders VALUES (?, ?, ?, ?, ?)",
                                  ((root, folder, shard, _dumps(lookup), _dumps(details))
                                   for (root, folder), (lookup, details) in folders.items()))
-            self._db.executemany("INSERT INTO hashes VALUES (?, ?, ?)", ((d, s, shard) for d, s in sizes))
+            self._db.executemany("INSERT INTO hashes VALUES (?, ?, ?, ?, ?)",
+                                 ((d, s, shard, pack, offset) for (d, s), (pack, offset) in sizes.items()))
             hashes = sorted({d for d, _s in sizes})
             for i in range(0, len(hashes), _BATCH):
                 chunk = hashes[i:i + _BATCH]
@@ -213,6 +217,28 @@ class IndexView:
                 out.update((digest, low) for digest, low, high in rows if low == high)
         return out
 
+    def locations(self, hashes: Iterable[str]) -> Dict[str, Tuple[str, int]]:
+        """``{hash: (pack, offset)}`` for each wanted hash whose latest entry puts it in a pack."""
+        return self._placed(sorted(set(hashes)))
+
+    def packed(self) -> Dict[str, Tuple[str, int, int]]:
+        """Every hash whose latest entry puts it in a pack: ``{hash: (pack, offset, size)}``
+        (maintenance: ``index verify``, ``upload --recheck``)."""
+        return self._placed(None)
+
+    def _placed(self, wanted: Optional[List[str]]) -> dict:
+        sql = "SELECT h.hash, h.size, h.pack, h.offset FROM hashes h JOIN shards s ON s.id = h.shard"
+        latest: Dict[str, Tuple[str, int, int]] = {}
+        with self._lock:
+            chunks = [None] if wanted is None else [wanted[i:i + _BATCH] for i in range(0, len(wanted), _BATCH)]
+            for chunk in chunks:
+                where = "" if chunk is None else f" WHERE h.hash IN ({','.join('?' * len(chunk))})"
+                for digest, size, pack, offset in self._db.execute(sql + where + " ORDER BY s.key", chunk or ()):
+                    latest[digest] = (pack, offset, size)
+        if wanted is None:
+            return {d: place for d, place in latest.items() if place[0]}
+        return {d: (pack, offset) for d, (pack, offset, _s) in latest.items() if pack}
+
     def facts(self, wanted: Sequence[tuple]) -> Set[tuple]:
         """The identities ``(hash, size, root, path, mtime_ns)`` among ``wanted`` the view holds."""
         want = {tuple(f[:5]) for f in wanted}
@@ -241,9 +267,8 @@ class IndexView:
             out: List[Tuple[int, tuple]] = []
             for root, folder, text, details in rows:
                 base = folder + "/" if folder else ""
-                it = iter(json.loads(details))
-                out.extend((pos, (digest, size, root, base + name, mtime_ns, user, when))
-                           for (name, size, mtime_ns, digest), user, when, pos in zip(_quads(text), it, it, it))
+                out.extend((rest[0], (digest, size, root, base + name, mtime_ns, *rest[1:]))
+                           for (name, size, mtime_ns, digest), rest in zip(_quads(text), json.loads(details)))
             out.sort(key=lambda item: item[0])
             for _pos, entry in out:
                 yield key, entry
