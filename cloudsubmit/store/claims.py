@@ -87,17 +87,15 @@ def take_claims(files: Sequence[FileState], index: "TeamIndex", mode: str, threa
     others for this machine's hash cache or a hash."""
     if mode == NEVER:
         return
-    probing: List[Tuple[FileState, str, str]] = []
-    for f in files:
-        digest = index.known(f.root, f.logical, f.size, f.mtime_ns)
-        if not digest:
-            continue
-        if mode == SIZE:
+    claims = [(f.root, f.logical, f.size, f.mtime_ns) for f in files]
+    known = index.known_many(claims) if files else {}
+    hits = [(f, known[c]) for f, c in zip(files, claims) if known.get(c)]
+    if mode == SIZE:
+        for f, digest in hits:
             f.hash, f.via = digest, "team"
-            continue
-        expected = index.probe(digest)
-        if expected:
-            probing.append((f, digest, expected))
+        return
+    agreed = index.probes({digest for _f, digest in hits}) if hits else {}
+    probing = [(f, digest, agreed[digest]) for f, digest in hits if digest in agreed]
     for (f, digest, expected), got in zip(probing, _probes([f for f, _d, _e in probing], threads)):
         if got == expected:
             f.hash, f.via = digest, "team"

@@ -45,12 +45,18 @@ class UploadRefused(StoreError):
 
 
 def _present_blobs(store: "Store", wanted: Dict[str, List[FileState]]) -> Optional[Dict[str, int]]:
-    """Sizes of the wanted blobs that are in the store already, by one listing, or None when a
-    HEAD per blob is cheaper than listing every blob."""
-    pages = store.index.blob_count() // 1000 + 1
-    if pages >= len(wanted):
+    """Sizes of the wanted blobs that are in the store already, by one listing of ``cas/`` (its
+    16 hex parts at once), or None when a HEAD per blob (run in the upload threads) is cheaper.
+    A listed page costs about ten HEADs, and the store's size is estimated from the index's
+    entry count (a sum over shards, not a walk over a million entries)."""
+    pages = max(16, store.index.entry_count() // 1000 + 1)
+    if pages * _PAGE_COST >= len(wanted):
         return None
-    return {k[len(BLOB_PREFIX):]: s for k, s in store.backend.list(BLOB_PREFIX) if k[len(BLOB_PREFIX):] in wanted}
+    return {k[len(BLOB_PREFIX):]: s for k, s in store.backend.list_hex(BLOB_PREFIX, store.threads)
+            if k[len(BLOB_PREFIX):] in wanted}
+
+
+_PAGE_COST = 10  # HEADs one LIST page of 1000 keys is worth (wall time, S3 and moto alike)
 
 
 def recheck_in_store(resolution: Resolution, store: "Store", progress: Optional[ProgressCallback] = None) -> Set[str]:
@@ -229,17 +235,19 @@ def _record(resolution: Resolution, store: "Store", rep: UploadReport, placed: D
     """One shard for every file now in the store whose exact fact the index lacks, whose content
     this upload put somewhere else than the index says (a re-sent pack member), or whose content
     has no agreed probe yet (entries written before probes: one new entry gives the team fast
-    path what its trust rule needs, store/claims.py)."""
+    path what its trust rule needs, store/claims.py). Batched queries: one per kind, not per file."""
     index = store.index
-    todo: List[Tuple[FileState, str, int]] = []
-    for f in resolution.files:
-        if f.state != IN_STORE:
-            continue
-        was = index.location(f.hash) or ("", 0)
+    stored = [f for f in resolution.files if f.state == IN_STORE]
+    hashes = {f.hash for f in stored}
+    was_at, agreed = (index.locations(hashes), index.probes(hashes)) if stored else ({}, {})
+    wanted: List[Tuple[FileState, str, int, bool]] = []
+    for f in stored:
+        was = was_at.get(f.hash, ("", 0))
         pack, offset = placed.get(f.hash, was)
-        if not index.contains(_entry(f)) or (pack, offset) != was or index.probe(f.hash) is None:
-            todo.append((f, pack, offset))
-    record_files(store, rep, todo)
+        wanted.append((f, pack, offset, (pack, offset) != was or f.hash not in agreed))
+    new = {e.identity for e in index.new_facts([_entry(f) for f, _p, _o, _m in wanted])} if wanted else set()
+    record_files(store, rep, [(f, pack, offset) for f, pack, offset, must in wanted
+                              if must or _entry(f).identity in new])
 
 
 def _entry(f: FileState, user: str = "", now: float = 0.0, pack: str = "", offset: int = 0,
@@ -266,7 +274,7 @@ def _maybe_compact(store: "Store") -> None:
     """Keep a fresh machine's first read of the index to a few requests. Compaction is safe with
     any number of concurrent writers and compactors; if it fails, the upload has still succeeded."""
     limit = int(store.config.get("store.compact_after", 0) or 0)
-    if limit and len(store.index.shards) > limit:
+    if limit and store.index.shard_count() > limit:
         try:
             store.index.compact()
         except StoreError:
