@@ -18,7 +18,7 @@ import json
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 from .cachedb import MEMORY, NotThisCache, open_cache, wal_connect
 
@@ -212,26 +212,22 @@ class IndexView:
     def blob_sizes(self, hashes: Iterable[str]) -> Dict[str, int]:
         """``{hash: size}`` for each wanted hash the index lists with one size (a hash claimed
         with two sizes is no blob anyone can trust)."""
-        wanted = sorted(set(hashes))
-        out: Dict[str, int] = {}
-        with self._lock:
-            for i in range(0, len(wanted), _BATCH):
-                chunk = wanted[i:i + _BATCH]
-                rows = self._db.execute(f"SELECT hash, MIN(size), MAX(size) FROM hashes WHERE hash IN "
-                                        f"({','.join('?' * len(chunk))}) GROUP BY hash", chunk)
-                out.update((digest, low) for digest, low, high in rows if low == high)
-        return out
+        return {d: low for d, low, high in self._agreed("size", "1", hashes) if low == high}
 
     def probes(self, hashes: Iterable[str]) -> Dict[str, str]:
         """``{hash: probe}`` for each wanted hash whose shards' recorded probes all agree."""
+        return {d: low for d, low, high in self._agreed("probe", "probe != ''", hashes) if low == high and low != "!"}
+
+    def _agreed(self, column: str, where: str, hashes: Iterable[str]) -> List[Tuple[str, Any, Any]]:
+        """``(hash, MIN(column), MAX(column))`` over the rows of each wanted hash (``where``: a
+        fixed SQL condition, never user data), in batches of host parameters."""
         wanted = sorted(set(hashes))
-        out: Dict[str, str] = {}
+        out: List[Tuple[str, Any, Any]] = []
         with self._lock:
             for i in range(0, len(wanted), _BATCH):
                 chunk = wanted[i:i + _BATCH]
-                rows = self._db.execute(f"SELECT hash, MIN(probe), MAX(probe) FROM hashes WHERE probe != '' AND hash IN "
-                                        f"({','.join('?' * len(chunk))}) GROUP BY hash", chunk)
-                out.update((digest, low) for digest, low, high in rows if low == high and low != "!")
+                out += self._db.execute(f"SELECT hash, MIN({column}), MAX({column}) FROM hashes WHERE {where} AND "
+                                        f"hash IN ({','.join('?' * len(chunk))}) GROUP BY hash", chunk).fetchall()
         return out
 
     def locations(self, hashes: Iterable[str]) -> Dict[str, Tuple[str, int]]:
