@@ -300,7 +300,7 @@ def test_real_services_scan_resolve_submit_and_follow_a_local_run(tmp_path):
     assert "Ran on this machine: done." in ctrl.status_lines()[0]
     ctrl.status_done(ctrl.status_task()(None))
     assert ctrl.finished() and {s.stage: (s.state, s.done) for s in ctrl.stages}["render"] == ("done", 3)
-    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [f"shot010_lighting.{f:04d}.png" for f in (1, 2, 3)]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [f"beauty.{f:04d}.png" for f in (1, 2, 3)]
     subs = [p.read_text() for p in Path(ctrl.job.bundle).glob("*.sub")]
     assert subs and all("priority = 3" in text for text in subs)  # the panel's priority reached HTCondor
     scanned(ctrl)  # the team store now has every file

@@ -21,6 +21,7 @@ from ..errors import ScanError
 from . import mel
 from .attributes import AttrRule, frame_value_names, load_table, name_map, number, rule_refs
 from .maya_info import DEFAULT_NODE_TYPES, INFO_ATTRS, build_info, info_names
+from .maya_layers import LINK_ATTRS
 from .maya_references import edited_plugs, load_states, local_name
 from .model import RawRef, ReadContext, ReadResult
 
@@ -43,6 +44,8 @@ _STATEMENTS = (
     r"|select[ \t]+-ne[ \t]+(?P<sel>[^\s;]+)[ \t]*;(?P<Select>)"
     r"|file[ \t]+(?P<fargs>(?:{string}|[^\";])*);(?P<File>)"
     r"|connectAttr[ \t]+\"[^\"\n]*\"[ \t]+\"(?P<cnode>[^\".\n]*)\.(?:{frame_names})\"(?P<Connect>)"
+    r"|connectAttr[ \t]+\"(?P<lsrc>[^\".\n]*)\.[^\"\n]*\"[ \t]+\"(?P<ldst>[^\".\n]*)\.(?P<lattr>"
+    + "|".join(LINK_ATTRS) + r")\"(?P<Link>)"  # render setup lists (maya_layers)
     r"|\t2\s+\"(?P<enode>[^\"\n]*)\"\s+\"(?P<eattr>{edit_names})\"\s+(?P<evalue>{string})(?P<Edit>)"
     r")"
 )
@@ -119,9 +122,10 @@ class _Scan:
         self.warnings: List[str] = []
         self.depth_table: List[Tuple[int, str, bool]] = []   # file -rdi: (depth, reference node, unloaded)
         self.edits: List[Tuple[str, str]] = []                # reference edits: (node, attribute)
+        self.links: List[Tuple[str, str, str]] = []           # render setup: (source, destination, attribute)
         self._handlers = {"Create": self._create, "Other": self._other, "Set": self._set,
                           "Select": self._select, "File": self._reference, "Connect": self._connect,
-                          "Edit": self._edit}
+                          "Edit": self._edit, "Link": self._link}
 
     def text(self, raw) -> str:
         if self.text_mode:
@@ -163,6 +167,10 @@ class _Scan:
 
     def _connect(self, m: "re.Match") -> None:
         self.connected_frames.add(self.text(m.group("cnode")))
+
+    def _link(self, m: "re.Match") -> None:
+        src, dst, attr = (self.text(g).lstrip(":") for g in m.group("lsrc", "ldst", "lattr"))
+        self.links.append((src, dst, attr))
 
     def _named(self, name: str) -> Optional[_Node]:
         """A node by name; Maya's default nodes (``:defaultRenderGlobals``) exist unannounced."""
@@ -225,7 +233,9 @@ class _Scan:
             for rule in self.table.get(node.type, ()):
                 refs += _refs_for(node, rule, node.name in self.connected_frames)
         info_nodes = {n.name: (n.type, n.parent, n.values) for n in self.node_list if n.type in _INFO_TYPES}
-        info, outputs = build_info(info_nodes)
+        time1 = self.nodes.get("time1")
+        info, outputs = build_info(info_nodes, self.links, time1.values.get("outTime") if time1 else None,
+                                   time_values=True)
         return ReadResult(refs=refs + outputs, warnings=self.warnings, info=info)
 
 
