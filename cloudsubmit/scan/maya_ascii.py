@@ -29,6 +29,7 @@ BLOCK = 8 << 20
 HEADER = b"//Maya ASCII"
 _COPY_NUMBER_RE = re.compile(r"\{\d+\}$")
 _INFO_TYPES = frozenset(INFO_ATTRS) | {"renderLayer"}
+_LINKS = frozenset(LINK_ATTRS)
 
 # One pass over the bytes. Each branch ends in an empty named group so ``m.lastgroup`` says
 # which statement matched without testing groups one by one (this loop runs ~10^6 times).
@@ -43,9 +44,8 @@ _STATEMENTS = (
     r"|(?P<sval>(?:{string}|[^\";])*);)(?P<Set>)"
     r"|select[ \t]+-ne[ \t]+(?P<sel>[^\s;]+)[ \t]*;(?P<Select>)"
     r"|file[ \t]+(?P<fargs>(?:{string}|[^\";])*);(?P<File>)"
-    r"|connectAttr[ \t]+\"[^\"\n]*\"[ \t]+\"(?P<cnode>[^\".\n]*)\.(?:{frame_names})\"(?P<Connect>)"
-    r"|connectAttr[ \t]+\"(?P<lsrc>[^\".\n]*)\.[^\"\n]*\"[ \t]+\"(?P<ldst>[^\".\n]*)\.(?P<lattr>"
-    + "|".join(LINK_ATTRS) + r")\"(?P<Link>)"  # render setup lists (maya_layers)
+    r"|connectAttr[ \t]+\"(?P<csrc>[^\"\n]*)\"[ \t]+\"(?P<cnode>[^\".\n]*)\.(?P<cattr>(?:{frame_names})|"
+    + "|".join(LINK_ATTRS) + r")\"(?P<Connect>)"  # a frame attribute driven, or a render setup list (maya_layers)
     r"|\t2\s+\"(?P<enode>[^\"\n]*)\"\s+\"(?P<eattr>{edit_names})\"\s+(?P<evalue>{string})(?P<Edit>)"
     r")"
 )
@@ -125,7 +125,7 @@ class _Scan:
         self.links: List[Tuple[str, str, str]] = []           # render setup: (source, destination, attribute)
         self._handlers = {"Create": self._create, "Other": self._other, "Set": self._set,
                           "Select": self._select, "File": self._reference, "Connect": self._connect,
-                          "Edit": self._edit, "Link": self._link}
+                          "Edit": self._edit}
 
     def text(self, raw) -> str:
         if self.text_mode:
@@ -166,11 +166,12 @@ class _Scan:
                                     node_type=rule.node_type, follow=rule.follow))
 
     def _connect(self, m: "re.Match") -> None:
-        self.connected_frames.add(self.text(m.group("cnode")))
-
-    def _link(self, m: "re.Match") -> None:
-        src, dst, attr = (self.text(g).lstrip(":") for g in m.group("lsrc", "ldst", "lattr"))
-        self.links.append((src, dst, attr))
+        attr = self.text(m.group("cattr"))
+        if attr in _LINKS:
+            src = self.text(m.group("csrc")).split(".", 1)[0]
+            self.links.append((src.lstrip(":"), self.text(m.group("cnode")).lstrip(":"), attr))
+        else:
+            self.connected_frames.add(self.text(m.group("cnode")))
 
     def _named(self, name: str) -> Optional[_Node]:
         """A node by name; Maya's default nodes (``:defaultRenderGlobals``) exist unannounced."""
