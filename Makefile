@@ -24,7 +24,8 @@ test: $(STAMP)
 # Moderate sizes so `make bench` stays quick on a shared machine; each script's --help gives the
 # full-scale arguments, and the same variables can be set on the command line.
 BENCH_ENV ?= BENCH_MA_MB=60 BENCH_MA_FILE_NODES=30000 BENCH_MB_MB=60 BENCH_MB_FILE_NODES=30000 \
-	BENCH_S3_SMALL=300 BENCH_S3_BIG=6 BENCH_S3_BIG_MB=50 BENCH_HASH_MB=512 BENCH_RESOLVE_FILES=20000
+	BENCH_S3_SMALL=300 BENCH_S3_BIG=6 BENCH_S3_BIG_MB=50 BENCH_HASH_MB=512 BENCH_RESOLVE_FILES=20000 \
+	BENCH_PACKS_FILES=3000
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do echo "== $$b"; env $(BENCH_ENV) $(PY) $$b || exit 1; done

@@ -32,7 +32,8 @@ def serve(port: int) -> None:
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     app = DomainDispatcherApplication(create_backend_app)
-    stats = {"requests": 0, "bytes_in": 0, "by_method": {}}
+    fresh = {"requests": 0, "bytes_in": 0, "content_bytes_in": 0, "range_gets": 0, "range_bytes": 0, "by_method": {}}
+    stats = json.loads(json.dumps(fresh))
     lock = threading.Lock()
 
     def counted(environ, start_response):
@@ -42,12 +43,18 @@ def serve(port: int) -> None:
             return [json.dumps(stats).encode()]
         if path == "/__reset":
             with lock:
-                stats.update(requests=0, bytes_in=0, by_method={})
+                stats.update(json.loads(json.dumps(fresh)))
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [b"ok"]
         with lock:
             stats["requests"] += 1
             stats["bytes_in"] += int(environ.get("CONTENT_LENGTH") or 0)
+            if "/cas/" in path or "/packs/" in path:  # file content, not index shards or manifests
+                stats["content_bytes_in"] += int(environ.get("CONTENT_LENGTH") or 0)
+            first, _, last = environ.get("HTTP_RANGE", "").partition("=")[2].partition("-")
+            if first.isdigit() and last.isdigit():
+                stats["range_gets"] += 1
+                stats["range_bytes"] += int(last) - int(first) + 1
             m = environ.get("REQUEST_METHOD", "?")
             stats["by_method"][m] = stats["by_method"].get(m, 0) + 1
         return app(environ, start_response)
@@ -94,6 +101,22 @@ class Server:
                 time.sleep(0.1)
         raise SystemExit("moto server did not start")
 
+    def tool_env(self) -> dict:
+        """The environment both tools run in: this server as the endpoint, throwaway credentials."""
+        return dict(os.environ, AWS_ENDPOINT_URL_S3=self.url, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
+                    AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true", PYTHONPATH=str(REPO),
+                    CLOUDSUBMIT_USER_CONFIG=os.devnull)
+
+    def client(self, *buckets: str):
+        """A boto3 client of this server, with ``buckets`` created."""
+        import boto3
+
+        s3 = boto3.client("s3", endpoint_url=self.url, region_name="us-east-1",
+                          aws_access_key_id="bench", aws_secret_access_key="bench")
+        for b in buckets:
+            s3.create_bucket(Bucket=b)
+        return s3
+
     def stats(self) -> dict:
         return json.loads(urllib.request.urlopen(self.url + "/__stats", timeout=5).read())
 
@@ -135,15 +158,8 @@ def main() -> None:
     (work / "b.json").write_text(json.dumps({"files": copies}))
     server = Server()
     try:
-        import boto3
-
-        env = dict(os.environ, AWS_ENDPOINT_URL_S3=server.url, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
-                   AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true", PYTHONPATH=str(REPO),
-                   CLOUDSUBMIT_USER_CONFIG=os.devnull)
-        s3 = boto3.client("s3", endpoint_url=server.url, region_name="us-east-1",
-                          aws_access_key_id="bench", aws_secret_access_key="bench")
-        for b in ("cs-bench", "sync-bench"):
-            s3.create_bucket(Bucket=b)
+        env = server.tool_env()
+        server.client("cs-bench", "sync-bench")
         sets = [a for kv in args.cs_set for a in ("--set", kv)]
         cs = [sys.executable, "-m", "cloudsubmit", *sets, "upload", "--store", "s3://cs-bench/team", "--json", "--manifest"]
         a_env = dict(env, XDG_CACHE_HOME=str(work / "cache_a"))

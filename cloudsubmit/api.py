@@ -259,7 +259,7 @@ def submit_scene(scene: str, options: Optional[SubmitOptions] = None, config: Op
     from .config import load_config
     from .jobs.bundle import bundle_path, write_bundle
     from .jobs.plan import make_plan
-    from .jobs.submit import check_pool_dir
+    from .jobs.submit import check_pool_dir, check_pool_tools
     from .readiness import check_cloud_ready
     from .scan.scanner import check_scene_file
 
@@ -292,6 +292,7 @@ def submit_scene(scene: str, options: Optional[SubmitOptions] = None, config: Op
                                   opt.dry_run)
         if not opt.dry_run:
             check_pool_dir(target)
+            check_pool_tools(str(config["jobs"].get("submit_with") or "auto"))  # before the bundle is written
     outputs = _output_dirs(deps, opt.output_dir or plan.output_dir, target)
     bundle = write_bundle(plan, config, str(target), store_url=url, inputs=inputs,
                           manifest={"scene": plan.scene, "files": paths}, output_dirs=outputs, progress=progress)

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "cloudsubmit.commands.store",
     "cloudsubmit.commands.transfer",
     "cloudsubmit.commands.jobs",
+    "cloudsubmit.commands.presets",
     "cloudsubmit.commands.demo",
     "cloudsubmit.commands.doctor",
     "cloudsubmit.commands.pool",

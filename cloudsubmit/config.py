@@ -27,15 +27,16 @@ OPEN = "__open__"
 _DEFAULTS_DIR = Path(__file__).with_name("defaults")
 
 
-def _read_yaml(path: Path) -> Dict[str, Any]:
+def read_yaml(path: Path, what: str = "config") -> Dict[str, Any]:
+    """A YAML mapping from ``path`` (a config file, a preset file), or one line naming the file."""
     import yaml  # local: keeps `import cloudsubmit` light inside a DCC
 
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})", file=str(path)) from None
+        raise ConfigError(f"{path}: cannot read {what} file ({exc.strerror or exc})", file=str(path)) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the config file as UTF-8", file=str(path)) from None
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the {what} file as UTF-8", file=str(path)) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -47,7 +48,8 @@ def _read_yaml(path: Path) -> Dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a config file must be a mapping of sections, not {type_name(data)}", file=str(path))
+        kind = "a config file must be a mapping of sections" if what == "config" else f"a {what} file must be a mapping"
+        raise ConfigError(f"{path}: {kind}, not {type_name(data)}", file=str(path))
     check_tree_size(data, str(path))
     return data
 
@@ -57,7 +59,7 @@ def packaged_defaults() -> Dict[str, Any]:
     out: Dict[str, Any] = {}
     for f in sorted(_DEFAULTS_DIR.glob("*.yaml")):
         if not f.name.startswith("_"):
-            out[f.stem] = _read_yaml(f)
+            out[f.stem] = read_yaml(f)
     return out
 
 
@@ -224,12 +226,12 @@ def load_config(
     sources, origins = ["defaults"], {}  # type: List[str], Dict[str, str]
     studio = studio_file or env.get("CLOUDSUBMIT_CONFIG")
     if studio:
-        merge(data, _read_yaml(Path(studio)), str(studio), origins=origins)
+        merge(data, read_yaml(Path(studio)), str(studio), origins=origins)
         sources.append(str(studio))
     user = user_file or env.get("CLOUDSUBMIT_USER_CONFIG")
     user_path = Path(user) if user else user_config_dir() / "config.yaml"
     if user_path.is_file():
-        merge(data, _read_yaml(user_path), str(user_path), origins=origins)
+        merge(data, read_yaml(user_path), str(user_path), origins=origins)
         sources.append(str(user_path))
     if overrides:
         merge(data, _nest(overrides), "command line", origins=origins)

@@ -57,16 +57,18 @@ def choices(dotted: str) -> List[Any]:
     return []
 
 
-def check_rules(dotted: str, value: Any, origin: str) -> None:
+def check_rules(dotted: str, value: Any, origin: str, where: str = "") -> None:
     """Apply the rules of ``dotted`` and of every key below it (a mapping is walked) to ``value``;
-    raise :class:`ConfigError` naming ``origin`` and the first bad dotted key."""
+    raise :class:`ConfigError` naming ``origin`` and the first bad key, as ``where`` when the
+    value sits elsewhere than the setting whose rules it follows (a preset's ``chunk``)."""
+    where = where or dotted
     rules = rules_for(dotted)
     for rule in rules:
-        _check_one(rule, value, dotted, origin)
+        _check_one(rule, value, where, origin)
     if isinstance(value, dict) and not any("keys" in r for r in rules):
         for key, child in value.items():
             if key != "__open__":
-                check_rules(f"{dotted}.{key}", child, origin)
+                check_rules(f"{dotted}.{key}", child, origin, f"{where}.{key}")
 
 
 def check_setting(dotted: str, value: Any, origin: str) -> Any:

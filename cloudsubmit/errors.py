@@ -64,5 +64,11 @@ class SubmitError(CloudSubmitError):
     """Writing or submitting a job failed."""
 
 
+class NoPool(SubmitError):
+    """No HTCondor can be reached from this machine (no bindings with condor_dagman, no
+    condor_submit_dag). Its own type so each front end names its own way out: the CLI its
+    ``--scheduler local`` flag, the panel its Local option."""
+
+
 class Cancelled(CloudSubmitError):
     """The user (or a progress callback) asked to stop."""

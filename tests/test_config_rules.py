@@ -24,6 +24,7 @@ def _studio(tmp_path, text: str, name: str = "studio.yaml") -> str:
     ("jobs:\n  renderers:\n    maya: {command: 'Render -r arnold {scene}'}\n", "jobs.renderers.maya.command",
      "expected list, got string"),
     ("store:\n  layout: bogus\n", "store.layout", "expected cas or mirror, got 'bogus'"),
+    ("store:\n  packs: {pack_mb: 0}\n", "store.packs.pack_mb", "at least 1"),
     ("store:\n  s3: {retry_mode: fast}\n", "store.s3.retry_mode", "adaptive, standard or legacy"),
     ("jobs:\n  scheduler: slurm\n", "jobs.scheduler", "htcondor or local"),
     ("jobs:\n  place: {render: gpu}\n", "jobs.place.render", "expected local or cloud, got 'gpu'"),

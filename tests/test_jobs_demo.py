@@ -52,13 +52,16 @@ def test_demo_renders_images_and_second_run_uploads_nothing(cli, tmp_path):
     assert res.returncode == 0 and res.stdout.count('"state": "done"') == 2
 
 
-def test_submit_through_s3_with_a_local_run(tmp_path, s3_bucket):
+@pytest.mark.parametrize("min_files", [32, 1], ids=["blobs", "packs"])
+def test_submit_through_s3_with_a_local_run(tmp_path, s3_bucket, min_files):
+    """With ``min_files`` 1 the shot's small files go up in a pack: the upload stage's manifest
+    names it and the render nodes read their inputs out of it."""
     scene = copy_example(str(tmp_path / "w"))
     out = tmp_path / "w" / "images out"
     cfg = load_config(user_file=str(tmp_path / "n.yaml"), overrides={
         "store.url": f"s3://{s3_bucket}/team", "store.hash_cache": str(tmp_path / "cache" / "h.sqlite"),
         "store.transfer.node_cache": str(tmp_path / "node cache"), "jobs.registry": str(tmp_path / "r.jsonl"),
-        "jobs.bundle_root": str(tmp_path / "jobs")})
+        "jobs.bundle_root": str(tmp_path / "jobs"), "store.packs.min_files": min_files})
     result = submit_scene(str(scene), SubmitOptions(frames="1-3", chunk=1, renderer="demo", scheduler="local",
                           output_dir=str(out), scout=False), cfg)
     assert result.local["state"] == "done", result.local
@@ -70,6 +73,9 @@ def test_submit_through_s3_with_a_local_run(tmp_path, s3_bucket):
     s3 = boto3.client("s3")
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket, Prefix=f"team/jobs/{result.job_id}/")["Contents"]]
     assert f"team/jobs/{result.job_id}/inputs.json" in keys
+    packs = s3.list_objects_v2(Bucket=s3_bucket, Prefix="team/packs/").get("Contents", [])
+    manifest = s3.get_object(Bucket=s3_bucket, Key=f"team/jobs/{result.job_id}/inputs.json")["Body"].read()
+    assert len(packs) == (1 if min_files == 1 else 0) and (b'"pack":' in manifest) == (min_files == 1)
     assert sum(1 for k in keys if "/outputs/" in k) == 3
     for p in Path(result.bundle).rglob("*"):
         if p.is_file():

@@ -104,7 +104,8 @@ def test_sigkill_at_random_points_never_leaves_a_lying_index(store_url, tmp_path
 
 
 def _slow_config(tmp):
-    """One transfer thread, so a kill lands mid-batch rather than after it."""
+    """One transfer thread, so a kill lands mid-batch rather than after it; every file its own
+    blob (this proves blob-by-blob resume; killed pack uploads are test_store_packs.py's)."""
     cfg = tmp / "studio.yaml"
-    cfg.write_text("store:\n  transfer:\n    threads: 1\n")
+    cfg.write_text("store:\n  transfer:\n    threads: 1\n  packs:\n    max_file_kb: 0\n")
     return cfg

@@ -290,7 +290,8 @@ def test_real_services_scan_resolve_submit_and_follow_a_local_run(tmp_path):
     ctrl.load_scene(str(scene))
     scanned(ctrl)
     n = len(ctrl.rows)
-    assert ctrl.error == "" and ctrl.totals_text().startswith(f"{n} files, 0 already in the cloud, {n} to upload")
+    assert ctrl.error == "" and ctrl.totals_text().startswith(f"{n} files, 0 already in the team store, {n} to upload")
+    assert ctrl.store_line == f"Team store: {(tmp_path / 'store').as_posix()} (a folder)"  # a folder, not the cloud
     assert ctrl.frame_text == "1-3" and ctrl.camera == "shotCam"  # from the scene file, offline
     ctrl.set_chunk_size(1)
     ctrl.set_scout(False)
@@ -298,13 +299,16 @@ def test_real_services_scan_resolve_submit_and_follow_a_local_run(tmp_path):
     ctrl.set_priority(3)
     ctrl.submit_done(ctrl.submit_task()(None))
     assert "Ran on this machine: done." in ctrl.status_lines()[0]
+    assert ctrl.output_folder() == (tmp_path / "out").as_posix()  # "Open folder" goes where the frames are
     ctrl.status_done(ctrl.status_task()(None))
     assert ctrl.finished() and {s.stage: (s.state, s.done) for s in ctrl.stages}["render"] == ("done", 3)
+    bars = ctrl.bars.bars  # one bar per stage, the counts the status read
+    assert (bars["render (cloud)"].fraction, bars["render (cloud)"].text) == (1.0, "render (cloud): 3/3  done")
     assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [f"beauty.{f:04d}.png" for f in (1, 2, 3)]
     subs = [p.read_text() for p in Path(ctrl.job.bundle).glob("*.sub")]
     assert subs and all("priority = 3" in text for text in subs)  # the panel's priority reached HTCondor
     scanned(ctrl)  # the team store now has every file
-    assert ctrl.totals_text().startswith(f"{n} files, {n} already in the cloud, 0 to upload")
+    assert ctrl.totals_text().startswith(f"{n} files, {n} already in the team store, 0 to upload")
 
 
 def test_a_file_list_made_for_other_frames_blocks_submit_until_rescanned(tmp_path):

@@ -114,7 +114,8 @@ def test_cancel_stops_a_long_scan_and_the_ui_stays_responsive(qtbot, tmp_path):
     panel = open_panel(qtbot, tmp_path, Slow([]))
     panel.rescan()
     assert panel.cancel_button.isEnabled() and not panel.rescan_button.isEnabled()
-    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=WAIT_MS)  # the event loop runs meanwhile
+    qtbot.waitUntil(lambda: "scan" in panel.stage_bars.bars and panel.stage_bars.bars["scan"].value() > 0,
+                    timeout=WAIT_MS)  # the event loop runs meanwhile and the scan's bar moves
     qtbot.mouseClick(panel.cancel_button, QtCore.Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not panel.controller.busy, timeout=WAIT_MS)
     assert panel.message.text() == "Cancelled." and panel.rescan_button.isEnabled()
@@ -152,7 +153,7 @@ def test_maya_panel_is_prefilled_from_the_live_scene(qtbot, tmp_path):
     qtbot.addWidget(panel)
     assert panel.frames.text() == "1001-1096" and "unsaved changes" in panel.scene_label.text()
     assert panel.camera.currentText() == "shotCam" and panel.layer_label.text() == "Render layer"
-    assert [panel.layer.itemText(i) for i in range(panel.layer.count())] == ["defaultRenderLayer", "rs_beauty"]
+    assert panel.layer.items() == ["defaultRenderLayer", "rs_beauty"]
     assert len(panel.controller.snapshot.refs) == 5  # gathered on this (main) thread, as plain data
     cmds.files[f"{tmp_path}/tex"].append(("fixed.exr", "skinTex.fileTextureName"))  # the artist fixes a path
     with installed(maya_modules(cmds)):
@@ -171,7 +172,7 @@ def test_houdini_panel_from_a_rop_menu(qtbot, tmp_path):
     qtbot.addWidget(panel)
     qtbot.waitUntil(lambda: panel.controller.dependencies is not None, timeout=WAIT_MS)
     assert (panel.layer_label.text(), panel.layer.currentText(), panel.frames.text()) == ("ROP", "/out/cache", "1-10")
-    panel.layer.setCurrentText("/out/beauty")
+    panel.layer.set_chosen(["/out/beauty"])
     assert (panel.frames.text(), panel.renderer.currentText(), panel.camera.currentText()) == \
         ("1001-1048x2", "mantra", "/obj/shotcam")
     assert core.scans[0][2].host == "houdini"  # the worker got the snapshot, not the hou module
@@ -262,12 +263,12 @@ def test_cloudsubmit_panel_command_scans_the_demo_shot_offscreen(cli, tmp_path):
     deps = scan_scene(str(scene))
     size = human_size(sum(d.size for d in deps.dependencies))
     n = len(deps.dependencies)
-    assert out.stdout.strip() == f"{n} files, 0 already in the cloud, {n} to upload, {size}, 0 missing"
+    assert out.stdout.strip() == f"{n} files, 0 already in the team store, {n} to upload, {size}, 0 missing"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     upload = cli("upload", str(scene), env=env)  # a teammate sends the shot ...
     assert upload.returncode == 0, upload.stderr
     again = cli("panel", str(scene), "--screenshot", str(png), env=env)  # ... and the panel sees it
-    assert again.stdout.strip() == f"{n} files, {n} already in the cloud, 0 to upload, 0 B, 0 missing"
+    assert again.stdout.strip() == f"{n} files, {n} already in the team store, 0 to upload, 0 B, 0 missing"
     missing = cli("panel", str(tmp_path / "nope.ma"), env=env)
     assert missing.returncode == 2 and missing.stderr.strip().endswith("nope.ma: no such scene file")
     unwritable = cli("panel", str(scene), "--screenshot", str(tmp_path / "no dir" / "p.png"), env=env)

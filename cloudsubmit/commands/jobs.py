@@ -39,7 +39,9 @@ def register(sub) -> None:
     p.add_argument("--scout", action="store_true", default=None, help="render first/middle/last frames first")
     p.add_argument("--output-dir", default="", help="where the images end up (default: the scene's output folders)")
     p.add_argument("--name", default="", help="job name shown in condor_q (default: the job id)")
-    p.add_argument("--priority", type=int, default=0, help="HTCondor job priority of the nodes")
+    p.add_argument("--priority", type=int, default=None, help="HTCondor job priority of the nodes (default 0)")
+    p.add_argument("--preset", metavar="NAME",
+                   help="start from a named preset (see `cloudsubmit presets`); the other flags override it")
     p.add_argument("--bundle-dir", metavar="DIR",
                    help="parent folder of the job bundle: it is written to DIR/<job id> "
                         "(default: jobs.bundle_root, else <scene folder>/cloudsubmit/jobs)")
@@ -126,15 +128,19 @@ def run_submit(args: argparse.Namespace) -> int:
 
     cfg = load_cli_config(args)
     grouped = _grouped(args)
+    preset = _preset(args, cfg)
     options = SubmitOptions(
-        frames=args.frames, chunk=args.chunk, place=parse_place(args.place), renderer=args.renderer,
-        render_options=_render_options(args), scout=args.scout, project=args.project,
+        frames=args.frames or preset.get("frames"), chunk=_given(args.chunk, preset.get("chunk")),
+        place=dict(preset.get("place") or {}, **parse_place(args.place)), renderer=args.renderer or preset.get("renderer"),
+        render_options=dict(preset.get("render_options") or {}, **_render_options(args)),
+        scout=_given(args.scout, preset.get("scout")), post=preset.get("post"), project=args.project,
         layers=list(args.layer) if grouped else [], cameras=list(args.camera) if grouped else [],
-        output_dir=args.output_dir, bundle_dir=args.bundle_dir, scheduler=args.scheduler, store_url=args.store,
-        dry_run=args.dry_run, inputs=list(args.input), name=args.name, priority=args.priority,
-        allow_missing=args.allow_missing,
+        output_dir=args.output_dir, bundle_dir=args.bundle_dir, scheduler=args.scheduler or preset.get("scheduler"),
+        store_url=args.store, dry_run=args.dry_run, inputs=list(args.input), name=args.name,
+        priority=_given(args.priority, preset.get("priority")) or 0, allow_missing=args.allow_missing,
     )
-    result = submit_scene(args.scene, options, cfg, dependencies=_live_dependencies(args, cfg),
+    frames = options.frames if isinstance(options.frames, str) else None
+    result = submit_scene(args.scene, options, cfg, dependencies=_live_dependencies(args, cfg, frames),
                           progress=progress_printer(args))
     end_progress(args)
     out = result.to_dict()
@@ -155,6 +161,20 @@ def run_submit(args: argparse.Namespace) -> int:
     return _exit(out)
 
 
+def _preset(args: argparse.Namespace, cfg: Config) -> dict:
+    """The settings of ``--preset NAME`` ({} without it): defaults under the other flags."""
+    if not args.preset:
+        return {}
+    from ..presets import load_presets
+
+    return dict(load_presets(cfg).find(args.preset).settings)
+
+
+def _given(flag: Any, preset: Any) -> Any:
+    """A flag's value when it was given (0 and False are given), else the preset's."""
+    return preset if flag is None else flag
+
+
 def _frames_line(out: dict) -> str:
     """Where the images are (a finished local run) or will be (a pool job, a dry run)."""
     folders = ", ".join(out.get("output_dirs") or []) or "(none declared)"
@@ -162,7 +182,7 @@ def _frames_line(out: dict) -> str:
     return f"images {'in' if done else 'will land in'}: {folders}"
 
 
-def _live_dependencies(args: argparse.Namespace, cfg: Config) -> Any:
+def _live_dependencies(args: argparse.Namespace, cfg: Config, frame_spec: Any = None) -> Any:
     """Under ``mayapy -m cloudsubmit submit`` (or hython) open the scene in the DCC and let the
     live session list its files; None elsewhere, and submit_scene reads the scene offline."""
     from ..frames import parse_frames
@@ -170,7 +190,7 @@ def _live_dependencies(args: argparse.Namespace, cfg: Config) -> Any:
     from ..scan.scanner import check_scene_file
 
     check_scene_file(args.scene)  # a folder must not reach the DCC either
-    frames = parse_frames(args.frames) if args.frames else None
+    frames = parse_frames(frame_spec) if frame_spec else None
     return live_dependencies(args.scene, frames, project=args.project, config=cfg)
 
 

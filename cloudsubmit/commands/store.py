@@ -177,7 +177,8 @@ def run_upload(args: argparse.Namespace) -> int:
 
 def _report_upload(args: argparse.Namespace, store, planned: Dict[str, Any], rep) -> None:
     out = dict(planned, **rep.summary())
-    _emit(args, out, [f"{store.url}: uploaded {rep.uploaded_files} files ({human_size(rep.uploaded_bytes)}), "
+    packs = f", small files in {rep.packs} pack{'' if rep.packs == 1 else 's'}" if rep.packs else ""
+    _emit(args, out, [f"{store.url}: uploaded {rep.uploaded_files} files ({human_size(rep.uploaded_bytes)}{packs}), "
                       f"{rep.skipped_files} already in the store, {rep.indexed_files} index entries written"], store)
 
 
@@ -198,11 +199,12 @@ def run_verify(args: argparse.Namespace) -> int:
     ok = rep.ok and (claims is None or claims.ok)
     out = {"store": store.url, "blobs": rep.blobs, "bytes": rep.bytes, "ok": ok,
            "missing": rep.missing, "wrong_size": rep.wrong_size, "wrong_hash": rep.wrong_hash,
-           "bad_shards": rep.bad_shards}
+           "bad_shards": rep.bad_shards, "packs": rep.packs, "bad_packs": rep.bad_packs}
     if claims is not None:
         out.update(claims_checked=claims.checked, claims_on_this_machine=claims.candidates,
                    wrong_claims=claims.wrong, conflicting_claims=claims.conflicts)
-    lines = [f"{store.url}: {rep.blobs} blobs ({human_size(rep.bytes)}) "
+    in_packs = f", small files in {rep.packs} pack{'' if rep.packs == 1 else 's'}" if rep.packs else ""
+    lines = [f"{store.url}: {rep.blobs} blobs ({human_size(rep.bytes)}{in_packs}) "
              f"{'ok' if ok else 'DAMAGED'}" + ("" if args.deep else " (sizes only; --deep hashes every blob)")]
     if claims is not None:
         lines.append(f"claims: hashed {claims.checked} of {claims.candidates} files on this machine, "
@@ -210,7 +212,9 @@ def run_verify(args: argparse.Namespace) -> int:
         lines += [f"wrong claim: {line}" for line in claims.wrong]
     lines += [f"missing: {blob_key(h)}" for h in rep.missing] + [f"wrong size: {blob_key(h)}" for h in rep.wrong_size]
     lines += [f"wrong content: {blob_key(h)}" for h in rep.wrong_hash]
-    lines += [f"damaged: {line}" for line in rep.bad_shards]
+    lines += [f"damaged: {line}" for line in rep.bad_shards] + [f"damaged: {line}" for line in rep.bad_packs]
+    if rep.bad_packs:
+        lines.append("run 'cloudsubmit upload SCENE --recheck' from a machine with the files to send them again")
     if rep.bad_shards:
         lines.append("run 'cloudsubmit index repair' to quarantine the damaged shards")
     _emit(args, out, lines)
@@ -235,6 +239,7 @@ def run_gc(args: argparse.Namespace) -> int:
     from ..errors import StoreError
     from ..store import open_store
     from ..store.materialise import node_cache_dir, remove_idle_locks
+    from ..store.packs import orphan_packs
 
     if args.older_than < 0:
         raise StoreError("--older-than: expected hours >= 0", exit_code=2)
@@ -243,11 +248,17 @@ def run_gc(args: argparse.Namespace) -> int:
     found = store.backend.leftovers(args.older_than * 3600)
     for name, _size in found:
         store.backend.remove_leftover(name)
+    # a pack any entry ever named stays: a queued job's manifest may still read it
+    packs = orphan_packs(store.backend, {e.pack for e in store.index.refresh().history() if e.pack},
+                         args.older_than * 3600)
+    store.backend.delete_many(k for k, _s in packs)
+    found += packs
     locks = remove_idle_locks(node_cache_dir(cfg))
     freed = sum(s for _n, s in found)
-    out = {"store": store.url, "removed": [n for n, _s in found], "bytes": freed, "node_cache_locks": locks}
-    _emit(args, out, [f"{store.url}: removed {len(found)} leftovers ({human_size(freed)}) "
-                      f"older than {args.older_than:g} h, {locks} idle node-cache lock files"]
+    out = {"store": store.url, "removed": [n for n, _s in found], "bytes": freed, "node_cache_locks": locks,
+           "orphan_packs": len(packs)}
+    _emit(args, out, [f"{store.url}: removed {len(found)} leftovers ({human_size(freed)}; {len(packs)} packs no "
+                      f"index entry names) older than {args.older_than:g} h, {locks} idle node-cache lock files"]
           + [f"removed: {n}" for n, _s in found])
     return 0
 

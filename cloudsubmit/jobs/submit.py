@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import importlib.util
 import os
 import re
 import shutil
@@ -14,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional
 
-from ..errors import SubmitError
+from ..errors import NoPool, SubmitError
 from ..progress import ProgressCallback, ProgressReport, report
 from .bundle import DAG_NAME, load_job
 from .condor import dagman_reads_literally
@@ -102,11 +103,23 @@ def _via_bindings(bundle: Path, batch: str, fallback: bool = True) -> Optional[i
     return int(result.cluster())
 
 
+NO_POOL = ("no HTCondor here: neither a reachable schedd through htcondor2 nor condor_submit_dag on PATH "
+           "(use --scheduler local to run on this machine)")
+
+
+def check_pool_tools(how: str = "auto") -> None:
+    """Raise :class:`NoPool` when ``jobs.submit_with`` = ``how`` has no way to reach a schedd from
+    here; api.submit_scene asks before writing a bundle, so nothing is left behind."""
+    bindings = shutil.which("condor_dagman") is not None and importlib.util.find_spec("htcondor2") is not None
+    command = shutil.which("condor_submit_dag") is not None
+    if not {"auto": bindings or command, "bindings": bindings, "condor_submit_dag": command}.get(how, True):
+        raise NoPool(NO_POOL)
+
+
 def _via_command(bundle: Path, batch: str) -> int:
     exe = shutil.which("condor_submit_dag")
     if not exe:
-        raise SubmitError("no HTCondor here: neither a reachable schedd through htcondor2 nor "
-                          "condor_submit_dag on PATH (use --scheduler local to run on this machine)")
+        raise NoPool(NO_POOL)
     proc = subprocess.run([exe, "-batch-name", batch, "-update_submit", "-autorescue", "1", DAG_NAME], cwd=str(bundle),
                           capture_output=True, text=True, timeout=300)
     found = _CLUSTER_RE.search(proc.stdout or "")

@@ -3,8 +3,10 @@
 Keys are POSIX strings relative to the store root, laid out by :mod:`cloudsubmit.storekeys`. Every write is all-or-nothing: a reader never sees a partial object."""
 from __future__ import annotations
 
+import contextlib
+import io
 from abc import ABC, abstractmethod
-from typing import Callable, Iterable, Iterator, List, Optional, Protocol, Tuple
+from typing import Callable, ContextManager, Iterable, Iterator, List, Optional, Protocol, Tuple
 
 BytesCallback = Callable[[int], None]  # called with the number of bytes just moved
 
@@ -63,6 +65,16 @@ class Backend(ABC):
         self.put_bytes(key, data)
         if on_bytes:
             on_bytes(len(data))
+
+    def read_range(self, key: str, offset: int, length: int) -> ContextManager["Readable"]:
+        """A reader of ``length`` bytes of the object from ``offset`` (one ranged GET on S3), for
+        a node that needs a few files of a pack. It may hand out fewer bytes if the object is
+        shorter: the caller checks what it got. The default reads the whole object."""
+        return contextlib.nullcontext(io.BytesIO(self.get_bytes(key)[offset:offset + length]))
+
+    def modified(self, key: str) -> Optional[float]:
+        """When the object was written (seconds since the epoch), None when absent or unknown."""
+        return None
 
     def exists(self, key: str) -> bool:
         return self.size(key) is not None

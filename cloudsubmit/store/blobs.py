@@ -13,10 +13,11 @@ import uuid
 
 from ..errors import StoreError
 from ..storekeys import blob_key
-from .backend import Backend, BytesCallback
+from .backend import Backend, BytesCallback, Readable
 from .hashing import hash_file
 
 _SMALL_BLOB = 8 * 1024 * 1024  # fetched in one request
+_BLOCK = 1024 * 1024  # read from a pack's range GET at a time
 
 
 class FileChanged(Exception):
@@ -42,20 +43,57 @@ def fetch_verified(backend: Backend, digest: str, size: int, dest: str, mtime_ns
     give it the entry's mtime (keeps e.g. a .tx newer than its .exr, lets an unchanged re-download
     be skipped by stat), then rename: a reader never sees a partial or corrupt file at ``dest``,
     and an interrupted download leaves no ``.tmp-`` file behind. ``what`` adds to error lines."""
-    folder = os.path.dirname(dest)
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".tmp-{os.path.basename(dest)}-{uuid.uuid4().hex[:8]}")
+    tmp = _temp_beside(dest)
     try:
         fetch_blob(backend, digest, size, tmp, on_bytes)
         verify_blob(tmp, digest, size, f"{backend.url}/{blob_key(digest)}{what}")
-        with contextlib.suppress(OSError):  # some network filesystems refuse it
-            os.utime(tmp, ns=(mtime_ns, mtime_ns))
-        if read_only:
-            with contextlib.suppress(OSError):
-                os.chmod(tmp, 0o444)
-        os.replace(tmp, dest)
+        _settle(tmp, dest, mtime_ns, read_only)
     finally:
         _remove(tmp)
+
+
+def receive_verified(stream: Readable, digest: str, size: int, dest: str, mtime_ns: int, on_bytes: BytesCallback,
+                     label: str, *, read_only: bool = False) -> None:
+    """Write the next ``size`` bytes of ``stream`` (a pack's range GET) to ``dest`` the way
+    :func:`fetch_verified` writes a blob: through a temp name, hashed as they arrive, renamed
+    only when they are exactly ``size`` bytes hashing to ``digest``. ``label`` names where the
+    bytes came from in the error line."""
+    import xxhash
+
+    tmp, h, left = _temp_beside(dest), xxhash.xxh3_128(), size
+    try:
+        with open(tmp, "wb") as out:
+            while left:
+                block = stream.read(min(left, _BLOCK))
+                if not block:
+                    raise StoreError(f"{label}: corrupt pack, it ends {left} bytes early")
+                on_bytes(len(block))  # may raise Cancelled: the temp file goes
+                h.update(block)
+                out.write(block)
+                left -= len(block)
+        if h.hexdigest() != digest:
+            raise StoreError(f"{label}: corrupt pack, these bytes hash to {h.hexdigest()}, not {digest}")
+        _settle(tmp, dest, mtime_ns, read_only)
+    except BaseException:
+        _remove(tmp)  # only then: after the rename there is nothing to remove (thousands of files)
+        raise
+
+
+def _temp_beside(dest: str) -> str:
+    folder = os.path.dirname(dest)
+    os.makedirs(folder, exist_ok=True)
+    return os.path.join(folder, f".tmp-{os.path.basename(dest)}-{uuid.uuid4().hex[:8]}")
+
+
+def _settle(tmp: str, dest: str, mtime_ns: int, read_only: bool) -> None:
+    """Give a verified temp file the entry's mtime (keeps e.g. a .tx newer than its .exr, lets an
+    unchanged re-download be skipped by stat), then rename it into place."""
+    with contextlib.suppress(OSError):  # some network filesystems refuse it
+        os.utime(tmp, ns=(mtime_ns, mtime_ns))
+    if read_only:
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, 0o444)
+    os.replace(tmp, dest)
 
 
 def verify_blob(path: str, digest: str, size: int, label: str) -> None:

@@ -38,6 +38,9 @@ from .hashing import hash_file
 from .transfer import with_retries
 
 FORMAT = "cloudsubmit-index/1"
+#: a shard with entries whose content sits in a pack: a version that knows no packs reads such a
+#: shard as damaged (and uploads those files again as blobs) instead of fetching ``cas/<hash>``
+FORMAT_PACKED = "cloudsubmit-index/2"
 _RELIST_ATTEMPTS = 5
 SNAPSHOT_MAX = 200_000  # entries per snapshot shard, so no single object grows without bound
 
@@ -53,6 +56,8 @@ class IndexEntry(NamedTuple):
     mtime_ns: int
     user: str = ""
     time: float = 0.0
+    pack: str = ""   # the pack holding the content (``packs/<pack>.pack``), "" = its own blob ``cas/<hash>``
+    offset: int = 0  # where in the pack the content starts (it is ``size`` bytes long)
 
     @property
     def identity(self) -> Tuple[str, int, str, str, int]:
@@ -67,8 +72,16 @@ def current_user() -> str:
         return ""
 
 
+def _entry_json(e: IndexEntry) -> Dict[str, Any]:
+    d = e._asdict()
+    if not e.pack:
+        del d["pack"], d["offset"]
+    return d
+
+
 def encode_shard(entries: Iterable[IndexEntry]) -> bytes:
-    doc = {"format": FORMAT, "entries": [e._asdict() for e in entries]}
+    rows = [_entry_json(e) for e in entries]
+    doc = {"format": FORMAT_PACKED if any("pack" in r for r in rows) else FORMAT, "entries": rows}
     return gzip.compress(json.dumps(doc, separators=(",", ":")).encode("utf-8"), compresslevel=6, mtime=0)
 
 
@@ -107,6 +120,12 @@ def entry_problem(raw: Any) -> Optional[str]:
         return "mtime_ns is not a whole number"
     if not isinstance(raw.get("user", ""), str) or not isinstance(raw.get("time", 0.0), (int, float)):
         return "user or time has the wrong type"
+    if "pack" in raw or "offset" in raw:  # a packed file; "" = its own blob, as IndexEntry spells it
+        pack, offset = get("pack", ""), get("offset", 0)
+        if not isinstance(pack, str) or (pack and not _DIGEST_RE.fullmatch(pack)):
+            return "pack is not a 32-digit lowercase hex pack id"
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            return "offset is not a whole number of bytes"
     return None
 
 
@@ -125,7 +144,8 @@ def decode_shard(data: bytes, key: str) -> Decoded:
         doc = json.loads(gzip.decompress(data).decode("utf-8"))
     except (OSError, EOFError, zlib.error, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise BadShard(f"index shard {key}: unreadable ({_why(exc)})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("entries"), list):
+    if not isinstance(doc, dict) or doc.get("format") not in (FORMAT, FORMAT_PACKED) \
+            or not isinstance(doc.get("entries"), list):
         fmt = doc.get("format") if isinstance(doc, dict) else None
         raise BadShard(f"index shard {key}: not a {FORMAT} shard (format {str(fmt)[:40]!r})")
     out = Decoded([])
@@ -135,7 +155,8 @@ def decode_shard(data: bytes, key: str) -> Decoded:
             out.bad.append(f"entry {i}: {problem}")
             continue
         out.entries.append(IndexEntry(raw["hash"], raw["size"], raw["root"], raw["path"], raw["mtime_ns"],
-                                      raw.get("user", ""), float(raw.get("time", 0.0))))
+                                      raw.get("user", ""), float(raw.get("time", 0.0)),
+                                      raw.get("pack", ""), raw.get("offset", 0)))
     return out
 
 
@@ -161,10 +182,12 @@ class VerifyReport:
     wrong_size: List[str] = field(default_factory=list)
     wrong_hash: List[str] = field(default_factory=list)
     bad_shards: List[str] = field(default_factory=list)  # one line per damaged shard
+    packs: int = 0                                        # packs the index names
+    bad_packs: List[str] = field(default_factory=list)   # one line per pack that is missing, short or wrong
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.wrong_size or self.wrong_hash or self.bad_shards)
+        return not (self.missing or self.wrong_size or self.wrong_hash or self.bad_shards or self.bad_packs)
 
 
 @dataclass
@@ -200,6 +223,7 @@ class TeamIndex:
         self._facts: set = set()
         self._conflicts: set = set()   # (root, path, size, mtime_ns) claimed with two hashes
         self._bad_sizes: set = set()   # hashes claimed with two sizes
+        self._packed: Dict[str, Tuple[str, int]] = {}  # hash -> (pack, offset) of its latest entry, if packed
         #: shard key -> one line saying what is wrong with it (unreadable, or entries left out);
         #: such shards are read for their sound entries but never folded by a compaction
         self.problems: Dict[str, str] = {}
@@ -276,7 +300,7 @@ class TeamIndex:
             self.problems.pop(gone, None)
             self._cache_drop(gone)
         self._blobs, self._paths, self._facts = {}, {}, set()
-        self._conflicts, self._bad_sizes = set(), set()
+        self._conflicts, self._bad_sizes, self._packed = set(), set(), {}
         for key in sorted(self.shards):
             self._merge(self.shards[key])
 
@@ -294,6 +318,10 @@ class TeamIndex:
                 self._conflicts.add((root, path, size, mtime_ns))
             versions[(size, mtime_ns)] = digest
             facts.add(e[:5])
+            if e.pack:  # the latest entry for a hash says where its content is (a re-send moves it)
+                self._packed[digest] = (e.pack, e.offset)
+            elif digest in self._packed:
+                del self._packed[digest]
 
     def _ensure(self) -> None:
         if not self.loaded:
@@ -303,6 +331,17 @@ class TeamIndex:
         """The size of an indexed blob, or None when no shard lists it."""
         self._ensure()
         return None if digest in self._bad_sizes else self._blobs.get(digest)
+
+    def location(self, digest: str) -> Optional[Tuple[str, int]]:
+        """``(pack, offset)`` when the indexed content sits in a pack, None when it is its own
+        blob ``cas/<hash>`` (or not indexed at all)."""
+        self._ensure()
+        return self._packed.get(digest)
+
+    def packed(self) -> Dict[str, Tuple[str, int, int]]:
+        """Every indexed hash that sits in a pack: ``{hash: (pack, offset, size)}``."""
+        self._ensure()
+        return {h: (p, o, self._blobs[h]) for h, (p, o) in self._packed.items()}
 
     def known(self, root: str, path: str, size: int, mtime_ns: int) -> Optional[str]:
         """The hash a teammate recorded for this logical path at exactly this size and mtime: the
@@ -386,7 +425,10 @@ class TeamIndex:
         present = dict(self.backend.list(BLOB_PREFIX))
         rep = VerifyReport()
         sound: List[Tuple[str, int]] = []
+        packed = self.packed()
         for digest, size in sorted(self._blobs.items()):
+            if digest in packed:
+                continue  # checked pack by pack below
             rep.blobs += 1
             rep.bytes += size
             actual = present.get(blob_key(digest))
@@ -398,6 +440,12 @@ class TeamIndex:
                 sound.append((digest, size))
         if deep:
             rep.wrong_hash = self._deep_check(sound, threads, progress)
+        if packed:
+            from .packs import check_packs
+
+            found = check_packs(self.backend, packed, deep, threads, progress)
+            rep.blobs, rep.bytes = rep.blobs + len(packed), rep.bytes + sum(s for _p, _o, s in packed.values())
+            rep.packs, rep.bad_packs = found.packs, found.lines
         rep.bad_shards = [self.problems[k] for k in sorted(self.problems)]
         return rep
 
@@ -526,8 +574,9 @@ def _last_write_order(shards: Iterable[List[IndexEntry]]) -> List[IndexEntry]:
     seen: Dict[tuple, IndexEntry] = {}
     for entries in shards:
         for e in entries:
-            first = seen.pop(e.identity, e)
-            seen[e.identity] = first
+            first = seen.pop(e.identity, e)  # the first writer and time, the latest place of the content
+            seen[e.identity] = first if (first.pack, first.offset) == (e.pack, e.offset) else \
+                first._replace(pack=e.pack, offset=e.offset)
     return list(seen.values())
 
 

@@ -12,6 +12,7 @@ from ..progress import ProgressCallback
 from .backend import Backend
 from .materialise import materialise, node_cache_dir
 from .mirror import MirrorLayout, materialise_mirror, upload_mirror
+from .packs import PackSettings
 from .reports import MaterialiseReport
 from .resolve import Resolution
 from .upload import upload
@@ -55,4 +56,5 @@ def materialise_job(
     threads = max(1, threads or int(config.get("store.transfer.threads", 8) or 8))
     max_bytes = int(float(config.get("store.transfer.node_cache_max_gb", 0) or 0) * 1e9)
     return materialise(backend, job_id, session, cache_dir=cache_dir or node_cache_dir(config),
-                       threads=threads, progress=progress, max_cache_bytes=max_bytes)
+                       threads=threads, progress=progress, max_cache_bytes=max_bytes,
+                       range_gap=PackSettings.from_config(config).range_gap)

@@ -1,11 +1,12 @@
 """A plain directory (local disk or a NAS mount) as the store: the embedded default."""
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple
+from typing import BinaryIO, Iterator, List, Optional, Tuple
 
 from ..errors import StoreError
 from .backend import Backend, BytesCallback
@@ -113,6 +114,22 @@ class LocalBackend(Backend):
             return self._path(key).read_bytes()
         except FileNotFoundError:
             raise StoreError(f"store {self.url}: no object {key}") from None
+
+    @contextlib.contextmanager
+    def read_range(self, key: str, offset: int, length: int) -> Iterator[BinaryIO]:
+        try:
+            f = open(self._path(key), "rb")
+        except FileNotFoundError:
+            raise StoreError(f"store {self.url}: no object {key}") from None
+        with f:
+            f.seek(offset)
+            yield f
+
+    def modified(self, key: str) -> Optional[float]:
+        try:
+            return self._path(key).stat().st_mtime
+        except FileNotFoundError:
+            return None
 
     def size(self, key: str) -> Optional[int]:
         try:

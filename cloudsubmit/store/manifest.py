@@ -15,7 +15,7 @@ import os
 import posixpath
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, cast
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, cast
 
 from ..errors import StoreError
 from ..paths import normpath
@@ -23,6 +23,9 @@ from ..storekeys import check_name, inputs_key
 from .backend import Backend
 
 MANIFEST_VERSION = 1
+#: a manifest naming packs: a node that knows no packs refuses it in one line rather than
+#: looking for ``cas/<hash>`` blobs that were never written
+PACKED_VERSION = 2
 _HASH_RE = re.compile(r"^[0-9a-f]{32}$")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 _BAD_CHARS = frozenset(chr(c) for c in range(32)) | {"\\", "\x7f"}
@@ -67,9 +70,14 @@ class ManifestEntry:
     hash: str
     size: int
     mtime_ns: int = 0
+    pack: str = ""   # the content is ``size`` bytes at ``offset`` in ``packs/<pack>.pack``; "" = ``cas/<hash>``
+    offset: int = 0
 
     def to_json(self) -> Dict[str, Any]:
-        return {"root": self.root, "path": self.path, "hash": self.hash, "size": self.size, "mtime_ns": self.mtime_ns}
+        d = {"root": self.root, "path": self.path, "hash": self.hash, "size": self.size, "mtime_ns": self.mtime_ns}
+        if self.pack:
+            d.update(pack=self.pack, offset=self.offset)
+        return d
 
 
 @dataclass
@@ -99,9 +107,15 @@ class Manifest:
         """Unique content: ``{hash: size}`` (the same texture at two paths is fetched once)."""
         return {e.hash: e.size for e in self.files}
 
+    def places(self) -> Dict[str, Tuple[str, int]]:
+        """Where packed content is: ``{hash: (pack, offset)}`` (hashes not listed are ``cas/`` blobs)."""
+        return {e.hash: (e.pack, e.offset) for e in self.files if e.pack}
+
     def to_bytes(self) -> bytes:
+        packed = any(e.pack for e in self.files)
         doc: Dict[str, Any] = {
-            "version": self.version, "job_id": self.job_id, "roots": dict(self.roots),
+            "version": max(self.version, PACKED_VERSION if packed else MANIFEST_VERSION), "job_id": self.job_id,
+            "roots": dict(self.roots),
             "files": [e.to_json() for e in self.files],
         }
         if self.node:
@@ -118,13 +132,13 @@ class Manifest:
             raise StoreError(f"{source}: not a manifest ({exc})", exit_code=2) from None
         if not isinstance(doc, dict) or not isinstance(doc.get("files"), list):
             raise StoreError(f"{source}: not a manifest (no file list)", exit_code=2)
-        if doc.get("version") != MANIFEST_VERSION:
+        if doc.get("version") not in (MANIFEST_VERSION, PACKED_VERSION):
             raise StoreError(f"{source}: unsupported manifest version {doc.get('version')!r}", exit_code=2)
         files = [_entry(item, f"{source}: file {i}") for i, item in enumerate(doc["files"])]
         try:
             # unchecked values (None included) go in as they are: the constructor validates them
             return cls(job_id=cast(str, doc.get("job_id")), roots=cast(Dict[str, str], doc.get("roots")), files=files, node=doc.get("node", ""),
-                       outputs=doc.get("outputs", {}))
+                       outputs=doc.get("outputs", {}), version=doc["version"])
         except StoreError as exc:
             raise StoreError(f"{source}: {exc.message}", exit_code=2) from None
 
@@ -135,7 +149,7 @@ def _entry(item: Any, where: str) -> ManifestEntry:
     try:
         return ManifestEntry(
             root=item["root"], path=item["path"], hash=item["hash"], size=item["size"],
-            mtime_ns=item.get("mtime_ns", 0),
+            mtime_ns=item.get("mtime_ns", 0), pack=item.get("pack", ""), offset=item.get("offset", 0),
         )
     except KeyError as exc:
         raise StoreError(f"{where}: missing {exc.args[0]!r}", exit_code=2) from None
@@ -160,6 +174,8 @@ def _validate(m: Manifest, source: str) -> None:
             raise StoreError(f"{where}: invalid hash {e.hash!r}", exit_code=2)
         if not _is_count(e.size) or not _is_count(e.mtime_ns):
             raise StoreError(f"{where}: size and mtime_ns must be non-negative integers", exit_code=2)
+        if e.pack != "" and (not isinstance(e.pack, str) or not _HASH_RE.match(e.pack)) or not _is_count(e.offset):
+            raise StoreError(f"{where}: invalid pack {e.pack!r} or offset {e.offset!r}", exit_code=2)
         if (e.root, e.path) in seen:
             raise StoreError(f"{where}: listed twice", exit_code=2)
         seen.add((e.root, e.path))
@@ -203,13 +219,15 @@ def root_location(path: str, logical: str) -> str:
 
 
 def inputs_manifest(job_id: str, files: Iterable[Any], extra_roots: Optional[Mapping[str, str]] = None,
-                    output_dirs: Iterable[str] = ()) -> Manifest:
+                    output_dirs: Iterable[str] = (),
+                    locate: Optional[Callable[[str], Optional[Tuple[str, int]]]] = None) -> Manifest:
     """The job manifest from resolved files (anything with ``path``, ``root``, ``logical``,
     ``hash``, ``size``, ``mtime_ns``, e.g. store-core's ``FileState``); files without a hash
     (missing, refused) are left out. Each root's location is read off its files, so no root
     table is needed; ``extra_roots`` adds roots without inputs, such as the output folders'
     roots, so that the node maps them into the session too. ``output_dirs`` are the declared
-    output folders: the only places a download of this job writes to."""
+    output folders: the only places a download of this job writes to. ``locate(hash)`` says which
+    pack holds a content and where (``TeamIndex.location``; None = its own blob)."""
     roots: Dict[str, str] = dict(extra_roots or {})
     entries = []
     for f in files:
@@ -219,7 +237,8 @@ def inputs_manifest(job_id: str, files: Iterable[Any], extra_roots: Optional[Map
         where = roots.setdefault(f.root, here)
         if _fold(where) != _fold(here):
             raise StoreError(f"{f.path}: root {f.root!r} is at {where}, not {here}", exit_code=2)
-        entries.append(ManifestEntry(f.root, f.logical, f.hash, f.size, f.mtime_ns))
+        pack, offset = (locate(f.hash) if locate else None) or ("", 0)
+        entries.append(ManifestEntry(f.root, f.logical, f.hash, f.size, f.mtime_ns, pack, offset))
     return Manifest(job_id=job_id, roots=roots, files=entries, outputs=output_roots(output_dirs))
 
 

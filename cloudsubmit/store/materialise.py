@@ -10,6 +10,10 @@ Several render slots on one node materialise at the same time; a per-blob lock f
 process wait for the first one's download instead of repeating it, and the atomic rename means no
 process ever links a partial blob even where locking is unavailable.
 
+Packed small files (``store/packs.py``) come by ranged GETs, one per run of nearby members of a
+pack (the whole pack in one when the job needs it all); each file is hashed as it arrives and
+checked against the manifest before it is renamed into the cache, exactly like a blob.
+
 The result carries the path-mapping rules ``(original root, session root)`` from which the render
 stage writes Maya dirmap, ``HOUDINI_PATHMAP`` or ``ARNOLD_PATHMAP``."""
 from __future__ import annotations
@@ -22,15 +26,16 @@ import time
 import uuid
 from functools import partial
 from pathlib import Path
-from typing import Iterator, Optional, Tuple
+from typing import Dict, Iterator, Optional, Tuple
 
 from ..config import Config
 from ..paths import normpath
 from ..progress import ProgressCallback, ProgressReport, report
-from ..storekeys import blob_key
+from ..storekeys import blob_key, pack_key
 from .backend import Backend, BytesCallback
-from .blobs import fetch_verified
-from .manifest import Manifest, read_inputs
+from .blobs import fetch_verified, receive_verified
+from .manifest import Manifest, ManifestEntry, read_inputs
+from .packs import Member, Span, SpanReader, spans
 from .pathmap import session_rules
 from .reports import MaterialiseReport
 from .transfer import TransferItem, run_transfers
@@ -143,6 +148,26 @@ class NodeCache:
             fetch_verified(backend, digest, size, str(self.blob_path(digest)), mtime_ns, on_bytes, read_only=True)
         return True
 
+    def fetch_span(self, backend: Backend, span: Span, mtimes: Dict[str, int], on_bytes: BytesCallback) -> int:
+        """Make sure every member of ``span`` is in the cache, reading the ones still missing with
+        one ranged GET; returns how many this call wrote. Each member is verified against its
+        hash before it is renamed into place. One lock per pack, not per member (thousands of
+        small files): a second slot waits, then finds them cached; a slot fetching the same
+        content as a blob at that moment writes an identical verified file, renamed atomically."""
+        key = pack_key(span.pack)
+        with _file_lock(self.root / "locks" / (span.pack + ".pack.lock")):
+            todo = [m for m in span.members if not self.has(m.digest, m.size)]
+            if not todo:
+                return 0
+            start, end = todo[0].offset, max(m.end for m in todo)
+            with backend.read_range(key, start, end - start) as raw:
+                stream = SpanReader(raw, start, f"{backend.url}/{key}")
+                for m in todo:
+                    stream.skip_to(m.offset)
+                    receive_verified(stream, m.digest, m.size, str(self.blob_path(m.digest)), mtimes[m.digest],
+                                     on_bytes, f"{backend.url}/{key} at {m.offset}", read_only=True)
+        return len(todo)
+
     def prune(self, max_bytes: int) -> Tuple[int, int]:
         """Delete blobs no session links to (link count 1), least recently linked first, until the
         cache holds at most ``max_bytes``. Each removal holds the blob's lock, so a download in
@@ -217,23 +242,29 @@ def materialise(
     progress: Optional[ProgressCallback] = None,
     manifest: Optional[Manifest] = None,
     max_cache_bytes: int = 0,
+    range_gap: int = 1024 * 1024,
 ) -> MaterialiseReport:
-    """Download what the job needs into the node cache (once per blob) and link it into
-    ``<session>/<root>/<path>``. Returns the report with the path-mapping rules. With
-    ``max_cache_bytes``, blobs no session uses any more are then pruned down to that size."""
+    """Download what the job needs into the node cache (once per blob or packed file) and link it
+    into ``<session>/<root>/<path>``. Returns the report with the path-mapping rules. With
+    ``max_cache_bytes``, blobs no session uses any more are then pruned down to that size.
+    ``range_gap``: two needed files of a pack with less than this between them share a GET."""
     start = time.monotonic()
     m = manifest if manifest is not None else read_inputs(backend, job_id)
     cache = NodeCache(cache_dir or node_cache_dir())
     mtimes = {e.hash: e.mtime_ns for e in m.files}
-    missing = [(h, s) for h, s in sorted(m.blobs().items()) if not cache.has(h, s)]
-    items = [
-        TransferItem(blob_key(h), s, partial(cache.fetch, backend, h, s, mtimes[h])) for h, s in missing
-    ]
+    blobs, places = m.blobs(), m.places()
+    missing = [(h, s) for h, s in sorted(blobs.items()) if not cache.has(h, s)]
+    items = [TransferItem(blob_key(h), s, partial(cache.fetch, backend, h, s, mtimes[h]))
+             for h, s in missing if h not in places]
+    reads = spans({h: places[h] for h, _s in missing if h in places}, blobs, range_gap)
+    items += [TransferItem(pack_key(sp.pack), sp.bytes, partial(cache.fetch_span, backend, sp, mtimes))
+              for sp in reads]
     summary = run_transfers(items, threads=threads, stage="download", progress=progress)
     rep = MaterialiseReport(job_id=m.job_id, session=normpath(session), rules=session_rules(m.roots, session),
                             outputs=dict(m.outputs))
-    rep.blobs_fetched = sum(1 for r in summary.results if r)
-    rep.blobs_cached = len(m.blobs()) - rep.blobs_fetched
+    rep.blobs_fetched = sum(int(r or 0) for r in summary.results)
+    rep.pack_reads = sum(1 for r in summary.results[len(items) - len(reads):] if r)
+    rep.blobs_cached = len(blobs) - rep.blobs_fetched
     rep.bytes_fetched = summary.bytes
     _link_all(m, cache, Path(session), rep, progress, backend)
     if max_cache_bytes:
@@ -250,9 +281,20 @@ def _link_all(m: Manifest, cache: NodeCache, session: Path, rep: MaterialiseRepo
         try:
             how = place_file(cache.blob_path(e.hash), session / e.root / e.path)
         except FileNotFoundError:  # another job's prune took it since we looked: fetch again
-            cache.fetch(backend, e.hash, e.size, e.mtime_ns, lambda n: None)
+            _fetch_one(cache, backend, e)
             how = place_file(cache.blob_path(e.hash), session / e.root / e.path)
         rep.linked += how == "link"
         rep.copied += how == "copy"
         rep.files += 1
     report(progress, ProgressReport("link", len(m.files), len(m.files)))
+
+
+def _fetch_one(cache: NodeCache, backend: Backend, e: ManifestEntry) -> None:
+    if e.pack:
+        cache.fetch_span(backend, Span(e.pack, [Member(e.hash, e.offset, e.size)]), {e.hash: e.mtime_ns}, _ignore)
+    else:
+        cache.fetch(backend, e.hash, e.size, e.mtime_ns, _ignore)
+
+
+def _ignore(_n: int) -> None:
+    pass

@@ -21,6 +21,7 @@ class MaterialiseReport:
     copied: int = 0
     blobs_fetched: int = 0
     blobs_cached: int = 0
+    pack_reads: int = 0       # ranged GETs of packs (each brings one or more small files)
     bytes_fetched: int = 0
     seconds: float = 0.0
 
@@ -36,6 +37,7 @@ class UploadReport:
     uploaded_bytes: int = 0
     skipped_files: int = 0          # already in the store: indexed, or a complete blob found there
     indexed_files: int = 0          # entries in the new shard
+    packs: int = 0                  # packs written (each holds many small files)
     shard: str = ""
     refused: List[Dict[str, str]] = field(default_factory=list)
 
@@ -43,6 +45,7 @@ class UploadReport:
         return {
             "store": self.store_url, "uploaded_files": self.uploaded_files, "uploaded_bytes": self.uploaded_bytes,
             "skipped_files": self.skipped_files, "indexed_files": self.indexed_files, "shard": self.shard,
+            "packs": self.packs,
             "refused": list(self.refused),
         }
 

@@ -9,6 +9,7 @@ timed-out connections are also marked transient, so after botocore's own per-req
 transfer runner tries the whole file again; permanent errors stop the run at once."""
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import threading
@@ -296,6 +297,41 @@ class S3Backend(Backend):
         except Exception as exc:
             raise self.translate(exc, key) from None
 
+    @contextlib.contextmanager
+    def read_range(self, key: str, offset: int, length: int) -> Iterator["_RangeBody"]:
+        """One ranged GetObject, its body streamed (never held whole); a dropped or timed-out
+        body is a transient error like any other request's."""
+        from botocore.exceptions import ClientError
+
+        if length <= 0:
+            yield _RangeBody(None, self, key)
+            return
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=self._key(key),
+                                          Range=f"bytes={offset}-{offset + length - 1}")["Body"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise StoreError(f"store {self.url}: no object {key}") from None
+            raise self.translate(exc, key) from None
+        except Exception as exc:  # BotoCoreError: refused, reset, timed out
+            raise self.translate(exc, key) from None
+        try:
+            yield _RangeBody(body, self, key)
+        finally:
+            body.close()
+
+    def modified(self, key: str) -> Optional[float]:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.head_object(Bucket=self.bucket, Key=self._key(key))["LastModified"].timestamp()
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise self.translate(exc, key) from None
+        except Exception as exc:
+            raise self.translate(exc, key) from None
+
     def size(self, key: str) -> Optional[int]:
         from botocore.exceptions import ClientError
 
@@ -385,6 +421,21 @@ def _unlink(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+class _RangeBody:
+    """A ranged GET's body: reads translated into the store's one-line (transient) errors."""
+
+    def __init__(self, body, backend: S3Backend, key: str) -> None:
+        self.body, self.backend, self.key = body, backend, key
+
+    def read(self, amount: int = -1) -> bytes:
+        if self.body is None:
+            return b""
+        try:
+            return self.body.read(amount if amount and amount > 0 else None)
+        except Exception as exc:  # BotoCoreError mid-body: a reset or a timeout
+            raise self.backend.translate(exc, self.key) from None
 
 
 class _Unseekable:

@@ -8,7 +8,10 @@ name, and the shard that lists it is written only after all its blobs are comple
 
 Resume: a blob already in the store with the right size (a crashed earlier run, a teammate a
 second ago) is not sent again. Whether to ask per blob (HEAD) or list ``cas/`` (one request per
-1000 blobs) is chosen by which costs fewer requests."""
+1000 blobs) is chosen by which costs fewer requests.
+
+Small files go up in packs (``store/packs.py``, ``store.packs.*``): one request per tens of MB
+instead of one per file; their index entries say which pack holds them and where."""
 from __future__ import annotations
 
 from functools import partial
@@ -20,6 +23,7 @@ from ..storekeys import BLOB_PREFIX, blob_key
 from .backend import BytesCallback
 from .blobs import FileChanged, put_verified
 from .index import IndexEntry, current_user
+from .packs import PackOutcome, PackSettings, check_packs, plan_packs, send_pack
 from .reports import UploadReport
 from .resolve import IN_STORE, REFUSED, TO_UPLOAD, FileState, Resolution
 from .transfer import TransferItem, TransferSummary, run_transfers
@@ -52,14 +56,20 @@ def recheck_in_store(resolution: Resolution, store: "Store", progress: Optional[
     """Put back to upload every file the index says is stored whose blob is gone, has the wrong
     size, or (read and hashed here) the wrong content: otherwise the index's word keeps a lost
     blob lost for ever. One listing of ``cas/``, then one download of each of this scene's blobs.
+    Packed files: the packs holding them are read once each and every member hashed.
     Returns the hashes :func:`upload` must send even though a blob of that name exists."""
     stored = resolution.in_store
     if not stored:
         return set()
-    present = {k[len(BLOB_PREFIX):]: s for k, s in store.backend.list(BLOB_PREFIX)}
-    lost = {f.hash for f in stored if present.get(f.hash) != f.size}
-    sound = sorted({(f.hash, f.size) for f in stored if f.hash not in lost})
+    packed = store.index.packed()
+    loose = [f for f in stored if f.hash not in packed]
+    present = {k[len(BLOB_PREFIX):]: s for k, s in store.backend.list(BLOB_PREFIX)} if loose else {}
+    lost = {f.hash for f in loose if present.get(f.hash) != f.size}
+    sound = sorted({(f.hash, f.size) for f in loose if f.hash not in lost})
     lost |= set(store.index.wrong_content(sound, store.threads, progress))
+    mine = {f.hash: packed[f.hash] for f in stored if f.hash in packed}
+    if mine:  # the packs holding this scene's small files: read once each, every member hashed
+        lost |= check_packs(store.backend, mine, True, store.threads, progress).lost
     for f in stored:
         if f.hash in lost:
             f.state = TO_UPLOAD
@@ -98,47 +108,75 @@ def _send_or_refuse(store: "Store", digest: str, files: List[FileState], present
         raise _store_failure(store, exc) from None
 
 
+def _send_pack(store: "Store", members: List[Tuple[str, List[FileState]]], on_bytes: BytesCallback) -> PackOutcome:
+    try:
+        return send_pack(store.backend, members, on_bytes)
+    except (StoreError, Cancelled):
+        raise
+    except Exception as exc:  # noqa: B902 - a write into the store failed (disk full, read-only share)
+        raise _store_failure(store, exc) from None
+
+
 def upload(resolution: Resolution, store: "Store", config: Optional[Config] = None,
            progress: Optional[ProgressCallback] = None, force: Collection[str] = ()) -> UploadReport:
-    """Send every blob ``resolution`` marked to upload, then write one index shard for the batch
-    (the new blobs and every in-store file whose exact entry the index lacks). On cancel, a store
-    failure or a file that changed (:class:`UploadRefused`), the blobs that did complete are still
-    recorded, then the error is raised. File states in ``resolution`` are updated as blobs land."""
+    """Send every blob ``resolution`` marked to upload (small files in packs), then write one
+    index shard for the batch (the new content and every in-store file whose exact entry the index
+    lacks). On cancel, a store failure or a file that changed (:class:`UploadRefused`), what did
+    complete is still recorded, then the error is raised. File states in ``resolution`` are
+    updated as content lands."""
     rep = UploadReport(store.url)
     by_hash: Dict[str, List[FileState]] = {}
     for f in resolution.to_upload:
         by_hash.setdefault(f.hash, []).append(f)
-    present = _present_blobs(store, by_hash) if by_hash else {}
-    items = [TransferItem(d, fs[0].size, partial(_send_or_refuse, store, d, fs, present, d in force))
-             for d, fs in by_hash.items()]
+    groups, loose = plan_packs({d: fs[0].size for d, fs in by_hash.items()}, PackSettings.from_config(store.config))
+    present = _present_blobs(store, {d: by_hash[d] for d in loose}) if loose else {}
+    items = [TransferItem(d, by_hash[d][0].size, partial(_send_or_refuse, store, d, by_hash[d], present, d in force))
+             for d in loose]
+    items += [TransferItem(f"packs/ ({len(g)} files)", sum(by_hash[d][0].size for d in g),
+                           partial(_send_pack, store, [(d, by_hash[d]) for d in g])) for g in groups]
     done = TransferSummary()
     failure: Optional[BaseException] = None
     try:
         run_transfers(items, threads=store.threads, stage="upload", progress=progress, summary=done)
     except (StoreError, Cancelled) as exc:
         failure = exc  # what did complete is still recorded below
-    for digest, outcome in zip(by_hash, done.results):
-        if outcome is None:
-            continue
-        files, (sent, err) = by_hash[digest], outcome
-        if err is None:
-            rep.uploaded_files += 1 if sent is not None else 0
-            rep.uploaded_bytes += sent.size if sent is not None else 0
-            rep.skipped_files += len(files) - (1 if sent is not None else 0)
-            for f in files:
-                f.state = IN_STORE
-        elif isinstance(err, FileChanged):
-            reason = str(err)
-            for f in files:
-                f.state, f.reason = REFUSED, reason
-                rep.refused.append({"path": f.path, "reason": reason})
+    placed: Dict[str, Tuple[str, int]] = {}  # where this upload put content: (pack, offset), ("", 0) = cas
+    for digest, outcome in zip(loose, done.results):
+        if outcome is not None:
+            sent, err = outcome
+            _land(rep, by_hash[digest], sent, err)
+            if err is None and sent is not None:
+                placed[digest] = ("", 0)
+    for outcome in done.results[len(loose):]:
+        rep.packs += 1 if outcome is not None and outcome.pack else 0
+        for digest, (offset, sent) in (outcome.placed.items() if outcome is not None else ()):
+            _land(rep, by_hash[digest], sent, None)
+            placed[digest] = (outcome.pack, offset)
+        for digest, reason in (outcome.refused.items() if outcome is not None else ()):
+            _land(rep, by_hash[digest], None, FileChanged(reason))
     rep.skipped_files += sum(1 for f in resolution.files if f.state == IN_STORE and f.hash not in by_hash)
-    _record(resolution, store, rep)
+    _record(resolution, store, rep, placed)
     if failure is not None:
         raise failure
     if rep.refused:
         raise UploadRefused(rep)
     return rep
+
+
+def _land(rep: UploadReport, files: List[FileState], sent: Optional[FileState], err: Optional[BaseException]) -> None:
+    """Count one content's outcome: sent from ``sent`` (None: it was in the store already), or
+    refused because every file holding it changed."""
+    if err is None:
+        rep.uploaded_files += 1 if sent is not None else 0
+        rep.uploaded_bytes += sent.size if sent is not None else 0
+        rep.skipped_files += len(files) - (1 if sent is not None else 0)
+        for f in files:
+            f.state = IN_STORE
+    elif isinstance(err, FileChanged):
+        reason = str(err)
+        for f in files:
+            f.state, f.reason = REFUSED, reason
+            rep.refused.append({"path": f.path, "reason": reason})
 
 
 def _store_failure(store: "Store", exc: BaseException) -> StoreError:
@@ -148,17 +186,21 @@ def _store_failure(store: "Store", exc: BaseException) -> StoreError:
     return StoreError(f"store {store.url}: {type(exc).__name__}: {exc}")
 
 
-def _record(resolution: Resolution, store: "Store", rep: UploadReport) -> None:
-    """One shard for every file now in the store whose exact fact the index lacks."""
+def _record(resolution: Resolution, store: "Store", rep: UploadReport, placed: Dict[str, Tuple[str, int]]) -> None:
+    """One shard for every file now in the store whose exact fact the index lacks, or whose
+    content this upload put somewhere else than the index says (a re-sent pack member)."""
     import time
 
     user, now = current_user(), time.time()
     entries = []
+    index = store.index
     for f in resolution.files:
         if f.state != IN_STORE:
             continue
-        e = IndexEntry(f.hash, f.size, f.root, f.logical, f.mtime_ns, user, now)
-        if not store.index.contains(e):
+        was = index.location(f.hash) or ("", 0)
+        pack, offset = placed.get(f.hash, was)
+        e = IndexEntry(f.hash, f.size, f.root, f.logical, f.mtime_ns, user, now, pack, offset)
+        if not index.contains(e) or (pack, offset) != was:
             entries.append(e)
     if entries:
         rep.shard = store.index.write_shard(entries)

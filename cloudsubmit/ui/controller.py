@@ -11,18 +11,21 @@ import dataclasses
 import posixpath
 from typing import Any, Callable, Dict, List, Optional
 
-from ..errors import Cancelled, CloudSubmitError
-from ..progress import ProgressCallback
+from ..errors import Cancelled, CloudSubmitError, NoPool
+from ..progress import ProgressCallback, ProgressReport
 from ..scan.model import DependencySet
 from ..scan.readers import HOSTS, scene_extension
-from ..vocabulary import IN_STORE, MISSING, TO_UPLOAD, UNKNOWN
-from .models import FileListModel, FormModel, FrameCheck, JobModel, build_rows, plural
+from ..vocabulary import IN_STORE, MISSING
+from .models import (SCHEDULER_LABELS, STATE_LABELS, FileListModel, FormModel, FrameCheck, JobModel, ProgressModel,
+                     build_rows, plural, state_labels, store_text)
 from .services import Services, StageProgress, SubmitRequest, SubmittedJob
-from .settings import PanelSettings, load_settings, save_settings
+from .settings import PanelSettings, load_scene_memory, load_settings, remember_scene, save_settings
 
 Task = Callable[[Optional[ProgressCallback]], Any]
 Listener = Callable[[str], None]
-STATE_LABELS = {IN_STORE: "in the cloud", TO_UPLOAD: "to upload", MISSING: "missing", UNKNOWN: "checking"}
+__all__ = ["STATE_LABELS", "SCHEDULER_LABELS", "SubmitController", "describe_error"]
+NO_POOL_WORDS = ("No HTCondor pool is reachable from this machine. Use the Local option (Submit to: "
+                 f"{SCHEDULER_LABELS['local']}) to render here, or ask your pipeline TD to set up HTCondor.")
 
 
 class _Via:
@@ -47,6 +50,8 @@ def describe_error(exc: BaseException) -> str:
     """An exception as one sentence for an artist: our own errors say what to fix already."""
     if isinstance(exc, Cancelled):
         return "Cancelled."
+    if isinstance(exc, NoPool):  # the core's text names a CLI flag; an artist has the Local option
+        return NO_POOL_WORDS
     if isinstance(exc, CloudSubmitError):
         return exc.message[:1].upper() + exc.message[1:]
     return f"Something went wrong ({type(exc).__name__}: {exc}). Please send the log to your pipeline TD."
@@ -55,7 +60,7 @@ def describe_error(exc: BaseException) -> str:
 class SubmitController:
     """State of one submit panel: ``form``, ``files`` and ``job_state`` (models.py) behind one
     facade. ``subscribe(fn)`` to hear which part changed: "scene", "frames", "options", "rows",
-    "busy", "status", "error"."""
+    "busy", "status", "error", "progress", "presets"."""
 
     # the widgets and tests read the models' fields through the controller
     frame_text = _Via("form")
@@ -75,6 +80,10 @@ class SubmitController:
     layer_frames = _Via("form")
     layer_renderers = _Via("form")
     layer_cameras = _Via("form")
+    scheduler = _Via("form")
+    preset = _Via("form")
+    chosen_layers = _Via("form")
+    chosen_cameras = _Via("form")
     rows = _Via("files")
     visible = _Via("files")
     filter_text = _Via("files")
@@ -84,16 +93,28 @@ class SubmitController:
 
     def __init__(self, services: Services, settings: Optional[PanelSettings] = None,
                  settings_file: Any = None, save_scene: Optional[Callable[[], str]] = None,
-                 defaults: Optional[PanelSettings] = None, host_snapshot: Optional[Callable[[], Any]] = None) -> None:
+                 defaults: Optional[PanelSettings] = None, host_snapshot: Optional[Callable[[], Any]] = None,
+                 presets_folder: Any = None, scenes_file: Any = None, clock: Optional[Callable[[], float]] = None) -> None:
         self.services = services
+        self.store_url = str(services.extra.get("store_url", ""))
+        self.store_line = store_text(self.store_url, str(services.extra.get("embedded_store", "")))
+        self.labels = state_labels(self.store_url) if "store_url" in services.extra else dict(STATE_LABELS)
+        self.presets_folder, self.scenes_file = presets_folder, scenes_file
         self._host_snapshot = host_snapshot  # asks the live host again (main thread) before a rescan
         self.settings_file = settings_file
         self.settings = settings if settings is not None else load_settings(settings_file, defaults)
         self._save_scene = save_scene
         self._listeners: List[Listener] = []
         self.form = FormModel.from_settings(self.settings)
-        self.files = FileListModel()
+        self.files = FileListModel(store_word=self.labels[IN_STORE][len("in the "):])
         self.job_state = JobModel()
+        self.bars = ProgressModel(clock)
+        self.notice = ""  # what just happened, when it is not an error (a bundle exported)
+        self.exported: Optional[SubmittedJob] = None
+        self.presets: Any = None
+        self.presets_problems: List[str] = []
+        self._remembered: Dict[str, Any] = {}
+        self.reload_presets()
         self.scene = ""
         self.snapshot: Any = None
         self.modified = False
@@ -124,6 +145,8 @@ class SubmitController:
         self.dependencies = None
         self.files.clear()
         self.job_state.clear()
+        self.bars.clear()
+        self.notice = ""
         if snapshot is not None:
             form = self.form
             form.layer_frames = dict(snapshot.layer_frames)
@@ -134,7 +157,29 @@ class SubmitController:
                 self.set_frame_text(_spec(snapshot.frame_range))
             if layer in form.layers or (not layer and form.layers):
                 self.set_layer(layer or form.layers[0])
+        self._recall(explicit_layer=bool(layer))
         self._emit("scene")
+
+    def _recall(self, explicit_layer: bool) -> None:
+        """The settings last used for this scene, over the host's defaults; the layers and
+        cameras chosen then wait for the scan when the scene is read offline. A layer the artist
+        opened the panel on (a ROP's menu) wins over the remembered ones."""
+        memory = load_scene_memory(self.scene, self.scenes_file) if self.scene else {}
+        if explicit_layer:
+            memory.pop("layers", None)
+        self._remembered = memory
+        if memory:
+            self.form.apply_preset(memory, str(memory.get("preset", "")))
+            self._recall_choices()
+
+    def _recall_choices(self) -> None:
+        memory, form = self._remembered, self.form
+        if [n for n in memory.get("layers", []) if n in form.layers]:
+            form.set_layers(memory["layers"])
+            if memory.get("frames"):  # one ROP's own range must not replace the frames remembered
+                form.set_frame_text(memory["frames"])
+        if [c for c in memory.get("cameras", []) if c in form.cameras]:
+            form.set_cameras(memory["cameras"])
 
     @property
     def host_kind(self) -> str:
@@ -148,10 +193,12 @@ class SubmitController:
         """Offline scans learn renderer/cameras/layers from the file: fill what the host did not."""
         if self.snapshot is not None or info is None:
             return
+        self.form.layer_frames = dict(info.layer_frames) or self.form.layer_frames
         self.form.set_choices(info.renderer, info.cameras, list(info.layers) + list(info.rops))
         if not self.form.frame_text and info.frame_start is not None:
             end = info.frame_end if info.frame_end is not None else info.frame_start
             self.set_frame_text(_spec((info.frame_start, end, info.frame_step or 1)))
+        self._recall_choices()
         self._emit("options")
 
     # -- options: the form model, then who must redraw -----------------------------------------
@@ -195,6 +242,67 @@ class SubmitController:
         self.form.camera = camera
         self._emit("options")
 
+    def set_cameras(self, cameras: List[str]) -> None:
+        """Several cameras: one group of render nodes each."""
+        self.form.set_cameras(cameras)
+        self._emit("options")
+
+    def set_layers(self, layers: List[str]) -> None:
+        """Several layers (ROPs): one group of render nodes each; one alone brings its range."""
+        had = self.form.frame_text
+        self.form.set_layers(layers)
+        if self.form.frame_text != had:
+            self._emit("frames")
+        self._emit("options")
+
+    def set_scheduler(self, scheduler: str) -> None:
+        if scheduler not in SCHEDULER_LABELS:
+            raise ValueError(f"unknown scheduler {scheduler!r}")
+        self.form.scheduler = scheduler
+        self._emit("options")
+
+    # -- presets -------------------------------------------------------------------------------
+    def reload_presets(self) -> None:
+        """The show's presets (the config's ``jobs.presets``) and the user's files; a bad file is
+        one line in ``presets_problems``, the other presets stay usable."""
+        from ..presets import load_presets
+
+        self.presets = load_presets(self.services.extra.get("config"), self.presets_folder)
+        self.presets_problems = [exc.message for _n, exc in sorted(self.presets.problems.items())]
+        self._emit("presets")
+
+    def preset_names(self) -> List[str]:
+        return self.presets.names()
+
+    def apply_preset(self, name: str) -> None:
+        """Fill the form from preset ``name`` ("" = none: the form stays as it is)."""
+        if not name:
+            self.form.preset = ""
+            self._emit("options")
+            return
+        try:
+            preset = self.presets.find(name)
+        except CloudSubmitError as exc:
+            self.error = describe_error(exc)
+            self._emit("error")
+            return
+        self.form.apply_preset(preset.settings, name)
+        self._emit("frames")
+        self._emit("options")
+
+    def save_preset(self, name: str) -> str:
+        """"Save as preset...": the form's show-wide settings as the user's preset ``name``;
+        returns the file written (raises ConfigError for a bad name)."""
+        from ..presets import save_preset
+
+        path = save_preset(name.strip(), self.form.preset_settings(), self.presets_folder)
+        self.reload_presets()
+        self.form.preset = name.strip()
+        self.notice, self.error = f"Preset {name.strip()!r} saved to {path}.", ""
+        self._emit("options")
+        self._emit("busy")
+        return str(path)
+
     def set_layer(self, layer: str) -> None:
         """A Houdini ROP brings its own frame range, renderer and camera."""
         self.form.set_layer(layer)
@@ -228,7 +336,7 @@ class SubmitController:
     def scan_key(self) -> Any:
         """What the file list depends on: the scene, the frames, the layer/ROP and the camera.
         Submit sends the list made for exactly this key, never one made for other frames."""
-        return (self.scene, tuple(self.frames), self.form.layer, self.form.camera)
+        return (self.scene, tuple(self.frames), tuple(self.form.chosen_layers), tuple(self.form.chosen_cameras))
 
     @property
     def stale(self) -> bool:
@@ -256,14 +364,27 @@ class SubmitController:
 
     # -- long work, handed to a worker ---------------------------------------------------------
     def start(self, stage: str) -> None:
-        self.busy, self.error = stage, ""
+        self.busy, self.error, self.notice = stage, "", ""
+        self.bars.clear()
         self._emit("busy")
+
+    def _done_bars(self) -> None:
+        """A task's bars go when it ends; the job's come back with the next status read."""
+        self.bars.clear()
+        self.bars.job_stages(self.job_state.stages, self.form.placement)
+        self._emit("progress")
+
+    def progress(self, rep: ProgressReport) -> None:
+        """A worker's report (on the main thread): its stage's bar, with speed and time left."""
+        self.bars.report(rep)
+        self._emit("progress")
 
     def failed(self, exc: BaseException) -> None:
         """A task raised: show it in plain words and become idle again."""
         if self.busy == "scan":
             self._scan_failed = self.scan_key()
         self.busy, self.error = "", describe_error(exc)
+        self._done_bars()
         self._emit("busy")
         self._emit("error")
 
@@ -303,12 +424,14 @@ class SubmitController:
     def scan_done(self, result: Any) -> None:
         deps, states, rows, problem, key = result
         self.busy, self.error = "", problem
+        self._done_bars()
         self.set_dependencies(deps, states, rows, key)
         self._emit("busy")
 
     # -- submit --------------------------------------------------------------------------------
-    def submit_blockers(self) -> List[str]:
-        """Why Submit is disabled, in plain words (empty when it is enabled)."""
+    def submit_blockers(self, exporting: bool = False) -> List[str]:
+        """Why Submit (or, ``exporting``, Export bundle) is disabled, in plain words (empty when
+        it is enabled)."""
         out = []
         if self.busy:
             out.append(f"wait for {self.busy} to finish")
@@ -321,7 +444,7 @@ class SubmitController:
         elif self.stale and not self.form.frame_check.error:
             out.append("the file list is being updated for the new settings")
         done = self.job_state
-        if done.job is not None and self.dependencies is not None and self.request() == done.submitted:
+        if not exporting and done.job is not None and self.dependencies is not None and self.request() == done.submitted:
             out.append(f"already submitted as job {done.job.job_id}: change something to submit again")
         missing = self.counts()[MISSING]
         if missing and not self.form.allow_missing:
@@ -351,18 +474,51 @@ class SubmitController:
         self.job_state.submitted = request
         return lambda progress: services.submit(request, deps, progress)
 
+    def export_task(self) -> Task:
+        """Export bundle: what ``submit --dry-run`` does (the bundle written, nothing submitted,
+        the store not contacted); ``cloudsubmit resubmit BUNDLE`` submits it later."""
+        blockers = self.submit_blockers(exporting=True)
+        if blockers:
+            raise CloudSubmitError("cannot export: " + "; ".join(blockers), exit_code=2)
+        self.remember()
+        request = dataclasses.replace(self.request(), dry_run=True)
+        deps, services = self.dependencies, self.services
+        assert deps is not None
+        return lambda progress: services.submit(request, deps, progress)
+
+    def export_done(self, result: SubmittedJob) -> None:
+        self.busy, self.error = "", ""
+        self._done_bars()
+        self.exported = result
+        self.notice = (f"Bundle written to {result.bundle}, nothing submitted. "
+                       f"`cloudsubmit resubmit {result.bundle}` submits it.")
+        self._emit("busy")
+
     def remember(self) -> None:
+        """The user's choices for the next panel, and this scene's for the next time it is opened."""
         self.settings = self.form.settings()
+        memory = dict(self.form.preset_settings(), layers=list(self.form.chosen_layers),
+                      cameras=list(self.form.chosen_cameras), preset=self.form.preset)
         try:
             save_settings(self.settings, self.settings_file)
+            if self.scene:
+                remember_scene(self.scene, memory, self.scenes_file)
         except OSError:
             pass  # an unwritable config folder must not block a submission
 
     def submit_done(self, result: SubmittedJob) -> None:
         self.busy = ""
         self.job_state.submitted_as(result, self.form.placement)
+        self.bars.clear()
         self._emit("busy")
         self._emit("status")
+
+    def output_folder(self) -> str:
+        """Where "Open folder" goes: the job's output folder (or the nearest one that exists);
+        an exported bundle's before anything is submitted."""
+        if self.job_state.job is None and self.exported is not None:
+            return JobModel(job=self.exported).output_folder()
+        return self.job_state.output_folder()
 
     # -- after submit: the job model -----------------------------------------------------------
     def status_task(self) -> Optional[Task]:
@@ -374,7 +530,9 @@ class SubmitController:
 
     def status_done(self, stages: List[StageProgress]) -> None:
         self.job_state.stages = list(stages)
+        self.bars.job_stages(self.job_state.stages, self.form.placement)
         self._emit("status")
+        self._emit("progress")
 
     def status_lines(self) -> List[str]:
         return self.job_state.status_lines(self.form.placement)

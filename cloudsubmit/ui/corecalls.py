@@ -37,13 +37,40 @@ def resolve(paths: List[str], config: Config, progress: Optional[ProgressCallbac
     return {f.path: f.state if f.state in (IN_STORE, TO_UPLOAD) else MISSING for f in resolution.files}
 
 
+def store_url(config: Config) -> str:
+    """The store the panel resolves against, as ``submit`` chooses it ("" = the embedded one)."""
+    from ..store import store_url as chosen
+
+    return chosen(None, config)
+
+
+def embedded_store() -> str:
+    """The embedded default store's folder (what "" above means), for the panel to name it."""
+    from ..userdirs import user_data_dir
+
+    return (user_data_dir() / "store").as_posix()
+
+
 def render_options(request: SubmitRequest) -> Dict[str, str]:
     """The renderer template tokens the panel chose (``{renderer}``, ``{camera}``, ``{layer}`` or
-    ``{rop}`` in jobs/renderers.yaml)."""
+    ``{rop}`` in jobs/renderers.yaml) over a preset's own tokens; several layers or cameras are
+    render groups instead of one token."""
     from ..api import layer_token
 
-    pairs = (("renderer", request.renderer), ("camera", request.camera), (layer_token(request.scene), request.layer))
-    return {k: v for k, v in pairs if v}
+    layer = request.layer if len(request.layers) <= 1 else ""
+    camera = request.camera if len(request.cameras) <= 1 else ""
+    pairs = (("renderer", request.renderer), ("camera", camera), (layer_token(request.scene), layer))
+    return dict(request.render_options, **{k: v for k, v in pairs if v})
+
+
+def placement(request: SubmitRequest) -> Dict[str, str]:
+    """The panel's placement, less the post stages a preset's own ``post`` list does not have."""
+    from ..vocabulary import CORE_STAGES
+
+    if request.post is None:
+        return dict(request.placement)
+    posts = {str(p.get("name")) for p in request.post}
+    return {s: w for s, w in request.placement.items() if s in CORE_STAGES or s in posts}
 
 
 def submit(request: SubmitRequest, deps: DependencySet, config: Config,
@@ -51,9 +78,12 @@ def submit(request: SubmitRequest, deps: DependencySet, config: Config,
     from .. import api
 
     options = api.SubmitOptions(
-        frames=request.frames, chunk=request.chunk_size, place=dict(request.placement),
+        frames=request.frames, chunk=request.chunk_size, place=placement(request),
         render_options=render_options(request), scout=request.scout, name=request.job_name,
-        priority=request.priority, allow_missing=request.allow_missing,
+        priority=request.priority, allow_missing=request.allow_missing, post=request.post,
+        layers=list(request.layers) if len(request.layers) > 1 else [],
+        cameras=list(request.cameras) if len(request.cameras) > 1 else [],
+        scheduler=request.scheduler or None, dry_run=request.dry_run,
     )
     result = api.submit_scene(request.scene, options, config, dependencies=deps, progress=progress)
     if result.cluster is not None:
@@ -62,7 +92,8 @@ def submit(request: SubmitRequest, deps: DependencySet, config: Config,
         message = f"Ran on this machine: {result.local.get('state', '')}."
     else:
         message = ""
-    return SubmittedJob(job_id=result.job_id, message=message, bundle=result.bundle)
+    return SubmittedJob(job_id=result.job_id, message=message, bundle=result.bundle,
+                        output_dirs=list(result.output_dirs), dry_run=result.dry_run)
 
 
 def status(job: str, config: Config) -> List[StageProgress]:
@@ -95,5 +126,5 @@ def real_services(config: Optional[Config] = None) -> Services:
         resolve=lambda paths, progress: resolve(paths, cfg, progress),
         submit=lambda request, deps, progress: submit(request, deps, cfg, progress),
         status=lambda job_id: status(job_id, cfg),
-        extra={"config": cfg},
+        extra={"config": cfg, "store_url": store_url(cfg), "embedded_store": embedded_store()},
     )

@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional
 
 from ..errors import FrameSpecError
 from ..frames import compact, parse_frames, range_spec, scout_frames
+from ..progress import ProgressMeter, ProgressReport, progress_text
 from ..scan.model import DependencySet
 from ..units import human_size
 from ..vocabulary import IN_STORE, MISSING, TO_UPLOAD, UNKNOWN, place_choices
@@ -22,6 +23,31 @@ from .settings import PanelSettings
 STATE_FILTERS = ("all", IN_STORE, TO_UPLOAD, MISSING)
 ROW_ORDER = {MISSING: 0, TO_UPLOAD: 1, UNKNOWN: 2, IN_STORE: 3}  # what needs the artist first
 MAX_JOB_NAME = 80
+STATE_LABELS = {IN_STORE: "in the cloud", TO_UPLOAD: "to upload", MISSING: "missing", UNKNOWN: "checking"}
+SCHEDULER_LABELS = {"htcondor": "HTCondor pool", "local": "Local (this machine)"}
+
+
+def is_folder_store(store_url: str) -> bool:
+    """A ``file://`` store (or the embedded default, "") is a folder: nothing leaves the building."""
+    return not store_url or store_url.startswith("file://")
+
+
+def state_labels(store_url: str) -> Dict[str, str]:
+    """The words for the file states: a store that is a folder is "the team store", not "the
+    cloud" (an artist would think their files had left the building)."""
+    if is_folder_store(store_url):
+        return dict(STATE_LABELS, **{IN_STORE: "in the team store"})
+    return dict(STATE_LABELS)
+
+
+def store_text(store_url: str, embedded: str = "") -> str:
+    """"Team store: s3://bucket/prefix", "Team store: /srv/store (a folder)", or for the embedded
+    default (``store_url`` "") its folder ``embedded`` "on this machine only"."""
+    if not store_url:
+        return f"Team store: {embedded} (this machine's own folder: set store.url to share it)" if embedded else ""
+    if store_url.startswith("file://"):
+        return f"Team store: {store_url[len('file://'):]} (a folder)"
+    return f"Team store: {store_url}"
 
 
 def plural(n: int, word: str) -> str:
@@ -91,23 +117,77 @@ class FormModel:
     allow_missing: bool = False
     renderer: str = ""
     renderers: List[str] = field(default_factory=list)
-    camera: str = ""
     cameras: List[str] = field(default_factory=list)
-    layer: str = ""
     layers: List[str] = field(default_factory=list)
     layer_frames: Dict[str, Any] = field(default_factory=dict)
     layer_renderers: Dict[str, str] = field(default_factory=dict)
     layer_cameras: Dict[str, str] = field(default_factory=dict)
+    scheduler: str = "htcondor"
+    preset: str = ""  # the preset last applied ("" = none)
+    render_options: Dict[str, str] = field(default_factory=dict)  # extra tokens a preset brought
+    post: Optional[List[Dict[str, Any]]] = None  # a preset's post stages (None = the config's)
+    chosen_layers: List[str] = field(default_factory=list)  # several = one group of render nodes each
+    chosen_cameras: List[str] = field(default_factory=list)
+
+    # One layer/camera is the first chosen: the renderer token, the ROP whose range fills the form.
+    @property
+    def layer(self) -> str:
+        return self.chosen_layers[0] if self.chosen_layers else ""
+
+    @layer.setter
+    def layer(self, name: str) -> None:
+        self.chosen_layers = [name] if name else []
+
+    @property
+    def camera(self) -> str:
+        return self.chosen_cameras[0] if self.chosen_cameras else ""
+
+    @camera.setter
+    def camera(self, name: str) -> None:
+        self.chosen_cameras = [name] if name else []
 
     @classmethod
     def from_settings(cls, settings: PanelSettings) -> "FormModel":
         return cls(chunk_size=settings.chunk_size, placement=dict(settings.placement), scout=settings.scout,
-                   priority=settings.priority)
+                   priority=settings.priority, scheduler=settings.scheduler)
 
     def settings(self) -> PanelSettings:
         """The choices remembered for the next panel."""
         return PanelSettings(chunk_size=self.chunk_size, placement=dict(self.placement), scout=self.scout,
-                             priority=self.priority)
+                             priority=self.priority, scheduler=self.scheduler)
+
+    def preset_settings(self) -> Dict[str, Any]:
+        """What "Save as preset" keeps: what fits any scene of the show (no layer, no camera, no
+        renderer read from this scene), in the keys of ``cloudsubmit.presets``."""
+        out: Dict[str, Any] = {"chunk": self.chunk_size, "place": dict(self.placement), "scout": self.scout,
+                               "priority": self.priority, "scheduler": self.scheduler}
+        if self.frame_text.strip() and not self.frame_check.error:
+            out["frames"] = self.frame_text.strip()
+        if self.render_options:
+            out["render_options"] = dict(self.render_options)
+        if self.post is not None:
+            out["post"] = [dict(p) for p in self.post]
+        return out
+
+    def apply_preset(self, settings: Dict[str, Any], name: str = "") -> None:
+        """Lay a preset's (or a scene's remembered) settings over the form; a stage the panel does
+        not show and a choice it does not offer are left as they are."""
+        if settings.get("frames"):
+            self.set_frame_text(str(settings["frames"]))
+        self.chunk_size = max(1, int(settings.get("chunk", self.chunk_size)))
+        self.scout = bool(settings.get("scout", self.scout))
+        self.priority = int(settings.get("priority", self.priority))
+        if settings.get("scheduler") in SCHEDULER_LABELS:
+            self.scheduler = settings["scheduler"]
+        for stage, where in (settings.get("place") or {}).items():
+            if stage in self.placement and where in place_choices(stage):
+                self.placement[stage] = where
+        if settings.get("renderer"):
+            self.renderer = settings["renderer"]
+            self.renderers = sorted(set(self.renderers) | {self.renderer})
+        self.render_options = dict(settings.get("render_options") or {})
+        self.post = [dict(p) for p in settings["post"]] if "post" in settings else None
+        self.preset = name
 
     def set_frame_text(self, text: str) -> FrameCheck:
         self.frame_text = text
@@ -143,9 +223,20 @@ class FormModel:
         self.renderers = sorted({renderer, *self.layer_renderers.values()} - {""})
         self.renderer = renderer or self.renderer
         self.cameras = list(cameras)
-        self.camera = self.camera if self.camera in self.cameras else (self.cameras[0] if self.cameras else "")
+        self.chosen_cameras = [c for c in self.chosen_cameras if c in self.cameras] or self.cameras[:1]
         self.layers = list(layers)
-        self.layer = self.layer if self.layer in self.layers else (self.layers[0] if self.layers else "")
+        self.chosen_layers = [n for n in self.chosen_layers if n in self.layers] or self.layers[:1]
+
+    def set_layers(self, names: List[str]) -> None:
+        """Several layers (ROPs) = one group of render nodes each; one brings its own range."""
+        chosen = [n for n in self.layers if n in names]  # in the scene's order
+        if len(chosen) == 1:
+            self.set_layer(chosen[0])
+        else:
+            self.chosen_layers = chosen
+
+    def set_cameras(self, names: List[str]) -> None:
+        self.chosen_cameras = [c for c in self.cameras if c in names]
 
     def set_layer(self, layer: str) -> None:
         """A Houdini ROP brings its own frame range, renderer and camera."""
@@ -155,9 +246,9 @@ class FormModel:
         self.renderer = self.layer_renderers.get(layer) or self.renderer
         camera = self.layer_cameras.get(layer)
         if camera:
-            self.camera = camera
             if camera not in self.cameras:
                 self.cameras.append(camera)
+            self.camera = camera
 
     def job_name_error(self) -> str:
         name = self.job_name.strip()
@@ -172,7 +263,9 @@ class FormModel:
             scene=scene, frames=compact(self.frames), chunk_size=self.chunk_size,
             placement=dict(self.placement), scout=self.scout, priority=self.priority,
             job_name=self.job_name.strip(), renderer=self.renderer, camera=self.camera,
-            layer=self.layer, allow_missing=self.allow_missing,
+            layer=self.layer, allow_missing=self.allow_missing, layers=list(self.chosen_layers),
+            cameras=list(self.chosen_cameras), scheduler=self.scheduler, render_options=dict(self.render_options),
+            post=[dict(p) for p in self.post] if self.post is not None else None,
         )
 
 
@@ -184,6 +277,7 @@ class FileListModel:
     visible: List[DepRow] = field(default_factory=list)
     filter_text: str = ""
     state_filter: str = "all"
+    store_word: str = "cloud"  # "team store" when the store is a folder (see ``state_labels``)
     _counts: Optional[Dict[str, int]] = None
 
     def set_rows(self, rows: List[DepRow]) -> None:
@@ -220,15 +314,16 @@ class FileListModel:
         return dict(self._counts)
 
     def totals_text(self) -> str:
-        """"132 files, 120 already in the cloud, 12 to upload, 1.2 GB, 1 missing"."""
+        """"132 files, 120 already in the cloud, 12 to upload, 1.2 GB, 1 missing" ("in the team
+        store" for a store that is a folder)."""
         c = self.counts()
         parts = [plural(len(self.rows), "file")]
         if c[UNKNOWN]:
             size = sum(r.size or 0 for r in self.rows if r.state != MISSING)
-            parts += [f"{c[UNKNOWN]} not checked against the cloud yet", human_size(size)]
+            parts += [f"{c[UNKNOWN]} not checked against the {self.store_word} yet", human_size(size)]
         else:
             size = sum(r.size or 0 for r in self.rows if r.state == TO_UPLOAD)
-            parts += [f"{c[IN_STORE]} already in the cloud", f"{c[TO_UPLOAD]} to upload", human_size(size)]
+            parts += [f"{c[IN_STORE]} already in the {self.store_word}", f"{c[TO_UPLOAD]} to upload", human_size(size)]
         parts.append(f"{c[MISSING]} missing")
         return ", ".join(parts)
 
@@ -260,6 +355,63 @@ class JobModel:
 
     def finished(self) -> bool:
         return bool(self.stages) and all(s.state in ("done", "failed") for s in self.stages)
+
+    def output_folder(self) -> str:
+        """The folder "Open folder" shows: the job's first output folder that exists, else the
+        nearest folder above it that does (a pool job's images are not back yet)."""
+        import os
+
+        dirs = list(self.job.output_dirs) if self.job is not None else []
+        for folder in dirs:
+            if os.path.isdir(folder):
+                return folder
+        for folder in dirs:
+            parent = os.path.dirname(folder.rstrip("/\\"))
+            while parent and not os.path.isdir(parent) and os.path.dirname(parent) != parent:
+                parent = os.path.dirname(parent)
+            if parent and os.path.isdir(parent):
+                return parent
+        return ""
+
+
+@dataclass
+class Bar:
+    """One progress bar: a stage, how far (0..1) and the words (with speed and time left)."""
+
+    stage: str
+    fraction: float
+    text: str
+    state: str = "running"
+
+
+class ProgressModel:
+    """Per-stage progress bars: the worker's reports (scan, hash, upload bytes ...) and the job's
+    stages from the status poll (renders done/total). Speed and time left come from
+    ``progress.ProgressMeter`` and the words from ``progress_text``, the CLI's own, so both say
+    the same thing; ``clock`` lets tests drive time."""
+
+    def __init__(self, clock: Optional[Any] = None) -> None:
+        self._clock = clock
+        self.meter = ProgressMeter(clock)
+        self.bars: Dict[str, Bar] = {}
+
+    def clear(self) -> None:
+        self.bars = {}
+        self.meter = ProgressMeter(self._clock)
+
+    def report(self, rep: ProgressReport, state: str = "running") -> Bar:
+        rate = self.meter.update(rep)
+        text = progress_text(rep, rate if state == "running" else None)
+        bar = Bar(rep.stage, 1.0 if state == "done" else rep.fraction, text, state)
+        self.bars[rep.stage] = bar
+        return bar
+
+    def job_stages(self, stages: List[StageProgress], placement: Dict[str, str]) -> None:
+        """The status poll's counts as bars: "render (cloud): 3/10, 0.5/s, about 14 s left"."""
+        for s in stages:
+            name = f"{s.stage}{_where(placement, s.stage)}"
+            rep = ProgressReport(name, s.done, s.total, message=s.detail or ("" if s.state == "running" else s.state))
+            self.report(rep, s.state)
 
 
 def _where(placement: Dict[str, str], stage: str) -> str:

@@ -12,11 +12,11 @@ from typing import Any, Dict, Optional
 from Qt import QtCore, QtGui, QtWidgets
 
 from ..errors import CloudSubmitError
-from ..progress import ProgressReport
 from .qtcompat import guard_none_refcount, standalone_application
-from .controller import STATE_LABELS, SubmitController
+from .controller import SCHEDULER_LABELS, SubmitController
 from .models import STATE_FILTERS
-from .widgets import ERROR_STYLE, DependencyModel, StagePlacement, combo, draw_icon, set_combo
+from .widgets import (ERROR_STYLE, ChoiceList, DependencyModel, StageBars, StagePlacement, combo, draw_icon,
+                      set_combo)
 from .workers import TaskRunner
 
 Qt = QtCore.Qt
@@ -62,30 +62,62 @@ class SubmitPanel(QtWidgets.QWidget):
         self.scene_label = QtWidgets.QLabel()
         self.scene_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         root.addWidget(self.scene_label)
+        root.addLayout(self._preset_row())
         root.addWidget(self._render_box())
         placement_box = QtWidgets.QGroupBox("Where each stage runs")
+        place_row = QtWidgets.QHBoxLayout(placement_box)
         self.placement = StagePlacement(c.placement)
-        QtWidgets.QVBoxLayout(placement_box).addWidget(self.placement)
+        self.scheduler = combo(list(SCHEDULER_LABELS.values()))
+        self.scheduler.setObjectName("scheduler")
+        self.scheduler.setToolTip("HTCondor pool: the studio's farm and cloud nodes. Local: every stage on this "
+                                  "machine, one after the other (no pool needed).")
+        place_row.addWidget(self.placement, 1)
+        place_row.addWidget(QtWidgets.QLabel("Submit to"))
+        place_row.addWidget(self.scheduler)
         root.addWidget(placement_box)
         root.addWidget(self._files_box(), 1)
         root.addWidget(self._progress_row())
         self.message = QtWidgets.QLabel()
         self.message.setWordWrap(True)
         self.message.setObjectName("message")
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         root.addWidget(self.message)
         self.status = QtWidgets.QPlainTextEdit()
         self.status.setReadOnly(True)
-        self.status.setMaximumHeight(100)
+        self.status.setMaximumHeight(70)
         self.status.setPlaceholderText("After submitting, the job and the progress of each stage show here.")
         root.addWidget(self.status)
         buttons = QtWidgets.QHBoxLayout()
+        self.open_button = QtWidgets.QPushButton("Open folder")
+        self.open_button.setToolTip("Show the folder the job's images land in")
+        buttons.addWidget(self.open_button)
         buttons.addStretch(1)
         self.close_button = QtWidgets.QPushButton("Close")
+        self.export_button = QtWidgets.QPushButton("Export bundle")
+        self.export_button.setToolTip("Write the job bundle without submitting it (as `submit --dry-run`); "
+                                      "`cloudsubmit resubmit BUNDLE` submits it later")
         self.submit_button = QtWidgets.QPushButton("Submit")
         self.submit_button.setDefault(True)
-        buttons.addWidget(self.close_button)
-        buttons.addWidget(self.submit_button)
+        for button in (self.close_button, self.export_button, self.submit_button):
+            buttons.addWidget(button)
         root.addLayout(buttons)
+
+    def _preset_row(self) -> QtWidgets.QHBoxLayout:
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(QtWidgets.QLabel("Preset"))
+        self.preset = combo([])
+        self.preset.setObjectName("preset")
+        self.preset.setMinimumWidth(180)
+        self.preset.setToolTip("The show's presets (studio config) and your own; choosing one fills the form")
+        self.save_preset_button = QtWidgets.QPushButton("Save as preset...")
+        self.preset_problem = QtWidgets.QLabel()  # a bad preset file: one line naming file and key
+        self.preset_problem.setStyleSheet(ERROR_STYLE)
+        self.preset_problem.setWordWrap(True)
+        row.addWidget(self.preset)
+        row.addWidget(self.save_preset_button)
+        row.addWidget(self.preset_problem, 10)
+        row.addStretch(1)  # keeps the menu and the button their size while there is no problem line
+        return row
 
     def _render_box(self) -> QtWidgets.QGroupBox:
         c = self.controller
@@ -100,7 +132,9 @@ class SubmitPanel(QtWidgets.QWidget):
         self.priority = QtWidgets.QSpinBox()
         self.priority.setRange(-100, 100)
         self.priority.setValue(c.priority)
-        self.renderer, self.camera, self.layer = combo([]), combo([]), combo([])
+        self.renderer, self.camera, self.layer = combo([]), ChoiceList(), ChoiceList()
+        self.camera.setToolTip("Tick several cameras for one group of render nodes each")
+        self.layer.setToolTip("Tick several for one group of render nodes each")
         self.layer_label = QtWidgets.QLabel("Layer")
         self.job_name = QtWidgets.QLineEdit()
         self.scout = QtWidgets.QCheckBox("Render scout frames first (first, middle, last)")
@@ -131,11 +165,16 @@ class SubmitPanel(QtWidgets.QWidget):
         font.setBold(True)
         self.totals.setFont(font)
         layout.addWidget(self.totals)
+        self.store_label = QtWidgets.QLabel(self.controller.store_line)
+        self.store_label.setObjectName("store")
+        self.store_label.setVisible(bool(self.controller.store_line))
+        self.store_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.store_label)
         row = QtWidgets.QHBoxLayout()
         self.search = QtWidgets.QLineEdit()
         self.search.setPlaceholderText("Filter by path or node.attribute")
         self.search.setClearButtonEnabled(True)
-        self.state_filter = combo(["all files"] + [STATE_LABELS[s] for s in STATE_FILTERS[1:]])
+        self.state_filter = combo(["all files"] + [self.controller.labels[s] for s in STATE_FILTERS[1:]])
         self.rescan_button = QtWidgets.QPushButton("Rescan")
         for w in (self.search, self.state_filter, self.rescan_button):
             row.addWidget(w, 1 if w is self.search else 0)
@@ -150,7 +189,7 @@ class SubmitPanel(QtWidgets.QWidget):
         self.table.verticalHeader().setDefaultSectionSize(20)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 90), (2, 80), (3, 220)):
+        for col, width in ((0, 120), (2, 80), (3, 220)):
             self.table.setColumnWidth(col, width)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._table_menu)
@@ -164,12 +203,10 @@ class SubmitPanel(QtWidgets.QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         self.progress_row = QtWidgets.QWidget()
         self.progress_row.setLayout(row)
-        self.progress = QtWidgets.QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(True)
+        self.stage_bars = StageBars()
         self.cancel_button = QtWidgets.QPushButton("Cancel")
-        row.addWidget(self.progress, 1)
-        row.addWidget(self.cancel_button)
+        row.addWidget(self.stage_bars, 1)
+        row.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignTop)
         return self.progress_row
 
     # -- input -> controller -------------------------------------------------------------------
@@ -179,8 +216,13 @@ class SubmitPanel(QtWidgets.QWidget):
         self.chunk.valueChanged.connect(c.set_chunk_size)
         self.priority.valueChanged.connect(c.set_priority)
         self.renderer.currentTextChanged.connect(c.set_renderer)
-        self.camera.currentTextChanged.connect(c.set_camera)
-        self.layer.currentTextChanged.connect(c.set_layer)
+        self.camera.changed.connect(c.set_cameras)
+        self.layer.changed.connect(c.set_layers)
+        self.scheduler.currentIndexChanged.connect(lambda i: c.set_scheduler(list(SCHEDULER_LABELS)[i]))
+        self.preset.currentIndexChanged.connect(lambda i: c.apply_preset(self.preset.itemData(i) or ""))
+        self.save_preset_button.clicked.connect(lambda *_: self.ask_preset_name())
+        self.export_button.clicked.connect(lambda *_: self.export())
+        self.open_button.clicked.connect(lambda *_: self.open_folder())
         self.job_name.textChanged.connect(c.set_job_name)
         self.scout.toggled.connect(c.set_scout)
         self.placement.changed.connect(c.set_placement)
@@ -196,7 +238,8 @@ class SubmitPanel(QtWidgets.QWidget):
     def _on_change(self, topic: str) -> None:
         render = {"scene": self._render_all, "frames": self._render_frames, "options": self._render_options,
                   "rows": self._render_rows, "busy": self._render_busy, "status": self._render_status,
-                  "error": self._render_busy}.get(topic)
+                  "error": self._render_busy, "progress": self._render_progress,
+                  "presets": self._render_presets}.get(topic)
         if render is not None:
             render()
         if topic in ("frames", "options", "busy") and self.controller.needs_rescan():
@@ -215,8 +258,8 @@ class SubmitPanel(QtWidgets.QWidget):
         unsaved = " &nbsp; unsaved changes: Submit saves the scene first" if c.modified else ""
         self.scene_label.setText(f"<b>{html.escape(c.scene or 'No scene')}</b> &nbsp; <i>({host})</i>{unsaved}")
         self.layer_label.setText("ROP" if c.host_kind == "houdini" else "Render layer")
-        for part in (self._render_frames, self._render_options, self._render_rows, self._render_busy,
-                     self._render_status):
+        for part in (self._render_presets, self._render_frames, self._render_options, self._render_rows,
+                     self._render_busy, self._render_status, self._render_progress):
             part()
 
     @staticmethod
@@ -238,11 +281,54 @@ class SubmitPanel(QtWidgets.QWidget):
     def _render_options(self) -> None:
         c = self.controller
         set_combo(self.renderer, c.renderers or ([c.renderer] if c.renderer else []), c.renderer)
-        set_combo(self.camera, c.cameras, c.camera)
-        set_combo(self.layer, c.layers, c.layer)
+        if (self.camera.items(), self.camera.chosen()) != (c.cameras, c.chosen_cameras):
+            self.camera.set_items(c.cameras, c.chosen_cameras)
+        if (self.layer.items(), self.layer.chosen()) != (c.layers, c.chosen_layers):
+            self.layer.set_items(c.layers, c.chosen_layers)
         self._set_text(self.job_name, c.job_name)
         self.placement.set_placement(c.placement)
+        blocked = self.scheduler.blockSignals(True)
+        self.scheduler.setCurrentIndex(list(SCHEDULER_LABELS).index(c.scheduler))
+        self.scheduler.blockSignals(blocked)
+        self._select_preset()
+        self.chunk.blockSignals(True)
+        self.chunk.setValue(c.chunk_size)
+        self.chunk.blockSignals(False)
+        self.priority.blockSignals(True)
+        self.priority.setValue(c.priority)
+        self.priority.blockSignals(False)
+        self.scout.blockSignals(True)
+        self.scout.setChecked(c.scout)
+        self.scout.blockSignals(False)
         self._render_frames()
+
+    def _render_presets(self) -> None:
+        c = self.controller
+        blocked = self.preset.blockSignals(True)
+        self.preset.clear()
+        self.preset.addItem("(none)", "")
+        for name in c.preset_names():
+            preset = c.presets.presets[name]
+            self.preset.addItem(f"{name} ({'show' if preset.scope == 'studio' else 'mine'})", name)
+            self.preset.setItemData(self.preset.count() - 1, preset.summary(), Qt.ItemDataRole.ToolTipRole)
+        self.preset.setEnabled(self.preset.count() > 1)
+        problems = c.presets_problems
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        self.preset_problem.setText(problems[0] + more if problems else "")
+        self.preset_problem.setVisible(bool(problems))
+        self.preset.blockSignals(blocked)
+        self._select_preset()
+
+    def _select_preset(self) -> None:
+        blocked = self.preset.blockSignals(True)
+        index = self.preset.findData(self.controller.preset)
+        self.preset.setCurrentIndex(max(0, index))
+        self.preset.blockSignals(blocked)
+
+    def _render_progress(self) -> None:
+        c = self.controller
+        self.stage_bars.show_bars(c.bars.bars.values())
+        self.progress_row.setVisible(bool(c.busy) or bool(c.bars.bars))
 
     def _render_rows(self) -> None:
         c = self.controller
@@ -258,18 +344,26 @@ class SubmitPanel(QtWidgets.QWidget):
         c = self.controller
         busy = bool(c.busy)
         self.cancel_button.setEnabled(busy)
+        self.cancel_button.setVisible(busy)
         self.rescan_button.setEnabled(not busy)
-        self.progress_row.setVisible(busy)
+        self.progress_row.setVisible(busy or bool(c.bars.bars))
         blockers = c.submit_blockers()
         self.submit_button.setEnabled(not blockers)
         self.submit_button.setToolTip("\n".join(blockers))
+        export_blockers = c.submit_blockers(exporting=True)
+        self.export_button.setEnabled(not export_blockers)
+        self.export_button.setToolTip("\n".join(export_blockers) or self.export_button.toolTip())
+        folder = c.output_folder()
+        self.open_button.setEnabled(bool(folder))
+        self.open_button.setToolTip(f"Open {folder}" if folder else "After a submit: the folder the images land in")
         if c.error:
             self.message.setStyleSheet(ERROR_STYLE)
             self.message.setText(c.error)
         else:
             self.message.setStyleSheet("")
             hint = blockers[0] if blockers and not busy else ""
-            self.message.setText("; ".join(c.warnings()[:3]) if not hint and c.warnings() else hint)
+            words = c.notice or hint or "; ".join(c.warnings()[:3])
+            self.message.setText(words)
 
     def _render_status(self) -> None:
         lines = self.controller.status_lines()
@@ -280,10 +374,6 @@ class SubmitPanel(QtWidgets.QWidget):
         else:
             self.poll.stop()
 
-    def _on_progress(self, rep: ProgressReport) -> None:
-        self.progress.setValue(int(rep.fraction * 1000))
-        count = f" {rep.done}/{rep.total}" if rep.total else ""
-        self.progress.setFormat(f"{rep.stage}{count} {rep.message}".strip())
 
     def selected_paths(self) -> list:
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
@@ -311,9 +401,7 @@ class SubmitPanel(QtWidgets.QWidget):
             c.failed(exc)
             return
         c.start(stage)
-        self.progress.setValue(0)
-        self.progress.setFormat(stage)
-        self.runner.run(task, done, c.failed, self._on_progress)
+        self.runner.run(task, done, c.failed, c.progress)
 
     def rescan(self, refresh_host: bool = True) -> None:
         self._run("scan", lambda: self.controller.scan_task(refresh_host), self.controller.scan_done)
@@ -321,9 +409,35 @@ class SubmitPanel(QtWidgets.QWidget):
     def submit(self) -> None:
         self._run("submit", self.controller.submit_task, self.controller.submit_done)
 
+    def export(self) -> None:
+        """Export bundle: write the job bundle without submitting it."""
+        self._run("export", self.controller.export_task, self.controller.export_done)
+
+    def ask_preset_name(self) -> None:
+        """"Save as preset...": ask a name, then save the form's show-wide settings under it."""
+        name, ok = QtWidgets.QInputDialog.getText(self, "Save as preset", "Preset name (letters, digits, _ . -):",
+                                                  text=self.controller.preset)
+        if ok and name.strip():
+            self.save_preset(name)
+
+    def save_preset(self, name: str) -> None:
+        try:
+            self.controller.save_preset(name)
+        except CloudSubmitError as exc:
+            self.controller.failed(exc)
+
+    def open_folder(self) -> bool:
+        """Open the folder the job's images land in with the desktop's file browser."""
+        folder = self.controller.output_folder()
+        return bool(folder) and bool(self._open_url(QtCore.QUrl.fromLocalFile(folder)))
+
+    @staticmethod
+    def _open_url(url: Any) -> bool:  # the desktop's file browser: the one call tests replace
+        return bool(QtGui.QDesktopServices.openUrl(url))
+
     def cancel(self) -> None:
         self.runner.cancel_all()
-        self.progress.setFormat("cancelling...")
+        self.message.setText("Cancelling...")
 
     def refresh_status(self) -> None:
         guard_none_refcount()

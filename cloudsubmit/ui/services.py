@@ -27,6 +27,12 @@ class SubmitRequest:
     camera: str = ""
     layer: str = ""
     allow_missing: bool = False
+    layers: List[str] = field(default_factory=list)    # several: one group of render nodes each
+    cameras: List[str] = field(default_factory=list)
+    scheduler: str = ""                                # "" = jobs.scheduler
+    render_options: Dict[str, str] = field(default_factory=dict)  # a preset's extra tokens
+    post: Optional[List[Dict[str, Any]]] = None        # a preset's post stages (None = jobs.post)
+    dry_run: bool = False                              # Export bundle: write it, submit nothing
 
 
 @dataclass
@@ -36,6 +42,8 @@ class SubmittedJob:
     job_id: str
     message: str = ""
     bundle: str = ""
+    output_dirs: List[str] = field(default_factory=list)  # where the images land ("Open folder")
+    dry_run: bool = False
 
 
 @dataclass

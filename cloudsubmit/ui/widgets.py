@@ -2,13 +2,13 @@
 decision is made here. Qt only through Qt.py, fully-qualified enums (PySide2 and PySide6 alike)."""
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 from Qt import QtCore, QtGui, QtWidgets
 
 from ..units import human_size
-from .controller import STATE_LABELS, SubmitController
-from .models import DepRow
+from .controller import SubmitController
+from .models import Bar, DepRow
 from ..vocabulary import IN_STORE, MISSING, TO_UPLOAD, place_choices
 
 Qt = QtCore.Qt
@@ -49,7 +49,7 @@ class DependencyModel(QtCore.QAbstractTableModel):
         row: DepRow = self.controller.visible[index.row()]
         col = index.column()
         if role == ROLE_DISPLAY:
-            return (STATE_LABELS.get(row.state, row.state), row.path, human_size(row.size), row.source)[col]
+            return (self.controller.labels.get(row.state, row.state), row.path, human_size(row.size), row.source)[col]
         if role == ROLE_FOREGROUND and col == 0:
             return self._brushes.get(row.state)
         if role == ROLE_TOOLTIP:
@@ -112,6 +112,103 @@ class StagePlacement(QtWidgets.QWidget):
         for stage, box in self.boxes.items():
             set_combo(box, place_choices(stage), placement.get(stage, "local"))
             box.setEnabled(len(place_choices(stage)) > 1)
+
+
+class ChoiceList(QtWidgets.QToolButton):
+    """Pick one or several of a list (render layers, ROPs, cameras): a button showing the chosen
+    ones that opens a menu of check boxes. ``changed`` carries the chosen names in list order."""
+
+    changed = QtCore.Signal(list)
+
+    def __init__(self, parent: Optional[QtWidgets.QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+        self.setMenu(QtWidgets.QMenu(self))
+        self._actions: Dict[str, Any] = {}
+
+    def set_items(self, items: List[str], chosen: Iterable[str]) -> None:
+        """Replace the items without firing ``changed``."""
+        menu = self.menu()
+        menu.clear()
+        self._actions = {}
+        picked = set(chosen)
+        for name in items:
+            action = menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(name in picked)
+            action.toggled.connect(lambda _on: self._toggled())
+            self._actions[name] = action
+        self.setEnabled(bool(items))
+        self._label()
+
+    def items(self) -> List[str]:
+        return list(self._actions)
+
+    def chosen(self) -> List[str]:
+        return [name for name, action in self._actions.items() if action.isChecked()]
+
+    def set_chosen(self, names: Iterable[str]) -> None:
+        """What a click on the menu does, for scripts and tests: check ``names``, fire ``changed``."""
+        wanted = set(names)
+        for name, action in self._actions.items():
+            blocked = action.blockSignals(True)
+            action.setChecked(name in wanted)
+            action.blockSignals(blocked)
+        self._toggled()
+
+    def currentText(self) -> str:  # noqa: N802 (reads like the combo box it replaced)
+        return ", ".join(self.chosen())
+
+    def _toggled(self) -> None:
+        self._label()
+        self.changed.emit(self.chosen())
+
+    def _label(self) -> None:
+        chosen = self.chosen()
+        if not chosen:
+            self.setText("(none)")
+        else:
+            self.setText(", ".join(chosen) if len(chosen) <= 2 else f"{chosen[0]} and {len(chosen) - 1} more")
+        self.setToolTip("\n".join(chosen))
+
+
+class StageBars(QtWidgets.QWidget):
+    """One labelled progress bar per stage (the controller's ``ProgressModel``), each saying its
+    speed and time left; bars appear as stages report and go when the model is cleared."""
+
+    def __init__(self, parent: Optional[QtWidgets.QWidget] = None) -> None:
+        super().__init__(parent)
+        self.grid = QtWidgets.QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setColumnStretch(1, 1)
+        self.bars: Dict[str, QtWidgets.QProgressBar] = {}
+        self.labels: Dict[str, QtWidgets.QLabel] = {}
+
+    def show_bars(self, bars: Iterable[Bar]) -> None:
+        wanted = list(bars)
+        for stage in [s for s in self.bars if s not in {b.stage for b in wanted}]:
+            gone: List[QtWidgets.QWidget] = [self.bars.pop(stage), self.labels.pop(stage)]
+            for old in gone:
+                self.grid.removeWidget(old)
+                old.deleteLater()
+        for bar in wanted:
+            widget = self.bars.get(bar.stage)
+            if widget is None:
+                row = len(self.bars)
+                label = QtWidgets.QLabel(bar.stage.capitalize())
+                widget = QtWidgets.QProgressBar()
+                widget.setRange(0, 1000)
+                widget.setTextVisible(True)
+                self.grid.addWidget(label, row, 0)
+                self.grid.addWidget(widget, row, 1)
+                self.bars[bar.stage], self.labels[bar.stage] = widget, label
+            widget.setValue(int(bar.fraction * 1000))
+            words = bar.text.split(": ", 1)[-1]  # the label names the stage already
+            widget.setFormat(words.replace("%", "%%"))
+            widget.setToolTip(bar.text)
+            widget.setStyleSheet("QProgressBar::chunk { background: #d64541; }" if bar.state == "failed" else "")
 
 
 def draw_icon(size: int = 64) -> QtGui.QPixmap:

@@ -1,6 +1,8 @@
 """Save PNG screenshots of the real panel, in a Maya-like and a Houdini-like session (the host
 fakes), for the docs: ``QT_QPA_PLATFORM=offscreen python tests/support/screenshots.py [OUT_DIR]``
-(without OUT_DIR: docs/images/, and the icons in icons/ are redrawn too).
+(without OUT_DIR: docs/images/, and the icons in icons/ are redrawn too). The PySide2 picture:
+``QT_QPA_PLATFORM=offscreen PYTHONPATH=. <PySide2 python> tests/support/screenshots.py --maya-only
+docs/images/panel-maya-pyside2.png``.
 
 The panel is the real one. In the Maya and Houdini pictures only the scene data is canned (no DCC
 here), so they show what an artist sees on a typical shot; the submitted panel is a real run of
@@ -60,7 +62,9 @@ def canned_services(maya: bool) -> Services:
     def status(job_id):
         return []
 
-    return Services(scan=scan, resolve=resolve, submit=submit, status=status)
+    # the store the canned studio uses: S3, so its files are "in the cloud"
+    return Services(scan=scan, resolve=resolve, submit=submit, status=status,
+                    extra={"store_url": "s3://studio-render/neo"})
 
 
 def submitted_demo(work: Path) -> "object":
@@ -106,19 +110,57 @@ def save_screenshots(out_dir: Path) -> Dict[str, Path]:
     """Render the panel for a Maya and a Houdini scene and save them; returns {name: png}."""
     from Qt import QtWidgets
 
-    from cloudsubmit.hosts.houdini import HoudiniHost
-    from cloudsubmit.hosts.maya import MayaHost
-    from cloudsubmit.ui.panel import show_panel, wait_idle
-    from support.hostfakes import FakeHou, installed, maya_modules, maya_scene
-
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["cloudsubmit-screenshots"])
     _dark(app)
     out_dir.mkdir(parents=True, exist_ok=True)
     saved = {}
+    with tempfile.TemporaryDirectory(prefix="cloudsubmit-shots-user-") as user:
+        with _user_folders(Path(user)):  # the pictures show a first panel, not this machine's memory
+            saved["maya"] = maya_shot(out_dir / "panel-maya.png")
+            saved.update(_houdini_and_submitted(out_dir))
+    return saved
+
+
+def maya_shot(png: Path) -> Path:
+    """The Maya picture: the artist's preset chosen and both render layers ticked. Also what
+    ``--maya-only`` draws under PySide2 for ``panel-maya-pyside2.png``."""
+    from cloudsubmit.hosts.maya import MayaHost
+    from cloudsubmit.ui.panel import show_panel, wait_idle
+    from support.hostfakes import installed, maya_modules, maya_scene
+
+    _show_presets()
     with installed(maya_modules(maya_scene(SHOT, modified=False))):
         panel = show_panel(MayaHost(), services=canned_services(maya=True))
-    wait_idle(panel)
-    saved["maya"] = _grab(panel, out_dir / "panel-maya.png")
+        wait_idle(panel)
+        panel.preset.setCurrentIndex(panel.preset.findData("lighting-preview"))
+        panel.layer.set_chosen(panel.layer.items())  # both layers: one group of render nodes each
+        panel.rescan()
+        wait_idle(panel)
+    return _grab(panel, png)
+
+
+def _user_folders(root: Path) -> "object":
+    """XDG folders under ``root`` for the time of the pictures (the panel remembers choices)."""
+    from unittest import mock
+
+    return mock.patch.dict(os.environ, {n: str(root / n.lower()) for n in
+                                        ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")})
+
+
+def _show_presets() -> None:
+    """Two of an artist's own presets, saved the way "Save as preset..." saves them."""
+    from cloudsubmit.presets import save_preset
+
+    save_preset("lighting-preview", {"frames": "1001-1096x8", "chunk": 4, "scout": True, "priority": 10})
+    save_preset("final", {"chunk": 2, "scout": True, "priority": 50, "place": {"render": "cloud"}})
+
+
+def _houdini_and_submitted(out_dir: Path) -> Dict[str, Path]:
+    from cloudsubmit.hosts.houdini import HoudiniHost
+    from cloudsubmit.ui.panel import show_panel, wait_idle
+    from support.hostfakes import FakeHou, installed
+
+    saved = {}
     with installed({"hou": FakeHou(f"{SHOT}/fx_sim.hip")}):
         panel = show_panel(HoudiniHost(), layer="/out/beauty", services=canned_services(maya=False))
     wait_idle(panel)
@@ -150,10 +192,25 @@ def _grab(panel, path: Path, close: bool = True) -> Path:
     return path
 
 
+def _maya_only(png: Path) -> None:
+    """``--maya-only PNG``: the Maya picture alone, in a throw-away user folder (run it with a
+    PySide2 interpreter for the docs' PySide2 picture; it needs no store and no pool)."""
+    from Qt import QtWidgets
+
+    _dark(QtWidgets.QApplication.instance() or QtWidgets.QApplication(["cloudsubmit-screenshots"]))
+    with tempfile.TemporaryDirectory(prefix="cloudsubmit-shots-user-") as user:
+        with _user_folders(Path(user)):
+            print(f"maya: {maya_shot(png)}")
+
+
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parent / "docs" / "images"
+    repo = HERE.parent.parent  # tests/support/ -> the repository
+    if sys.argv[1:2] == ["--maya-only"]:
+        _maya_only(Path(sys.argv[2]))
+        sys.exit(0)
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else repo / "docs" / "images"
     for name, png in save_screenshots(target).items():
         print(f"{name}: {png}")
     if len(sys.argv) == 1:
-        for png in save_icons(HERE.parent / "icons"):
+        for png in save_icons(repo / "icons"):
             print(f"icon: {png}")

@@ -53,6 +53,9 @@ BAD_ENTRIES: Dict[str, dict] = {
     "root with a slash": _with(root="g/s"),
     "mtime a float": _with(mtime_ns=1.5),
     "entry a string": "hello",
+    "pack not a pack id": _with(pack="../../etc", offset=0),
+    "pack offset negative": _with(pack="b" * 32, offset=-1),
+    "pack offset without a pack": _with(pack=7, offset=3),
 }
 
 

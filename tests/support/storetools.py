@@ -13,7 +13,7 @@ from cloudsubmit.store.manifest import Manifest, ManifestEntry, write_inputs
 from cloudsubmit.storekeys import blob_key
 
 
-GETS = ("get_file", "get_bytes")
+GETS = ("get_file", "get_bytes", "read_range")
 
 
 class CountingMixin:
@@ -22,6 +22,7 @@ class CountingMixin:
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.calls: Counter = Counter()
+        self.ranges: list = []  # (key, offset, length) of every ranged read
         self._count_lock = threading.Lock()
 
     def _count(self, name: str, key: str) -> None:
@@ -39,6 +40,12 @@ class CountingMixin:
     def get_file(self, key, dest, *, on_bytes=None):
         self._count("get_file", key)
         return super().get_file(key, dest, on_bytes=on_bytes)
+
+    def read_range(self, key, offset, length):
+        self._count("read_range", key)
+        with self._count_lock:
+            self.ranges.append((key, offset, length))
+        return super().read_range(key, offset, length)
 
     def list(self, prefix):
         self._count("list", prefix)
