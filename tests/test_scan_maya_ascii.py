@@ -188,9 +188,12 @@ def test_not_a_maya_ascii_scene(tmp_path, content):
 
 
 def test_binary_garbage_after_a_valid_header_does_not_crash(tmp_path):
+    # Statements are found where the previous one ends (``;`` at a line end) or after a comment
+    # line: the statement on the line right after garbage is lost with it, the next ones are read.
     path = tmp_path / "odd.ma"
-    path.write_bytes(b"//Maya ASCII 2023 scene\n" + bytes(range(256)) * 50 + b'\ncreateNode file -n "f";\n\tsetAttr ".ftn" -type "string" "/t.png";\n')
-    assert [r.value for r in read(path).refs] == ["/t.png"]
+    path.write_bytes(b"//Maya ASCII 2023 scene\n" + bytes(range(256)) * 50 + b'\ncreateNode file -n "f";\n\tsetAttr ".ftn" -type "string" "/t.png";\n'
+                     b'createNode file -n "g";\n\tsetAttr ".ftn" -type "string" "/t2.png";\n')
+    assert [r.value for r in read(path).refs] == ["/t2.png"]
 
 
 

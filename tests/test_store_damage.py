@@ -55,20 +55,6 @@ def test_every_damaged_shard_state_is_skipped_named_and_quarantined(store_url, t
     assert [f.state for f in resolve(paths, c, c.config).files] == ["in_store"]
 
 
-def test_a_truncated_local_shard_cache_file_is_fetched_again(store_url, tmp_path):
-    paths, roots = _seed(store_url, tmp_path)
-    b = open_as(store_url, tmp_path, "b", roots)
-    b.index.refresh()
-    cached = sorted(b.index.cache_dir.iterdir())
-    assert len(cached) == 1
-    whole = cached[0].read_bytes()
-    for cut in (0, 5, len(whole) // 2, len(whole) - 1):
-        cached[0].write_bytes(whole[:cut])
-        b._index = None  # the next run on this machine: a new index read, the same cache folder
-        assert [f.state for f in resolve(paths, b, b.config).files] == ["in_store"]
-        assert not b.index.problems and cached[0].read_bytes() == whole
-
-
 def test_the_cli_warns_verifies_and_repairs_in_one_line_each(cli, tmp_path):
     """The commands' own lines (the S3 side of the same states is proven above, in-process)."""
     (tmp_path / "store").mkdir()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 from ..progress import ProgressCallback, ProgressMeter, ProgressReport, progress_text
 from ..units import human_size  # noqa: F401  (re-exported for the commands)
@@ -24,6 +24,22 @@ def write(text: str) -> None:
 def write_json(obj: Any, **dump_options: Any) -> None:
     """One JSON document on stdout, paths kept readable (not ``\\u`` escaped)."""
     write(json.dumps(obj, ensure_ascii=False, **dump_options))
+
+
+def write_json_list(obj: Dict[str, Any], key: str, items: Iterable[Any], batch: int = 1000) -> None:
+    """``obj`` with ``key`` holding every one of ``items``, as one JSON document on stdout,
+    written as it goes (one item a line) so a 100k-file listing is never held whole as text."""
+    head = json.dumps(obj, ensure_ascii=False, indent=2)
+    write((head[:-2] + ",\n" if obj else "{\n") + f"  {json.dumps(key)}: [")  # head ends "\n}"
+    lines: List[str] = []
+    for item in items:
+        if lines:
+            lines[-1] += ","
+        lines.append("    " + json.dumps(item, ensure_ascii=False))
+        if len(lines) > batch:
+            write("\n".join(lines[:-1]))
+            del lines[:-1]
+    write("\n".join(lines + ["  ]", "}"]))
 
 
 def emit(as_json: bool, obj: Any, text: str, **dump_options: Any) -> None:

@@ -13,7 +13,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Dict, List
 
 from ..errors import EXIT_FAILED, EXIT_OK
-from .output import add_progress_flag, emit, end_progress, human_size, progress_printer
+from .output import add_progress_flag, emit, end_progress, human_size, progress_printer, write_json_list
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -140,12 +140,15 @@ def _warn_index(store: Any) -> None:
 def run_resolve(args: argparse.Namespace) -> int:
     store, res = _prepare(args)
     out = dict(res.summary(), uploaded_files=0, uploaded_bytes=0)
-    if args.json:  # one entry per file only for a script that reads them: 100k files stay cheap otherwise
-        out["entries"] = [f.to_dict() for f in res.files]
-    lines = [f"{store.url}: {out['skipped_files']} files in the store, {out['to_upload_files']} to upload "
-             f"({human_size(out['to_upload_bytes'])}), {len(res.missing)} missing, {len(res.refused)} unreadable"]
-    lines += [f"missing: {f.path}" for f in res.missing] + [f"unreadable: {f.path} ({f.reason})" for f in res.refused]
-    _emit(args, out, lines, store)
+    if args.json:  # one entry per file, written as it goes: 100k files are never one string
+        end_progress(args)
+        _warn_index(store)
+        write_json_list(out, "entries", (f.to_dict() for f in res.files))
+    else:
+        lines = [f"{store.url}: {out['skipped_files']} files in the store, {out['to_upload_files']} to upload "
+                 f"({human_size(out['to_upload_bytes'])}), {len(res.missing)} missing, {len(res.refused)} unreadable"]
+        lines += [f"missing: {f.path}" for f in res.missing] + [f"unreadable: {f.path} ({f.reason})" for f in res.refused]
+        _emit(args, out, lines, store)
     # Like `scan`: 1 tells a script the scene cannot render as it stands (files missing/unreadable).
     return EXIT_FAILED if res.missing or res.refused else EXIT_OK
 

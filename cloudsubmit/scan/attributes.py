@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Union
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Union
 
 from ..errors import ConfigError
 from .model import RawRef
@@ -80,35 +80,51 @@ def flag(value: Scalar) -> bool:
 
 
 def rule_refs(node_name: str, node_type: str, rule: AttrRule, values: Sequence[str],
-              get: Callable[[str], Scalar]) -> List[RawRef]:
+              get: Optional[Callable[[str], Scalar]] = None) -> List[RawRef]:
     """The RawRefs one table row gives on one node: the one place the row's fields (frames,
     frame_value, frame_offset, tiling, name_attr, suffix) are interpreted, for every Maya reader.
 
     ``values``: the row attribute's string(s) (a stringArray gives several); ``get(long_name)``:
     the node's value of a helper attribute, or None when the file does not set it. A reader whose
     node has its frame attribute connected (keyed, an expression) returns None for it, so every
-    frame of the range is listed rather than the one frame saved in the file."""
-    sequence = bool(rule.frames) and flag(get(rule.frames))
-    frame_value = number(get(rule.frame_value)) if sequence and rule.frame_value else None
-    offset = number(get(rule.frame_offset)) if rule.frame_offset else None
-    tiling = TILING_MODES.get(int(number(get(rule.tiling)) or 0), "") if rule.tiling else ""
-    file_name = str(get(rule.name_attr) or "") if rule.name_attr else ""
-    if rule.name_attr and not file_name:
-        return []  # a cache folder without its cache name names no file yet
+    frame of the range is listed rather than the one frame saved in the file. ``get`` None means
+    the node sets none of them (most texture nodes of a big scene): the same answer, no lookups."""
+    if get is None:
+        if rule.name_attr:
+            return []
+        sequence, frame_value, offset, tiling, file_name = False, None, None, "", ""
+    else:
+        sequence = bool(rule.frames) and flag(get(rule.frames))
+        frame_value = number(get(rule.frame_value)) if sequence and rule.frame_value else None
+        offset = number(get(rule.frame_offset)) if rule.frame_offset else None
+        tiling = TILING_MODES.get(int(number(get(rule.tiling)) or 0), "") if rule.tiling else ""
+        file_name = str(get(rule.name_attr) or "") if rule.name_attr else ""
+        if rule.name_attr and not file_name:
+            return []  # a cache folder without its cache name names no file yet
     out = []
     if rule.split:
         values = [part for value in values if isinstance(value, str) for part in split_path_list(value)]
+    source, suffix, frame_offset = f"{node_name}.{rule.attr}", rule.suffix, int(offset or 0)
     for value in values:
         if not isinstance(value, str) or not value.strip():
             continue
         if rule.name_attr:
             value = value.rstrip("/\\") + "/" + file_name
         out.append(RawRef(
-            value=value + rule.suffix, source=f"{node_name}.{rule.attr}", kind=rule.kind, node_type=node_type,
-            sequence=sequence, frame_offset=int(offset or 0), frame_value=frame_value, tiling=tiling,
-            output=rule.output, follow=rule.follow, folder=rule.folder, optional=rule.optional,
+            value + suffix, source, rule.kind, node_type, sequence=sequence, frame_offset=frame_offset,
+            frame_value=frame_value, tiling=tiling, output=rule.output, follow=rule.follow, folder=rule.folder,
+            optional=rule.optional,
         ))
     return out
+
+
+@lru_cache(maxsize=None)
+def helper_names(rule: AttrRule) -> FrozenSet[str]:
+    """Names (long and short) of the helper attributes that change what :func:`rule_refs` gives
+    for this row. A node that sets none of them gets the answer of ``get=None``: the frame value
+    counts only when the frames switch is on, so it is not one of them."""
+    return frozenset(n for a in (rule.frames, rule.frame_offset, rule.tiling, rule.name_attr) if a
+                     for n in (a, AUX_SHORT_NAMES.get(a, a)))
 
 
 def split_path_list(text: str) -> List[str]:

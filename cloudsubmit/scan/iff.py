@@ -17,13 +17,15 @@ corrupt size field claims."""
 from __future__ import annotations
 
 import struct
-from typing import BinaryIO, Iterator, NamedTuple, Optional, Tuple
+from typing import BinaryIO, Iterator, List, NamedTuple, Optional, Tuple
 
 from ..errors import ScanError
 from .model import IncompleteScene
 
 _GROUP_PREFIXES = (b"FOR", b"LIS", b"CAT", b"PRO")
+_GROUP_TAGS = frozenset(p + w for p in _GROUP_PREFIXES for w in (b"4", b"8"))
 _WINDOW = 1 << 16          # groups up to this size are read with one call and parsed in memory
+_SCAN_WINDOW = 1 << 20     # bytes read at a time by groups(): the headers between are walked in memory
 _PRINTABLE = frozenset(range(0x20, 0x7F))
 
 
@@ -44,6 +46,9 @@ class Chunk(NamedTuple):
     @property
     def end(self) -> int:
         return self.body + self.size
+
+
+_new_chunk = tuple.__new__
 
 
 class IffFile:
@@ -91,6 +96,44 @@ class IffFile:
             else:
                 pos = min(chunk.body + -(-chunk.size // self.align) * self.align, end)
 
+    def groups(self, group: Chunk, skip: frozenset) -> Iterator[Tuple[Chunk, Optional[bytes]]]:
+        """The direct sub-groups of ``group`` whose form type is not in ``skip``, each with its
+        children's bytes when they fit one window (else None: walk it with :meth:`children`).
+        Everything else is skipped by its length from headers parsed in a large read buffer:
+        no Chunk and no read call per skipped chunk (a big scene has 10^5 nodes nobody needs).
+        Sizes and tags are checked as :meth:`children` checks them."""
+        pos, end, hdr, align, unpack = group.body, group.end, self.header, self.align, self._unpack
+        win_pos, win = pos, b""
+        while pos < end:
+            k = pos - win_pos
+            if k + hdr + 4 > len(win):
+                if end - pos < hdr:
+                    raise self.error(pos, f"{end - pos} stray bytes at the end of a {group.tag.decode('latin-1')} group")
+                win_pos, win, k = pos, self._read_at(pos, min(_SCAN_WINDOW, end - pos)), 0
+                if len(win) < hdr:
+                    raise self.error(pos + len(win), "unexpected end of file inside a chunk header")
+            tag, size = unpack(win, k)
+            body = pos + hdr
+            if size > end - body:
+                limit = "the end of the file" if end == self.file_size else "the end of its group"
+                raise self.error(pos, f"chunk {tag.decode('latin-1')!r} claims {size} bytes, past {limit} at {end:#x}")
+            if tag not in self._tags_ok:
+                self._check_tag(tag, pos)
+            if tag not in _GROUP_TAGS:
+                pos = min(body + size + (-size % align), end)
+                continue
+            if size < 4:
+                raise self.error(pos, f"group {tag.decode('latin-1')!r} too small to hold its form type")
+            form = win[k + hdr:k + hdr + 4]
+            if form not in skip:
+                chunk = _new_chunk(Chunk, (tag, pos, body + 4, size - 4, form))   # Chunk(...) without its Python __new__
+                start = k + hdr + 4
+                if start + size - 4 <= len(win):
+                    yield chunk, win[start:start + size - 4]
+                else:
+                    yield chunk, self.small_body(chunk)
+            pos = body + size
+
     def small_body(self, group: Chunk) -> Optional[bytes]:
         """The whole body of a group of at most one window, read with one call (a node's
         attributes), or None for a larger group (walk it with :meth:`children`)."""
@@ -98,10 +141,11 @@ class IffFile:
             return None
         return self._read_at(group.body, group.size)
 
-    def leaf_spans(self, group: Chunk, data: bytes) -> Iterator[Tuple[bytes, int, int]]:
+    def leaf_spans(self, group: Chunk, data: bytes) -> List[Tuple[bytes, int, int]]:
         """``(tag, start, stop)`` of each direct leaf of ``group`` in ``data`` (its
         :meth:`small_body`): no Chunk per leaf, sub-groups skipped by their length, every size
         checked as :meth:`children` checks it."""
+        out: List[Tuple[bytes, int, int]] = []
         pos, end, header, align, unpack = 0, len(data), self.header, self.align, self._unpack
         if end != group.size:
             raise self.error(group.body + end, "unexpected end of file")
@@ -114,13 +158,14 @@ class IffFile:
                 raise self.error(group.body + pos, f"chunk {tag.decode('latin-1')!r} claims {size} bytes, past the end of its group at {group.end:#x}")
             if tag not in self._tags_ok:
                 self._check_tag(tag, group.body + pos)
-            if tag[:3] in _GROUP_PREFIXES and tag[3:] in (b"4", b"8"):
+            if tag in _GROUP_TAGS:
                 if size < 4:
                     raise self.error(group.body + pos, f"group {tag.decode('latin-1')!r} too small to hold its form type")
                 pos = body + size
                 continue
             pos = body + size + (-size % align)
-            yield tag, body, body + size
+            out.append((tag, body, body + size))
+        return out
 
     def read(self, chunk: Chunk, limit: Optional[int] = None) -> bytes:
         """The body of a leaf (at most ``limit`` bytes). Sizes were checked by :meth:`children`."""

@@ -22,13 +22,14 @@ A ``.mb`` records no code page, so strings are read as UTF-8 and, failing that, 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Optional, Set, Tuple
 
 from ..errors import ScanError
-from .attributes import AUX_SHORT_NAMES, AttrRule, frame_value_names, load_table, name_map, rule_refs
+from .attributes import AUX_SHORT_NAMES, AttrRule, frame_value_names, helper_names, load_table, name_map, rule_refs
+from .gc_pause import paused_gc
 from .iff import Chunk, IffFile
 from .maya_info import build_info, info_names
 from .model import RawRef, ReadContext, ReadResult
@@ -46,15 +47,19 @@ _CONNECTIONS = b"CONS"
 _INFO_ATTRS: Dict[str, Dict[str, str]] = {**info_names(), "renderLayer": {}}
 
 
-@dataclass
 class _Node:
-    name: str = ""
-    parent: str = ""
-    type: str = ""                     # "" until known
-    tag: bytes = b""
-    strings: List[Tuple[str, List[str]]] = field(default_factory=list)
-    numbers: Dict[str, float] = field(default_factory=dict)
-    attr_names: Set[str] = field(default_factory=set)
+    """One node group's name, type and the attribute values a row or SceneInfo needs."""
+
+    __slots__ = ("name", "parent", "type", "tag", "strings", "numbers", "attr_names")
+
+    def __init__(self, type: str = "", tag: bytes = b"") -> None:
+        self.name = ""
+        self.parent = ""
+        self.type = type                   # "" until known
+        self.tag = tag
+        self.strings: List[Tuple[str, List[str]]] = []
+        self.numbers: Dict[str, float] = {}
+        self.attr_names: Set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,11 @@ class _Scene:
         self.order: Dict[str, int] = {t: i for i, t in enumerate(self.table)}   # attributes.yaml order
         self.nodes: List[_Node] = []             # nodes with something to report, in file order
         self.connected: Set[Tuple[str, str]] = set()  # (node name, attribute name) driven by a connection
+        self._rules: Dict[str, Dict[str, Tuple[AttrRule, FrozenSet[str]]]] = {}   # type -> name -> (row, helpers)
+        self._attr_names: Dict[bytes, str] = {}          # an attribute leaf's name as stored -> its base name
+        # Node groups skipped unread: known types that hold no file and no SceneInfo value.
+        self.skip = frozenset(tag for tag, t in self.types.tags.items() if not self.interesting(t)) - frozenset(
+            _NOT_NODES + (_CONNECTIONS,))
         for node_type, rules in self.table.items():
             for rule in rules:
                 for name in rule.names():
@@ -160,9 +170,7 @@ class _Scene:
 
     # -- the walk ---------------------------------------------------------------------------------
     def run(self, iff: IffFile) -> None:
-        for chunk in iff.children(_maya_root(iff)):
-            if not chunk.is_group:
-                continue
+        for chunk, data in iff.groups(_maya_root(iff), self.skip):
             if chunk.form == b"HEAD":
                 self.header(iff, chunk)
             elif chunk.form in _REFERENCE_FORMS:
@@ -170,7 +178,7 @@ class _Scene:
             elif chunk.form == _CONNECTIONS:
                 self.connections(iff, chunk)
             elif chunk.tag.startswith(b"FOR"):
-                node = self.node(iff, chunk)
+                node = self.node(iff, chunk, data)
                 if node is not None and (node.strings or node.type in _INFO_ATTRS):
                     self.nodes.append(node)
         for node in self.nodes:           # after the connections, which come last in the file
@@ -219,26 +227,27 @@ class _Scene:
             self.result.refs.append(RawRef(value=path, source=f"{rfn}.fileName", kind="reference",
                                            node_type="reference", follow=True))
 
-    def node(self, iff: IffFile, group: Chunk) -> Optional[_Node]:
+    def node(self, iff: IffFile, group: Chunk, data: Optional[bytes] = None) -> Optional[_Node]:
+        """A node group (``data``: its children's bytes, when already read)."""
         selected = group.form == b"SLCT"
         node_type = "" if selected else self.types.tags.get(group.form, "")
         if node_type and not self.interesting(node_type):
             return None                   # one seek past the whole node
-        node = _Node(type=node_type, tag=group.form)
+        node = _Node(node_type, group.form)
         wanted = self.wanted(node_type)
-        for tag, offset, body in _leaves(iff, group):
+        for tag, buf, start, stop, offset in _leaves(iff, group, data):
             if tag == b"CREA":
-                self.creation(iff, offset, body, node)
+                self.creation(iff, offset, buf[start:stop], node)
                 if node.type == "script" and node.name != "sceneConfigurationScriptNode":
                     return None           # UI scripts: large and never a file
             elif tag == b"SLCT" and selected:
-                node.name = self.text(body, "select").lstrip(":")
+                node.name = self.text(buf[start:stop], "select").lstrip(":")
                 node.type = self.types.default_nodes.get(node.name, "")
                 if not self.interesting(node.type) or not node.type:
                     return None           # shared nodes are Maya's own: never typed by guessing
                 wanted = self.wanted(node.type)
             elif wanted is None or tag in _STRING_TAGS or tag in _NUMBER_TAGS:
-                self.attribute(iff, tag, offset, body, node, wanted)
+                self.attribute(iff, tag, buf, start, stop, offset, node, wanted)
         return node
 
     def creation(self, iff: IffFile, offset: int, raw: bytes, node: _Node) -> None:
@@ -252,21 +261,25 @@ class _Scene:
         if rest and b"\0" in rest and not (len(rest) == 16 and flags & 0x80):
             node.parent = self.text(rest.split(b"\0", 1)[0], f"{node.name} parent")
 
-    def attribute(self, iff: IffFile, tag: bytes, offset: int, body: bytes, node: _Node,
+    def attribute(self, iff: IffFile, tag: bytes, buf: bytes, start: int, stop: int, offset: int, node: _Node,
                   wanted: Optional[Set[str]]) -> None:
-        end = body.find(b"\0", 0, _NAME_PEEK)
-        if end <= 0:
+        """An attribute leaf ``buf[start:stop]``: ``short name\\0``, a flags byte, the value."""
+        end = buf.find(b"\0", start, min(stop, start + _NAME_PEEK))
+        if end <= start:
             return
-        name = _base_attr(body[:end].decode("latin-1"))
+        raw = buf[start:end]
+        name = self._attr_names.get(raw)
+        if name is None:     # a file repeats a few hundred names 10^5 times: decode each once
+            name = self._attr_names[raw] = _base_attr(raw.decode("latin-1"))
         if wanted is None:
             node.attr_names.add(name)
         elif name not in wanted:
             return
         number = _NUMBER_TAGS.get(tag)
-        if number is not None and len(body) >= end + 2 + number.size:
-            node.numbers[name] = number.unpack_from(body, end + 2)[0]
+        if number is not None and stop - end >= 2 + number.size:
+            node.numbers[name] = number.unpack_from(buf, end + 2)[0]
         elif tag in _STRING_TAGS and (wanted is not None or name in self.by_attr):
-            node.strings.append((name, self.string_values(iff, tag, offset, body[end + 2:], f"{node.name}.{name}")))
+            node.strings.append((name, self.string_values(iff, tag, offset, buf[end + 2:stop], f"{node.name}.{name}")))
 
     def string_values(self, iff: IffFile, tag: bytes, offset: int, payload: bytes, where: str) -> List[str]:
         if tag == b"STR ":
@@ -282,13 +295,21 @@ class _Scene:
     # -- from nodes to RawRefs --------------------------------------------------------------------
     def emit(self, node: _Node) -> None:
         node_type = node.type or self.guess(node)
-        rules = self.table.get(node_type, [])
-        strings = dict(node.strings)
+        rules = self._rules.get(node_type)
+        if rules is None:
+            rules = self._rules[node_type] = _rules_by_name(self.table.get(node_type, []))
+        strings: Optional[Dict[str, List[str]]] = None
         for attr, values in node.strings:
-            rule = next((r for r in rules if attr in r.names()), None)
-            if rule is not None:
-                self.result.refs += rule_refs(node.name, node_type, rule, values,
-                                              lambda name: self.value(node, name, strings))
+            row = rules.get(attr)
+            if row is None:
+                continue
+            rule, helpers = row
+            if len(node.strings) == 1 and node.numbers.keys().isdisjoint(helpers):
+                self.result.refs += rule_refs(node.name, node_type, rule, values)   # no helper set
+                continue
+            strings = dict(node.strings) if strings is None else strings
+            self.result.refs += rule_refs(node.name, node_type, rule, values,
+                                          lambda name: self.value(node, name, strings))
 
     def guess(self, node: _Node) -> str:
         """Type an unknown node by its attribute names (plug-in nodes, unlisted built-ins)."""
@@ -341,19 +362,34 @@ class _Scene:
         return values
 
 
-def _leaves(iff: IffFile, group: Chunk) -> Iterator[Tuple[bytes, int, bytes]]:
-    """``(tag, header offset, body)`` of a node's leaves. A node up to one window is read with
-    one call and sliced (no Chunk per leaf); in a larger one only string bodies are read whole,
-    other leaves up to the few bytes that name them, so mesh data is never read."""
-    data = iff.small_body(group)
+def _rules_by_name(rules: List[AttrRule]) -> Dict[str, Tuple[AttrRule, FrozenSet[str]]]:
+    """A node type's rows (with their :func:`helper_names`) by each name, long or short, of their
+    path attribute; the first row wins."""
+    out: Dict[str, Tuple[AttrRule, FrozenSet[str]]] = {}
+    for rule in rules:
+        for name in rule.names():
+            out.setdefault(name, (rule, helper_names(rule)))
+    return out
+
+
+def _leaves(iff: IffFile, group: Chunk, data: Optional[bytes] = None) -> Iterable[Tuple[bytes, bytes, int, int, int]]:
+    """``(tag, buffer, start, stop, header offset)`` of a node's leaves: the body is
+    ``buffer[start:stop]``. A node up to one window is read with one call (or comes read) and
+    walked in place (no Chunk, no copy per leaf); in a larger one only string bodies are read
+    whole, other leaves up to the few bytes that name them, so mesh data is never read."""
+    if data is None:
+        data = iff.small_body(group)
     if data is not None:
         base = group.body - iff.header
-        for tag, start, stop in iff.leaf_spans(group, data):
-            yield tag, base + start, data[start:stop]
-        return
+        return [(tag, data, start, stop, base + start) for tag, start, stop in iff.leaf_spans(group, data)]
+    return _large_leaves(iff, group)
+
+
+def _large_leaves(iff: IffFile, group: Chunk) -> Iterator[Tuple[bytes, bytes, int, int, int]]:
     for chunk in iff.children(group):
         if not chunk.is_group:
-            yield chunk.tag, chunk.offset, iff.read(chunk, None if chunk.tag in _STRING_TAGS else _LEAF_PEEK)
+            body = iff.read(chunk, None if chunk.tag in _STRING_TAGS else _LEAF_PEEK)
+            yield chunk.tag, body, 0, len(body), chunk.offset
 
 
 def _maya_root(iff: IffFile) -> Chunk:
@@ -374,7 +410,8 @@ def _with_file(path: str, use: Callable[[IffFile], Any]) -> Any:
 def read(path: str, ctx: ReadContext) -> ReadResult:
     """The file references in one ``.mb`` (not following references: the scanner does that)."""
     scene = _Scene(path, ctx)
-    _with_file(path, scene.run)
+    with paused_gc():
+        _with_file(path, scene.run)
     return scene.result
 
 

@@ -37,7 +37,7 @@ def body(ctx: StageContext) -> Dict[str, Any]:
         ctx.log(f"{len(res.to_upload)} of {len(res.files)} files to upload ({res.to_upload_bytes} bytes)")
         sent = send_inputs(res, store, ctx.config)
         write_inputs(store.backend, inputs_manifest(ctx.plan.job_id, res.files, output_dirs=ctx.output_dirs(),
-                                                    locate=store.index.location))
+                                                    locate=store.index.locations({f.hash for f in res.files}).get))
         return dict(sent, files=len(res.files))
     finally:
         store.close()

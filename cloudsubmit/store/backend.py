@@ -9,6 +9,7 @@ from abc import ABC, abstractmethod
 from typing import Callable, ContextManager, Iterable, Iterator, List, Optional, Protocol, Tuple
 
 BytesCallback = Callable[[int], None]  # called with the number of bytes just moved
+_HEX = frozenset("0123456789abcdef")
 
 
 class Readable(Protocol):
@@ -45,6 +46,12 @@ class Backend(ABC):
     def list(self, prefix: str) -> Iterator[Tuple[str, int]]:
         """``(key, size)`` for every object whose key starts with ``prefix``, in key order.
         One request per thousand keys on S3."""
+
+    def list_hex(self, prefix: str, threads: int = 8) -> Iterator[Tuple[str, int]]:
+        """:meth:`list` of the keys under ``prefix`` whose next character is a hex digit (blob
+        names). A store with a request per page overrides this to list the 16 hex sub-prefixes at
+        once, so a listing costs the store's size divided by ``threads`` in wall time."""
+        return ((k, s) for k, s in self.list(prefix) if k[len(prefix):len(prefix) + 1] in _HEX)
 
     @abstractmethod
     def delete(self, key: str) -> None:

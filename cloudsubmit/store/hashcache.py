@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence
 
+from .cachedb import NotThisCache, open_cache, wal_connect
 from .dirs import user_cache_dir
 
 _BATCH = 900  # stays under SQLite's historic 999 host-parameter limit
@@ -21,10 +22,6 @@ _SCHEMA = (
     "mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, hash TEXT NOT NULL) WITHOUT ROWID"
 )
 _COLUMNS = ["path", "size", "mtime_ns", "inode", "hash"]
-
-
-class _NotACache(Exception):
-    """The file holds a database, but not this cache's table (another tool's, an old schema)."""
 
 
 class FileStat(NamedTuple):
@@ -57,45 +54,22 @@ class HashCache:
 
     def _open(self) -> sqlite3.Connection:
         """The cache on disk; a file that is not one is set aside and rebuilt. Anything that
-        prevents using the disk (OperationalError: full, read-only, locked for minutes; OSError:
-        the folder is a file) gives an in-memory cache instead, never a renamed good file."""
-        if self.path == ":memory:":
-            return self._connect(":memory:")
-        try:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            try:
-                return self._connect(self.path)
-            except (_NotACache, sqlite3.DatabaseError) as exc:
-                if isinstance(exc, sqlite3.OperationalError):
-                    raise
-                self._set_aside()
-                return self._connect(self.path)
-        except (OSError, sqlite3.Error, _NotACache):
-            self.path = ":memory:"
-            return self._connect(":memory:")
+        prevents using the disk gives an in-memory cache instead, never a renamed good file."""
+        db, self.path, _why = open_cache(self.path, self._connect)
+        return db
 
     @staticmethod
     def _connect(path: str) -> sqlite3.Connection:
-        db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        db = wal_connect(path, 30.0)
         try:
-            db.execute("PRAGMA busy_timeout=30000")
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
             db.execute(_SCHEMA)
             columns = [row[1] for row in db.execute("PRAGMA table_info(hashes)")]
             if columns != _COLUMNS:
-                raise _NotACache(f"hashes table has columns {columns}")
+                raise NotThisCache(f"hashes table has columns {columns}")
         except BaseException:
             db.close()
             raise
         return db
-
-    def _set_aside(self) -> None:
-        for suffix in ("", "-wal", "-shm"):
-            try:
-                os.replace(self.path + suffix, self.path + suffix + ".corrupt")
-            except OSError:
-                pass
 
     def lookup(self, stats: Sequence[FileStat]) -> Dict[str, str]:
         """``{path: hash}`` for every stat whose size, mtime and inode match the cached row."""

@@ -4,9 +4,10 @@ and hash when someone uploaded it.
 It is a set of immutable shards ``index/<sortable-unique-id>.json.gz``; nobody ever rewrites a
 shared object, so two artists submitting at the same moment cannot lose each other's entries.
 A shard is written only after every blob it lists is complete, so an entry never points at a
-partial or absent blob. Readers list the prefix (one request per 1000 shards), fetch only shards
-missing from the local shard cache (shards never change, so the cache never goes stale) and
-merge.
+partial or absent blob. Readers list the prefix (one request per 1000 shards), fetch only the
+shards their local view (:mod:`.indexview`, SQLite) has not ingested yet (shards never change, so
+the view never goes stale), validate them once on the way in, and query the view with a job's
+files.
 
 ``compact`` folds the shards it read into one snapshot shard, writes it, and only then deletes
 the shards it folded. A reader that listed a shard which is gone by the time it fetches it lists
@@ -21,20 +22,21 @@ import hashlib
 import json
 import os
 import re
-import threading
-import time
+import sqlite3
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
 from ..errors import StoreError
 from ..progress import ProgressCallback
 from ..storekeys import BLOB_PREFIX, QUARANTINE_PREFIX, SHARD_PREFIX, SHARD_SUFFIX, blob_key, new_shard_key
 from .backend import Backend
 from .hashing import hash_file
+from .cachedb import MEMORY
+from .indexview import IndexView
 from .transfer import with_retries
 
 FORMAT = "cloudsubmit-index/1"
@@ -208,180 +210,212 @@ class RepairReport:
     rewritten: List[str] = field(default_factory=list)    # new shards holding their sound entries
 
 
+class _ShardMap(Mapping[str, List[IndexEntry]]):
+    """The listed shards by key, each read from the view only when asked for (a store's index can
+    hold a million entries: nothing loads them all unless a maintenance command walks them)."""
+
+    def __init__(self, index: "TeamIndex") -> None:
+        self._index = index
+
+    def __len__(self) -> int:
+        return len(self._index._listed)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._index._listed))
+
+    def __getitem__(self, key: str) -> List[IndexEntry]:
+        if key not in self._index._listed:
+            raise KeyError(key)
+        return [IndexEntry(*row) for _k, row in self._index._view_do(lambda: list(self._index.view.entries([key])))]
+
+
 class TeamIndex:
-    """The merged view of every shard, with a local shard cache under ``cache_dir``."""
+    """The team index as this machine sees it: the shards listed in the store, ingested once each
+    into the local view (:mod:`.indexview`, under ``cache_dir``; in memory without one), queried
+    with the files of a job."""
 
     def __init__(self, backend: Backend, cache_dir: Optional[Path] = None) -> None:
         self.backend = backend
-        self.cache_dir = None
+        self.view_path: Optional[Path] = None
         if cache_dir is not None:
             tag = hashlib.sha1(backend.url.encode("utf-8")).hexdigest()[:16]
-            self.cache_dir = Path(cache_dir) / tag
-        self.shards: Dict[str, List[IndexEntry]] = {}
-        self._blobs: Dict[str, int] = {}
-        self._paths: Dict[Tuple[str, str], Dict[Tuple[int, int], str]] = {}
-        self._facts: set = set()
-        self._conflicts: set = set()   # (root, path, size, mtime_ns) claimed with two hashes
-        self._bad_sizes: set = set()   # hashes claimed with two sizes
-        self._packed: Dict[str, Tuple[str, int]] = {}  # hash -> (pack, offset) of its latest entry, if packed
+            self.view_path = Path(cache_dir) / f"{tag}.sqlite"
+        self._view: Optional[IndexView] = None
+        self._listed: set = set()
         #: shard key -> one line saying what is wrong with it (unreadable, or entries left out);
         #: such shards are read for their sound entries but never folded by a compaction
         self.problems: Dict[str, str] = {}
         self.loaded = False
 
+    @property
+    def view(self) -> IndexView:
+        if self._view is None:
+            self._view = IndexView(self.view_path, self.backend.url)
+        return self._view
+
+    @property
+    def shards(self) -> Mapping[str, List[IndexEntry]]:
+        self._ensure()
+        return _ShardMap(self)
+
+    def close(self) -> None:
+        if self._view is not None:
+            self._view.close()
+
     # --- reading -------------------------------------------------------------------------
     def refresh(self) -> "TeamIndex":
-        """List the shards, fetch the ones not seen before, merge. Shards that vanished (folded
-        by a concurrent compaction) are dropped and the listing repeated."""
+        """List the shards, ingest the ones the view lacks, drop the ones that are gone. A shard
+        that vanished between the listing and its fetch (folded by a concurrent compaction) makes
+        the listing repeat. A view that fails mid-way is replaced by one in memory (one line)."""
+        try:
+            return self._refresh()
+        except sqlite3.Error as exc:
+            if self.view.path == MEMORY:
+                raise StoreError(f"store {self.backend.url}: local index view failed ({exc})") from None
+            self.view.to_memory(exc)
+            return self._refresh()
+
+    def _refresh(self) -> "TeamIndex":
         for _ in range(_RELIST_ATTEMPTS):
-            keys = [k for k, _ in self.backend.list(SHARD_PREFIX) if k.endswith(SHARD_SUFFIX)]
-            missing = [k for k in keys if k not in self.shards]
-            vanished = self._fetch(missing)
-            if not vanished:
-                self._rebuild(keys)
+            keys = {k for k, _ in self.backend.list(SHARD_PREFIX) if k.endswith(SHARD_SUFFIX)}
+            have = self.view.shard_problems()
+            if not self._fetch(sorted(k for k in keys if k not in have)):
+                gone = [k for k in have if k not in keys]
+                if gone:
+                    self.view.drop_shards(gone)
+                self._listed = keys
+                self.problems = {k: p for k, p in self.view.shard_problems().items() if p and k in keys}
                 self.loaded = True
                 return self
         raise StoreError(f"store {self.backend.url}: index keeps changing while being read; try again")
 
     def _fetch(self, keys: List[str]) -> List[str]:
-        """Load ``keys`` into ``self.shards`` from the local cache or the store; return the keys
-        that no longer exist."""
-        todo = []
-        for key in keys:
-            cached = self._cache_read(key)
-            if cached is not None:
-                self.shards[key] = cached
-                self.problems.pop(key, None)
-            else:
-                todo.append(key)
+        """Fetch, validate and ingest ``keys``; return the keys that no longer exist."""
         vanished: List[str] = []
 
-        def one(key: str) -> None:
+        def one(key: str) -> Optional[Tuple[str, List[IndexEntry], str]]:
             try:
                 data = with_retries(partial(self.backend.get_bytes, key))  # a reset mid-body is retried
             except StoreError:
                 if self.backend.exists(key):
                     raise
                 vanished.append(key)
-                return
-            self._take(key, data)
+                return None
+            return (key,) + _checked(key, data)
 
-        if len(todo) <= 2:
-            for key in todo:
-                one(key)
+        if len(keys) <= 2:
+            fetched = [one(key) for key in keys]
         else:
             with ThreadPoolExecutor(max_workers=8) as pool:
-                list(pool.map(one, todo))
+                fetched = list(pool.map(one, keys))
+        for got in fetched:
+            if got is not None:
+                self.view.add_shard(*got)
         return vanished
 
-    def _take(self, key: str, data: bytes) -> None:
-        """Record one fetched shard: its sound entries, and what is wrong with the rest."""
-        try:
-            decoded = decode_shard(data, key)
-        except BadShard as exc:
-            self.shards[key], self.problems[key] = [], exc.message
-            return
-        self.shards[key] = decoded.entries
-        if decoded.bad:
-            more = f" (and {len(decoded.bad) - 1} more)" if len(decoded.bad) > 1 else ""
-            self.problems[key] = f"index shard {key}: {len(decoded.bad)} bad entries left out, {decoded.bad[0]}{more}"
-        else:
-            self.problems.pop(key, None)
-            self._cache_write(key, data)
-
     def problem_lines(self) -> List[str]:
-        """One line per damaged shard, for a command to print as a warning."""
-        return [self.problems[k] + "; 'cloudsubmit index repair' quarantines it" for k in sorted(self.problems)]
-
-    def _rebuild(self, keys: List[str]) -> None:
-        listed = set(keys)
-        for gone in [k for k in self.shards if k not in listed]:
-            del self.shards[gone]
-            self.problems.pop(gone, None)
-            self._cache_drop(gone)
-        self._blobs, self._paths, self._facts = {}, {}, set()
-        self._conflicts, self._bad_sizes, self._packed = set(), set(), {}
-        for key in sorted(self.shards):
-            self._merge(self.shards[key])
-
-    def _merge(self, entries: Iterable[IndexEntry]) -> None:
-        blobs, paths, facts = self._blobs, self._paths, self._facts
-        for e in entries:
-            digest, size, root, path, mtime_ns = e[:5]
-            if blobs.get(digest, size) != size:
-                self._bad_sizes.add(digest)
-            blobs[digest] = size
-            versions = paths.get((root, path))
-            if versions is None:
-                versions = paths[(root, path)] = {}
-            if versions.get((size, mtime_ns), digest) != digest:
-                self._conflicts.add((root, path, size, mtime_ns))
-            versions[(size, mtime_ns)] = digest
-            facts.add(e[:5])
-            if e.pack:  # the latest entry for a hash says where its content is (a re-send moves it)
-                self._packed[digest] = (e.pack, e.offset)
-            elif digest in self._packed:
-                del self._packed[digest]
+        """One line per damaged shard (and one if the local view could not be used), for a
+        command to print as a warning."""
+        lines = [self.problems[k] + "; 'cloudsubmit index repair' quarantines it" for k in sorted(self.problems)]
+        return lines + ([self.view.note] if self._view is not None and self.view.note else [])
 
     def _ensure(self) -> None:
         if not self.loaded:
             self.refresh()
 
-    def blob_size(self, digest: str) -> Optional[int]:
-        """The size of an indexed blob, or None when no shard lists it."""
+    def _view_do(self, query: Callable[[], Any]) -> Any:
+        """Run one query on the view; if the file fails mid-command, read the index into memory
+        and run it there (a cache must never stop a command)."""
         self._ensure()
-        return None if digest in self._bad_sizes else self._blobs.get(digest)
+        try:
+            return query()
+        except sqlite3.Error as exc:
+            if self.view.path == MEMORY:
+                raise StoreError(f"store {self.backend.url}: local index view failed ({exc})") from None
+            self.view.to_memory(exc)
+            self.loaded = False
+            self.refresh()
+            return query()
+
+    def known_many(self, claims: Iterable[Tuple[str, str, int, int]]) -> Dict[Tuple[str, str, int, int], str]:
+        """For each ``(root, path, size, mtime_ns)``, the hash a teammate recorded for it: the team
+        fast path, which saves reading the file at all. Trusted only when the claim is the only one
+        for that key and its blob is indexed with that size; other keys are left out, and those
+        files are hashed here (docs/store.md, "Which claims are trusted")."""
+        return self._view_do(lambda: self.view.claims(claims))
+
+    def locations(self, hashes: Iterable[str]) -> Dict[str, Tuple[str, int]]:
+        """``{hash: (pack, offset)}`` for each of ``hashes`` whose indexed content sits in a pack
+        (the latest entry says: a re-send moves content); absent = its own blob ``cas/<hash>``."""
+        return self._view_do(lambda: self.view.locations(hashes))
 
     def location(self, digest: str) -> Optional[Tuple[str, int]]:
-        """``(pack, offset)`` when the indexed content sits in a pack, None when it is its own
-        blob ``cas/<hash>`` (or not indexed at all)."""
-        self._ensure()
-        return self._packed.get(digest)
+        """:meth:`locations` for one hash: ``(pack, offset)``, or None for a blob (or not indexed)."""
+        return self.locations([digest]).get(digest)
 
     def packed(self) -> Dict[str, Tuple[str, int, int]]:
         """Every indexed hash that sits in a pack: ``{hash: (pack, offset, size)}``."""
-        self._ensure()
-        return {h: (p, o, self._blobs[h]) for h, (p, o) in self._packed.items()}
+        return self._view_do(self.view.packed)
 
     def known(self, root: str, path: str, size: int, mtime_ns: int) -> Optional[str]:
-        """The hash a teammate recorded for this logical path at exactly this size and mtime: the
-        team fast path, which saves reading the file at all. Trusted only when the claim is the
-        only one for that (root, path, size, mtime_ns) and its blob is indexed with that size;
-        otherwise None, and the file is hashed here (docs/store.md, "Which claims are trusted")."""
-        self._ensure()
-        if (root, path, size, mtime_ns) in self._conflicts:
-            return None
-        digest = self._paths.get((root, path), {}).get((size, mtime_ns))
-        return digest if digest is not None and self.blob_size(digest) == size else None
+        """:meth:`known_many` for one file."""
+        return self.known_many([(root, path, size, mtime_ns)]).get((root, path, size, mtime_ns))
+
+    def blob_sizes(self, hashes: Iterable[str]) -> Dict[str, int]:
+        """The indexed size of each of ``hashes`` that some shard lists with exactly one size."""
+        return self._view_do(lambda: self.view.blob_sizes(hashes))
+
+    def blob_size(self, digest: str) -> Optional[int]:
+        """The size of an indexed blob, or None when no shard lists it (or lists two sizes)."""
+        return self.blob_sizes([digest]).get(digest)
+
+    def new_facts(self, entries: List[IndexEntry]) -> List[IndexEntry]:
+        """The entries whose fact (hash, size, root, path, mtime_ns) the index does not hold yet."""
+        held = self._view_do(lambda: self.view.facts(entries))
+        return [e for e in entries if e.identity not in held]
+
+    def contains(self, entry: IndexEntry) -> bool:
+        return not self.new_facts([entry])
 
     def conflicts(self) -> List[IndexEntry]:
         """Every entry of a (root, path, size, mtime_ns) that is claimed with more than one hash."""
-        self._ensure()
-        return [e for e in self.entries() if (e.root, e.path, e.size, e.mtime_ns) in self._conflicts]
+        facts = self.entries()
+        hashes: Dict[tuple, set] = {}
+        for e in facts:
+            hashes.setdefault((e.root, e.path, e.size, e.mtime_ns), set()).add(e.hash)
+        return [e for e in facts if len(hashes[(e.root, e.path, e.size, e.mtime_ns)]) > 1]
 
-    def contains(self, entry: IndexEntry) -> bool:
+    def _shard_entries(self, keys: Optional[Iterable[str]] = None) -> List[Tuple[str, IndexEntry]]:
+        """``(key, entry)`` of the listed shards (or of ``keys``), in shard order."""
         self._ensure()
-        return entry.identity in self._facts
+        want = self._listed if keys is None else set(keys) & self._listed
+        rows = self._view_do(lambda: list(self.view.entries(sorted(want) if keys is not None else None)))
+        return [(k, IndexEntry(*row)) for k, row in rows if k in want]
 
     def entries(self, keys: Optional[Iterable[str]] = None) -> List[IndexEntry]:
         """Every distinct fact (of the shards ``keys``, default all), first writer kept
-        (deduplicated by identity)."""
-        self._ensure()
+        (deduplicated by identity). Reads the whole index: for maintenance, not for a job."""
         seen: Dict[tuple, IndexEntry] = {}
-        for key in sorted(self.shards if keys is None else keys):
-            for e in self.shards[key]:
-                seen.setdefault(e.identity, e)
+        for _key, e in self._shard_entries(keys):
+            seen.setdefault(e.identity, e)
         return list(seen.values())
 
     def history(self) -> List[IndexEntry]:
         """Every entry of every shard in shard (time) order, repeats included: for the mirror
         layout, where the *last* write of a path is what its key holds now."""
-        self._ensure()
-        return [e for key in sorted(self.shards) for e in self.shards[key]]
+        return [e for _key, e in self._shard_entries()]
 
     def blob_count(self) -> int:
+        return self._view_do(self.view.blob_count)
+
+    def entry_count(self) -> int:
+        """How many entries the view holds (an upper bound of the blobs), from one row per shard."""
+        return self._view_do(self.view.entry_count)
+
+    def shard_count(self) -> int:
+        """How many shards the last listing found."""
         self._ensure()
-        return len(self._blobs)
+        return len(self._listed)
 
     # --- writing -------------------------------------------------------------------------
     def write_shard(self, entries: List[IndexEntry]) -> str:
@@ -395,26 +429,30 @@ class TeamIndex:
             except OSError as exc:  # a directory store that is full or read-only
                 raise StoreError(f"store {self.backend.url}: cannot write {key} ({exc.strerror or exc})") from None
             if written:
-                self.shards[key] = list(entries)
-                self._cache_write(key, data)
-                self._merge(entries)
+                self._listed.add(key)
+                try:
+                    self.view.add_shard(key, entries)
+                except sqlite3.Error:
+                    pass  # the next refresh ingests it from the store
                 return key
         raise StoreError(f"store {self.backend.url}: could not write a new index shard")
 
     def compact(self) -> CompactReport:
         """Fold every shard into one snapshot; write it, then delete what it folded."""
         self.refresh()
-        folded = sorted(k for k in self.shards if k not in self.problems)  # damaged shards stay for repair
-        rep = CompactReport(shards_before=len(self.shards))
+        folded = sorted(k for k in self._listed if k not in self.problems)  # damaged shards stay for repair
+        rep = CompactReport(shards_before=len(self._listed))
         if len(folded) < 2:
             return rep
-        facts = _last_write_order(self.shards[k] for k in folded)
+        by_shard: Dict[str, List[IndexEntry]] = {}
+        for key, e in self._shard_entries(folded):
+            by_shard.setdefault(key, []).append(e)
+        facts = _last_write_order(by_shard[k] for k in folded if k in by_shard)
         written = [self.write_shard(facts[i:i + SNAPSHOT_MAX]) for i in range(0, len(facts), SNAPSHOT_MAX)]
         rep.snapshot = written[0] if written else ""
         self.backend.delete_many(folded)  # only now: every folded entry is already in a snapshot
-        for key in folded:
-            self.shards.pop(key, None)
-            self._cache_drop(key)
+        self._listed.difference_update(folded)
+        self._view_do(lambda: self.view.drop_shards(folded))
         rep.shards_folded, rep.entries = len(folded), len(facts)
         return rep
 
@@ -426,7 +464,7 @@ class TeamIndex:
         rep = VerifyReport()
         sound: List[Tuple[str, int]] = []
         packed = self.packed()
-        for digest, size in sorted(self._blobs.items()):
+        for digest, size in sorted({(e.hash, e.size) for _k, e in self._shard_entries()}):
             if digest in packed:
                 continue  # checked pack by pack below
             rep.blobs += 1
@@ -462,20 +500,19 @@ class TeamIndex:
         rep = ClaimsReport(conflicts=len(self.conflicts()))
         seen: set = set()
         found: List[Tuple[str, IndexEntry, str]] = []
-        for key in sorted(self.shards):
-            for e in self.shards[key]:
-                if e.identity in seen:
-                    continue
-                seen.add(e.identity)
-                path = local_path(e.root, e.path)
-                if not path:
-                    continue
-                try:
-                    st = os.stat(path)
-                except (OSError, ValueError):
-                    continue
-                if (st.st_size, st.st_mtime_ns) == (e.size, e.mtime_ns):
-                    found.append((key, e, path))
+        for key, e in self._shard_entries():
+            if e.identity in seen:
+                continue
+            seen.add(e.identity)
+            path = local_path(e.root, e.path)
+            if not path:
+                continue
+            try:
+                st = os.stat(path)
+            except (OSError, ValueError):
+                continue
+            if (st.st_size, st.st_mtime_ns) == (e.size, e.mtime_ns):
+                found.append((key, e, path))
         rep.candidates = len(found)
         picked = found if len(found) <= sample else random.SystemRandom().sample(found, sample)
         items = [TransferItem(p, e.size, partial(_hash_path, p)) for _k, e, p in picked]
@@ -498,8 +535,9 @@ class TeamIndex:
                 if self.backend.exists(key):
                     raise
                 continue  # gone already (another repair)
-            if self.shards.get(key):
-                rep.rewritten.append(self.write_shard(self.shards[key]))
+            sound = self.shards[key] if key in self._listed else []
+            if sound:
+                rep.rewritten.append(self.write_shard(sound))
             self.backend.put_bytes(QUARANTINE_PREFIX + key, data)
             self.backend.delete(key)
             rep.quarantined.append(key)
@@ -530,42 +568,18 @@ class TeamIndex:
             good = run_transfers(items, threads=threads, stage="verify", progress=progress).results
         return sorted(d for (d, _s), ok in zip(blobs, good) if not ok)
 
-    # --- the local shard cache -----------------------------------------------------------
-    def _cache_path(self, key: str) -> Optional[Path]:
-        return None if self.cache_dir is None else self.cache_dir / key.rsplit("/", 1)[-1]
 
-    def _cache_read(self, key: str) -> Optional[List[IndexEntry]]:
-        path = self._cache_path(key)
-        if path is None or not path.is_file():
-            return None
-        try:
-            decoded = decode_shard(path.read_bytes(), key)
-        except (StoreError, OSError):
-            return None  # a damaged cache file (a crash mid-write, a full disk): fetch the shard again
-        return None if decoded.bad else decoded.entries
-
-    def _cache_write(self, key: str, data: bytes) -> None:
-        path = self._cache_path(key)
-        if path is None:
-            return
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())  # a power cut must not leave a short file under the final name
-            os.replace(tmp, path)
-        except OSError:
-            _unlink_quiet(tmp)  # the cache only saves requests
-
-    def _cache_drop(self, key: str) -> None:
-        path = self._cache_path(key)
-        if path is not None:
-            try:
-                path.unlink()
-            except OSError:
-                pass
+def _checked(key: str, data: bytes) -> Tuple[List[IndexEntry], str]:
+    """A fetched shard's sound entries and its problem line ("" when sound): validated once, on
+    the way into the view."""
+    try:
+        decoded = decode_shard(data, key)
+    except BadShard as exc:
+        return [], exc.message
+    if not decoded.bad:
+        return decoded.entries, ""
+    more = f" (and {len(decoded.bad) - 1} more)" if len(decoded.bad) > 1 else ""
+    return decoded.entries, f"index shard {key}: {len(decoded.bad)} bad entries left out, {decoded.bad[0]}{more}"
 
 
 def _last_write_order(shards: Iterable[List[IndexEntry]]) -> List[IndexEntry]:
@@ -582,11 +596,3 @@ def _last_write_order(shards: Iterable[List[IndexEntry]]) -> List[IndexEntry]:
 
 def _hash_path(path: str, on_bytes: Callable[[int], None]) -> str:
     return hash_file(path, on_bytes)
-
-
-def _unlink_quiet(path: Optional[Path]) -> None:
-    if path is not None:
-        try:
-            path.unlink()
-        except OSError:
-            pass

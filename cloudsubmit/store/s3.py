@@ -376,6 +376,15 @@ class S3Backend(Backend):
         out.sort()
         return iter(out)
 
+    def list_hex(self, prefix: str, threads: int = 8) -> Iterator[Tuple[str, int]]:
+        """The 16 hex sub-prefixes listed at once: pages are fetched one after another within a
+        listing, so one listing of ``cas/`` grows in wall time with the store."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=max(1, min(16, threads))) as pool:
+            parts = list(pool.map(lambda digit: list(self.list(prefix + digit)), "0123456789abcdef"))
+        return iter([item for part in parts for item in part])
+
     def delete(self, key: str) -> None:
         self._call(key, self.client.delete_object, Key=self._key(key))
 

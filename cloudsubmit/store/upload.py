@@ -44,12 +44,18 @@ class UploadRefused(StoreError):
 
 
 def _present_blobs(store: "Store", wanted: Dict[str, List[FileState]]) -> Optional[Dict[str, int]]:
-    """Sizes of the wanted blobs that are in the store already, by one listing, or None when a
-    HEAD per blob is cheaper than listing every blob."""
-    pages = store.index.blob_count() // 1000 + 1
-    if pages >= len(wanted):
+    """Sizes of the wanted blobs that are in the store already, by one listing of ``cas/`` (its
+    16 hex parts at once), or None when a HEAD per blob (run in the upload threads) is cheaper.
+    A listed page costs about ten HEADs, and the store's size is estimated from the index's
+    entry count (a sum over shards, not a walk over a million entries)."""
+    pages = max(16, store.index.entry_count() // 1000 + 1)
+    if pages * _PAGE_COST >= len(wanted):
         return None
-    return {k[len(BLOB_PREFIX):]: s for k, s in store.backend.list(BLOB_PREFIX) if k[len(BLOB_PREFIX):] in wanted}
+    return {k[len(BLOB_PREFIX):]: s for k, s in store.backend.list_hex(BLOB_PREFIX, store.threads)
+            if k[len(BLOB_PREFIX):] in wanted}
+
+
+_PAGE_COST = 10  # HEADs one LIST page of 1000 keys is worth (wall time, S3 and moto alike)
 
 
 def recheck_in_store(resolution: Resolution, store: "Store", progress: Optional[ProgressCallback] = None) -> Set[str]:
@@ -192,16 +198,17 @@ def _record(resolution: Resolution, store: "Store", rep: UploadReport, placed: D
     import time
 
     user, now = current_user(), time.time()
-    entries = []
     index = store.index
-    for f in resolution.files:
-        if f.state != IN_STORE:
-            continue
-        was = index.location(f.hash) or ("", 0)
+    stored = [f for f in resolution.files if f.state == IN_STORE]
+    was_at = index.locations({f.hash for f in stored})
+    wanted: List[Tuple[IndexEntry, bool]] = []
+    for f in stored:
+        was = was_at.get(f.hash, ("", 0))
         pack, offset = placed.get(f.hash, was)
-        e = IndexEntry(f.hash, f.size, f.root, f.logical, f.mtime_ns, user, now, pack, offset)
-        if not index.contains(e) or (pack, offset) != was:
-            entries.append(e)
+        wanted.append((IndexEntry(f.hash, f.size, f.root, f.logical, f.mtime_ns, user, now, pack, offset),
+                       (pack, offset) != was))
+    new = {e.identity for e in index.new_facts([e for e, _moved in wanted])}
+    entries = [e for e, moved in wanted if moved or e.identity in new]
     if entries:
         rep.shard = store.index.write_shard(entries)
         rep.indexed_files = len(entries)
@@ -212,7 +219,7 @@ def _maybe_compact(store: "Store") -> None:
     """Keep a fresh machine's first read of the index to a few requests. Compaction is safe with
     any number of concurrent writers and compactors; if it fails, the upload has still succeeded."""
     limit = int(store.config.get("store.compact_after", 0) or 0)
-    if limit and len(store.index.shards) > limit:
+    if limit and store.index.shard_count() > limit:
         try:
             store.index.compact()
         except StoreError:

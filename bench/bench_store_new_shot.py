@@ -1,0 +1,171 @@
+"""A new shot must cost what the shot costs, not what the store holds: ``cloudsubmit upload`` of a
+fresh 2,000-file shot into an empty store and into a full one, in the same run.
+
+1. S3 (moto server, requests counted): the full store already holds ``--blobs`` blobs (14,000)
+   and their index entries. Prints wall time, LIST requests and all requests for both.
+2. Directory store: the full store holds ``--entries`` index entries (1,000,000) from many shots,
+   already read once by this machine (its local index view is warm, as on any working day).
+   Target: the full store's wall time <= 1.10x the empty one's.
+
+    python bench/bench_store_new_shot.py [--files 2000] [--blobs 14000] [--entries 1000000] [--runs 3]
+
+Each measured command is a fresh child process (wall and peak RSS from ``wait4``); runs of the two
+stores are interleaved so a noisy neighbour slows both alike; medians are printed."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from _benchlib import peak_rss
+from bench_store_s3 import Server
+
+REPO = Path(__file__).resolve().parent.parent
+LIMIT = 1.10
+SHARD_ENTRIES = 2000
+
+
+def new_shot(root: Path, n: int, seed: int) -> Path:
+    """``n`` files of 1-8 KB in 20 folders, unique content; returns the manifest."""
+    rng = random.Random(seed)
+    paths = []
+    for i in range(n):
+        p = root / f"shot{seed:03d}" / f"d{i % 20:02d}" / f"tex{i:05d}.tx"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(rng.randbytes(rng.randint(1000, 8000)))
+        paths.append(str(p))
+    manifest = root / f"shot{seed:03d}.json"
+    manifest.write_text(json.dumps({"files": paths}))
+    return manifest
+
+
+def fill_index(backend, entries: int) -> None:
+    """``entries`` index entries of earlier shots, one shard per 2,000-file shot."""
+    sys.path.insert(0, str(REPO))
+    from cloudsubmit.store.index import IndexEntry, TeamIndex
+
+    index = TeamIndex(backend)
+    rng = random.Random(1)
+    for s in range(0, entries, SHARD_ENTRIES):
+        index.write_shard([IndexEntry(f"{rng.getrandbits(128):032x}", 1000 + i, "_posix",
+                                      f"show/seq{s // 100_000:02d}/shot{s // SHARD_ENTRIES:04d}/d{i % 20:02d}/tex{i:05d}.tx",
+                                      1_700_000_000_000_000_000 + i, "artist", 1.0)
+                           for i in range(min(SHARD_ENTRIES, entries - s))])
+
+
+def fill_blobs(backend, blobs: int, threads: int = 8) -> None:
+    """``blobs`` real blobs (named by their hash) and the index entries that list them."""
+    sys.path.insert(0, str(REPO))
+    import xxhash
+
+    from cloudsubmit.store.index import IndexEntry, TeamIndex
+
+    rng = random.Random(2)
+    bodies = [rng.randbytes(64) for _ in range(blobs)]
+    named = [(xxhash.xxh3_128_hexdigest(b), b) for b in bodies]
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda item: backend.put_bytes("cas/" + item[0], item[1]), named))
+    index = TeamIndex(backend)
+    for s in range(0, blobs, SHARD_ENTRIES):
+        index.write_shard([IndexEntry(d, len(b), "_posix", f"old/shot{s // SHARD_ENTRIES:03d}/f{i:05d}.tx", 1, "artist", 1.0)
+                           for i, (d, b) in enumerate(named[s:s + SHARD_ENTRIES])])
+
+
+def median(runs, key):
+    return statistics.median(r[key] for r in runs)
+
+
+def s3_part(args, work: Path, repo: str) -> None:
+    import boto3
+
+    from bench_store_s3 import run
+
+    server = Server()
+    try:
+        env = dict(os.environ, AWS_ENDPOINT_URL_S3=server.url, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
+                   AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true", PYTHONPATH=repo,
+                   CLOUDSUBMIT_USER_CONFIG=os.devnull)
+        boto3.client("s3", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="bench",
+                     aws_secret_access_key="bench").create_bucket(Bucket="shots")
+        os.environ.update({k: env[k] for k in ("AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                               "AWS_DEFAULT_REGION", "AWS_EC2_METADATA_DISABLED")})
+        from cloudsubmit.store.s3 import S3Backend
+
+        fill_blobs(S3Backend("s3://shots/full", {}, 8), args.blobs)
+        out = {"empty": [], "full": []}
+        for r in range(args.runs):
+            for name in ("empty", "full"):
+                manifest = new_shot(work / f"s3-{name}", args.files, 100 + r)
+                cmd = [sys.executable, "-m", "cloudsubmit", "upload", "--store", f"s3://shots/{name}", "--manifest",
+                       str(manifest)]
+                out[name].append(run(server, cmd, dict(env, XDG_CACHE_HOME=str(work / f"cache-s3-{name}"))))
+    finally:
+        server.stop()
+    print(f"S3, new {args.files}-file shot (medians of {args.runs}):")
+    for name, label in (("empty", "empty store"), ("full", f"store with {args.blobs} blobs")):
+        runs = out[name]
+        lists = statistics.median(r["by_method"].get("GET", 0) - 0 for r in runs)
+        print(f"  {label:<24} {median(runs, 'wall_s'):6.2f} s  {median(runs, 'requests'):7.0f} requests  "
+              f"GET (LIST + index) {lists:5.0f}  peak RSS {median(runs, 'peak_rss_mb'):4.0f} MB")
+    ratio = median(out["full"], "wall_s") / median(out["empty"], "wall_s")
+    print(f"  full / empty wall: ratio {ratio:.2f} (target <= {LIMIT:.2f}) {'OK' if ratio <= LIMIT else 'ABOVE'}")
+
+
+def dir_part(args, work: Path, repo: str) -> None:
+    sys.path.insert(0, repo)
+    from cloudsubmit.store.local import LocalBackend
+
+    for name in ("empty", "full"):
+        (work / f"store-{name}").mkdir()
+    fill_index(LocalBackend(str(work / "store-full")), args.entries)
+    env = dict(os.environ, PYTHONPATH=repo, CLOUDSUBMIT_USER_CONFIG=os.devnull)
+
+    def upload(name: str, manifest: Path) -> tuple:
+        return peak_rss([sys.executable, "-m", "cloudsubmit", "--set",
+                         f"store.hash_cache={work / f'machine-{name}' / 'hashes.sqlite'}", "upload", "--store",
+                         (work / f"store-{name}").as_uri(), "--manifest", str(manifest)], env, repo, ok_codes=(0,))
+
+    first = [upload(name, new_shot(work / f"dir-{name}", 10, 999)) for name in ("empty", "full")]
+    print(f"directory store, {args.entries} index entries in {args.entries // SHARD_ENTRIES} shards: this machine's "
+          f"first look {first[1][0]:.1f} s, {first[1][1]:.0f} MB (once; the empty store's {first[0][0]:.1f} s)")
+    out = {"empty": [], "full": []}
+    for r in range(args.runs):
+        for name in ("empty", "full"):
+            out[name].append(upload(name, new_shot(work / f"dir-{name}", args.files, 200 + r)))
+    walls = {n: statistics.median(w for w, _ in out[n]) for n in out}
+    rss = {n: statistics.median(m for _, m in out[n]) for n in out}
+    print(f"  new {args.files}-file shot: empty store {walls['empty']:.2f} s {rss['empty']:.0f} MB, "
+          f"{args.entries} entries {walls['full']:.2f} s {rss['full']:.0f} MB")
+    ratio = walls["full"] / walls["empty"]
+    print(f"  full / empty wall: ratio {ratio:.2f} (target <= {LIMIT:.2f}) {'OK' if ratio <= LIMIT else 'ABOVE'}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--files", type=int, default=int(os.environ.get("BENCH_SHOT_FILES", 2000)))
+    ap.add_argument("--blobs", type=int, default=int(os.environ.get("BENCH_SHOT_BLOBS", 14_000)))
+    ap.add_argument("--entries", type=int, default=int(os.environ.get("BENCH_SHOT_ENTRIES", 1_000_000)))
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--only", choices=("s3", "dir"), help="run one part")
+    ap.add_argument("--repo", default=str(REPO), help="the checkout whose cloudsubmit the commands run (to compare)")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="cs-newshot-"))
+    try:
+        if args.only != "dir":
+            s3_part(args, work, args.repo)
+        if args.only != "s3":
+            dir_part(args, work, args.repo)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,315 @@
+"""The local view of the team index: every sound entry of every shard this machine has read, in
+one SQLite file per store under the user cache folder, queried with a job's own files.
+
+Shards are immutable, so the view is only ever added to (a new shard, decoded and validated once,
+in one transaction) or trimmed (a shard that a compaction or a repair removed). A command then
+asks about the folders and hashes of its job, and never decodes, holds or walks the rest of the
+store: what it reads depends on the job, not on the size of the index.
+
+The view is a cache: the shards in the store are the truth. A file that is not this view (not a
+database, another schema, another store's view) is set aside and rebuilt from the shards; a view
+that cannot be used at all (a read-only or full disk, a lock held past the timeout) is replaced by
+one in memory for this command, with one line saying so. WAL mode lets many commands on one
+machine read while one ingests; ingesting re-checks inside its write transaction, so two commands
+that fetched the same new shard record it once."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+
+from .cachedb import MEMORY, NotThisCache, open_cache, wal_connect
+
+
+VIEW_FORMAT = "cloudsubmit-index-view/1"
+LOCK_TIMEOUT_S = 20.0  # a lock held longer than this (a hung process) gives an in-memory view
+_CLAIM = Tuple[str, str, int, int]  # (root, path, size, mtime_ns)
+
+# One row per (shard, root, folder): that folder's entries of that shard as two flat JSON lists,
+# ``entries`` = [name, size, mtime_ns, hash, name, ...] (what a lookup needs) and ``details`` =
+# [[position, user, time, pack, offset, ...], ...] (the rest of each entry, whatever fields later
+# versions add; only maintenance reads it). A job asks about its own folders, so
+# a lookup decodes a few rows with json.loads (C speed) instead of binding and fetching a row per
+# file; ``hashes`` answers "is this blob indexed, with which size, and in which pack" (the last
+# entry of a shard for that hash; the latest shard wins, as a re-send moves content), and
+# ``size_clash`` holds the (rare) hashes some shard lists with another size.
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS shards (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, "
+    "problem TEXT NOT NULL DEFAULT '', entries INTEGER NOT NULL DEFAULT 0)",
+    "CREATE TABLE IF NOT EXISTS folders (root TEXT NOT NULL, folder TEXT NOT NULL, shard INTEGER NOT NULL, "
+    "entries TEXT NOT NULL, details TEXT NOT NULL, PRIMARY KEY (root, folder, shard)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS folders_by_shard ON folders (shard)",
+    "CREATE TABLE IF NOT EXISTS hashes (hash TEXT NOT NULL, size INTEGER NOT NULL, shard INTEGER NOT NULL, "
+    "pack TEXT NOT NULL DEFAULT '', offset INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (hash, size, shard)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS hashes_by_shard ON hashes (shard)",
+    "CREATE TABLE IF NOT EXISTS size_clash (hash TEXT PRIMARY KEY) WITHOUT ROWID",
+)
+_TABLES = {"meta", "shards", "folders", "hashes", "size_clash"}
+_BATCH = 900  # host parameters per statement: under SQLite's historic limit of 999
+
+
+class IndexView:
+    """Shards and their entries, with the two lookups a resolve needs. Thread-safe (one lock)."""
+
+    def __init__(self, path: Optional[Path], store_url: str) -> None:
+        self.store_url = store_url
+        self.path = str(path) if path is not None else MEMORY
+        self._file = self.path  # the file asked for, named in the note when it cannot be used
+        #: one line when the view on disk could not be used and this command uses one in memory
+        self.note = ""
+        self._lock = threading.RLock()
+        self._db = self._open()
+
+    # --- opening -------------------------------------------------------------------------
+    def _open(self) -> sqlite3.Connection:
+        db, self.path, why = open_cache(self.path, self._connect)
+        if why is not None:
+            self._say(why)
+        return db
+
+    def to_memory(self, exc: BaseException) -> sqlite3.Connection:
+        """Give up the file for this command (it is left alone) and use an empty view in memory."""
+        if self.path != MEMORY:
+            self._say(exc)
+        self.path = MEMORY
+        self._db = self._connect(MEMORY)
+        return self._db
+
+    def _say(self, exc: BaseException) -> None:
+        why = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        self.note = f"local index view {self._file} cannot be used ({why}); this command reads the whole index instead"
+
+    def _connect(self, path: str) -> sqlite3.Connection:
+        db = wal_connect(path, LOCK_TIMEOUT_S)
+        try:
+            self._check_schema(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _check_schema(self, db: sqlite3.Connection) -> None:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables - _TABLES:
+            raise NotThisCache(f"holds other tables ({sorted(tables)[0]})")
+        if not tables:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _SCHEMA:
+                    db.execute(statement)
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?), ('store', ?)",
+                           (VIEW_FORMAT, self.store_url))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        meta = dict(db.execute("SELECT name, value FROM meta"))
+        if meta.get("format") != VIEW_FORMAT or meta.get("store") != self.store_url:
+            raise NotThisCache(f"a view of {meta.get('store')!r} in format {meta.get('format')!r}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- shards --------------------------------------------------------------------------
+    def shard_problems(self) -> Dict[str, str]:
+        """Every shard in the view, with what is wrong with it ("" when sound)."""
+        with self._lock:
+            return dict(self._db.execute("SELECT key, problem FROM shards"))
+
+    def add_shard(self, key: str, entries: Sequence[tuple], problem: str = "") -> None:
+        """Record one shard's sound entries ``(hash, size, root, path, mtime_ns, user, time)`` and
+        its problem line in one transaction; a shard another command recorded meanwhile is left."""
+        folders: Dict[Tuple[str, str], Tuple[list, list]] = {}
+        sizes: Dict[Tuple[str, int], Tuple[str, int]] = {}  # the last entry of a hash says where it is
+        for pos, e in enumerate(entries):
+            digest, size, root, path, mtime_ns = e[:5]
+            folder, _, name = path.rpartition("/")
+            lookup, details = folders.setdefault((root, folder), ([], []))
+            lookup += (name, size, mtime_ns, digest)
+            details.append([pos, *e[5:]])
+            sizes[(digest, size)] = (getattr(e, "pack", ""), getattr(e, "offset", 0))
+        with self._lock, self._write():
+            cur = self._db.execute("INSERT OR IGNORE INTO shards (key, problem, entries) VALUES (?, ?, ?)",
+                                   (key, problem, len(entries)))
+            if cur.rowcount != 1:
+                return
+            shard = cur.lastrowid
+            self._db.executemany("INSERT INTO folders VALUES (?, ?, ?, ?, ?)",
+                                 ((root, folder, shard, _dumps(lookup), _dumps(details))
+                                  for (root, folder), (lookup, details) in folders.items()))
+            self._db.executemany("INSERT INTO hashes VALUES (?, ?, ?, ?, ?)",
+                                 ((d, s, shard, pack, offset) for (d, s), (pack, offset) in sizes.items()))
+            hashes = sorted({d for d, _s in sizes})
+            for i in range(0, len(hashes), _BATCH):
+                chunk = hashes[i:i + _BATCH]
+                self._db.execute(f"INSERT OR IGNORE INTO size_clash SELECT hash FROM hashes WHERE hash IN "
+                                 f"({','.join('?' * len(chunk))}) GROUP BY hash HAVING COUNT(DISTINCT size) > 1", chunk)
+
+    def drop_shards(self, keys: Iterable[str]) -> None:
+        """Forget shards that left the store (folded by a compaction, moved by a repair)."""
+        with self._lock, self._write():
+            for key in keys:
+                row = self._db.execute("SELECT id FROM shards WHERE key = ?", (key,)).fetchone()
+                if row is not None:
+                    for table in ("folders", "hashes"):
+                        self._db.execute(f"DELETE FROM {table} WHERE shard = ?", row)
+                    self._db.execute("DELETE FROM shards WHERE id = ?", row)
+            self._db.execute("DELETE FROM size_clash WHERE (SELECT COUNT(DISTINCT size) FROM hashes h "
+                             "WHERE h.hash = size_clash.hash) < 2")
+
+    def _write(self) -> "_Transaction":
+        return _Transaction(self._db)
+
+    # --- the lookups a job makes: they read its folders and its hashes, nothing else ----------
+    def _folders(self, folders: Iterable[Tuple[str, str]], column: str = "entries") -> List[Tuple[str, str, str]]:
+        """``(root, folder, JSON)``: one row per shard that holds each wanted folder."""
+        sql = f"SELECT root, folder, {column} FROM folders WHERE root = ? AND folder = ?"
+        with self._lock:
+            return [row for wanted in folders for row in self._db.execute(sql, wanted)]
+
+    def claims(self, wanted: Iterable[_CLAIM]) -> Dict[_CLAIM, str]:
+        """``{(root, path, size, mtime_ns): hash}`` for each wanted claim the index makes with
+        exactly one hash, whose blob no shard lists with another size (two hashes for one claim,
+        or two sizes for one hash: neither is trusted)."""
+        groups: Dict[Tuple[str, str], Dict[str, _CLAIM]] = {}
+        again: List[_CLAIM] = []  # a second version of a path already asked about: its own pass
+        for claim in wanted:
+            folder, _, name = claim[1].rpartition("/")
+            names = groups.get((claim[0], folder))
+            if names is None:
+                names = groups[(claim[0], folder)] = {}
+            if names.setdefault(name, claim) != claim:
+                again.append(claim)
+        found: Dict[_CLAIM, str] = {}
+        twice: Set[_CLAIM] = set()
+        for root, folder, text in self._folders(groups):
+            names = groups[(root, folder)]
+            for name, size, mtime_ns, digest in _quads(text):
+                asked = names.get(name)  # the caller's own tuple: no key is built per entry
+                if asked is not None and asked[2] == size and asked[3] == mtime_ns:
+                    if found.setdefault(asked, digest) != digest:
+                        twice.add(asked)
+        clash = self._clashes()
+        if twice or clash:
+            found = {c: d for c, d in found.items() if c not in twice and d not in clash}
+        if again:
+            found.update(self.claims(again))
+        return found
+
+    def _clashes(self) -> Set[str]:
+        with self._lock:
+            return {digest for (digest,) in self._db.execute("SELECT hash FROM size_clash")}
+
+    def blob_sizes(self, hashes: Iterable[str]) -> Dict[str, int]:
+        """``{hash: size}`` for each wanted hash the index lists with one size (a hash claimed
+        with two sizes is no blob anyone can trust)."""
+        wanted = sorted(set(hashes))
+        out: Dict[str, int] = {}
+        with self._lock:
+            for i in range(0, len(wanted), _BATCH):
+                chunk = wanted[i:i + _BATCH]
+                rows = self._db.execute(f"SELECT hash, MIN(size), MAX(size) FROM hashes WHERE hash IN "
+                                        f"({','.join('?' * len(chunk))}) GROUP BY hash", chunk)
+                out.update((digest, low) for digest, low, high in rows if low == high)
+        return out
+
+    def locations(self, hashes: Iterable[str]) -> Dict[str, Tuple[str, int]]:
+        """``{hash: (pack, offset)}`` for each wanted hash whose latest entry puts it in a pack."""
+        return self._placed(sorted(set(hashes)))
+
+    def packed(self) -> Dict[str, Tuple[str, int, int]]:
+        """Every hash whose latest entry puts it in a pack: ``{hash: (pack, offset, size)}``
+        (maintenance: ``index verify``, ``upload --recheck``)."""
+        return self._placed(None)
+
+    def _placed(self, wanted: Optional[List[str]]) -> dict:
+        sql = "SELECT h.hash, h.size, h.pack, h.offset FROM hashes h JOIN shards s ON s.id = h.shard"
+        latest: Dict[str, Tuple[str, int, int]] = {}
+        with self._lock:
+            chunks = [None] if wanted is None else [wanted[i:i + _BATCH] for i in range(0, len(wanted), _BATCH)]
+            for chunk in chunks:
+                where = "" if chunk is None else f" WHERE h.hash IN ({','.join('?' * len(chunk))})"
+                for digest, size, pack, offset in self._db.execute(sql + where + " ORDER BY s.key", chunk or ()):
+                    latest[digest] = (pack, offset, size)
+        if wanted is None:
+            return {d: place for d, place in latest.items() if place[0]}
+        return {d: (pack, offset) for d, (pack, offset, _s) in latest.items() if pack}
+
+    def facts(self, wanted: Sequence[tuple]) -> Set[tuple]:
+        """The identities ``(hash, size, root, path, mtime_ns)`` among ``wanted`` the view holds."""
+        want = {tuple(f[:5]) for f in wanted}
+        held: Set[tuple] = set()
+        for root, folder, text in self._folders({(f[2], f[3].rpartition("/")[0]) for f in want}):
+            base = folder + "/" if folder else ""
+            for name, size, mtime_ns, digest in _quads(text):
+                fact = (digest, size, root, base + name, mtime_ns)
+                if fact in want:
+                    held.add(fact)
+        return held
+
+    # --- whole-index reads (maintenance commands only) --------------------------------------
+    def entries(self, keys: Optional[Iterable[str]] = None) -> Iterator[Tuple[str, tuple]]:
+        """``(shard key, (hash, size, root, path, mtime_ns, user, time))`` in shard-key order and,
+        within a shard, as written."""
+        with self._lock:
+            shards = self._db.execute("SELECT id, key FROM shards ORDER BY key").fetchall()
+        wanted = None if keys is None else set(keys)
+        for shard, key in shards:
+            if wanted is not None and key not in wanted:
+                continue
+            with self._lock:
+                rows = self._db.execute("SELECT root, folder, entries, details FROM folders WHERE shard = ?",
+                                        (shard,)).fetchall()
+            out: List[Tuple[int, tuple]] = []
+            for root, folder, text, details in rows:
+                base = folder + "/" if folder else ""
+                out.extend((rest[0], (digest, size, root, base + name, mtime_ns, *rest[1:]))
+                           for (name, size, mtime_ns, digest), rest in zip(_quads(text), json.loads(details)))
+            out.sort(key=lambda item: item[0])
+            for _pos, entry in out:
+                yield key, entry
+
+    def shard_count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM shards").fetchone()[0]
+
+    def entry_count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COALESCE(SUM(entries), 0) FROM shards").fetchone()[0]
+
+    def blob_count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(DISTINCT hash) FROM hashes").fetchone()[0]
+
+
+def _dumps(items: list) -> str:
+    return json.dumps(items, separators=(",", ":"), ensure_ascii=False)
+
+
+def _quads(text: str) -> Iterator[Tuple[str, int, int, str]]:
+    """``(name, size, mtime_ns, hash)`` of one folder row's flat ``entries`` list."""
+    it = iter(json.loads(text))
+    return zip(it, it, it, it)
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on any error), so an ingest is all or nothing."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind, value, tb) -> None:
+        if kind is None:
+            self.db.execute("COMMIT")
+        else:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
