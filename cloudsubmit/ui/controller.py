@@ -12,17 +12,19 @@ import posixpath
 from typing import Any, Callable, Dict, List, Optional
 
 from ..errors import Cancelled, CloudSubmitError, NoPool
-from ..progress import ProgressCallback, ProgressReport
+from ..progress import ProgressCallback, ProgressReport, report
 from ..scan.model import DependencySet
 from ..scan.readers import HOSTS, scene_extension
 from ..vocabulary import IN_STORE, MISSING
 from .models import (SCHEDULER_LABELS, STATE_LABELS, FileListModel, FormModel, FrameCheck, JobModel, ProgressModel,
-                     build_rows, plural, state_labels, store_text)
-from .services import Services, StageProgress, SubmitRequest, SubmittedJob
+                     Rows, RowTable, filtered, plural, row_table, state_labels, store_text)
+from .services import Partial, Services, StageProgress, SubmitRequest, SubmittedJob
 from .settings import PanelSettings, load_scene_memory, load_settings, remember_scene, save_settings
 
 Task = Callable[[Optional[ProgressCallback]], Any]
 Listener = Callable[[str], None]
+ASYNC_ROWS = 20_000  # from this many files on, filtering and sorting run on a worker (each pass > 50 ms)
+SCAN_ORDER = ("", "all", None)  # no filter, no sort: the list as the scan ordered it
 __all__ = ["STATE_LABELS", "SCHEDULER_LABELS", "SubmitController", "describe_error"]
 NO_POOL_WORDS = ("No HTCondor pool is reachable from this machine. Use the Local option (Submit to: "
                  f"{SCHEDULER_LABELS['local']}) to render here, or ask your pipeline TD to set up HTCondor.")
@@ -121,6 +123,8 @@ class SubmitController:
         self.dependencies: Optional[DependencySet] = None
         self.busy = ""  # the stage a worker is running, "" when idle
         self.error = ""
+        self._shown_view: Any = SCAN_ORDER  # the filter/sort ``visible`` was made for
+        self._view_running: Any = None  # the filter/sort a worker is computing
         self._scanned: Any = None      # the scan_key() the shown file list was made for
         self._scan_failed: Any = None  # a key whose scan failed: not retried by itself
 
@@ -324,7 +328,7 @@ class SubmitController:
         the cloud already. ``rows`` already built by a worker saves the main thread the work.
         ``key`` is the :meth:`scan_key` the scan ran for (default: the form as it is now)."""
         self.dependencies = deps
-        self.files.set_rows(rows if rows is not None else build_rows(deps, states))
+        self._set_rows(row_table(deps, states) if rows is None else rows)
         scanned = self.scan_key() if key is None else key
         self.apply_scene_info(deps.info)
         # What was empty when the scan started and the scan itself filled in (the scene's own
@@ -348,9 +352,65 @@ class SubmitController:
         is stale, the frames are valid, and the last scan of these settings did not fail."""
         return self.stale and not self.form.frame_check.error and self._scan_failed != self.scan_key()
 
+    def _set_rows(self, rows: Any) -> None:
+        """A new list: shown as scanned at once; the artist's filter or sort over a big list
+        follows from a worker (the "view" topic)."""
+        key = self._view_key()
+        if not isinstance(rows, RowTable):  # a list of DepRow (scripts, tests)
+            self.files.set_rows(rows)
+            rows = self.files.table
+        if key == SCAN_ORDER or len(rows) < ASYNC_ROWS:
+            self.files.set_rows(rows)
+            self._shown_view = key
+        else:
+            self.files.set_rows(rows, visible=rows.order)
+            self._shown_view = SCAN_ORDER
+            self._emit("view")
+
+    def _view_key(self) -> Any:
+        f = self.files
+        return (f.filter_text, f.state_filter, f.sort)
+
     def set_filter(self, text: Optional[str] = None, state: Optional[str] = None) -> None:
-        self.files.set_filter(text, state)
-        self._emit("rows")
+        self.files.set_filter(text, state, refilter=False)
+        self._refresh_view()
+
+    def sort_rows(self, column: int, descending: bool = False) -> None:
+        """The table's sort, kept across filters and rescans (state ascending is the scan's order)."""
+        self.files.sort = None if (column, descending) == (0, False) else (int(column), bool(descending))
+        self._refresh_view()
+
+    def _refresh_view(self) -> None:
+        if len(self.files.table) < ASYNC_ROWS:
+            self.files.refilter()
+            self._shown_view = self._view_key()
+            self._emit("rows")
+        else:
+            self._emit("view")  # the panel runs view_task() on a worker
+
+    def view_task(self) -> Optional[Task]:
+        """The filter/sort of a big list as a task, or None when what is shown (or being computed)
+        is already what the artist asked for."""
+        key = self._view_key()
+        if key == self._shown_view or key == self._view_running:
+            return None
+        self._view_running = key
+        table = self.files.table
+        return lambda progress: (key, table, filtered(table, key[0], key[1], key[2]))
+
+    def view_done(self, result: Any) -> None:
+        key, table, visible = result
+        self._view_running = None
+        if table is self.files.table:  # not a list a rescan has replaced meanwhile
+            self.files.visible, self._shown_view = Rows(table, visible), key
+            self._emit("rows")
+        if self._view_key() != self._shown_view:
+            self._emit("view")  # typed again while it ran
+
+    def view_failed(self, exc: BaseException) -> None:
+        self._view_running = None
+        self.error = describe_error(exc)
+        self._emit("error")
 
     def counts(self) -> Dict[str, int]:
         return self.files.counts()
@@ -400,6 +460,8 @@ class SubmitController:
 
         def task(progress: Optional[ProgressCallback]) -> Any:
             deps = services.scan(scene, frames, snap, progress)
+            n = len(deps.dependencies)  # the files as scanned, shown before the store check
+            report(progress, Partial("scan", n, n, message="checking the store", value=(deps, row_table(deps), key)))
             present = [d.path for d in deps.dependencies if d.exists]
             try:
                 states, problem = services.resolve(present, progress), ""
@@ -407,7 +469,7 @@ class SubmitController:
                 raise
             except CloudSubmitError as exc:  # the file list is still worth showing
                 states, problem = {}, "Could not check the cloud: " + exc.message
-            return deps, states, build_rows(deps, states), problem, key
+            return deps, states, row_table(deps, states), problem, key
 
         return task
 
@@ -420,6 +482,12 @@ class SubmitController:
         self.snapshot = dataclasses.replace(self.snapshot, refs=fresh.refs, variables=fresh.variables,
                                             modified=fresh.modified)
         self.modified = fresh.modified
+
+    def scan_partial(self, partial: Any) -> None:
+        """The scanned files while the store check goes on: shown as "checking" (Submit waits)."""
+        if isinstance(partial, Partial) and self.busy == "scan":
+            deps, table, key = partial.value
+            self.set_dependencies(deps, None, table, key)
 
     def scan_done(self, result: Any) -> None:
         deps, states, rows, problem, key = result

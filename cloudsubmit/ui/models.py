@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from array import array
+from collections.abc import Sequence
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from ..errors import FrameSpecError
 from ..frames import compact, parse_frames, range_spec, scout_frames
@@ -74,9 +76,8 @@ def check_frames(text: str) -> FrameCheck:
         return FrameCheck([], exc.message)
 
 
-@dataclass
-class DepRow:
-    """One line of the dependency view."""
+class DepRow(NamedTuple):
+    """One line of the dependency view, made when it is read (see :class:`Rows`)."""
 
     path: str
     state: str
@@ -86,20 +87,145 @@ class DepRow:
     haystack: str = ""  # lower-cased path + source, for the filter box
 
 
-def build_rows(deps: DependencySet, states: Optional[Dict[str, str]] = None) -> List[DepRow]:
-    """The dependency view's rows, sorted. Pure Python, so a worker thread builds them for 10,000
-    files while the UI stays live. A file that does not exist is missing whatever the store says."""
+@dataclass
+class RowSummary:
+    """Files per state and the bytes the totals line sums, counted once by the worker that built
+    the table: at 100,000 files the UI thread must not walk the list for a label."""
+
+    counts: Dict[str, int]
+    upload_bytes: int = 0
+    known_bytes: int = 0  # every file that exists (the size to send before the store answered)
+
+
+class RowTable:
+    """A scan's files as columns (plain lists of strings and ints, an ``array`` of row numbers in
+    the scan's order): no object per row, so a 100,000-file list costs the garbage collector
+    nothing to walk and the UI thread nothing to drop. Built by a worker (``row_table``)."""
+
+    def __init__(self, rows: List[DepRow]) -> None:
+        self.path = [r.path for r in rows]
+        self.state = [r.state for r in rows]
+        self.size = [r.size for r in rows]
+        self.source = [r.source for r in rows]
+        self.kind = [r.kind for r in rows]
+        self.haystack = [r.haystack or (r.path + "\n" + r.source).lower() for r in rows]
+        self.order = array("l", range(len(rows)))
+        self.summary = summarise(self)
+
+    def __len__(self) -> int:
+        return len(self.path)
+
+    def row(self, i: int) -> DepRow:
+        return DepRow(self.path[i], self.state[i], self.size[i], self.source[i], self.kind[i], self.haystack[i])
+
+
+def _columns(deps: DependencySet, states: Optional[Dict[str, str]]) -> RowTable:
+    """The table in the scan's order (what needs the artist first). A file that does not exist is
+    missing whatever the store says; an incomplete one (a referenced scene cut short) as well."""
     states = states or {}
-    rows = []
+    table = RowTable([])
+    keys = []
     for i, d in enumerate(deps.dependencies):
-        if i % 1000 == 999:
+        if i % 2000 == 1999:
             time.sleep(0)  # on a worker: give the UI thread the GIL now and then
-        # an incomplete file (a referenced scene cut short) blocks submit like a missing one
         state = MISSING if not d.exists or d.problem else states.get(d.path, UNKNOWN)
         source = f"{d.source}; {d.problem}" if d.problem else d.source
-        rows.append(DepRow(d.path, state, d.size, source, d.kind, (d.path + "\n" + source).lower()))
-    rows.sort(key=lambda r: (ROW_ORDER[r.state], r.path))
-    return rows
+        table.path.append(d.path)
+        table.state.append(state)
+        table.size.append(d.size)
+        table.source.append(source)
+        table.kind.append(d.kind)
+        table.haystack.append((d.path + "\n" + source).lower())
+        keys.append(f"{ROW_ORDER[state]}{d.path}")  # a string, not a tuple: nothing for the GC to track
+    table.order = array("l", sorted_in_steps(range(len(keys)), keys.__getitem__))
+    table.summary = summarise(table)
+    return table
+
+
+SORT_STEP = 5000  # rows sorted in one go: a C sort holds the GIL, and the UI thread waits for it
+
+
+def sorted_in_steps(items: Any, key: Any, reverse: bool = False) -> List[Any]:
+    """``sorted(items, key=key, reverse=reverse)`` in slices of ``SORT_STEP`` merged by
+    ``heapq.merge``: a worker sorting 100,000 paths in one C call would hold the GIL (and freeze
+    the UI thread) for its whole length; between slices the UI thread gets its turn."""
+    import heapq
+
+    items = list(items)
+    if len(items) <= SORT_STEP:
+        return sorted(items, key=key, reverse=reverse)
+    runs = []
+    for start in range(0, len(items), SORT_STEP):
+        runs.append(sorted(items[start:start + SORT_STEP], key=key, reverse=reverse))
+        time.sleep(0)
+    return list(heapq.merge(*runs, key=key, reverse=reverse))
+
+
+def row_table(deps: DependencySet, states: Optional[Dict[str, str]] = None) -> RowTable:
+    return _columns(deps, states)
+
+
+def build_rows(deps: DependencySet, states: Optional[Dict[str, str]] = None) -> List[DepRow]:
+    """The dependency view's rows, sorted, as a list (for scripts and tests; the panel keeps the
+    columns of :func:`row_table`)."""
+    table = _columns(deps, states)
+    return [table.row(i) for i in table.order]
+
+
+def summarise(table: RowTable) -> RowSummary:
+    counts = {IN_STORE: 0, TO_UPLOAD: 0, MISSING: 0, UNKNOWN: 0}
+    upload = known = 0
+    for state, size in zip(table.state, table.size):
+        counts[state] += 1
+        if state != MISSING:
+            known += size or 0
+            if state == TO_UPLOAD:
+                upload += size or 0
+    return RowSummary(counts, upload, known)
+
+
+class Rows(Sequence):
+    """Rows of a table in a given order (an ``array`` of row numbers), each made when read:
+    the view asks only for the rows on screen."""
+
+    def __init__(self, table: RowTable, order: Optional[array] = None) -> None:
+        self.table = table
+        self.order = table.order if order is None else order
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self.table.row(j) for j in self.order[i]]
+        return self.table.row(self.order[i])
+
+
+# State sorts by what needs the artist first (missing, to upload, ...), as the scan orders rows.
+_SORT_COLUMNS = ("state", "path", "size", "source")
+
+
+def filtered(table: RowTable, text: str, state: str, sort: Optional[Tuple[int, bool]] = None) -> array:
+    """The row numbers the table shows: of ``state`` ("all" = every one), holding every word of
+    ``text`` in their path or source, in ``sort`` (column, descending) order or the scan's. Pure,
+    so a worker computes it for a 100,000-file list while the UI thread stays free."""
+    order: Any = table.order
+    if state != "all":
+        states = table.state
+        order = [i for i in order if states[i] == state]
+    hay = table.haystack
+    for word in text.lower().split():  # one pass per word, each over fewer rows
+        order = [i for i in order if word in hay[i]]
+    if sort is not None:
+        column, descending = sort
+        if column == 0:
+            rank = {i: n for n, i in enumerate(table.order)}  # the scan's order is the state order
+            key: Any = rank.__getitem__
+        else:
+            values = getattr(table, _SORT_COLUMNS[column])
+            key = (lambda i: values[i] or 0) if column == 2 else values.__getitem__
+        order = sorted_in_steps(order, key, descending)
+    return array("l", order)
 
 
 @dataclass
@@ -269,63 +395,70 @@ class FormModel:
         )
 
 
-@dataclass
 class FileListModel:
-    """The scan's rows, the filter over them and the counts per state."""
+    """The scan's rows, the filter over them and the counts per state. ``rows`` and ``visible``
+    are lazy :class:`Rows` over one :class:`RowTable`."""
 
-    rows: List[DepRow] = field(default_factory=list)
-    visible: List[DepRow] = field(default_factory=list)
-    filter_text: str = ""
-    state_filter: str = "all"
-    store_word: str = "cloud"  # "team store" when the store is a folder (see ``state_labels``)
-    _counts: Optional[Dict[str, int]] = None
+    def __init__(self, store_word: str = "cloud") -> None:
+        self.store_word = store_word  # "team store" when the store is a folder (see ``state_labels``)
+        self.filter_text = ""
+        self.state_filter = "all"
+        self.sort: Optional[Tuple[int, bool]] = None  # (column, descending) the artist chose, kept across filters
+        self.clear()
 
-    def set_rows(self, rows: List[DepRow]) -> None:
-        self.rows, self._counts = rows, None
-        self.refilter()
+    def set_rows(self, rows: Any, visible: Optional[array] = None) -> None:
+        """``rows``: a :class:`RowTable` (or a list of :class:`DepRow`); ``visible`` row numbers a
+        worker filtered already spare the UI thread a pass."""
+        self.table = rows if isinstance(rows, RowTable) else _sorted_table(list(rows))
+        self.rows = Rows(self.table)
+        if visible is None:
+            self.refilter()
+        else:
+            self.visible = Rows(self.table, visible)
 
     def clear(self) -> None:
-        self.rows, self.visible, self._counts = [], [], None
+        self.table = RowTable([])
+        self.rows = self.visible = Rows(self.table)
 
-    def set_filter(self, text: Optional[str] = None, state: Optional[str] = None) -> None:
+    def set_filter(self, text: Optional[str] = None, state: Optional[str] = None, refilter: bool = True) -> None:
         if text is not None:
             self.filter_text = text
         if state is not None:
             if state not in STATE_FILTERS:
                 raise ValueError(f"unknown state filter {state!r}")
             self.state_filter = state
-        self.refilter()
+        if refilter:
+            self.refilter()
 
     def refilter(self) -> None:
-        words = self.filter_text.lower().split()
-        state = self.state_filter
-        rows = self.rows if state == "all" else [r for r in self.rows if r.state == state]
-        for word in words:  # one pass per word, each over fewer rows
-            rows = [r for r in rows if word in r.haystack]
-        self.visible = list(rows)
+        self.visible = Rows(self.table, filtered(self.table, self.filter_text, self.state_filter, self.sort))
 
     def counts(self) -> Dict[str, int]:
-        """Files per state (cached: rows do not change state until the next scan)."""
-        if self._counts is None:
-            out = {IN_STORE: 0, TO_UPLOAD: 0, MISSING: 0, UNKNOWN: 0}
-            for r in self.rows:
-                out[r.state] += 1
-            self._counts = out
-        return dict(self._counts)
+        """Files per state (counted once per list: rows do not change state until the next scan)."""
+        return dict(self.table.summary.counts)
+
+    def summary(self) -> RowSummary:
+        return self.table.summary
 
     def totals_text(self) -> str:
         """"132 files, 120 already in the cloud, 12 to upload, 1.2 GB, 1 missing" ("in the team
         store" for a store that is a folder)."""
-        c = self.counts()
+        summary = self.summary()
+        c = summary.counts
         parts = [plural(len(self.rows), "file")]
         if c[UNKNOWN]:
-            size = sum(r.size or 0 for r in self.rows if r.state != MISSING)
-            parts += [f"{c[UNKNOWN]} not checked against the {self.store_word} yet", human_size(size)]
+            parts += [f"{c[UNKNOWN]} not checked against the {self.store_word} yet", human_size(summary.known_bytes)]
         else:
-            size = sum(r.size or 0 for r in self.rows if r.state == TO_UPLOAD)
-            parts += [f"{c[IN_STORE]} already in the {self.store_word}", f"{c[TO_UPLOAD]} to upload", human_size(size)]
+            parts += [f"{c[IN_STORE]} already in the {self.store_word}", f"{c[TO_UPLOAD]} to upload",
+                      human_size(summary.upload_bytes)]
         parts.append(f"{c[MISSING]} missing")
         return ", ".join(parts)
+
+
+def _sorted_table(rows: List[DepRow]) -> RowTable:
+    table = RowTable(rows)
+    table.order = array("l", sorted(range(len(rows)), key=lambda i: f"{ROW_ORDER[rows[i].state]}{rows[i].path}"))
+    return table
 
 
 @dataclass

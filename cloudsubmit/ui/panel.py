@@ -181,6 +181,8 @@ class SubmitPanel(QtWidgets.QWidget):
         layout.addLayout(row)
         self.table = QtWidgets.QTableView()
         self.table.setModel(self.model)
+        # Qt starts the indicator descending, which would put the files in the store first
+        self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
         self.table.setWordWrap(False)
         self.table.setAlternatingRowColors(True)
@@ -239,7 +241,7 @@ class SubmitPanel(QtWidgets.QWidget):
         render = {"scene": self._render_all, "frames": self._render_frames, "options": self._render_options,
                   "rows": self._render_rows, "busy": self._render_busy, "status": self._render_status,
                   "error": self._render_busy, "progress": self._render_progress,
-                  "presets": self._render_presets}.get(topic)
+                  "presets": self._render_presets, "view": self._run_view}.get(topic)
         if render is not None:
             render()
         if topic in ("frames", "options", "busy") and self.controller.needs_rescan():
@@ -393,7 +395,7 @@ class SubmitPanel(QtWidgets.QWidget):
         run_exec(menu, self.table.viewport().mapToGlobal(pos))
 
     # -- actions -------------------------------------------------------------------------------
-    def _run(self, stage: str, make_task: Any, done: Any) -> None:
+    def _run(self, stage: str, make_task: Any, done: Any, partial: Any = None) -> None:
         c = self.controller
         try:
             task = make_task()
@@ -401,10 +403,17 @@ class SubmitPanel(QtWidgets.QWidget):
             c.failed(exc)
             return
         c.start(stage)
-        self.runner.run(task, done, c.failed, c.progress)
+        self.runner.run(task, done, c.failed, c.progress, partial=partial)
+
+    def _run_view(self) -> None:
+        """Filter/sort a big list on a worker: the UI thread only swaps the new list in."""
+        task = self.controller.view_task()
+        if task is not None:
+            self.runner.run(task, self.controller.view_done, self.controller.view_failed)
 
     def rescan(self, refresh_host: bool = True) -> None:
-        self._run("scan", lambda: self.controller.scan_task(refresh_host), self.controller.scan_done)
+        c = self.controller
+        self._run("scan", lambda: c.scan_task(refresh_host), c.scan_done, partial=c.scan_partial)
 
     def submit(self) -> None:
         self._run("submit", self.controller.submit_task, self.controller.submit_done)

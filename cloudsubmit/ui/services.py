@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
-from ..progress import ProgressCallback
+from ..progress import ProgressCallback, ProgressReport
 from ..scan.model import DependencySet
 
 
@@ -33,6 +33,15 @@ class SubmitRequest:
     render_options: Dict[str, str] = field(default_factory=dict)  # a preset's extra tokens
     post: Optional[List[Dict[str, Any]]] = None        # a preset's post stages (None = jobs.post)
     dry_run: bool = False                              # Export bundle: write it, submit nothing
+
+
+@dataclass
+class Partial(ProgressReport):
+    """A report that carries what a task has so far (``value``), ahead of its result: the scanned
+    files before the store has answered, so a 100,000-file shot shows rows within a second. Any
+    progress callback can take it as a report; the panel's worker hands ``value`` on unthrottled."""
+
+    value: Any = None
 
 
 @dataclass

@@ -18,14 +18,15 @@ ROLE_FOREGROUND = Qt.ItemDataRole.ForegroundRole
 ROLE_ALIGN = Qt.ItemDataRole.TextAlignmentRole
 ROLE_SORT = Qt.ItemDataRole.UserRole
 COLUMNS = ("State", "File", "Size", "Node / attribute")
+ROLES_USED = (ROLE_DISPLAY, ROLE_FOREGROUND, ROLE_TOOLTIP, ROLE_ALIGN)  # the view asks others too: answered at once
 STATE_COLOURS = {IN_STORE: "#3f9b4f", TO_UPLOAD: "#3b7dd8", MISSING: "#d64541"}
 ERROR_STYLE = "color: #d64541;"
 CLOUD_BLUE = "#3b7dd8"
 
 
 class DependencyModel(QtCore.QAbstractTableModel):
-    """The controller's visible rows, read in place: no per-row items, so 10,000 files cost one
-    list and a repaint of the rows on screen."""
+    """The controller's visible rows, read in place: no per-row items, and each row is made only
+    when the view asks for a cell on screen, so 100,000 files cost the view nothing more."""
 
     def __init__(self, controller: SubmitController, parent: Optional[QtCore.QObject] = None) -> None:
         super().__init__(parent)
@@ -33,7 +34,7 @@ class DependencyModel(QtCore.QAbstractTableModel):
         self._brushes = {k: QtGui.QBrush(QtGui.QColor(v)) for k, v in STATE_COLOURS.items()}
 
     def rowCount(self, parent: Any = QtCore.QModelIndex()) -> int:  # noqa: N802 (Qt API)
-        return 0 if parent.isValid() else len(self.controller.visible)
+        return 0 if parent.isValid() else len(self.controller.files.visible)
 
     def columnCount(self, parent: Any = QtCore.QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(COLUMNS)
@@ -44,9 +45,9 @@ class DependencyModel(QtCore.QAbstractTableModel):
         return None
 
     def data(self, index: Any, role: int = ROLE_DISPLAY) -> Any:
-        if not index.isValid():
+        if not index.isValid() or role not in ROLES_USED:
             return None
-        row: DepRow = self.controller.visible[index.row()]
+        row: DepRow = self.controller.files.visible[index.row()]  # made for this cell only (lazy rows)
         col = index.column()
         if role == ROLE_DISPLAY:
             return (self.controller.labels.get(row.state, row.state), row.path, human_size(row.size), row.source)[col]
@@ -59,10 +60,8 @@ class DependencyModel(QtCore.QAbstractTableModel):
         return None
 
     def sort(self, column: int, order: Any = Qt.SortOrder.AscendingOrder) -> None:
-        keys = (lambda r: r.state, lambda r: r.path, lambda r: r.size or 0, lambda r: r.source)
-        self.layoutAboutToBeChanged.emit()
-        self.controller.visible.sort(key=keys[column], reverse=order == Qt.SortOrder.DescendingOrder)
-        self.layoutChanged.emit()
+        """The controller sorts (on a worker for a big list) and says "rows" when it is done."""
+        self.controller.sort_rows(column, order == Qt.SortOrder.DescendingOrder)
 
     def refresh(self) -> None:
         self.beginResetModel()

@@ -15,12 +15,14 @@ from typing import Any, Callable, Dict, Optional
 from Qt import QtCore
 
 from ..progress import ProgressReport
+from .services import Partial
 
 THROTTLE_S = 0.05
 
 
 class _Signals(QtCore.QObject):
     progress = QtCore.Signal(object)
+    partial = QtCore.Signal(object)  # a task's result so far (services.Partial): never throttled
     finished = QtCore.Signal(object)
     failed = QtCore.Signal(object)
 
@@ -45,6 +47,8 @@ class Worker(QtCore.QRunnable):
 
     def _progress(self, rep: ProgressReport) -> bool:
         time.sleep(0)  # let the UI thread take the GIL: pure-Python work would otherwise starve it
+        if isinstance(rep, Partial):
+            self.signals.partial.emit(rep)
         now = time.monotonic()
         if now - self._last >= THROTTLE_S or (rep.total and rep.done >= rep.total):
             self._last = now
@@ -71,12 +75,16 @@ class TaskRunner(QtCore.QObject):
         self._workers: Dict[int, Worker] = {}
 
     def run(self, task: Callable[[Any], Any], done: Callable[[Any], None], failed: Callable[[BaseException], None],
-            progress: Optional[Callable[[ProgressReport], None]] = None) -> Worker:
+            progress: Optional[Callable[[ProgressReport], None]] = None,
+            partial: Optional[Callable[[Any], None]] = None) -> Worker:
+        """``partial`` hears what the task sends ahead of its result (a ``services.Partial``)."""
         worker = Worker(task)
         key = id(worker)
         self._workers[key] = worker
         self._callbacks[key] = (done, failed, progress)
         worker.signals.progress.connect(lambda rep, k=key: self._on_progress(k, rep))
+        if partial is not None:
+            worker.signals.partial.connect(lambda value, k=key: self._on_partial(k, value, partial))
         worker.signals.finished.connect(lambda res, k=key: self._on_end(k, 0, res))
         worker.signals.failed.connect(lambda exc, k=key: self._on_end(k, 1, exc))
         self.pool.start(worker)
@@ -86,6 +94,11 @@ class TaskRunner(QtCore.QObject):
         callbacks = self._callbacks.get(key)
         if callbacks and callbacks[2] is not None and not self._workers[key].cancelled:
             callbacks[2](rep)
+
+    def _on_partial(self, key: int, value: Any, partial: Callable[[Any], None]) -> None:
+        worker = self._workers.get(key)
+        if worker is not None and not worker.cancelled:
+            partial(value)
 
     def _on_end(self, key: int, which: int, value: Any) -> None:
         callbacks = self._callbacks.pop(key, None)

@@ -1,0 +1,125 @@
+"""The panel on a big shot (issue 13): the scanned rows show before the store has answered, and
+filtering or sorting a list this long happens on a worker, the UI thread only swapping the result
+in. Behaviour only; the timings are in bench/bench_panel.py."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import threading  # noqa: E402
+
+import pytest  # noqa: E402
+
+pytest.importorskip("Qt")
+pytest.importorskip("pytestqt")
+
+from cloudsubmit.ui import controller as controller_module  # noqa: E402
+from cloudsubmit.ui.controller import ASYNC_ROWS, SubmitController  # noqa: E402
+from cloudsubmit.ui.panel import SubmitPanel  # noqa: E402
+from cloudsubmit.units import human_size  # noqa: E402
+from cloudsubmit.vocabulary import IN_STORE, TO_UPLOAD, UNKNOWN  # noqa: E402
+
+from support.uifakes import FakeCore, listed_files  # noqa: E402
+
+WAIT_MS = 30_000
+N = ASYNC_ROWS + 5_000
+
+
+@pytest.fixture(autouse=True)
+def _user_dirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+
+
+class SlowStore(FakeCore):
+    """The store check waits until the test lets it answer (a warm resolve of a big shot takes
+    seconds); every third file is in the store already."""
+
+    def __init__(self, listed):
+        super().__init__([], listed=listed)
+        self.answer = threading.Event()
+
+    def resolve(self, paths, progress):
+        assert self.answer.wait(20), "the test never let the store answer"
+        return {p: IN_STORE if i % 3 == 0 else TO_UPLOAD for i, p in enumerate(paths)}
+
+
+def _panel(qtbot, tmp_path, core):
+    scene = tmp_path / "shot.ma"
+    scene.write_text("//Maya ASCII 2023 scene\n")
+    ctrl = SubmitController(core.services())
+    ctrl.load_scene(str(scene))
+    panel = SubmitPanel(ctrl)
+    qtbot.addWidget(panel)
+    panel.frames.setText("1-10")
+    return panel
+
+
+def _shown(panel):
+    return [panel.model.index(i, 1).data() for i in range(panel.model.rowCount())]
+
+
+def test_the_scanned_rows_show_while_the_store_is_still_checking(qtbot, tmp_path):
+    core = SlowStore(listed_files(N))
+    panel = _panel(qtbot, tmp_path, core)
+    panel.rescan()
+    qtbot.waitUntil(lambda: panel.model.rowCount() == N, timeout=WAIT_MS)
+    ctrl = panel.controller
+    assert ctrl.busy == "scan" and {r.state for r in ctrl.rows} == {UNKNOWN}  # rows first, states later
+    assert panel.totals.text() == f"{N} files, {N} not checked against the cloud yet, {human_size(N)}, 0 missing"
+    assert not panel.submit_button.isEnabled()
+    core.answer.set()
+    qtbot.waitUntil(lambda: not ctrl.busy, timeout=WAIT_MS)
+    in_store = (N + 2) // 3
+    assert panel.totals.text() == f"{N} files, {in_store} already in the cloud, {N - in_store} to upload, " \
+                                  f"{human_size(N - in_store)}, 0 missing"
+    assert panel.submit_button.isEnabled() and not ctrl.stale
+
+
+def test_filtering_and_sorting_a_big_list_run_on_a_worker(qtbot, tmp_path, monkeypatch):
+    threads = []
+    real = controller_module.filtered
+
+    def watched(rows, text, state, sort=None):  # observes where the work runs, then does it
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(rows, text, state, sort)
+
+    monkeypatch.setattr(controller_module, "filtered", watched)
+    core = SlowStore(listed_files(N, missing=2))
+    core.answer.set()
+    panel = _panel(qtbot, tmp_path, core)
+    panel.rescan()
+    qtbot.waitUntil(lambda: not panel.controller.busy, timeout=WAIT_MS)
+    panel.search.setText("tex_0001")  # 10 paths hold tex_0001x
+    assert panel.model.rowCount() == N + 2  # the keystroke returned before any filtering
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 10, timeout=WAIT_MS)
+    assert threads and not any(threads)
+    panel.model.sort(1, descending_order())
+    qtbot.waitUntil(lambda: _shown(panel)[:1] == ["/gs/show/tex/tex_00019.exr"], timeout=WAIT_MS)
+    assert _shown(panel) == [f"/gs/show/tex/tex_{i:05d}.exr" for i in range(19, 9, -1)]
+    panel.search.setText("")  # the sort stays when the filter goes
+    qtbot.waitUntil(lambda: panel.model.rowCount() == N + 2, timeout=WAIT_MS)
+    assert _shown(panel)[0] == f"/gs/show/tex/tex_{N - 1:05d}.exr"
+    assert not any(threads)
+
+
+def test_the_last_keystroke_wins_when_the_artist_types_on(qtbot, tmp_path):
+    core = SlowStore(listed_files(N))
+    core.answer.set()
+    panel = _panel(qtbot, tmp_path, core)
+    panel.rescan()
+    qtbot.waitUntil(lambda: not panel.controller.busy, timeout=WAIT_MS)
+    for text in ("t", "te", "tex_000", "tex_0000"):  # faster than a worker filters 25,000 rows
+        panel.search.setText(text)
+    qtbot.waitUntil(lambda: not panel.runner.busy() and panel.model.rowCount() == 10, timeout=WAIT_MS)
+    # the scan's order: what needs the artist first (to upload), then what the store has
+    assert _shown(panel) == [f"/gs/show/tex/tex_{i:05d}.exr" for i in (1, 2, 4, 5, 7, 8, 0, 3, 6, 9)]
+    panel.state_filter.setCurrentIndex(1)  # "in the cloud": every third
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 4, timeout=WAIT_MS)
+    assert _shown(panel) == [f"/gs/show/tex/tex_{i:05d}.exr" for i in (0, 3, 6, 9)]
+
+
+def descending_order():
+    from Qt import QtCore
+
+    return QtCore.Qt.SortOrder.DescendingOrder
