@@ -39,20 +39,27 @@ def measure(server: Server, argv: list, env: dict) -> dict:
     server.reset()
     wall, rss = peak_rss(argv, env, str(REPO), ok_codes=(0,))
     s = server.stats()
-    return {"wall_s": round(wall, 2), "requests": s["requests"], "mb_in": round(s["bytes_in"] / 1e6, 2),
+    got = {"wall_s": round(wall, 2), "requests": s["requests"], "mb_in": round(s["bytes_in"] / 1e6, 2),
             "content_mb_in": round(s["content_bytes_in"] / 1e6, 2), "range_gets": s["range_gets"],
             "range_kb": round(s["range_bytes"] / 1e3, 1), "peak_rss_mb": round(rss)}
+    print(f"{' '.join(argv[:4])} ...: {got}", file=sys.stderr, flush=True)  # a long run shows what it has so far
+    return got
 
 
-def publish(url: str, env: dict, job: str, paths: list) -> None:
-    """Write a job's inputs manifest the way the upload stage does (the files are in the store)."""
-    os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})
-    sys.path.insert(0, str(REPO))
+def publish(url: str, env: dict, job: str, paths: list, work: Path) -> None:
+    """Write a job's inputs manifest the way the upload stage does (the files are in the store),
+    in a child process: the node runs' peak RSS must not inherit this process's."""
+    listing = work / f"{job}.files.json"
+    listing.write_text(json.dumps(paths))
+    peak_rss([sys.executable, __file__, "--publish", url, job, str(listing)], env, str(REPO), ok_codes=(0,))
+
+
+def publish_here(url: str, cache: str, job: str, paths: list) -> None:
     from cloudsubmit.config import load_config
     from cloudsubmit.store import open_store, resolve
     from cloudsubmit.store.manifest import inputs_manifest, write_inputs
 
-    store = open_store(url, load_config(overrides={"store.hash_cache": env["XDG_CACHE_HOME"] + "/publish.sqlite"}))
+    store = open_store(url, load_config(overrides={"store.hash_cache": cache + "/publish.sqlite"}))
     try:
         res = resolve(paths, store)
         assert not res.to_upload, "publish: files not in the store"
@@ -66,7 +73,12 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=int(os.environ.get("BENCH_PACKS_FILES", 100_000)))
     ap.add_argument("--few", type=int, default=12, help="files a node materialises in the ranged-GET run")
     ap.add_argument("--workdir", default=None, help="where the files are written (default: a temp dir)")
+    ap.add_argument("--publish", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.publish:
+        url, job, listing = args.publish
+        publish_here(url, os.environ["XDG_CACHE_HOME"], job, json.loads(Path(listing).read_text()))
+        return
     work = Path(args.workdir or tempfile.mkdtemp(prefix="cs-bench-packs-"))
     src, copy = work / "artist_a" / "shot020", work / "artist_b" / "shot020_copy"
     files = make_files(src, args.files)
@@ -89,8 +101,8 @@ def main() -> None:
         out["cloudsubmit_teammate"] = measure(server, cs + ["upload", "--store", url, "--json", "--manifest",
                                                             str(work / "b.json")], machine["b"])
         few = random.Random(5).sample(files, min(args.few, len(files)))
-        publish(url, machine["a"], "few", few)
-        publish(url, machine["a"], "whole", files)
+        publish(url, machine["a"], "few", few, work)
+        publish(url, machine["a"], "whole", files, work)
         node = cs + ["materialise", "--store", url, "--json"]
         out["node_few_files"] = measure(server, node + ["few", "--session", str(work / "s_few"), "--cache",
                                                         str(work / "nc_few")], machine["node"])

@@ -60,6 +60,30 @@ def test_snapshot_is_every_host_answer_as_plain_data():
     assert snap.layer_frames["rs_beauty"] == (1001.0, 1096.0, 1.0) and len(snap.refs) == 5
 
 
+def test_a_live_layer_is_read_with_its_overrides_and_the_artists_layer_is_put_back():
+    # Maya applies a layer's render setup overrides only while it is visible: its range and
+    # renderer are read with it made visible, then the artist's layer and "unmodified" come back.
+    cmds = maya_scene("/p")
+    cmds.nodes["defaultRenderGlobals"]["layers"] = {"rs_fx": {"startFrame": 1040.0, "endFrame": 1060.0,
+                                                              "currentRenderer": "redshift"}}
+    cmds.nodes.update({"rs_fx": {"type": "renderLayer"}, "rs_off": {"type": "renderLayer", "renderable": False}})
+    with installed(maya_modules(cmds)):
+        host = MayaHost()
+        assert host.layers() == ["defaultRenderLayer", "rs_beauty", "rs_fx"]   # rs_off is not rendered
+        assert host.frame_range("rs_fx") == (1040.0, 1060.0, 1.0) and host.renderer("rs_fx") == "redshift"
+        assert host.frame_range("defaultRenderLayer") == (1001.0, 1096.0, 1.0)   # visible: no switch
+        assert cmds.layer == "defaultRenderLayer" and not host.is_modified()
+        assert cmds.switches == ["rs_fx", "defaultRenderLayer", "rs_fx", "defaultRenderLayer"]
+        snap = base.snapshot(host)
+    assert snap.layer_frames == {"defaultRenderLayer": (1001.0, 1096.0, 1.0), "rs_beauty": (1001.0, 1096.0, 1.0),
+                                 "rs_fx": (1040.0, 1060.0, 1.0)}
+    assert snap.layer_renderers["rs_fx"] == "redshift" and cmds.layer == "defaultRenderLayer"
+    cmds.modified = True    # an artist's unsaved change stays flagged
+    with installed(maya_modules(cmds)):
+        MayaHost().frame_range("rs_fx")
+    assert cmds.modified
+
+
 def test_maya_menu_only_in_interactive_sessions():
     cmds = maya_scene("/p")
     with installed(maya_modules(cmds)):

@@ -30,10 +30,14 @@ def test_demo_renders_images_and_second_run_uploads_nothing(cli, tmp_path):
     assert f"store:    {(work / 'store').as_uri()} (the demo's own; a studio sets store.url)" in lines
     assert "upload   ... done (10 files, 4.0 KB sent, 0 already in the store)" in lines
     assert lines.index("render   ... 2/2 nodes done") < [i for i, ln in enumerate(lines) if ln.startswith("download ...")][0]
-    assert f"download ... done: 3 images into {work / 'demo_shot' / 'images' / 'demo'}" in lines
+    # the images land where the scan said the scene renders them: images/<Scene>/<RenderLayer>/beauty
+    folder = work / "demo_shot" / "images" / "shot010_lighting" / "masterLayer"
+    assert f"  {folder / 'beauty'}  (defaultRenderGlobals.imageFilePrefix)" in lines
+    assert f"download ... done: 3 images into {folder}" in lines
     assert not [ln for ln in lines + first.stderr.splitlines() if "write:" in ln or "run:" in ln]
-    images = sorted((work / "demo_shot" / "images" / "demo").glob("*.png"))
-    assert [p.name for p in images] == [f"shot010_lighting.{f:04d}.png" for f in (1, 2, 3)]
+    images = sorted(folder.glob("*.png"))
+    assert [p.name for p in images] == [f"beauty.{f:04d}.png" for f in (1, 2, 3)]
+    assert f"images:   {folder} (3 files)" in lines
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in images)
     second = cli("demo", "--work-dir", str(work))
     assert second.returncode == 0, second.stderr
@@ -61,7 +65,7 @@ def test_submit_through_s3_with_a_local_run(tmp_path, s3_bucket, min_files):
     result = submit_scene(str(scene), SubmitOptions(frames="1-3", chunk=1, renderer="demo", scheduler="local",
                           output_dir=str(out), scout=False), cfg)
     assert result.local["state"] == "done", result.local
-    assert sorted(p.name for p in out.glob("*.png")) == [f"shot010_lighting.{f:04d}.png" for f in (1, 2, 3)]
+    assert sorted(p.name for p in out.glob("*.png")) == [f"beauty.{f:04d}.png" for f in (1, 2, 3)]
     st = job_status(result.bundle)
     assert st.state == "done" and st.stages["render"].done == 3
     import boto3

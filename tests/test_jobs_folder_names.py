@@ -94,7 +94,7 @@ def test_frames_land_in_an_output_folder_named_anything(tmp_path, name):
     result = submit_scene(str(scene), SubmitOptions(frames="1-2", chunk=1, scheduler="local", output_dir=str(out)),
                           _config(tmp_path))
     assert result.local["state"] == "done", result.local
-    assert sorted(p.name for p in out.glob("*.png")) == ["shot010_lighting.0001.png", "shot010_lighting.0002.png"]
+    assert sorted(p.name for p in out.glob("*.png")) == ["beauty.0001.png", "beauty.0002.png"]  # the scene's prefix
     keys = [p.name for p in (tmp_path / "store" / "jobs" / result.job_id / "outputs").iterdir()]
     assert sorted(keys) == ["render_0001.json", "render_0002.json"]
     manifest = json.loads((tmp_path / "store" / "jobs" / result.job_id / "outputs" / keys[0]).read_text("utf-8"))

@@ -219,7 +219,7 @@ def test_stages_run_on_their_slots_and_frames_come_home_to_a_hostile_shot_folder
     assert sorted(r[0] for r in rows) == ["download", "render_0001", "render_0002", "upload"]
     assert job_status(str(job["bundle"])).state == "done"
     images = job["scene"].parent.parent / "images"
-    assert _shot_frames(images) == [f"shot010_lighting.{f:04d}.png" for f in (1, 2, 3, 4)]
+    assert _shot_frames(images) == [f"beauty.{f:04d}.png" for f in (1, 2, 3, 4)]  # named as the scene's image prefix says
     shows = job["scene"].parent.parent.parent
     assert sorted(p.name for p in shows.iterdir()) == ["cloudsubmit", HOSTILE_SHOT]  # nothing lands beside it
 
@@ -258,7 +258,7 @@ def test_condor_submit_dag_path_and_a_tab_in_the_output_folder(farm):
     job = farm.jobs["command"]
     rows = farm.history(job["clusters"][0])
     assert _slots(rows) == {"upload": {"intra"}, "render": {"cloud"}, "download": {"intra"}}, rows
-    assert _frames(farm.pool.work / "command" / "tab\tout") == [f"shot010_lighting.{f:04d}.png" for f in (1, 2, 3, 4)]
+    assert _frames(farm.pool.work / "command" / "tab\tout") == [f"beauty.{f:04d}.png" for f in (1, 2, 3, 4)]
 
 
 def test_idle_and_held_nodes_are_explained_by_the_pool_and_cancel_removes_the_dag(farm):

@@ -231,6 +231,20 @@ def test_unknown_plugin_node_is_typed_by_attributes_and_requires(tmp_path):
     assert result.warnings == []
 
 
+def test_plugin_type_ids_from_the_plugins_own_source_type_nodes_without_requires(tmp_path):
+    # AbcImport's AlembicNode, Maya's gpuCache and OpenUSD's reference assembly by their MTypeIds
+    # (maya_binary_types.yaml says where each comes from): typed at once, no guess, no warning.
+    w = MbWriter()
+    w.node(0x00082697, "crowd_AlembicNode", [w.string("fn", "/abc/crowd.abc")])
+    w.node(0x580000C4, "setShape", [w.string("cfn", "/abc/set_gpu.abc")])
+    w.node(0x0010A251, "propAssembly", [w.string("fp", "/usd/prop.usda")])
+    result = read(w.write(tmp_path / "typed.mb"))
+    assert sorted((r.node_type, r.source, r.kind) for r in result.refs) == [
+        ("AlembicNode", "crowd_AlembicNode.abc_File", "cache"), ("gpuCache", "setShape.cacheFileName", "cache"),
+        ("pxrUsdReferenceAssembly", "propAssembly.filePath", "usd")]
+    assert result.warnings == []
+
+
 def test_string_arrays_give_one_ref_per_element(tmp_path):
     w = MbWriter(wide=False).requires("AbcImport", "1.0")
     w.node(0x0012ABCE, "crowd_AlembicNode", [

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cloudsubmit.frames import range_spec
 from cloudsubmit.scan import scan_scene
 
 CORPUS = Path(__file__).resolve().parent / "fixtures" / "real" / "maya"
@@ -23,7 +24,8 @@ def _scene(expected: dict, request) -> Path:
 
 
 def _absolute(path: str, base: Path) -> str:
-    return path if path.startswith("/") else (base / path).as_posix()
+    absolute = path.startswith("/") or path[1:3] == ":/"   # the saving machine's (POSIX or a drive)
+    return path if absolute else (base / path).as_posix()
 
 
 @pytest.mark.parametrize("expectation", EXPECTATIONS, ids=lambda p: p.name)
@@ -39,3 +41,5 @@ def test_a_real_scene_lists_what_it_really_references(expectation, request):
     assert unloaded == set(expected.get("unloaded") or ())   # loaded per the -rdi table: scanned inside
     assert result.frames == expected["frames"]
     assert sorted(o.path for o in result.outputs) == sorted(_absolute(p, scene.parent) for p in expected["outputs"])
+    own = {layer: range_spec(*frames) for layer, frames in result.info.layer_frames.items()}
+    assert own == (expected.get("layer_frames") or {})   # render setup overrides, read offline

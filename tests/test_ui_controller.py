@@ -304,7 +304,7 @@ def test_real_services_scan_resolve_submit_and_follow_a_local_run(tmp_path):
     assert ctrl.finished() and {s.stage: (s.state, s.done) for s in ctrl.stages}["render"] == ("done", 3)
     bars = ctrl.bars.bars  # one bar per stage, the counts the status read
     assert (bars["render (cloud)"].fraction, bars["render (cloud)"].text) == (1.0, "render (cloud): 3/3  done")
-    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [f"shot010_lighting.{f:04d}.png" for f in (1, 2, 3)]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [f"beauty.{f:04d}.png" for f in (1, 2, 3)]
     subs = [p.read_text() for p in Path(ctrl.job.bundle).glob("*.sub")]
     assert subs and all("priority = 3" in text for text in subs)  # the panel's priority reached HTCondor
     scanned(ctrl)  # the team store now has every file

@@ -99,7 +99,7 @@ def test_export_bundle_writes_it_without_submitting_and_resubmit_submits_it(qtbo
     res = cli(*flags, "resubmit", str(bundle), "--scheduler", "local", "--json")
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["local"]["state"] == "done"
-    assert sorted(p.name for p in (work / "images").glob("*.png")) == [f"shot010_lighting.{f:04d}.png" for f in (1, 2, 3)]
+    assert sorted(p.name for p in (work / "images").glob("*.png")) == [f"beauty.{f:04d}.png" for f in (1, 2, 3)]
     opened = []
     panel._open_url = lambda url: opened.append(url.toLocalFile()) or True
     panel._render_busy()

@@ -57,7 +57,7 @@ def demo_settings(work: Path) -> Dict[str, Any]:
         "jobs.renderer": "demo",
         "jobs.scheduler": "local",
         "jobs.chunk": 2,
-        "jobs.output_dir": str(work / "demo_shot" / "images" / "demo"),
+        # no jobs.output_dir: the images go where the scan says the scene renders them
     }
 
 
@@ -157,7 +157,7 @@ class StageLines:
 def _report(result: Any, cfg: Config, work: Path) -> int:
     bundle = Path(result.bundle)
     up = _result_json(bundle, "upload")
-    out = Path(cfg["jobs"]["output_dir"])
+    out = Path((result.output_dirs or [cfg["jobs"]["output_dir"]])[0])
     images = sorted(out.glob("*.png"))
     state = (result.local or {}).get("state", "?")
     print(f"\njob:      {result.job_id} ({state})")

@@ -8,7 +8,8 @@ does. Unloaded references are still needed on the farm: they are flagged ``defer
 offline."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional
 
 from ..scan.model import RawRef
 from ..scan.readers import host_extensions
@@ -19,6 +20,25 @@ def maya_cmds() -> Any:
     import maya.cmds as cmds
 
     return cmds
+
+
+@contextmanager
+def visible_layer(cmds: Any, layer: str) -> Iterator[None]:
+    """Maya applies a render layer's overrides (render setup or legacy) only while it is the
+    visible layer, so a value "in layer X" is read with X made visible; the artist's own layer is
+    put back afterwards, and a scene that was unmodified is left unmodified (switching marks it)."""
+    current = cmds.editRenderLayerGlobals(query=True, currentRenderLayer=True) if layer else layer
+    if not layer or current == layer:
+        yield
+        return
+    modified = bool(cmds.file(query=True, modified=True))
+    cmds.editRenderLayerGlobals(currentRenderLayer=layer)
+    try:
+        yield
+    finally:
+        cmds.editRenderLayerGlobals(currentRenderLayer=current)
+        if not modified:
+            cmds.file(modified=False)
 
 
 class MayaHost(Host):
@@ -51,10 +71,12 @@ class MayaHost(Host):
         return scene
 
     def frame_range(self, layer: str = "") -> FrameRange:
+        """The render range, in ``layer`` when one is named (its render setup overrides)."""
         cmds = maya_cmds()
-        start = cmds.getAttr("defaultRenderGlobals.startFrame")
-        end = cmds.getAttr("defaultRenderGlobals.endFrame")
-        step = cmds.getAttr("defaultRenderGlobals.byFrameStep") or 1.0
+        with visible_layer(cmds, layer):
+            start = cmds.getAttr("defaultRenderGlobals.startFrame")
+            end = cmds.getAttr("defaultRenderGlobals.endFrame")
+            step = cmds.getAttr("defaultRenderGlobals.byFrameStep") or 1.0
         return (float(start), float(end), float(step))
 
     def cameras(self) -> List[str]:
@@ -68,15 +90,18 @@ class MayaHost(Host):
         return renderable + others
 
     def layers(self) -> List[str]:
-        """Local render layers (a referenced file's layers are not this scene's to render)."""
+        """Local renderable render layers (a referenced file's layers are not this scene's to
+        render, and a layer turned off is not rendered), as the offline reader lists them."""
         cmds = maya_cmds()
         return [
             name for name in cmds.ls(type="renderLayer") or []
-            if not cmds.referenceQuery(name, isNodeReferenced=True)
+            if not cmds.referenceQuery(name, isNodeReferenced=True) and cmds.getAttr(name + ".renderable")
         ]
 
     def renderer(self, layer: str = "") -> str:
-        return maya_cmds().getAttr("defaultRenderGlobals.currentRenderer") or ""
+        cmds = maya_cmds()
+        with visible_layer(cmds, layer):
+            return cmds.getAttr("defaultRenderGlobals.currentRenderer") or ""
 
     def variables(self) -> Dict[str, str]:
         root = maya_cmds().workspace(query=True, rootDirectory=True) or ""

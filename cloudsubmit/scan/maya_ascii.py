@@ -32,6 +32,7 @@ from . import mel
 from .gc_pause import paused_gc
 from .attributes import AttrRule, frame_value_names, helper_names, load_table, name_map, number, rule_refs
 from .maya_info import DEFAULT_NODE_TYPES, INFO_ATTRS, build_info, info_names
+from .maya_layers import LINK_ATTRS
 from .maya_references import edited_plugs, load_states, local_name
 from .model import RawRef, ReadContext, ReadResult
 
@@ -39,6 +40,7 @@ BLOCK = 1 << 20
 HEADER = b"//Maya ASCII"
 _COPY_NUMBER_RE = re.compile(r"\{\d+\}$")
 _INFO_TYPES = frozenset(INFO_ATTRS) | {"renderLayer"}
+_LINKS = frozenset(LINK_ATTRS)
 
 # ``setAttr [flags] "node.attr" value``; ``{owner}`` is ``+`` where the node must be named (outside
 # a node's body) and ``*`` inside one (``".ftn"`` sets the body's node).
@@ -62,7 +64,8 @@ _TOP = (
     r"|" + _SET.replace("{owner}", "+") +
     r"|" + _EDITS +
     r"|file[ \t]+(?P<fargs>(?:{string}|[^\";])*)(?=;)(?P<File>)"
-    r"|connectAttr[ \t]+\"[^\"\n]*\"[ \t]+\"(?P<cnode>[^\".\n]*)\.(?:{frame_names})\"(?P<Connect>)"
+    r"|connectAttr[ \t]+\"(?P<csrc>[^\"\n]*)\"[ \t]+\"(?P<cnode>[^\".\n]*)\.(?P<cattr>(?:{frame_names})|"
+    + "|".join(LINK_ATTRS) + r")\"(?P<Connect>)"  # a frame attribute driven, or a render setup list (maya_layers)
 )
 _BODY = _SET.replace("{owner}", "*").replace("(?P<Set>)", "")   # findall: (node, attr, string, value)
 # Where a statement can start: after the ``;`` ending the previous one, then blank and comment lines.
@@ -159,6 +162,7 @@ class _Scan:
         self.warnings: List[str] = []
         self.depth_table: List[Tuple[int, str, bool]] = []   # file -rdi: (depth, reference node, unloaded)
         self.edits: List[Tuple[str, str]] = []                # reference edits: (node, attribute)
+        self.links: List[Tuple[str, str, str]] = []           # render setup: (source, destination, attribute)
         self._handlers = {"Node": self._node, "Set": self._set, "Edits": self._edits,
                           "File": self._reference, "Connect": self._connect}
 
@@ -244,7 +248,12 @@ class _Scan:
                                         node_type=rule.node_type, follow=rule.follow))
 
     def _connect(self, m: "re.Match") -> None:
-        self.connected_frames.add(self.text(m.group("cnode")))
+        attr = self.text(m.group("cattr"))
+        if attr in _LINKS:  # a render setup list connection (maya_layers)
+            src = self.text(m.group("csrc")).split(".", 1)[0]
+            self.links.append((src.lstrip(":"), self.text(m.group("cnode")).lstrip(":"), attr))
+        else:
+            self.connected_frames.add(self.text(m.group("cnode")))
 
     def _named(self, name: str) -> Optional[_Node]:
         """A node by name; Maya's default nodes (``:defaultRenderGlobals``) exist unannounced."""
@@ -308,7 +317,9 @@ class _Scan:
                 if raw is not None:
                     refs += _refs_for(node, rule, helpers, raw, node.name in connected)
         info_nodes = {n.name: (n.type, n.parent, n.values) for n in self.node_list if n.type in _INFO_TYPES}
-        info, outputs = build_info(info_nodes)
+        time1 = self.nodes.get("time1")
+        info, outputs = build_info(info_nodes, self.links, time1.values.get("outTime") if time1 else None,
+                                   time_values=True)
         return ReadResult(refs=refs + outputs, warnings=self.warnings, info=info)
 
 

@@ -7,6 +7,7 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .attributes import flag, number
+from .maya_layers import SETUP_ATTRS, Link, LayerSettings, layer_settings
 from .model import RawRef, SceneInfo
 
 # (node type) -> {long name: short name} of the attributes that describe the scene.
@@ -19,6 +20,8 @@ INFO_ATTRS: Dict[str, Dict[str, str]] = {
     "camera": {"renderable": "rnd"},
     "renderLayer": {"renderable": "rndr"},
     "aiAOV": {"name": "aovn", "enabled": "aoven"},
+    "time": {"outTime": "o"},
+    **SETUP_ATTRS,
 }
 # Nodes every scene has and edits with ``select -ne :name`` instead of creating them.
 DEFAULT_NODE_TYPES = {
@@ -47,12 +50,16 @@ def info_names() -> Dict[str, Dict[str, str]]:
     return out
 
 
-def build_info(nodes: Mapping[str, Tuple[str, str, Dict[str, Any]]]) -> Tuple[SceneInfo, List[RawRef]]:
-    """``nodes``: name -> (type, parent, {long attr: value}). Returns the info and the render
-    output paths as output ``RawRef`` (kind ``render``, resolved by the scanner)."""
+def build_info(nodes: Mapping[str, Tuple[str, str, Dict[str, Any]]], links: Sequence[Link] = (),
+               current_frame: Any = None, time_values: bool = False) -> Tuple[SceneInfo, List[RawRef]]:
+    """``nodes``: name -> (type, parent, {long attr: value}); ``links``: the render setup
+    connections (:mod:`maya_layers`); ``current_frame``: ``time1.outTime`` where the reader
+    decodes it (what Maya renders with Animation off); ``time_values``: the reader decodes
+    time attributes, so an unset start/end means Maya's defaults (the .mb reader does not yet:
+    its scenes fall back to the playback range). Returns the info and the render output paths as output
+    ``RawRef`` (kind ``render``, resolved by the scanner), one per renderable layer, camera and AOV
+    with each layer's own overrides applied."""
     info = SceneInfo()
-    outputs: List[RawRef] = []
-    renderable_layers: List[str] = []
     passes: List[str] = []
     globals_values: Optional[Dict[str, Any]] = None
     for name, (ntype, parent, values) in nodes.items():
@@ -64,18 +71,49 @@ def build_info(nodes: Mapping[str, Tuple[str, str, Dict[str, Any]]]) -> Tuple[Sc
                 info.frame_start, info.frame_end = playback
         elif ntype == "camera" and flag(values.get("renderable", "yes")):
             info.cameras.append(parent or name)
-        elif ntype == "renderLayer":
-            info.layers.append(name)
-            if flag(values.get("renderable", "yes")):
-                renderable_layers.append(layer_file_name(name))
+        elif ntype == "renderLayer" and flag(values.get("renderable", "yes")):
+            info.layers.append(name)   # what "--layer all" renders: a layer turned off is not
         elif ntype == "aiAOV" and flag(values.get("enabled", "yes")) and values.get("name"):
             passes.append(str(values["name"]))
     if globals_values is None:
-        return info, outputs
-    prefix = _render_globals(info, globals_values)
-    for value in render_outputs(prefix, renderable_layers, info.cameras, passes):
-        outputs.append(RawRef(value=value, source="defaultRenderGlobals.imageFilePrefix", kind="render", output=True))
-    return info, outputs
+        return info, []
+    _render_globals(info, globals_values, current_frame, time_values)
+    layers = [s for s in layer_settings(nodes, links, globals_values) if s.renderable]
+    outputs: List[RawRef] = []
+    for setting in layers:
+        paths = _layer_outputs(setting, len(layers) > 1, passes)
+        info.layer_outputs[setting.layer] = paths
+        info.layer_cameras[setting.layer] = list(setting.cameras)
+        outputs += [RawRef(value=v, source="defaultRenderGlobals.imageFilePrefix", kind="render", output=True)
+                    for v in paths]
+        own = _frames(setting.globals, time_values)
+        if own is not None and own != (info.frame_start, info.frame_end, info.frame_step):
+            info.layer_frames[setting.layer] = own
+    if not layers:  # no renderable layer: still say where the scene's own images would go
+        outputs = [RawRef(value=v, source="defaultRenderGlobals.imageFilePrefix", kind="render", output=True)
+                   for v in render_outputs(_prefix(globals_values), [], info.cameras, passes)]
+    unique = {o.value: o for o in outputs}
+    return info, list(unique.values())
+
+
+def _layer_outputs(setting: LayerSettings, several_layers: bool, passes: Sequence[str]) -> List[str]:
+    """One layer's image paths. Maya puts each layer's and each camera's images in a folder of
+    their own when the scene renders more than one and the prefix does not name them with a
+    token (Maya's "Subfolders and names of rendered images")."""
+    prefix = _prefix(setting.globals)
+    folders = [f"<{token}>" for token, several in (("RenderLayer", several_layers), ("Camera", len(setting.cameras) > 1))
+               if several and not _TOKEN_RES[token].search(prefix)]
+    prefix = "/".join(folders + [prefix])
+    return render_outputs(prefix, [layer_file_name(setting.layer)], setting.cameras, passes)
+
+
+def _frames(values: Mapping[str, Any], defaults: bool = True) -> Optional[Tuple[float, float, float]]:
+    """The render range defaultRenderGlobals (with a layer's overrides) says. Maya writes only
+    values that differ from the defaults, so with Animation on an unset start/end is 1/10."""
+    start, end = number(values.get("startFrame", "")), number(values.get("endFrame", ""))
+    if start is None and end is None and not (defaults and flag(values.get("animation", "no"))):
+        return None
+    return (1.0 if start is None else start, 10.0 if end is None else end, number(values.get("byFrameStep", "")) or 1.0)
 
 
 def layer_file_name(layer: str) -> str:
@@ -108,12 +146,17 @@ def _playback_range(script: str) -> Optional[Tuple[float, float]]:
     return (float(start), float(end)) if start is not None and end is not None else None
 
 
-def _render_globals(info: SceneInfo, values: Dict[str, Any]) -> str:
-    """Fill the info from defaultRenderGlobals; returns the image file prefix."""
-    info.renderer = str(values.get("currentRenderer") or "")
-    start, end = number(values.get("startFrame", "")), number(values.get("endFrame", ""))
-    if start is not None or end is not None:
-        info.frame_start = start if start is not None else 1.0
-        info.frame_end = end if end is not None else 10.0  # Maya's defaults for the render range
-        info.frame_step = number(values.get("byFrameStep", "")) or 1.0
+def _prefix(values: Mapping[str, Any]) -> str:
     return str(values.get("imageFilePrefix") or "") or "<Scene>"  # Maya's default: the scene's name
+
+
+def _render_globals(info: SceneInfo, values: Dict[str, Any], current: Any = None, defaults: bool = False) -> None:
+    """Fill the info from defaultRenderGlobals (the scene's own values, no layer's overrides).
+    With Animation off and no range set, Maya renders the current frame (``time1``)."""
+    info.renderer = str(values.get("currentRenderer") or "")
+    own = _frames(values, defaults)
+    frame = number(current)
+    if own is None and frame is not None:
+        own = (frame, frame, 1.0)
+    if own is not None:
+        info.frame_start, info.frame_end, info.frame_step = own

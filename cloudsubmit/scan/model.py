@@ -75,14 +75,16 @@ class SceneInfo:
     frame_step: Optional[float] = None
     renderer: str = ""
     cameras: List[str] = field(default_factory=list)
-    layers: List[str] = field(default_factory=list)   # Maya render layers
+    layers: List[str] = field(default_factory=list)   # renderable Maya render layers (renderLayer node names)
     rops: List[str] = field(default_factory=list)     # Houdini output drivers
     project: str = ""                                 # Maya project root, if found
     variables: Dict[str, str] = field(default_factory=dict)  # $HIP, $JOB, ... from the scene
     # Per layer (Maya render layer or Houdini ROP): its own (start, end, step) where render setup
-    # or the ROP overrides the scene's, and the output folders it writes (cut before tokens).
+    # or the ROP overrides the scene's; Maya: the image paths each layer writes, as its prefix names
+    # them (relative to the images folder, <Scene> still a token), and its renderable cameras.
     layer_frames: Dict[str, Tuple[float, float, float]] = field(default_factory=dict)
     layer_outputs: Dict[str, List[str]] = field(default_factory=dict)
+    layer_cameras: Dict[str, List[str]] = field(default_factory=dict)   # Maya: renderable cameras per layer
 
 
 @dataclass

@@ -1,7 +1,11 @@
 """A stand-in renderer for the demo and tests: reads the scene (so a missing input fails like a
 real renderer would) and writes one real PNG per frame, using only the standard library.
 
-    python -m cloudsubmit.stages.imagegen --scene S --frames 1-10 --out DIR"""
+    python -m cloudsubmit.stages.imagegen --scene S --frames 1-10 --out DIR
+
+Images are named as the scene's render settings name them (a Maya scene's image file prefix:
+``<Scene>/<RenderLayer>/beauty`` gives ``beauty.0001.png``), so what ``scan`` reports as the
+output is what appears; other scenes give ``<scene stem>.0001.png``."""
 from __future__ import annotations
 
 import argparse
@@ -36,6 +40,25 @@ def frame_image(seed: int, frame: int) -> bytes:
     return png_bytes(SIZE, SIZE, rows)
 
 
+def image_name(scene: str) -> str:
+    """The file name the scene's first declared output gives its images (its last path part,
+    ``<Scene>`` filled in), or the scene's stem when it declares none or cannot be read."""
+    from ..errors import CloudSubmitError
+    from ..scan.model import ReadContext
+    from ..scan.readers import READERS, scene_extension
+
+    import importlib
+
+    stem = Path(scene).stem
+    module = READERS.get(scene_extension(scene))
+    try:
+        refs = importlib.import_module(module).read(scene, ReadContext()).refs if module else []
+    except CloudSubmitError:
+        refs = []
+    names = [r.value.replace("<Scene>", stem).rsplit("/", 1)[-1] for r in refs if r.output and r.kind == "render"]
+    return next((n for n in names if n and "<" not in n), stem)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     from ..frames import parse_frames
 
@@ -51,7 +74,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = Path(args.scene).stem
+    stem = image_name(args.scene)
     for frame in parse_frames(args.frames):
         target = out / f"{stem}.{frame:04d}.png"
         tmp = out / f".tmp-{target.name}"

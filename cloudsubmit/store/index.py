@@ -296,27 +296,27 @@ class TeamIndex:
         raise StoreError(f"store {self.backend.url}: index keeps changing while being read; try again")
 
     def _fetch(self, keys: List[str]) -> List[str]:
-        """Fetch, validate and ingest ``keys``; return the keys that no longer exist."""
+        """Fetch, validate and ingest ``keys``, each as soon as it arrives (a first look at a
+        million entries holds a few shards at a time, not all); return the keys that no longer
+        exist."""
         vanished: List[str] = []
 
-        def one(key: str) -> Optional[Tuple[str, List[IndexEntry], str]]:
+        def one(key: str) -> None:
             try:
                 data = with_retries(partial(self.backend.get_bytes, key))  # a reset mid-body is retried
             except StoreError:
                 if self.backend.exists(key):
                     raise
                 vanished.append(key)
-                return None
-            return (key,) + _checked(key, data)
+                return
+            self.view.add_shard(key, *_checked(key, data))
 
         if len(keys) <= 2:
-            fetched = [one(key) for key in keys]
+            for key in keys:
+                one(key)
         else:
             with ThreadPoolExecutor(max_workers=8) as pool:
-                fetched = list(pool.map(one, keys))
-        for got in fetched:
-            if got is not None:
-                self.view.add_shard(*got)
+                list(pool.map(one, keys))
         return vanished
 
     def problem_lines(self) -> List[str]:

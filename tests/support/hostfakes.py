@@ -24,6 +24,8 @@ class FakeCmds:
         self.menus: Dict[str, Dict[str, Any]] = {}
         self.menu_items: List[Dict[str, Any]] = []
         self.deleted: List[str] = []
+        self.layer = "defaultRenderLayer"   # the visible render layer
+        self.switches: List[str] = []
 
     def about(self, *, version: bool = False, batch: bool = False) -> Any:
         if version:
@@ -33,12 +35,15 @@ class FakeCmds:
         raise TypeError("about: unsupported flags")
 
     def file(self, path: Optional[str] = None, *, query: bool = False, sceneName: bool = False,  # noqa: N803
-             modified: bool = False, save: bool = False, force: bool = False, open: bool = False,
+             modified: Optional[bool] = None, save: bool = False, force: bool = False, open: bool = False,
              prompt: bool = True, ignoreVersion: bool = False) -> Any:  # noqa: N803
         if query and sceneName:
             return self.scene
         if query and modified:
             return self.modified
+        if not query and modified is not None and path is None and not (save or open):
+            self.modified = modified
+            return None
         if save and force:
             self.saved.append(self.scene)
             self.modified = False
@@ -50,8 +55,24 @@ class FakeCmds:
         raise TypeError("file: unsupported flag combination")
 
     def getAttr(self, plug: str) -> Any:  # noqa: N802
+        """A plug's value in the visible layer: a node's ``layers`` {layer: {attr: value}} are
+        that layer's overrides, as Maya applies them while the layer is visible."""
         node, attr = plug.split(".", 1)
-        return self.nodes[node][attr]
+        data = self.nodes[node]
+        override = data.get("layers", {}).get(self.layer, {})
+        if attr in override:
+            return override[attr]
+        return data.get(attr, True) if attr == "renderable" else data[attr]   # Maya's default: renderable
+
+    def editRenderLayerGlobals(self, *, query: bool = False, currentRenderLayer: Any = None) -> Any:  # noqa: N802,N803
+        if query and currentRenderLayer is True:
+            return self.layer
+        if not query and isinstance(currentRenderLayer, str) and currentRenderLayer in self.nodes:
+            self.layer = currentRenderLayer
+            self.switches.append(currentRenderLayer)
+            self.modified = True    # Maya marks the scene modified on a layer switch
+            return None
+        raise TypeError("editRenderLayerGlobals: unsupported flags")
 
     def ls(self, *, type: str) -> List[str]:  # noqa: A002
         return [n for n, d in self.nodes.items() if d["type"] == type]

@@ -1,0 +1,108 @@
+"""Render setup read offline (scan/maya_layers.py): each layer's frame range, image prefix and
+renderable cameras with its overrides replayed, in the form Maya 2023 writes them (node blocks
+and connections copied from tests/fixtures/real/maya/deadline/layers.ma), and the submit path
+using those ranges per layer group when no live session is there."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from fixtures.maya_files import node, render_globals, write_ma
+
+from cloudsubmit.api import SubmitOptions, render_groups, submit_scene
+from cloudsubmit.config import load_config
+from cloudsubmit.scan import maya_ascii, scan_scene
+from cloudsubmit.scan.model import ReadContext
+
+REAL = Path(__file__).resolve().parent / "fixtures" / "real" / "maya" / "deadline" / "layers.ma"
+
+
+def _layer(name: str) -> list:
+    return [node("renderSetupLayer", name, 'addAttr -ci true -sn "es" -ln "expandedState" -min 0 -max 1 -at "bool";'),
+            node("renderLayer", f"rs_{name}"), f'connectAttr "rs_{name}.msg" "{name}.lrl";',
+            f'connectAttr "renderSetup.lit" "{name}.pls";']
+
+
+def _collection(name: str, layer: str, selection: str = "", pattern: str = "", ntype: str = "collection") -> list:
+    sets = [f'setAttr ".ssl" -type "string" "{selection}";'] if selection else []
+    sets += [f'setAttr ".pat" -type "string" "{pattern}";'] if pattern else []
+    return [node(ntype, name), node("simpleSelector", f"{name}Selector", *sets),
+            f'connectAttr "{name}Selector.c" "{name}.sel";', f'connectAttr "{layer}.lit" "{name}.pls";']
+
+
+def _override(ntype: str, name: str, parent: str, attr: str, *sets: str, target: str = "") -> list:
+    lines = [f'setAttr ".atr" -type "string" "{attr}";']
+    lines += [f'setAttr ".tgName" -type "string" "{target}";'] if target else []
+    return [node(ntype, name, *lines, *sets), f'connectAttr "{parent}.lit" "{name}.pls";']
+
+
+def _cameras(*names: str) -> list:
+    return [b for n in names for b in (node("transform", n), node("camera", f"{n}Shape", parent=n))]
+
+
+def _read(path):
+    return maya_ascii.read(str(path), ReadContext())
+
+
+def test_overrides_apply_in_list_order_and_relative_ones_build_on_what_came_before(tmp_path):
+    blocks = [*_cameras("shotCam"), node("renderSetup", "renderSetup"), *_layer("fx"),
+              *_collection("rsc", "fx", "defaultRenderGlobals", ntype="renderSettingsCollection"),
+              # written out of order: list order comes from .prv, not from the file
+              *_override("relUniqueOverride", "endLater", "rsc", "endFrame", 'setAttr ".mul" 1;', 'setAttr ".ofs" 5;',
+                         target="defaultRenderGlobals"),
+              *_override("absUniqueOverride", "endFirst", "rsc", "endFrame", 'setAttr ".atv" 1040;',
+                         target="defaultRenderGlobals"),
+              'connectAttr "endFirst.nxt" "endLater.prv";',
+              *_override("absUniqueOverride", "prefix", "rsc", "imageFilePrefix",
+                         'setAttr ".atv" -type "string" "<Scene>/fx/<RenderLayer>";', target="defaultRenderGlobals"),
+              render_globals(1001, 1024, prefix="<Scene>/<RenderLayer>")]
+    result = _read(write_ma(tmp_path / "shot.ma", blocks))
+    assert result.info.layer_frames == {"rs_fx": (1001.0, 1045.0, 1.0)}     # 1040, then +5
+    assert result.info.layer_outputs == {"rs_fx": ["<Scene>/fx/fx"]}        # the layer's own prefix
+    assert (result.info.frame_start, result.info.frame_end) == (1001, 1024)   # the scene's own range stays
+
+
+def test_a_collection_pattern_and_a_static_selection_pick_the_cameras_a_layer_renders(tmp_path):
+    blocks = [*_cameras("camA", "camB", "witness"), node("renderSetup", "renderSetup"), *_layer("beauty"),
+              *_collection("offCams", "beauty", pattern="cam*"),
+              *_override("absOverride", "off", "offCams", "renderable"),            # no .atv written: off
+              *_collection("onCams", "beauty", selection="|camB|camBShape"),
+              *_override("absOverride", "on", "onCams", "renderable", 'setAttr ".atv" yes;'),
+              'connectAttr "offCams.nxt" "onCams.prv";',
+              node("renderLayer", "defaultRenderLayer", 'setAttr ".rndr" no;'),
+              render_globals(1, 5, prefix="")]
+    result = _read(write_ma(tmp_path / "shot.ma", blocks))
+    assert result.info.layers == ["rs_beauty"]            # the master layer is off: not rendered
+    # camA off (pattern), camB back on (later collection wins), witness untouched: two cameras
+    assert result.info.layer_outputs == {"rs_beauty": ["camB/<Scene>", "witness/<Scene>"]}
+    assert result.info.layer_cameras == {"rs_beauty": ["camB", "witness"]}
+
+
+def test_a_scene_without_render_setup_keeps_one_output_per_token(tmp_path):
+    blocks = [*_cameras("cam"), node("renderLayer", "defaultRenderLayer"), render_globals(1, 3, prefix="<Scene>/<RenderLayer>")]
+    result = _read(write_ma(tmp_path / "shot.ma", blocks))
+    assert [r.value for r in result.refs if r.output] == ["<Scene>/masterLayer"] and result.info.layer_frames == {}
+
+
+def test_submit_without_a_live_session_renders_each_layer_over_its_own_range(tmp_path):
+    deps = scan_scene(str(REAL), env={})
+    groups = render_groups(str(REAL), deps, ["all"], [], None, list(range(1, 11)))
+    assert [(g.label, g.frames[0], g.frames[-1]) for g in groups] == [
+        ("defaultRenderLayer", 1, 10), ("rs_layerFrameRange1", 1, 10), ("rs_renderSetupLayer2", 20, 30),
+        ("rs_layerDefaultFrames", 1, 10), ("rs_renderSetupLayer4", 1, 20)]   # rs_notRenderableLayer is off
+    cfg = load_config(overrides={"jobs.registry": str(tmp_path / "r.jsonl"),
+                                 "jobs.generic_command": [sys.executable, "-c", "pass", "{layer}"]}, env={})
+    result = submit_scene(str(REAL), SubmitOptions(renderer="generic", place={"render": "local"}, dry_run=True,
+                                                   layers=["rs_renderSetupLayer2", "rs_renderSetupLayer4"],
+                                                   allow_missing=True, bundle_dir=str(tmp_path / "b")), cfg)
+    plan = json.loads((Path(result.bundle) / "job.json").read_text(encoding="utf-8"))["plan"]
+    frames: dict = {}
+    for n in plan["nodes"]:
+        if n.get("group"):
+            frames.setdefault(n["group"], []).extend(n["frames"])
+    assert {g: (min(f), max(f), len(f)) for g, f in frames.items()} == {
+        "rs_renderSetupLayer2": (20, 30, 11), "rs_renderSetupLayer4": (1, 20, 20)}
+    here = REAL.parent
+    assert {(here / "renderSetupLayer2" / c).as_posix() for c in ("camera1", "camera2", "camera3")} | {
+        (here / "renderSetupLayer4" / c).as_posix() for c in ("camera1", "persp")} <= set(result.output_dirs)
