@@ -106,6 +106,14 @@ def _probes(files: Sequence[FileState], threads: int) -> List[str]:
     on the network, not the disk)."""
     if len(files) <= 4:
         return [probe_unchanged(f) for f in files]
-    with ThreadPoolExecutor(max_workers=max(1, min(threads, 16))) as pool:
-        return list(pool.map(probe_unchanged, files))
+    workers = max(1, min(threads, 16))
+    # One task per slice, not per file: a future per file costs more than the small reads it waits on.
+    step = max(1, -(-len(files) // (workers * 4)))
+    slices = [files[i:i + step] for i in range(0, len(files), step)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return [probe for part in pool.map(_probe_slice, slices) for probe in part]
+
+
+def _probe_slice(files: Sequence[FileState]) -> List[str]:
+    return [probe_unchanged(f) for f in files]
 
