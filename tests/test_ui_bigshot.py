@@ -15,12 +15,11 @@ pytest.importorskip("Qt")
 pytest.importorskip("pytestqt")
 
 from cloudsubmit.ui import controller as controller_module  # noqa: E402
-from cloudsubmit.ui.controller import ASYNC_ROWS, SubmitController  # noqa: E402
-from cloudsubmit.ui.panel import SubmitPanel  # noqa: E402
+from cloudsubmit.ui.controller import ASYNC_ROWS  # noqa: E402
 from cloudsubmit.units import human_size  # noqa: E402
 from cloudsubmit.vocabulary import IN_STORE, TO_UPLOAD, UNKNOWN  # noqa: E402
 
-from support.uifakes import FakeCore, listed_files  # noqa: E402
+from support.uifakes import FakeCore, listed_files, open_panel  # noqa: E402
 
 WAIT_MS = 30_000
 N = ASYNC_ROWS + 5_000
@@ -44,24 +43,13 @@ class SlowStore(FakeCore):
         return {p: IN_STORE if i % 3 == 0 else TO_UPLOAD for i, p in enumerate(paths)}
 
 
-def _panel(qtbot, tmp_path, core):
-    scene = tmp_path / "shot.ma"
-    scene.write_text("//Maya ASCII 2023 scene\n")
-    ctrl = SubmitController(core.services())
-    ctrl.load_scene(str(scene))
-    panel = SubmitPanel(ctrl)
-    qtbot.addWidget(panel)
-    panel.frames.setText("1-10")
-    return panel
-
-
 def _shown(panel):
     return [panel.model.index(i, 1).data() for i in range(panel.model.rowCount())]
 
 
 def test_the_scanned_rows_show_while_the_store_is_still_checking(qtbot, tmp_path):
     core = SlowStore(listed_files(N))
-    panel = _panel(qtbot, tmp_path, core)
+    panel = open_panel(qtbot, tmp_path, core)
     panel.rescan()
     qtbot.waitUntil(lambda: panel.model.rowCount() == N, timeout=WAIT_MS)
     ctrl = panel.controller
@@ -87,7 +75,7 @@ def test_filtering_and_sorting_a_big_list_run_on_a_worker(qtbot, tmp_path, monke
     monkeypatch.setattr(controller_module, "filtered", watched)
     core = SlowStore(listed_files(N, missing=2))
     core.answer.set()
-    panel = _panel(qtbot, tmp_path, core)
+    panel = open_panel(qtbot, tmp_path, core)
     panel.rescan()
     qtbot.waitUntil(lambda: not panel.controller.busy, timeout=WAIT_MS)
     panel.search.setText("tex_0001")  # 10 paths hold tex_0001x
@@ -106,7 +94,7 @@ def test_filtering_and_sorting_a_big_list_run_on_a_worker(qtbot, tmp_path, monke
 def test_the_last_keystroke_wins_when_the_artist_types_on(qtbot, tmp_path):
     core = SlowStore(listed_files(N))
     core.answer.set()
-    panel = _panel(qtbot, tmp_path, core)
+    panel = open_panel(qtbot, tmp_path, core)
     panel.rescan()
     qtbot.waitUntil(lambda: not panel.controller.busy, timeout=WAIT_MS)
     for text in ("t", "te", "tex_000", "tex_0000"):  # faster than a worker filters 25,000 rows

@@ -22,7 +22,7 @@ from cloudsubmit.ui.controller import SubmitController  # noqa: E402
 from cloudsubmit.ui.panel import SubmitPanel, build_panel, show_panel  # noqa: E402
 
 from support.hostfakes import FakeHou, installed, maya_modules, maya_scene  # noqa: E402
-from support.uifakes import FakeCore, listed_files, make_files  # noqa: E402
+from support.uifakes import FakeCore, listed_files, make_files, open_panel  # noqa: E402
 
 WAIT_MS = 10_000
 
@@ -30,17 +30,6 @@ WAIT_MS = 10_000
 @pytest.fixture(autouse=True)
 def _user_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-
-
-def open_panel(qtbot, tmp_path, core, frames="1-10"):
-    scene = tmp_path / "shot010.ma"
-    scene.write_text("//Maya ASCII 2023 scene\n")
-    ctrl = SubmitController(core.services())
-    ctrl.load_scene(str(scene))
-    panel = SubmitPanel(ctrl)
-    qtbot.addWidget(panel)
-    panel.frames.setText(frames)
-    return panel
 
 
 def scan(qtbot, panel):

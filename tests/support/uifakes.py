@@ -76,3 +76,19 @@ class FakeCore:
 
     def services(self) -> Services:
         return Services(scan=self.scan, resolve=self.resolve, submit=self.submit, status=self.status)
+
+
+def open_panel(qtbot, tmp_path: Path, core: "FakeCore", frames: str = "1-10"):
+    """A panel on an empty ``shot010.ma`` under ``tmp_path``, over ``core``'s services, with
+    ``frames`` typed in. Qt is imported here, so the Qt-free tests can use the fakes without it."""
+    from cloudsubmit.ui.controller import SubmitController
+    from cloudsubmit.ui.panel import SubmitPanel
+
+    scene = tmp_path / "shot010.ma"
+    scene.write_text("//Maya ASCII 2023 scene\n")
+    ctrl = SubmitController(core.services())
+    ctrl.load_scene(str(scene))
+    panel = SubmitPanel(ctrl)
+    qtbot.addWidget(panel)
+    panel.frames.setText(frames)
+    return panel
