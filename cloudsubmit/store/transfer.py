@@ -19,7 +19,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import Cancelled, StoreError
 from ..progress import ProgressCallback, ProgressReport, report
@@ -55,6 +55,7 @@ class Meter(Tally):
 
 @dataclass
 class TransferItem:
+    __slots__ = ("label", "size", "work")  # one per file of a 100,000-file hash or upload run
     label: str  # the key or path, for error messages
     size: int  # expected bytes (0 when unknown), for the progress total
     work: Work
@@ -143,6 +144,41 @@ def _put_done(finished: "queue.Queue[Tuple[int, Future]]", idx: int, fut: Future
     finished.put((idx, fut))
 
 
+#: items queued in the pool per thread: enough to keep every thread busy, and a 100,000-file run
+#: holds a few dozen futures (each ~1.4 KB with its condition and locks) instead of 100,000
+WINDOW_PER_THREAD = 4
+
+
+class _Feeder:
+    """Submits the items to the pool a window at a time: at most ``window`` futures exist at
+    once, whatever the item count, so the runner's own memory does not grow with the work."""
+
+    def __init__(self, pool: ThreadPoolExecutor, items: Sequence[TransferItem], meter: Meter, retries: List[int],
+                 attempts: int, backoff: float, window: int) -> None:
+        self.pool, self.items, self.meter, self.retries = pool, items, meter, retries
+        self.attempts, self.backoff, self.window = attempts, backoff, window
+        self.finished: "queue.Queue[Tuple[int, Future]]" = queue.Queue()  # O(1) per completion
+        self.running: Dict[int, Future] = {}
+        self.next = 0
+
+    def fill(self) -> None:
+        """Submit items until ``window`` are queued or running (none once a stop began)."""
+        while self.next < len(self.items) and len(self.running) < self.window and not self.meter.cancel.is_set():
+            idx, self.next = self.next, self.next + 1
+            fut = self.pool.submit(_run_one, self.items[idx], self.meter, self.retries, self.attempts, self.backoff)
+            self.running[idx] = fut
+            fut.add_done_callback(partial(_put_done, self.finished, idx))
+
+    def done(self, idx: int) -> None:
+        self.running.pop(idx, None)
+
+    def stop(self) -> None:
+        """No more submissions; what has not started yet is cancelled."""
+        self.meter.cancel.set()
+        for fut in list(self.running.values()):
+            fut.cancel()
+
+
 def run_transfers(
     items: Sequence[TransferItem],
     *,
@@ -154,11 +190,12 @@ def run_transfers(
     interval: float = 0.1,
     summary: Optional[TransferSummary] = None,
 ) -> TransferSummary:
-    """Run ``items`` with at most ``threads`` at once. Raises the first permanent error (or
-    :class:`Cancelled`) after every running item has stopped, so the caller can clean up knowing
-    no worker still writes; pass your own ``summary`` to learn which items did complete before
-    that (an upload records those). ``progress`` gets ``ProgressReport(stage, done, total,
-    bytes_done, bytes_total)`` at least every ``interval`` seconds while work is running."""
+    """Run ``items`` with at most ``threads`` at once (and at most ``WINDOW_PER_THREAD`` per
+    thread submitted ahead: memory does not grow with the item count). Raises the first
+    permanent error (or :class:`Cancelled`) after every running item has stopped, so the caller
+    can clean up knowing no worker still writes; pass your own ``summary`` to learn which items
+    did complete before that (an upload records those). ``progress`` gets ``ProgressReport(stage,
+    done, total, bytes_done, bytes_total)`` at least every ``interval`` seconds while work is running."""
     start = time.monotonic()
     meter = Meter(stage, total=len(items), bytes_total=sum(max(0, i.size) for i in items))
     retries: List[int] = []
@@ -167,69 +204,65 @@ def run_transfers(
     if not items:
         meter.tick(progress)
         return summary
-    pool = ThreadPoolExecutor(max_workers=max(1, min(threads, len(items))), thread_name_prefix="cs-transfer")
-    finished: "queue.Queue[Tuple[int, Future]]" = queue.Queue()  # O(1) per completion, any item count
-    futures: List[Future] = []
+    workers = max(1, min(threads, len(items)))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cs-transfer")
+    feeder = _Feeder(pool, items, meter, retries, max(1, attempts), backoff, workers * WINDOW_PER_THREAD)
     error: Optional[BaseException] = None
     try:
-        for idx, item in enumerate(items):
-            fut = pool.submit(_run_one, item, meter, retries, max(1, attempts), backoff)
-            fut.add_done_callback(partial(_put_done, finished, idx))
-            futures.append(fut)
-        error = _drain(finished, items, summary, meter, progress, interval)
+        feeder.fill()
+        error = _drain(feeder, summary, progress, interval)
     except BaseException as exc:  # Cancelled from the callback, KeyboardInterrupt
         error = exc
     finally:
         if error is not None:
-            meter.cancel.set()
-            for fut in futures:
-                fut.cancel()
+            feeder.stop()
         pool.shutdown(wait=True)
     summary.bytes, summary.retries = meter.bytes_done, len(retries)
     summary.seconds = time.monotonic() - start
     if error is not None:
-        _keep_finished(finished, items, summary)
+        _keep_finished(feeder, summary)
         raise error
     return summary
 
 
-def _drain(finished: "queue.Queue[Tuple[int, Future]]", items: Sequence[TransferItem], summary: TransferSummary,
-           meter: Meter, progress: Optional[ProgressCallback], interval: float) -> Optional[BaseException]:
-    """Collect results as they finish, each in O(1) (a queue, not a wait on every pending future).
-    Reports after each batch of completions, so a cancel takes effect within one batch, and every
-    ``interval`` seconds while long transfers run. Returns the first error, at which point the
-    caller stops the rest."""
-    remaining = len(items)
+def _drain(feeder: _Feeder, summary: TransferSummary, progress: Optional[ProgressCallback],
+           interval: float) -> Optional[BaseException]:
+    """Collect results as they finish, each in O(1) (a queue, not a wait on every pending future),
+    topping the pool's window up after each. Reports after each batch of completions, so a cancel
+    takes effect within one batch, and every ``interval`` seconds while long transfers run.
+    Returns the first error, at which point the caller stops the rest."""
+    meter, remaining = feeder.meter, len(feeder.items)
     while remaining:
         try:
-            idx, fut = finished.get(timeout=interval)
+            idx, fut = feeder.finished.get(timeout=interval)
         except queue.Empty:
             meter.tick(progress)  # bytes of long transfers
             continue
         while True:
             remaining -= 1
-            error = _collect(fut, idx, items, summary)
+            feeder.done(idx)
+            error = _collect(fut, idx, feeder.items, summary)
             if error is not None:
                 return error
             meter.done += 1  # only this thread writes it
             try:
-                idx, fut = finished.get_nowait()
+                idx, fut = feeder.finished.get_nowait()
             except queue.Empty:
                 break
+        feeder.fill()
         meter.tick(progress)
     return None
 
 
-def _keep_finished(finished: "queue.Queue[Tuple[int, Future]]", items: Sequence[TransferItem],
-                   summary: TransferSummary) -> None:
+def _keep_finished(feeder: _Feeder, summary: TransferSummary) -> None:
     """After a stop: the items that still completed while the others were being stopped."""
     while True:
         try:
-            idx, fut = finished.get_nowait()
+            idx, fut = feeder.finished.get_nowait()
         except queue.Empty:
             return
         if not fut.cancelled():
-            _collect(fut, idx, items, summary)
+            _collect(fut, idx, feeder.items, summary)
 
 
 def _collect(fut: Future, idx: int, items: Sequence[TransferItem], summary: TransferSummary) -> Optional[BaseException]:
