@@ -19,6 +19,7 @@ from __future__ import annotations
 import getpass
 import gzip
 import hashlib
+import io
 import json
 import os
 import re
@@ -28,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from ..errors import StoreError
 from ..progress import ProgressCallback
@@ -86,10 +87,23 @@ def _entry_json(e: IndexEntry) -> Dict[str, Any]:
     return d
 
 
-def encode_shard(entries: Iterable[IndexEntry]) -> bytes:
-    rows = [_entry_json(e) for e in entries]
-    doc = {"format": FORMAT_PACKED if any("pack" in r for r in rows) else FORMAT, "entries": rows}
-    return gzip.compress(json.dumps(doc, separators=(",", ":")).encode("utf-8"), compresslevel=6, mtime=0)
+_ENCODE_BATCH = 2000  # entries turned into JSON text at a time
+
+
+def encode_shard(entries: Sequence[IndexEntry]) -> bytes:
+    """The gzip of ``{"format": ..., "entries": [...]}``, written in batches of entries: a
+    100,000-entry upload holds the compressed shard and one batch of text, never a dict per
+    entry and the whole JSON string at once (a 100k shard's text alone is ~25 MB)."""
+    fmt = FORMAT_PACKED if any(e.pack for e in entries) else FORMAT
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0) as gz:
+        gz.write(f'{{"format":{json.dumps(fmt)},"entries":['.encode("utf-8"))
+        for start in range(0, len(entries), _ENCODE_BATCH):
+            rows = [_entry_json(e) for e in entries[start:start + _ENCODE_BATCH]]
+            text = json.dumps(rows, separators=(",", ":"))[1:-1]
+            gz.write((("," if start else "") + text).encode("utf-8"))
+        gz.write(b"]}")
+    return out.getvalue()
 
 
 # A control character, a backslash, or an empty, "." or ".." part: one regex scan per entry (a

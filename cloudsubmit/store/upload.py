@@ -23,7 +23,7 @@ from ..storekeys import BLOB_PREFIX, blob_key
 from .backend import BytesCallback
 from .blobs import FileChanged, put_verified
 from .claims import probe_unchanged
-from .index import IndexEntry, current_user
+from .index import IndexEntry, TeamIndex, current_user
 from .packs import PackOutcome, PackSettings, check_packs, plan_packs, send_pack
 from .reports import UploadReport
 from .resolve import IN_STORE, REFUSED, TO_UPLOAD, FileState, Resolution
@@ -231,23 +231,34 @@ def _store_failure(store: "Store", exc: BaseException) -> StoreError:
     return StoreError(f"store {store.url}: {type(exc).__name__}: {exc}")
 
 
+_RECORD_BATCH = 5000  # files whose index facts are looked up at a time
+
+
 def _record(resolution: Resolution, store: "Store", rep: UploadReport, placed: Dict[str, Tuple[str, int]]) -> None:
     """One shard for every file now in the store whose exact fact the index lacks, whose content
     this upload put somewhere else than the index says (a re-sent pack member), or whose content
     has no agreed probe yet (entries written before probes: one new entry gives the team fast
-    path what its trust rule needs, store/claims.py). Batched queries: one per kind, not per file."""
-    index = store.index
+    path what its trust rule needs, store/claims.py). Batched queries, a slice of files at a
+    time: the lookups of a 100,000-file upload never hold an entry per file at once."""
     stored = [f for f in resolution.files if f.state == IN_STORE]
+    chosen: List[Tuple[FileState, str, int]] = []
+    for start in range(0, len(stored), _RECORD_BATCH):
+        chosen += _unrecorded(store.index, stored[start:start + _RECORD_BATCH], placed)
+    record_files(store, rep, chosen)
+
+
+def _unrecorded(index: TeamIndex, stored: List[FileState],
+                placed: Dict[str, Tuple[str, int]]) -> List[Tuple[FileState, str, int]]:
+    """``(file, pack, offset)`` of the files of one slice that :func:`_record` must write."""
     hashes = {f.hash for f in stored}
-    was_at, agreed = (index.locations(hashes), index.probes(hashes)) if stored else ({}, {})
+    was_at, agreed = index.locations(hashes), index.probes(hashes)
     wanted: List[Tuple[FileState, str, int, bool]] = []
     for f in stored:
         was = was_at.get(f.hash, ("", 0))
         pack, offset = placed.get(f.hash, was)
         wanted.append((f, pack, offset, (pack, offset) != was or f.hash not in agreed))
-    new = {e.identity for e in index.new_facts([_entry(f) for f, _p, _o, _m in wanted])} if wanted else set()
-    record_files(store, rep, [(f, pack, offset) for f, pack, offset, must in wanted
-                              if must or _entry(f).identity in new])
+    new = {e.identity for e in index.new_facts([_entry(f) for f, _p, _o, _m in wanted])}
+    return [(f, pack, offset) for f, pack, offset, must in wanted if must or _entry(f).identity in new]
 
 
 def _entry(f: FileState, user: str = "", now: float = 0.0, pack: str = "", offset: int = 0,
