@@ -161,6 +161,38 @@ def test_a_file_that_changes_before_it_is_packed_is_refused_and_the_rest_go(stor
     assert b.index.verify(deep=True).ok
 
 
+def test_a_member_larger_than_a_block_is_copied_whole_and_one_that_changes_mid_copy_is_cut_out(store_url, tmp_path):
+    """Members go into the pack in 1 MiB blocks. A 2.5 MB member that turns out to hold other
+    bytes at its last block (same size and mtime: only its hash tells) has had two blocks
+    copied already: they are cut off again, the pack holds the other members only and is
+    named by exactly its bytes, and a node gets every packed file intact."""
+    big = {f"tex/big{i}.tx": 2_500_000 + i for i in range(3)}
+    paths = make_files(tmp_path / "proj", dict(SMALL, **big))
+    a = counted(store_url, tmp_path, "a", **{"store.packs.pack_mb": 16, "store.packs.max_file_kb": 4096})
+    res = resolve(paths, a)
+    sly = tmp_path / "proj/tex/big1.tx"
+    st = sly.stat()
+    with open(sly, "r+b") as f:  # other bytes at the end, same size
+        f.seek(st.st_size - 10)
+        f.write(b"0123456789")
+    os.utime(sly, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the mtime it was hashed with
+    with pytest.raises(UploadRefused) as err:
+        upload(res, a)
+    assert [r["path"] for r in err.value.report.refused] == [str(sly)]
+    (key,) = pack_keys(a)  # one pack, the 62 sound members
+    fresh = open_store(store_url, machine_config(tmp_path, "fresh"))
+    data = fresh.backend.get_bytes(key)
+    assert hash_bytes(data) == key[len("packs/"):-len(".pack")]
+    assert len(data) == sum(SMALL.values()) + 2_500_000 + 2_500_002
+    assert fresh.index.verify(deep=True).ok
+    keep = [p for p in paths if p != str(sly)]
+    published(fresh, keep)
+    rep = materialise(fresh.backend, "shot010", str(tmp_path / "s"), cache_dir=str(tmp_path / "cache"))
+    assert rep.files == len(keep) and rep.pack_reads == 1
+    for p in keep:
+        assert (tmp_path / "s" / "_posix" / Path(p).relative_to("/")).read_bytes() == Path(p).read_bytes()
+
+
 _KILLER = """
 import json, os, sys
 from cloudsubmit.config import load_config

@@ -9,11 +9,12 @@ only after the pack is complete, so no entry ever points at a pack that is not f
 killed upload leaves an unnamed pack, which ``index gc`` removes once it is old enough). Dedup stays
 per file: a file's hash is in the store whichever pack holds it, so a teammate sends 0 bytes.
 
-Up (:func:`send_pack`): every member is read through the upload's verifying reader (the bytes must
-hash to the file's hash and its size and mtime must not move) into a spool file, then the spool
-goes up in one request. Down (:func:`spans` + :class:`SpanReader`): a node reads the files it needs
-with one ranged GET per run of nearby members (``store.packs.range_gap_kb``); a job that needs the
-whole pack reads it in one. Every member is hashed as it arrives and checked against its manifest
+Up (:func:`send_pack`): every member is copied in blocks through the upload's verifying reader (the
+bytes must hash to the file's hash and its size and mtime must not move) into a spool file on disk,
+then the spool goes up in one request: a pack costs one block of memory, not its size.
+Down (:func:`spans` + :class:`SpanReader`): a node reads the files it needs with one ranged GET
+per run of nearby members (``store.packs.range_gap_kb``); a job that needs the whole pack reads
+it in one. Every member is hashed as it arrives and checked against its manifest
 hash before it is renamed into place (``blobs.receive_verified``).
 
 This is a ``cas`` layout feature: the ``mirror`` layout stores files under their own paths."""
@@ -23,7 +24,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Set, Tuple
 
 from ..errors import StoreError
 from ..progress import ProgressCallback
@@ -90,45 +91,55 @@ class PackOutcome:
     refused: Dict[str, str] = field(default_factory=dict)
 
 
-def _read_member(digest: str, files: Sequence[Source]) -> Tuple[bytes, Optional[Source], str]:
-    """The member's bytes from the first of ``files`` that still holds exactly them."""
+def _copy_member(digest: str, files: Sequence[Source], spool: BinaryIO, whole: Any) -> Tuple[Any, Optional[Source], str]:
+    """Append the member's bytes to ``spool`` in blocks (memory: one block, whatever the member's
+    size) from the first of ``files`` that still holds exactly them; returns the pack's hasher
+    with them added. A file that turns out changed is cut off the spool again, and the hasher
+    is the one from before it: the pack is named by what it really holds."""
     why = "changed while being uploaded"
+    start = spool.tell()
     for fs in files:
         try:
             reader = VerifyingReader(fs.path, fs.size, fs.mtime_ns, digest, _ignore)
         except FileChanged as exc:
             why = str(exc)
             continue
+        h = whole.copy()
         try:
-            data = reader.read()
-            if len(data) != fs.size:
+            while True:
+                block = reader.read(_BLOCK)  # raises before the last block if the bytes are not the hash's
+                if not block:
+                    break
+                spool.write(block)
+                h.update(block)
+            if reader.n != fs.size:
                 raise FileChanged("changed while being uploaded")
-            return data, fs, ""
+            return h, fs, ""
         except FileChanged as exc:
             why = str(exc)
+            spool.seek(start)
+            spool.truncate()
         finally:
             reader.close()
-    return b"", None, why
+    return whole, None, why
 
 
 def send_pack(backend: Backend, members: Sequence[Tuple[str, Sequence[Source]]], on_bytes: BytesCallback) -> PackOutcome:
-    """Read every member (verified, see :func:`_read_member`) into a spool file, name the pack
-    by the hash of the spool, send it as one object (whole or not at all). A member whose files
-    all changed is refused and left out; the rest still go."""
+    """Copy every member (verified, see :func:`_copy_member`) into a spool file on disk, name
+    the pack by the hash of the spool, send it as one object (whole or not at all). A member
+    whose files all changed is refused and left out; the rest still go."""
     import xxhash
 
     out, whole, offset = PackOutcome(), xxhash.xxh3_128(), 0
     with tempfile.TemporaryFile(prefix="cloudsubmit-pack-") as spool:
         for digest, files in members:
             on_bytes(0)  # a cancel point between members
-            data, sent, why = _read_member(digest, files)
+            whole, sent, why = _copy_member(digest, files, spool, whole)
             if sent is None:
                 out.refused[digest] = why
                 continue
-            spool.write(data)
-            whole.update(data)
             out.placed[digest] = (offset, sent)
-            offset += len(data)
+            offset += sent.size
         if not out.placed:
             return out
         out.pack, out.size = whole.hexdigest(), offset
