@@ -5,7 +5,10 @@ fresh 2,000-file shot into an empty store and into a full one, in the same run.
    and their index entries; this machine has looked at both stores once. Prints wall time, GET
    (listing) and HEAD requests and all requests for both. Small files go up in packs by default;
    ``--cs-set store.packs.max_file_kb=0`` sends every file as its own blob (the case where the
-   listing of ``cas/`` used to grow with the store).
+   listing of ``cas/`` used to grow with the store). Peer, same run: plain boto3 sending the same
+   requests as that case (a listing of ``index/``, the 16 hex parts of ``cas/``, one PUT per file,
+   one index object) into each store, so moto's own growth with the bucket is measured, and the
+   ratio printed is cloudsubmit's divided by the peer's.
 2. Directory store: the full store holds ``--entries`` index entries (1,000,000) from many shots,
    already read once by this machine (its local index view is warm, as on any working day).
    Target: the full store's wall time <= 1.10x the empty one's.
@@ -81,6 +84,28 @@ def fill_blobs(backend, blobs: int, threads: int = 8) -> None:
                            for i, (d, b) in enumerate(named[s:s + SHARD_ENTRIES])])
 
 
+def peer_here(url: str, files: int, threads: int = 8) -> None:
+    """The requests a no-packs cloudsubmit upload of a new ``files``-file shot sends (1-8 KB
+    bodies, as new_shot writes), from plain boto3: what moto costs for them without our code."""
+    import boto3
+
+    bucket, _, prefix = url[len("s3://"):].partition("/")
+    s3 = boto3.client("s3")
+    rng = random.Random(files)
+
+    def listing(part: str) -> int:
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/{part}")
+        return sum(len(page.get("Contents", ())) for page in pages)
+
+    listing("index/")
+    bodies = [(f"{rng.getrandbits(128):032x}", rng.randbytes(rng.randint(1000, 8000))) for _ in range(files)]
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(listing, [f"cas/{d}" for d in "0123456789abcdef"]))
+        list(pool.map(lambda kv: s3.put_object(Bucket=bucket, Key=f"{prefix}/cas/{kv[0]}", Body=kv[1]), bodies))
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/index/peer-{rng.getrandbits(64):016x}.json.gz",
+                  Body=rng.randbytes(files * 60))
+
+
 def median(runs, key):
     return statistics.median(r[key] for r in runs)
 
@@ -111,21 +136,32 @@ def s3_part(args, work: Path, repo: str) -> None:
 
         for name in ("empty", "full"):  # this machine's first look at each store (its view is then warm)
             upload(name, new_shot(work / f"s3-{name}", 5, 99))
-        out: dict = {"empty": [], "full": []}
+        def peer(name: str) -> dict:
+            server.reset()
+            wall, rss = peak_rss([sys.executable, __file__, "--peer", f"s3://shots/{name}", str(args.files)], env,
+                                 repo, ok_codes=(0,))
+            return dict(server.stats(), wall_s=wall, peak_rss_mb=rss)
+
+        out: dict = {"empty": [], "full": [], "peer_empty": [], "peer_full": []}
         for r in range(args.runs):
             for name in ("empty", "full"):
                 out[name].append(upload(name, new_shot(work / f"s3-{name}", args.files, 100 + r)))
+                out[f"peer_{name}"].append(peer(name))
     finally:
         server.stop()
     print(f"S3, new {args.files}-file shot (medians of {args.runs}):")
-    for name, label in (("empty", "empty store"), ("full", f"store with {args.blobs} blobs")):
+    for name, label in (("empty", "empty store"), ("full", f"store with {args.blobs} blobs"),
+                        ("peer_empty", "boto3 peer, empty"), ("peer_full", f"boto3 peer, {args.blobs} blobs")):
         runs = out[name]
         gets = statistics.median(r["by_method"].get("GET", 0) for r in runs)
         heads = statistics.median(r["by_method"].get("HEAD", 0) for r in runs)
         print(f"  {label:<24} {median(runs, 'wall_s'):6.2f} s  {median(runs, 'requests'):7.0f} requests  "
               f"GET (listings) {gets:5.0f}  HEAD {heads:5.0f}  peak RSS {median(runs, 'peak_rss_mb'):4.0f} MB")
     ratio = median(out["full"], "wall_s") / median(out["empty"], "wall_s")
-    print(f"  full / empty wall: ratio {ratio:.2f} (target <= {LIMIT:.2f}) {'OK' if ratio <= LIMIT else 'ABOVE'}")
+    moto = median(out["peer_full"], "wall_s") / median(out["peer_empty"], "wall_s")
+    print(f"  cloudsubmit full / empty wall {ratio:.2f}; the boto3 peer's (moto's own growth) {moto:.2f}")
+    print(f"  cloudsubmit's ratio / the peer's: ratio {ratio / moto:.2f} (target <= {LIMIT:.2f}) "
+          f"{'OK' if ratio / moto <= LIMIT else 'ABOVE'}")
 
 
 def dir_part(args, work: Path, repo: str) -> None:
@@ -164,10 +200,14 @@ def main() -> int:
     ap.add_argument("--entries", type=int, default=int(os.environ.get("BENCH_SHOT_ENTRIES", 1_000_000)))
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--only", choices=("s3", "dir"), help="run one part")
+    ap.add_argument("--peer", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--repo", default=str(REPO), help="the checkout whose cloudsubmit the commands run (to compare)")
     ap.add_argument("--cs-set", action="append", default=[], metavar="KEY=VALUE",
                     help="config override for the S3 uploads, e.g. store.packs.max_file_kb=0 (every file its own blob)")
     args = ap.parse_args()
+    if args.peer:
+        peer_here(args.peer[0], int(args.peer[1]))
+        return 0
     work = Path(tempfile.mkdtemp(prefix="cs-newshot-"))
     try:
         if args.only != "dir":

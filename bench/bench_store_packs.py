@@ -5,7 +5,9 @@ bytes, file-content bytes, ranged GETs): cloudsubmit's first upload and `aws s3 
 same folder; a teammate's copy of it under another path (must send 0 content bytes); a render
 node materialising a few files of the shot (ranged GETs of a few KB, not whole packs); and a node
 materialising the whole shot (one read per pack). Targets (issue 13): the first upload in <= 500
-requests and <= 0.2x `aws s3 sync`'s wall time.
+requests and <= 0.2x `aws s3 sync`'s wall time. Memory: the first upload's peak RSS against
+`aws s3 sync`'s, and what the upload holds beyond a `resolve` of the same files on a fresh machine
+(the per-file records both need: same run) against ``store.s3.upload_memory_mb``.
 Usage: python bench/bench_store_packs.py [--files 100000] [--few 12] [--workdir DIR]"""
 from __future__ import annotations
 
@@ -92,9 +94,11 @@ def main() -> None:
         s3 = server.client("cs-packs", "sync-packs")
         url = "s3://cs-packs/team"
         cs = [sys.executable, "-m", "cloudsubmit"]
-        machine = {n: dict(env, XDG_CACHE_HOME=str(work / f"cache_{n}")) for n in ("a", "b", "node", "node2")}
+        machine = {n: dict(env, XDG_CACHE_HOME=str(work / f"cache_{n}")) for n in ("a", "b", "r", "node", "node2")}
         aws = str(Path(sys.executable).with_name("aws"))
-        out = {"files": len(files), "bytes": sum(os.path.getsize(p) for p in files)}
+        out = {"files": len(files), "bytes": sum(os.path.getsize(p) for p in files), "upload_memory_mb": setting()}
+        out["cloudsubmit_resolve"] = measure(server, cs + ["resolve", "--store", url, "--manifest",
+                                                           str(work / "a.json")], machine["r"])
         out["cloudsubmit_first"] = measure(server, cs + ["upload", "--store", url, "--json", "--manifest",
                                                          str(work / "a.json")], machine["a"])
         out["aws_s3_sync_first"] = measure(server, [aws, "s3", "sync", str(src), "s3://sync-packs/shot020"], env)
@@ -118,19 +122,36 @@ def main() -> None:
     report(out, args.few)
 
 
+def setting() -> int:
+    """``store.s3.upload_memory_mb`` as the uploads below see it (no user config: the default)."""
+    sys.path.insert(0, str(REPO))
+    from cloudsubmit.config import load_config
+
+    return int(load_config().get("store.s3.upload_memory_mb"))
+
+
 def report(out: dict, few: int) -> None:
     print(json.dumps(out, indent=2))
     print(f"\n{out['files']} files, {out['bytes'] / 1e6:.1f} MB, {out['packs']} packs")
-    print(f"{'run':<22}{'wall s':>8}{'requests':>10}{'MB in':>8}{'content MB':>12}{'range GETs':>12}{'range KB':>10}")
-    for name in ("cloudsubmit_first", "aws_s3_sync_first", "cloudsubmit_teammate", "node_few_files", "node_whole_shot"):
+    print(f"{'run':<22}{'wall s':>8}{'requests':>10}{'MB in':>8}{'content MB':>12}{'range GETs':>12}{'range KB':>10}"
+          f"{'peak RSS MB':>13}")
+    for name in ("cloudsubmit_resolve", "cloudsubmit_first", "aws_s3_sync_first", "cloudsubmit_teammate",
+                 "node_few_files", "node_whole_shot"):
         r = out[name]
         print(f"{name:<22}{r['wall_s']:>8}{r['requests']:>10}{r['mb_in']:>8}{r['content_mb_in']:>12}"
-              f"{r['range_gets']:>12}{r['range_kb']:>10}")
+              f"{r['range_gets']:>12}{r['range_kb']:>10}{r['peak_rss_mb']:>13}")
     ours, peer = out["cloudsubmit_first"], out["aws_s3_sync_first"]
     ratio = ours["wall_s"] / peer["wall_s"]
     print(f"first upload wall: cloudsubmit {ours['wall_s']} s, aws s3 sync {peer['wall_s']} s: ratio {ratio:.3f} "
           f"(target <= 0.2) {'OK' if ratio <= 0.2 else 'ABOVE'}")
     print(f"first upload requests: {ours['requests']} (target <= 500) {'OK' if ours['requests'] <= 500 else 'ABOVE'}")
+    rss, peer_rss = ours["peak_rss_mb"], peer["peak_rss_mb"]
+    print(f"first upload peak RSS: cloudsubmit {rss} MB, aws s3 sync {peer_rss} MB: ratio {rss / peer_rss:.2f} "
+          f"(teammate {out['cloudsubmit_teammate']['peak_rss_mb']} MB)")
+    own = rss - out["cloudsubmit_resolve"]["peak_rss_mb"]
+    print(f"upload beyond a resolve of the same files: {own} MB, store.s3.upload_memory_mb "
+          f"{out['upload_memory_mb']} MB: ratio {own / out['upload_memory_mb']:.2f} (target <= 1.0) "
+          f"{'OK' if own <= out['upload_memory_mb'] else 'ABOVE'}")
     mate = out["cloudsubmit_teammate"]["content_mb_in"]
     print(f"teammate's copy: {mate} MB of file content sent (target 0) {'OK' if mate == 0 else 'ABOVE'}")
     node = out["node_few_files"]
