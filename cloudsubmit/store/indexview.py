@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from array import array
 import threading
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
@@ -128,32 +129,18 @@ class IndexView:
 
     def add_shard(self, key: str, entries: Sequence[tuple], problem: str = "") -> None:
         """Record one shard's sound entries ``(hash, size, root, path, mtime_ns, user, time)`` and
-        its problem line in one transaction; a shard another command recorded meanwhile is left."""
-        folders: Dict[Tuple[str, str], Tuple[list, list]] = {}
-        sizes: Dict[Tuple[str, int], Tuple[str, int]] = {}  # the last entry of a hash says where it is
-        probes: Dict[Tuple[str, int], str] = {}  # the probe this shard's entries of a hash agree on, "!" = two
-        for pos, e in enumerate(entries):
-            digest, size, root, path, mtime_ns = e[:5]
-            folder, _, name = path.rpartition("/")
-            lookup, details = folders.setdefault((root, folder), ([], []))
-            lookup += (name, size, mtime_ns, digest)
-            details.append([pos, *e[5:]])
-            sizes[(digest, size)] = (getattr(e, "pack", ""), getattr(e, "offset", 0))
-            probe, had = getattr(e, "probe", ""), probes.get((digest, size), "")
-            probes[(digest, size)] = probe if not had or had == probe else had if not probe else "!"
+        its problem line in one transaction; a shard another command recorded meanwhile is left.
+        Rows are built a folder and a hash at a time (:func:`_folder_rows`, :func:`_hash_rows`):
+        a 100,000-entry upload's shard costs a few MB here, not lists and dicts per entry."""
         with self._lock, self._write():
             cur = self._db.execute("INSERT OR IGNORE INTO shards (key, problem, entries) VALUES (?, ?, ?)",
                                    (key, problem, len(entries)))
             if cur.rowcount != 1:
                 return
             shard = cur.lastrowid
-            self._db.executemany("INSERT INTO folders VALUES (?, ?, ?, ?, ?)",
-                                 ((root, folder, shard, _dumps(lookup), _dumps(details))
-                                  for (root, folder), (lookup, details) in folders.items()))
-            self._db.executemany("INSERT INTO hashes VALUES (?, ?, ?, ?, ?, ?)",
-                                 ((d, s, shard, pack, offset, probes.get((d, s), ""))
-                                  for (d, s), (pack, offset) in sizes.items()))
-            hashes = sorted({d for d, _s in sizes})
+            self._db.executemany("INSERT INTO folders VALUES (?, ?, ?, ?, ?)", _folder_rows(entries, shard))
+            self._db.executemany("INSERT INTO hashes VALUES (?, ?, ?, ?, ?, ?)", _hash_rows(entries, shard))
+            hashes = sorted({e[0] for e in entries})
             for i in range(0, len(hashes), _BATCH):
                 chunk = hashes[i:i + _BATCH]
                 self._db.execute(f"INSERT OR IGNORE INTO size_clash SELECT hash FROM hashes WHERE hash IN "
@@ -302,6 +289,50 @@ class IndexView:
     def blob_count(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(DISTINCT hash) FROM hashes").fetchone()[0]
+
+
+def _folder_rows(entries: Sequence[tuple], shard: int) -> Iterator[tuple]:
+    """One ``folders`` row per (root, folder) of ``entries``, its entries in shard order: only
+    the positions are grouped up front (an array of ints per folder), each row's lists are
+    built when it is written."""
+    folders: Dict[Tuple[str, str], array] = {}
+    for pos, e in enumerate(entries):
+        where = (e[2], e[3].rpartition("/")[0])
+        got = folders.get(where)
+        if got is None:
+            got = folders[where] = array("q")
+        got.append(pos)
+    for (root, folder), positions in folders.items():
+        lookup: list = []
+        details = []
+        for pos in positions:
+            e = entries[pos]
+            lookup += (e[3].rpartition("/")[2], e[1], e[4], e[0])
+            details.append([pos, *e[5:]])
+        yield root, folder, shard, _dumps(lookup), _dumps(details)
+
+
+def _hash_rows(entries: Sequence[tuple], shard: int) -> Iterator[tuple]:
+    """One ``hashes`` row per (hash, size) of ``entries``: where the last entry of it says the
+    content is, and the probe its entries agree on ("!" = two differ). Walks the entries in hash
+    order (a stable sort of positions, so "last" is still shard order), a hash at a time."""
+    order = array("q", sorted(range(len(entries)), key=lambda i: entries[i][0]))
+    i, n = 0, len(order)
+    while i < n:
+        digest = entries[order[i]][0]
+        sizes: Dict[int, list] = {}
+        while i < n and entries[order[i]][0] == digest:
+            e = entries[order[i]]
+            pack, offset, probe = getattr(e, "pack", ""), getattr(e, "offset", 0), getattr(e, "probe", "")
+            got = sizes.get(e[1])
+            if got is None:
+                sizes[e[1]] = [pack, offset, probe]
+            else:
+                had = got[2]
+                got[:] = [pack, offset, probe if not had or had == probe else had if not probe else "!"]
+            i += 1
+        for size, (pack, offset, probe) in sizes.items():
+            yield digest, size, shard, pack, offset, probe
 
 
 def _dumps(items: list) -> str:

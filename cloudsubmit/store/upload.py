@@ -201,6 +201,8 @@ def upload(resolution: Resolution, store: "Store", config: Optional[Config] = No
         for digest, (offset, sent) in (outcome.placed.items() if outcome is not None else ()):
             _land(rep, by_hash[digest], sent, None)
             placed[digest] = (outcome.pack, offset)
+        if outcome is not None:
+            outcome.placed.clear()  # copied into ``placed``: a 100k-file upload holds one map, not two
         for digest, reason in (outcome.refused.items() if outcome is not None else ()):
             _land(rep, by_hash[digest], None, FileChanged(reason))
     rep.skipped_files += sum(1 for f in resolution.files if f.state == IN_STORE and f.hash not in by_hash)
