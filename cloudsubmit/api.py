@@ -77,6 +77,24 @@ def _scan(scene: str, frames: Union[str, Sequence[int], None], config: Config,
     return scan_scene(scene, frames=chosen, project=project, config=config, progress=progress)
 
 
+def _scan_for_groups(scene: str, opt: "SubmitOptions", config: Config, progress: Optional[ProgressCallback],
+                     dependencies: Optional[DependencySet]) -> "tuple[DependencySet, List[int], List[Any]]":
+    """The scene's files for every frame the job renders, with the job's frames and render groups.
+    A layer's own range (render setup) is known only once the scene is read: when the chosen
+    layers render frames the first scan did not cover, the scene is scanned again for all of them,
+    so a plate only one layer needs is sent, or reported missing. ``dependencies`` a caller
+    scanned itself (the panel scans the union already) are taken as they are."""
+    deps = dependencies if dependencies is not None else _scan(scene, opt.frames, config, progress, opt.project)
+    job_frames = _frames(opt.frames, deps)
+    explicit = job_frames if opt.frames else None
+    groups = render_groups(scene, deps, opt.layers, opt.cameras, explicit, job_frames, opt.layer_frames,
+                           opt.layer_cameras)
+    wanted = sorted({f for g in groups for f in g.frames})
+    if dependencies is None and not set(wanted) <= set(job_frames):
+        deps = _scan(scene, wanted, config, progress, opt.project)
+    return deps, job_frames, groups
+
+
 def _add_inputs(deps: DependencySet, inputs: Sequence[str]) -> None:
     """Extra files or folders (walked) the renderer needs that no scene names."""
     import os
@@ -278,16 +296,13 @@ def submit_scene(scene: str, options: Optional[SubmitOptions] = None, config: Op
     report(progress, ProgressReport("scan", 0, 1, message=scene))
     if opt.project is not None and not Path(opt.project).is_dir():
         raise ScanError(f"{opt.project}: --project is not a folder")
-    deps = dependencies if dependencies is not None else _scan(scene, opt.frames, config, progress, opt.project)
+    deps, job_frames, groups = _scan_for_groups(scene, opt, config, progress, dependencies)
     _add_inputs(deps, opt.inputs)
     deps = _checked_missing(scene, deps, opt.allow_missing)
-    job_frames = _frames(opt.frames, deps)
-    explicit = job_frames if opt.frames else None
     plan = make_plan(deps.scene or scene, job_frames, config, chunk=opt.chunk, place=opt.place or None,
                      renderer=opt.renderer, render_options=scene_options(deps, opt.render_options), scout=opt.scout,
                      post=opt.post, output_dir=opt.output_dir or None, name=opt.name, priority=opt.priority,
-                     groups=render_groups(scene, deps, opt.layers, opt.cameras, explicit, job_frames,
-                                          opt.layer_frames, opt.layer_cameras))
+                     groups=groups)
     paths = sorted({d.path for d in deps.dependencies} | ({plan.scene} if Path(plan.scene).is_file() else set()))
     url, inputs = "", {"files": len(paths)}
     if any(n.place == "cloud" for n in plan.nodes):

@@ -22,6 +22,7 @@ from cloudsubmit.progress import ProgressReport  # noqa: E402
 from cloudsubmit.ui.controller import SubmitController  # noqa: E402
 from cloudsubmit.ui.panel import SubmitPanel  # noqa: E402
 
+from fixtures.maya_files import plates, real_layers_with_plate  # noqa: E402
 from support.uifakes import FakeCore  # noqa: E402
 
 WAIT_MS = 60_000
@@ -297,36 +298,14 @@ def test_several_layers_and_cameras_render_one_group_each(qtbot, tmp_path):
     assert lines == sorted(f"{layer} cam={cam} 1 2" for layer in ("rs_fg", "rs_bg") for cam in ("shotCam", "witness"))
 
 
-REAL_LAYERS = Path(__file__).resolve().parent / "fixtures" / "real" / "maya" / "deadline" / "layers.ma"
-
-
-def _layers_with_a_plate(shot: Path) -> Path:
-    """The real render setup scene (five layers, two with ranges of their own: 20-30 and 1-20, the
-    scene's is 1-10) with one per-frame plate, so the file list depends on the frames rendered."""
-    text = REAL_LAYERS.read_text(encoding="utf-8")
-    plate = (f'createNode file -n "plateTex";\n\tsetAttr ".ftn" -type "string" "{(shot / "plates" / "bg.0001.exr").as_posix()}";'
-             '\n\tsetAttr ".ufe" yes;\n')
-    end = text.index("// End of layers.ma")
-    scene = shot / "layers.ma"
-    scene.write_text(text[:end] + plate + text[end:], encoding="utf-8")
-    return scene
-
-
-def _plates(shot: Path, frames) -> None:
-    (shot / "plates").mkdir(exist_ok=True)
-    for f in frames:
-        (shot / "plates" / f"bg.{f:04d}.exr").write_bytes(b"plate %d" % f)
-
-
 def test_several_layers_each_render_their_own_range_and_cameras(qtbot, tmp_path):
     """Ticking two render setup layers whose ranges differ: each renders its own range (shown in
     the layer list), the cameras they render are ticked, the debounced rescan covers the union of
     their frames (a plate only one layer needs is listed, a missing one reported), and the job,
     run for real, renders each layer over its own range through its own cameras."""
     shot = tmp_path / "shot"
-    shot.mkdir()
-    scene = _layers_with_a_plate(shot)
-    _plates(shot, range(1, 26))            # 26-30 (only rs_renderSetupLayer2 renders them) are missing
+    scene = real_layers_with_plate(shot)
+    plates(shot, range(1, 26))            # 26-30 (only rs_renderSetupLayer2 renders them) are missing
     log = tmp_path / "renders.log"
     settings = dict(_settings(tmp_path / "w"), **{
         "jobs.scheduler": "local", "jobs.renderer": "generic", "jobs.place.render": "local", "jobs.chunk": 100,
@@ -357,7 +336,7 @@ def test_several_layers_each_render_their_own_range_and_cameras(qtbot, tmp_path)
     panel.own_ranges.setChecked(False)     # the Frames field for every layer again
     assert (panel.frames.text(), panel.frames.isEnabled(), c.frames) == ("1-10", True, list(range(1, 11)))
     panel.own_ranges.setChecked(True)
-    _plates(shot, range(26, 31))
+    plates(shot, range(26, 31))
     panel.rescan()
     _idle(qtbot, panel)
     assert panel.totals.text().startswith("32 files,") and panel.totals.text().endswith("1 missing")  # the D:/ reference
