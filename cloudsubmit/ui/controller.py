@@ -181,15 +181,22 @@ class SubmitController:
             self._recall_choices()
 
     def _recall_choices(self) -> None:
+        """The layers and cameras remembered for this scene, once the scene has named its own (a
+        live session: at once; a file read offline: after the first scan). Each is applied once:
+        a later rescan must not undo what the artist has changed since."""
         memory, form = self._remembered, self.form
-        if [n for n in memory.get("layers", []) if n in form.layers]:
-            form.set_layers(memory["layers"])
-            if memory.get("frames"):  # one ROP's own range must not replace the frames remembered
-                form.set_frame_text(memory["frames"])
-        if [c for c in memory.get("cameras", []) if c in form.cameras]:
-            form.set_cameras(memory["cameras"])
-        if isinstance(memory.get("own_ranges"), bool):
-            form.own_ranges = memory["own_ranges"]
+        if form.layers and "layers" in memory:
+            if [n for n in memory["layers"] if n in form.layers]:
+                form.set_layers(memory["layers"])
+                if memory.get("frames"):  # one ROP's own range must not replace the frames remembered
+                    form.set_frame_text(memory["frames"])
+            if isinstance(memory.get("own_ranges"), bool):
+                form.own_ranges = memory["own_ranges"]
+            memory.pop("layers")
+        if form.cameras and "cameras" in memory:
+            if [c for c in memory["cameras"] if c in form.cameras]:
+                form.set_cameras(memory["cameras"])
+            memory.pop("cameras")
 
     @property
     def host_kind(self) -> str:
