@@ -127,6 +127,7 @@ class SubmitPanel(QtWidgets.QWidget):
         self.frames = QtWidgets.QLineEdit()
         self.frames.setPlaceholderText("1-100, 1-100x5, 1,5,10-20")
         self.frames_info = QtWidgets.QLabel()
+        self.frames_info.setWordWrap(True)  # several layers' own ranges: a second line, not a wider panel
         self.chunk = QtWidgets.QSpinBox()
         self.chunk.setRange(1, 100000)
         self.chunk.setValue(c.chunk_size)
