@@ -420,3 +420,24 @@ def test_the_layers_ranges_choice_and_hand_ticked_cameras_come_back_with_the_sce
     third.set_layers(["c"])                    # a rescan never undoes a change made after the memory came back
     scanned(third)
     assert (third.chosen_layers, third.frames) == (["c"], [3, 4])     # one layer: the Frames field again
+
+
+def test_several_houdini_rops_each_render_their_own_range_through_their_own_camera(tmp_path):
+    """Live Houdini: two ROPs with ranges and cameras of their own, ticked together: each renders
+    its own range through its camera (one group per ROP, not ROPs x cameras)."""
+    from cloudsubmit.ui.corecalls import own_cameras, render_options
+
+    snap = HostSnapshot(
+        host="houdini", scene=str(tmp_path / "fx.hip"), frame_range=(1, 240, 1), renderer="mantra",
+        cameras=["/obj/cam1"], layers=["/out/beauty", "/out/mask"],
+        layer_frames={"/out/beauty": (1001, 1050, 1), "/out/mask": (1001, 1010, 1)},
+        layer_cameras={"/out/beauty": ["/obj/shotcam"], "/out/mask": ["/obj/witness"]})
+    ctrl = SubmitController(FakeCore([]).services())
+    ctrl.load_scene(snap.scene, snap)
+    ctrl.set_layers(["/out/beauty", "/out/mask"])
+    assert ctrl.uses_own_ranges and ctrl.frames == list(range(1001, 1051))
+    assert ctrl.chosen_cameras == ["/obj/shotcam", "/obj/witness"]
+    req = ctrl.request()
+    assert req.layer_frames == {"/out/beauty": "1001-1050", "/out/mask": "1001-1010"}
+    assert own_cameras(req) == {"/out/beauty": ["/obj/shotcam"], "/out/mask": ["/obj/witness"]}
+    assert "camera" not in render_options(req)      # per group, not one camera for the whole job
