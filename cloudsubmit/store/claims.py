@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, List, Mapping, Optional, Protocol, Sequence, Tuple
+from typing import TYPE_CHECKING, List, Mapping, Optional, Protocol, Sequence, Tuple, TypeVar
 
 from .hashing import hash_bytes
 
@@ -46,6 +46,8 @@ class FileState(Protocol):
     mtime_ns: int
     hash: str
     via: str
+
+F = TypeVar("F", bound=FileState)
 
 PROBE, SIZE, NEVER = "probe", "size", "never"
 MODES = (PROBE, SIZE, NEVER)
@@ -85,8 +87,8 @@ def probe_unchanged(fs: FileState) -> str:
     return probe if (st.st_size, st.st_mtime_ns) == (fs.size, fs.mtime_ns) else ""
 
 
-def take_claims(files: Sequence[FileState], index: "TeamIndex", mode: str, threads: int = 8,
-                seen: Optional[Mapping[str, Tuple[str, str]]] = None) -> List[Tuple[FileState, str]]:
+def take_claims(files: Sequence[F], index: "TeamIndex", mode: str, threads: int = 8,
+                seen: Optional[Mapping[str, Tuple[str, str]]] = None) -> List[Tuple[F, str]]:
     """Give each of ``files`` whose claim passes ``mode`` its hash (``via = "team"``); leave the
     others for a hash. ``seen``: ``{path: (hash, probe)}`` of claims this machine's probe
     confirmed before on the unchanged file (its hash cache): while the index still makes that

@@ -22,7 +22,7 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Optional, Protocol, Sequence, Tuple
 
 from .cachedb import NotThisCache, open_cache, wal_connect
 from .dirs import user_cache_dir
@@ -52,6 +52,21 @@ class FileStat(NamedTuple):
     def of(cls, path: str) -> "FileStat":
         st = os.stat(path)
         return cls(path, st.st_size, st.st_mtime_ns, st.st_ino % (1 << 63), st.st_ctime_ns)
+
+
+class Versioned(Protocol):
+    """What a lookup reads of a file's version: :class:`FileStat`'s fields."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def mtime_ns(self) -> int: ...
+    @property
+    def inode(self) -> int: ...
+    @property
+    def ctime_ns(self) -> int: ...
 
 
 def default_cache_path() -> Path:
@@ -89,40 +104,44 @@ class HashCache:
             raise
         return db
 
-    def lookup(self, stats: Sequence[FileStat]) -> Dict[str, str]:
+    def lookup(self, stats: Sequence["Versioned"]) -> Dict[str, str]:
         """``{path: hash}`` for every stat whose size, mtime and inode match the row this machine
-        wrote when it hashed the file."""
+        wrote when it hashed the file. ``stats``: :class:`FileStat` or anything with its fields
+        (a resolve passes its file states as they are: no object per file is built to ask)."""
+        want = {s.path: s for s in stats}
         found: Dict[str, str] = {}
-        for s, (size, mtime_ns, inode, digest) in self._rows("SELECT path, size, mtime_ns, inode, hash FROM hashes",
-                                                               stats):
+        for path, size, mtime_ns, inode, digest in self._rows("path, size, mtime_ns, inode, hash", "hashes", want):
+            s = want[path]
             if s.size == size and s.mtime_ns == mtime_ns and s.inode == inode and isinstance(digest, str):
-                found[s.path] = digest
+                found[path] = digest
         return found
 
-    def probed(self, stats: Sequence[FileStat]) -> Dict[str, Tuple[str, str]]:
+    def probed(self, stats: Sequence["Versioned"]) -> Dict[str, Tuple[str, str]]:
         """``{path: (hash, probe)}``: teammates' claims this machine confirmed with a probe, for
         every stat whose size, mtime, inode and ctime match the row (the caller still checks the
         index makes that claim with that probe)."""
+        want = {s.path: s for s in stats}
         found: Dict[str, Tuple[str, str]] = {}
-        sql = "SELECT path, size, mtime_ns, inode, ctime_ns, hash, probe FROM probed"
-        for s, (size, mtime_ns, inode, ctime_ns, digest, probe) in self._rows(sql, stats):
-            if (s.size, s.mtime_ns, s.inode, s.ctime_ns) == (size, mtime_ns, inode, ctime_ns) and s.ctime_ns:
-                found[s.path] = (digest, probe)
+        for path, size, mtime_ns, inode, ctime_ns, digest, probe in self._rows(
+                "path, size, mtime_ns, inode, ctime_ns, hash, probe", "probed", want):
+            s = want[path]
+            if s.size == size and s.mtime_ns == mtime_ns and s.inode == inode and s.ctime_ns == ctime_ns != 0:
+                found[path] = (digest, probe)
         return found
 
-    def _rows(self, select: str, stats: Sequence[FileStat]) -> Iterator[Tuple[FileStat, tuple]]:
-        """``(stat, the row's other columns)`` for each stat with a row, one query per batch."""
-        want = {s.path: s for s in stats}
-        paths = list(want)
+    def _rows(self, columns: str, table: str, paths: Iterable[str]) -> List[tuple]:
+        """The rows of ``table`` for ``paths``, one query per batch of host parameters."""
+        wanted = list(paths)
+        rows: List[tuple] = []
         with self._lock:
-            for i in range(0, len(paths), _BATCH):
-                chunk = paths[i:i + _BATCH]
+            for i in range(0, len(wanted), _BATCH):
+                chunk = wanted[i:i + _BATCH]
                 try:
-                    rows = self._db.execute(f"{select} WHERE path IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+                    rows += self._db.execute(f"SELECT {columns} FROM {table} WHERE path IN "
+                                             f"({','.join('?' * len(chunk))})", chunk).fetchall()
                 except sqlite3.Error:  # an I/O error mid-run: these files are simply hashed
                     continue
-                for row in rows:
-                    yield want[row[0]], row[1:]
+        return rows
 
     def put_many(self, rows: Iterable[tuple]) -> None:
         """Record ``(FileStat, hash)`` pairs this machine hashed, in one transaction; a probed

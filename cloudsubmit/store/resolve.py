@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from functools import partial
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
 
+from ..gc_pause import paused_gc
 from ..paths import normpath
 from ..progress import ProgressCallback
 from ..vocabulary import IN_STORE, MISSING, REFUSED, TO_UPLOAD
@@ -178,24 +179,28 @@ def resolve(paths: Iterable[str], store: "Store", config: Optional[Config] = Non
     ``store.trust_team_index`` (store/claims.py), then a hash. With ``trust_team`` False
     (``upload --recheck``) no claim is used: every file's hash is this machine's own."""
     config = store.config if config is None else config
-    res = Resolution(store.url, _stat_all(paths, Roots.from_config(config)))
-    live = [f for f in res.files if not f.state]
-    index = store.index.refresh()  # one listing; a long-lived panel sees teammates' new shards
-    cache = store.hash_cache
-    cached = cache.lookup([f.stat for f in live]) if live else {}
-    for f in live:
-        if f.path in cached:
-            f.hash, f.via = cached[f.path], "cache"
-    unknown = [f for f in live if not f.hash]
-    mode = trust_mode(config) if trust_team else NEVER
-    seen = cache.probed([f.stat for f in unknown]) if unknown and mode == PROBE else {}
-    cache.put_probed((f.stat, f.hash, probe) for f, probe in take_claims(unknown, index, mode, store.threads, seen))
-    _hash_missing([f for f in unknown if not f.hash], store, progress)
-    stored = index.blob_sizes({f.hash for f in live if f.hash and f.via != "team"})  # team claims: checked above
-    for f in live:
-        if f.state:
-            continue
-        f.state = IN_STORE if f.via == "team" or stored.get(f.hash) == f.size else TO_UPLOAD
+    with paused_gc():  # 10^5 file states and rows, no cycles: no collector walking them meanwhile
+        res = Resolution(store.url, _stat_all(paths, Roots.from_config(config)))
+        live = [f for f in res.files if not f.state]
+        index = store.index.refresh()  # one listing; a long-lived panel sees teammates' new shards
+        cache = store.hash_cache
+        cached = cache.lookup(live) if live else {}
+        unknown = []
+        for f in live:
+            digest = cached.get(f.path)
+            if digest is None:
+                unknown.append(f)
+            else:
+                f.hash, f.via = digest, "cache"
+        mode = trust_mode(config) if trust_team else NEVER
+        seen = cache.probed(unknown) if unknown and mode == PROBE else {}
+        confirmed = take_claims(unknown, index, mode, store.threads, seen)
+        cache.put_probed((f.stat, f.hash, probe) for f, probe in confirmed)
+        _hash_missing([f for f in unknown if not f.hash], store, progress)
+        stored = index.blob_sizes({f.hash for f in live if f.via != "team" and f.hash})  # team claims: checked above
+        for f in live:
+            if not f.state:
+                f.state = IN_STORE if f.via == "team" or stored.get(f.hash) == f.size else TO_UPLOAD
     return res
 
 
