@@ -72,9 +72,6 @@ _BODY = _SET.replace("{owner}", "*").replace("(?P<Set>)", "")   # findall: (node
 _ANCHOR = r";[ \t\r]*\n(?:[ \t\r]*\n|//[^\n]*\n)*\t?"
 
 
-_NO_KEYS: Dict[Any, str] = {}
-
-
 class _Node:
     __slots__ = ("name", "type", "parent", "values")
 
@@ -203,44 +200,33 @@ class _Scan:
         return m.end()
 
     def _node(self, m: "re.Match") -> None:
-        """A ``createNode`` of a type the scan reads, or ``select -ne``, with its body (the hot
-        path of a big scene: one call per texture node, one ``group`` call)."""
-        raw_type, name, parent, sel = m.group("ctype", "cname", "cparent", "sel")
+        """A ``createNode`` of a type the scan reads, or ``select -ne``, with its body."""
+        raw_type, name, parent = m.group("ctype", "cname", "cparent")
         if raw_type is None:
-            node = self._named(self.text(sel))
-            if node is None:
-                return
+            node = self._named(self.text(m.group("sel")))
         else:
             ntype = self.type_names[raw_type]
             name = self.text(name) if name is not None else f"<unnamed {ntype}>"
             node = self.nodes[name] = _Node(name, ntype, self.text(parent) if parent else "")
             self.node_list.append(node)  # DAG shapes may share a name under different parents
         start, stop = m.span("body")
-        if stop > start:
+        if node is not None and stop > start:
             self._body(node, m.string, start, min(stop + 1, m.endpos))
 
     def _body(self, node: _Node, data, start: int, stop: int) -> None:
         """The ``setAttr`` lines of a node's body (and a reference node's edits)."""
-        keys = self.attr_keys.get(node.type, _NO_KEYS)
-        values, text = node.values, self.text
+        keys = self.attr_keys.get(node.type, {})
         for owner, attr, plain, raw in self.rx.body.findall(data, start, stop):
-            if owner:
-                target = self._named(text(owner))
-                if target is None:
-                    continue
-                long = self.attr_keys.get(target.type, _NO_KEYS).get(attr)
-                into = target.values
-            else:
-                long, into = keys.get(attr), values
+            target = self._named(self.text(owner)) if owner else node
+            if target is None:
+                continue
+            long = (keys if target is node else self.attr_keys.get(target.type, {})).get(attr)
             if long is None:
                 continue
             # An empty string and an empty value both read as "" (findall cannot tell them apart).
-            if plain or not raw:
-                into[long] = text(plain)
-            else:
-                value = mel.set_attr_value(text(raw))
-                if value is not None:
-                    into[long] = value
+            value = self.text(plain) if plain or not raw else mel.set_attr_value(self.text(raw))
+            if value is not None:
+                target.values[long] = value
         if node.type == "reference":
             for e in self.rx.edits.finditer(data, start, stop):
                 self._edits(e)

@@ -39,7 +39,6 @@ _NAME_PEEK = 256                       # bytes searched for an attribute chunk's
 _LEAF_PEEK = 4096                      # bytes read of a non-string leaf of a large node (CREA, names)
 _STRING_TAGS = (b"STR ", b"STR#")
 _NUMBER_TAGS = {b"DBLE": struct.Struct(">d")}
-_VALUE_TAGS = frozenset(_STRING_TAGS) | frozenset(_NUMBER_TAGS)
 _FALLBACK_CODECS = ("cp932", "cp1252", "latin-1")   # latin-1 never fails
 _REFERENCE_FORMS = (b"FREF", b"FRDI")
 _NOT_NODES = (b"HEAD", b"SLCT") + _REFERENCE_FORMS
@@ -236,16 +235,8 @@ class _Scene:
             return None                   # one seek past the whole node
         node = _Node(node_type, group.form)
         wanted = self.wanted(node_type)
-        names, attribute = self._attr_names, self.attribute
         for tag, buf, start, stop, offset in _leaves(iff, group, data):
-            if tag in _VALUE_TAGS:
-                # The hot path (10^5 texture nodes): the leaf's name is looked up here, and only
-                # a name the node's type reads costs a call.
-                end = buf.find(b"\0", start, min(stop, start + _NAME_PEEK))
-                name = names.get(buf[start:end]) if end > start else None
-                if wanted is None or name is None or name in wanted:
-                    attribute(iff, tag, buf, start, stop, offset, node, wanted)
-            elif tag == b"CREA":
+            if tag == b"CREA":
                 self.creation(iff, offset, buf[start:stop], node)
                 if node.type == "script" and node.name != "sceneConfigurationScriptNode":
                     return None           # UI scripts: large and never a file
@@ -255,8 +246,8 @@ class _Scene:
                 if not self.interesting(node.type) or not node.type:
                     return None           # shared nodes are Maya's own: never typed by guessing
                 wanted = self.wanted(node.type)
-            elif wanted is None:
-                attribute(iff, tag, buf, start, stop, offset, node, wanted)
+            elif wanted is None or tag in _STRING_TAGS or tag in _NUMBER_TAGS:
+                self.attribute(iff, tag, buf, start, stop, offset, node, wanted)
         return node
 
     def creation(self, iff: IffFile, offset: int, raw: bytes, node: _Node) -> None:
