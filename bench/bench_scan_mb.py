@@ -114,7 +114,7 @@ def _floor(path: str, records: bool) -> int:
         for chunk, data in iff.groups(maya_binary._maya_root(iff), skip):
             if data is not None:
                 spans = iff.leaf_spans(chunk, data)
-                out.append(RawRef("", "", "file", "file") if records else spans)
+                out.append(RawRef("", "", "file", "file") if records else len(spans))
     return len(out)
 
 
