@@ -31,6 +31,7 @@ from ..errors import ScanError
 from .attributes import AUX_SHORT_NAMES, AttrRule, frame_value_names, helper_names, load_table, name_map, rule_refs
 from .gc_pause import paused_gc
 from .iff import Chunk, IffFile
+from .maya_assembly import compound_names, representation_refs
 from .maya_info import build_info, info_names
 from .model import RawRef, ReadContext, ReadResult
 
@@ -122,6 +123,7 @@ class _Scene:
         self.connected: Set[Tuple[str, str]] = set()  # (node name, attribute name) driven by a connection
         self._rules: Dict[str, Dict[str, Tuple[AttrRule, FrozenSet[str]]]] = {}   # type -> name -> (row, helpers)
         self._attr_names: Dict[bytes, str] = {}          # an attribute leaf's name as stored -> its base name
+        self.compounds = compound_names()                # node type -> compound whose children it reads (rep)
         # Node groups skipped unread: known types that hold no file and no SceneInfo value.
         self.skip = frozenset(tag for tag, t in self.types.tags.items() if not self.interesting(t)) - frozenset(
             _NOT_NODES + (_CONNECTIONS,))
@@ -167,7 +169,7 @@ class _Scene:
         return self.names_for(node_type) if node_type else None
 
     def interesting(self, node_type: str) -> bool:
-        return not node_type or node_type in self.table or node_type in _INFO_ATTRS
+        return not node_type or node_type in self.table or node_type in _INFO_ATTRS or node_type in self.compounds
 
     # -- the walk ---------------------------------------------------------------------------------
     def run(self, iff: IffFile) -> None:
@@ -276,7 +278,7 @@ class _Scene:
             name = self._attr_names[raw] = _base_attr(raw.decode("latin-1"))
         if wanted is None:
             node.attr_names.add(name)
-        elif name not in wanted:
+        elif name not in wanted and not (node.type in self.compounds and _child_of(name, self.compounds[node.type])):
             return
         number = _NUMBER_TAGS.get(tag)
         if number is not None and stop - end >= 2 + number.size:
@@ -319,6 +321,10 @@ class _Scene:
             strings = dict(node.strings) if strings is None else strings
             self.result.refs += rule_refs(node.name, node_type, rule, values,
                                           lambda name: self.value(node, name, strings))
+        if node_type in self.compounds:
+            refs, warnings = representation_refs(node.name, node_type, {k: v[0] for k, v in node.strings if v})
+            self.result.refs += refs
+            self.result.warnings += warnings
 
     def guess(self, node: _Node) -> str:
         """Type an unknown node by its attribute names (plug-in nodes, unlisted built-ins)."""
@@ -369,6 +375,11 @@ class _Scene:
         values: Dict[str, Any] = {names[k]: v for k, v in node.numbers.items() if k in names}
         values.update((names[k], v[0]) for k, v in node.strings if k in names and v)
         return values
+
+
+def _child_of(name: str, compound: str) -> bool:
+    """``rep[1].rda`` is a child of the compound ``rep`` (a leaf named with its index)."""
+    return name.startswith(compound + "[") and "]." in name
 
 
 def _rules_by_name(rules: List[AttrRule]) -> Dict[str, Tuple[AttrRule, FrozenSet[str]]]:
