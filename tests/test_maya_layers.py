@@ -106,3 +106,35 @@ def test_submit_without_a_live_session_renders_each_layer_over_its_own_range(tmp
     here = REAL.parent
     assert {(here / "renderSetupLayer2" / c).as_posix() for c in ("camera1", "camera2", "camera3")} | {
         (here / "renderSetupLayer4" / c).as_posix() for c in ("camera1", "persp")} <= set(result.output_dirs)
+
+
+def test_a_switched_off_override_or_collection_has_no_effect(tmp_path):
+    """Render setup writes ``setAttr ".sen" no`` (selfEnabled) on an override or collection
+    switched off in its window; a collection's overrides follow it (their ``.pen`` is connected
+    from its ``.en``, as in tests/fixtures/real/maya/deadline/layers.ma)."""
+    blocks = [*_cameras("shotCam"), node("renderSetup", "renderSetup"), *_layer("fx"),
+              *_collection("rsc", "fx", "defaultRenderGlobals", ntype="renderSettingsCollection"),
+              *_override("absUniqueOverride", "endOn", "rsc", "endFrame", 'setAttr ".atv" 1040;',
+                         target="defaultRenderGlobals"),
+              *_override("absUniqueOverride", "endOff", "rsc", "endFrame", 'setAttr ".atv" 1090;', 'setAttr ".sen" no;',
+                         target="defaultRenderGlobals"),
+              'connectAttr "endOn.nxt" "endOff.prv";', 'connectAttr "rsc.en" "endOn.pen";',
+              'connectAttr "rsc.en" "endOff.pen";',
+              *_layer("bg"),
+              *_collection("rscBg", "bg", "defaultRenderGlobals", ntype="renderSettingsCollection"),
+              *_override("absUniqueOverride", "startBg", "rscBg", "startFrame", 'setAttr ".atv" 900;',
+                         target="defaultRenderGlobals"),
+              'connectAttr "rscBg.en" "startBg.pen";',
+              *_collection("cams", "bg", pattern="shot*"),
+              *_override("absOverride", "camOff", "cams", "renderable"),
+              'connectAttr "cams.en" "camOff.pen";',
+              render_globals(1001, 1024, prefix="<Scene>/<RenderLayer>")]
+    on = _read(write_ma(tmp_path / "on.ma", blocks)).info
+    assert on.layer_frames == {"rs_fx": (1001.0, 1040.0, 1.0), "rs_bg": (900.0, 1024.0, 1.0)}
+    assert on.layer_cameras["rs_bg"] == []
+    # switch the bg collections off: their overrides (range, camera off) no longer apply
+    blocks = [b.replace('createNode renderSettingsCollection -n "rscBg";', 'createNode renderSettingsCollection -n "rscBg";\n\tsetAttr ".sen" no;')
+              .replace('createNode collection -n "cams";', 'createNode collection -n "cams";\n\tsetAttr ".sen" no;') for b in blocks]
+    off = _read(write_ma(tmp_path / "off.ma", blocks)).info
+    assert off.layer_frames == {"rs_fx": (1001.0, 1040.0, 1.0)}
+    assert off.layer_cameras == {"rs_fx": ["shotCam"], "rs_bg": ["shotCam"]}

@@ -27,6 +27,10 @@ NODES = [
     ("movie", "RTMV", "clip", [("ftn", "ref/animatic.mov")]),
     ("PxrTexture", PXR_TEXTURE, "rmanTex", [("filename", "tex/rman.tex")]),
     ("script", "SCRP", "sceneConfigurationScriptNode", [("b", "playbackOptions -min 1001 -max 1100 -ast 990 -aet 1200")]),
+    # a compound child after an index: ".rep[0].rda" in a .ma, a leaf "rep[0].rda" in a .mb (as "uvst[0].uvsn" in real files)
+    ("assemblyDefinition", 0x580000B2, "AD_rock", [("rep[0].rty", "Scene"), ("rep[0].rda", "assets/rock.ma"),
+                                                   ("rep[1].rty", "Cache"), ("rep[1].rda", "assets/rock.abc"),
+                                                   ("rep[2].rty", "Locator"), ("rep[2].rda", "rock")]),
     ("camera", "DCAM", "perspShape", [("imn", "persp")]),
     ("camera", "DCAM", "topShape", [("rnd", False), ("imn", "top")]),
 ]
@@ -86,6 +90,10 @@ def test_ma_and_mb_give_the_same_raw_refs_and_scene_info(tmp_path):
     assert (plate["sequence"], plate["frame_value"], plate["frame_offset"]) == (True, 12.0, -2)
     assert (driven["sequence"], driven["frame_value"]) == (True, None)
     assert (got["clip.fileTextureName"]["kind"], got["rmanTex.filename"]["node_type"]) == ("movie", "PxrTexture")
+    reps = [got[f"AD_rock.representations[{i}].repData"] for i in (0, 1)]
+    assert [(r["value"], r["kind"], r["follow"]) for r in reps] == [
+        ("assets/rock.ma", "reference", True), ("assets/rock.abc", "cache", False)]
+    assert "AD_rock.representations[2].repData" not in got   # a Locator's data is its text
     render = got["defaultRenderGlobals.imageFilePrefix"]
     assert (render["value"], render["output"]) == ("<Scene>/<RenderLayer>/<Scene>", True)
 

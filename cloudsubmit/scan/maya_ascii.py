@@ -31,6 +31,7 @@ from ..errors import ScanError
 from . import mel
 from ..gc_pause import paused_gc
 from .attributes import AttrRule, frame_value_names, helper_names, load_table, name_map, number, rule_refs
+from .maya_assembly import compound_names, representation_refs
 from .maya_info import DEFAULT_NODE_TYPES, INFO_ATTRS, build_info, info_names
 from .maya_layers import LINK_ATTRS
 from .maya_references import edited_plugs, load_states, local_name
@@ -43,10 +44,11 @@ _INFO_TYPES = frozenset(INFO_ATTRS) | {"renderLayer"}
 _LINKS = frozenset(LINK_ATTRS)
 
 # ``setAttr [flags] "node.attr" value``; ``{owner}`` is ``+`` where the node must be named (outside
-# a node's body) and ``*`` inside one (``".ftn"`` sets the body's node).
+# a node's body) and ``*`` inside one (``".ftn"`` sets the body's node). ``sitem`` is a compound
+# child after an index (``".rep[1].rda"``): its value is kept as ``rep[1].rda`` (maya_assembly).
 _SET = (
     r"setAttr(?:[ \t]+-[A-Za-z]+(?:[ \t]+[^\s\"-][^\s\"]*)?)*[ \t]+"
-    r"\"(?P<snode>[^\".\n]{owner})\.(?P<sattr>{names})(?:\[[^\"\]\n]*\])?\""
+    r"\"(?P<snode>[^\".\n]{owner})\.(?P<sattr>{names})(?P<sitem>\[[0-9]+\]\.[A-Za-z][A-Za-z0-9_]*)?(?:\[[^\"\]\n]*\])?\""
     r"(?:[ \t]+-type[ \t]+\"string\"[ \t]+\"(?P<sstr>[^\"\\\n]*)\"[ \t]*(?=;)"  # the common case, no escapes
     r"|(?P<sval>(?:{string}|[^\";])*)(?=;))(?P<Set>)"
 )
@@ -67,7 +69,7 @@ _TOP = (
     r"|connectAttr[ \t]+\"(?P<csrc>[^\"\n]*)\"[ \t]+\"(?P<cnode>[^\".\n]*)\.(?P<cattr>(?:{frame_names})|"
     + "|".join(LINK_ATTRS) + r")\"(?P<Connect>)"  # a frame attribute driven, or a render setup list (maya_layers)
 )
-_BODY = _SET.replace("{owner}", "*").replace("(?P<Set>)", "")   # findall: (node, attr, string, value)
+_BODY = _SET.replace("{owner}", "*").replace("(?P<Set>)", "")   # findall: (node, attr, item, string, value)
 # Where a statement can start: after the ``;`` ending the previous one, then blank and comment lines.
 _ANCHOR = r";[ \t\r]*\n(?:[ \t\r]*\n|//[^\n]*\n)*\t?"
 
@@ -146,6 +148,8 @@ class _Scan:
         names = {t: name_map(rules) for t, rules in table.items()}
         for t, extra in info_names().items():
             names.setdefault(t, {}).update(extra)
+        for t, compound in compound_names().items():
+            names.setdefault(t, {})[compound] = compound
         key = (lambda w: w) if self.text_mode else (lambda w: w.encode("utf-8"))
         self.attr_keys = {t: {key(n): long for n, long in m.items()} for t, m in names.items()}
         types = set(names) | {"renderLayer"}
@@ -216,13 +220,15 @@ class _Scan:
     def _body(self, node: _Node, data, start: int, stop: int) -> None:
         """The ``setAttr`` lines of a node's body (and a reference node's edits)."""
         keys = self.attr_keys.get(node.type, {})
-        for owner, attr, plain, raw in self.rx.body.findall(data, start, stop):
+        for owner, attr, item, plain, raw in self.rx.body.findall(data, start, stop):
             target = self._named(self.text(owner)) if owner else node
             if target is None:
                 continue
             long = (keys if target is node else self.attr_keys.get(target.type, {})).get(attr)
             if long is None:
                 continue
+            if item:
+                long += self.text(item)
             # An empty string and an empty value both read as "" (findall cannot tell them apart).
             value = self.text(plain) if plain or not raw else mel.set_attr_value(self.text(raw))
             if value is not None:
@@ -272,6 +278,8 @@ class _Scan:
         long = self.attr_keys.get(node.type, {}).get(m.group("sattr"))
         if long is None:
             return
+        if m.group("sitem"):
+            long += self.text(m.group("sitem"))
         plain = m.group("sstr")
         value = self.text(plain) if plain is not None else mel.set_attr_value(self.text(m.group("sval")))
         if value is not None:
@@ -311,11 +319,16 @@ class _Scan:
         refs = list(self.refs)
         connected = self.connected_frames
         rows = {t: [(rule, helper_names(rule)) for rule in rules] for t, rules in self.table.items()}
+        compounds = compound_names()
         for node in self.node_list:
             for rule, helpers in rows.get(node.type, ()):
                 raw = node.values.get(rule.attr)
                 if raw is not None:
                     refs += _refs_for(node, rule, helpers, raw, node.name in connected)
+            if node.type in compounds:
+                more, warnings = representation_refs(node.name, node.type, node.values)
+                refs += more
+                self.warnings += warnings
         info_nodes = {n.name: (n.type, n.parent, n.values) for n in self.node_list if n.type in _INFO_TYPES}
         time1 = self.nodes.get("time1")
         info, outputs = build_info(info_nodes, self.links, time1.values.get("outTime") if time1 else None,

@@ -14,7 +14,11 @@ The data model, as Maya 2017-2024 writes it (see ``tests/fixtures/real/maya/dead
   ``absOverride``/``relOverride`` set it on every node the collection selects; an absolute one
   writes ``.atv``, a relative one ``value * .mul + .ofs``. A value Maya did not write is the
   dynamic attribute's default (0 / off), which is why an unset ``renderable`` override turns a
-  camera off."""
+  camera off;
+- an override or collection switched off in the render setup window has ``setAttr ".sen" no``
+  (``selfEnabled``; Maya's renderSetup ``enabledState`` module: ``enabled`` = ``selfEnabled`` and
+  ``parentEnabled``, the latter connected from the parent's ``enabled``:
+  ``connectAttr "C.en" "O.pen"``): it and everything in it have no effect."""
 from __future__ import annotations
 
 import fnmatch
@@ -24,13 +28,18 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, 
 from .attributes import flag, number
 
 # (node type) -> {long name: short name}: the render setup attributes a reader must collect.
+_ENABLED = {"selfEnabled": "sen"}
+# Collection types of Maya's render setup (renderSetup typeIDs), read for their on/off switch only.
+_COLLECTIONS = ("collection", "renderSettingsCollection", "renderSettingsChildCollection", "aovCollection",
+                "aovChildCollection", "lightsCollection", "lightsChildCollection")
 SETUP_ATTRS: Dict[str, Dict[str, str]] = {
     "renderSetupLayer": {},
     "simpleSelector": {"staticSelection": "ssl", "pattern": "pat"},
-    "absOverride": {"attribute": "atr", "attrValue": "atv"},
-    "absUniqueOverride": {"attribute": "atr", "targetNodeName": "tgName", "attrValue": "atv"},
-    "relOverride": {"attribute": "atr", "multiply": "mul", "offset": "ofs"},
-    "relUniqueOverride": {"attribute": "atr", "targetNodeName": "tgName", "multiply": "mul", "offset": "ofs"},
+    "absOverride": {"attribute": "atr", "attrValue": "atv", **_ENABLED},
+    "absUniqueOverride": {"attribute": "atr", "targetNodeName": "tgName", "attrValue": "atv", **_ENABLED},
+    "relOverride": {"attribute": "atr", "multiply": "mul", "offset": "ofs", **_ENABLED},
+    "relUniqueOverride": {"attribute": "atr", "targetNodeName": "tgName", "multiply": "mul", "offset": "ofs", **_ENABLED},
+    **{ntype: dict(_ENABLED) for ntype in _COLLECTIONS},
 }
 # Destination attributes of the connections that build the render setup tree (see the docstring).
 LINK_ATTRS = ("pls", "prv", "sel", "lrl")
@@ -101,7 +110,9 @@ class _Tree:
 
     def apply(self, parent: str, collection: Optional[str], state: Dict[str, Dict[str, Any]]) -> None:
         for child in self.children.get(parent, ()):
-            ntype = self.nodes.get(child, ("", "", {}))[0]
+            ntype, _parent, values = self.nodes.get(child, ("", "", {}))
+            if not flag(values.get("selfEnabled", True)):
+                continue   # switched off: no effect, nor anything in it
             if ntype in SETUP_ATTRS and ntype.endswith("Override"):
                 self._override(child, ntype, collection, state)
             else:  # a collection (or a group): its members, with its own selection
