@@ -7,7 +7,7 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .attributes import flag, number
-from .maya_layers import SETUP_ATTRS, Link, LayerSettings, layer_settings
+from .maya_layers import ADJUSTMENTS, SETUP_ATTRS, Link, LayerSettings, layer_settings
 from .model import RawRef, SceneInfo
 
 # (node type) -> {long name: short name} of the attributes that describe the scene.
@@ -18,7 +18,7 @@ INFO_ATTRS: Dict[str, Dict[str, str]] = {
     },
     "script": {"before": "b"},
     "camera": {"renderable": "rnd"},
-    "renderLayer": {"renderable": "rndr"},
+    "renderLayer": {"renderable": "rndr", ADJUSTMENTS: ADJUSTMENTS},   # adjs[i].val: legacy adjustments
     "aiAOV": {"name": "aovn", "enabled": "aoven"},
     "time": {"outTime": "o"},
     **SETUP_ATTRS,
@@ -78,7 +78,8 @@ def build_info(nodes: Mapping[str, Tuple[str, str, Dict[str, Any]]], links: Sequ
     if globals_values is None:
         return info, []
     _render_globals(info, globals_values, current_frame, time_values)
-    layers = [s for s in layer_settings(nodes, links, globals_values) if s.renderable]
+    long_names = {t: {short: long for long, short in attrs.items()} for t, attrs in INFO_ATTRS.items()}
+    layers = [s for s in layer_settings(nodes, links, globals_values, long_names) if s.renderable]
     outputs: List[RawRef] = []
     for setting in layers:
         paths = _layer_outputs(setting, len(layers) > 1, passes)
