@@ -42,7 +42,7 @@ _SETUP_PREFIX = "rs_"
 _DEFAULT_LAYER = ("defaultRenderLayer", "masterLayer")
 _TOKEN_RES = {name: re.compile(f"<{name}>", re.I) for name in ("RenderLayer", "Camera", "RenderPass")}
 _FLAG_RE = re.compile(r"-(min|max|minTime|maxTime)\s+(-?[\d.]+)")
-_RENDERMAN = "renderman"
+_RENDERMAN = "renderman"   # RfM 22+ (rmanGlobals); RfM 21 and older wrote "renderMan" and kept no imageOutputDir
 # RfM tokens answered from rmanGlobals itself; <scene> and <ws> are the scanner's (it knows the
 # scene and the project), the rest (<layer>, <camera>, <aov>, <f4>, <ext>) stay: the folder above
 # the first one left is what the download brings back.
