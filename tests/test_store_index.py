@@ -67,6 +67,80 @@ def test_compaction_under_a_reader_with_a_stale_listing(tmp_path):
     assert len(reader.shards) == 1
 
 
+class PausingBackend(LocalBackend):
+    """A real directory store that stops at one call (``pause_at``: "list" right after the
+    listing, "get" before a shard's fetch) until the test lets it go: two commands of one machine
+    interleaved exactly where a race would hurt."""
+
+    def __init__(self, root, pause_at):
+        super().__init__(root)
+        self.pause_at, self.reached, self.go = pause_at, threading.Event(), threading.Event()
+
+    def _pause(self, where):
+        if where == self.pause_at and not self.reached.is_set():
+            self.reached.set()
+            assert self.go.wait(30), "the test never let the paused command go"
+
+    def list(self, prefix):
+        out = list(super().list(prefix))
+        self._pause("list")
+        return iter(out)
+
+    def get_bytes(self, key):
+        self._pause("get")
+        return super().get_bytes(key)
+
+
+def test_a_stale_listing_on_the_same_machine_never_makes_a_compaction_lose_a_shard(tmp_path):
+    """Two commands share this machine's index view. Command P lists the shards; a teammate's
+    shard X is written and lands in the view; compactor Q lists X and counts on the view for its
+    entries; only then does P finish its refresh. P's listing predates X, so X is not "gone":
+    P must not drop it from the view, and Q must fold X's entry, not lose it."""
+    root, cache = str(tmp_path / "store"), tmp_path / "cache"
+    plain = TeamIndex(LocalBackend(root))
+    plain.write_shard([entry(1)])
+    plain.write_shard([entry(2)])
+    TeamIndex(LocalBackend(root), cache).refresh()  # the view holds both
+    p_backend, q_backend = PausingBackend(root, "list"), PausingBackend(root, "get")
+    p_cmd = threading.Thread(target=TeamIndex(p_backend, cache).refresh)
+    p_cmd.start()
+    assert p_backend.reached.wait(30)  # P has its listing: shards 1 and 2
+    TeamIndex(LocalBackend(root), cache).write_shard([entry(3)])  # X: in the store and in the view
+    plain.write_shard([entry(4)])  # a shard the view lacks, so Q fetches one
+    errors = []
+
+    def compact():
+        try:
+            TeamIndex(q_backend, cache).compact()
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    q_cmd = threading.Thread(target=compact)
+    q_cmd.start()
+    assert q_backend.reached.wait(30)  # Q listed 1, 2, X and 4, and found X already in the view
+    p_backend.go.set()
+    p_cmd.join(30)
+    q_backend.go.set()
+    q_cmd.join(30)
+    assert not errors
+    final = TeamIndex(LocalBackend(root))
+    assert {e.identity for e in final.entries()} == {entry(i).identity for i in (1, 2, 3, 4)}
+
+
+def test_a_listing_folded_away_meanwhile_is_read_again_not_taken_for_empty(tmp_path):
+    """gc keeps every pack an entry names: a command whose listed shards another command of this
+    machine folded (and dropped from the shared view) must list again and read the snapshot,
+    never answer "no entries" (the packs would look orphaned)."""
+    root, cache = str(tmp_path / "store"), tmp_path / "cache"
+    plain = TeamIndex(LocalBackend(root))
+    for i in range(3):
+        plain.write_shard([entry(i)._replace(pack=f"{i:032x}", offset=0)])
+    gc_cmd = TeamIndex(LocalBackend(root), cache).refresh()  # lists the three shards
+    TeamIndex(LocalBackend(root), cache).compact()  # another command: one snapshot, three shards gone
+    assert {e.pack for e in gc_cmd.history()} == {f"{i:032x}" for i in range(3)}
+    assert gc_cmd.shard_count() == 1
+
+
 def test_concurrent_compactions_and_writers_lose_nothing(tmp_path):
     root = str(tmp_path / "store")
     written, errors = [], []

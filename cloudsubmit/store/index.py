@@ -24,6 +24,7 @@ import os
 import re
 import sqlite3
 import zlib
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -283,10 +284,13 @@ class TeamIndex:
 
     def _refresh(self) -> "TeamIndex":
         for _ in range(_RELIST_ATTEMPTS):
+            # Only a shard the view held *before* the listing began and the listing lacks has left
+            # the store: one another command of this machine added meanwhile is newer than the list.
+            before = set(self.view.shard_problems())
             keys = {k for k, _ in self.backend.list(SHARD_PREFIX) if k.endswith(SHARD_SUFFIX)}
             have = self.view.shard_problems()
             if not self._fetch(sorted(k for k in keys if k not in have)):
-                gone = [k for k in have if k not in keys]
+                gone = [k for k in before if k not in keys]
                 if gone:
                     self.view.drop_shards(gone)
                 self._listed = keys
@@ -401,11 +405,22 @@ class TeamIndex:
         return [e for e in facts if len(hashes[(e.root, e.path, e.size, e.mtime_ns)]) > 1]
 
     def _shard_entries(self, keys: Optional[Iterable[str]] = None) -> List[Tuple[str, IndexEntry]]:
-        """``(key, entry)`` of the listed shards (or of ``keys``), in shard order."""
+        """``(key, entry)`` of the listed shards (or of ``keys``), in shard order, each shard read in
+        full. The view is shared by the commands of this machine: a shard another one saw folded
+        meanwhile leaves it, and then the listing repeats, so a compaction or a gc never takes a
+        shard's missing entries for "nothing there"."""
         self._ensure()
-        want = self._listed if keys is None else set(keys) & self._listed
-        rows = self._view_do(lambda: list(self.view.entries(sorted(want) if keys is not None else None)))
-        return [(k, IndexEntry(*row)) for k, row in rows if k in want]
+        wanted = None if keys is None else set(keys)
+        for _ in range(_RELIST_ATTEMPTS):
+            want = self._listed if wanted is None else wanted & self._listed
+            rows = self._view_do(lambda: list(self.view.entries(sorted(want) if wanted is not None else None)))
+            pairs = [(k, IndexEntry(*row)) for k, row in rows if k in want]
+            read = Counter(k for k, _e in pairs)
+            held = self._view_do(self.view.shard_entry_counts)
+            if all(held.get(k) == read[k] for k in want):
+                return pairs
+            self.refresh()
+        raise StoreError(f"store {self.backend.url}: index keeps changing while being read; try again")
 
     def entries(self, keys: Optional[Iterable[str]] = None) -> List[IndexEntry]:
         """Every distinct fact (of the shards ``keys``, default all), first writer kept
@@ -455,12 +470,13 @@ class TeamIndex:
     def compact(self) -> CompactReport:
         """Fold every shard into one snapshot; write it, then delete what it folded."""
         self.refresh()
+        pairs = self._shard_entries()  # may list again: then what it read is what is listed now
         folded = sorted(k for k in self._listed if k not in self.problems)  # damaged shards stay for repair
         rep = CompactReport(shards_before=len(self._listed))
         if len(folded) < 2:
             return rep
         by_shard: Dict[str, List[IndexEntry]] = {}
-        for key, e in self._shard_entries(folded):
+        for key, e in pairs:
             by_shard.setdefault(key, []).append(e)
         facts = _last_write_order(by_shard[k] for k in folded if k in by_shard)
         written = [self.write_shard(facts[i:i + SNAPSHOT_MAX]) for i in range(0, len(facts), SNAPSHOT_MAX)]

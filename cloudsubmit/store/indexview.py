@@ -121,6 +121,11 @@ class IndexView:
         with self._lock:
             return dict(self._db.execute("SELECT key, problem FROM shards"))
 
+    def shard_entry_counts(self) -> Dict[str, int]:
+        """Every shard in the view with how many sound entries it holds there."""
+        with self._lock:
+            return dict(self._db.execute("SELECT key, entries FROM shards"))
+
     def add_shard(self, key: str, entries: Sequence[tuple], problem: str = "") -> None:
         """Record one shard's sound entries ``(hash, size, root, path, mtime_ns, user, time)`` and
         its problem line in one transaction; a shard another command recorded meanwhile is left."""
