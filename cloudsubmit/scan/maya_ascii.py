@@ -29,7 +29,7 @@ from typing import Any, BinaryIO, Dict, FrozenSet, Iterator, List, Optional, Tup
 
 from ..errors import ScanError
 from . import mel
-from .gc_pause import paused_gc
+from ..gc_pause import paused_gc
 from .attributes import AttrRule, frame_value_names, helper_names, load_table, name_map, number, rule_refs
 from .maya_assembly import compound_names, representation_refs
 from .maya_info import DEFAULT_NODE_TYPES, INFO_ATTRS, build_info, info_names

@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Opt
 
 from ..errors import ScanError
 from .attributes import AUX_SHORT_NAMES, AttrRule, frame_value_names, helper_names, load_table, name_map, rule_refs
-from .gc_pause import paused_gc
+from ..gc_pause import paused_gc
 from .iff import Chunk, IffFile
 from .maya_assembly import compound_names, representation_refs
 from .maya_info import build_info, info_names
