@@ -11,7 +11,10 @@ The peer, in the same run: one compiled regex visiting every statement start of 
 (the same block reads as the reader, a Python loop over the matches and nothing else): the least
 any reader that looks at each statement can do. Target: the reader >= 0.8x that peer (CPU
 seconds, median of ``--runs``). Also printed: the reader's own regex pass alone (its matches
-counted, no Python work per node), the bound on what any Python work per node leaves."""
+counted, no Python work per node), the bound on what any Python work per node leaves, and two
+floors: the same pass plus, for each node it takes, one tuple of its groups ("tuples"), and also
+one RawRef ("records": the least a reader giving one record per reference can do in Python).
+When the peer over a floor is below 0.8, the target is out of reach of any reader doing that much."""
 from __future__ import annotations
 
 import json
@@ -127,6 +130,24 @@ def _reader_pass(scene: str) -> int:
     return _count_matches(scene, _Scan(scene, load_table(None), "utf-8").rx.top)
 
 
+def _floor(scene: str, records: bool) -> int:
+    """The reader's regex pass, and for each node it takes one tuple of its groups (and with
+    ``records`` one RawRef): nothing else."""
+    from cloudsubmit.scan.attributes import load_table
+    from cloudsubmit.scan.maya_ascii import BLOCK, _blocks, _Scan
+    from cloudsubmit.scan.model import RawRef
+
+    top = _Scan(scene, load_table(None), "utf-8").rx.top
+    refs = []
+    with open(scene, "rb") as fh:
+        for block, end in _blocks(fh, BLOCK):
+            for m in top.finditer(block, 0, end):
+                if m.lastgroup == "Node":
+                    ntype, name = m.group("ctype", "cname")
+                    refs.append(RawRef(name, "", "file", ntype) if records else (ntype, name))
+    return len(refs)
+
+
 def measure(scene: str, mode: str) -> dict:
     """Run in a child process: the reader alone, or the full scan_scene, with its peak RSS."""
     sys.path.insert(0, str(REPO))
@@ -141,6 +162,8 @@ def measure(scene: str, mode: str) -> dict:
         found = f"{_visit_statements(scene)} statements"
     elif mode == "pass":
         found = f"{_reader_pass(scene)} matches"
+    elif mode in ("tuples", "records"):
+        found = f"{_floor(scene, mode == 'records')} {mode}"
     elif mode == "read":
         found = f"{len(maya_ascii.read(scene, ReadContext(env={})).refs)} references"
     else:
@@ -163,15 +186,22 @@ def main() -> int:
         generate(scene, args.mb, args.file_nodes)
         make_textures(work)
         print(f"generated {scene} ({os.path.getsize(scene) / 1e6:.0f} MB, {args.file_nodes} file nodes) in {time.perf_counter() - t0:.1f} s")
-        runs = measured_runs(__file__, scene, ("peer", "pass", "read", "scan"), args.runs)
+        runs = measured_runs(__file__, scene, ("peer", "pass", "tuples", "records", "read", "scan"), args.runs)
         mb = os.path.getsize(scene) / 1e6
         cpu = {mode: statistics.median(r["cpu_s"] for r in rs) for mode, rs in runs.items()}
-        for label, mode in (("statements", "peer"), ("regex pass", "pass"), ("reader", "read"), ("scan_scene", "scan")):
+        for label, mode in (("statements", "peer"), ("regex pass", "pass"), ("tuples", "tuples"), ("records", "records"),
+                            ("reader", "read"),
+                            ("scan_scene", "scan")):
             r = runs[mode][-1]
-            print(f"{label:<11} {cpu[mode]:.2f} s CPU: {mb / cpu[mode]:.0f} MB/s per CPU second "
+            print(f"{label:<12} {cpu[mode]:.2f} s CPU: {mb / cpu[mode]:.0f} MB/s per CPU second "
                   f"(median of {args.runs}), peak RSS {r['peak_rss_mb']:.0f} MB; {r['found']}")
         print(f"the reader's regex pass alone vs the peer: ratio {cpu['peer'] / cpu['pass']:.2f}; Python work per "
               f"reference found: {(cpu['read'] - cpu['pass']) / max(1, args.file_nodes) * 1e6:.1f} us CPU")
+        for label, mode in (("one match + one tuple", "tuples"), ("one match + one tuple + one RawRef", "records")):
+            print(f"floor, the pass + {label} per node taken, vs the peer: ratio {cpu['peer'] / cpu[mode]:.2f} "
+                  f"(the most a reader doing that much per reference reaches here)")
+        print(f"the reader's Python work beyond the record floor: "
+              f"{(cpu['read'] - cpu['records']) / max(1, args.file_nodes) * 1e6:.1f} us CPU per reference")
         for label, mode in (("reader", "read"), ("scan_scene", "scan")):
             ratio = cpu["peer"] / cpu[mode]
             print(f"{label} vs one regex visiting every statement: ratio {ratio:.2f}  (target >= 0.80) "

@@ -8,7 +8,11 @@ every string chunk (``STR ``/``STR#``) and nothing else.
 The scene is written by the tests' ``mbwriter`` layout (FOR8, Maya 2014+), streamed to disk.
 Each side runs in a fresh child process; figures are CPU seconds, medians of ``--runs``.
 Target: the reader >= 0.8x the chunk-header walk. Also printed: the reader's own walk alone (the
-top-level groups it visits and skips, no node parsed), the bound left for Python work per node."""
+top-level groups it visits and skips, no node parsed), the bound left for Python work per node,
+and two floors: that walk plus each node's leaf headers walked as the reader checks them
+("leaves": the least that finds a node's attributes with the IFF structure checked), and also
+one RawRef per node ("records"). When the peer over a floor is below 0.8, the target is out of
+reach of any reader doing that much in Python."""
 from __future__ import annotations
 
 import json
@@ -96,6 +100,24 @@ def reader_walk(path: str) -> int:
         return sum(1 for _ in iff.groups(maya_binary._maya_root(iff), skip))
 
 
+def _floor(path: str, records: bool) -> int:
+    """The reader's group walk, each handed-over node's leaf headers walked (and with ``records``
+    one RawRef per node): nothing else."""
+    from cloudsubmit.scan import maya_binary
+    from cloudsubmit.scan.iff import IffFile
+    from cloudsubmit.scan.model import RawRef, ReadContext
+
+    skip = maya_binary._Scene(path, ReadContext(env={})).skip
+    out = []
+    with open(path, "rb") as fh:
+        iff = IffFile(fh, path)
+        for chunk, data in iff.groups(maya_binary._maya_root(iff), skip):
+            if data is not None:
+                spans = iff.leaf_spans(chunk, data)
+                out.append(RawRef("", "", "file", "file") if records else len(spans))
+    return len(out)
+
+
 def measure(scene: str, mode: str) -> dict:
     sys.path.insert(0, str(REPO))
     from cloudsubmit.scan import maya_binary
@@ -107,6 +129,8 @@ def measure(scene: str, mode: str) -> dict:
         found = f"{walk_chunks(scene)} strings"
     elif mode == "pass":
         found = f"{reader_walk(scene)} groups handed over"
+    elif mode in ("leaves", "records"):
+        found = f"{_floor(scene, mode == 'records')} nodes walked"
     else:
         found = f"{len(maya_binary.read(scene, ReadContext(env={})).refs)} references"
     return figures(Path(scene), found, t0, c0)
@@ -124,14 +148,20 @@ def main() -> int:
         generate(scene, args.mb, args.file_nodes)
         mb = os.path.getsize(scene) / 1e6
         print(f"generated {scene.name} ({mb:.0f} MB, {args.file_nodes} file nodes) in {time.perf_counter() - t0:.1f} s")
-        runs = measured_runs(__file__, scene, ("peer", "pass", "read"), args.runs)
+        runs = measured_runs(__file__, scene, ("peer", "pass", "leaves", "records", "read"), args.runs)
         cpu = {mode: statistics.median(r["cpu_s"] for r in rs) for mode, rs in runs.items()}
-        for label, mode in (("chunk walk", "peer"), ("group walk", "pass"), ("reader", "read")):
+        for label, mode in (("chunk walk", "peer"), ("group walk", "pass"), ("leaves", "leaves"), ("records", "records"),
+                            ("reader", "read")):
             r = runs[mode][-1]
             print(f"{label:<11} {cpu[mode]:.2f} s CPU: {mb / cpu[mode]:.0f} MB/s per CPU second (median of {args.runs}), "
                   f"peak RSS {r['peak_rss_mb']:.0f} MB; {r['found']}")
         print(f"the reader's group walk alone vs the peer: ratio {cpu['peer'] / cpu['pass']:.2f}; Python work per "
               f"file node: {(cpu['read'] - cpu['pass']) / max(1, args.file_nodes) * 1e6:.1f} us CPU")
+        for label, mode in (("each node's leaf headers", "leaves"), ("each node's leaf headers + one RawRef", "records")):
+            print(f"floor, the group walk + {label}, vs the peer: ratio {cpu['peer'] / cpu[mode]:.2f} "
+                  f"(the most a reader doing that much per node reaches here)")
+        print(f"the reader's Python work beyond the record floor: "
+              f"{(cpu['read'] - cpu['records']) / max(1, args.file_nodes) * 1e6:.1f} us CPU per file node")
         ratio = cpu["peer"] / cpu["read"]
         print(f"reader vs a walk of every chunk header reading every string: ratio {ratio:.2f}  (target >= 0.80) "
               f"{'OK' if ratio >= 0.8 else 'BELOW'}")

@@ -77,6 +77,24 @@ def _scan(scene: str, frames: Union[str, Sequence[int], None], config: Config,
     return scan_scene(scene, frames=chosen, project=project, config=config, progress=progress)
 
 
+def _scan_for_groups(scene: str, opt: "SubmitOptions", config: Config, progress: Optional[ProgressCallback],
+                     dependencies: Optional[DependencySet]) -> "tuple[DependencySet, List[int], List[Any]]":
+    """The scene's files for every frame the job renders, with the job's frames and render groups.
+    A layer's own range (render setup) is known only once the scene is read: when the chosen
+    layers render frames the first scan did not cover, the scene is scanned again for all of them,
+    so a plate only one layer needs is sent, or reported missing. ``dependencies`` a caller
+    scanned itself (the panel scans the union already) are taken as they are."""
+    deps = dependencies if dependencies is not None else _scan(scene, opt.frames, config, progress, opt.project)
+    job_frames = _frames(opt.frames, deps)
+    explicit = job_frames if opt.frames else None
+    groups = render_groups(scene, deps, opt.layers, opt.cameras, explicit, job_frames, opt.layer_frames,
+                           opt.layer_cameras)
+    wanted = sorted({f for g in groups for f in g.frames})
+    if dependencies is None and not set(wanted) <= set(job_frames):
+        deps = _scan(scene, wanted, config, progress, opt.project)
+    return deps, job_frames, groups
+
+
 def _add_inputs(deps: DependencySet, inputs: Sequence[str]) -> None:
     """Extra files or folders (walked) the renderer needs that no scene names."""
     import os
@@ -162,10 +180,14 @@ def layer_token(scene: str) -> str:
 
 
 def render_groups(scene: str, deps: DependencySet, layers: Sequence[str], cameras: Sequence[str],
-                  frames: Optional[List[int]], default_frames: List[int]) -> List[Any]:
+                  frames: Optional[List[int]], default_frames: List[int],
+                  layer_frames: Optional[Mapping[str, Sequence[int]]] = None,
+                  layer_cameras: Optional[Mapping[str, Sequence[str]]] = None) -> List[Any]:
     """One render group per layer x camera (``["all"]`` = every renderable layer or ROP the scene
-    names); none when neither is given (the job renders the scene's own). A layer renders its own range where the scene
-    overrides it (render setup, a ROP's range) unless ``frames`` were given explicitly."""
+    names); none when neither is given (the job renders the scene's own). A layer renders its own
+    range where the scene overrides it (render setup, a ROP's range) unless ``frames`` were given
+    explicitly; ``layer_frames`` and ``layer_cameras`` (the panel's per-layer choices) name a layer's
+    frames and cameras outright."""
     from .frames import range_frames
     from .jobs.plan import RenderGroup
 
@@ -176,12 +198,13 @@ def render_groups(scene: str, deps: DependencySet, layers: Sequence[str], camera
             raise ScanError(f"{scene}: --layer all, but the scene names no render layers or ROPs")
     if not layers and not cameras:
         return []
-    combos = [(layer, camera) for layer in (layers or [""]) for camera in (cameras or [""])]
+    given_frames, given_cameras = dict(layer_frames or {}), dict(layer_cameras or {})
+    combos = [(layer, camera) for layer in (layers or [""]) for camera in (given_cameras.get(layer) or cameras or [""])]
     own = dict(getattr(info, "layer_frames", {}) or {})
     token = layer_token(scene)
     groups = []
     for layer, camera in combos:
-        chosen = frames or (range_frames(*own[layer]) if layer in own else default_frames)
+        chosen = given_frames.get(layer) or frames or (range_frames(*own[layer]) if layer in own else default_frames)
         options = {k: v for k, v in ((token, layer), ("camera", camera)) if v}
         groups.append(RenderGroup("_".join(x for x in (layer, camera) if x), list(chosen), options))
     return groups
@@ -229,7 +252,8 @@ class SubmitOptions:
     never contact the store). ``bundle_dir``: the folder the bundle is written into (as
     ``<bundle_dir>/<job id>``). ``project``: the Maya project the scan resolves against (the
     render's ``{project}`` token comes from ``render_options``). ``layers`` x ``cameras``: more
-    than one makes one group of render nodes each (see :func:`render_groups`)."""
+    than one makes one group of render nodes each (see :func:`render_groups`); ``layer_frames``
+    and ``layer_cameras`` give a layer its own frames and cameras (the panel's per-layer choice)."""
 
     frames: Union[str, Sequence[int], None] = None
     chunk: Optional[int] = None
@@ -250,6 +274,8 @@ class SubmitOptions:
     project: Optional[str] = None
     layers: List[str] = field(default_factory=list)
     cameras: List[str] = field(default_factory=list)
+    layer_frames: Dict[str, List[int]] = field(default_factory=dict)
+    layer_cameras: Dict[str, List[str]] = field(default_factory=dict)
 
 
 def submit_scene(scene: str, options: Optional[SubmitOptions] = None, config: Optional[Config] = None, *,
@@ -270,15 +296,13 @@ def submit_scene(scene: str, options: Optional[SubmitOptions] = None, config: Op
     report(progress, ProgressReport("scan", 0, 1, message=scene))
     if opt.project is not None and not Path(opt.project).is_dir():
         raise ScanError(f"{opt.project}: --project is not a folder")
-    deps = dependencies if dependencies is not None else _scan(scene, opt.frames, config, progress, opt.project)
+    deps, job_frames, groups = _scan_for_groups(scene, opt, config, progress, dependencies)
     _add_inputs(deps, opt.inputs)
     deps = _checked_missing(scene, deps, opt.allow_missing)
-    job_frames = _frames(opt.frames, deps)
-    explicit = job_frames if opt.frames else None
     plan = make_plan(deps.scene or scene, job_frames, config, chunk=opt.chunk, place=opt.place or None,
                      renderer=opt.renderer, render_options=scene_options(deps, opt.render_options), scout=opt.scout,
                      post=opt.post, output_dir=opt.output_dir or None, name=opt.name, priority=opt.priority,
-                     groups=render_groups(scene, deps, opt.layers, opt.cameras, explicit, job_frames))
+                     groups=groups)
     paths = sorted({d.path for d in deps.dependencies} | ({plan.scene} if Path(plan.scene).is_file() else set()))
     url, inputs = "", {"files": len(paths)}
     if any(n.place == "cloud" for n in plan.nodes):

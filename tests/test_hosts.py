@@ -78,10 +78,24 @@ def test_a_live_layer_is_read_with_its_overrides_and_the_artists_layer_is_put_ba
     assert snap.layer_frames == {"defaultRenderLayer": (1001.0, 1096.0, 1.0), "rs_beauty": (1001.0, 1096.0, 1.0),
                                  "rs_fx": (1040.0, 1060.0, 1.0)}
     assert snap.layer_renderers["rs_fx"] == "redshift" and cmds.layer == "defaultRenderLayer"
+    assert snap.layer_cameras == {"defaultRenderLayer": ["shotCam"], "rs_beauty": ["shotCam"], "rs_fx": ["shotCam"]}
     cmds.modified = True    # an artist's unsaved change stays flagged
     with installed(maya_modules(cmds)):
         MayaHost().frame_range("rs_fx")
     assert cmds.modified
+
+
+def test_a_live_layer_renders_the_cameras_renderable_in_it():
+    # render setup (or a legacy layer) overrides a camera's .renderable per layer: read with the
+    # layer visible, like its range, and the artist's layer and "unmodified" come back
+    cmds = maya_scene("/p")
+    cmds.nodes["perspShape"]["layers"] = {"rs_beauty": {"renderable": True}}
+    cmds.nodes["shotCamShape"]["layers"] = {"rs_beauty": {"renderable": False}}
+    with installed(maya_modules(cmds)):
+        host = MayaHost()
+        assert host.layer_cameras("rs_beauty") == ["persp"] and host.layer_cameras("defaultRenderLayer") == ["shotCam"]
+        assert cmds.layer == "defaultRenderLayer" and not host.is_modified()
+        assert base.snapshot(host).layer_cameras == {"defaultRenderLayer": ["shotCam"], "rs_beauty": ["persp"]}
 
 
 def test_maya_menu_only_in_interactive_sessions():
@@ -125,7 +139,8 @@ def test_houdini_host_reads_rops_cameras_and_file_references():
         assert host.frame_range() == (1.0, 240.0, 1.0)
         assert [host.renderer(r) for r in host.layers()] == ["mantra", "redshift", "geometry", "karma"]
         assert host.renderer() == "mantra"
-        assert host.layer_camera("/out/beauty") == "/obj/shotcam" and host.layer_camera("/out/rs_fx") == "/obj/witness"
+        assert host.layer_cameras("/out/beauty") == ["/obj/shotcam"] and host.layer_cameras("/out/rs_fx") == ["/obj/witness"]
+        assert host.layer_cameras("/out/cache") == []     # a geometry ROP renders through no camera
         assert host.cameras() == ["/obj/shotcam", "/obj/witness"]
         assert host.variables() == {"HIP": "/shows/fx", "HIPNAME": "fx_sim", "JOB": "/jobs/show"}
         refs = {r.source: r for r in host.file_references()}

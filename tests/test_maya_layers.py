@@ -138,3 +138,48 @@ def test_a_switched_off_override_or_collection_has_no_effect(tmp_path):
     off = _read(write_ma(tmp_path / "off.ma", blocks)).info
     assert off.layer_frames == {"rs_fx": (1001.0, 1040.0, 1.0)}
     assert off.layer_cameras == {"rs_fx": ["shotCam"], "rs_bg": ["shotCam"]}
+
+
+def _legacy_layer(name: str, *adjustments: tuple, renderable: bool = True) -> list:
+    """A legacy render layer as Maya writes it (form of public Maya 2011-2016 .ma files): the
+    adjustment values in the node's body (``setAttr -s N ".adjs"``, ``setAttr ".adjs[i].val"``)
+    and, with the connections at the end, the plug each one adjusts (``connectAttr
+    ":defaultRenderGlobals.ren" "occlusion.adjs[0].plg"``). ``adjustments``: (plug, raw value)."""
+    body = [] if renderable else ['setAttr ".rndr" no;']
+    body += [f'setAttr -s {len(adjustments)} ".adjs";'] if adjustments else []
+    body += [f'setAttr ".adjs[{i}].val" {value};' for i, (_plug, value) in enumerate(adjustments)]
+    return [node("renderLayer", name, *body)] + [f'connectAttr "{plug}" "{name}.adjs[{i}].plg";'
+                                                 for i, (plug, _value) in enumerate(adjustments)]
+
+
+def test_legacy_layers_adjust_range_prefix_and_cameras(tmp_path):
+    """Layer ``fg`` is the current one at save time (its values are in the nodes); the default
+    layer's adjustments hold the scene's own values of those plugs, and ``bg`` adjusts its own."""
+    blocks = [*_cameras("shotCam", "witness"),
+              node("renderLayerManager", "renderLayerManager", 'setAttr ".crl" 1;'),
+              *_legacy_layer("defaultRenderLayer", (":defaultRenderGlobals.fs", "1001"), (":defaultRenderGlobals.ef", "1024"),
+                             ("witnessShape.rnd", "no")),
+              *_legacy_layer("fg", (":defaultRenderGlobals.fs", "1001"), (":defaultRenderGlobals.ef", "1010"),
+                             ("witnessShape.rnd", "yes"),
+                             (":defaultRenderGlobals.ifp", '-type "string" "<Scene>/fg/<RenderLayer>"')),
+              *_legacy_layer("bg", (":defaultRenderGlobals.ef", "1100"), ("|shotCam|shotCamShape.rnd", "no")),
+              *_legacy_layer("matte", (":defaultRenderGlobals.fs", "1"), renderable=False),
+              render_globals(1001, 1010, prefix="<Scene>/<RenderLayer>/<Camera>"),   # fg's values: it is current
+              'select -ne :witnessShape;', '\tsetAttr ".rnd" yes;']
+    info = _read(write_ma(tmp_path / "shot.ma", blocks)).info
+    assert info.layers == ["defaultRenderLayer", "fg", "bg"]           # matte is not renderable
+    assert info.layer_frames == {"defaultRenderLayer": (1001.0, 1024.0, 1.0), "bg": (1001.0, 1100.0, 1.0)}
+    assert info.layer_cameras == {"defaultRenderLayer": ["shotCam"], "fg": ["shotCam", "witness"], "bg": []}
+    # fg's own prefix names no camera: Maya puts each of its two cameras' images in a folder
+    assert info.layer_outputs["fg"] == ["shotCam/<Scene>/fg/fg", "witness/<Scene>/fg/fg"]
+    assert info.layer_outputs["defaultRenderLayer"] == ["<Scene>/masterLayer/shotCam"]
+
+
+def test_adjustments_of_a_scene_on_render_setup_are_not_replayed(tmp_path):
+    """A render setup scene's layers render their overrides; a stale adjustment left on the
+    default layer from its legacy days does not change them."""
+    blocks = [*_cameras("shotCam"), node("renderSetup", "renderSetup"), *_layer("fx"),
+              *_legacy_layer("defaultRenderLayer", (":defaultRenderGlobals.ef", "1200")),
+              render_globals(1001, 1024, prefix="<Scene>/<RenderLayer>")]
+    info = _read(write_ma(tmp_path / "shot.ma", blocks)).info
+    assert info.layer_frames == {}

@@ -13,6 +13,7 @@ from cloudsubmit.config import load_config
 from cloudsubmit.errors import ConfigError
 from cloudsubmit.jobs.plan import RenderGroup, make_plan
 from cloudsubmit.scan.model import Dependency, DependencySet, SceneInfo
+from fixtures.maya_files import plates, real_layers_with_plate
 
 LAYERED = """//Maya ASCII 2024 scene
 requires maya "2024";
@@ -88,3 +89,25 @@ def test_group_labels_must_stay_distinct_as_node_names(tmp_path):
     with pytest.raises(ConfigError, match="needs layer"):  # a group without the token the template needs
         make_plan(str(tmp_path / "a.ma"), [1], cfg, renderer="generic",
                   groups=[RenderGroup("cam", [1], {"camera": "c"})])
+
+
+def test_submit_scans_every_frame_the_layers_render_not_only_the_scenes_range(cli, tmp_path):
+    """`submit --layer A --layer B` on the real render setup scene: the layers render 20-30 and
+    1-20 while the scene says 1-10, so the file list must be made for 1-30. Plates 11-25 are sent,
+    the missing 26-30 are refused (they were neither sent nor reported when only 1-10 was scanned)."""
+    shot = tmp_path / "shot"
+    scene = real_layers_with_plate(shot)
+    plates(shot, range(1, 26))
+    common = ["--set", f"jobs.registry={tmp_path / 'r.jsonl'}", "--set", 'jobs.generic_command=["true"]',
+              "submit", str(scene), "--layer", "rs_renderSetupLayer2", "--layer", "rs_renderSetupLayer4",
+              "--renderer", "generic", "--dry-run", "--bundle-dir", str(tmp_path / "b")]
+    res = cli(*common)
+    assert res.returncode == 2 and "6 needed files missing" in res.stderr, res.stderr  # D:/ reference + 26-30
+    res = cli(*common, "--allow-missing", "--json")
+    assert res.returncode == 0, res.stderr
+    bundle = Path(json.loads(res.stdout)["bundle"])
+    sent = json.loads((bundle / "input_paths.json").read_text(encoding="utf-8"))["files"]
+    assert sorted(p for p in sent if "/plates/" in p) == [(shot / "plates" / f"bg.{f:04d}.exr").as_posix()
+                                                          for f in range(1, 26)]
+    plan = json.loads((bundle / "job.json").read_text(encoding="utf-8"))["plan"]
+    assert plan["frames_spec"] == "1-30"

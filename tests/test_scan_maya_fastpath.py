@@ -10,9 +10,9 @@ import pytest
 from fixtures.maya_files import file_node, node, render_globals, write_ma
 
 from cloudsubmit.scan import maya_ascii, maya_binary
-from cloudsubmit.scan.attributes import helper_names, load_table, rule_refs
+from cloudsubmit.scan.attributes import AttrRule, helper_names, load_table, rule_refs
 from cloudsubmit.scan.iff import IffFile
-from cloudsubmit.scan.model import ReadContext
+from cloudsubmit.scan.model import RawRef, ReadContext
 
 REAL_MA = sorted((Path(__file__).resolve().parent / "fixtures" / "real" / "maya").rglob("*.ma"))
 
@@ -30,6 +30,20 @@ def test_a_row_without_its_helpers_gives_what_the_full_lookup_gives(rule):
     for values in (["/show/tex/a.exr"], ["/a;/b", ""], []):
         for get in (lambda name: None, frame_only.get):
             assert rule_refs("n1", rule.node_type, rule, values) == rule_refs("n1", rule.node_type, rule, values, get)
+
+
+def test_rule_refs_fills_each_field_by_its_name():
+    # rule_refs builds RawRefs positionally (half the cost of keywords): every field must still
+    # land where its name says, whatever the row's switches and helpers.
+    rule = AttrRule("cacheFile", "cachePath", "cp", "cache", frames="useFrameExtension", frame_value="frameExtension",
+                    frame_offset="frameOffset", tiling="uvTilingMode", follow=True, suffix=".xml", folder=True)
+    values = {"useFrameExtension": "yes", "frameExtension": "7", "frameOffset": "2", "uvTilingMode": "3"}
+    assert rule_refs("c1", "cacheFile", rule, ["/cache/a"], values.get) == [RawRef(
+        value="/cache/a.xml", source="c1.cachePath", kind="cache", node_type="cacheFile", sequence=True,
+        frame_offset=2, frame_value=7.0, tiling="udim", follow=True, folder=True)]
+    other = dataclasses.replace(rule, follow=False, folder=False, output=True, optional=True)
+    assert rule_refs("c1", "cacheFile", other, ["/cache/a"]) == [RawRef(
+        value="/cache/a.xml", source="c1.cachePath", kind="cache", node_type="cacheFile", output=True, optional=True)]
 
 
 @pytest.mark.parametrize("scene", REAL_MA, ids=lambda p: p.name)

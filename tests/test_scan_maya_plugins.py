@@ -163,3 +163,35 @@ def test_an_archive_that_cannot_be_read_offline_is_listed_with_one_warning(tmp_p
     assert deps(result)[f"{tmp_path.as_posix()}/ribarchives/set.zip"].kind == "archive"
     assert [w for w in result.warnings if "cannot be read offline" in w] == [
         f"setArchive.filename: {tmp_path.as_posix()}/ribarchives/set.zip cannot be read offline; the files it names are not listed"]
+
+
+def _rman_globals(*sets: str) -> str:
+    """rmanGlobals as RenderMan for Maya 24 writes it (``createNode rmanGlobals -s``, then its
+    output settings among many others)."""
+    return node("rmanGlobals", "rmanGlobals", 'rename -uid "F2FCF34C-4D6F-8947-235D-F584A6CADEE2";', 'setAttr ".cch" no;',
+                'setAttr ".hider_maxSamples" 128;', *sets).replace('createNode rmanGlobals -n', 'createNode rmanGlobals -s -n')
+
+
+def test_renderman_writes_to_its_own_output_folder_not_the_render_globals_prefix(tmp_path):
+    (tmp_path / "workspace.mel").write_text('workspace -fr "images" "images";\n', encoding="utf-8")
+    rman = _rman_globals('setAttr ".imageFileFormat" -type "string" "<scene>_<layer>_<camera>_<aov>.<f4>.<ext>";',
+                         'setAttr ".version" 3;', 'setAttr ".take" 1;',
+                         'setAttr ".imageOutputDir" -type "string" "<ws>/images/<scene>_v<version>_t<take>";')
+    scene = write_ma(tmp_path / "scenes" / "shot.ma", [
+        node("transform", "shotCam"), node("camera", "shotCamShape", parent="shotCam"),
+        node("renderLayer", "defaultRenderLayer", 'setAttr ".g" yes;'), rman,
+        render_globals(1, 2, renderer="renderman", prefix="<Scene>/<RenderLayer>")])
+    result = scan_scene(str(scene), env={})
+    root = tmp_path.as_posix()
+    assert [(o.path, o.source) for o in result.outputs] == [
+        (f"{root}/images/shot_v3_t1/shot_<layer>_<camera>_<aov>.<f4>.<ext>", "rmanGlobals.imageOutputDir")]
+    info = maya_ascii.read(str(scene), ReadContext(env={})).info
+    assert info.layer_outputs == {"defaultRenderLayer": ["<ws>/images/<scene>_v3_t1/<scene>_<layer>_<camera>_<aov>.<f4>.<ext>"]}
+
+
+def test_renderman_without_an_output_folder_and_other_renderers_keep_the_prefix(tmp_path):
+    rman = _rman_globals('setAttr ".imageOutputDir" -type "string" "<ws>/rman/<scene>";')
+    other = write_ma(tmp_path / "arnold.ma", [rman, render_globals(1, 2, renderer="arnold", prefix="beauty/<Scene>")])
+    assert [o.source for o in scan_scene(str(other), env={}).outputs] == ["defaultRenderGlobals.imageFilePrefix"]
+    bare = write_ma(tmp_path / "bare.ma", [_rman_globals(), render_globals(1, 2, renderer="renderman", prefix="beauty/<Scene>")])
+    assert [o.path for o in scan_scene(str(bare), env={}).outputs] == [f"{tmp_path.as_posix()}/beauty/bare"]

@@ -3,6 +3,7 @@ scanned and compared with what each really references, written down by hand in i
 ``*.expected.yaml`` (see the README there)."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,19 @@ def test_a_real_scene_lists_what_it_really_references(expectation, request):
     assert sorted(o.path for o in result.outputs) == sorted(_absolute(p, scene.parent) for p in expected["outputs"])
     own = {layer: range_spec(*frames) for layer, frames in result.info.layer_frames.items()}
     assert own == (expected.get("layer_frames") or {})   # render setup overrides, read offline
+
+
+@pytest.mark.parametrize("expectation", [p for p in EXPECTATIONS if "tiles:" in p.read_text(encoding="utf-8")],
+                         ids=lambda p: p.name)
+def test_a_real_scene_lists_each_texture_tile_on_disk(expectation, tmp_path):
+    """The tiles a real UDIM scene's repository holds beside it (images, so not in this corpus):
+    with stand-ins of those names beside a copy of the scene, each is listed instead of the pattern."""
+    expected = yaml.safe_load(expectation.read_text(encoding="utf-8"))
+    scene = tmp_path / Path(expected["scene"]).name
+    shutil.copyfile(CORPUS / expected["scene"], scene)
+    for name in expected["tiles"]:
+        (tmp_path / name).write_text("stand-in", encoding="utf-8")
+    result = scan_scene(str(scene), env={})
+    textures = sorted(d.path for d in result.dependencies if d.kind == "texture" and d.exists)
+    assert textures == sorted((tmp_path / name).as_posix() for name in expected["tiles"])
+    assert result.missing == []

@@ -182,7 +182,7 @@ def test_houdini_rop_choice_brings_its_range_renderer_and_camera(tmp_path):
         cameras=["/obj/cam1"], layers=["/out/beauty", "/out/cache"],
         layer_frames={"/out/beauty": (1001, 1050, 1), "/out/cache": (1, 10, 2)},
         layer_renderers={"/out/beauty": "karma", "/out/cache": "geometry"},
-        layer_cameras={"/out/beauty": "/obj/shotcam", "/out/cache": ""},
+        layer_cameras={"/out/beauty": ["/obj/shotcam"], "/out/cache": []},
     )
     ctrl = SubmitController(FakeCore([]).services())
     ctrl.load_scene(snap.scene, snap, layer="/out/cache")
@@ -352,3 +352,92 @@ def test_what_the_scan_fills_in_itself_does_not_make_the_list_stale(tmp_path):
                            info=SceneInfo(frame_start=1, frame_end=24, layers=["rs_fg"], cameras=["shotCam"]))
     scanned(ctrl)  # no frames typed: the scan used the scene's own range and filled the form with it
     assert ctrl.frame_text == "1-24" and ctrl.layer == "rs_fg" and not ctrl.stale and ctrl.can_submit()
+
+
+def test_live_maya_layers_bring_their_ranges_and_cameras_and_the_scan_covers_them_all(tmp_path):
+    """In a live session the host reads each layer with it visible (its render setup overrides):
+    ticking two layers scans the union of their ranges, ticks the cameras they render, and the
+    request gives each layer its own range and cameras."""
+    from cloudsubmit.hosts.base import snapshot
+    from cloudsubmit.hosts.maya import MayaHost
+
+    from support.hostfakes import installed, maya_modules, maya_scene
+
+    cmds = maya_scene(str(tmp_path))
+    cmds.nodes["defaultRenderGlobals"]["layers"] = {"rs_beauty": {"startFrame": 1090.0, "endFrame": 1120.0}}
+    cmds.nodes["perspShape"]["layers"] = {"rs_beauty": {"renderable": True}}
+    with installed(maya_modules(cmds)):
+        snap = snapshot(MayaHost())
+    core = FakeCore([])
+    ctrl = SubmitController(core.services())
+    ctrl.load_scene(snap.scene, snap)
+    assert (ctrl.layer, ctrl.frame_text, ctrl.chosen_cameras) == ("defaultRenderLayer", "1001-1096", ["shotCam"])
+    ctrl.set_layers(["defaultRenderLayer", "rs_beauty"])
+    assert ctrl.uses_own_ranges and ctrl.frames == list(range(1001, 1121))
+    assert ctrl.chosen_cameras == ["shotCam", "persp"]
+    scanned(ctrl)
+    assert core.scans[-1][1] == list(range(1001, 1121)) and not ctrl.stale
+    req = ctrl.request()
+    assert req.layer_frames == {"defaultRenderLayer": "1001-1096", "rs_beauty": "1090-1120"}
+    assert req.layer_cameras == {"defaultRenderLayer": ["shotCam"], "rs_beauty": ["shotCam", "persp"]}
+    ctrl.set_own_ranges(False)                 # the Frames field for both: the list is stale again
+    assert ctrl.frames == list(range(1001, 1097)) and ctrl.stale and ctrl.request().layer_frames == {}
+
+
+def test_the_layers_ranges_choice_and_hand_ticked_cameras_come_back_with_the_scene(tmp_path):
+    """Opened again, a scene brings back its layers, the "each layer its own range" tick the artist
+    set, and cameras only if the artist ticked them (pre-ticked ones follow the layers again)."""
+    info = SceneInfo(frame_start=1, frame_end=10, frame_step=1, cameras=["cam1", "persp"], layers=["a", "b", "c"],
+                     layer_frames={"b": (20, 30, 1)}, layer_cameras={"a": ["cam1"], "b": ["persp"], "c": ["cam1"]})
+    ctrl, core = make_ctrl(tmp_path, make_files(tmp_path / "t", 1), info=info)
+    scanned(ctrl)
+    assert (ctrl.chosen_layers, ctrl.chosen_cameras) == (["a"], ["cam1"])
+    ctrl.set_layers(["a", "b"])
+    assert ctrl.uses_own_ranges and ctrl.chosen_cameras == ["cam1", "persp"]
+    ctrl.set_own_ranges(False)
+    ctrl.set_frame_text("3-4")
+    scanned(ctrl)
+    ctrl.submit_task()(None)
+    again = SubmitController(core.services())
+    again.load_scene(ctrl.scene)
+    scanned(again)
+    assert (again.chosen_layers, again.uses_own_ranges, again.frames) == (["a", "b"], False, [3, 4])
+    assert again.chosen_cameras == ["cam1", "persp"] and not again.form.cameras_by_hand
+    again.set_own_ranges(True)
+    again.set_cameras(["persp"])
+    scanned(again)
+    again.submit_task()(None)
+    third = SubmitController(core.services())
+    third.load_scene(ctrl.scene)
+    scanned(third)
+    assert (third.uses_own_ranges, third.frames, third.chosen_cameras) == (True, list(range(1, 11)) + list(range(20, 31)),
+                                                                          ["persp"])
+    # the first read of the file names the layers' ranges: the list made for 3-4 is stale, and
+    # the rescan the panel starts by itself covers what the layers render
+    assert third.stale and third.needs_rescan()
+    scanned(third)
+    assert core.scans[-1][1] == list(range(1, 11)) + list(range(20, 31)) and not third.stale
+    third.set_layers(["c"])                    # a rescan never undoes a change made after the memory came back
+    scanned(third)
+    assert (third.chosen_layers, third.frames) == (["c"], [3, 4])     # one layer: the Frames field again
+
+
+def test_several_houdini_rops_each_render_their_own_range_through_their_own_camera(tmp_path):
+    """Live Houdini: two ROPs with ranges and cameras of their own, ticked together: each renders
+    its own range through its camera (one group per ROP, not ROPs x cameras)."""
+    from cloudsubmit.ui.corecalls import own_cameras, render_options
+
+    snap = HostSnapshot(
+        host="houdini", scene=str(tmp_path / "fx.hip"), frame_range=(1, 240, 1), renderer="mantra",
+        cameras=["/obj/cam1"], layers=["/out/beauty", "/out/mask"],
+        layer_frames={"/out/beauty": (1001, 1050, 1), "/out/mask": (1001, 1010, 1)},
+        layer_cameras={"/out/beauty": ["/obj/shotcam"], "/out/mask": ["/obj/witness"]})
+    ctrl = SubmitController(FakeCore([]).services())
+    ctrl.load_scene(snap.scene, snap)
+    ctrl.set_layers(["/out/beauty", "/out/mask"])
+    assert ctrl.uses_own_ranges and ctrl.frames == list(range(1001, 1051))
+    assert ctrl.chosen_cameras == ["/obj/shotcam", "/obj/witness"]
+    req = ctrl.request()
+    assert req.layer_frames == {"/out/beauty": "1001-1050", "/out/mask": "1001-1010"}
+    assert own_cameras(req) == {"/out/beauty": ["/obj/shotcam"], "/out/mask": ["/obj/witness"]}
+    assert "camera" not in render_options(req)      # per group, not one camera for the whole job

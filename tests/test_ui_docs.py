@@ -54,3 +54,24 @@ def test_links_between_pages_resolve():
     for page in DOCS.glob("*.md"):
         for target in re.findall(r"\]\(([^)#:]+\.md)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
             assert (DOCS / target).is_file(), f"{page.name}: link to {target}"
+
+
+def test_the_first_make_demo_says_what_it_is_installing(tmp_path):
+    """A newcomer's first `make demo` sits through the install: make's own dry run shows the
+    message comes first, and that a second run (the venv there) skips both."""
+    import shutil
+    import subprocess
+
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("no make on this machine")
+    repo = DOCS.parent
+    first = subprocess.run([make, "-n", "--no-print-directory", "demo", f"VENV={tmp_path / 'v'}"], cwd=str(repo),
+                           capture_output=True, text=True, timeout=60)
+    lines = first.stdout.splitlines()
+    assert first.returncode == 0 and lines[0].startswith("echo \"First run: creating") and "a minute or two" in lines[0]
+    (tmp_path / "v").mkdir()
+    (tmp_path / "v" / ".installed-dev").write_text("")  # newer than setup.py: installed
+    again = subprocess.run([make, "-n", "--no-print-directory", "demo", f"VENV={tmp_path / 'v'}"], cwd=str(repo),
+                           capture_output=True, text=True, timeout=60)
+    assert "First run" not in again.stdout and " demo --work-dir" in again.stdout

@@ -172,7 +172,7 @@ def test_screenshots_for_each_host(qtbot, tmp_path):
     from support.screenshots import save_screenshots
 
     saved = save_screenshots(tmp_path / "images")
-    assert sorted(saved) == ["houdini", "maya", "submitted"]
+    assert sorted(saved) == ["houdini", "layers", "maya", "submitted"]
     for png in saved.values():
         data = png.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000

@@ -22,6 +22,7 @@ from cloudsubmit.progress import ProgressReport  # noqa: E402
 from cloudsubmit.ui.controller import SubmitController  # noqa: E402
 from cloudsubmit.ui.panel import SubmitPanel  # noqa: E402
 
+from fixtures.maya_files import plates, real_layers_with_plate  # noqa: E402
 from support.uifakes import FakeCore  # noqa: E402
 
 WAIT_MS = 60_000
@@ -295,3 +296,57 @@ def test_several_layers_and_cameras_render_one_group_each(qtbot, tmp_path):
     assert "Ran on this machine: done." in panel.status.toPlainText(), panel.message.text()
     lines = sorted(log.read_text(encoding="utf-8").splitlines())
     assert lines == sorted(f"{layer} cam={cam} 1 2" for layer in ("rs_fg", "rs_bg") for cam in ("shotCam", "witness"))
+
+
+def test_several_layers_each_render_their_own_range_and_cameras(qtbot, tmp_path):
+    """Ticking two render setup layers whose ranges differ: each renders its own range (shown in
+    the layer list), the cameras they render are ticked, the debounced rescan covers the union of
+    their frames (a plate only one layer needs is listed, a missing one reported), and the job,
+    run for real, renders each layer over its own range through its own cameras."""
+    shot = tmp_path / "shot"
+    scene = real_layers_with_plate(shot)
+    plates(shot, range(1, 26))            # 26-30 (only rs_renderSetupLayer2 renders them) are missing
+    log = tmp_path / "renders.log"
+    settings = dict(_settings(tmp_path / "w"), **{
+        "jobs.scheduler": "local", "jobs.renderer": "generic", "jobs.place.render": "local", "jobs.chunk": 100,
+        "jobs.generic_command": [sys.executable, "-c", LOG, str(log), "{layer}", ["cam={camera}"], "{start}", "{end}"]})
+    panel = _panel(qtbot, scene, settings)
+    panel.rescan()
+    _idle(qtbot, panel)
+    c = panel.controller
+    assert (panel.frames.text(), panel.layer.chosen(), panel.camera.chosen()) == ("1-10", ["defaultRenderLayer"],
+                                                                                   ["persp", "camera1"])
+    assert not panel.own_ranges.isVisibleTo(panel)     # one layer: the Frames field is its range
+    assert "rs_renderSetupLayer2  (20-30; camera1, camera2, camera3)" in panel.layer.labels()
+    assert "rs_layerDefaultFrames  (1-10; camera1)" in panel.layer.labels()
+
+    panel.layer.set_chosen(["rs_renderSetupLayer2", "rs_renderSetupLayer4"])
+    assert panel.own_ranges.isVisibleTo(panel) and panel.own_ranges.isChecked()    # the ranges differ
+    assert (panel.frames.text(), panel.frames.isEnabled()) == ("1-30", False)
+    assert panel.frames_info.text() == ("30 frames, 5 chunks, each layer its own range: "
+                                        "rs_renderSetupLayer2 20-30, rs_renderSetupLayer4 1-20")
+    assert panel.camera.chosen() == ["persp", "camera1", "camera2", "camera3"]    # what the two layers render
+    assert c.stale and not panel.submit_button.isEnabled()
+    qtbot.waitUntil(lambda: not c.stale and not c.busy and not panel.runner.busy(), timeout=WAIT_MS)  # debounced
+    missing = sorted(r.path for r in c.rows if r.state == "missing" and "/plates/" in r.path)
+    assert missing == [(shot / "plates" / f"bg.{f:04d}.exr").as_posix() for f in range(26, 31)]
+    assert panel.totals.text().startswith("32 files,") and panel.totals.text().endswith("6 missing")
+    assert not panel.submit_button.isEnabled() and "6 files missing" in panel.submit_button.toolTip()
+
+    panel.own_ranges.setChecked(False)     # the Frames field for every layer again
+    assert (panel.frames.text(), panel.frames.isEnabled(), c.frames) == ("1-10", True, list(range(1, 11)))
+    panel.own_ranges.setChecked(True)
+    plates(shot, range(26, 31))
+    panel.rescan()
+    _idle(qtbot, panel)
+    assert panel.totals.text().startswith("32 files,") and panel.totals.text().endswith("1 missing")  # the D:/ reference
+    panel.override.setChecked(True)
+    assert panel.submit_button.isEnabled(), panel.submit_button.toolTip()
+    qtbot.mouseClick(panel.submit_button, qtbot_left())
+    _idle(qtbot, panel)
+    assert "Ran on this machine: done." in panel.status.toPlainText(), panel.message.text()
+    assert sorted(log.read_text(encoding="utf-8").splitlines()) == sorted(
+        [f"rs_renderSetupLayer2 cam={cam} 20 30" for cam in ("camera1", "camera2", "camera3")]
+        + [f"rs_renderSetupLayer4 cam={cam} 1 20" for cam in ("persp", "camera1")])
+    sent = json.loads((Path(c.job.bundle) / "input_paths.json").read_text(encoding="utf-8"))["files"]
+    assert {(shot / "plates" / f"bg.{f:04d}.exr").as_posix() for f in range(1, 31)} <= set(sent)

@@ -56,9 +56,10 @@ class Host:
     def renderer(self, layer: str = "") -> str:
         return ""
 
-    def layer_camera(self, layer: str = "") -> str:
-        """The camera ``layer`` (a Houdini ROP) renders through, "" when the host has no such link."""
-        return ""
+    def layer_cameras(self, layer: str = "") -> List[str]:
+        """The cameras ``layer`` renders: a Maya layer's renderable cameras (its overrides
+        applied), a Houdini ROP's camera; [] when the host has no such link."""
+        return []
 
     def file_references(self) -> List[RawRef]:
         """Every file the live scene points at, as written, with its ``node.attr`` source."""
@@ -86,7 +87,7 @@ class HostSnapshot:
     layers: List[str] = field(default_factory=list)
     layer_frames: Dict[str, FrameRange] = field(default_factory=dict)
     layer_renderers: Dict[str, str] = field(default_factory=dict)
-    layer_cameras: Dict[str, str] = field(default_factory=dict)
+    layer_cameras: Dict[str, List[str]] = field(default_factory=dict)
     refs: List[RawRef] = field(default_factory=list)
     variables: Dict[str, str] = field(default_factory=dict)
 
@@ -104,7 +105,7 @@ def snapshot(host: Host) -> HostSnapshot:
         layers=layers,
         layer_frames={name: host.frame_range(name) for name in layers},
         layer_renderers={name: host.renderer(name) for name in layers},
-        layer_cameras={name: host.layer_camera(name) for name in layers},
+        layer_cameras={name: list(host.layer_cameras(name)) for name in layers},
         refs=list(host.file_references()),
         variables=dict(host.variables()),
     )

@@ -95,13 +95,14 @@ class HoudiniHost(Host):
                 return _table().renderers.get(base_type(type_name), base_type(type_name))
         return ""
 
-    def layer_camera(self, layer: str = "") -> str:
+    def layer_cameras(self, layer: str = "") -> List[str]:
+        """The camera ROP ``layer`` renders through ([] for a ROP without one, a geometry ROP)."""
         rop = self._rop(layer)
         for name in CAMERA_PARMS if rop is not None else ():
             parm = rop.parm(name)
             if parm is not None:
-                return parm.evalAsString()
-        return ""
+                return [parm.evalAsString()] if parm.evalAsString() else []
+        return []
 
     def cameras(self) -> List[str]:
         hou = _hou()

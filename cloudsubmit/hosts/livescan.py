@@ -28,6 +28,7 @@ def snapshot_info(snap: HostSnapshot) -> SceneInfo:
         layers=list(snap.layers) if maya else [], rops=[] if maya else list(snap.layers),
         project=snap.variables.get(MAYA_PROJECT_VAR, ""), variables=dict(snap.variables),
         layer_frames={k: (v[0], v[1], v[2]) for k, v in snap.layer_frames.items() if v},
+        layer_cameras={k: list(v) for k, v in snap.layer_cameras.items()} if maya else {},
     )
 
 

@@ -81,13 +81,15 @@ class MayaHost(Host):
 
     def cameras(self) -> List[str]:
         """Camera transforms, renderable ones first (that is what the artist means to render)."""
-        cmds = maya_cmds()
-        renderable: List[str] = []
-        others: List[str] = []
-        for shape in cmds.ls(type="camera") or []:
-            parent = (cmds.listRelatives(shape, parent=True) or [shape])[0]
-            (renderable if cmds.getAttr(shape + ".renderable") else others).append(parent)
+        renderable, others = _cameras(maya_cmds())
         return renderable + others
+
+    def layer_cameras(self, layer: str = "") -> List[str]:
+        """The cameras ``layer`` renders: the renderable ones while it is visible (render setup
+        and legacy layers override ``.renderable`` per layer)."""
+        cmds = maya_cmds()
+        with visible_layer(cmds, layer):
+            return _cameras(cmds)[0]
 
     def layers(self) -> List[str]:
         """Local renderable render layers (a referenced file's layers are not this scene's to
@@ -123,6 +125,16 @@ class MayaHost(Host):
         from .qtutil import top_level_widget
 
         return top_level_widget("MayaWindow")
+
+
+def _cameras(cmds: Any) -> "tuple[List[str], List[str]]":
+    """(renderable, other) camera transforms in the visible layer."""
+    renderable: List[str] = []
+    others: List[str] = []
+    for shape in cmds.ls(type="camera") or []:
+        parent = (cmds.listRelatives(shape, parent=True) or [shape])[0]
+        (renderable if cmds.getAttr(shape + ".renderable") else others).append(parent)
+    return renderable, others
 
 
 def _raw_ref(cmds: Any, table: Dict[str, Any], path: str, plug: str) -> RawRef:

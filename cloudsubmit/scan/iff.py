@@ -141,12 +141,14 @@ class IffFile:
             return None
         return self._read_at(group.body, group.size)
 
-    def leaf_spans(self, group: Chunk, data: bytes) -> List[Tuple[bytes, int, int]]:
-        """``(tag, start, stop)`` of each direct leaf of ``group`` in ``data`` (its
-        :meth:`small_body`): no Chunk per leaf, sub-groups skipped by their length, every size
-        checked as :meth:`children` checks it."""
-        out: List[Tuple[bytes, int, int]] = []
+    def leaf_spans(self, group: Chunk, data: bytes, base: int = 0) -> List[Tuple[bytes, bytes, int, int, int]]:
+        """``(tag, data, start, stop, base + start)`` of each direct leaf of ``group`` in ``data``
+        (its :meth:`small_body`; ``base``: where ``data`` starts in the file, less one header): no
+        Chunk per leaf, sub-groups skipped by their length, every size checked as :meth:`children`
+        checks it. One tuple per leaf, in the shape a reader loops over (a node's attributes)."""
+        out: List[Tuple[bytes, bytes, int, int, int]] = []
         pos, end, header, align, unpack = 0, len(data), self.header, self.align, self._unpack
+        tags_ok, append = self._tags_ok, out.append
         if end != group.size:
             raise self.error(group.body + end, "unexpected end of file")
         while pos < end:
@@ -156,7 +158,7 @@ class IffFile:
             body = pos + header
             if size > end - body:
                 raise self.error(group.body + pos, f"chunk {tag.decode('latin-1')!r} claims {size} bytes, past the end of its group at {group.end:#x}")
-            if tag not in self._tags_ok:
+            if tag not in tags_ok:
                 self._check_tag(tag, group.body + pos)
             if tag in _GROUP_TAGS:
                 if size < 4:
@@ -164,7 +166,7 @@ class IffFile:
                 pos = body + size
                 continue
             pos = body + size + (-size % align)
-            out.append((tag, body, body + size))
+            append((tag, data, body, body + size, base + body))
         return out
 
     def read(self, chunk: Chunk, limit: Optional[int] = None) -> bytes:

@@ -29,11 +29,11 @@ from typing import Any, BinaryIO, Dict, FrozenSet, Iterator, List, Optional, Tup
 
 from ..errors import ScanError
 from . import mel
-from .gc_pause import paused_gc
+from ..gc_pause import paused_gc
 from .attributes import AttrRule, frame_value_names, helper_names, load_table, name_map, number, rule_refs
 from .maya_assembly import compound_names, representation_refs
 from .maya_info import DEFAULT_NODE_TYPES, INFO_ATTRS, build_info, info_names
-from .maya_layers import LINK_ATTRS
+from .maya_layers import ADJUSTMENT_PLUG, LINK_ATTRS
 from .maya_references import edited_plugs, load_states, local_name
 from .model import RawRef, ReadContext, ReadResult
 
@@ -67,7 +67,7 @@ _TOP = (
     r"|" + _EDITS +
     r"|file[ \t]+(?P<fargs>(?:{string}|[^\";])*)(?=;)(?P<File>)"
     r"|connectAttr[ \t]+\"(?P<csrc>[^\"\n]*)\"[ \t]+\"(?P<cnode>[^\".\n]*)\.(?P<cattr>(?:{frame_names})|"
-    + "|".join(LINK_ATTRS) + r")\"(?P<Connect>)"  # a frame attribute driven, or a render setup list (maya_layers)
+    + "|".join(LINK_ATTRS + (ADJUSTMENT_PLUG,)) + r")\"(?P<Connect>)"  # a frame attribute driven, a render setup list or a legacy adjustment (maya_layers)
 )
 _BODY = _SET.replace("{owner}", "*").replace("(?P<Set>)", "")   # findall: (node, attr, item, string, value)
 # Where a statement can start: after the ``;`` ending the previous one, then blank and comment lines.
@@ -258,6 +258,8 @@ class _Scan:
         if attr in _LINKS:  # a render setup list connection (maya_layers)
             src = self.text(m.group("csrc")).split(".", 1)[0]
             self.links.append((src.lstrip(":"), self.text(m.group("cnode")).lstrip(":"), attr))
+        elif attr.endswith(".plg"):  # a legacy layer's adjustment: the whole plug it adjusts
+            self.links.append((self.text(m.group("csrc")).lstrip(":"), self.text(m.group("cnode")).lstrip(":"), attr[:-4]))
         else:
             self.connected_frames.add(self.text(m.group("cnode")))
 

@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Opt
 
 from ..errors import ScanError
 from .attributes import AUX_SHORT_NAMES, AttrRule, frame_value_names, helper_names, load_table, name_map, rule_refs
-from .gc_pause import paused_gc
+from ..gc_pause import paused_gc
 from .iff import Chunk, IffFile
 from .maya_assembly import compound_names, representation_refs
 from .maya_info import build_info, info_names
@@ -40,6 +40,7 @@ _NAME_PEEK = 256                       # bytes searched for an attribute chunk's
 _LEAF_PEEK = 4096                      # bytes read of a non-string leaf of a large node (CREA, names)
 _STRING_TAGS = (b"STR ", b"STR#")
 _NUMBER_TAGS = {b"DBLE": struct.Struct(">d")}
+_VALUE_TAGS = frozenset(_STRING_TAGS) | frozenset(_NUMBER_TAGS)
 _FALLBACK_CODECS = ("cp932", "cp1252", "latin-1")   # latin-1 never fails
 _REFERENCE_FORMS = (b"FREF", b"FRDI")
 _NOT_NODES = (b"HEAD", b"SLCT") + _REFERENCE_FORMS
@@ -238,7 +239,9 @@ class _Scene:
         node = _Node(node_type, group.form)
         wanted = self.wanted(node_type)
         for tag, buf, start, stop, offset in _leaves(iff, group, data):
-            if tag == b"CREA":
+            if tag in _VALUE_TAGS:
+                self.attribute(iff, tag, buf, start, stop, offset, node, wanted)
+            elif tag == b"CREA":
                 self.creation(iff, offset, buf[start:stop], node)
                 if node.type == "script" and node.name != "sceneConfigurationScriptNode":
                     return None           # UI scripts: large and never a file
@@ -248,7 +251,7 @@ class _Scene:
                 if not self.interesting(node.type) or not node.type:
                     return None           # shared nodes are Maya's own: never typed by guessing
                 wanted = self.wanted(node.type)
-            elif wanted is None or tag in _STRING_TAGS or tag in _NUMBER_TAGS:
+            elif wanted is None:
                 self.attribute(iff, tag, buf, start, stop, offset, node, wanted)
         return node
 
@@ -266,7 +269,7 @@ class _Scene:
     def attribute(self, iff: IffFile, tag: bytes, buf: bytes, start: int, stop: int, offset: int, node: _Node,
                   wanted: Optional[Set[str]]) -> None:
         """An attribute leaf ``buf[start:stop]``: ``short name\\0``, a flags byte, the value."""
-        end = buf.find(b"\0", start, min(stop, start + _NAME_PEEK))
+        end = buf.find(b"\0", start, stop if stop - start < _NAME_PEEK else start + _NAME_PEEK)
         if end <= start:
             return
         raw = buf[start:end]
@@ -280,6 +283,12 @@ class _Scene:
         number = _NUMBER_TAGS.get(tag)
         if number is not None and stop - end >= 2 + number.size:
             node.numbers[name] = number.unpack_from(buf, end + 2)[0]
+        elif tag == b"STR " and (wanted is not None or name in self.by_attr):
+            raw = buf[end + 2:stop].split(b"\0", 1)[0]
+            try:
+                node.strings.append((name, [raw.decode("utf-8")]))   # the common case, without a call
+            except UnicodeDecodeError:
+                node.strings.append((name, [self.text(raw, f"{node.name}.{name}")]))
         elif tag in _STRING_TAGS and (wanted is not None or name in self.by_attr):
             node.strings.append((name, self.string_values(iff, tag, offset, buf[end + 2:stop], f"{node.name}.{name}")))
 
@@ -391,8 +400,7 @@ def _leaves(iff: IffFile, group: Chunk, data: Optional[bytes] = None) -> Iterabl
     if data is None:
         data = iff.small_body(group)
     if data is not None:
-        base = group.body - iff.header
-        return [(tag, data, start, stop, base + start) for tag, start, stop in iff.leaf_spans(group, data)]
+        return iff.leaf_spans(group, data, group.body - iff.header)
     return _large_leaves(iff, group)
 
 

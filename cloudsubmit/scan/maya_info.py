@@ -7,7 +7,7 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .attributes import flag, number
-from .maya_layers import SETUP_ATTRS, Link, LayerSettings, layer_settings
+from .maya_layers import ADJUSTMENTS, SETUP_ATTRS, Link, LayerSettings, layer_settings
 from .model import RawRef, SceneInfo
 
 # (node type) -> {long name: short name} of the attributes that describe the scene.
@@ -18,9 +18,14 @@ INFO_ATTRS: Dict[str, Dict[str, str]] = {
     },
     "script": {"before": "b"},
     "camera": {"renderable": "rnd"},
-    "renderLayer": {"renderable": "rndr"},
+    "renderLayer": {"renderable": "rndr", ADJUSTMENTS: ADJUSTMENTS},   # adjs[i].val: legacy adjustments
     "aiAOV": {"name": "aovn", "enabled": "aoven"},
     "time": {"outTime": "o"},
+    # RenderMan for Maya writes its images to imageOutputDir/imageFileFormat, not to the render
+    # globals prefix (RfM 22+ files: setAttr ".imageOutputDir" -type "string"
+    # "<ws>/images/<scene>_v<version>_t<take>"; ".imageFileFormat" "<scene>_<layer>_<camera>_<aov>.<f4>.<ext>")
+    "rmanGlobals": {"imageOutputDir": "imageOutputDir", "imageFileFormat": "imageFileFormat", "version": "version",
+                    "take": "take"},
     **SETUP_ATTRS,
 }
 # Nodes every scene has and edits with ``select -ne :name`` instead of creating them.
@@ -37,6 +42,11 @@ _SETUP_PREFIX = "rs_"
 _DEFAULT_LAYER = ("defaultRenderLayer", "masterLayer")
 _TOKEN_RES = {name: re.compile(f"<{name}>", re.I) for name in ("RenderLayer", "Camera", "RenderPass")}
 _FLAG_RE = re.compile(r"-(min|max|minTime|maxTime)\s+(-?[\d.]+)")
+_RENDERMAN = "renderman"   # RfM 22+ (rmanGlobals); RfM 21 and older wrote "renderMan" and kept no imageOutputDir
+# RfM tokens answered from rmanGlobals itself; <scene> and <ws> are the scanner's (it knows the
+# scene and the project), the rest (<layer>, <camera>, <aov>, <f4>, <ext>) stay: the folder above
+# the first one left is what the download brings back.
+_RMAN_NUMBERS = ("version", "take")
 
 
 def info_names() -> Dict[str, Dict[str, str]]:
@@ -62,9 +72,12 @@ def build_info(nodes: Mapping[str, Tuple[str, str, Dict[str, Any]]], links: Sequ
     info = SceneInfo()
     passes: List[str] = []
     globals_values: Optional[Dict[str, Any]] = None
+    rman: Mapping[str, Any] = {}
     for name, (ntype, parent, values) in nodes.items():
         if ntype == "renderGlobals" and name == "defaultRenderGlobals":
             globals_values = values
+        elif ntype == "rmanGlobals":
+            rman = values
         elif ntype == "script" and name == "sceneConfigurationScriptNode":
             playback = _playback_range(str(values.get("before", "")))
             if playback and info.frame_start is None:
@@ -78,22 +91,32 @@ def build_info(nodes: Mapping[str, Tuple[str, str, Dict[str, Any]]], links: Sequ
     if globals_values is None:
         return info, []
     _render_globals(info, globals_values, current_frame, time_values)
-    layers = [s for s in layer_settings(nodes, links, globals_values) if s.renderable]
+    long_names = {t: {short: long for long, short in attrs.items()} for t, attrs in INFO_ATTRS.items()}
+    layers = [s for s in layer_settings(nodes, links, globals_values, long_names) if s.renderable]
     outputs: List[RawRef] = []
     for setting in layers:
-        paths = _layer_outputs(setting, len(layers) > 1, passes)
+        paths, source = _outputs(setting, _layer_outputs(setting, len(layers) > 1, passes), rman)
         info.layer_outputs[setting.layer] = paths
         info.layer_cameras[setting.layer] = list(setting.cameras)
-        outputs += [RawRef(value=v, source="defaultRenderGlobals.imageFilePrefix", kind="render", output=True)
-                    for v in paths]
+        outputs += [RawRef(value=v, source=source, kind="render", output=True) for v in paths]
         own = _frames(setting.globals, time_values)
         if own is not None and own != (info.frame_start, info.frame_end, info.frame_step):
             info.layer_frames[setting.layer] = own
     if not layers:  # no renderable layer: still say where the scene's own images would go
-        outputs = [RawRef(value=v, source="defaultRenderGlobals.imageFilePrefix", kind="render", output=True)
-                   for v in render_outputs(_prefix(globals_values), [], info.cameras, passes)]
+        scene = LayerSettings(_DEFAULT_LAYER[0], True, dict(globals_values), list(info.cameras))
+        paths, source = _outputs(scene, render_outputs(_prefix(globals_values), [], info.cameras, passes), rman)
+        outputs = [RawRef(value=v, source=source, kind="render", output=True) for v in paths]
     unique = {o.value: o for o in outputs}
     return info, list(unique.values())
+
+
+def _outputs(setting: LayerSettings, prefixed: List[str], rman: Mapping[str, Any]) -> Tuple[List[str], str]:
+    """A layer's image paths and the attribute they come from: RenderMan's own output folder
+    when the layer renders with RenderMan and the scene sets one, else the render globals prefix's."""
+    rman_path = renderman_output(rman) if str(setting.globals.get("currentRenderer") or "") == _RENDERMAN else ""
+    if rman_path:
+        return [rman_path], "rmanGlobals.imageOutputDir"
+    return prefixed, "defaultRenderGlobals.imageFilePrefix"
 
 
 def _layer_outputs(setting: LayerSettings, several_layers: bool, passes: Sequence[str]) -> List[str]:
@@ -105,6 +128,21 @@ def _layer_outputs(setting: LayerSettings, several_layers: bool, passes: Sequenc
                if several and not _TOKEN_RES[token].search(prefix)]
     prefix = "/".join(folders + [prefix])
     return render_outputs(prefix, [layer_file_name(setting.layer)], setting.cameras, passes)
+
+
+def renderman_output(values: Mapping[str, Any]) -> str:
+    """Where RenderMan for Maya writes a layer's images: ``imageOutputDir/imageFileFormat`` with
+    ``<version>``/``<take>`` from rmanGlobals (left as tokens when the file does not set them);
+    "" when the scene sets no output folder (the render globals prefix is used then)."""
+    folder = str(values.get("imageOutputDir") or "").rstrip("/")
+    if not folder:
+        return ""
+    path = folder + "/" + (str(values.get("imageFileFormat") or "").lstrip("/") or "<scene>")
+    for token in _RMAN_NUMBERS:
+        number_value = number(values.get(token))
+        if number_value is not None:
+            path = re.sub(f"<{token}>", str(int(number_value)), path, flags=re.I)
+    return path
 
 
 def _frames(values: Mapping[str, Any], defaults: bool = True) -> Optional[Tuple[float, float, float]]:

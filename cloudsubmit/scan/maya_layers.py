@@ -1,7 +1,9 @@
 """Render setup read offline: what each render layer renders (frame range, image file prefix,
 renderer, renderable cameras) once its overrides are applied, from the records a Maya reader
 collected. Maya applies a layer's overrides only while that layer is visible, so a saved file
-holds the scene's own values plus the override nodes; this module replays them.
+holds the scene's own values plus the override nodes; this module replays them. Scenes still on
+legacy render layers (no render setup) keep per-layer values as adjustments instead; those are
+replayed too (see :meth:`_Tree.legacy`).
 
 The data model, as Maya 2017-2024 writes it (see ``tests/fixtures/real/maya/deadline``):
 
@@ -43,6 +45,12 @@ SETUP_ATTRS: Dict[str, Dict[str, str]] = {
 }
 # Destination attributes of the connections that build the render setup tree (see the docstring).
 LINK_ATTRS = ("pls", "prv", "sel", "lrl")
+# A legacy layer's adjustment: ``connectAttr ":defaultRenderGlobals.fs" "layer1.adjs[2].plg"``
+# names the plug, the layer's ``setAttr ".adjs[2].val" 1001`` its value in that layer. A reader
+# links the whole source plug to ``adjs[2]`` and keeps the layer's ``adjs[2].val`` values.
+ADJUSTMENT_PLUG = r"adjs\[[0-9]+\]\.plg"
+ADJUSTMENTS = "adjs"
+_DEFAULT_LAYER = "defaultRenderLayer"
 
 _UNIQUE = ("absUniqueOverride", "relUniqueOverride")
 _RELATIVE = ("relOverride", "relUniqueOverride")
@@ -64,10 +72,14 @@ class LayerSettings:
     cameras: List[str] = field(default_factory=list)        # renderable camera transforms in this layer
 
 
-def layer_settings(nodes: Nodes, links: Sequence[Link], globals_values: Mapping[str, Any]) -> List[LayerSettings]:
-    """Every ``renderLayer`` in ``nodes`` (file order) with its render setup overrides applied.
-    ``nodes``: name -> (type, parent, {long attr: value}); ``links`` as :data:`Link`."""
+def layer_settings(nodes: Nodes, links: Sequence[Link], globals_values: Mapping[str, Any],
+                   long_names: Mapping[str, Mapping[str, str]] = {}) -> List[LayerSettings]:
+    """Every ``renderLayer`` in ``nodes`` (file order) with its render setup overrides (or legacy
+    adjustments) applied. ``nodes``: name -> (type, parent, {long attr: value}); ``links`` as
+    :data:`Link`; ``long_names``: node type -> {short attr: long attr} of the values a legacy
+    adjustment may change (adjustments name plugs by short name)."""
     tree = _Tree(nodes, links)
+    legacy = not tree.setup_layer   # Maya runs a scene in one mode: render setup or legacy layers
     out = []
     for name, (ntype, _parent, values) in nodes.items():
         if ntype != "renderLayer":
@@ -76,6 +88,8 @@ def layer_settings(nodes: Nodes, links: Sequence[Link], globals_values: Mapping[
         setup = tree.setup_layer.get(name)
         if setup:
             tree.apply(setup, None, state)
+        elif legacy:
+            tree.legacy(name, state, long_names)
         merged = dict(globals_values)
         merged.update(state.get(_GLOBALS, {}))
         cameras = [parent or cam for cam, (ctype, parent, cvalues) in nodes.items() if ctype == "camera"
@@ -91,10 +105,13 @@ class _Tree:
         self.nodes = nodes
         self.setup_layer: Dict[str, str] = {}        # renderLayer -> its renderSetupLayer
         self.selector: Dict[str, str] = {}           # collection -> selector
+        self.adjusted: Dict[str, Dict[str, str]] = {}   # legacy layer -> {adjs[i]: source plug}
         previous: Dict[str, str] = {}
         members: Dict[str, List[str]] = {}
         for src, dst, attr in links:
-            if attr == "lrl":
+            if attr.startswith(ADJUSTMENTS + "["):
+                self.adjusted.setdefault(dst, {})[attr] = src
+            elif attr == "lrl":
                 self.setup_layer[src] = dst
             elif attr == "sel":
                 self.selector[dst] = src
@@ -117,6 +134,20 @@ class _Tree:
                 self._override(child, ntype, collection, state)
             else:  # a collection (or a group): its members, with its own selection
                 self.apply(child, child if child in self.selector else collection, state)
+
+    def legacy(self, layer: str, state: Dict[str, Dict[str, Any]], long_names: Mapping[str, Mapping[str, str]]) -> None:
+        """A legacy layer's adjustments. The default layer's stand for the scene's own values
+        (Maya keeps a plug's master value there while another layer is the current one, so the
+        file's value of the plug may be that layer's), then the layer's own win."""
+        for source in dict.fromkeys((_DEFAULT_LAYER, layer)):
+            values = self.nodes.get(source, ("", "", {}))[2]
+            for item, plug in self.adjusted.get(source, {}).items():
+                value = values.get(item + ".val")
+                node, _, attr = plug.rpartition(".")
+                node = node.rsplit("|", 1)[-1].lstrip(":")
+                long = long_names.get(self.nodes.get(node, ("", "", {}))[0], {}).get(attr)
+                if long is not None and value is not None:
+                    state.setdefault(node, {})[long] = value
 
     def _override(self, name: str, ntype: str, collection: Optional[str], state: Dict[str, Dict[str, Any]]) -> None:
         values = self.nodes[name][2]

@@ -37,6 +37,7 @@ TX_KINDS = frozenset(("texture", "image", "ies"))
 OPAQUE_KINDS = frozenset(("archive",))
 _PROGRESS_EVERY = 500
 _SCENE_TOKEN_RE = re.compile(r"<scene>", re.I)
+_WORKSPACE_TOKEN_RE = re.compile(r"<ws>", re.I)   # RenderMan for Maya: the Maya project's root
 _ENV_KEY = "\x00cloudsubmit-scene-variables"
 
 
@@ -241,8 +242,10 @@ class _Walk:
 
     def _output(self, ref: RawRef, path: str, env: Mapping[str, str], project: Optional[MayaProject]) -> None:
         text, _ = expand_env(ref.value, env)
-        if ref.kind == "render":  # Maya's prefix token for the scene name; the others stay
-            text = _SCENE_TOKEN_RE.sub(posixpath.splitext(posixpath.basename(path))[0], text)
+        if ref.kind == "render":  # Maya's prefix token for the scene name (and RfM's <ws>); the others stay
+            scene_name, workspace = posixpath.splitext(posixpath.basename(path))[0], project.root if project else posixpath.dirname(path)
+            text = _SCENE_TOKEN_RE.sub(lambda _m: scene_name, text)
+            text = _WORKSPACE_TOKEN_RE.sub(lambda _m: workspace, text)
         base = ref.base_dir or (project.images_dir if project and ref.kind == "render" else posixpath.dirname(path))
         out = unshield(normpath(text, base))
         self.outputs.setdefault(out, Output(path=out, source=ref.source))

@@ -19,12 +19,15 @@ are trusted"):
     no claim is used: every file is hashed here or taken from this machine's hash cache.
 
 Every hash in a job's inputs manifest was therefore computed on this machine (hashed, or its
-own hash cache) or passed the rule above."""
+own hash cache) or passed the rule above. A claim whose probe passed is remembered in the hash
+cache (its ``probed`` table, keyed by size, mtime, inode and ctime): the next resolve of the
+unchanged file skips the 12 KiB read, but the index must still make that claim, alone, with that
+probe (tests 1-3 are asked again every time; only test 4's read is spared)."""
 from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, List, Protocol, Sequence, Tuple
+from typing import TYPE_CHECKING, List, Mapping, Optional, Protocol, Sequence, Tuple, TypeVar
 
 from .hashing import hash_bytes
 
@@ -43,6 +46,8 @@ class FileState(Protocol):
     mtime_ns: int
     hash: str
     via: str
+
+F = TypeVar("F", bound=FileState)
 
 PROBE, SIZE, NEVER = "probe", "size", "never"
 MODES = (PROBE, SIZE, NEVER)
@@ -82,23 +87,39 @@ def probe_unchanged(fs: FileState) -> str:
     return probe if (st.st_size, st.st_mtime_ns) == (fs.size, fs.mtime_ns) else ""
 
 
-def take_claims(files: Sequence[FileState], index: "TeamIndex", mode: str, threads: int = 8) -> None:
+def take_claims(files: Sequence[F], index: "TeamIndex", mode: str, threads: int = 8,
+                seen: Optional[Mapping[str, Tuple[str, str]]] = None) -> List[Tuple[F, str]]:
     """Give each of ``files`` whose claim passes ``mode`` its hash (``via = "team"``); leave the
-    others for this machine's hash cache or a hash."""
-    if mode == NEVER:
-        return
+    others for a hash. ``seen``: ``{path: (hash, probe)}`` of claims this machine's probe
+    confirmed before on the unchanged file (its hash cache): while the index still makes that
+    same sole claim with that same agreed probe, the file is not read again. Returns ``(file,
+    probe)`` for each claim a probe read confirmed now, for the hash cache to remember."""
+    if mode == NEVER or not files:
+        return []
     claims = [(f.root, f.logical, f.size, f.mtime_ns) for f in files]
-    known = index.known_many(claims) if files else {}
+    known = index.known_many(claims)
     hits = [(f, known[c]) for f, c in zip(files, claims) if known.get(c)]
     if mode == SIZE:
         for f, digest in hits:
             f.hash, f.via = digest, "team"
-        return
+        return []
     agreed = index.probes({digest for _f, digest in hits}) if hits else {}
-    probing = [(f, digest, agreed[digest]) for f, digest in hits if digest in agreed]
+    seen = seen or {}
+    probing = []
+    for f, digest in hits:
+        expected = agreed.get(digest)
+        if expected is None:
+            continue
+        if seen.get(f.path) == (digest, expected):
+            f.hash, f.via = digest, "team"  # the same claim, the same probe, the same file as last time
+        else:
+            probing.append((f, digest, expected))
+    confirmed = []
     for (f, digest, expected), got in zip(probing, _probes([f for f, _d, _e in probing], threads)):
         if got == expected:
             f.hash, f.via = digest, "team"
+            confirmed.append((f, got))
+    return confirmed
 
 
 def _probes(files: Sequence[FileState], threads: int) -> List[str]:

@@ -4,7 +4,8 @@ uploaded, which are missing or refused.
 The cheapest answer wins, in order: the per-machine hash cache (path, size, mtime, inode
 unchanged: the file is not read at all), the team fast path (the index has this logical path at
 this size and mtime, and the claim passes the trust rule in ``claims.py``: at most three 4 KiB
-windows are read), and only then hashing. A file that changes while it is being hashed is
+windows are read, and a claim this machine's probe confirmed before, with the file unchanged
+since, is not read again), and only then hashing. A file that changes while it is being hashed is
 refused rather than recorded with a hash that describes neither version."""
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from dataclasses import dataclass, field, fields
 from functools import partial
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
 
+from ..gc_pause import paused_gc
 from ..paths import normpath
 from ..progress import ProgressCallback
 from ..vocabulary import IN_STORE, MISSING, REFUSED, TO_UPLOAD
 from .backend import BytesCallback
 from .blobs import FileChanged
-from .claims import NEVER, take_claims, trust_mode
+from .claims import NEVER, PROBE, take_claims, trust_mode
 from .hashcache import FileStat
 from .hashing import hash_file
 from .transfer import TransferItem, TransferSummary, run_transfers
@@ -40,13 +42,14 @@ class FileState:
     size: int = 0
     mtime_ns: int = 0
     inode: int = 0
+    ctime_ns: int = 0         # keys a probed claim in the hash cache (store/hashcache.py)
     hash: str = ""
     via: str = ""             # how the hash was known: "team", "cache", "hashed"
     reason: str = ""          # why missing or refused
 
     @property
     def stat(self) -> FileStat:
-        return FileStat(self.path, self.size, self.mtime_ns, self.inode)
+        return FileStat(self.path, self.size, self.mtime_ns, self.inode, self.ctime_ns)
 
     def to_dict(self) -> Dict[str, Any]:
         """Every field by name (scalars only, so no deep copy: asdict costs ~50x more per file)."""
@@ -154,7 +157,8 @@ def _stat_all(paths: Iterable[str], roots: Roots) -> List[FileState]:
             if st.st_mode & 0o170000 != statmod.S_IFREG:
                 fs.state, fs.reason = REFUSED, "not a regular file"
             else:
-                fs.size, fs.mtime_ns, fs.inode = st.st_size, st.st_mtime_ns, st.st_ino % (1 << 63)
+                fs.size, fs.mtime_ns, fs.inode, fs.ctime_ns = (st.st_size, st.st_mtime_ns, st.st_ino % (1 << 63),
+                                                               st.st_ctime_ns)
         files.append(fs)
     return files
 
@@ -175,21 +179,28 @@ def resolve(paths: Iterable[str], store: "Store", config: Optional[Config] = Non
     ``store.trust_team_index`` (store/claims.py), then a hash. With ``trust_team`` False
     (``upload --recheck``) no claim is used: every file's hash is this machine's own."""
     config = store.config if config is None else config
-    res = Resolution(store.url, _stat_all(paths, Roots.from_config(config)))
-    live = [f for f in res.files if not f.state]
-    index = store.index.refresh()  # one listing; a long-lived panel sees teammates' new shards
-    cached = store.hash_cache.lookup([f.stat for f in live]) if live else {}
-    for f in live:
-        if f.path in cached:
-            f.hash, f.via = cached[f.path], "cache"
-    unknown = [f for f in live if not f.hash]
-    take_claims(unknown, index, trust_mode(config) if trust_team else NEVER, store.threads)
-    _hash_missing([f for f in unknown if not f.hash], store, progress)
-    stored = index.blob_sizes({f.hash for f in live if f.hash and f.via != "team"})  # team claims: checked above
-    for f in live:
-        if f.state:
-            continue
-        f.state = IN_STORE if f.via == "team" or stored.get(f.hash) == f.size else TO_UPLOAD
+    with paused_gc():  # 10^5 file states and rows, no cycles: no collector walking them meanwhile
+        res = Resolution(store.url, _stat_all(paths, Roots.from_config(config)))
+        live = [f for f in res.files if not f.state]
+        index = store.index.refresh()  # one listing; a long-lived panel sees teammates' new shards
+        cache = store.hash_cache
+        cached = cache.lookup(live) if live else {}
+        unknown = []
+        for f in live:
+            digest = cached.get(f.path)
+            if digest is None:
+                unknown.append(f)
+            else:
+                f.hash, f.via = digest, "cache"
+        mode = trust_mode(config) if trust_team else NEVER
+        seen = cache.probed(unknown) if unknown and mode == PROBE else {}
+        confirmed = take_claims(unknown, index, mode, store.threads, seen)
+        cache.put_probed((f.stat, f.hash, probe) for f, probe in confirmed)
+        _hash_missing([f for f in unknown if not f.hash], store, progress)
+        stored = index.blob_sizes({f.hash for f in live if f.via != "team" and f.hash})  # team claims: checked above
+        for f in live:
+            if not f.state:
+                f.state = IN_STORE if f.via == "team" or stored.get(f.hash) == f.size else TO_UPLOAD
     return res
 
 

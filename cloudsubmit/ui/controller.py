@@ -82,6 +82,8 @@ class SubmitController:
     layer_frames = _Via("form")
     layer_renderers = _Via("form")
     layer_cameras = _Via("form")
+    uses_own_ranges = _Via("form")
+    offers_own_ranges = _Via("form")
     scheduler = _Via("form")
     preset = _Via("form")
     chosen_layers = _Via("form")
@@ -147,6 +149,7 @@ class SubmitController:
         self.modified = bool(getattr(snapshot, "modified", False))
         self.form.job_name = posixpath.splitext(posixpath.basename(self.scene))[0] if self.scene else ""
         self.dependencies = None
+        self.form.own_ranges, self.form.cameras_by_hand = None, False
         self.files.clear()
         self.job_state.clear()
         self.bars.clear()
@@ -155,7 +158,8 @@ class SubmitController:
             form = self.form
             form.layer_frames = dict(snapshot.layer_frames)
             form.layer_renderers = dict(snapshot.layer_renderers)
-            form.layer_cameras = dict(snapshot.layer_cameras)
+            form.layer_cameras = {k: list(v) for k, v in snapshot.layer_cameras.items()}
+            form.scene_range = tuple(snapshot.frame_range) if snapshot.frame_range else None
             form.set_choices(snapshot.renderer, snapshot.cameras, snapshot.layers)
             if snapshot.frame_range:
                 self.set_frame_text(_spec(snapshot.frame_range))
@@ -177,13 +181,22 @@ class SubmitController:
             self._recall_choices()
 
     def _recall_choices(self) -> None:
+        """The layers and cameras remembered for this scene, once the scene has named its own (a
+        live session: at once; a file read offline: after the first scan). Each is applied once:
+        a later rescan must not undo what the artist has changed since."""
         memory, form = self._remembered, self.form
-        if [n for n in memory.get("layers", []) if n in form.layers]:
-            form.set_layers(memory["layers"])
-            if memory.get("frames"):  # one ROP's own range must not replace the frames remembered
-                form.set_frame_text(memory["frames"])
-        if [c for c in memory.get("cameras", []) if c in form.cameras]:
-            form.set_cameras(memory["cameras"])
+        if form.layers and "layers" in memory:
+            if [n for n in memory["layers"] if n in form.layers]:
+                form.set_layers(memory["layers"])
+                if memory.get("frames"):  # one ROP's own range must not replace the frames remembered
+                    form.set_frame_text(memory["frames"])
+            if isinstance(memory.get("own_ranges"), bool):
+                form.own_ranges = memory["own_ranges"]
+            memory.pop("layers")
+        if form.cameras and "cameras" in memory:
+            if [c for c in memory["cameras"] if c in form.cameras]:
+                form.set_cameras(memory["cameras"])
+            memory.pop("cameras")
 
     @property
     def host_kind(self) -> str:
@@ -198,6 +211,10 @@ class SubmitController:
         if self.snapshot is not None or info is None:
             return
         self.form.layer_frames = dict(info.layer_frames) or self.form.layer_frames
+        self.form.layer_cameras = {k: list(v) for k, v in info.layer_cameras.items()} or self.form.layer_cameras
+        if info.frame_start is not None:
+            end = info.frame_end if info.frame_end is not None else info.frame_start
+            self.form.scene_range = (float(info.frame_start), float(end), float(info.frame_step or 1))
         self.form.set_choices(info.renderer, info.cameras, list(info.layers) + list(info.rops))
         if not self.form.frame_text and info.frame_start is not None:
             end = info.frame_end if info.frame_end is not None else info.frame_start
@@ -252,11 +269,16 @@ class SubmitController:
         self._emit("options")
 
     def set_layers(self, layers: List[str]) -> None:
-        """Several layers (ROPs): one group of render nodes each; one alone brings its range."""
-        had = self.form.frame_text
+        """Several layers (ROPs): one group of render nodes each; one alone brings its range, and
+        several with ranges of their own each render theirs (see :meth:`set_own_ranges`)."""
         self.form.set_layers(layers)
-        if self.form.frame_text != had:
-            self._emit("frames")
+        self._emit("frames")
+        self._emit("options")
+
+    def set_own_ranges(self, on: bool) -> None:
+        """"Each layer renders its own frame range" (on), or the Frames field for every layer (off)."""
+        self.form.set_own_ranges(on)
+        self._emit("frames")
         self._emit("options")
 
     def set_scheduler(self, scheduler: str) -> None:
@@ -350,7 +372,7 @@ class SubmitController:
     def needs_rescan(self) -> bool:
         """Whether the panel should scan again by itself (after a short pause in typing): the list
         is stale, the frames are valid, and the last scan of these settings did not fail."""
-        return self.stale and not self.form.frame_check.error and self._scan_failed != self.scan_key()
+        return self.stale and not self.form.frames_error and self._scan_failed != self.scan_key()
 
     def _set_rows(self, rows: Any) -> None:
         """A new list: shown as scanned at once; the artist's filter or sort over a big list
@@ -456,7 +478,7 @@ class SubmitController:
         if refresh_host:
             self._refresh_snapshot()
         scene, snap, services, key = self.scene, self.snapshot, self.services, self.scan_key()
-        frames = None if self.form.frame_check.error else list(self.frames)
+        frames = None if self.form.frames_error else list(self.frames)
 
         def task(progress: Optional[ProgressCallback]) -> Any:
             deps = services.scan(scene, frames, snap, progress)
@@ -503,13 +525,13 @@ class SubmitController:
         out = []
         if self.busy:
             out.append(f"wait for {self.busy} to finish")
-        if self.form.frame_check.error:
-            out.append(self.form.frame_check.error)
+        if self.form.frames_error:
+            out.append(self.form.frames_error)
         if self.job_name_error():
             out.append(self.job_name_error())
         if self.dependencies is None:
             out.append("scan the scene first")
-        elif self.stale and not self.form.frame_check.error:
+        elif self.stale and not self.form.frames_error:
             out.append("the file list is being updated for the new settings")
         done = self.job_state
         if not exporting and done.job is not None and self.dependencies is not None and self.request() == done.submitted:
@@ -565,8 +587,11 @@ class SubmitController:
     def remember(self) -> None:
         """The user's choices for the next panel, and this scene's for the next time it is opened."""
         self.settings = self.form.settings()
-        memory = dict(self.form.preset_settings(), layers=list(self.form.chosen_layers),
-                      cameras=list(self.form.chosen_cameras), preset=self.form.preset)
+        form = self.form
+        memory = dict(form.preset_settings(), layers=list(form.chosen_layers), preset=form.preset,
+                      cameras=list(form.chosen_cameras) if form.cameras_by_hand else [])
+        if form.own_ranges is not None:
+            memory["own_ranges"] = form.own_ranges
         try:
             save_settings(self.settings, self.settings_file)
             if self.scene:

@@ -58,9 +58,16 @@ def render_options(request: SubmitRequest) -> Dict[str, str]:
     from ..api import layer_token
 
     layer = request.layer if len(request.layers) <= 1 else ""
-    camera = request.camera if len(request.cameras) <= 1 else ""
+    camera = request.camera if len(request.cameras) <= 1 and not own_cameras(request) else ""
     pairs = (("renderer", request.renderer), ("camera", camera), (layer_token(request.scene), layer))
     return dict(request.render_options, **{k: v for k, v in pairs if v})
+
+
+def own_cameras(request: SubmitRequest) -> Dict[str, List[str]]:
+    """The cameras each layer renders, when they are not simply every ticked camera for every
+    ticked layer ({} then: the layers x cameras groups say it already)."""
+    cameras = list(request.cameras)
+    return {} if all(list(c) == cameras for c in request.layer_cameras.values()) else dict(request.layer_cameras)
 
 
 def placement(request: SubmitRequest) -> Dict[str, str]:
@@ -76,6 +83,7 @@ def placement(request: SubmitRequest) -> Dict[str, str]:
 def submit(request: SubmitRequest, deps: DependencySet, config: Config,
            progress: Optional[ProgressCallback]) -> SubmittedJob:
     from .. import api
+    from ..frames import parse_frames
 
     options = api.SubmitOptions(
         frames=request.frames, chunk=request.chunk_size, place=placement(request),
@@ -83,6 +91,8 @@ def submit(request: SubmitRequest, deps: DependencySet, config: Config,
         priority=request.priority, allow_missing=request.allow_missing, post=request.post,
         layers=list(request.layers) if len(request.layers) > 1 else [],
         cameras=list(request.cameras) if len(request.cameras) > 1 else [],
+        layer_frames={name: parse_frames(spec) for name, spec in request.layer_frames.items()},
+        layer_cameras=own_cameras(request),
         scheduler=request.scheduler or None, dry_run=request.dry_run,
     )
     result = api.submit_scene(request.scene, options, config, dependencies=deps, progress=progress)

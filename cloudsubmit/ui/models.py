@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from ..errors import FrameSpecError
-from ..frames import compact, parse_frames, range_spec, scout_frames
+from ..frames import compact, parse_frames, range_frames, range_spec, scout_frames
 from ..progress import ProgressMeter, ProgressReport, progress_text
 from ..scan.model import DependencySet
 from ..units import human_size
@@ -247,7 +247,10 @@ class FormModel:
     layers: List[str] = field(default_factory=list)
     layer_frames: Dict[str, Any] = field(default_factory=dict)
     layer_renderers: Dict[str, str] = field(default_factory=dict)
-    layer_cameras: Dict[str, str] = field(default_factory=dict)
+    layer_cameras: Dict[str, List[str]] = field(default_factory=dict)  # the cameras each layer (ROP) renders
+    scene_range: Optional[Tuple[float, float, float]] = None  # the scene's own render range
+    own_ranges: Optional[bool] = None  # "each layer renders its own range" as ticked (None: on when they differ)
+    cameras_by_hand: bool = False  # the artist ticked cameras: they no longer follow the layers
     scheduler: str = "htcondor"
     preset: str = ""  # the preset last applied ("" = none)
     render_options: Dict[str, str] = field(default_factory=dict)  # extra tokens a preset brought
@@ -322,7 +325,76 @@ class FormModel:
 
     @property
     def frames(self) -> List[int]:
+        """Every frame the job renders, which the file list must cover: with each layer on its own
+        range, the union of the ticked layers' ranges (a plate only layer B needs is still listed)."""
+        if self.uses_own_ranges:
+            return sorted({f for frames in self.layer_frame_lists().values() for f in frames})
         return self.frame_check.frames
+
+    @property
+    def frames_error(self) -> str:
+        """The Frames field's error, when the field is what the job renders."""
+        return "" if self.uses_own_ranges else self.frame_check.error
+
+    # -- several layers: each its own range and its own cameras (as Maya renders them) ---------
+    def layer_range(self, layer: str) -> Optional[Tuple[float, float, float]]:
+        """The range ``layer`` renders by itself: its render setup (or ROP) range, else the scene's."""
+        own = self.layer_frames.get(layer)
+        return (float(own[0]), float(own[1]), float(own[2] or 1)) if own else self.scene_range
+
+    @property
+    def offers_own_ranges(self) -> bool:
+        """Several layers are ticked and each knows its range: "each layer its own range" applies."""
+        return len(self.chosen_layers) > 1 and all(self.layer_range(n) for n in self.chosen_layers)
+
+    @property
+    def ranges_differ(self) -> bool:
+        return len({self.layer_range(n) for n in self.chosen_layers}) > 1
+
+    @property
+    def uses_own_ranges(self) -> bool:
+        """Each ticked layer renders its own range (the artist's tick; untouched, on when the
+        ranges differ, as Deadline Cloud's Maya submitter does unless "Override Frame Range")."""
+        if not self.offers_own_ranges:
+            return False
+        return self.ranges_differ if self.own_ranges is None else bool(self.own_ranges)
+
+    def layer_frame_lists(self) -> Dict[str, List[int]]:
+        """Per ticked layer, the frames it renders: its own range, or the Frames field's for all."""
+        if not self.uses_own_ranges:
+            return {n: list(self.frame_check.frames) for n in self.chosen_layers}
+        out = {}
+        for name in self.chosen_layers:
+            start, end, step = self.layer_range(name) or (0, 0, 1)
+            out[name] = range_frames(start, end, step)
+        return out
+
+    def layer_label(self, layer: str) -> str:
+        """A layer as the layer list names it: its own range and the cameras it renders."""
+        bits = [range_spec(*self.layer_range(layer))] if self.layer_range(layer) else []  # type: ignore[misc]
+        if self.layer_cameras.get(layer):
+            bits.append(", ".join(self.layer_cameras[layer]))
+        return f"{layer}  ({'; '.join(bits)})" if bits else layer
+
+    def layers_own_cameras(self, layers: Optional[List[str]] = None) -> List[str]:
+        """The cameras the ticked layers render, in the camera list's order (what is pre-ticked)."""
+        own = {c for n in (self.chosen_layers if layers is None else layers) for c in self.layer_cameras.get(n, [])}
+        return [c for c in self.cameras if c in own]
+
+    def cameras_per_layer(self) -> Dict[str, List[str]]:
+        """Per ticked layer, the ticked cameras it renders (one group of render nodes each): a
+        camera some ticked layer renders goes to the layers that render it, one that none of them
+        renders (ticked on purpose) to all of them; a layer left with none renders every ticked one."""
+        known = {c for n in self.chosen_layers for c in self.layer_cameras.get(n, [])}
+        out = {}
+        for name in self.chosen_layers:
+            own = self.layer_cameras.get(name)
+            picked = [c for c in self.chosen_cameras if not own or c in own or c not in known]
+            out[name] = picked or list(self.chosen_cameras)
+        return out
+
+    def set_own_ranges(self, on: bool) -> None:
+        self.own_ranges = bool(on)
 
     def prefill_frames(self, frame_range: Any) -> None:
         spec = range_spec(*frame_range) if frame_range else ""
@@ -330,15 +402,26 @@ class FormModel:
             self.set_frame_text(spec)
 
     def frames_summary(self) -> str:
-        """"100 frames, 10 chunks, scout 1,50,100" or the inline error."""
-        check = self.frame_check
-        if check.error:
-            return check.error
-        chunks = math.ceil(check.count / max(1, self.chunk_size))
-        text = f"{plural(check.count, 'frame')}, {plural(chunks, 'chunk')}"
-        if self.scout and check.count > 3:
-            text += f", scout {compact(scout_frames(check.frames))}"
+        """"100 frames, 10 chunks, scout 1,50,100", with each layer on its own range "31 frames,
+        4 chunks, each layer its own range: rs_a 20-30, rs_b 1-20", or the inline error."""
+        if self.frames_error:
+            return self.frames_error
+        frames = self.frames
+        text = f"{plural(len(frames), 'frame')}, {plural(self.chunk_count(), 'chunk')}"
+        if self.uses_own_ranges:
+            own = self.layer_frame_lists()
+            text += ", each layer its own range: " + ", ".join(f"{n} {compact(own[n])}" for n in self.chosen_layers)
+        elif self.scout and len(frames) > 3:
+            text += f", scout {compact(scout_frames(frames))}"
         return text
+
+    def chunk_count(self) -> int:
+        """The render nodes' chunks: per group of render nodes (layer x camera), its frames in chunks."""
+        size = max(1, self.chunk_size)
+        if len(self.chosen_layers) <= 1:
+            return math.ceil(len(self.frames) / size) * max(1, len(self.chosen_cameras))
+        cams, own = self.cameras_per_layer(), self.layer_frame_lists()
+        return sum(math.ceil(len(own[n]) / size) * max(1, len(cams[n])) for n in self.chosen_layers)
 
     def set_placement(self, stage: str, where: str) -> None:
         if stage not in self.placement or where not in place_choices(stage):
@@ -346,35 +429,44 @@ class FormModel:
         self.placement[stage] = where
 
     def set_choices(self, renderer: str, cameras: List[str], layers: List[str]) -> None:
+        """The scene's renderer, cameras (with every camera a layer renders) and layers; what was
+        ticked stays ticked, else the first layer and the cameras it renders."""
         self.renderers = sorted({renderer, *self.layer_renderers.values()} - {""})
         self.renderer = renderer or self.renderer
-        self.cameras = list(cameras)
-        self.chosen_cameras = [c for c in self.chosen_cameras if c in self.cameras] or self.cameras[:1]
+        self.cameras = list(dict.fromkeys([*cameras, *(c for n in layers for c in self.layer_cameras.get(n, []))]))
         self.layers = list(layers)
         self.chosen_layers = [n for n in self.chosen_layers if n in self.layers] or self.layers[:1]
+        self.chosen_cameras = ([c for c in self.chosen_cameras if c in self.cameras] or self.layers_own_cameras()
+                               or self.cameras[:1])
 
     def set_layers(self, names: List[str]) -> None:
-        """Several layers (ROPs) = one group of render nodes each; one brings its own range."""
+        """Several layers (ROPs) = one group of render nodes each; one brings its own range. The
+        cameras follow the layers (the ones they render are ticked) until the artist ticks others."""
         chosen = [n for n in self.layers if n in names]  # in the scene's order
         if len(chosen) == 1:
             self.set_layer(chosen[0])
-        else:
-            self.chosen_layers = chosen
+            return
+        self.chosen_layers = chosen
+        self._follow_layers()
 
     def set_cameras(self, names: List[str]) -> None:
+        """The artist's own ticks: from now on the cameras no longer follow the layers."""
         self.chosen_cameras = [c for c in self.cameras if c in names]
+        self.cameras_by_hand = True
 
     def set_layer(self, layer: str) -> None:
-        """A Houdini ROP brings its own frame range, renderer and camera."""
+        """A layer (a Houdini ROP) brings its own frame range, renderer and the cameras it renders."""
         self.layer = layer
         if self.layer_frames.get(layer):
             self.prefill_frames(self.layer_frames[layer])
         self.renderer = self.layer_renderers.get(layer) or self.renderer
-        camera = self.layer_cameras.get(layer)
-        if camera:
-            if camera not in self.cameras:
-                self.cameras.append(camera)
-            self.camera = camera
+        self.cameras += [c for c in self.layer_cameras.get(layer) or [] if c not in self.cameras]
+        self._follow_layers()
+
+    def _follow_layers(self) -> None:
+        own = self.layers_own_cameras()
+        if own and not self.cameras_by_hand:
+            self.chosen_cameras = own
 
     def job_name_error(self) -> str:
         name = self.job_name.strip()
@@ -392,6 +484,8 @@ class FormModel:
             layer=self.layer, allow_missing=self.allow_missing, layers=list(self.chosen_layers),
             cameras=list(self.chosen_cameras), scheduler=self.scheduler, render_options=dict(self.render_options),
             post=[dict(p) for p in self.post] if self.post is not None else None,
+            layer_frames={n: compact(f) for n, f in self.layer_frame_lists().items()} if self.uses_own_ranges else {},
+            layer_cameras=self.cameras_per_layer() if len(self.chosen_layers) > 1 else {},
         )
 
 

@@ -12,6 +12,7 @@ from typing import Any, Dict, Optional
 from Qt import QtCore, QtGui, QtWidgets
 
 from ..errors import CloudSubmitError
+from ..frames import compact
 from .qtcompat import guard_none_refcount, standalone_application
 from .controller import SCHEDULER_LABELS, SubmitController
 from .models import STATE_FILTERS
@@ -126,6 +127,7 @@ class SubmitPanel(QtWidgets.QWidget):
         self.frames = QtWidgets.QLineEdit()
         self.frames.setPlaceholderText("1-100, 1-100x5, 1,5,10-20")
         self.frames_info = QtWidgets.QLabel()
+        self.frames_info.setWordWrap(True)  # several layers' own ranges: a second line, not a wider panel
         self.chunk = QtWidgets.QSpinBox()
         self.chunk.setRange(1, 100000)
         self.chunk.setValue(c.chunk_size)
@@ -139,6 +141,10 @@ class SubmitPanel(QtWidgets.QWidget):
         self.job_name = QtWidgets.QLineEdit()
         self.scout = QtWidgets.QCheckBox("Render scout frames first (first, middle, last)")
         self.scout.setChecked(c.scout)
+        self.own_ranges = QtWidgets.QCheckBox("Each layer renders its own frame range")
+        self.own_ranges.setObjectName("own_ranges")
+        self.own_ranges.setToolTip("On: every ticked layer renders the range its render settings give it (shown in "
+                                   "the layer list). Off: the Frames field applies to every ticked layer.")
         form.addWidget(QtWidgets.QLabel("Frames"), 0, 0)
         form.addWidget(self.frames, 0, 1)
         form.addWidget(self.frames_info, 0, 2, 1, 2)
@@ -151,7 +157,8 @@ class SubmitPanel(QtWidgets.QWidget):
             for col, (label, field) in zip((0, 2), line):
                 form.addWidget(label if isinstance(label, QtWidgets.QLabel) else QtWidgets.QLabel(str(label)), row, col)
                 form.addWidget(field, row, col + 1)
-        form.addWidget(self.scout, len(pairs) + 1, 1, 1, 3)
+        form.addWidget(self.own_ranges, len(pairs) + 1, 1, 1, 3)
+        form.addWidget(self.scout, len(pairs) + 2, 1, 1, 3)
         form.setColumnStretch(1, 1)
         form.setColumnStretch(3, 1)
         return box
@@ -227,6 +234,7 @@ class SubmitPanel(QtWidgets.QWidget):
         self.open_button.clicked.connect(lambda *_: self.open_folder())
         self.job_name.textChanged.connect(c.set_job_name)
         self.scout.toggled.connect(c.set_scout)
+        self.own_ranges.toggled.connect(c.set_own_ranges)
         self.placement.changed.connect(c.set_placement)
         self.search.textChanged.connect(lambda text: c.set_filter(text=text))
         self.state_filter.currentIndexChanged.connect(lambda i: c.set_filter(state=STATE_FILTERS[i]))
@@ -273,8 +281,14 @@ class SubmitPanel(QtWidgets.QWidget):
 
     def _render_frames(self) -> None:
         c = self.controller
-        self._set_text(self.frames, c.frame_text)
-        bad = bool(c.frame_check.error)
+        own = c.uses_own_ranges  # the field then shows every frame the layers render, greyed
+        self._set_text(self.frames, compact(c.frames) if own else c.frame_text)
+        self.frames.setEnabled(not own)
+        self.own_ranges.setVisible(c.offers_own_ranges)
+        blocked = self.own_ranges.blockSignals(True)
+        self.own_ranges.setChecked(own)
+        self.own_ranges.blockSignals(blocked)
+        bad = bool(c.form.frames_error)
         self.frames.setStyleSheet("border: 1px solid #d64541;" if bad else "")
         self.frames_info.setStyleSheet(ERROR_STYLE if bad else "")
         self.frames_info.setText(c.frames_summary())
@@ -285,8 +299,10 @@ class SubmitPanel(QtWidgets.QWidget):
         set_combo(self.renderer, c.renderers or ([c.renderer] if c.renderer else []), c.renderer)
         if (self.camera.items(), self.camera.chosen()) != (c.cameras, c.chosen_cameras):
             self.camera.set_items(c.cameras, c.chosen_cameras)
-        if (self.layer.items(), self.layer.chosen()) != (c.layers, c.chosen_layers):
-            self.layer.set_items(c.layers, c.chosen_layers)
+        labels = {name: c.form.layer_label(name) for name in c.layers}
+        if (self.layer.items(), self.layer.chosen(), self.layer.labels()) != (c.layers, c.chosen_layers,
+                                                                              [labels[n] for n in c.layers]):
+            self.layer.set_items(c.layers, c.chosen_layers, labels)
         self._set_text(self.job_name, c.job_name)
         self.placement.set_placement(c.placement)
         blocked = self.scheduler.blockSignals(True)

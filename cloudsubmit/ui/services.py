@@ -33,6 +33,8 @@ class SubmitRequest:
     render_options: Dict[str, str] = field(default_factory=dict)  # a preset's extra tokens
     post: Optional[List[Dict[str, Any]]] = None        # a preset's post stages (None = jobs.post)
     dry_run: bool = False                              # Export bundle: write it, submit nothing
+    layer_frames: Dict[str, str] = field(default_factory=dict)  # each layer its own range ({} = ``frames`` for all)
+    layer_cameras: Dict[str, List[str]] = field(default_factory=dict)  # several layers: the cameras each renders
 
 
 @dataclass

@@ -112,7 +112,7 @@ def scenes_path() -> Path:
 
 def load_scene_memory(scene: str, path: Optional[Path] = None) -> Dict[str, Any]:
     """The settings last submitted (or exported) for ``scene``, in the keys of a preset plus
-    ``layers``/``cameras``/``preset``; {} for a new scene or an unreadable file (a memory, never
+    ``layers``/``cameras``/``preset``/``own_ranges``; {} for a new scene or an unreadable file (a memory, never
     a reason not to open the panel)."""
     from ..presets import check_preset
 
@@ -123,7 +123,7 @@ def load_scene_memory(scene: str, path: Optional[Path] = None) -> Dict[str, Any]
         return {}
     if not isinstance(data, dict):
         return {}
-    extra = {k: data.pop(k) for k in ("layers", "cameras", "preset") if k in data}
+    extra = {k: data.pop(k) for k in ("layers", "cameras", "preset", "own_ranges") if k in data}
     try:
         out = check_preset(data, str(path))
     except CloudSubmitError:
@@ -133,6 +133,8 @@ def load_scene_memory(scene: str, path: Optional[Path] = None) -> Dict[str, Any]
             out[key] = extra[key]
     if isinstance(extra.get("preset"), str):
         out["preset"] = extra["preset"]
+    if isinstance(extra.get("own_ranges"), bool):
+        out["own_ranges"] = extra["own_ranges"]
     return out
 
 

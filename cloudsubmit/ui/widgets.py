@@ -127,14 +127,15 @@ class ChoiceList(QtWidgets.QToolButton):
         self.setMenu(QtWidgets.QMenu(self))
         self._actions: Dict[str, Any] = {}
 
-    def set_items(self, items: List[str], chosen: Iterable[str]) -> None:
-        """Replace the items without firing ``changed``."""
+    def set_items(self, items: List[str], chosen: Iterable[str], labels: Optional[Dict[str, str]] = None) -> None:
+        """Replace the items without firing ``changed``; ``labels`` say more than the name in the
+        menu (a layer's own range and cameras), the button names the chosen ones."""
         menu = self.menu()
         menu.clear()
         self._actions = {}
         picked = set(chosen)
         for name in items:
-            action = menu.addAction(name)
+            action = menu.addAction((labels or {}).get(name, name))
             action.setCheckable(True)
             action.setChecked(name in picked)
             action.toggled.connect(lambda _on: self._toggled())
@@ -144,6 +145,10 @@ class ChoiceList(QtWidgets.QToolButton):
 
     def items(self) -> List[str]:
         return list(self._actions)
+
+    def labels(self) -> List[str]:
+        """The menu's lines, as the artist reads them."""
+        return [action.text() for action in self._actions.values()]
 
     def chosen(self) -> List[str]:
         return [name for name, action in self._actions.items() if action.isChecked()]

@@ -89,6 +89,33 @@ def submitted_demo(work: Path) -> "object":
     return panel
 
 
+def layers_shot(work: Path, png: Path) -> Path:
+    """The real render setup scene read offline (tests/fixtures/real/maya/deadline/layers.ma, with
+    a per-frame plate added): two layers ticked whose ranges differ, each rendering its own, and
+    the plates only one of them needs reported missing. A real scan against a folder store."""
+    from cloudsubmit.config import load_config
+    from cloudsubmit.ui.corecalls import real_services
+    from cloudsubmit.ui.panel import build_panel, wait_idle
+    from fixtures.maya_files import plates, real_layers_with_plate
+
+    shot = work / "shot"
+    scene = real_layers_with_plate(shot)
+    plates(shot, range(1, 26))
+    (work / "store").mkdir()
+    cfg = load_config(user_file=str(work / "no-user.yaml"), overrides={
+        "store.url": "file://" + (work / "store").as_posix(), "store.hash_cache": str(work / "hashes.sqlite"),
+        "jobs.chunk": 10})
+    panel = build_panel(str(scene), services=real_services(cfg))
+    panel.show()
+    panel.rescan()
+    wait_idle(panel)
+    panel.layer.set_chosen(["rs_renderSetupLayer2", "rs_renderSetupLayer4"])
+    panel.rescan()
+    wait_idle(panel)
+    panel.state_filter.setCurrentIndex(3)  # the missing files
+    return _grab(panel, png)
+
+
 def _dark(app) -> None:
     """Maya and Houdini both run Qt's Fusion style with a dark palette."""
     from Qt import QtGui
@@ -117,7 +144,9 @@ def save_screenshots(out_dir: Path) -> Dict[str, Path]:
     with tempfile.TemporaryDirectory(prefix="cloudsubmit-shots-user-") as user:
         with _user_folders(Path(user)):  # the pictures show a first panel, not this machine's memory
             saved["maya"] = maya_shot(out_dir / "panel-maya.png")
-            saved.update(_houdini_and_submitted(out_dir))
+            with tempfile.TemporaryDirectory(prefix="cloudsubmit-shots-") as work:
+                saved["layers"] = layers_shot(Path(work), out_dir / "panel-layers.png")
+            saved.update(_houdini_and_submitted(out_dir))  # last: a submit remembers its chunk size
     return saved
 
 

@@ -1,6 +1,7 @@
-"""Pausing Python's cyclic garbage collector while a reader builds its records.
+"""Pausing Python's cyclic garbage collector while a reader or a resolve builds its records.
 
-A large scene gives 10^5 nodes and references, small objects that hold no reference cycles. With
+A large scene gives 10^5 nodes and references, a large shot 10^5 file states: small objects
+that hold no reference cycles. With
 the collector on, every few hundred allocations start a collection, and each full one walks every
 object still alive, so a read spends about a third of its time walking its own records (measured
 on the bench scenes of ``bench/bench_scan_ma.py`` and ``bench_scan_mb.py``). Reference counting
