@@ -298,7 +298,7 @@ class IndexView:
             return self._db.execute("SELECT COUNT(DISTINCT hash) FROM hashes").fetchone()[0]
 
 
-def _folder_rows(entries: Sequence[tuple], shard: int) -> Iterator[tuple]:
+def _folder_rows(entries: Sequence[tuple], shard: Optional[int]) -> Iterator[tuple]:
     """One ``folders`` row per (root, folder) of ``entries``, its entries in shard order: only
     the positions are grouped up front (an array of ints per folder), each row's lists are
     built when it is written."""
@@ -319,7 +319,7 @@ def _folder_rows(entries: Sequence[tuple], shard: int) -> Iterator[tuple]:
         yield root, folder, shard, _dumps(lookup), _dumps(details)
 
 
-def _hash_rows(entries: Sequence[tuple], shard: int) -> Iterator[tuple]:
+def _hash_rows(entries: Sequence[tuple], shard: Optional[int]) -> Iterator[tuple]:
     """One ``hashes`` row per (hash, size) of ``entries``: where the last entry of it says the
     content is, and the probe its entries agree on ("!" = two differ). Walks the entries in hash
     order (a stable sort of positions, so "last" is still shard order), a hash at a time."""
