@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from .errors import ScanError, SubmitError
 from .progress import ProgressCallback, ProgressReport, report
@@ -17,6 +17,9 @@ from .progress import ProgressCallback, ProgressReport, report
 if TYPE_CHECKING:
     from .config import Config
     from .scan.model import DependencySet
+
+    #: a live session's scan by frames (None: the scene's own range), hosts/headless.live_scanner
+    LiveScan = Callable[[Optional[List[int]]], DependencySet]
 
 
 @dataclass
@@ -78,20 +81,29 @@ def _scan(scene: str, frames: Union[str, Sequence[int], None], config: Config,
 
 
 def _scan_for_groups(scene: str, opt: "SubmitOptions", config: Config, progress: Optional[ProgressCallback],
-                     dependencies: Optional[DependencySet]) -> "tuple[DependencySet, List[int], List[Any]]":
+                     dependencies: Optional[DependencySet],
+                     scan: Optional[LiveScan] = None) -> "tuple[DependencySet, List[int], List[Any]]":
     """The scene's files for every frame the job renders, with the job's frames and render groups.
     A layer's own range (render setup) is known only once the scene is read: when the chosen
     layers render frames the first scan did not cover, the scene is scanned again for all of them,
     so a plate only one layer needs is sent, or reported missing. ``dependencies`` a caller
-    scanned itself (the panel scans the union already) are taken as they are."""
-    deps = dependencies if dependencies is not None else _scan(scene, opt.frames, config, progress, opt.project)
+    scanned itself (the panel scans the union already) are taken as they are; ``scan`` (a live
+    session's, under mayapy or hython) is asked instead of the offline readers, both times."""
+    from .frames import parse_frames
+
+    def scan_frames(frames: Union[str, Sequence[int], None]) -> DependencySet:
+        if scan is None:
+            return _scan(scene, frames, config, progress, opt.project)
+        return scan(parse_frames(frames) if isinstance(frames, str) else (list(frames) if frames else None))
+
+    deps = dependencies if dependencies is not None else scan_frames(opt.frames)
     job_frames = _frames(opt.frames, deps)
     explicit = job_frames if opt.frames else None
     groups = render_groups(scene, deps, opt.layers, opt.cameras, explicit, job_frames, opt.layer_frames,
                            opt.layer_cameras)
     wanted = sorted({f for g in groups for f in g.frames})
     if dependencies is None and not set(wanted) <= set(job_frames):
-        deps = _scan(scene, wanted, config, progress, opt.project)
+        deps = scan_frames(wanted)
     return deps, job_frames, groups
 
 
@@ -279,10 +291,12 @@ class SubmitOptions:
 
 
 def submit_scene(scene: str, options: Optional[SubmitOptions] = None, config: Optional[Config] = None, *,
-                 dependencies: Optional[DependencySet] = None,
+                 dependencies: Optional[DependencySet] = None, scan: Optional[LiveScan] = None,
                  progress: Optional[ProgressCallback] = None) -> SubmitResult:
     """Submit ``scene`` as ``options`` say. ``dependencies`` skips the offline scan, for a host
-    adapter that scanned the live session."""
+    adapter that scanned the live session for the job's frames; ``scan`` is a live session's scan
+    by frames (hosts/headless.live_scanner), asked again when the chosen layers' own ranges go
+    beyond the first answer."""
     from .config import load_config
     from .jobs.bundle import bundle_path, write_bundle
     from .jobs.plan import make_plan
@@ -296,7 +310,7 @@ def submit_scene(scene: str, options: Optional[SubmitOptions] = None, config: Op
     report(progress, ProgressReport("scan", 0, 1, message=scene))
     if opt.project is not None and not Path(opt.project).is_dir():
         raise ScanError(f"{opt.project}: --project is not a folder")
-    deps, job_frames, groups = _scan_for_groups(scene, opt, config, progress, dependencies)
+    deps, job_frames, groups = _scan_for_groups(scene, opt, config, progress, dependencies, scan)
     _add_inputs(deps, opt.inputs)
     deps = _checked_missing(scene, deps, opt.allow_missing)
     plan = make_plan(deps.scene or scene, job_frames, config, chunk=opt.chunk, place=opt.place or None,

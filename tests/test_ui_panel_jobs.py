@@ -350,3 +350,37 @@ def test_several_layers_each_render_their_own_range_and_cameras(qtbot, tmp_path)
         + [f"rs_renderSetupLayer4 cam={cam} 1 20" for cam in ("persp", "camera1")])
     sent = json.loads((Path(c.job.bundle) / "input_paths.json").read_text(encoding="utf-8"))["files"]
     assert {(shot / "plates" / f"bg.{f:04d}.exr").as_posix() for f in range(1, 31)} <= set(sent)
+
+
+def test_legacy_render_layers_show_and_render_their_own_ranges_like_render_setup_ones(qtbot, tmp_path):
+    """A scene without render setup (legacy layers, their adjustments as Maya 2011-2016 wrote
+    them): the panel shows each layer's own range and cameras the same way, and two layers ticked
+    cover the union of their frames."""
+    from fixtures.maya_files import file_node, node, render_globals, write_ma
+
+    def legacy(name: str, *adjustments: tuple) -> list:
+        body = [f'setAttr -s {len(adjustments)} ".adjs";'] + [f'setAttr ".adjs[{i}].val" {v};'
+                                                            for i, (_p, v) in enumerate(adjustments)]
+        return [node("renderLayer", name, *body)] + [f'connectAttr "{p}" "{name}.adjs[{i}].plg";'
+                                                     for i, (p, _v) in enumerate(adjustments)]
+
+    shot = tmp_path / "shot"
+    plates(shot, range(1001, 1011))
+    blocks = [node("transform", "shotCam"), node("camera", "shotCamShape", parent="shotCam"),
+              node("renderLayerManager", "renderLayerManager", 'setAttr ".crl" 1;'),
+              *legacy("defaultRenderLayer", (":defaultRenderGlobals.fs", "1001"), (":defaultRenderGlobals.ef", "1010")),
+              *legacy("fg", (":defaultRenderGlobals.fs", "1001"), (":defaultRenderGlobals.ef", "1010")),
+              *legacy("bg", (":defaultRenderGlobals.ef", "1020")),
+              file_node("plateTex", (shot / "plates" / "bg.1001.exr").as_posix(), ufe="yes"),
+              render_globals(1001, 1010, prefix="<Scene>/<RenderLayer>")]
+    scene = write_ma(shot / "legacy.ma", blocks)
+    panel = _panel(qtbot, scene, _settings(tmp_path / "w"))
+    panel.rescan()
+    _idle(qtbot, panel)
+    assert panel.layer.items() == ["defaultRenderLayer", "fg", "bg"]
+    assert "bg  (1001-1020; shotCam)" in panel.layer.labels() and "fg  (1001-1010; shotCam)" in panel.layer.labels()
+    panel.layer.set_chosen(["fg", "bg"])
+    assert panel.own_ranges.isChecked() and panel.frames.text() == "1001-1020"
+    qtbot.waitUntil(lambda: not panel.controller.stale and not panel.runner.busy(), timeout=WAIT_MS)
+    missing = sorted(r.path for r in panel.controller.rows if r.state == "missing")
+    assert missing == [(shot / "plates" / f"bg.{f:04d}.exr").as_posix() for f in range(1011, 1021)]

@@ -139,9 +139,7 @@ def run_submit(args: argparse.Namespace) -> int:
         store_url=args.store, dry_run=args.dry_run, inputs=list(args.input), name=args.name,
         priority=_given(args.priority, preset.get("priority")) or 0, allow_missing=args.allow_missing,
     )
-    frames = options.frames if isinstance(options.frames, str) else None
-    result = submit_scene(args.scene, options, cfg, dependencies=_live_dependencies(args, cfg, frames),
-                          progress=progress_printer(args))
+    result = submit_scene(args.scene, options, cfg, scan=_live_scanner(args, cfg), progress=progress_printer(args))
     end_progress(args)
     out = result.to_dict()
     if not args.json:
@@ -182,16 +180,15 @@ def _frames_line(out: dict) -> str:
     return f"images {'in' if done else 'will land in'}: {folders}"
 
 
-def _live_dependencies(args: argparse.Namespace, cfg: Config, frame_spec: Any = None) -> Any:
-    """Under ``mayapy -m cloudsubmit submit`` (or hython) open the scene in the DCC and let the
-    live session list its files; None elsewhere, and submit_scene reads the scene offline."""
-    from ..frames import parse_frames
-    from ..hosts.headless import live_dependencies
+def _live_scanner(args: argparse.Namespace, cfg: Config) -> Any:
+    """Under ``mayapy -m cloudsubmit submit`` (or hython) open the scene in the DCC once and let
+    the live session list its files, for the job's frames and again for the chosen layers' own
+    ranges; None elsewhere, and submit_scene reads the scene offline."""
+    from ..hosts.headless import live_scanner
     from ..scan.scanner import check_scene_file
 
     check_scene_file(args.scene)  # a folder must not reach the DCC either
-    frames = parse_frames(frame_spec) if frame_spec else None
-    return live_dependencies(args.scene, frames, project=args.project, config=cfg)
+    return live_scanner(args.scene, project=args.project, config=cfg)
 
 
 def _exit(out: dict) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
 
 from .base import Host
 
@@ -42,11 +42,13 @@ def start_headless(scene: str, env: Optional[Mapping[str, str]] = None) -> Optio
     return None
 
 
-def live_dependencies(scene: str, frames: Optional[Sequence[int]] = None, project: Optional[str] = None,
-                      config: Optional[Config] = None, env: Optional[Mapping[str, str]] = None,
-                      progress: Any = None) -> Any:
-    """The live session's ``DependencySet`` when this interpreter is a DCC that can open ``scene``
-    (mayapy, hython); None otherwise, so the caller keeps its offline path unchanged."""
+def live_scanner(scene: str, project: Optional[str] = None, config: Optional[Config] = None,
+                 env: Optional[Mapping[str, str]] = None,
+                 progress: Any = None) -> Optional[Callable[[Optional[Sequence[int]]], Any]]:
+    """The live session's scan of ``scene`` as a function of the frames, when this interpreter is
+    a DCC that can open it (mayapy, hython); None otherwise, so the caller keeps its offline path.
+    The scene is opened once: submit asks again for the union of the chosen layers' own ranges,
+    which it knows only after the first answer."""
     host = start_headless(scene, env)
     if host is None:
         return None
@@ -56,7 +58,16 @@ def live_dependencies(scene: str, frames: Optional[Sequence[int]] = None, projec
     snap = snapshot(host)
     if project:
         snap.variables[MAYA_PROJECT_VAR] = project
-    return scan_snapshot(snap, frames, config=config, env=env, progress=progress)
+    return lambda frames: scan_snapshot(snap, frames, config=config, env=env, progress=progress)
+
+
+def live_dependencies(scene: str, frames: Optional[Sequence[int]] = None, project: Optional[str] = None,
+                      config: Optional[Config] = None, env: Optional[Mapping[str, str]] = None,
+                      progress: Any = None) -> Any:
+    """The live session's ``DependencySet`` for ``frames`` (see :func:`live_scanner`), or None
+    outside a DCC."""
+    scan = live_scanner(scene, project, config, env, progress)
+    return None if scan is None else scan(frames)
 
 
 def headless_scan(scene: str, frames: Optional[Sequence[int]] = None, project: Optional[str] = None,
