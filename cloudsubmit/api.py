@@ -68,7 +68,6 @@ def _scan(scene: str, frames: Union[str, Sequence[int], None], config: Config,
     folder) is its own only dependency, and ``inputs`` name the rest."""
     import os
 
-    from .frames import parse_frames
     from .scan import READERS, scan_scene, scene_extension
     from .scan.model import Dependency, DependencySet
     from .scan.scanner import check_scene_file
@@ -76,8 +75,14 @@ def _scan(scene: str, frames: Union[str, Sequence[int], None], config: Config,
     if scene_extension(scene) not in READERS:  # submit_scene checked it is a file
         path = check_scene_file(scene)
         return DependencySet(path, "", [Dependency(path, True, os.path.getsize(path), "scene", "scene")])
-    chosen = parse_frames(frames) if isinstance(frames, str) else (list(frames) if frames else None)
-    return scan_scene(scene, frames=chosen, project=project, config=config, progress=progress)
+    return scan_scene(scene, frames=_frame_list(frames), project=project, config=config, progress=progress)
+
+
+def _frame_list(frames: Union[str, Sequence[int], None]) -> Optional[List[int]]:
+    """A frame spec (``"1-10"``) or list as the list a scan takes; None = the scene's own range."""
+    from .frames import parse_frames
+
+    return parse_frames(frames) if isinstance(frames, str) else (list(frames) if frames else None)
 
 
 def _scan_for_groups(scene: str, opt: "SubmitOptions", config: Config, progress: Optional[ProgressCallback],
@@ -89,12 +94,10 @@ def _scan_for_groups(scene: str, opt: "SubmitOptions", config: Config, progress:
     so a plate only one layer needs is sent, or reported missing. ``dependencies`` a caller
     scanned itself (the panel scans the union already) are taken as they are; ``scan`` (a live
     session's, under mayapy or hython) is asked instead of the offline readers, both times."""
-    from .frames import parse_frames
-
     def scan_frames(frames: Union[str, Sequence[int], None]) -> DependencySet:
         if scan is None:
             return _scan(scene, frames, config, progress, opt.project)
-        return scan(parse_frames(frames) if isinstance(frames, str) else (list(frames) if frames else None))
+        return scan(_frame_list(frames))
 
     deps = dependencies if dependencies is not None else scan_frames(opt.frames)
     job_frames = _frames(opt.frames, deps)
