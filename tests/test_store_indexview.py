@@ -225,5 +225,15 @@ def test_pair_lookups_answer_what_blob_sizes_and_probes_answer(tmp_path):
     assert agreed == {h["a"]: pa, h["d"]: pc, h["e"]: pa}
     assert view.probe_mismatches(probes_asked) == {pair for pair in probes_asked if agreed.get(pair[0]) != pair[1]}
     assert view.missing_blobs(set()) == set() and view.probe_mismatches([]) == set()
+    at = [("gs", "s/a.exr", 10, h["a"]),      # listed right there
+          ("gs", "s/d.exr", 40, h["d"]),      # listed there, but d has two sizes
+          ("gs", "s/b.exr", 21, h["b"]),      # the path lists b with another size
+          ("gs", "s/b.exr", 20, h["b"]),      # a second version of one path, listed
+          ("gs", "u/e.exr", 50, h["e"]),      # not listed at this path: asked by pair (in store)
+          ("gs", "u/f.exr", 50, h["f"]),      # nowhere
+          ("other", "s/a.exr", 10, h["c"]),   # another root's folder is another folder
+          ("gs", "top.exr", 30, h["c"])]
+    assert view.missing_at(at) == view.missing_blobs({(d, s) for _r, _p, s, d in at})
+    assert view.missing_at(at) == {(h["d"], 40), (h["b"], 21), (h["f"], 50), (h["c"], 10)}
     many = {(f"{i:032x}", 1) for i in range(indexview._PAIRS + 1)} | {(h["a"], 10)}  # more than one statement
     assert view.missing_blobs(many) == many - {(h["a"], 10)}

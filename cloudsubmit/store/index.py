@@ -395,6 +395,12 @@ class TeamIndex:
         wanted = set(pairs)  # a retry on the in-memory view asks again
         return self._view_do(lambda: self.view.missing_blobs(wanted))
 
+    def missing_at(self, items: Iterable[Tuple[str, str, int, str]]) -> Set[Tuple[str, int]]:
+        """:meth:`missing_blobs` of ``(root, path, size, hash)`` items; what the index lists at that
+        very path is answered from the folder rows (resolve's "in store" test)."""
+        wanted = list(items)  # a retry on the in-memory view asks again
+        return self._view_do(lambda: self.view.missing_at(wanted))
+
     def blob_size(self, digest: str) -> Optional[int]:
         """The size of an indexed blob, or None when no shard lists it (or lists two sizes)."""
         return self.blob_sizes([digest]).get(digest)

@@ -231,6 +231,33 @@ class IndexView:
             del found[digest]
         return found
 
+    def missing_at(self, items: Iterable[Tuple[str, str, int, str]]) -> Set[Tuple[str, int]]:
+        """:meth:`missing_blobs` of the ``(hash, size)`` of ``(root, path, size, hash)`` items. An
+        item some entry lists at that very path with that size and hash is answered from its
+        folder's rows (one ``json.loads`` per folder: a shot resolved again from the machine that
+        sent it asks nothing per file); only the rest is asked pair by pair."""
+        groups: Dict[Tuple[str, str], Dict[str, Tuple[int, str]]] = {}
+        rest: Set[Tuple[str, int]] = set()
+        for root, path, size, digest in items:
+            folder, _, name = path.rpartition("/")
+            names = groups.get((root, folder))
+            if names is None:
+                names = groups[(root, folder)] = {}
+            if names.setdefault(name, (size, digest)) != (size, digest):
+                rest.add((digest, size))  # a second version of one logical path: asked on its own
+        listed: Set[Tuple[str, int]] = set()
+        for root, folder, text in self._folders(groups):
+            names = groups[(root, folder)]
+            for name, size, _mtime_ns, digest in _quads(text):
+                asked = names.get(name)
+                if asked is not None and asked[0] == size and asked[1] == digest:
+                    listed.add((digest, size))
+        rest.update((digest, size) for names in groups.values() for size, digest in names.values())
+        rest -= listed
+        missing = self.missing_blobs(rest) if rest else set()
+        clash = self._clashes()  # listed with this size here, but with another somewhere
+        return missing | {pair for pair in listed if pair[0] in clash} if clash else missing
+
     def missing_blobs(self, pairs: Iterable[Tuple[str, int]]) -> Set[Tuple[str, int]]:
         """The ``(hash, size)`` pairs among ``pairs`` that are no indexed blob of that size: no
         shard lists the hash with that size, or some shard lists it with another (what

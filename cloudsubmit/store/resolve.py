@@ -208,7 +208,7 @@ def resolve(paths: Iterable[str], store: "Store", config: Optional[Config] = Non
         confirmed = take_claims(unknown, index, mode, store.threads, seen)
         cache.put_probed((f.stat, f.hash, probe) for f, probe in confirmed)
         _hash_missing([f for f in unknown if not f.hash], store, progress)
-        absent = index.missing_blobs({(f.hash, f.size) for f in live if f.via != "team" and f.hash})
+        absent = index.missing_at([(f.root, f.logical, f.size, f.hash) for f in live if f.via != "team" and f.hash])
         for f in live:  # team claims: their blobs were checked with the claim
             if not f.state:
                 f.state = TO_UPLOAD if f.via != "team" and (f.hash, f.size) in absent else IN_STORE
