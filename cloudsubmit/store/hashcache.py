@@ -171,13 +171,15 @@ class HashCache:
         """Record ``(FileStat, hash)`` pairs this machine hashed, in one transaction; a probed
         entry of the same path is dropped (what was read whole here is the better knowledge)."""
         new = _grouped(((s.path, (s.size, s.mtime_ns, s.inode, h)) for s, h in rows))
-        self._write(lambda db: _merge(db, new, HASHED))
+        if new:
+            self._write(lambda db: _merge(db, new, HASHED))
 
     def put_probed(self, rows: Iterable[Tuple[FileStat, str, str]]) -> None:
         """Record ``(FileStat, hash, probe)``: claims this machine's probe of the file confirmed."""
         new = _grouped(((s.path, (s.size, s.mtime_ns, s.inode, s.ctime_ns, h, p)) for s, h, p in rows
                         if s.ctime_ns and p))
-        self._write(lambda db: _merge(db, new, PROBED))
+        if new:
+            self._write(lambda db: _merge(db, new, PROBED))
 
     def _write(self, step: Callable[[sqlite3.Connection], None]) -> None:
         """``step(db)`` in one write transaction, or nothing (a failed write is dropped)."""
