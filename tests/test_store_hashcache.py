@@ -45,15 +45,21 @@ def _writer(path, worker):
         cache.lookup([FileStat(f"/w{(worker + 1) % 6}/f0_0", 0, 0, 0)])
 
 
-def test_six_processes_write_at_once(tmp_path):
+def _run_writers(tmp_path, writer, count):
+    """``count`` processes running ``writer(path, worker)`` at once on one new cache file."""
     path = str(tmp_path / "h.sqlite")
     HashCache(path).close()
-    procs = [multiprocessing.get_context("spawn").Process(target=_writer, args=(path, w)) for w in range(6)]
+    procs = [multiprocessing.get_context("spawn").Process(target=writer, args=(path, w)) for w in range(count)]
     for p in procs:
         p.start()
     for p in procs:
-        p.join(60)
+        p.join(120)
         assert p.exitcode == 0
+    return path
+
+
+def test_six_processes_write_at_once(tmp_path):
+    path = _run_writers(tmp_path, _writer, 6)
     stats = [FileStat(f"/w{w}/f{b}_{i}", i, i, i) for w in range(6) for b in range(20) for i in range(50)]
     assert len(HashCache(path).lookup(stats)) == 6000
 
@@ -177,14 +183,7 @@ def _same_folder_writer(path, worker):
 
 def test_commands_writing_one_folder_at_once_keep_every_entry(tmp_path):
     """Four processes read, merge and rewrite the same folder row sixty times: no entry is lost."""
-    path = str(tmp_path / "h.sqlite")
-    HashCache(path).close()
-    procs = [multiprocessing.get_context("spawn").Process(target=_same_folder_writer, args=(path, w)) for w in range(4)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-        assert p.exitcode == 0
+    path = _run_writers(tmp_path, _same_folder_writer, 4)
     cache = HashCache(path)
     stats = [FileStat(f"/shot/w{w}_{b}_{i}.exr", i, i, i) for w in range(4) for b in range(15) for i in range(40)]
     assert cache.lookup(stats) == {s.path: f"{s.path[7]}-{s.path.split('_')[1]}-{s.size}" for s in stats}
