@@ -130,6 +130,8 @@ def test_hashed_and_probed_stay_apart_in_one_folder_row(tmp_path):
     assert cache.lookup([sf, sg]) == {} and cache.probed([sf, sg]) == {sf.path: ("hf", "pf"), sg.path: ("hg", "pg")}
     cache.put_many([(sf, "own")])
     assert cache.lookup([sf, sg]) == {sf.path: "own"} and cache.probed([sf, sg]) == {sg.path: ("hg", "pg")}
+    assert cache.known([sf, sg]) == ({sf.path: "own"}, {sg.path: ("hg", "pg")})  # one read, two answers
+    assert cache.known([sf, sg], probed=False) == ({sf.path: "own"}, {})
 
 
 def _old_layout(path, hashed, probed):

@@ -32,10 +32,11 @@ def write_json_list(obj: Dict[str, Any], key: str, items: Iterable[Any], batch: 
     head = json.dumps(obj, ensure_ascii=False, indent=2)
     write((head[:-2] + ",\n" if obj else "{\n") + f"  {json.dumps(key)}: [")  # head ends "\n}"
     lines: List[str] = []
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # what json.dumps builds anew for every item
     for item in items:
         if lines:
             lines[-1] += ","
-        lines.append("    " + json.dumps(item, ensure_ascii=False))
+        lines.append("    " + encode(item))
         if len(lines) > batch:
             write("\n".join(lines[:-1]))
             del lines[:-1]

@@ -128,44 +128,52 @@ class HashCache:
         """``{path: hash}`` for every stat whose size, mtime and inode match the entry this
         machine wrote when it hashed the file. ``stats``: :class:`FileStat` or anything with its
         fields (a resolve passes its file states as they are: no object per file is built to ask)."""
-        found: Dict[str, str] = {}
-        for names, text in self._rows(HASHED, stats):
-            for name, size, mtime_ns, inode, digest in _entries(text, 5):
-                s = names.get(name)
-                if s is not None and s.size == size and s.mtime_ns == mtime_ns and s.inode == inode:
-                    found[s.path] = digest
-        return found
+        return self.known(stats, probed=False)[0]
 
     def probed(self, stats: Sequence["Versioned"]) -> Dict[str, Tuple[str, str]]:
         """``{path: (hash, probe)}``: teammates' claims this machine confirmed with a probe, for
         every stat whose size, mtime, inode and ctime match the entry (the caller still checks
         the index makes that claim with that probe)."""
-        found: Dict[str, Tuple[str, str]] = {}
-        for names, text in self._rows(PROBED, stats):
-            for name, size, mtime_ns, inode, ctime_ns, digest, probe in _entries(text, 7):
-                s = names.get(name)
-                if (s is not None and s.size == size and s.mtime_ns == mtime_ns and s.inode == inode
-                        and s.ctime_ns == ctime_ns != 0):
-                    found[s.path] = (digest, probe)
-        return found
+        return self.known(stats, hashed=False)[1]
 
-    def _rows(self, column: str, stats: Iterable["Versioned"]) -> Iterator[Tuple[Dict[str, "Versioned"], str]]:
-        """``({name: stat}, JSON text of column)`` for each folder of ``stats`` the cache has a
-        row for; one query per batch of folders. A read that fails (an I/O error mid-run) only
-        means those files are hashed."""
+    def known(self, stats: Sequence["Versioned"], hashed: bool = True, probed: bool = True
+              ) -> Tuple[Dict[str, str], Dict[str, Tuple[str, str]]]:
+        """:meth:`lookup` and :meth:`probed` in one read of the folders' rows (a resolve asks
+        both): two answers, never one merged."""
+        own: Dict[str, str] = {}
+        confirmed: Dict[str, Tuple[str, str]] = {}
+        columns = f"{HASHED if hashed else repr('')}, {PROBED if probed else repr('')}"
+        for names, hashed_text, probed_text in self._rows(columns, stats):
+            if hashed_text:
+                for name, size, mtime_ns, inode, digest in _entries(hashed_text, 5):
+                    s = names.get(name)
+                    if s is not None and s.size == size and s.mtime_ns == mtime_ns and s.inode == inode:
+                        own[s.path] = digest
+            if probed_text:
+                for name, size, mtime_ns, inode, ctime_ns, digest, probe in _entries(probed_text, 7):
+                    s = names.get(name)
+                    if (s is not None and s.size == size and s.mtime_ns == mtime_ns and s.inode == inode
+                            and s.ctime_ns == ctime_ns != 0):
+                        confirmed[s.path] = (digest, probe)
+        return own, confirmed
+
+    def _rows(self, columns: str, stats: Iterable["Versioned"]) -> Iterator[Tuple[Dict[str, "Versioned"], str, str]]:
+        """``({name: stat}, JSON text, JSON text)`` of ``columns`` (two fixed column names, never
+        user text) for each folder of ``stats`` the cache has a row for; one query per batch of
+        folders. A read that fails (an I/O error mid-run) only means those files are hashed."""
         groups = _by_folder(stats)
         folders = [folder for folder in groups if _storable(folder)]
         with self._lock:
-            rows: List[Tuple[str, str]] = []
+            rows: List[Tuple[str, str, str]] = []
             for i in range(0, len(folders), _BATCH):
                 chunk = folders[i:i + _BATCH]
                 try:
-                    rows += self._db.execute(f"SELECT folder, {column} FROM folders WHERE folder IN "
+                    rows += self._db.execute(f"SELECT folder, {columns} FROM folders WHERE folder IN "
                                              f"({','.join('?' * len(chunk))})", chunk).fetchall()
                 except sqlite3.Error:
                     continue
-        for folder, text in rows:
-            yield groups[folder], text
+        for folder, first, second in rows:
+            yield groups[folder], first, second
 
     def put_many(self, rows: Iterable[tuple]) -> None:
         """Record ``(FileStat, hash)`` pairs this machine hashed, in one transaction; a probed
