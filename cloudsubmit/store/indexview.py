@@ -66,6 +66,8 @@ FOLD_ROWS = 50_000
 #: ``hash`` lookup (2 seeks) instead of scanning: rows, rows per tier, per (tier, hash), ...
 _TIER_STAT = ("hashes", "hashes", "1000000 500000 1 1 1")
 _BATCH = 900  # host parameters per statement: under SQLite's historic limit of 999
+_PAIRS = 20_000  # (hash, value) pairs per json_each statement: one JSON text, not a parameter each
+_DIGEST_LEN = 32  # a blob hash: 32 hex digits (storekeys.is_digest), sliced by the pair statements
 
 
 class IndexView:
@@ -254,6 +256,86 @@ class IndexView:
         for digest in differ:
             del found[digest]
         return found
+
+    def missing_at(self, items: Iterable[Tuple[str, str, int, str]]) -> Set[Tuple[str, int]]:
+        """:meth:`missing_blobs` of the ``(hash, size)`` of ``(root, path, size, hash)`` items. An
+        item some entry lists at that very path with that size and hash is answered from its
+        folder's rows (one ``json.loads`` per folder: a shot resolved again from the machine that
+        sent it asks nothing per file); only the rest is asked pair by pair."""
+        groups: Dict[Tuple[str, str], Dict[str, Tuple[int, str]]] = {}
+        rest: Set[Tuple[str, int]] = set()
+        for root, path, size, digest in items:
+            folder, _, name = path.rpartition("/")
+            names = groups.get((root, folder))
+            if names is None:
+                names = groups[(root, folder)] = {}
+            if names.setdefault(name, (size, digest)) != (size, digest):
+                rest.add((digest, size))  # a second version of one logical path: asked on its own
+        listed: Set[Tuple[str, int]] = set()
+        for root, folder, text in self._folders(groups):
+            names = groups[(root, folder)]
+            for name, size, _mtime_ns, digest in _quads(text):
+                asked = names.get(name)
+                if asked is not None and asked[0] == size and asked[1] == digest:
+                    listed.add((digest, size))
+        rest.update((digest, size) for names in groups.values() for size, digest in names.values())
+        rest -= listed
+        missing = self.missing_blobs(rest) if rest else set()
+        clash = self._clashes()  # listed with this size here, but with another somewhere
+        return missing | {pair for pair in listed if pair[0] in clash} if clash else missing
+
+    def missing_blobs(self, pairs: Iterable[Tuple[str, int]]) -> Set[Tuple[str, int]]:
+        """The ``(hash, size)`` pairs among ``pairs`` that are no indexed blob of that size: no
+        shard lists the hash with that size, or some shard lists it with another (what
+        :meth:`blob_sizes` leaves out or gives another size for). SQLite tests each pair itself
+        and returns only the misses, so a job whose files are in the store costs one primary-key
+        probe per file and no Python work per file here."""
+        wanted = pairs if isinstance(pairs, (set, frozenset)) else set(pairs)
+        sql = ("SELECT value FROM json_each(?) WHERE NOT EXISTS (SELECT 1 FROM hashes WHERE "
+               f"hash = substr(value, 1, {_DIGEST_LEN}) AND size = CAST(substr(value, {_DIGEST_LEN + 1}) AS INTEGER))")
+        texts = [f"{digest}{size}" for digest, size in wanted if len(digest) == _DIGEST_LEN]  # the SQL slices widths
+        misses = self._each_pair(sql, texts)
+        if misses is None:  # an SQLite without JSON: the batched IN query
+            sizes = self.blob_sizes(digest for digest, _size in wanted)
+            return {pair for pair in wanted if sizes.get(pair[0]) != pair[1]}
+        missing = {(text[:_DIGEST_LEN], int(text[_DIGEST_LEN:])) for text in misses}
+        if len(texts) != len(wanted):
+            missing.update(pair for pair in wanted if len(pair[0]) != _DIGEST_LEN)
+        clash = self._clashes()
+        return missing | {pair for pair in wanted if pair[0] in clash} if clash else missing
+
+    def probe_mismatches(self, pairs: Iterable[Tuple[str, str]]) -> Set[Tuple[str, str]]:
+        """The ``(hash, probe)`` pairs among ``pairs`` whose hash's agreed probe (:meth:`probes`)
+        is not that probe: none recorded, two that differ, or another one. Like
+        :meth:`missing_blobs`, only the misses come back from SQLite."""
+        wanted = pairs if isinstance(pairs, (set, frozenset)) else set(pairs)
+        sql = ("SELECT value FROM json_each(?) WHERE (SELECT MIN(probe = substr(value, "
+               f"{_DIGEST_LEN + 1})) FROM hashes WHERE hash = substr(value, 1, {_DIGEST_LEN}) AND probe != '') IS NOT 1")
+        texts = [digest + probe for digest, probe in wanted if len(digest) == _DIGEST_LEN and probe not in ("", "!")]
+        misses = self._each_pair(sql, texts)
+        if misses is None:
+            agreed = self.probes(digest for digest, _probe in wanted)
+            return {pair for pair in wanted if agreed.get(pair[0]) != pair[1]}
+        mismatched = {(text[:_DIGEST_LEN], text[_DIGEST_LEN:]) for text in misses}
+        if len(texts) != len(wanted):
+            mismatched.update(pair for pair in wanted if len(pair[0]) != _DIGEST_LEN or pair[1] in ("", "!"))
+        return mismatched
+
+    def _each_pair(self, sql: str, texts: List[str]) -> Optional[List[str]]:
+        """The ``value`` rows of ``sql`` (a fixed statement over ``json_each(?)``, never user
+        text) run on ``texts`` as JSON arrays of :data:`_PAIRS` each; None when this SQLite has
+        no JSON functions (then the caller asks the batched way). Sorted first: the lookups then
+        walk the primary key in order, 2.5x faster than in a set's order."""
+        texts.sort()
+        out: List[str] = []
+        with self._lock:
+            try:
+                self._db.execute("SELECT 1 FROM json_each('[]')")
+            except sqlite3.OperationalError:
+                return None
+            for i in range(0, len(texts), _PAIRS):
+                out += [value for (value,) in self._db.execute(sql, (json.dumps(texts[i:i + _PAIRS]),))]
+        return out
 
     def locations(self, hashes: Iterable[str]) -> Dict[str, Tuple[str, int]]:
         """``{hash: (pack, offset)}`` for each wanted hash whose latest entry puts it in a pack."""
