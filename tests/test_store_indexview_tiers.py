@@ -43,6 +43,9 @@ def _job_lookups(index: TeamIndex) -> dict:
               ("gs", "u/d.exr", 40, 8)]
     return {"claims": index.known_many(claims), "sizes": index.blob_sizes(hashes), "probes": index.probes(hashes),
             "locations": index.locations(hashes),
+            "missing": index.missing_blobs([(A, 10), (B, 20), (C, 30), (D, 40), (P, 1), (f"{5:032x}", 105)]),
+            "missing_at": index.missing_at([("gs", "s/a.exr", 10, A), ("gs", "s/q.exr", 20, B), ("gs", "t/c.exr", 31, C)]),
+            "mismatched": index.probe_mismatches([(A, PROBE1), (A, PROBE2), (D, PROBE1), (B, PROBE1)]),
             "new": [e.identity for e in index.new_facts([IndexEntry(A, 10, "gs", "s/a.exr", 1),
                                                          IndexEntry(A, 10, "gs", "s/zz.exr", 1)])]}
 
@@ -74,6 +77,9 @@ def test_answers_do_not_depend_on_which_tier_holds_a_row(tmp_path, monkeypatch):
     assert got["folded"]["sizes"] == {A: 10, B: 20, D: 40, f"{5:032x}": 105, f"{39:032x}": 139}
     assert got["folded"]["probes"] == {A: PROBE1} and got["folded"]["locations"] == {}  # B's latest entry: a blob
     assert got["folded"]["new"] == [(A, 10, "gs", "s/zz.exr", 1)]
+    assert got["folded"]["missing"] == {(C, 30), (P, 1)}  # C has two sizes; P is a pack, no blob
+    assert got["folded"]["missing_at"] == {(C, 31)}
+    assert got["folded"]["mismatched"] == {(A, PROBE2), (D, PROBE1), (B, PROBE1)}  # D's probes disagree; B has none
 
 
 def test_a_compaction_drops_rows_from_both_tiers(tmp_path, monkeypatch):
