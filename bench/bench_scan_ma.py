@@ -14,7 +14,12 @@ seconds, median of ``--runs``). Also printed: the reader's own regex pass alone 
 counted, no Python work per node), the bound on what any Python work per node leaves, and two
 floors: the same pass plus, for each node it takes, one tuple of its groups ("tuples"), and also
 one RawRef ("records": the least a reader giving one record per reference can do in Python).
-When the peer over a floor is below 0.8, the target is out of reach of any reader doing that much."""
+When the peer over a floor is below 0.8, the target is out of reach of any reader doing that much.
+Also measured, the other design (``wanted``/``paired``): one findall per block of a pattern taking
+only the statements that name files (createNode of a table type, its setAttrs of table names, an
+empty tuple per other top-level statement so each setAttr pairs with its node by order), alone and
+with the pairing loop and one RawRef per node: the C pass alone already costs more than the peer's,
+because pairing by order needs a tuple per top-level statement and per body setAttr."""
 from __future__ import annotations
 
 import json
@@ -148,6 +153,62 @@ def _floor(scene: str, records: bool) -> int:
     return len(refs)
 
 
+def _wanted_pattern(scan):
+    """The other design measured: one findall per block of a pattern taking only what pairing
+    each setAttr with its node by order needs (a createNode of a type the table reads, a body
+    setAttr of a name it reads, an empty tuple for any other top-level statement), built from the
+    same tables and pieces as the reader's own pattern. It reads less than the reader (no
+    references, no connections, no select): a floor, not a reader."""
+    import re
+
+    from cloudsubmit.scan import maya_ascii, mel
+
+    line = r";[ \t\r]*\n"
+    assert maya_ascii._ANCHOR.startswith(line)
+    skip = maya_ascii._ANCHOR[len(line):]
+    node = (r"createNode[ \t]+(?P<ctype>{types})(?=[ \t;])(?:[ \t]+-s)?(?:[ \t]+-n[ \t]+\"(?P<cname>[^\"\n]*)\")?"
+            r"[^;\n]*(?=;)")
+    pattern = line + "(?:(?=\t)" + skip + "(?:" + maya_ascii._BODY + ")|(?=[^\t])" + skip + "(?:" + node + ")?)"
+    words = {"types": scan.type_names, "names": {n for m in scan.attr_keys.values() for n in m}}
+    fields = {k: maya_ascii._alternation(w.decode() for w in v) for k, v in words.items()}
+    return re.compile(pattern.format(string=mel.STRING_PATTERN, **fields).encode())
+
+
+def _paired(scene: str, records: bool) -> int:
+    """The other design: the wanted findall alone (``records`` False: its tuples made in C, no
+    Python per tuple), or with the loop pairing each setAttr with the node whose body holds it
+    and one RawRef per node with a path (no helpers, no SceneInfo: less than a reader does)."""
+    from cloudsubmit.scan.attributes import load_table
+    from cloudsubmit.scan.maya_ascii import BLOCK, _blocks, _Scan
+    from cloudsubmit.scan.model import RawRef
+
+    scan = _Scan(scene, load_table(None), "utf-8")
+    wanted, keys = _wanted_pattern(scan), scan.attr_keys
+    count, refs, nodes = 0, [], []
+    with open(scene, "rb") as fh:
+        for block, end in _blocks(fh, BLOCK):
+            found = wanted.findall(block, 0, end)
+            count += len(found)
+            if not records:
+                continue
+            node = None
+            for owner, attr, _item, plain, raw, ntype, name in found:
+                if attr:
+                    if node is not None and not owner:
+                        node[2][attr] = plain.decode() if plain or not raw else raw.decode()
+                elif ntype:
+                    node = (name.decode(), ntype, {})
+                    nodes.append(node)
+                else:
+                    node = None
+    for name, ntype, values in nodes:
+        path = values.get(b"ftn")
+        if path is not None:
+            refs.append(RawRef(path, name + ".fileTextureName", "texture", "file", "", False, 0, None, "", False,
+                               False, False, False, False))
+    return len(refs) if records else count
+
+
 def measure(scene: str, mode: str) -> dict:
     """Run in a child process: the reader alone, or the full scan_scene, with its peak RSS."""
     sys.path.insert(0, str(REPO))
@@ -164,6 +225,8 @@ def measure(scene: str, mode: str) -> dict:
         found = f"{_reader_pass(scene)} matches"
     elif mode in ("tuples", "records"):
         found = f"{_floor(scene, mode == 'records')} {mode}"
+    elif mode in ("wanted", "paired"):
+        found = f"{_paired(scene, mode == 'paired')} {'records' if mode == 'paired' else 'tuples'}"
     elif mode == "read":
         found = f"{len(maya_ascii.read(scene, ReadContext(env={})).refs)} references"
     else:
@@ -186,12 +249,12 @@ def main() -> int:
         generate(scene, args.mb, args.file_nodes)
         make_textures(work)
         print(f"generated {scene} ({os.path.getsize(scene) / 1e6:.0f} MB, {args.file_nodes} file nodes) in {time.perf_counter() - t0:.1f} s")
-        runs = measured_runs(__file__, scene, ("peer", "pass", "tuples", "records", "read", "scan"), args.runs)
+        runs = measured_runs(__file__, scene, ("peer", "pass", "tuples", "records", "wanted", "paired", "read", "scan"),
+                             args.runs)
         mb = os.path.getsize(scene) / 1e6
         cpu = {mode: statistics.median(r["cpu_s"] for r in rs) for mode, rs in runs.items()}
         for label, mode in (("statements", "peer"), ("regex pass", "pass"), ("tuples", "tuples"), ("records", "records"),
-                            ("reader", "read"),
-                            ("scan_scene", "scan")):
+                            ("wanted", "wanted"), ("paired", "paired"), ("reader", "read"), ("scan_scene", "scan")):
             r = runs[mode][-1]
             print(f"{label:<12} {cpu[mode]:.2f} s CPU: {mb / cpu[mode]:.0f} MB/s per CPU second "
                   f"(median of {args.runs}), peak RSS {r['peak_rss_mb']:.0f} MB; {r['found']}")
@@ -200,6 +263,10 @@ def main() -> int:
         for label, mode in (("one match + one tuple", "tuples"), ("one match + one tuple + one RawRef", "records")):
             print(f"floor, the pass + {label} per node taken, vs the peer: ratio {cpu['peer'] / cpu[mode]:.2f} "
                   f"(the most a reader doing that much per reference reaches here)")
+        for label, mode in (("its findall alone (tuples made in C)", "wanted"),
+                            ("its findall + the pairing loop + one RawRef per node", "paired")):
+            print(f"other design, wanted statements only, setAttrs paired with nodes by order: {label}, vs the "
+                  f"peer: ratio {cpu['peer'] / cpu[mode]:.2f}")
         print(f"the reader's Python work beyond the record floor: "
               f"{(cpu['read'] - cpu['records']) / max(1, args.file_nodes) * 1e6:.1f} us CPU per reference")
         for label, mode in (("reader", "read"), ("scan_scene", "scan")):

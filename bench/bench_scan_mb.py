@@ -12,7 +12,10 @@ top-level groups it visits and skips, no node parsed), the bound left for Python
 and two floors: that walk plus each node's leaf headers walked as the reader checks them
 ("leaves": the least that finds a node's attributes with the IFF structure checked), and also
 one RawRef per node ("records"). When the peer over a floor is below 0.8, the target is out of
-reach of any reader doing that much in Python."""
+reach of any reader doing that much in Python. Also measured, the other design (``fused``): one loop
+over a read buffer walking the top-level headers and each read node's leaves in place, with the
+values decoded and one RawRef per node, no generator, Chunk or leaf list: what a reader built that
+way costs before tag checks, helpers and SceneInfo."""
 from __future__ import annotations
 
 import json
@@ -118,6 +121,70 @@ def _floor(path: str, records: bool) -> int:
     return len(out)
 
 
+def _fused(path: str) -> int:
+    """The other design measured: one loop over a read buffer (no generator, no Chunk, no leaf
+    list) walking the top-level headers, skipping the reader's skipped node types by length and
+    unpacking each other node's leaves in place: its name, the values of the attributes its type
+    reads (strings decoded, doubles unpacked), one RawRef per node with a string. Sizes are
+    checked against the group, nothing else (no tag checks, no nested groups, no SceneInfo, no
+    helpers): a floor, not a reader."""
+    from cloudsubmit.scan import maya_binary
+    from cloudsubmit.scan.model import RawRef, ReadContext
+
+    scene = maya_binary._Scene(path, ReadContext(env={}))
+    skip = scene.skip | frozenset((b"HEAD", b"FREF", b"FRDI", b"SLCT", b"CONS"))
+    tags, names, wanted_by_type = scene.types.tags, {}, {}
+    group_header, header = struct.Struct(">4s4xQ4s").unpack_from, struct.Struct(">4s4xQ").unpack_from
+    double = struct.Struct(">d").unpack_from
+    refs = []
+    with open(path, "rb") as fh:
+        end = 16 + header(fh.read(16), 0)[1]
+        pos, win_pos, win = 20, 20, b""
+        while pos < end:
+            k = pos - win_pos
+            if k + 20 > len(win):
+                fh.seek(pos)
+                win_pos, win, k = pos, fh.read(min(1 << 16, end - pos)), 0
+            tag, size, form = group_header(win, k)
+            if size > end - pos - 16:
+                raise SystemExit(f"{path}: corrupt at {pos:#x}")
+            if tag not in _GROUPS:
+                pos += 16 + size + (-size & 7)
+                continue
+            pos += 16 + size
+            if form in skip:
+                continue
+            if k + 16 + size > len(win):
+                fh.seek(pos - 16 - size)
+                win_pos, win, k = pos - 16 - size, fh.read(max(1 << 16, 16 + size)), 0
+            node_type = tags.get(form, "")
+            wanted = wanted_by_type.get(node_type)
+            if wanted is None:
+                wanted = wanted_by_type[node_type] = scene.names_for(node_type)
+            p, stop, name, strings = k + 20, k + 16 + size, b"", []
+            while p < stop:
+                tag, size = header(win, p)
+                body, p = p + 16, p + 16 + size + (-size & 7)
+                if p > stop + 7:
+                    raise SystemExit(f"{path}: corrupt at {win_pos + body:#x}")
+                if tag == b"CREA":
+                    name = win[body + 1:win.index(b"\0", body + 1)]
+                elif tag == b"STR " or tag == b"DBLE":
+                    e = win.find(b"\0", body, body + size)
+                    attr = names.get(win[body:e])
+                    if attr is None:
+                        attr = names[win[body:e]] = win[body:e].decode("latin-1")
+                    if attr in wanted:
+                        if tag == b"STR ":
+                            strings.append((attr, win[e + 2:win.index(b"\0", e + 2)].decode()))
+                        else:
+                            double(win, e + 2)
+            if strings:
+                refs.append(RawRef(strings[0][1], f"{name.decode()}.{strings[0][0]}", "texture", node_type, "", False,
+                                   0, None, "", False, False, False, False, False))
+    return len(refs)
+
+
 def measure(scene: str, mode: str) -> dict:
     sys.path.insert(0, str(REPO))
     from cloudsubmit.scan import maya_binary
@@ -131,6 +198,8 @@ def measure(scene: str, mode: str) -> dict:
         found = f"{reader_walk(scene)} groups handed over"
     elif mode in ("leaves", "records"):
         found = f"{_floor(scene, mode == 'records')} nodes walked"
+    elif mode == "fused":
+        found = f"{_fused(scene)} references"
     else:
         found = f"{len(maya_binary.read(scene, ReadContext(env={})).refs)} references"
     return figures(Path(scene), found, t0, c0)
@@ -148,10 +217,10 @@ def main() -> int:
         generate(scene, args.mb, args.file_nodes)
         mb = os.path.getsize(scene) / 1e6
         print(f"generated {scene.name} ({mb:.0f} MB, {args.file_nodes} file nodes) in {time.perf_counter() - t0:.1f} s")
-        runs = measured_runs(__file__, scene, ("peer", "pass", "leaves", "records", "read"), args.runs)
+        runs = measured_runs(__file__, scene, ("peer", "pass", "leaves", "records", "fused", "read"), args.runs)
         cpu = {mode: statistics.median(r["cpu_s"] for r in rs) for mode, rs in runs.items()}
         for label, mode in (("chunk walk", "peer"), ("group walk", "pass"), ("leaves", "leaves"), ("records", "records"),
-                            ("reader", "read")):
+                            ("fused", "fused"), ("reader", "read")):
             r = runs[mode][-1]
             print(f"{label:<11} {cpu[mode]:.2f} s CPU: {mb / cpu[mode]:.0f} MB/s per CPU second (median of {args.runs}), "
                   f"peak RSS {r['peak_rss_mb']:.0f} MB; {r['found']}")
@@ -160,6 +229,8 @@ def main() -> int:
         for label, mode in (("each node's leaf headers", "leaves"), ("each node's leaf headers + one RawRef", "records")):
             print(f"floor, the group walk + {label}, vs the peer: ratio {cpu['peer'] / cpu[mode]:.2f} "
                   f"(the most a reader doing that much per node reaches here)")
+        print(f"other design, one loop walking the headers and each wanted node's leaves in a read buffer, values "
+              f"decoded, one RawRef per node, vs the peer: ratio {cpu['peer'] / cpu['fused']:.2f}")
         print(f"the reader's Python work beyond the record floor: "
               f"{(cpu['read'] - cpu['records']) / max(1, args.file_nodes) * 1e6:.1f} us CPU per file node")
         ratio = cpu["peer"] / cpu["read"]

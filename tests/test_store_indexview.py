@@ -197,3 +197,43 @@ def test_json_with_a_long_list_is_written_as_it_goes_and_parses_whole(capsys, co
     out = capsys.readouterr().out
     assert json.loads(out) == dict(summary, entries=[{"path": f"/gs/f{i}.exr", "size": i} for i in range(count)])
     assert out.count("\n") == 9 + count and "ü" in out  # one entry a line, paths kept readable
+
+
+def test_pair_lookups_answer_what_blob_sizes_and_probes_answer(tmp_path):
+    """``missing_blobs``/``probe_mismatches`` (SQLite tests every pair, only misses come back)
+    against the per-hash answers, over shards where a hash has two sizes, two probes that
+    differ, no probe, a probe in one shard only, and hashes nobody indexed."""
+    index = TeamIndex(LocalBackend(str(tmp_path / "store")), tmp_path / "cache")
+    h = {k: k * 32 for k in "abcdefg"}
+    pa, pb, pc = "1" * 32, "2" * 32, "3" * 32
+    index.write_shard([IndexEntry(h["a"], 10, "gs", "s/a.exr", 1, probe=pa),
+                       IndexEntry(h["b"], 20, "gs", "s/b.exr", 2, probe=pb),
+                       IndexEntry(h["c"], 30, "gs", "s/c.exr", 3),                 # no probe anywhere
+                       IndexEntry(h["d"], 40, "gs", "s/d.exr", 4, probe=pc),
+                       IndexEntry(h["e"], 50, "gs", "s/e.exr", 5, probe=pa)])
+    index.write_shard([IndexEntry(h["b"], 20, "gs", "t/b.exr", 6, probe=pa),     # b: two probes differ
+                       IndexEntry(h["d"], 41, "gs", "t/d.exr", 7, probe=pc),     # d: two sizes
+                       IndexEntry(h["e"], 50, "gs", "t/e.exr", 8),               # e: probe in one shard only
+                       IndexEntry(h["a"], 10, "gs", "t/a.exr", 9, probe=pa)])
+    view = TeamIndex(LocalBackend(str(tmp_path / "store")), tmp_path / "cache").refresh()
+    sizes_asked = {(h[k], s) for k in "abcdefg" for s in (10, 20, 30, 40, 41, 50, 60)} | {("short", 10)}
+    sizes = view.blob_sizes(d for d, _s in sizes_asked)
+    assert view.missing_blobs(sizes_asked) == {pair for pair in sizes_asked if sizes.get(pair[0]) != pair[1]}
+    assert (h["a"], 10) not in view.missing_blobs(sizes_asked) and (h["d"], 40) in view.missing_blobs(sizes_asked)
+    probes_asked = {(h[k], p) for k in "abcdefg" for p in (pa, pb, pc, "", "!")} | {("short", pa)}
+    agreed = view.probes(d for d, _p in probes_asked)
+    assert agreed == {h["a"]: pa, h["d"]: pc, h["e"]: pa}
+    assert view.probe_mismatches(probes_asked) == {pair for pair in probes_asked if agreed.get(pair[0]) != pair[1]}
+    assert view.missing_blobs(set()) == set() and view.probe_mismatches([]) == set()
+    at = [("gs", "s/a.exr", 10, h["a"]),      # listed right there
+          ("gs", "s/d.exr", 40, h["d"]),      # listed there, but d has two sizes
+          ("gs", "s/b.exr", 21, h["b"]),      # the path lists b with another size
+          ("gs", "s/b.exr", 20, h["b"]),      # a second version of one path, listed
+          ("gs", "u/e.exr", 50, h["e"]),      # not listed at this path: asked by pair (in store)
+          ("gs", "u/f.exr", 50, h["f"]),      # nowhere
+          ("other", "s/a.exr", 10, h["c"]),   # another root's folder is another folder
+          ("gs", "top.exr", 30, h["c"])]
+    assert view.missing_at(at) == view.missing_blobs({(d, s) for _r, _p, s, d in at})
+    assert view.missing_at(at) == {(h["d"], 40), (h["b"], 21), (h["f"], 50), (h["c"], 10)}
+    many = {(f"{i:032x}", 1) for i in range(indexview._PAIRS + 1)} | {(h["a"], 10)}  # more than one statement
+    assert view.missing_blobs(many) == many - {(h["a"], 10)}

@@ -20,7 +20,7 @@ are trusted"):
 
 Every hash in a job's inputs manifest was therefore computed on this machine (hashed, or its
 own hash cache) or passed the rule above. A claim whose probe passed is remembered in the hash
-cache (its ``probed`` table, keyed by size, mtime, inode and ctime): the next resolve of the
+cache (its probed entries, keyed by size, mtime, inode and ctime): the next resolve of the
 unchanged file skips the 12 KiB read, but the index must still make that claim, alone, with that
 probe (tests 1-3 are asked again every time; only test 4's read is spared)."""
 from __future__ import annotations
@@ -98,24 +98,37 @@ def take_claims(files: Sequence[F], index: "TeamIndex", mode: str, threads: int 
         return []
     claims = [(f.root, f.logical, f.size, f.mtime_ns) for f in files]
     known = index.known_many(claims)
-    hits = [(f, known[c]) for f, c in zip(files, claims) if known.get(c)]
-    if mode == SIZE:
-        for f, digest in hits:
-            f.hash, f.via = digest, "team"
-        return []
-    agreed = index.probes({digest for _f, digest in hits}) if hits else {}
     seen = seen or {}
-    probing = []
-    for f, digest in hits:
-        expected = agreed.get(digest)
-        if expected is None:
+    remembered: List[Tuple[F, Tuple[str, str]]] = []  # the index makes the claim a probe here confirmed
+    probing: List[Tuple[F, str]] = []
+    for f, claim in zip(files, claims):
+        digest = known.get(claim)
+        if not digest:
             continue
-        if seen.get(f.path) == (digest, expected):
-            f.hash, f.via = digest, "team"  # the same claim, the same probe, the same file as last time
+        if mode == SIZE:
+            f.hash, f.via = digest, "team"
+            continue
+        had = seen.get(f.path)
+        if had is not None and had[0] == digest:
+            remembered.append((f, had))
         else:
-            probing.append((f, digest, expected))
+            probing.append((f, digest))
+    if remembered:  # the index is asked for its agreed probe again; only the read is spared
+        other = index.probe_mismatches({had for _f, had in remembered})
+        for f, had in remembered:
+            if had in other:
+                probing.append((f, had[0]))
+            else:
+                f.hash, f.via = had[0], "team"  # the same claim, the same probe, the same file as last time
+    return _confirm(probing, index, threads)
+
+
+def _confirm(probing: List[Tuple[F, str]], index: "TeamIndex", threads: int) -> List[Tuple[F, str]]:
+    """Probe each ``(file, claimed hash)`` whose blob has an agreed probe; a match takes the claim."""
+    agreed = index.probes({digest for _f, digest in probing}) if probing else {}
+    todo = [(f, digest, agreed[digest]) for f, digest in probing if digest in agreed]
     confirmed = []
-    for (f, digest, expected), got in zip(probing, _probes([f for f, _d, _e in probing], threads)):
+    for (f, digest, expected), got in zip(todo, _probes([f for f, _d, _e in todo], threads)):
         if got == expected:
             f.hash, f.via = digest, "team"
             confirmed.append((f, got))

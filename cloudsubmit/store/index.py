@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple
 
 from ..errors import StoreError
 from ..progress import ProgressCallback
@@ -389,6 +389,18 @@ class TeamIndex:
         """The indexed size of each of ``hashes`` that some shard lists with exactly one size."""
         return self._view_do(lambda: self.view.blob_sizes(hashes))
 
+    def missing_blobs(self, pairs: Iterable[Tuple[str, int]]) -> Set[Tuple[str, int]]:
+        """The ``(hash, size)`` pairs that are no indexed blob of exactly that size (resolve's
+        "in store" test for 10^5 files: only the misses come back)."""
+        wanted = set(pairs)  # a retry on the in-memory view asks again
+        return self._view_do(lambda: self.view.missing_blobs(wanted))
+
+    def missing_at(self, items: Iterable[Tuple[str, str, int, str]]) -> Set[Tuple[str, int]]:
+        """:meth:`missing_blobs` of ``(root, path, size, hash)`` items; what the index lists at that
+        very path is answered from the folder rows (resolve's "in store" test)."""
+        wanted = list(items)  # a retry on the in-memory view asks again
+        return self._view_do(lambda: self.view.missing_at(wanted))
+
     def blob_size(self, digest: str) -> Optional[int]:
         """The size of an indexed blob, or None when no shard lists it (or lists two sizes)."""
         return self.blob_sizes([digest]).get(digest)
@@ -405,6 +417,11 @@ class TeamIndex:
         """``{hash: probe}`` for each of ``hashes`` whose entries that recorded a probe all agree
         (absent: none did, or two differ; then no claim of that blob passes store/claims.py)."""
         return self._view_do(lambda: self.view.probes(hashes))
+
+    def probe_mismatches(self, pairs: Iterable[Tuple[str, str]]) -> Set[Tuple[str, str]]:
+        """The ``(hash, probe)`` pairs whose hash's agreed probe (:meth:`probes`) is not that one."""
+        wanted = set(pairs)
+        return self._view_do(lambda: self.view.probe_mismatches(wanted))
 
     def probe(self, digest: str) -> Optional[str]:
         """:meth:`probes` for one hash."""

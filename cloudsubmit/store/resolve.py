@@ -123,43 +123,54 @@ class Resolution:
         return out
 
 
+def _unique_paths(paths: Iterable[str]) -> List[str]:
+    """``paths`` normalised, each once, in first-seen order. A path already as normpath returns
+    it (absolute POSIX, no "."/".."/empty part, no trailing slash) skips the work: one test
+    instead of a dozen calls per file; the duplicates go in C (``dict.fromkeys``)."""
+    out: List[str] = []
+    respelled = False
+    for raw in dict.fromkeys(paths):
+        if (type(raw) is str and raw[:1] == "/" and "//" not in raw and "/." not in raw
+                and "\\" not in raw and raw[-1:] != "/"):
+            out.append(raw)
+        else:
+            out.append(normpath(os.fspath(raw)))
+            respelled = True
+    return list(dict.fromkeys(out)) if respelled else out
+
+
 def _stat_all(paths: Iterable[str], roots: Roots) -> List[FileState]:
+    """One :class:`FileState` per distinct file, stat'ed; each folder is mapped to its root once
+    (a shot's files share few folders) and each state is built in one call."""
     files: List[FileState] = []
-    seen = set()
-    folders: Dict[str, Tuple[str, str]] = {}  # a shot's files share few folders: map each one once
-    for raw in paths:
-        # A path already as normpath returns it (absolute POSIX, no "."/".."/empty part, no
-        # trailing slash) skips the work: one test instead of a dozen calls per file.
-        plain = (type(raw) is str and raw[:1] == "/" and "//" not in raw and "/." not in raw
-                 and "\\" not in raw and raw[-1:] != "/")
-        path = raw if plain else normpath(os.fspath(raw))
-        if path in seen:
-            continue
-        seen.add(path)
-        fs = FileState(path)
+    append = files.append
+    folders: Dict[str, Tuple[str, str]] = {}  # folder -> (root, logical prefix); ("", "") = ask per file
+    stat = os.stat
+    for path in _unique_paths(paths):
         folder, _, name = path.rpartition("/")
         where = folders.get(folder)
-        if where is not None:
-            fs.root, fs.logical = where[0], where[1] + name
-        else:
-            fs.root, fs.logical = roots.logical(path, normalised=True)
-            if name and fs.logical.endswith("/" + name) or fs.logical == name:
-                folders[folder] = (fs.root, fs.logical[:len(fs.logical) - len(name)])
+        if where is None:
+            root, logical = roots.logical(path, normalised=True)
+            prefixed = bool(name) and logical.endswith("/" + name) or logical == name
+            where = folders[folder] = (root, logical[:len(logical) - len(name)]) if prefixed else ("", "")
+        if where[0]:
+            root, logical = where[0], where[1] + name
+        else:  # a folder a root does not map name by name (a root at the file itself)
+            root, logical = roots.logical(path, normalised=True)
         try:
-            st = os.stat(path)
+            st = stat(path)
         except FileNotFoundError:
-            fs.state, fs.reason = MISSING, "no such file"
+            append(FileState(path, MISSING, root, logical, reason="no such file"))
         except OSError as exc:
-            fs.state, fs.reason = REFUSED, exc.strerror or str(exc)
+            append(FileState(path, REFUSED, root, logical, reason=exc.strerror or str(exc)))
         except ValueError:  # a NUL in the path: no file system can hold it
-            fs.state, fs.reason = REFUSED, "the path contains a NUL character"
+            append(FileState(path, REFUSED, root, logical, reason="the path contains a NUL character"))
         else:
             if st.st_mode & 0o170000 != statmod.S_IFREG:
-                fs.state, fs.reason = REFUSED, "not a regular file"
+                append(FileState(path, REFUSED, root, logical, reason="not a regular file"))
             else:
-                fs.size, fs.mtime_ns, fs.inode, fs.ctime_ns = (st.st_size, st.st_mtime_ns, st.st_ino % (1 << 63),
-                                                               st.st_ctime_ns)
-        files.append(fs)
+                append(FileState(path, "", root, logical, st.st_size, st.st_mtime_ns, st.st_ino % (1 << 63),
+                                 st.st_ctime_ns))
     return files
 
 
@@ -197,10 +208,10 @@ def resolve(paths: Iterable[str], store: "Store", config: Optional[Config] = Non
         confirmed = take_claims(unknown, index, mode, store.threads, seen)
         cache.put_probed((f.stat, f.hash, probe) for f, probe in confirmed)
         _hash_missing([f for f in unknown if not f.hash], store, progress)
-        stored = index.blob_sizes({f.hash for f in live if f.via != "team" and f.hash})  # team claims: checked above
-        for f in live:
+        absent = index.missing_at([(f.root, f.logical, f.size, f.hash) for f in live if f.via != "team" and f.hash])
+        for f in live:  # team claims: their blobs were checked with the claim
             if not f.state:
-                f.state = IN_STORE if f.via == "team" or stored.get(f.hash) == f.size else TO_UPLOAD
+                f.state = TO_UPLOAD if f.via != "team" and (f.hash, f.size) in absent else IN_STORE
     return res
 
 
