@@ -241,7 +241,7 @@ def _hash_missing(todo: List[FileState], store: "Store", progress: Optional[Prog
         store.hash_cache.put_many(fresh)
 
 
-_CACHE_BATCH = 2000  # hash cache rows written per transaction while hashing
+_CACHE_BATCH = 10_000  # hash cache rows per write while hashing (each write rewrites the folder rows it touches)
 
 
 class _HashItems(Sequence[TransferItem]):
