@@ -1,7 +1,12 @@
 """What the bench scripts share: a generated-scene bench's command line, its measuring child
-process, a child command's peak RSS, and the report loop of the command benches (each case run
-``--runs`` times in fresh children, medians, one ratio line against its limit). Not a bench
-itself (``make bench`` runs bench_*.py)."""
+process, a child command's own peak RSS, and the report loop of the command benches (each case
+run ``--runs`` times in fresh children, medians, one ratio line against its limit). Not a bench
+itself (``make bench`` runs bench_*.py).
+
+Peak RSS is each process's own: a child's ``ru_maxrss`` on Linux starts from the peak of the
+process that spawned it (exec keeps the replaced memory's high-water mark), so commands are
+started from the small launcher in tests/support/peakrss.py, and a measuring child reads its own
+``VmHWM``, not ``RUSAGE_SELF``."""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +17,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Sequence, Tuple
+from types import ModuleType
+from typing import Any, Callable, Dict, List, Sequence, Tuple
+
+
+def _peakrss() -> ModuleType:
+    """tests/support/peakrss.py, the launcher the memory tests use too (one measuring method)."""
+    tests = str(Path(__file__).resolve().parent.parent / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    from support import peakrss
+
+    return peakrss
 
 
 def scene_bench_args(description: str, env_prefix: str) -> argparse.Namespace:
@@ -31,11 +47,20 @@ def scene_bench_args(description: str, env_prefix: str) -> argparse.Namespace:
 
 def figures(scene: Path, found: str, wall0: float, cpu0: float) -> dict:
     """What one ``--measure`` run prints: the file's size, what it found, wall and CPU seconds
-    since ``wall0``/``cpu0`` and this process's peak RSS (the same keys for every scan bench)."""
-    import resource
-
+    since ``wall0``/``cpu0`` and this process's own peak RSS (``VmHWM``: ``RUSAGE_SELF`` would
+    also count the bench parent's pages it was spawned from), the same keys for every scan bench."""
     return {"bytes": os.path.getsize(scene), "found": found, "wall_s": time.perf_counter() - wall0,
-            "cpu_s": time.process_time() - cpu0, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "cpu_s": time.process_time() - cpu0, "peak_rss_mb": own_peak_mb()}
+
+
+def own_peak_mb() -> float:
+    """This process's own peak RSS in MB (``VmHWM``; ``ru_maxrss`` where /proc is absent)."""
+    kb = _peakrss().own_hwm_kb()
+    if not kb:
+        import resource
+
+        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // (1024 if sys.platform == "darwin" else 1)
+    return kb / 1024
 
 
 def measured_runs(script: str, scene: Path, modes: Sequence[str], runs: int) -> Dict[str, List[dict]]:
@@ -50,18 +75,26 @@ def measured_runs(script: str, scene: Path, modes: Sequence[str], runs: int) -> 
     return out
 
 
-def peak_rss(argv: Sequence[str], env: Dict[str, str], cwd: str, ok_codes=(0, 1)) -> Tuple[float, float]:
-    """Run ``argv``; its wall seconds and peak RSS in MB (``wait4``: that process alone)."""
-    t0 = time.perf_counter()
+def child_run(argv: Sequence[str], env: Dict[str, str], cwd: str, ok_codes=(0, 1)) -> Any:
+    """Run ``argv`` from the launcher: its wall seconds, its own peak RSS (MB) and, beside it,
+    the inherited figure the benches printed before (``inherited_mb``; with ``BENCH_SHOW_INHERITED=1``
+    in the environment both go to stderr for every child, to compare in one run). Exits the bench
+    with the command's stderr tail when its exit code is not in ``ok_codes``."""
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(list(argv), env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-        code = os.waitstatus_to_exitcode(status)
-        if code not in ok_codes:
+        got = _peakrss().run_measured(list(argv), env=env, cwd=cwd, stderr=err)
+        if got.code not in ok_codes:
             err.seek(0)
-            raise SystemExit(f"{' '.join(argv)} exited {code}: {err.read().decode(errors='replace').strip()[-500:]}")
-    return wall, usage.ru_maxrss / 1024
+            raise SystemExit(f"{' '.join(argv)} exited {got.code}: {err.read().decode(errors='replace').strip()[-500:]}")
+    if os.environ.get("BENCH_SHOW_INHERITED") == "1":
+        print(f"  peak RSS {got.peak_mb:.0f} MB own, {got.inherited_mb:.0f} MB as spawned (before: wait4 of the "
+              f"command itself): {' '.join(map(str, argv))[:160]}", file=sys.stderr, flush=True)
+    return got
+
+
+def peak_rss(argv: Sequence[str], env: Dict[str, str], cwd: str, ok_codes=(0, 1)) -> Tuple[float, float]:
+    """Run ``argv``; its wall seconds and its own peak RSS in MB (see :func:`child_run`)."""
+    got = child_run(argv, env, cwd, ok_codes)
+    return got.wall_s, got.peak_mb
 
 
 def cloudsubmit_child(argv: Sequence[str], env: Dict[str, str], cwd: str) -> Tuple[float, float]:

@@ -53,6 +53,25 @@ def test_a_shard_read_cut_mid_body_or_refused_by_a_5xx_burst_is_retried(proxy, s
     assert cut.fired == 1 and burst.fired == 3 and not b.index.problems
 
 
+def test_a_pack_refused_past_the_clients_own_attempts_is_copied_and_sent_again_whole(proxy, s3_bucket, tmp_path):
+    """The transfer runner's retry of a pack runs its work again: every member is copied into a
+    new spool (the upload holds a pack's members as a range it can walk again, not a list)."""
+    from cloudsubmit.store.hashing import hash_bytes
+
+    paths = make_files(tmp_path / "gs", {f"tex/t{i:02d}.tx": 3_000 + 10 * i for i in range(40)})
+    settings = {"store.s3.endpoint_url": proxy.endpoint, "store.s3.max_attempts": 2, "store.s3.retry_mode": "standard",
+                "store.packs.min_files": 8, "store.packs.pack_mb": 1}
+    burst = proxy.add("status", r"^PUT .*/packs/", times=2, code=503)  # both of botocore's attempts
+    a = open_as(f"s3://{s3_bucket}/team", tmp_path, "a", {"gs": str(tmp_path / "gs")}, **settings)
+    rep = upload(resolve(paths, a, a.config), a)
+    assert burst.fired == 2 and rep.packs == 1 and (rep.uploaded_files, rep.indexed_files) == (40, 40)
+    fresh = open_as(f"s3://{s3_bucket}/team", tmp_path, "fresh")
+    for p in paths:
+        data = open(p, "rb").read()
+        pack, offset = fresh.index.location(hash_bytes(data))
+        assert fresh.backend.get_bytes(f"packs/{pack}.pack")[offset:offset + len(data)] == data
+
+
 def test_max_attempts_counts_the_first_request_as_botocore_documents(proxy, s3_bucket, tmp_path):
     proxy.add("status", r"^HEAD ", times=100, code=503)
     b = _via(proxy, s3_bucket, tmp_path, "b", max_attempts=2)

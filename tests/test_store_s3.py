@@ -170,21 +170,27 @@ def test_a_small_blob_changed_after_hashing_is_refused_by_the_streamed_put(s3_bu
 
 
 def _upload_peak_rss_mb(files, tmp_path, s3_server, bucket, name) -> float:
+    """The upload command's own peak RSS (support/peakrss: its ``wait4`` alone would start from
+    this pytest process's peak, and two such figures would compare pytest with itself)."""
     import json
-    import subprocess
     import sys
+    import tempfile
     from pathlib import Path
+
+    from support.peakrss import run_measured
 
     manifest = tmp_path / f"{name}.json"
     manifest.write_text(json.dumps({"files": [str(f) for f in files]}), encoding="utf-8")
     env = dict(os.environ, **s3_server.env, CLOUDSUBMIT_USER_CONFIG=os.devnull,
                PYTHONPATH=str(Path(__file__).resolve().parent.parent))
-    proc = subprocess.Popen([sys.executable, "-m", "cloudsubmit", "--set", f"store.hash_cache={tmp_path / name / 'h.sqlite'}",
-                             "upload", "--store", f"s3://{bucket}/{name}", "--manifest", str(manifest)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, proc.stderr.read().decode()
-    return usage.ru_maxrss / 1024
+    with tempfile.TemporaryFile() as err:
+        run = run_measured([sys.executable, "-m", "cloudsubmit", "--set", f"store.hash_cache={tmp_path / name / 'h.sqlite'}",
+                            "upload", "--store", f"s3://{bucket}/{name}", "--manifest", str(manifest)],
+                           env=env, stderr=err)
+        err.seek(0)
+        assert run.code == 0, err.read().decode()
+    assert run.peak_mb > run.floor_mb, "the upload's peak is hidden under the launcher's own"
+    return run.peak_mb
 
 
 def test_upload_memory_does_not_grow_with_the_blob_sizes(s3_bucket, s3_server, tmp_path):

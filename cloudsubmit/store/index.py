@@ -479,7 +479,7 @@ class TeamIndex:
         return len(self._listed)
 
     # --- writing -------------------------------------------------------------------------
-    def write_shard(self, entries: List[IndexEntry]) -> str:
+    def write_shard(self, entries: Sequence[IndexEntry]) -> str:
         """Write one new shard (a conditional write: never replaces anything). Call only after
         every blob in ``entries`` is complete in the store."""
         data = encode_shard(entries)

@@ -24,7 +24,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set,
 from .cachedb import MEMORY, NotThisCache, open_cache, wal_connect
 
 
-VIEW_FORMAT = "cloudsubmit-index-view/2"  # /2: hashes.probe
+VIEW_FORMAT = "cloudsubmit-index-view/3"  # /2: hashes.probe; /3: hashes.tier
 LOCK_TIMEOUT_S = 20.0  # a lock held longer than this (a hung process) gives an in-memory view
 _CLAIM = Tuple[str, str, int, int]  # (root, path, size, mtime_ns)
 
@@ -36,6 +36,14 @@ _CLAIM = Tuple[str, str, int, int]  # (root, path, size, mtime_ns)
 # file; ``hashes`` answers "is this blob indexed, with which size, and in which pack" (the last
 # entry of a shard for that hash; the latest shard wins, as a re-send moves content), and
 # ``size_clash`` holds the (rare) hashes some shard lists with another size.
+#
+# ``hashes`` is keyed by random hashes: 2,000 new rows spread over a million-row B-tree dirty
+# ~2,000 scattered pages, and writing those back (the WAL checkpoint's fsync) was most of what a
+# big store added to a new shot. So a new shard's rows go into ``tier`` 1, a small run at the end
+# of the key space whose pages a commit dirties by the hundred, and :meth:`IndexView._fold` moves
+# tier 1 into tier 0 in one sorted pass (each tier-0 page written once) when it passes
+# :data:`FOLD_ROWS`. Lookups say ``WHERE hash ...`` as before: the planner skip-scans the two
+# tiers, because ``sqlite_stat1`` says the tier column holds few values (:data:`_TIER_STAT`).
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS shards (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, "
@@ -43,13 +51,20 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS folders (root TEXT NOT NULL, folder TEXT NOT NULL, shard INTEGER NOT NULL, "
     "entries TEXT NOT NULL, details TEXT NOT NULL, PRIMARY KEY (root, folder, shard)) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS folders_by_shard ON folders (shard)",
-    "CREATE TABLE IF NOT EXISTS hashes (hash TEXT NOT NULL, size INTEGER NOT NULL, shard INTEGER NOT NULL, "
-    "pack TEXT NOT NULL DEFAULT '', offset INTEGER NOT NULL DEFAULT 0, probe TEXT NOT NULL DEFAULT '', "
-    "PRIMARY KEY (hash, size, shard)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS hashes (tier INTEGER NOT NULL DEFAULT 1, hash TEXT NOT NULL, size INTEGER NOT NULL, "
+    "shard INTEGER NOT NULL, pack TEXT NOT NULL DEFAULT '', offset INTEGER NOT NULL DEFAULT 0, "
+    "probe TEXT NOT NULL DEFAULT '', PRIMARY KEY (tier, hash, size, shard)) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS hashes_by_shard ON hashes (shard)",
     "CREATE TABLE IF NOT EXISTS size_clash (hash TEXT PRIMARY KEY) WITHOUT ROWID",
 )
-_TABLES = {"meta", "shards", "folders", "hashes", "size_clash"}
+_TABLES = {"meta", "shards", "folders", "hashes", "size_clash", "sqlite_stat1"}
+#: rows in tier 1 that make the next ingest fold it into tier 0: a fold rewrites tier 0 once, so
+#: with 2,000-file shots one in ~25 pays it (about a second at a million entries), and tier 1
+#: stays small enough that a shard's commit dirties a few hundred pages
+FOLD_ROWS = 50_000
+#: what ANALYZE would say of a big view, written once so the planner skip-scans ``tier`` for a
+#: ``hash`` lookup (2 seeks) instead of scanning: rows, rows per tier, per (tier, hash), ...
+_TIER_STAT = ("hashes", "hashes", "1000000 500000 1 1 1")
 _BATCH = 900  # host parameters per statement: under SQLite's historic limit of 999
 _PAIRS = 20_000  # (hash, value) pairs per json_each statement: one JSON text, not a parameter each
 _DIGEST_LEN = 32  # a blob hash: 32 hex digits (storekeys.is_digest), sliced by the pair statements
@@ -113,6 +128,7 @@ class IndexView:
         meta = dict(db.execute("SELECT name, value FROM meta"))
         if meta.get("format") != VIEW_FORMAT or meta.get("store") != self.store_url:
             raise NotThisCache(f"a view of {meta.get('store')!r} in format {meta.get('format')!r}")
+        _ensure_tier_stat(db)
 
     def close(self) -> None:
         with self._lock:
@@ -141,12 +157,22 @@ class IndexView:
                 return
             shard = cur.lastrowid
             self._db.executemany("INSERT INTO folders VALUES (?, ?, ?, ?, ?)", _folder_rows(entries, shard))
-            self._db.executemany("INSERT INTO hashes VALUES (?, ?, ?, ?, ?, ?)", _hash_rows(entries, shard))
+            tier = 0 if len(entries) > FOLD_ROWS else 1  # a snapshot goes straight to the big tier, in key order
+            self._db.executemany("INSERT INTO hashes VALUES (?, ?, ?, ?, ?, ?, ?)", _hash_rows(entries, shard, tier))
             hashes = sorted({e[0] for e in entries})
             for i in range(0, len(hashes), _BATCH):
                 chunk = hashes[i:i + _BATCH]
                 self._db.execute(f"INSERT OR IGNORE INTO size_clash SELECT hash FROM hashes WHERE hash IN "
                                  f"({','.join('?' * len(chunk))}) GROUP BY hash HAVING COUNT(DISTINCT size) > 1", chunk)
+            if self._db.execute("SELECT COUNT(*) FROM hashes WHERE tier = 1").fetchone()[0] > FOLD_ROWS:
+                self._fold()
+
+    def _fold(self) -> None:
+        """Move tier 1 into tier 0, in key order (inside the caller's write transaction: a
+        command killed mid-fold leaves both tiers as they were)."""
+        self._db.execute("INSERT INTO hashes SELECT 0, hash, size, shard, pack, offset, probe FROM hashes "
+                         "WHERE tier = 1 ORDER BY hash, size, shard")
+        self._db.execute("DELETE FROM hashes WHERE tier = 1")
 
     def drop_shards(self, keys: Iterable[str]) -> None:
         """Forget shards that left the store (folded by a compaction, moved by a repair)."""
@@ -380,6 +406,19 @@ class IndexView:
             return self._db.execute("SELECT COUNT(DISTINCT hash) FROM hashes").fetchone()[0]
 
 
+def _ensure_tier_stat(db: sqlite3.Connection) -> None:
+    """Write :data:`_TIER_STAT` if it is missing (a view made before it, or statistics someone
+    dropped) and have this connection's planner read it."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone() and \
+            db.execute("SELECT 1 FROM sqlite_stat1 WHERE tbl = ? AND idx = ?", _TIER_STAT[:2]).fetchone():
+        return
+    with _Transaction(db):
+        db.execute("ANALYZE sqlite_schema")  # (re)creates sqlite_stat1
+        db.execute("DELETE FROM sqlite_stat1 WHERE tbl = ?", _TIER_STAT[:1])
+        db.execute("INSERT INTO sqlite_stat1 VALUES (?, ?, ?)", _TIER_STAT)
+    db.execute("ANALYZE sqlite_schema")  # the planner reloads the statistics
+
+
 def _folder_rows(entries: Sequence[tuple], shard: Optional[int]) -> Iterator[tuple]:
     """One ``folders`` row per (root, folder) of ``entries``, its entries in shard order: only
     the positions are grouped up front (an array of ints per folder), each row's lists are
@@ -401,10 +440,11 @@ def _folder_rows(entries: Sequence[tuple], shard: Optional[int]) -> Iterator[tup
         yield root, folder, shard, _dumps(lookup), _dumps(details)
 
 
-def _hash_rows(entries: Sequence[tuple], shard: Optional[int]) -> Iterator[tuple]:
-    """One ``hashes`` row per (hash, size) of ``entries``: where the last entry of it says the
-    content is, and the probe its entries agree on ("!" = two differ). Walks the entries in hash
-    order (a stable sort of positions, so "last" is still shard order), a hash at a time."""
+def _hash_rows(entries: Sequence[tuple], shard: Optional[int], tier: int) -> Iterator[tuple]:
+    """One ``hashes`` row in ``tier`` per (hash, size) of ``entries``: where the last entry of
+    it says the content is, and the probe its entries agree on ("!" = two differ). Walks the
+    entries in hash order (a stable sort of positions, so "last" is still shard order), a hash
+    at a time, so the rows also arrive in key order."""
     order = array("q", sorted(range(len(entries)), key=lambda i: entries[i][0]))
     i, n = 0, len(order)
     while i < n:
@@ -421,7 +461,7 @@ def _hash_rows(entries: Sequence[tuple], shard: Optional[int]) -> Iterator[tuple
                 got[:] = [pack, offset, probe if not had or had == probe else had if not probe else "!"]
             i += 1
         for size, (pack, offset, probe) in sizes.items():
-            yield digest, size, shard, pack, offset, probe
+            yield tier, digest, size, shard, pack, offset, probe
 
 
 def _dumps(items: list) -> str:

@@ -61,23 +61,24 @@ class PackSettings:
                    int(get("store.packs.min_files", 32)), int(get("store.packs.range_gap_kb", 1024)) * _KB)
 
 
-def plan_packs(sizes: Mapping[str, int], settings: PackSettings) -> Tuple[List[List[str]], List[str]]:
-    """``(packs, loose)``: the hashes to send in each pack (in hash order, each pack closed before
-    the next member would take it past ``pack_bytes``) and those sent as their own blobs. Too few
-    small files for a pack to save requests: every one is loose."""
-    small = sorted(d for d, s in sizes.items() if s < settings.max_file)
-    if len(small) < settings.min_files:
-        return [], sorted(sizes)
-    chosen = set(small)
-    groups: List[List[str]] = []
-    total = 0
-    for digest in small:
-        if not groups or total + sizes[digest] > settings.pack_bytes:
-            groups.append([])
-            total = 0
-        groups[-1].append(digest)
-        total += sizes[digest]
-    return groups, sorted(d for d in sizes if d not in chosen)
+def plan_packs(sizes: Sequence[int], settings: PackSettings) -> List[Tuple[int, int]]:
+    """The packs to send, as ``(first, end)`` ranges over ``sizes``: the sizes of the small
+    contents (each below ``max_file``) in hash order, so a pack holds its members sorted by hash;
+    each pack is closed before the next member would take it past ``pack_bytes``. Too few small
+    contents for a pack to save requests: no pack (the caller sends each as its own blob).
+    Ranges, not lists of hashes: a 100,000-file upload plans in a few numbers per pack."""
+    if len(sizes) < settings.min_files:
+        return []
+    ranges: List[Tuple[int, int]] = []
+    first, total = 0, 0
+    for i, size in enumerate(sizes):
+        if i > first and total + size > settings.pack_bytes:
+            ranges.append((first, i))
+            first, total = i, 0
+        total += size
+    if len(sizes) > first:
+        ranges.append((first, len(sizes)))
+    return ranges
 
 
 @dataclass
@@ -124,7 +125,7 @@ def _copy_member(digest: str, files: Sequence[Source], spool: BinaryIO, whole: A
     return whole, None, why
 
 
-def send_pack(backend: Backend, members: Sequence[Tuple[str, Sequence[Source]]], on_bytes: BytesCallback) -> PackOutcome:
+def send_pack(backend: Backend, members: Iterable[Tuple[str, Sequence[Source]]], on_bytes: BytesCallback) -> PackOutcome:
     """Copy every member (verified, see :func:`_copy_member`) into a spool file on disk, name
     the pack by the hash of the spool, send it as one object (whole or not at all). A member
     whose files all changed is refused and left out; the rest still go."""

@@ -13,7 +13,7 @@ import os
 import stat as statmod
 from dataclasses import dataclass, field, fields
 from functools import partial
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..gc_pause import paused_gc
 from ..paths import normpath
@@ -24,7 +24,7 @@ from .blobs import FileChanged
 from .claims import NEVER, PROBE, take_claims, trust_mode
 from .hashcache import FileStat
 from .hashing import hash_file
-from .transfer import TransferItem, TransferSummary, run_transfers
+from .transfer import TransferItem, run_transfers
 from .roots import Roots
 
 if TYPE_CHECKING:
@@ -217,22 +217,46 @@ def resolve(paths: Iterable[str], store: "Store", config: Optional[Config] = Non
 
 
 def _hash_missing(todo: List[FileState], store: "Store", progress: Optional[ProgressCallback]) -> None:
+    """Hash ``todo`` on the transfer threads. Each file's outcome is taken as it comes and the
+    hash cache gets its rows ``_CACHE_BATCH`` at a time: a 100,000-file first upload never holds
+    an item, a result and a cache row per file (about 800 bytes each) at once."""
     if not todo:
         return  # nothing to read: no progress either (the team fast path is silent)
-    items = [TransferItem(f.path, f.size, partial(_hash_or_refuse, f)) for f in todo]
-    done = TransferSummary()
+    fresh: List[Tuple[FileStat, str]] = []
+
+    def landed(i: int, outcome: Tuple[str, Optional[str]]) -> None:
+        f, (digest, reason) = todo[i], outcome
+        if reason is None:
+            f.hash, f.via = digest, "hashed"
+            fresh.append((f.stat, digest))
+            if len(fresh) >= _CACHE_BATCH:
+                store.hash_cache.put_many(fresh)
+                fresh.clear()
+        else:
+            f.state, f.reason = REFUSED, reason
+
     try:
-        run_transfers(items, threads=min(store.threads, os.cpu_count() or 2), stage="hash", progress=progress,
-                      summary=done)
+        run_transfers(_HashItems(todo), threads=min(store.threads, os.cpu_count() or 2), stage="hash",
+                      progress=progress, on_result=landed)
     finally:  # cancelled or not, what was hashed is never read again
-        fresh = []
-        for f, (digest, reason) in ((f, r) for f, r in zip(todo, done.results) if r is not None):
-            if reason is None:
-                f.hash, f.via = digest, "hashed"
-                fresh.append((f.stat, digest))
-            else:
-                f.state, f.reason = REFUSED, reason
         store.hash_cache.put_many(fresh)
+
+
+_CACHE_BATCH = 10_000  # hash cache rows per write while hashing (each write rewrites the folder rows it touches)
+
+
+class _HashItems(Sequence[TransferItem]):
+    """The hash jobs of ``files``, each made when the transfer runner asks for it."""
+
+    def __init__(self, files: List[FileState]) -> None:
+        self.files = files
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i):  # type: ignore[override]  # the runner asks by position only
+        f = self.files[i]
+        return TransferItem(f.path, f.size, partial(_hash_or_refuse, f))
 
 
 def _hash_or_refuse(f: FileState, on_bytes: BytesCallback) -> Tuple[str, Optional[str]]:

@@ -61,6 +61,11 @@ class TransferItem:
     work: Work
 
 
+#: Called on the caller's thread with an item's index and its work's return value as soon as it
+#: finishes (also for the items that still finish while a stop is under way).
+OnResult = Callable[[int, Any], None]
+
+
 @dataclass
 class TransferSummary(Tally):
     files: int = 0
@@ -68,6 +73,7 @@ class TransferSummary(Tally):
     retries: int = 0
     seconds: float = 0.0
     #: per item, in item order: the work's return value, or None for an item that did not finish
+    #: (all None when the run had an ``on_result``: those were handed over, not kept)
     results: List[Any] = field(default_factory=list)
 
 
@@ -154,8 +160,9 @@ class _Feeder:
     once, whatever the item count, so the runner's own memory does not grow with the work."""
 
     def __init__(self, pool: ThreadPoolExecutor, items: Sequence[TransferItem], meter: Meter, retries: List[int],
-                 attempts: int, backoff: float, window: int) -> None:
+                 attempts: int, backoff: float, window: int, on_result: Optional[OnResult] = None) -> None:
         self.pool, self.items, self.meter, self.retries = pool, items, meter, retries
+        self.on_result = on_result
         self.attempts, self.backoff, self.window = attempts, backoff, window
         self.finished: "queue.Queue[Tuple[int, Future]]" = queue.Queue()  # O(1) per completion
         self.running: Dict[int, Future] = {}
@@ -189,13 +196,17 @@ def run_transfers(
     backoff: float = 0.5,
     interval: float = 0.1,
     summary: Optional[TransferSummary] = None,
+    on_result: Optional[OnResult] = None,
 ) -> TransferSummary:
     """Run ``items`` with at most ``threads`` at once (and at most ``WINDOW_PER_THREAD`` per
     thread submitted ahead: memory does not grow with the item count). Raises the first
     permanent error (or :class:`Cancelled`) after every running item has stopped, so the caller
     can clean up knowing no worker still writes; pass your own ``summary`` to learn which items
     did complete before that (an upload records those). ``progress`` gets ``ProgressReport(stage,
-    done, total, bytes_done, bytes_total)`` at least every ``interval`` seconds while work is running."""
+    done, total, bytes_done, bytes_total)`` at least every ``interval`` seconds while work is running.
+    ``on_result(index, value)`` takes each result as it comes instead of ``summary.results``: a
+    100,000-file run then holds a window of results, not one per file (``items`` may be a lazy
+    Sequence for the same reason: an item is asked for when it is submitted)."""
     start = time.monotonic()
     meter = Meter(stage, total=len(items), bytes_total=sum(max(0, i.size) for i in items))
     retries: List[int] = []
@@ -206,7 +217,7 @@ def run_transfers(
         return summary
     workers = max(1, min(threads, len(items)))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cs-transfer")
-    feeder = _Feeder(pool, items, meter, retries, max(1, attempts), backoff, workers * WINDOW_PER_THREAD)
+    feeder = _Feeder(pool, items, meter, retries, max(1, attempts), backoff, workers * WINDOW_PER_THREAD, on_result)
     error: Optional[BaseException] = None
     try:
         feeder.fill()
@@ -241,7 +252,7 @@ def _drain(feeder: _Feeder, summary: TransferSummary, progress: Optional[Progres
         while True:
             remaining -= 1
             feeder.done(idx)
-            error = _collect(fut, idx, feeder.items, summary)
+            error = _collect(fut, idx, feeder, summary)
             if error is not None:
                 return error
             meter.done += 1  # only this thread writes it
@@ -262,17 +273,20 @@ def _keep_finished(feeder: _Feeder, summary: TransferSummary) -> None:
         except queue.Empty:
             return
         if not fut.cancelled():
-            _collect(fut, idx, feeder.items, summary)
+            _collect(fut, idx, feeder, summary)
 
 
-def _collect(fut: Future, idx: int, items: Sequence[TransferItem], summary: TransferSummary) -> Optional[BaseException]:
+def _collect(fut: Future, idx: int, feeder: _Feeder, summary: TransferSummary) -> Optional[BaseException]:
     exc = fut.exception()
     if exc is None:
-        summary.results[idx] = fut.result()
         summary.files += 1
+        if feeder.on_result is None:
+            summary.results[idx] = fut.result()
+        else:
+            feeder.on_result(idx, fut.result())
         return None
     if isinstance(exc, (StoreError, Cancelled)):
         return exc
     if isinstance(exc, OSError):
-        return StoreError(f"{items[idx].label}: {exc.strerror or exc}")
+        return StoreError(f"{feeder.items[idx].label}: {exc.strerror or exc}")
     return exc
