@@ -32,7 +32,7 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Protocol, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Protocol, Sequence, Tuple, TypeVar
 
 from .cachedb import NotThisCache, open_cache, wal_connect
 from .dirs import user_cache_dir
@@ -161,7 +161,7 @@ class HashCache:
         """``({name: stat}, JSON text, JSON text)`` of ``columns`` (two fixed column names, never
         user text) for each folder of ``stats`` the cache has a row for; one query per batch of
         folders. A read that fails (an I/O error mid-run) only means those files are hashed."""
-        groups = _by_folder(stats)
+        groups = _grouped((s.path, s) for s in stats)
         folders = [folder for folder in groups if _storable(folder)]
         with self._lock:
             rows: List[Tuple[str, str, str]] = []
@@ -207,21 +207,13 @@ class HashCache:
             self._db.close()
 
 
-def _by_folder(stats: Iterable["Versioned"]) -> Dict[str, Dict[str, "Versioned"]]:
-    """``{folder: {name: stat}}`` (a path asked twice: its last stat)."""
-    groups: Dict[str, Dict[str, Versioned]] = {}
-    for s in stats:
-        folder, _, name = s.path.rpartition("/")
-        names = groups.get(folder)
-        if names is None:
-            names = groups[folder] = {}
-        names[name] = s
-    return groups
+_V = TypeVar("_V")
 
 
-def _grouped(items: Iterable[Tuple[str, tuple]]) -> Dict[str, _Entries]:
-    """``{folder: {name: values}}`` of ``(path, values)`` (a path given twice: its last values)."""
-    groups: Dict[str, _Entries] = {}
+def _grouped(items: Iterable[Tuple[str, _V]]) -> Dict[str, Dict[str, _V]]:
+    """``{folder: {name: value}}`` of ``(path, value)`` (a path given twice: its last value):
+    the entries a write merges, and the stats a lookup asks for."""
+    groups: Dict[str, Dict[str, _V]] = {}
     for path, values in items:
         folder, _, name = path.rpartition("/")
         names = groups.get(folder)
