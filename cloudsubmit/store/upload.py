@@ -431,8 +431,7 @@ class ShardEntries(Sequence[IndexEntry]):
         f = self.files[i]
         i = i % len(self.files)
         probe = self.probes[16 * i:16 * i + 16].hex() if self.probed[i] else ""
-        return IndexEntry(f.hash, f.size, f.root, f.logical, f.mtime_ns, self.user, self.time,
-                          self.packs[self.where[i]], self.offsets[i], probe)
+        return _entry(f, self.user, self.time, self.packs[self.where[i]], self.offsets[i], probe)
 
 
 def record_files(store: "Store", rep: UploadReport, files: Iterable[Tuple[FileState, str, int]]) -> None:
