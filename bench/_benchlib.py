@@ -55,11 +55,12 @@ def figures(scene: Path, found: str, wall0: float, cpu0: float) -> dict:
 
 def own_peak_mb() -> float:
     """This process's own peak RSS in MB (``VmHWM``; ``ru_maxrss`` where /proc is absent)."""
-    kb = _peakrss().own_hwm_kb()
+    peakrss = _peakrss()
+    kb = peakrss.own_hwm_kb()
     if not kb:
         import resource
 
-        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // (1024 if sys.platform == "darwin" else 1)
+        kb = peakrss.rusage_kb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     return kb / 1024
 
 

@@ -19,7 +19,7 @@ import sys
 import time
 
 
-def _kb(maxrss: int) -> int:
+def rusage_kb(maxrss: int) -> int:
     """``ru_maxrss`` in KiB (macOS reports bytes, Linux KiB)."""
     return maxrss // 1024 if sys.platform == "darwin" else maxrss
 
@@ -52,7 +52,7 @@ def _launch(out: str, argv: list) -> int:
     wall = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
     with open(out, "w") as f:
-        f.write(f"{code} {wall!r} {_kb(usage.ru_maxrss)} {own_hwm_kb()}\n")
+        f.write(f"{code} {wall!r} {rusage_kb(usage.ru_maxrss)} {own_hwm_kb()}\n")
     return code if 0 <= code < 256 else 1
 
 
@@ -89,7 +89,7 @@ def run_measured(argv, env=None, cwd=None, stderr=None) -> Measured:
     if len(text) != 4:
         raise RuntimeError(f"{argv[0]}: the launcher reported nothing (it could not start the command)")
     code, wall, peak, floor = int(text[0]), float(text[1]), int(text[2]), int(text[3])
-    return Measured(code, wall, peak / 1024, max(_kb(usage.ru_maxrss), peak) / 1024, floor / 1024)
+    return Measured(code, wall, peak / 1024, max(rusage_kb(usage.ru_maxrss), peak) / 1024, floor / 1024)
 
 
 if __name__ == "__main__":
