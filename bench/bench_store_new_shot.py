@@ -31,11 +31,12 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from _benchlib import peak_rss
+from _benchlib import child_run, peak_rss, verdict
 from bench_store_s3 import Server
 
 REPO = Path(__file__).resolve().parent.parent
 LIMIT = 1.10
+RSS_LIMIT_MB = 200  # a first look's peak RSS, whatever the store holds
 SHARD_ENTRIES = 2000
 
 
@@ -177,14 +178,31 @@ def dir_part(args, work: Path, repo: str) -> None:
     fill_index(LocalBackend(str(work / "store-full")), args.entries)
     env = dict(os.environ, PYTHONPATH=repo, CLOUDSUBMIT_USER_CONFIG=os.devnull)
 
-    def upload(name: str, manifest: Path) -> tuple:
+    def upload(name: str, manifest: Path, machine: str = "") -> tuple:
         return peak_rss([sys.executable, "-m", "cloudsubmit", "--set",
-                         f"store.hash_cache={work / f'machine-{name}' / 'hashes.sqlite'}", "upload", "--store",
+                         f"store.hash_cache={work / f'machine-{machine or name}' / 'hashes.sqlite'}", "upload", "--store",
                          (work / f"store-{name}").as_uri(), "--manifest", str(manifest)], env, repo, ok_codes=(0,))
 
+    shards = args.entries // SHARD_ENTRIES
+    floor = look_floor(work / "store-full", env, repo)
+    ingest = peak_rss([sys.executable, __file__, "--look", str(work / "store-full"), str(work / "machine-look")],
+                      env, repo, ok_codes=(0,))
     first = [upload(name, new_shot(work / f"dir-{name}", 10, 999)) for name in ("empty", "full")]
-    print(f"directory store, {args.entries} index entries in {args.entries // SHARD_ENTRIES} shards: this machine's "
-          f"first look {first[1][0]:.1f} s, {first[1][1]:.0f} MB (once; the empty store's {first[0][0]:.1f} s)")
+    print(f"directory store, {args.entries} index entries in {shards} shards: this machine's first look "
+          f"{first[1][0]:.1f} s, {first[1][1]:.0f} MB (once; the empty store's {first[0][0]:.1f} s)")
+    print(f"  the floor, same shards: read + gunzip + json.loads, nothing kept: {floor['wall_s']:.1f} s, "
+          f"{floor['peak_rss_mb']:.0f} MB (CPU: read {floor['read']:.1f} s, gunzip {floor['gunzip']:.1f} s, "
+          f"parse {floor['parse']:.1f} s; validating every entry would add {floor['validate']:.1f} s)")
+    print(f"  of the first look: the view's ingest alone {ingest[0]:.1f} s, {ingest[1]:.0f} MB; the rest is the "
+          f"upload's compaction of the {shards} shards")
+    print(f"  first look / floor: {verdict(first[1][0], floor['wall_s'], 2.0)}")
+    print(f"  first look peak RSS / {RSS_LIMIT_MB} MB: {verdict(first[1][1], RSS_LIMIT_MB)}")
+    snap_floor = look_floor(work / "store-full", env, repo)
+    second = upload("full", new_shot(work / "dir-second", 10, 998), machine="second")
+    print(f"  a second machine's first look, at the compacted store (snapshots of up to 200,000 entries): "
+          f"{second[0]:.1f} s, {second[1]:.0f} MB; its floor {snap_floor['wall_s']:.1f} s")
+    print(f"  second first look / floor: {verdict(second[0], snap_floor['wall_s'], 2.0)}")
+    print(f"  second first look peak RSS / {RSS_LIMIT_MB} MB: {verdict(second[1], RSS_LIMIT_MB)}")
     out = {"empty": [], "full": []}
     for r in range(args.runs):
         for name in ("empty", "full"):
@@ -199,6 +217,51 @@ def dir_part(args, work: Path, repo: str) -> None:
     amortized = (walls["full"] + fold / every) / walls["empty"]
     print(f"  one shot in {every:.0f} also folds the view's new tier into the big one: +{fold:.2f} s at this size; "
           f"amortized ratio {amortized:.2f} (target <= {LIMIT:.2f}) {'OK' if amortized <= LIMIT else 'ABOVE'}")
+
+
+def look_floor(store: Path, env: dict, repo: str) -> dict:
+    """What a first look at ``store`` cannot avoid, in a child: read, gunzip and json.loads each
+    shard, nothing kept (wall and peak RSS), with the CPU of each step, and of the validation
+    every entry gets on the way in (not part of the floor: the reader must do it, the floor need not)."""
+    out = store.parent / "floor.json"
+    got = child_run([sys.executable, __file__, "--floor", str(store), str(out)], env, repo, ok_codes=(0,))
+    return dict(json.loads(out.read_text()), wall_s=got.wall_s, peak_rss_mb=got.peak_mb)
+
+
+def floor_here(store: str, out: str) -> None:
+    """The ``--floor`` child: each shard of ``store`` read, gunzipped and parsed, then dropped;
+    the CPU of each step into the file ``out``."""
+    import gzip
+    import time
+
+    from cloudsubmit.store.index import entry_problem
+
+    cpu = {"read": 0.0, "gunzip": 0.0, "parse": 0.0, "validate": 0.0}
+    for path in sorted((Path(store) / "index").glob("*.json.gz")):
+        t0 = time.process_time()
+        data = path.read_bytes()
+        t1 = time.process_time()
+        text = gzip.decompress(data)
+        t2 = time.process_time()
+        entries = json.loads(text)["entries"]
+        t3 = time.process_time()
+        del data, text
+        for raw in entries:
+            entry_problem(raw)
+        t4 = time.process_time()
+        for step, took in zip(cpu, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            cpu[step] += took
+        del entries
+    Path(out).write_text(json.dumps(cpu))
+
+
+def look_here(store: str, machine: str) -> None:
+    """The ``--look`` child: a first look (list, fetch, validate, ingest into a new view), nothing else."""
+    from cloudsubmit.store.index import TeamIndex
+    from cloudsubmit.store.local import LocalBackend
+
+    index = TeamIndex(LocalBackend(store), Path(machine) / "index-shards").refresh()
+    index.close()
 
 
 def fold_cost(cache: Path, files: int) -> tuple:
@@ -251,6 +314,8 @@ def main() -> int:
     ap.add_argument("--only", choices=("s3", "dir"), help="run one part")
     ap.add_argument("--peer", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--fold", help=argparse.SUPPRESS)
+    ap.add_argument("--floor", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--look", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--repo", default=str(REPO), help="the checkout whose cloudsubmit the commands run (to compare)")
     ap.add_argument("--cs-set", action="append", default=[], metavar="KEY=VALUE",
                     help="config override for the S3 uploads, e.g. store.packs.max_file_kb=0 (every file its own blob)")
@@ -260,6 +325,12 @@ def main() -> int:
         return 0
     if args.fold:
         fold_here(args.fold)
+        return 0
+    if args.floor:
+        floor_here(*args.floor)
+        return 0
+    if args.look:
+        look_here(*args.look)
         return 0
     work = Path(tempfile.mkdtemp(prefix="cs-newshot-"))
     try:

@@ -20,10 +20,13 @@ import getpass
 import gzip
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
+import shutil
 import sqlite3
+import tempfile
 import zlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +43,7 @@ from .backend import Backend
 from .hashing import hash_file
 from .cachedb import MEMORY
 from .indexview import IndexView
+from .jsonstream import NotAnObject, stream_object
 from .transfer import with_retries
 
 FORMAT = "cloudsubmit-index/1"
@@ -48,6 +52,8 @@ FORMAT = "cloudsubmit-index/1"
 FORMAT_PACKED = "cloudsubmit-index/2"
 _RELIST_ATTEMPTS = 5
 SNAPSHOT_MAX = 200_000  # entries per snapshot shard, so no single object grows without bound
+_IN_FLIGHT = 8  # shard downloads running or waiting to be decoded during a first look
+_BULK_BYTES = 1 << 20  # new shards bigger than this in all (~25,000 entries) go in by a bulk ingest
 
 
 class IndexEntry(NamedTuple):
@@ -89,22 +95,41 @@ def _entry_json(e: IndexEntry) -> Dict[str, Any]:
 
 
 _ENCODE_BATCH = 2000  # entries turned into JSON text at a time
+_SPOOL_BYTES = 4 << 20  # a shard's JSON text kept in memory up to this, then in a temporary file
 
 
-def encode_shard(entries: Sequence[IndexEntry]) -> bytes:
-    """The gzip of ``{"format": ..., "entries": [...]}``, written in batches of entries: a
-    100,000-entry upload holds the compressed shard and one batch of text, never a dict per
-    entry and the whole JSON string at once (a 100k shard's text alone is ~25 MB)."""
-    fmt = FORMAT_PACKED if any(e.pack for e in entries) else FORMAT
-    out = io.BytesIO()
-    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0) as gz:
-        gz.write(f'{{"format":{json.dumps(fmt)},"entries":['.encode("utf-8"))
-        for start in range(0, len(entries), _ENCODE_BATCH):
-            rows = [_entry_json(e) for e in entries[start:start + _ENCODE_BATCH]]
-            text = json.dumps(rows, separators=(",", ":"))[1:-1]
-            gz.write((("," if start else "") + text).encode("utf-8"))
-        gz.write(b"]}")
+def encode_shard(entries: Iterable[IndexEntry], each: Optional[Callable[[List[IndexEntry]], None]] = None) -> bytes:
+    """The gzip of ``{"format": ..., "entries": [...]}``, written in batches of entries (``each``,
+    when given, sees every batch: a compaction stages its snapshot into the view meanwhile). The
+    text goes through a spool file (on disk past a few MB), so a 200,000-entry snapshot holds its
+    compressed bytes and one batch, never a dict per entry or the whole JSON string; the format
+    is known once every entry was seen (``cloudsubmit-index/2`` only when one names a pack)."""
+    packed = False
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as body:
+        first = True
+        for batch in _batches(iter(entries), _ENCODE_BATCH):
+            packed = packed or any(e.pack for e in batch)
+            text = json.dumps([_entry_json(e) for e in batch], separators=(",", ":"))[1:-1]
+            body.write((("" if first else ",") + text).encode("utf-8"))
+            first = False
+            if each is not None:
+                each(batch)
+        fmt = FORMAT_PACKED if packed else FORMAT
+        out = io.BytesIO()
+        with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0) as gz:
+            gz.write(f'{{"format":{json.dumps(fmt)},"entries":['.encode("utf-8"))
+            body.seek(0)
+            shutil.copyfileobj(body, gz, 1 << 20)
+            gz.write(b"]}")
     return out.getvalue()
+
+
+def _batches(items: Iterator[Any], size: int) -> Iterator[List[Any]]:
+    while True:
+        batch = list(itertools.islice(items, size))
+        if not batch:
+            return
+        yield batch
 
 
 # A control character, a backslash, or an empty, "." or ".." part: one regex scan per entry (a
@@ -160,26 +185,58 @@ class Decoded:
     bad: List[str] = field(default_factory=list)
 
 
+_DECODE_BATCH = 5000  # entries decoded and validated at a time
+
+
 def decode_shard(data: bytes, key: str) -> Decoded:
     """The entries of one shard, each validated (see :func:`entry_problem`). A shard that cannot
     be read at all raises :class:`BadShard` naming ``key``; bad entries are left out and listed."""
+    out = Decoded([])
+    for batch in iter_shard(data, key, out.bad):
+        out.entries += batch
+    return out
+
+
+def iter_shard(data: bytes, key: str, bad: List[str]) -> Iterator[List[IndexEntry]]:
+    """:func:`decode_shard` a batch at a time (:mod:`.jsonstream`: a 200,000-entry snapshot is
+    never decoded whole), one line per bad entry appended to ``bad``. A :class:`BadShard` can
+    come after some batches (a shard cut short, a format named after its entries): whoever
+    kept those batches drops them."""
+    fmt: Any = None
+    listed = False
+    i = 0
     try:
-        doc = json.loads(gzip.decompress(data).decode("utf-8"))
+        for name, value in stream_object(data, "entries", _DECODE_BATCH):
+            if name == "format":
+                fmt = value
+                if fmt not in (FORMAT, FORMAT_PACKED):
+                    break
+            elif name == "entries" and isinstance(value, list):
+                listed = True
+                yield _sound(value, i, bad)
+                i += len(value)
+            elif name == "entries":
+                listed = False
+                break
+    except NotAnObject:
+        pass
     except (OSError, EOFError, zlib.error, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise BadShard(f"index shard {key}: unreadable ({_why(exc)})") from None
-    if not isinstance(doc, dict) or doc.get("format") not in (FORMAT, FORMAT_PACKED) \
-            or not isinstance(doc.get("entries"), list):
-        fmt = doc.get("format") if isinstance(doc, dict) else None
+    if fmt not in (FORMAT, FORMAT_PACKED) or not listed:
         raise BadShard(f"index shard {key}: not a {FORMAT} shard (format {str(fmt)[:40]!r})")
-    out = Decoded([])
-    for i, raw in enumerate(doc["entries"]):
+
+
+def _sound(raws: List[Any], first: int, bad: List[str]) -> List[IndexEntry]:
+    """The entries among decoded ``raws`` (entry ``first`` onwards) that pass :func:`entry_problem`."""
+    out: List[IndexEntry] = []
+    for i, raw in enumerate(raws, first):
         problem = entry_problem(raw)
         if problem:
-            out.bad.append(f"entry {i}: {problem}")
+            bad.append(f"entry {i}: {problem}")
             continue
-        out.entries.append(IndexEntry(raw["hash"], raw["size"], raw["root"], raw["path"], raw["mtime_ns"],
-                                      raw.get("user", ""), float(raw.get("time", 0.0)),
-                                      raw.get("pack", ""), raw.get("offset", 0), raw.get("probe", "")))
+        out.append(IndexEntry(raw["hash"], raw["size"], raw["root"], raw["path"], raw["mtime_ns"],
+                              raw.get("user", ""), float(raw.get("time", 0.0)),
+                              raw.get("pack", ""), raw.get("offset", 0), raw.get("probe", "")))
     return out
 
 
@@ -301,9 +358,11 @@ class TeamIndex:
             # Only a shard the view held *before* the listing began and the listing lacks has left
             # the store: one another command of this machine added meanwhile is newer than the list.
             before = set(self.view.shard_problems())
-            keys = {k for k, _ in self.backend.list(SHARD_PREFIX) if k.endswith(SHARD_SUFFIX)}
+            sizes = {k: size for k, size in self.backend.list(SHARD_PREFIX) if k.endswith(SHARD_SUFFIX)}
+            keys = set(sizes)
             have = self.view.shard_problems()
-            if not self._fetch(sorted(k for k in keys if k not in have)):
+            new = sorted(k for k in keys if k not in have)
+            if not self._fetch(new, sum(sizes[k] for k in new)):
                 gone = [k for k in before if k not in keys]
                 if gone:
                     self.view.drop_shards(gone)
@@ -313,29 +372,63 @@ class TeamIndex:
                 return self
         raise StoreError(f"store {self.backend.url}: index keeps changing while being read; try again")
 
-    def _fetch(self, keys: List[str]) -> List[str]:
-        """Fetch, validate and ingest ``keys``, each as soon as it arrives (a first look at a
-        million entries holds a few shards at a time, not all); return the keys that no longer
-        exist."""
+    def _fetch(self, keys: List[str], size: int) -> List[str]:
+        """Fetch, validate and ingest ``keys`` (``size`` bytes in all); return the keys that no
+        longer exist. One or two small shards (a working day) go in one transaction each; more,
+        or a snapshot (a machine's first look), are downloaded a few at a time in threads and
+        staged in shard order as they are decoded, a batch of entries at a time
+        (:meth:`IndexView.bulk`), so memory follows the few shards in flight, not the store."""
         vanished: List[str] = []
-
-        def one(key: str) -> None:
-            try:
-                data = with_retries(partial(self.backend.get_bytes, key))  # a reset mid-body is retried
-            except StoreError:
-                if self.backend.exists(key):
-                    raise
-                vanished.append(key)
-                return
-            self.view.add_shard(key, *_checked(key, data))
-
-        if len(keys) <= 2:
+        if len(keys) <= 2 and size <= _BULK_BYTES:
             for key in keys:
-                one(key)
-        else:
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                list(pool.map(one, keys))
+                data = self._get_shard(key, vanished)
+                if data is not None:
+                    self.view.add_shard(key, *_checked(key, data))
+            return vanished
+        with self.view.bulk() as bulk:
+            for key, data in self._downloads(keys, vanished):
+                sid, count = bulk.begin(), 0
+                bad: List[str] = []
+                try:
+                    for batch in iter_shard(data, key, bad):
+                        bulk.stage(sid, count, batch)
+                        count += len(batch)
+                    problem = _problem_line(key, bad)
+                except BadShard as exc:
+                    bulk.discard(sid)
+                    count, problem = 0, exc.message
+                bulk.end(sid, key, problem, count)
+            bulk.flush()
         return vanished
+
+    def _get_shard(self, key: str, vanished: List[str]) -> Optional[bytes]:
+        """The bytes of shard ``key``, or None (and ``key`` in ``vanished``) when it left the store."""
+        try:
+            return with_retries(partial(self.backend.get_bytes, key))  # a reset mid-body is retried
+        except StoreError:
+            if self.backend.exists(key):
+                raise
+            vanished.append(key)
+            return None
+
+    def _downloads(self, keys: List[str], vanished: List[str]) -> Iterator[Tuple[str, bytes]]:
+        """``(key, bytes)`` of each of ``keys`` that still exists, in order, with at most
+        :data:`_IN_FLIGHT` downloads running or waiting to be read."""
+        with ThreadPoolExecutor(max_workers=_IN_FLIGHT) as pool:
+            ahead: List[Tuple[str, Any]] = []
+            todo = iter(keys)
+            for key in todo:
+                ahead.append((key, pool.submit(self._get_shard, key, vanished)))
+                if len(ahead) < _IN_FLIGHT:
+                    continue
+                got_key, future = ahead.pop(0)
+                data = future.result()
+                if data is not None:
+                    yield got_key, data
+            for got_key, future in ahead:
+                data = future.result()
+                if data is not None:
+                    yield got_key, data
 
     def problem_lines(self) -> List[str]:
         """One line per damaged shard (and one if the local view could not be used), for a
@@ -482,7 +575,15 @@ class TeamIndex:
     def write_shard(self, entries: Sequence[IndexEntry]) -> str:
         """Write one new shard (a conditional write: never replaces anything). Call only after
         every blob in ``entries`` is complete in the store."""
-        data = encode_shard(entries)
+        key = self._put_shard(encode_shard(entries))
+        try:
+            self.view.add_shard(key, entries)
+        except sqlite3.Error:
+            pass  # the next refresh ingests it from the store
+        return key
+
+    def _put_shard(self, data: bytes) -> str:
+        """Store ``data`` under a new shard key (conditional: never replaces anything)."""
         for _ in range(3):
             key = new_shard_key()
             try:
@@ -491,31 +592,69 @@ class TeamIndex:
                 raise StoreError(f"store {self.backend.url}: cannot write {key} ({exc.strerror or exc})") from None
             if written:
                 self._listed.add(key)
-                try:
-                    self.view.add_shard(key, entries)
-                except sqlite3.Error:
-                    pass  # the next refresh ingests it from the store
                 return key
         raise StoreError(f"store {self.backend.url}: could not write a new index shard")
 
     def compact(self) -> CompactReport:
-        """Fold every shard into one snapshot; write it, then delete what it folded."""
+        """Fold every sound shard into snapshots; write them, then delete what they fold. Memory
+        stays bounded whatever the store holds: the facts are gathered a (root, folder) at a
+        time (a fact's path names its folder, so no fact spans two) into a temporary SQLite
+        table, and the snapshots are written from it in last-write order, a batch at a time."""
         self.refresh()
-        pairs = self._shard_entries()  # may list again: then what it read is what is listed now
-        folded = sorted(k for k in self._listed if k not in self.problems)  # damaged shards stay for repair
-        rep = CompactReport(shards_before=len(self._listed))
-        if len(folded) < 2:
-            return rep
-        by_shard: Dict[str, List[IndexEntry]] = {}
-        for key, e in pairs:
-            by_shard.setdefault(key, []).append(e)
-        facts = _last_write_order(by_shard[k] for k in folded if k in by_shard)
-        written = [self.write_shard(facts[i:i + SNAPSHOT_MAX]) for i in range(0, len(facts), SNAPSHOT_MAX)]
+        for _ in range(_RELIST_ATTEMPTS):
+            folded = sorted(k for k in self._listed if k not in self.problems)  # damaged shards stay for repair
+            rep = CompactReport(shards_before=len(self._listed))
+            if len(folded) < 2:
+                return rep
+            with _Facts() as facts:
+                if self._view_do(lambda: self._gather(folded, facts)):
+                    return self._write_snapshots(folded, facts, rep)
+            self.refresh()  # a shard left the view meanwhile (another command saw it folded): list again
+        raise StoreError(f"store {self.backend.url}: index keeps changing while being read; try again")
+
+    def _gather(self, folded: List[str], facts: "_Facts") -> bool:
+        """Every distinct fact of the shards ``folded`` into ``facts`` (:func:`_last_write_order`
+        per folder); False when the view no longer holds all of their entries."""
+        order = {key: i << 32 for i, key in enumerate(folded)}  # a write's place: shard order, then in-shard position
+        held = self.view.shard_entry_counts()
+        read: Counter = Counter()
+        facts.clear()
+        for groups in self.view.folder_groups(folded):
+            writes = sorted((order[key] + pos, IndexEntry(*entry)) for key, pos, entry in groups)
+            read.update(key for key, _pos, _entry in groups)
+            facts.add(_last_write_order(writes))
+        return all(held.get(k) == read[k] for k in folded)
+
+    def _write_snapshots(self, folded: List[str], facts: "_Facts", rep: CompactReport) -> CompactReport:
+        """Snapshots of ``facts`` (SNAPSHOT_MAX entries each) into the store, staged into the view
+        as they are encoded; then the folded shards leave the store, then the view (whose
+        snapshot rows go in once the folded ones are out: one rebuild, no row-by-row delete)."""
+        written: List[str] = []
+        rows = facts.in_order()
+        with self.view.bulk() as bulk:
+            while True:
+                sid = bulk.begin()
+                counted = [0]
+
+                def stage(batch: List[IndexEntry]) -> None:
+                    bulk.stage(sid, counted[0], batch)
+                    counted[0] += len(batch)
+
+                data = encode_shard(itertools.islice(rows, SNAPSHOT_MAX), stage)
+                if not counted[0]:
+                    break
+                written.append(self._put_shard(data))
+                bulk.end(sid, written[-1], "", counted[0])
+                rep.entries += counted[0]
+            self.backend.delete_many(folded)  # only now: every folded entry is already in a snapshot
+            self._listed.difference_update(folded)
+            self._view_do(lambda: self.view.drop_shards(folded))
+            try:
+                bulk.flush()
+            except sqlite3.Error:
+                pass  # the next refresh ingests the snapshots from the store
         rep.snapshot = written[0] if written else ""
-        self.backend.delete_many(folded)  # only now: every folded entry is already in a snapshot
-        self._listed.difference_update(folded)
-        self._view_do(lambda: self.view.drop_shards(folded))
-        rep.shards_folded, rep.entries = len(folded), len(facts)
+        rep.shards_folded = len(folded)
         return rep
 
     def verify(self, deep: bool = False, threads: int = 8, progress: Optional[ProgressCallback] = None) -> VerifyReport:
@@ -638,23 +777,71 @@ def _checked(key: str, data: bytes) -> Tuple[List[IndexEntry], str]:
         decoded = decode_shard(data, key)
     except BadShard as exc:
         return [], exc.message
-    if not decoded.bad:
-        return decoded.entries, ""
-    more = f" (and {len(decoded.bad) - 1} more)" if len(decoded.bad) > 1 else ""
-    return decoded.entries, f"index shard {key}: {len(decoded.bad)} bad entries left out, {decoded.bad[0]}{more}"
+    return decoded.entries, _problem_line(key, decoded.bad)
 
 
-def _last_write_order(shards: Iterable[List[IndexEntry]]) -> List[IndexEntry]:
-    """Distinct facts, each placed where it was last written: a snapshot keeps "the latest write
-    of a path wins" true for the mirror layout (v1, v2, then v1 again stays v1)."""
-    seen: Dict[tuple, IndexEntry] = {}
-    for entries in shards:
-        for e in entries:
-            first = seen.pop(e.identity, e)  # the first writer and time, the latest place of the content
-            keep = first if (first.pack, first.offset) == (e.pack, e.offset) else \
-                first._replace(pack=e.pack, offset=e.offset)
-            seen[e.identity] = keep._replace(probe=e.probe) if e.probe and not keep.probe else keep  # a probe stays
+def _problem_line(key: str, bad: List[str]) -> str:
+    """The one line naming shard ``key`` and its bad entries ("" when there are none)."""
+    if not bad:
+        return ""
+    more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+    return f"index shard {key}: {len(bad)} bad entries left out, {bad[0]}{more}"
+
+
+def _last_write_order(writes: Iterable[Tuple[int, IndexEntry]]) -> List[Tuple[int, IndexEntry]]:
+    """Distinct facts of ``writes`` (``(place, entry)`` in write order), each with the place it
+    was last written, in that order: a snapshot keeps "the latest write of a path wins" true for
+    the mirror layout (v1, v2, then v1 again stays v1)."""
+    seen: Dict[tuple, Tuple[int, IndexEntry]] = {}
+    for place, e in writes:
+        first = seen.pop(e.identity, (place, e))[1]  # the first writer and time, the latest place of the content
+        keep = first if (first.pack, first.offset) == (e.pack, e.offset) else \
+            first._replace(pack=e.pack, offset=e.offset)
+        seen[e.identity] = (place, keep._replace(probe=e.probe) if e.probe and not keep.probe else keep)  # a probe stays
     return list(seen.values())
+
+
+class _Facts:
+    """A compaction's distinct facts with the place each was last written, in a private
+    temporary SQLite database (on disk past a small cache, deleted when closed): what a dict of
+    every entry held in memory before."""
+
+    _COLUMNS = "(place INTEGER NOT NULL, hash, size, root, path, mtime_ns, user, time, pack, offset, probe)"
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("", isolation_level=None)
+        for pragma in ("journal_mode = OFF", "synchronous = OFF", "temp_store = FILE", "cache_size = -16384"):
+            self._db.execute(f"PRAGMA {pragma}")
+        self._db.execute(f"CREATE TABLE facts {self._COLUMNS}")
+        self._waiting: List[tuple] = []
+
+    def __enter__(self) -> "_Facts":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._db.close()
+
+    def clear(self) -> None:
+        self._waiting = []
+        self._db.execute("DELETE FROM facts")
+
+    def add(self, facts: List[Tuple[int, IndexEntry]]) -> None:
+        self._waiting += [(place, *e) for place, e in facts]
+        if len(self._waiting) >= _ENCODE_BATCH:
+            self._write()
+
+    def _write(self) -> None:
+        self._db.execute("BEGIN")
+        self._db.executemany("INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._waiting)
+        self._db.execute("COMMIT")
+        self._waiting = []
+
+    def in_order(self) -> Iterator[IndexEntry]:
+        """Every fact, in the order of its last write."""
+        self._write()
+        for row in self._db.execute("SELECT hash, size, root, path, mtime_ns, user, time, pack, offset, probe "
+                                    "FROM facts ORDER BY place"):
+            yield IndexEntry(*row)
 
 
 def _hash_path(path: str, on_bytes: Callable[[int], None]) -> str:

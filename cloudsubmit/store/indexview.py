@@ -14,6 +14,7 @@ machine read while one ingests; ingesting re-checks inside its write transaction
 that fetched the same new shard record it once."""
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from array import array
@@ -159,13 +160,31 @@ class IndexView:
             self._db.executemany("INSERT INTO folders VALUES (?, ?, ?, ?, ?)", _folder_rows(entries, shard))
             tier = 0 if len(entries) > FOLD_ROWS else 1  # a snapshot goes straight to the big tier, in key order
             self._db.executemany("INSERT INTO hashes VALUES (?, ?, ?, ?, ?, ?, ?)", _hash_rows(entries, shard, tier))
-            hashes = sorted({e[0] for e in entries})
-            for i in range(0, len(hashes), _BATCH):
-                chunk = hashes[i:i + _BATCH]
+            self._note_clashes(sorted({e[0] for e in entries}))
+            self._fold_if_due()
+
+    def _note_clashes(self, hashes: Iterable[str]) -> None:
+        """Record in ``size_clash`` which of ``hashes`` (just ingested) the view now lists with
+        two sizes, in batches of host parameters (inside the caller's write transaction)."""
+        chunk: List[str] = []
+        for digest in itertools.chain(hashes, [None]):
+            if digest is not None:
+                chunk.append(digest)
+                if len(chunk) < _BATCH:
+                    continue
+            if chunk:
                 self._db.execute(f"INSERT OR IGNORE INTO size_clash SELECT hash FROM hashes WHERE hash IN "
                                  f"({','.join('?' * len(chunk))}) GROUP BY hash HAVING COUNT(DISTINCT size) > 1", chunk)
-            if self._db.execute("SELECT COUNT(*) FROM hashes WHERE tier = 1").fetchone()[0] > FOLD_ROWS:
-                self._fold()
+            chunk = []
+
+    def bulk(self) -> "BulkIngest":
+        """A bulk ingest of many shards (a machine's first look, a compaction's snapshots): their
+        rows wait in a temporary table, not in memory, and go in together (:class:`BulkIngest`)."""
+        return BulkIngest(self)
+
+    def _fold_if_due(self) -> None:
+        if self._db.execute("SELECT COUNT(*) FROM hashes WHERE tier = 1").fetchone()[0] > FOLD_ROWS:
+            self._fold()
 
     def _fold(self) -> None:
         """Move tier 1 into tier 0, in key order (inside the caller's write transaction: a
@@ -175,16 +194,40 @@ class IndexView:
         self._db.execute("DELETE FROM hashes WHERE tier = 1")
 
     def drop_shards(self, keys: Iterable[str]) -> None:
-        """Forget shards that left the store (folded by a compaction, moved by a repair)."""
+        """Forget shards that left the store (folded by a compaction, moved by a repair). When
+        they hold most of the view (a compaction), ``hashes`` is rebuilt from the rows that stay,
+        in key order: deleting a million rows one by one through ``hashes_by_shard`` visits
+        the big tier's pages at random, a rebuild writes each page once."""
         with self._lock, self._write():
-            for key in keys:
-                row = self._db.execute("SELECT id FROM shards WHERE key = ?", (key,)).fetchone()
-                if row is not None:
-                    for table in ("folders", "hashes"):
-                        self._db.execute(f"DELETE FROM {table} WHERE shard = ?", row)
-                    self._db.execute("DELETE FROM shards WHERE id = ?", row)
+            ids = [row[0] for key in keys
+                   for row in self._db.execute("SELECT id FROM shards WHERE key = ?", (key,)).fetchall()]
+            dropped = sum(self._db.execute("SELECT entries FROM shards WHERE id = ?", (i,)).fetchone()[0] for i in ids)
+            total = self._db.execute("SELECT COALESCE(SUM(entries), 0) FROM shards").fetchone()[0]
+            rebuild = dropped > FOLD_ROWS and dropped * 2 > total
+            if rebuild:
+                self._rebuild_hashes_without(ids)
+            for shard in ids:
+                if not rebuild:
+                    self._db.execute("DELETE FROM hashes WHERE shard = ?", (shard,))
+                self._db.execute("DELETE FROM folders WHERE shard = ?", (shard,))
+                self._db.execute("DELETE FROM shards WHERE id = ?", (shard,))
             self._db.execute("DELETE FROM size_clash WHERE (SELECT COUNT(DISTINCT size) FROM hashes h "
                              "WHERE h.hash = size_clash.hash) < 2")
+
+    def _rebuild_hashes_without(self, ids: List[int]) -> None:
+        """``hashes`` without the rows of shards ``ids``: the rows that stay are copied aside (a
+        temporary table), the table emptied at once, and they go back in key order, all in tier 0."""
+        db = self._db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS dropping (id INTEGER PRIMARY KEY)")
+        db.execute("DELETE FROM temp.dropping")
+        db.executemany("INSERT INTO temp.dropping VALUES (?)", ((i,) for i in ids))
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS kept AS SELECT * FROM hashes WHERE 0")
+        db.execute("DELETE FROM temp.kept")
+        db.execute("INSERT INTO temp.kept SELECT * FROM hashes WHERE shard NOT IN (SELECT id FROM temp.dropping)")
+        db.execute("DELETE FROM hashes")
+        db.execute("INSERT INTO hashes SELECT 0, hash, size, shard, pack, offset, probe FROM temp.kept "
+                   "ORDER BY hash, size, shard")
+        db.execute("DELETE FROM temp.kept")
 
     def _write(self) -> "_Transaction":
         return _Transaction(self._db)
@@ -393,6 +436,39 @@ class IndexView:
             for _pos, entry in out:
                 yield key, entry
 
+    def folder_groups(self, keys: Iterable[str]) -> Iterator[List[Tuple[str, int, tuple]]]:
+        """Whole-index read for a compaction: for each (root, folder) of the shards ``keys``, in
+        key order, ``(shard key, position, entry)`` of every entry there, each a page of rows at
+        a time (the primary key's order: a folder's rows of all shards are adjacent), so memory
+        holds one folder, not the store."""
+        wanted = set(keys)
+        with self._lock:
+            names = {i: key for i, key in self._db.execute("SELECT id, key FROM shards") if key in wanted}
+        after: tuple = ("", "", -1)
+        group: List[Tuple[str, int, tuple]] = []
+        where: Optional[tuple] = None
+        while True:
+            with self._lock:
+                rows = self._db.execute("SELECT root, folder, shard, entries, details FROM folders WHERE "
+                                        "(root, folder, shard) > (?, ?, ?) ORDER BY root, folder, shard LIMIT 500",
+                                        after).fetchall()
+            if not rows:
+                break
+            after = rows[-1][:3]
+            for root, folder, shard, text, details in rows:
+                key = names.get(shard)
+                if key is None:
+                    continue
+                if (root, folder) != where:
+                    if group:
+                        yield group
+                    where, group = (root, folder), []
+                base = folder + "/" if folder else ""
+                group.extend((key, rest[0], (digest, size, root, base + name, mtime_ns, *rest[1:]))
+                             for (name, size, mtime_ns, digest), rest in zip(_quads(text), json.loads(details)))
+        if group:
+            yield group
+
     def shard_count(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM shards").fetchone()[0]
@@ -431,37 +507,150 @@ def _folder_rows(entries: Sequence[tuple], shard: Optional[int]) -> Iterator[tup
             got = folders[where] = array("q")
         got.append(pos)
     for (root, folder), positions in folders.items():
-        lookup: list = []
-        details = []
-        for pos in positions:
-            e = entries[pos]
-            lookup += (e[3].rpartition("/")[2], e[1], e[4], e[0])
-            details.append([pos, *e[5:]])
-        yield root, folder, shard, _dumps(lookup), _dumps(details)
+        yield _folder_row(root, folder, shard, ((pos, entries[pos]) for pos in positions))
+
+
+def _folder_row(root: str, folder: str, shard: Optional[int], items: Iterable[Tuple[int, tuple]]) -> tuple:
+    """The ``folders`` row of one (root, folder) of one shard from its ``(position, entry)`` items
+    in position order: the one place the row's two lists are spelled (both ingest paths use it)."""
+    lookup: list = []
+    details = []
+    for pos, e in items:
+        lookup += (e[3].rpartition("/")[2], e[1], e[4], e[0])
+        details.append([pos, *e[5:]])
+    return root, folder, shard, _dumps(lookup), _dumps(details)
 
 
 def _hash_rows(entries: Sequence[tuple], shard: Optional[int], tier: int) -> Iterator[tuple]:
-    """One ``hashes`` row in ``tier`` per (hash, size) of ``entries``: where the last entry of
-    it says the content is, and the probe its entries agree on ("!" = two differ). Walks the
-    entries in hash order (a stable sort of positions, so "last" is still shard order), a hash
-    at a time, so the rows also arrive in key order."""
-    order = array("q", sorted(range(len(entries)), key=lambda i: entries[i][0]))
-    i, n = 0, len(order)
-    while i < n:
-        digest = entries[order[i]][0]
-        sizes: Dict[int, list] = {}
-        while i < n and entries[order[i]][0] == digest:
-            e = entries[order[i]]
-            pack, offset, probe = getattr(e, "pack", ""), getattr(e, "offset", 0), getattr(e, "probe", "")
-            got = sizes.get(e[1])
-            if got is None:
-                sizes[e[1]] = [pack, offset, probe]
-            else:
-                had = got[2]
-                got[:] = [pack, offset, probe if not had or had == probe else had if not probe else "!"]
-            i += 1
-        for size, (pack, offset, probe) in sizes.items():
-            yield tier, digest, size, shard, pack, offset, probe
+    """One ``hashes`` row in ``tier`` per (hash, size) of ``entries`` (:func:`_merged_places`),
+    from the positions in (hash, size) order (a stable sort, so "last" is still shard order)."""
+    order = array("q", sorted(range(len(entries)), key=lambda i: (entries[i][0], entries[i][1])))
+    return _merged_places(tier, ((e[0], e[1], shard, getattr(e, "pack", ""), getattr(e, "offset", 0),
+                                  getattr(e, "probe", "")) for e in map(entries.__getitem__, order)))
+
+
+def _merged_places(tier: int, rows: Iterable[tuple]) -> Iterator[tuple]:
+    """One ``hashes`` row in ``tier`` per (hash, size, shard) of ``rows`` ``(hash, size, shard,
+    pack, offset, probe)``, which come sorted by those three and, within them, in shard order:
+    where the last entry says the content is, and the probe the entries agree on ("!" = two
+    differ). The rows come out in key order."""
+    last: Optional[list] = None
+    for digest, size, shard, pack, offset, probe in rows:
+        if last is not None and last[1] == digest and last[2] == size and last[3] == shard:
+            had = last[6]
+            last[4:] = [pack, offset, probe if not had or had == probe else had if not probe else "!"]
+            continue
+        if last is not None:
+            yield tuple(last)
+        last = [tier, digest, size, shard, pack, offset, probe]
+    if last is not None:
+        yield tuple(last)
+
+
+_STAGE = ("CREATE TABLE staged (sid INTEGER NOT NULL, pos INTEGER NOT NULL, hash, size, root, path, mtime_ns, "
+          "user, time, pack, offset, probe, folder)")
+_STAGE_CACHE_KB = 16_384  # the staging database's page cache: past it, its pages go to its temporary file
+#: staged rows a bulk ingest writes at a time: each flush is one transaction, so a killed first
+#: look keeps what it flushed; bigger flushes write tier 0's pages fewer times
+FLUSH_ROWS = 250_000
+
+
+class BulkIngest:
+    """Many shards into the view, whatever their number or size, in bounded memory: each shard's
+    entries are staged as they are decoded, in a private temporary SQLite database (on disk past
+    a small cache; its own connection, so staging takes no lock on the view), then :meth:`flush`
+    writes the finished shards into the view in one transaction, their folder rows and hash rows
+    built from sorted reads of the staged rows, one folder and one hash at a time. More than
+    :data:`FOLD_ROWS` entries go straight into tier 0 in key order (a first look, a compaction's
+    snapshots); fewer go into tier 1, like :meth:`IndexView.add_shard`, whose rows these are.
+    One thread stages at a time."""
+
+    def __init__(self, view: IndexView) -> None:
+        self._view = view
+        self._done: Dict[int, Tuple[str, str, int]] = {}  # sid -> (key, problem, entries)
+        self._next = 0
+        self.rows = 0  # rows staged and not flushed yet
+        self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)  # deleted when closed
+        for pragma in ("journal_mode = OFF", "synchronous = OFF", "temp_store = FILE", f"cache_size = {-_STAGE_CACHE_KB}"):
+            self._db.execute(f"PRAGMA {pragma}")
+        self._db.execute(_STAGE)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "BulkIngest":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def begin(self) -> int:
+        """A staging id for the next shard."""
+        self._next += 1
+        return self._next
+
+    def stage(self, sid: int, start: int, entries: Iterable[tuple]) -> None:
+        """Stage entries of shard ``sid`` (IndexEntry fields), the first at position ``start``."""
+        rows = [(sid, pos, *e[:10], e[3].rpartition("/")[0]) for pos, e in enumerate(entries, start)]
+        with _Transaction(self._db):  # one commit for the batch, not one per row
+            self._db.executemany("INSERT INTO staged VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        self.rows += len(rows)
+
+    def discard(self, sid: int) -> None:
+        """Drop what was staged of shard ``sid`` (it turned out unreadable half-way)."""
+        self.rows -= max(self._db.execute("DELETE FROM staged WHERE sid = ?", (sid,)).rowcount, 0)
+
+    def end(self, sid: int, key: str, problem: str, entries: int) -> None:
+        """Shard ``sid`` is fully staged: ``key`` with ``entries`` sound entries and its problem
+        line. Flushes once :data:`FLUSH_ROWS` rows wait."""
+        self._done[sid] = (key, problem, entries)
+        if self.rows >= FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every ended shard in one transaction (a shard another command recorded
+        meanwhile is left) and empty the staging table; call between shards."""
+        view, done = self._view, self._done
+        if not done:
+            return
+        with view._lock, view._write():
+            db = view._db
+            ids: Dict[int, int] = {}
+            for sid in sorted(done):
+                key, problem, count = done[sid]
+                cur = db.execute("INSERT OR IGNORE INTO shards (key, problem, entries) VALUES (?, ?, ?)",
+                                 (key, problem, count))
+                if cur.rowcount == 1:
+                    ids[sid] = cur.lastrowid  # type: ignore[assignment]
+            rows = sum(done[sid][2] for sid in ids)
+            db.executemany("INSERT INTO folders VALUES (?, ?, ?, ?, ?)", _staged_folder_rows(self._db, ids))
+            db.executemany("INSERT INTO hashes VALUES (?, ?, ?, ?, ?, ?, ?)", _merged_places(
+                0 if rows > FOLD_ROWS else 1,
+                ((digest, size, ids[sid], pack, offset, probe) for digest, size, sid, pack, offset, probe in self._db.execute(
+                    "SELECT hash, size, sid, pack, offset, probe FROM staged ORDER BY hash, size, sid, pos")
+                 if sid in ids)))
+            view._note_clashes(digest for (digest,) in self._db.execute("SELECT DISTINCT hash FROM staged ORDER BY hash"))
+            view._fold_if_due()
+        self._db.execute("DELETE FROM staged")
+        self._done, self.rows = {}, 0
+
+
+def _staged_folder_rows(stage: sqlite3.Connection, ids: Dict[int, int]) -> Iterator[tuple]:
+    """The ``folders`` rows of the staged shards ``ids`` (staging id -> view id), from one read
+    in (shard, root, folder, position) order: one folder's entries in memory at a time."""
+    group: List[Tuple[int, tuple]] = []
+    where: Optional[tuple] = None
+    for row in stage.execute("SELECT sid, root, folder, pos, hash, size, root, path, mtime_ns, user, time, pack, "
+                             "offset, probe FROM staged ORDER BY sid, root, folder, pos"):
+        if row[0] not in ids:
+            continue
+        if row[:3] != where:
+            if group:
+                yield _folder_row(where[1], where[2], ids[where[0]], group)  # type: ignore[index]
+            where, group = row[:3], []
+        group.append((row[3], row[4:]))
+    if group:
+        yield _folder_row(where[1], where[2], ids[where[0]], group)  # type: ignore[index]
 
 
 def _dumps(items: list) -> str:
