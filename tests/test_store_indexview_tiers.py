@@ -130,7 +130,7 @@ from cloudsubmit.store import indexview
 from cloudsubmit.store.index import TeamIndex
 from cloudsubmit.store.local import LocalBackend
 indexview.FOLD_ROWS = 450  # a fold every few shards, so kills land in folds too
-indexview.FLUSH_ROWS = 300  # a first look's bulk ingest commits every two shards
+indexview.FLUSH_ROWS = 150  # a first look's bulk ingest commits after each shard, as add_shard does
 TeamIndex(LocalBackend(sys.argv[1]), Path(sys.argv[2])).refresh()
 """
 

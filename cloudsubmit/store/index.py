@@ -54,6 +54,7 @@ _RELIST_ATTEMPTS = 5
 SNAPSHOT_MAX = 200_000  # entries per snapshot shard, so no single object grows without bound
 _IN_FLIGHT = 8  # shard downloads running or waiting to be decoded during a first look
 _BULK_BYTES = 1 << 20  # new shards bigger than this in all (~25,000 entries) go in by a bulk ingest
+_IN_FLIGHT_BYTES = 24 << 20  # compressed shards downloaded and not decoded yet, at most (at least one)
 
 
 class IndexEntry(NamedTuple):
@@ -362,7 +363,7 @@ class TeamIndex:
             keys = set(sizes)
             have = self.view.shard_problems()
             new = sorted(k for k in keys if k not in have)
-            if not self._fetch(new, sum(sizes[k] for k in new)):
+            if not self._fetch(new, sizes):
                 gone = [k for k in before if k not in keys]
                 if gone:
                     self.view.drop_shards(gone)
@@ -372,21 +373,21 @@ class TeamIndex:
                 return self
         raise StoreError(f"store {self.backend.url}: index keeps changing while being read; try again")
 
-    def _fetch(self, keys: List[str], size: int) -> List[str]:
-        """Fetch, validate and ingest ``keys`` (``size`` bytes in all); return the keys that no
+    def _fetch(self, keys: List[str], sizes: Mapping[str, int]) -> List[str]:
+        """Fetch, validate and ingest ``keys`` (``sizes``: as listed); return the keys that no
         longer exist. One or two small shards (a working day) go in one transaction each; more,
         or a snapshot (a machine's first look), are downloaded a few at a time in threads and
         staged in shard order as they are decoded, a batch of entries at a time
         (:meth:`IndexView.bulk`), so memory follows the few shards in flight, not the store."""
         vanished: List[str] = []
-        if len(keys) <= 2 and size <= _BULK_BYTES:
+        if len(keys) <= 2 and sum(sizes.get(k, 0) for k in keys) <= _BULK_BYTES:
             for key in keys:
                 data = self._get_shard(key, vanished)
                 if data is not None:
                     self.view.add_shard(key, *_checked(key, data))
             return vanished
         with self.view.bulk() as bulk:
-            for key, data in self._downloads(keys, vanished):
+            for key, data in self._downloads(keys, sizes, vanished):
                 sid, count = bulk.begin(), 0
                 bad: List[str] = []
                 try:
@@ -411,24 +412,23 @@ class TeamIndex:
             vanished.append(key)
             return None
 
-    def _downloads(self, keys: List[str], vanished: List[str]) -> Iterator[Tuple[str, bytes]]:
+    def _downloads(self, keys: List[str], sizes: Mapping[str, int], vanished: List[str]) -> Iterator[Tuple[str, bytes]]:
         """``(key, bytes)`` of each of ``keys`` that still exists, in order, with at most
-        :data:`_IN_FLIGHT` downloads running or waiting to be read."""
+        :data:`_IN_FLIGHT` downloads (and :data:`_IN_FLIGHT_BYTES`, listed sizes) running or
+        waiting to be read: eight snapshots are not held at once."""
         with ThreadPoolExecutor(max_workers=_IN_FLIGHT) as pool:
             ahead: List[Tuple[str, Any]] = []
-            todo = iter(keys)
-            for key in todo:
-                ahead.append((key, pool.submit(self._get_shard, key, vanished)))
-                if len(ahead) < _IN_FLIGHT:
-                    continue
-                got_key, future = ahead.pop(0)
-                data = future.result()
-                if data is not None:
-                    yield got_key, data
-            for got_key, future in ahead:
-                data = future.result()
-                if data is not None:
-                    yield got_key, data
+            held = 0
+            for key in keys + [""]:
+                while ahead and (not key or len(ahead) >= _IN_FLIGHT or held + sizes.get(key, 0) > _IN_FLIGHT_BYTES):
+                    got_key, future = ahead.pop(0)
+                    held -= sizes.get(got_key, 0)
+                    data = future.result()
+                    if data is not None:
+                        yield got_key, data
+                if key:
+                    ahead.append((key, pool.submit(self._get_shard, key, vanished)))
+                    held += sizes.get(key, 0)
 
     def problem_lines(self) -> List[str]:
         """One line per damaged shard (and one if the local view could not be used), for a
@@ -606,9 +606,13 @@ class TeamIndex:
             rep = CompactReport(shards_before=len(self._listed))
             if len(folded) < 2:
                 return rep
-            with _Facts() as facts:
-                if self._view_do(lambda: self._gather(folded, facts)):
-                    return self._write_snapshots(folded, facts, rep)
+            try:
+                with _Facts() as facts:
+                    if self._view_do(lambda: self._gather(folded, facts)):
+                        return self._write_snapshots(folded, facts, rep)
+            except sqlite3.Error as exc:  # the temporary tables (a full temporary folder); nothing was deleted
+                raise StoreError(f"store {self.backend.url}: compaction stopped, its temporary files failed "
+                                 f"({str(exc)[:120]}); nothing was removed") from None
             self.refresh()  # a shard left the view meanwhile (another command saw it folded): list again
         raise StoreError(f"store {self.backend.url}: index keeps changing while being read; try again")
 
