@@ -81,10 +81,21 @@ class LoopWatch:
 
 
 def pump_until(app, done: Callable[[], bool], timeout_s: float = 120.0) -> float:
+    """Run a real Qt event loop (C++, as ``app.exec()`` or a DCC's own loop runs the panel) until
+    ``done()``, asked every 10 ms. A loop of ``processEvents()`` and ``sleep`` in Python would
+    itself wait for the GIL twice a turn while a worker computes, and its gaps would be the
+    bench's, not the panel's."""
+    from Qt import QtCore
+
     start = time.perf_counter()
-    while not done() and time.perf_counter() - start < timeout_s:
-        app.processEvents()
-        time.sleep(0.001)  # a real event loop waits for events too
+    loop = QtCore.QEventLoop()
+    poll = QtCore.QTimer()
+    poll.setInterval(10)
+    poll.timeout.connect(lambda: (done() or time.perf_counter() - start > timeout_s) and loop.quit())
+    poll.start()
+    if not done():
+        (getattr(loop, "exec", None) or getattr(loop, "exec_"))()
+    poll.stop()
     return time.perf_counter() - start
 
 
