@@ -155,3 +155,23 @@ def test_the_file_list_filters_and_sorts_as_a_plain_loop_would(monkeypatch):
                 picked = sorted(picked, key=lambda i: getattr(rows[i], name) or 0, reverse=descending)
         assert list(models.filtered(table, text, state, sort)) == picked, (text, state, sort)
     assert set(table.views) == {(2, True), (1, False), (3, True), (0, True), (2, False)}  # each made once, kept
+
+
+def test_typing_on_narrows_what_is_shown_to_what_the_whole_list_would_give(monkeypatch):
+    from cloudsubmit.ui import models
+
+    monkeypatch.setattr(models, "STEP", 50)
+    table = models.row_table(_scanned(900))
+    files = FileListModel()
+    files.set_rows(table)
+    narrowed = []
+    real = models._narrowed
+    monkeypatch.setattr(models, "_narrowed", lambda *a: narrowed.append(a[2]) or real(*a))
+    files.sort = (1, True)
+    for text in ("s", "sq", "sq1", "sq1 ", "sq1 T", "sq1 tex/0", "sq1 tex/01", "sq2", "", "7"):
+        files.set_filter(text=text)
+        assert list(files.visible.order) == list(models.filtered(table, text, "all", (1, True))), text
+    assert narrowed == [["sq"], ["sq1"], ["sq1"], ["sq1", "t"], ["sq1", "tex/0"], ["sq1", "tex/01"]]
+    files.set_filter(text="7", state=MISSING)  # another state: the whole list again
+    assert list(files.visible.order) == list(models.filtered(table, "7", MISSING, (1, True)))
+    assert len(narrowed) == 6

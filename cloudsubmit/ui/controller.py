@@ -18,7 +18,7 @@ from ..scan.model import DependencySet
 from ..scan.readers import HOSTS, scene_extension
 from ..vocabulary import IN_STORE, MISSING
 from .models import (SCHEDULER_LABELS, STATE_LABELS, FileListModel, FormModel, FrameCheck, JobModel, ProgressModel,
-                     Rows, RowTable, filtered, has_view, plural, row_table, sort_view, state_labels, store_text)
+                     has_view, plural, row_table, sort_view, state_labels, store_text)
 from .services import Partial, Services, StageProgress, SubmitRequest, SubmittedJob
 from .settings import PanelSettings, load_scene_memory, load_settings, remember_scene, save_settings
 
@@ -402,7 +402,7 @@ class SubmitController:
         table, sort = files.table, files.sort
         if len(table) >= ASYNC_ROWS and not has_view(table, sort):
             shown = self._shown_view[2] if has_view(table, self._shown_view[2]) else None
-            files.visible = Rows(table, filtered(table, key[0], key[1], shown))
+            files.refilter(shown)
             self._shown_view = (key[0], key[1], shown)
             if emit:
                 self._emit("rows")
