@@ -1,6 +1,6 @@
-"""The panel on a big shot (issue 13): the scanned rows show before the store has answered, and
-filtering or sorting a list this long happens on a worker, the UI thread only swapping the result
-in. Behaviour only; the timings are in bench/bench_panel.py."""
+"""The panel on a big shot (issue 13): the scanned rows show before the store has answered; a
+filter applies at once (C-level passes on the UI thread), and a sort order the list does not have
+yet is made on a worker, then kept. Behaviour only; the timings are in bench/bench_panel.py."""
 from __future__ import annotations
 
 import os
@@ -47,6 +47,10 @@ def _shown(panel):
     return [panel.model.index(i, 1).data() for i in range(panel.model.rowCount())]
 
 
+def _first(panel):
+    return panel.model.index(0, 1).data()
+
+
 def test_the_scanned_rows_show_while_the_store_is_still_checking(qtbot, tmp_path):
     core = SlowStore(listed_files(N))
     panel = open_panel(qtbot, tmp_path, core)
@@ -64,31 +68,50 @@ def test_the_scanned_rows_show_while_the_store_is_still_checking(qtbot, tmp_path
     assert panel.submit_button.isEnabled() and not ctrl.stale
 
 
-def test_filtering_and_sorting_a_big_list_run_on_a_worker(qtbot, tmp_path, monkeypatch):
-    threads = []
-    real = controller_module.filtered
+def test_a_big_list_filters_at_once_and_a_new_sort_order_is_made_on_a_worker(qtbot, tmp_path, monkeypatch):
+    sorted_on = []
+    real = controller_module.sort_view
 
-    def watched(rows, text, state, sort=None):  # observes where the work runs, then does it
-        threads.append(threading.current_thread() is threading.main_thread())
-        return real(rows, text, state, sort)
+    def watched(table, column, descending):  # observes where the sorting runs, then does it
+        sorted_on.append(threading.current_thread() is threading.main_thread())
+        return real(table, column, descending)
 
-    monkeypatch.setattr(controller_module, "filtered", watched)
+    monkeypatch.setattr(controller_module, "sort_view", watched)
     core = SlowStore(listed_files(N, missing=2))
     core.answer.set()
     panel = open_panel(qtbot, tmp_path, core)
     panel.rescan()
     qtbot.waitUntil(lambda: not panel.controller.busy, timeout=WAIT_MS)
-    panel.search.setText("tex_0001")  # 10 paths hold tex_0001x
-    assert panel.model.rowCount() == N + 2  # the keystroke returned before any filtering
-    qtbot.waitUntil(lambda: panel.model.rowCount() == 10, timeout=WAIT_MS)
-    assert threads and not any(threads)
-    panel.model.sort(1, descending_order())
+    panel.search.setText("tex_0001")  # 10 paths hold tex_0001x: filtered by the keystroke itself
+    assert panel.model.rowCount() == 10 and not panel.runner.busy()
+    panel.model.sort(1, descending_order())  # a new order: the rows stay as they are meanwhile
+    assert panel.model.rowCount() == 10 and panel.runner.busy()
     qtbot.waitUntil(lambda: _shown(panel)[:1] == ["/gs/show/tex/tex_00019.exr"], timeout=WAIT_MS)
     assert _shown(panel) == [f"/gs/show/tex/tex_{i:05d}.exr" for i in range(19, 9, -1)]
-    panel.search.setText("")  # the sort stays when the filter goes
-    qtbot.waitUntil(lambda: panel.model.rowCount() == N + 2, timeout=WAIT_MS)
-    assert _shown(panel)[0] == f"/gs/show/tex/tex_{N - 1:05d}.exr"
-    assert not any(threads)
+    assert sorted_on == [False]
+    panel.search.setText("")  # the sort stays when the filter goes, and needs no second sort
+    assert panel.model.rowCount() == N + 2 and not panel.runner.busy()
+    assert _first(panel) == f"/gs/show/tex/tex_{N - 1:05d}.exr"
+    panel.model.sort(1, ascending_order())
+    qtbot.waitUntil(lambda: _first(panel) == "/gs/show/tex/gone_0.exr", timeout=WAIT_MS)
+    panel.model.sort(1, descending_order())  # an order made once is shown again at once
+    assert _first(panel) == f"/gs/show/tex/tex_{N - 1:05d}.exr" and not panel.runner.busy()
+    assert sorted_on == [False, False]
+
+
+def test_a_rescan_brings_the_artists_sort_order_with_the_checked_list(qtbot, tmp_path, monkeypatch):
+    core = SlowStore(listed_files(N))
+    core.answer.set()
+    panel = open_panel(qtbot, tmp_path, core)
+    panel.rescan()
+    qtbot.waitUntil(lambda: not panel.controller.busy, timeout=WAIT_MS)
+    panel.model.sort(1, descending_order())  # by path, last first
+    qtbot.waitUntil(lambda: not panel.runner.busy() and _first(panel) == f"/gs/show/tex/tex_{N - 1:05d}.exr",
+                    timeout=WAIT_MS)
+    panel.rescan()
+    qtbot.waitUntil(lambda: not panel.controller.busy, timeout=WAIT_MS)
+    assert panel.controller.files.table.views.get((1, True)) is not None  # made by the scan's worker
+    assert _first(panel) == f"/gs/show/tex/tex_{N - 1:05d}.exr"
 
 
 def test_the_last_keystroke_wins_when_the_artist_types_on(qtbot, tmp_path):
@@ -111,3 +134,9 @@ def descending_order():
     from Qt import QtCore
 
     return QtCore.Qt.SortOrder.DescendingOrder
+
+
+def ascending_order():
+    from Qt import QtCore
+
+    return QtCore.Qt.SortOrder.AscendingOrder

@@ -105,3 +105,73 @@ def test_layers_with_one_range_share_the_frames_field_and_an_error_blocks_only_w
     assert form.offers_own_ranges and not form.ranges_differ and not form.uses_own_ranges  # same range: off
     form.scene_range = None
     assert not form.offers_own_ranges            # a layer with no range it knows: the Frames field
+
+
+def _scanned(n: int) -> DependencySet:
+    """A scan's worth of files in no order, with repeated sizes (ties a sort must keep stable),
+    missing files and one a referenced scene cut short."""
+    import random
+
+    rnd = random.Random(13)
+    names = [f"/gs/sq{rnd.randrange(40):02d}/tex/{rnd.randrange(10 ** 6):06d}_{i}.exr" for i in range(n)]
+    deps = [Dependency(p, i % 11 != 0, rnd.choice((None, 5, 5, 70, 3000)) if i % 11 else None, "texture",
+                       f"file{i}.fileTextureName", "cut short" if i == 7 else "") for i, p in enumerate(names)]
+    return DependencySet("/gs/sq01/shot.ma", "", deps)
+
+
+def test_sorting_in_steps_is_pythons_stable_sort(monkeypatch):
+    from cloudsubmit.ui import models
+
+    monkeypatch.setattr(models, "STEP", 7)  # many runs and merge slices from a few hundred items
+    keys = [(i * 7919) % 23 for i in range(500)]  # lots of equal keys
+    for items in (range(500), range(499, -1, -1), [3, 1, 2], []):
+        for reverse in (False, True):
+            assert models.sorted_in_steps(items, keys.__getitem__, reverse) == \
+                sorted(items, key=keys.__getitem__, reverse=reverse)
+
+
+def test_the_file_list_filters_and_sorts_as_a_plain_loop_would(monkeypatch):
+    from cloudsubmit.ui import models
+
+    monkeypatch.setattr(models, "STEP", 50)
+    deps, states = _scanned(900), {}
+    for i, d in enumerate(deps.dependencies):
+        states[d.path] = IN_STORE if i % 3 else TO_UPLOAD
+    table = models.row_table(deps, states)
+    rows = [table.row(i) for i in table.order]
+    assert rows == sorted(rows, key=lambda r: (models.ROW_ORDER[r.state], r.path))  # what needs the artist first
+    assert rows[[r.path for r in rows].index(deps.dependencies[7].path)].state == MISSING  # cut short
+    for text, state, sort in (("", "all", None), ("sq0 EXR", "all", None), ("", MISSING, (2, True)),
+                              ("TEX sq1", TO_UPLOAD, (1, False)), ("file1", "all", (3, True)), ("", "all", (0, True)),
+                              ("nothing-like-this", "all", (2, False))):
+        picked = [i for i, r in enumerate(rows) if (state == "all" or r.state == state)
+                  and all(w in r.haystack for w in text.lower().split())]
+        if sort is not None:
+            column, descending = sort
+            if column == 0:
+                picked = picked[::-1] if descending else picked
+            else:
+                name = models._SORT_COLUMNS[column]
+                picked = sorted(picked, key=lambda i: getattr(rows[i], name) or 0, reverse=descending)
+        assert list(models.filtered(table, text, state, sort)) == picked, (text, state, sort)
+    assert set(table.views) == {(2, True), (1, False), (3, True), (0, True), (2, False)}  # each made once, kept
+
+
+def test_typing_on_narrows_what_is_shown_to_what_the_whole_list_would_give(monkeypatch):
+    from cloudsubmit.ui import models
+
+    monkeypatch.setattr(models, "STEP", 50)
+    table = models.row_table(_scanned(900))
+    files = FileListModel()
+    files.set_rows(table)
+    narrowed = []
+    real = models._narrowed
+    monkeypatch.setattr(models, "_narrowed", lambda *a: narrowed.append(a[2]) or real(*a))
+    files.sort = (1, True)
+    for text in ("s", "sq", "sq1", "sq1 ", "sq1 T", "sq1 tex/0", "sq1 tex/01", "sq2", "", "7"):
+        files.set_filter(text=text)
+        assert list(files.visible.order) == list(models.filtered(table, text, "all", (1, True))), text
+    assert narrowed == [["sq"], ["sq1"], ["sq1"], ["sq1", "t"], ["sq1", "tex/0"], ["sq1", "tex/01"]]
+    files.set_filter(text="7", state=MISSING)  # another state: the whole list again
+    assert list(files.visible.order) == list(models.filtered(table, "7", MISSING, (1, True)))
+    assert len(narrowed) == 6

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+from array import array
 from typing import Any, Callable, Dict, List, Optional
 
 from ..errors import Cancelled, CloudSubmitError, NoPool
@@ -17,13 +18,13 @@ from ..scan.model import DependencySet
 from ..scan.readers import HOSTS, scene_extension
 from ..vocabulary import IN_STORE, MISSING
 from .models import (SCHEDULER_LABELS, STATE_LABELS, FileListModel, FormModel, FrameCheck, JobModel, ProgressModel,
-                     Rows, RowTable, filtered, plural, row_table, state_labels, store_text)
+                     has_view, plural, row_table, sort_view, state_labels, store_text)
 from .services import Partial, Services, StageProgress, SubmitRequest, SubmittedJob
 from .settings import PanelSettings, load_scene_memory, load_settings, remember_scene, save_settings
 
 Task = Callable[[Optional[ProgressCallback]], Any]
 Listener = Callable[[str], None]
-ASYNC_ROWS = 20_000  # from this many files on, filtering and sorting run on a worker (each pass > 50 ms)
+ASYNC_ROWS = 20_000  # from this many files on, a new sort order is made on a worker (sorting takes > 50 ms)
 SCAN_ORDER = ("", "all", None)  # no filter, no sort: the list as the scan ordered it
 __all__ = ["STATE_LABELS", "SCHEDULER_LABELS", "SubmitController", "describe_error"]
 NO_POOL_WORDS = ("No HTCondor pool is reachable from this machine. Use the Local option (Submit to: "
@@ -375,19 +376,10 @@ class SubmitController:
         return self.stale and not self.form.frames_error and self._scan_failed != self.scan_key()
 
     def _set_rows(self, rows: Any) -> None:
-        """A new list: shown as scanned at once; the artist's filter or sort over a big list
-        follows from a worker (the "view" topic)."""
-        key = self._view_key()
-        if not isinstance(rows, RowTable):  # a list of DepRow (scripts, tests)
-            self.files.set_rows(rows)
-            rows = self.files.table
-        if key == SCAN_ORDER or len(rows) < ASYNC_ROWS:
-            self.files.set_rows(rows)
-            self._shown_view = key
-        else:
-            self.files.set_rows(rows, visible=rows.order)
-            self._shown_view = SCAN_ORDER
-            self._emit("view")
+        """A new list: shown at once with the artist's filter; a sort order over a big list that
+        the table does not have yet follows from a worker (the "view" topic)."""
+        self.files.set_rows(rows, visible=array("l"))
+        self._refresh_view(emit=False)
 
     def _view_key(self) -> Any:
         f = self.files
@@ -402,32 +394,40 @@ class SubmitController:
         self.files.sort = None if (column, descending) == (0, False) else (int(column), bool(descending))
         self._refresh_view()
 
-    def _refresh_view(self) -> None:
-        if len(self.files.table) < ASYNC_ROWS:
-            self.files.refilter()
-            self._shown_view = self._view_key()
+    def _refresh_view(self, emit: bool = True) -> None:
+        """Filter on this (the UI) thread: a few C-level passes, never a wait on a worker. The
+        sort order must exist first: a big list's new one is made on a worker (:meth:`view_task`);
+        until then the rows show, filtered, in the order shown before."""
+        files, key = self.files, self._view_key()
+        table, sort = files.table, files.sort
+        if len(table) >= ASYNC_ROWS and not has_view(table, sort):
+            shown = self._shown_view[2] if has_view(table, self._shown_view[2]) else None
+            files.refilter(shown)
+            self._shown_view = (key[0], key[1], shown)
+            if emit:
+                self._emit("rows")
+            self._emit("view")
+            return
+        files.refilter()
+        self._shown_view = key
+        if emit:
             self._emit("rows")
-        else:
-            self._emit("view")  # the panel runs view_task() on a worker
 
     def view_task(self) -> Optional[Task]:
-        """The filter/sort of a big list as a task, or None when what is shown (or being computed)
-        is already what the artist asked for."""
-        key = self._view_key()
-        if key == self._shown_view or key == self._view_running:
+        """The sort order the artist asked for, made on a worker, or None when the table has it
+        (or a worker is making it already)."""
+        table, sort = self.files.table, self.files.sort
+        if sort is None or has_view(table, sort) or (table, sort) == self._view_running:
             return None
-        self._view_running = key
-        table = self.files.table
-        return lambda progress: (key, table, filtered(table, key[0], key[1], key[2]))
+        self._view_running = (table, sort)
+        column, descending = sort
+        return lambda progress: (table, sort_view(table, column, descending))
 
     def view_done(self, result: Any) -> None:
-        key, table, visible = result
+        table, _view = result  # kept on the table by sort_view
         self._view_running = None
         if table is self.files.table:  # not a list a rescan has replaced meanwhile
-            self.files.visible, self._shown_view = Rows(table, visible), key
-            self._emit("rows")
-        if self._view_key() != self._shown_view:
-            self._emit("view")  # typed again while it ran
+            self._refresh_view()
 
     def view_failed(self, exc: BaseException) -> None:
         self._view_running = None
@@ -479,6 +479,7 @@ class SubmitController:
             self._refresh_snapshot()
         scene, snap, services, key = self.scene, self.snapshot, self.services, self.scan_key()
         frames = None if self.form.frames_error else list(self.frames)
+        sort = self.files.sort  # the artist's sort order, made with the checked list
 
         def task(progress: Optional[ProgressCallback]) -> Any:
             deps = services.scan(scene, frames, snap, progress)
@@ -491,7 +492,10 @@ class SubmitController:
                 raise
             except CloudSubmitError as exc:  # the file list is still worth showing
                 states, problem = {}, "Could not check the cloud: " + exc.message
-            return deps, states, row_table(deps, states), problem, key
+            table = row_table(deps, states)
+            if sort is not None:
+                sort_view(table, *sort)
+            return deps, states, table, problem, key
 
         return task
 

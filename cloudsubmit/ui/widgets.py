@@ -8,7 +8,7 @@ from Qt import QtCore, QtGui, QtWidgets
 
 from ..units import human_size
 from .controller import SubmitController
-from .models import Bar, DepRow
+from .models import Bar
 from ..vocabulary import IN_STORE, MISSING, TO_UPLOAD, place_choices
 
 Qt = QtCore.Qt
@@ -32,6 +32,7 @@ class DependencyModel(QtCore.QAbstractTableModel):
         super().__init__(parent)
         self.controller = controller
         self._brushes = {k: QtGui.QBrush(QtGui.QColor(v)) for k, v in STATE_COLOURS.items()}
+        self._right = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
     def rowCount(self, parent: Any = QtCore.QModelIndex()) -> int:  # noqa: N802 (Qt API)
         return 0 if parent.isValid() else len(self.controller.files.visible)
@@ -45,19 +46,27 @@ class DependencyModel(QtCore.QAbstractTableModel):
         return None
 
     def data(self, index: Any, role: int = ROLE_DISPLAY) -> Any:
-        if not index.isValid() or role not in ROLES_USED:
+        """One cell, read straight from the table's columns: the view calls this for every role
+        of every cell it paints, each call a wait for the GIL while a worker runs, so it makes
+        no row object and asks Qt for nothing but the row and column."""
+        if role not in ROLES_USED:
             return None
-        row: DepRow = self.controller.files.visible[index.row()]  # made for this cell only (lazy rows)
-        col = index.column()
+        files = self.controller.files
+        row, col = index.row(), index.column()
+        if not 0 <= row < len(files.visible):
+            return None
+        table, i = files.table, files.visible.order[row]
         if role == ROLE_DISPLAY:
-            return (self.controller.labels.get(row.state, row.state), row.path, human_size(row.size), row.source)[col]
-        if role == ROLE_FOREGROUND and col == 0:
-            return self._brushes.get(row.state)
+            if col == 1:
+                return table.path[i]
+            if col == 0:
+                return self.controller.labels.get(table.state[i], table.state[i])
+            return human_size(table.size[i]) if col == 2 else table.source[i]
+        if role == ROLE_FOREGROUND:
+            return self._brushes.get(table.state[i]) if col == 0 else None
         if role == ROLE_TOOLTIP:
-            return f"{row.path}\n{row.kind} from {row.source}"
-        if role == ROLE_ALIGN and col == 2:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+            return f"{table.path[i]}\n{table.kind[i]} from {table.source[i]}"
+        return self._right if col == 2 else None  # ROLE_ALIGN
 
     def sort(self, column: int, order: Any = Qt.SortOrder.AscendingOrder) -> None:
         """The controller sorts (on a worker for a big list) and says "rows" when it is done."""
