@@ -22,7 +22,9 @@ the time a warm resolve of that many files takes (``BENCH_PANEL_RESOLVE_S``, def
 The bench waits in a real Qt event loop (``QEventLoop.exec``), as the panel runs in ``app.exec()``
 or in a DCC's own loop; the gaps are seen by a 5 ms timer the loop must serve.
 
-Run: ``python bench/bench_panel.py`` (``BENCH_PANEL_FILES`` to change the 100,000)."""
+Run: ``python bench/bench_panel.py`` (``BENCH_PANEL_FILES`` to change the 100,000);
+``--repo CHECKOUT`` runs the same bench on CHECKOUT's panel code and on this one, one after the
+other (``--rounds N`` times each, alternating), for a before/after in one run on a loaded machine."""
 from __future__ import annotations
 
 import os
@@ -32,7 +34,8 @@ from pathlib import Path
 from typing import Callable, List
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, os.environ.get("BENCH_PANEL_CODE") or str(HERE))  # whose panel code is measured
 
 from cloudsubmit.progress import ProgressReport, report  # noqa: E402
 from cloudsubmit.scan.model import Dependency, DependencySet  # noqa: E402
@@ -226,5 +229,25 @@ def main() -> int:
     return 0
 
 
+def compare(repo: str, rounds: int) -> int:
+    """This bench on ``repo``'s panel code and on this checkout's, alternating, each in a fresh
+    process (the same bench code measures both)."""
+    import subprocess
+
+    for n in range(rounds):
+        for label, code in (("before", repo), ("after", str(HERE))):
+            print(f"== round {n + 1}, {label}: {code} (load {os.getloadavg()[0]:.2f})", flush=True)
+            done = subprocess.run([sys.executable, __file__], env=dict(os.environ, BENCH_PANEL_CODE=code))
+            if done.returncode:
+                return done.returncode
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repo", help="another checkout (e.g. main) measured first, in the same run")
+    parser.add_argument("--rounds", type=int, default=1, help="with --repo: before/after pairs to run")
+    args = parser.parse_args()
+    sys.exit(compare(args.repo, args.rounds) if args.repo else main())
