@@ -99,7 +99,8 @@ def test_missing_files_block_submit_until_override(tmp_path):
     result = ctrl.submit_task()(None)
     request, deps = core.submitted[0]
     assert request.allow_missing and request.frames == "1-10" and request.job_name == "shot010"
-    assert len(deps.dependencies) == 3
+    assert deps.dependencies == core.scan(ctrl.scene, None, None, None).dependencies  # as scanned, in order
+    assert ctrl.dependencies.dependencies == []  # the panel holds the rows, not a record per file
     ctrl.submit_done(result)
     assert ctrl.status_lines()[0] == "Job job-0001 submitted. 3 stages queued"
     assert "already submitted as job job-0001" in ctrl.submit_blockers()[0]  # no double submit

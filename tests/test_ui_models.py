@@ -157,6 +157,23 @@ def test_the_file_list_filters_and_sorts_as_a_plain_loop_would(monkeypatch):
     assert set(table.views) == {(2, True), (1, False), (3, True), (0, True), (2, False)}  # each made once, kept
 
 
+def test_the_table_gives_back_the_scans_records_in_the_scans_order_and_holds_nothing_the_collector_walks(monkeypatch):
+    """The panel keeps no Dependency object per file: Submit gets them back from the columns,
+    each as scanned (a missing file, one cut short with its problem), in the scan's order."""
+    import gc
+
+    from cloudsubmit.ui import models
+
+    monkeypatch.setattr(models, "STEP", 50)
+    deps = _scanned(900)
+    table = models.row_table(deps, {d.path: IN_STORE for d in deps.dependencies})
+    assert [table.row(i).path for i in table.order] != [d.path for d in deps.dependencies]  # rows were reordered
+    assert table.records() == deps.dependencies
+    assert table.source[list(table.path).index(deps.dependencies[7].path)].endswith("; cut short")
+    gc.collect()
+    assert not any(gc.is_tracked(getattr(table, name)) for name in models._STORED)
+
+
 def test_typing_on_narrows_what_is_shown_to_what_the_whole_list_would_give(monkeypatch):
     from cloudsubmit.ui import models
 

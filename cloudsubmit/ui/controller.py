@@ -350,7 +350,9 @@ class SubmitController:
         """Show a scan's files; ``states`` (from resolving against the store) says which are in
         the cloud already. ``rows`` already built by a worker saves the main thread the work.
         ``key`` is the :meth:`scan_key` the scan ran for (default: the form as it is now)."""
-        self.dependencies = deps
+        # The scan without its file records: the rows hold them (``RowTable.records``), and
+        # 100,000 objects kept here would make every full collection, on whatever thread, longer.
+        self.dependencies = dataclasses.replace(deps, dependencies=[])
         self._set_rows(row_table(deps, states) if rows is None else rows)
         scanned = self.scan_key() if key is None else key
         self.apply_scene_info(deps.info)
@@ -563,10 +565,9 @@ class SubmitController:
             self.modified = False
             self._emit("scene")
         self.remember()
-        request, deps, services = self.request(), self.dependencies, self.services
-        assert deps is not None  # submit_blockers() said "scan the scene first" otherwise
+        request, services, scanned = self.request(), self.services, self._scanned_set()
         self.job_state.submitted = request
-        return lambda progress: services.submit(request, deps, progress)
+        return lambda progress: services.submit(request, scanned(), progress)
 
     def export_task(self) -> Task:
         """Export bundle: what ``submit --dry-run`` does (the bundle written, nothing submitted,
@@ -576,9 +577,15 @@ class SubmitController:
             raise CloudSubmitError("cannot export: " + "; ".join(blockers), exit_code=2)
         self.remember()
         request = dataclasses.replace(self.request(), dry_run=True)
-        deps, services = self.dependencies, self.services
-        assert deps is not None
-        return lambda progress: services.submit(request, deps, progress)
+        services, scanned = self.services, self._scanned_set()
+        return lambda progress: services.submit(request, scanned(), progress)
+
+    def _scanned_set(self) -> Callable[[], DependencySet]:
+        """What the worker calls to have the shown scan with its file records back (rebuilt
+        from the rows there, not on the UI thread)."""
+        shell, table = self.dependencies, self.files.table
+        assert shell is not None  # submit_blockers() said "scan the scene first" otherwise
+        return lambda: dataclasses.replace(shell, dependencies=table.records())
 
     def export_done(self, result: SubmittedJob) -> None:
         self.busy, self.error = "", ""
