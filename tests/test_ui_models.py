@@ -143,7 +143,8 @@ def test_the_file_list_filters_and_sorts_as_a_plain_loop_would(monkeypatch):
     assert rows[[r.path for r in rows].index(deps.dependencies[7].path)].state == MISSING  # cut short
     for text, state, sort in (("", "all", None), ("sq0 EXR", "all", None), ("", MISSING, (2, True)),
                               ("TEX sq1", TO_UPLOAD, (1, False)), ("file1", "all", (3, True)), ("", "all", (0, True)),
-                              ("nothing-like-this", "all", (2, False))):
+                              ("nothing-like-this", "all", (2, False)), ("sq01", "all", None),
+                              ("sq02 _1", MISSING, (1, True)), ("cut", "all", (2, True))):
         picked = [i for i, r in enumerate(rows) if (state == "all" or r.state == state)
                   and all(w in r.haystack for w in text.lower().split())]
         if sort is not None:
@@ -154,7 +155,7 @@ def test_the_file_list_filters_and_sorts_as_a_plain_loop_would(monkeypatch):
                 name = models._SORT_COLUMNS[column]
                 picked = sorted(picked, key=lambda i: getattr(rows[i], name) or 0, reverse=descending)
         assert list(models.filtered(table, text, state, sort)) == picked, (text, state, sort)
-    assert set(table.views) == {(2, True), (1, False), (3, True), (0, True), (2, False)}  # each made once, kept
+    assert set(table.views) == {(2, True), (1, False), (3, True), (0, True), (2, False), (1, True)}  # each made once, kept
 
 
 def test_the_table_gives_back_the_scans_records_in_the_scans_order_and_holds_nothing_the_collector_walks(monkeypatch):
@@ -172,6 +173,23 @@ def test_the_table_gives_back_the_scans_records_in_the_scans_order_and_holds_not
     assert table.source[list(table.path).index(deps.dependencies[7].path)].endswith("; cut short")
     gc.collect()
     assert not any(gc.is_tracked(getattr(table, name)) for name in models._STORED)
+
+
+def test_a_word_is_found_in_the_joined_text_in_the_rows_a_plain_loop_finds_it_in():
+    """Rare words by ``str.split`` on every row's text joined, common ones left to the row pass
+    (None): the same rows as ``word in text``, at the first and last row, twice in a row, and
+    for overlapping occurrences."""
+    from cloudsubmit.ui.textsearch import JoinedText, both
+
+    texts = ["aaa\nfirst", "b", "", "xaax\naa", "zz", "q/sq042/p\nsq042.x"] + [f"row{i}" for i in range(40)] + ["aaend"]
+    joined = JoinedText(texts, step=7)
+    for word in ("aa", "first", "sq042", "aaend", "zz", "x", "row39", "nothing", "\\"):
+        found = joined.rows_holding(word)
+        if found is not None:
+            assert list(found) == [int(word in t) for t in texts], word
+    assert joined.rows_holding("row") is None  # most rows hold it
+    assert list(JoinedText([]).rows_holding("a")) == []
+    assert both(b"\x01\x00\x01\x01", bytearray(b"\x01\x01\x00\x01")) == b"\x01\x00\x00\x01" and both(b"", b"") == b""
 
 
 def test_typing_on_narrows_what_is_shown_to_what_the_whole_list_would_give(monkeypatch):
