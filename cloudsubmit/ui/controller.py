@@ -497,7 +497,9 @@ class SubmitController:
             table = row_table(deps, states)
             if sort is not None:
                 sort_view(table, *sort)
-            return deps, states, table, problem, key
+            scanned = dataclasses.replace(deps, dependencies=[])  # the table holds the records now
+            del deps, present  # so the 100,000 records are freed here, not on the UI thread with the result
+            return scanned, states, table, problem, key
 
         return task
 
