@@ -175,21 +175,11 @@ def test_the_table_gives_back_the_scans_records_in_the_scans_order_and_holds_not
     assert not any(gc.is_tracked(getattr(table, name)) for name in models._STORED)
 
 
-def test_a_word_is_found_in_the_joined_text_in_the_rows_a_plain_loop_finds_it_in():
-    """Rare words by ``str.split`` on every row's text joined, common ones left to the row pass
-    (None): the same rows as ``word in text``, at the first and last row, twice in a row, and
-    for overlapping occurrences."""
-    from cloudsubmit.ui.textsearch import JoinedText, both
+def test_two_masks_are_anded_byte_by_byte():
+    from cloudsubmit.ui.models import both
 
-    texts = ["aaa\nfirst", "b", "", "xaax\naa", "zz", "q/sq042/p\nsq042.x"] + [f"row{i}" for i in range(40)] + ["aaend"]
-    joined = JoinedText(texts, step=7)
-    for word in ("aa", "first", "sq042", "aaend", "zz", "x", "row39", "nothing", "\\"):
-        found = joined.rows_holding(word)
-        if found is not None:
-            assert list(found) == [int(word in t) for t in texts], word
-    assert joined.rows_holding("row") is None  # most rows hold it
-    assert list(JoinedText([]).rows_holding("a")) == []
-    assert both(b"\x01\x00\x01\x01", bytearray(b"\x01\x01\x00\x01")) == b"\x01\x00\x00\x01" and both(b"", b"") == b""
+    assert both(b"\x01\x00\x01\x01", bytes(b"\x01\x01\x00\x01")) == b"\x01\x00\x00\x01"
+    assert both(b"\x00" * 9 + b"\x01", b"\x01" * 10) == b"\x00" * 9 + b"\x01" and both(b"", b"") == b""
 
 
 def test_typing_on_narrows_what_is_shown_to_what_the_whole_list_would_give(monkeypatch):
