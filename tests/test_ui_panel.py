@@ -343,3 +343,22 @@ def test_the_panel_offers_only_placements_submit_accepts(qtbot, tmp_path):
     items = {stage: [box.itemText(i) for i in range(box.count())] for stage, box in boxes.items()}
     assert items == {"upload": ["local"], "render": ["local", "cloud"], "download": ["local"]}
     assert not boxes["upload"].isEnabled() and boxes["render"].isEnabled()
+
+
+def test_an_open_panel_shortens_the_gil_switch_interval_and_its_close_gives_it_back(qtbot, tmp_path):
+    """Qt's paint calls into Python once per cell, each a wait for the GIL beside a busy worker:
+    while a panel is open a thread may hold it 0.5 ms, not 5; the host's setting comes back."""
+    import sys
+
+    from cloudsubmit.ui.workers import UI_SWITCH_S
+
+    before = sys.getswitchinterval()
+    (tmp_path / "b").mkdir()
+    first = open_panel(qtbot, tmp_path, FakeCore(make_files(tmp_path / "tex", 1)))
+    second = open_panel(qtbot, tmp_path / "b", FakeCore(make_files(tmp_path / "tex", 1)))
+    assert sys.getswitchinterval() == min(before, UI_SWITCH_S)
+    first.close()
+    assert sys.getswitchinterval() == min(before, UI_SWITCH_S)  # the other panel is still open
+    second.close()
+    second.runner.shutdown()  # a second shutdown gives nothing back twice
+    assert sys.getswitchinterval() == before

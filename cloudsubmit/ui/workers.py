@@ -8,6 +8,7 @@ a flag the progress callback returns as ``False``: the core stops at its next sa
 repaints."""
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from typing import Any, Callable, Dict, Optional
@@ -18,6 +19,34 @@ from ..progress import ProgressReport
 from .services import Partial
 
 THROTTLE_S = 0.05
+# While a panel is open, how long a thread computing in Python may keep the GIL when the UI
+# thread waits for it (CPython's default: 5 ms). Qt calls into Python once per cell it paints,
+# and each call waits for the GIL anew: beside one busy Python thread (a scan or store check on
+# a worker), a table repaint of ~100 cells took 0.4-0.6 s at 5 ms, 2-50 ms at 1 ms and 2-10 ms
+# at 0.5 ms (measured on 2 idle cores; bench/bench_panel.py). A busy thread pays a few
+# microseconds per extra switch.
+UI_SWITCH_S = 0.0005
+
+
+class _ShortSwitch:
+    """The interpreter's switch interval at most ``UI_SWITCH_S`` while any runner is alive, and
+    as it was once the last one shuts down (a DCC's own setting comes back with the panel's end)."""
+
+    holders = 0
+    saved = 0.0
+
+    @classmethod
+    def hold(cls) -> None:
+        if cls.holders == 0:
+            cls.saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(cls.saved, UI_SWITCH_S))
+        cls.holders += 1
+
+    @classmethod
+    def release(cls) -> None:
+        cls.holders -= 1
+        if cls.holders == 0:
+            sys.setswitchinterval(cls.saved)
 
 
 class _Signals(QtCore.QObject):
@@ -73,6 +102,8 @@ class TaskRunner(QtCore.QObject):
         self.pool.setMaxThreadCount(threads)
         self._callbacks: Dict[int, tuple] = {}
         self._workers: Dict[int, Worker] = {}
+        self._short_switch = True
+        _ShortSwitch.hold()
 
     def run(self, task: Callable[[Any], Any], done: Callable[[Any], None], failed: Callable[[BaseException], None],
             progress: Optional[Callable[[ProgressReport], None]] = None,
@@ -116,4 +147,7 @@ class TaskRunner(QtCore.QObject):
     def shutdown(self, wait_ms: int = 5000) -> bool:
         """Cancel everything and wait (closing the panel must not leave threads behind)."""
         self.cancel_all()
+        if self._short_switch:
+            self._short_switch = False
+            _ShortSwitch.release()
         return self.pool.waitForDone(wait_ms)
