@@ -247,7 +247,7 @@ class IndexView:
         or two sizes for one hash: neither is trusted). Each folder row's entries become claim
         keys with ``zip``/``map`` and meet the wanted set in one C-level intersection: no Python
         statement per entry (only per claim a row repeats, which no cloudsubmit writes)."""
-        asked = set(wanted)
+        asked = {claim: claim for claim in wanted}  # the answer is keyed by the caller's own tuples
         found: Dict[_CLAIM, str] = {}
         twice: Set[_CLAIM] = set()
         for root, folder, text in self._folders(_folders_of(list(asked))):
@@ -257,10 +257,10 @@ class IndexView:
             row = dict(zip(keys, flat[3::4]))
             if len(row) != len(keys):  # one claim twice in one shard's row: each hash counts
                 for key, digest in zip(keys, flat[3::4]):
-                    if key in asked and found.setdefault(key, digest) != digest:
-                        twice.add(key)
+                    if key in asked and found.setdefault(asked[key], digest) != digest:
+                        twice.add(asked[key])
                 continue
-            hits = asked.intersection(keys)
+            hits = list(map(asked.__getitem__, asked.keys() & row.keys()))
             twice.update(key for key in found.keys() & hits if found[key] != row[key])
             found.update(zip(hits, map(row.__getitem__, hits)))
         clash = self._clashes()
@@ -307,12 +307,12 @@ class IndexView:
         C-level set intersection: a shot resolved again from the machine that sent it asks
         nothing per file); only the rest is asked pair by pair."""
         asked = set(items)
-        matched: Set[Tuple[str, str, int, str]] = set()
+        listed: Set[Tuple[str, int]] = set()
         for root, folder, text in self._folders(_folders_of(list(asked))):
             flat = json.loads(text)
             base = folder + "/" if folder else ""
-            matched.update(asked.intersection(zip(repeat(root), map(base.__add__, flat[0::4]), flat[1::4], flat[3::4])))
-        listed = set(zip(map(itemgetter(3), matched), map(itemgetter(2), matched)))
+            hits = asked.intersection(zip(repeat(root), map(base.__add__, flat[0::4]), flat[1::4], flat[3::4]))
+            listed.update(zip(map(itemgetter(3), hits), map(itemgetter(2), hits)))
         rest = set(zip(map(itemgetter(3), asked), map(itemgetter(2), asked))) - listed
         missing = self.missing_blobs(rest) if rest else set()
         clash = self._clashes()  # listed with this size here, but with another somewhere
