@@ -13,6 +13,7 @@ import json
 import json.encoder
 import os
 import stat as statmod
+import sys
 from dataclasses import dataclass, field, fields
 from functools import partial
 from operator import attrgetter
@@ -36,7 +37,9 @@ if TYPE_CHECKING:
 
 
 
-@dataclass
+# No instance dict where dataclasses allow it (3.10+; a DCC's 3.9 gets the plain class): a
+# 100,000-file resolution holds one of these per file.
+@dataclass(**({"slots": True} if sys.version_info >= (3, 10) else {}))
 class FileState:
     path: str                 # local, normalised, forward slashes
     state: str = ""
@@ -55,13 +58,12 @@ class FileState:
         return FileStat(self.path, self.size, self.mtime_ns, self.inode, self.ctime_ns)
 
     def to_dict(self) -> Dict[str, Any]:
-        """Every field by name (scalars only, so no deep copy: asdict costs ~50x more per file;
-        read from the instance dict, a third faster than getattr for 10^5 entries)."""
-        values = self.__dict__
-        return {name: values[name] for name in _FILE_STATE_FIELDS}
+        """Every field by name (scalars only, so no deep copy: asdict costs ~50x more per file)."""
+        return dict(zip(_FILE_STATE_FIELDS, _row(self)))
 
 
 _FILE_STATE_FIELDS = tuple(f.name for f in fields(FileState))
+_row = attrgetter(*_FILE_STATE_FIELDS)
 _TEXT_FIELDS = tuple(i for i, f in enumerate(fields(FileState)) if f.type == "str")
 #: one entry as ``json.dumps(f.to_dict())`` writes it, each value put in by ``%`` (ints as
 #: ``str`` gives them, which is what JSON writes; strings already JSON-encoded)
@@ -131,9 +133,8 @@ class Resolution:
         """Each file's :meth:`FileState.to_dict` as ``json.dumps(..., ensure_ascii=False)``
         writes it, ``batch`` at a time, in C-level passes over columns (one ``attrgetter``
         call per file, then ``map``s): the same bytes without a dict per file, for ``resolve --json``."""
-        row = attrgetter(*_FILE_STATE_FIELDS)
         for start in range(0, len(self.files), batch):
-            columns: List[Iterable[Any]] = list(zip(*map(row, self.files[start:start + batch])))
+            columns: List[Iterable[Any]] = list(zip(*map(_row, self.files[start:start + batch])))
             for i in _TEXT_FIELDS:
                 columns[i] = map(_encode_text, columns[i])
             yield list(map(_ENTRY_TEXT.__mod__, zip(*columns)))
