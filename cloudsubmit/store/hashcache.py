@@ -31,8 +31,8 @@ import json
 import os
 import sqlite3
 import threading
-from itertools import repeat
-from operator import attrgetter, itemgetter
+from itertools import compress, repeat
+from operator import and_, attrgetter, is_not, itemgetter
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Protocol, Sequence, Tuple, TypeVar
 
@@ -272,7 +272,11 @@ def _matches(table: Dict[tuple, _V], stats: Sequence["Versioned"], key: Callable
     """``{path: value}`` of each stat whose key is in ``table`` (a probed entry also needs a
     ctime: 0 means the file system gave none)."""
     keys = list(map(key, stats))
-    return {k[0]: v for k, v in zip(keys, map(table.get, keys)) if v is not None and (not keyed_by_ctime or k[4])}
+    found = list(map(table.get, keys))
+    hit: Iterator[bool] = map(is_not, found, repeat(None))
+    if keyed_by_ctime:
+        hit = map(and_, hit, map(bool, map(itemgetter(4), keys)))
+    return dict(compress(zip(map(itemgetter(0), keys), found), hit))  # no Python statement per file
 
 
 def _decode(text: str, column: str) -> _Entries:
