@@ -182,25 +182,3 @@ def test_a_store_that_cannot_be_written_is_one_line_and_not_a_refused_file(tmp_p
     assert err.value.message.startswith(f"store {store.url}: cannot write") and "a.exr" not in err.value.message
     assert not (store_dir / "index").exists()
 
-
-def test_stat_passes_give_the_states_a_file_by_file_stat_gives(tmp_path):
-    """The C-level pass over a chunk of regular files and the file-by-file one agree, state for
-    state: configured roots (a root at a folder, a root at one file), an automatic root, and a
-    chunk holding a missing file and a folder, which the file-by-file pass takes."""
-    from cloudsubmit.store.resolve import _stat_all, _stat_each, _stat_regular
-    from cloudsubmit.store.roots import Roots
-
-    paths = make_files(tmp_path / "proj", {"tex/a.exr": 10, "tex/b.exr": 20, "geo/c.abc": 30, "one.ma": 5})
-    roots = Roots({"proj": str(tmp_path / "proj"), "lone": str(tmp_path / "proj" / "tex" / "b.exr")}, "linux")
-    outside = make_files(tmp_path / "else", {"d.tx": 7})
-    (tmp_path / "proj" / "dir.exr").mkdir()
-    odd = [str(tmp_path / "proj" / "gone.exr"), str(tmp_path / "proj" / "dir.exr")]
-    regular = _stat_regular(paths + outside, roots, {})
-    assert regular is not None and regular == _stat_each(paths + outside, roots, {})
-    lone_first = [paths[1]] + paths[:1] + paths[2:]  # b.exr (a root itself) decides its folder: file by file
-    assert _stat_regular(lone_first, roots, {}) is None
-    assert _stat_all(lone_first, roots) == _stat_each(lone_first, roots, {})
-    assert "lone" in {f.root for f in _stat_all(lone_first, roots)}
-    assert _stat_regular(paths + odd, roots, {}) is None
-    assert _stat_all(paths + odd + outside, roots) == _stat_each(paths + odd + outside, roots, {})
-    assert [f.state for f in _stat_all(odd, roots)] == ["missing", "refused"]

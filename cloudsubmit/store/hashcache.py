@@ -31,10 +31,8 @@ import json
 import os
 import sqlite3
 import threading
-from itertools import compress, repeat
-from operator import and_, attrgetter, is_not, itemgetter
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Protocol, Sequence, Tuple, TypeVar
+from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Protocol, Sequence, Tuple, TypeVar
 
 from .cachedb import NotThisCache, open_cache, wal_connect
 from .dirs import user_cache_dir
@@ -141,29 +139,30 @@ class HashCache:
     def known(self, stats: Sequence["Versioned"], hashed: bool = True, probed: bool = True
               ) -> Tuple[Dict[str, str], Dict[str, Tuple[str, str]]]:
         """:meth:`lookup` and :meth:`probed` in one read of the folders' rows (a resolve asks
-        both): two answers, never one merged. Matched in C-level passes: each row's entries
-        become ``{(path, size, mtime_ns, inode[, ctime_ns]): value}`` with ``zip``/``map`` over
-        the decoded flat list, and every stat's key is looked up in that table with one
-        ``map``; no Python statement runs per entry of a row."""
-        own: Dict[tuple, str] = {}
-        confirmed: Dict[tuple, Tuple[str, str]] = {}
+        both): two answers, never one merged."""
+        own: Dict[str, str] = {}
+        confirmed: Dict[str, Tuple[str, str]] = {}
         columns = f"{HASHED if hashed else repr('')}, {PROBED if probed else repr('')}"
-        for prefix, hashed_text, probed_text in self._rows(columns, stats):
+        for names, hashed_text, probed_text in self._rows(columns, stats):
             if hashed_text:
-                _table(own, prefix, hashed_text, 5, 4)
+                for name, size, mtime_ns, inode, digest in _entries(hashed_text, 5):
+                    s = names.get(name)
+                    if s is not None and s.size == size and s.mtime_ns == mtime_ns and s.inode == inode:
+                        own[s.path] = digest
             if probed_text:
-                _table(confirmed, prefix, probed_text, 7, 5)
-        return (_matches(own, stats, attrgetter("path", "size", "mtime_ns", "inode")) if own else {},
-                _matches(confirmed, stats, attrgetter("path", "size", "mtime_ns", "inode", "ctime_ns"), True)
-                if confirmed else {})
+                for name, size, mtime_ns, inode, ctime_ns, digest, probe in _entries(probed_text, 7):
+                    s = names.get(name)
+                    if (s is not None and s.size == size and s.mtime_ns == mtime_ns and s.inode == inode
+                            and s.ctime_ns == ctime_ns != 0):
+                        confirmed[s.path] = (digest, probe)
+        return own, confirmed
 
-    def _rows(self, columns: str, stats: Iterable["Versioned"]) -> Iterator[Tuple[str, str, str]]:
-        """``(folder + "/", JSON text, JSON text)`` of ``columns`` (two fixed column names, never
+    def _rows(self, columns: str, stats: Iterable["Versioned"]) -> Iterator[Tuple[Dict[str, "Versioned"], str, str]]:
+        """``({name: stat}, JSON text, JSON text)`` of ``columns`` (two fixed column names, never
         user text) for each folder of ``stats`` the cache has a row for; one query per batch of
         folders. A read that fails (an I/O error mid-run) only means those files are hashed."""
-        folders = [folder for folder in set(map(itemgetter(0), map(str.rpartition, map(attrgetter("path"), stats),
-                                                                   repeat("/"))))
-                   if _storable(folder)]
+        groups = _grouped((s.path, s) for s in stats)
+        folders = [folder for folder in groups if _storable(folder)]
         with self._lock:
             rows: List[Tuple[str, str, str]] = []
             for i in range(0, len(folders), _BATCH):
@@ -174,7 +173,7 @@ class HashCache:
                 except sqlite3.Error:
                     continue
         for folder, first, second in rows:
-            yield folder + "/", first, second
+            yield groups[folder], first, second
 
     def put_many(self, rows: Iterable[tuple]) -> None:
         """Record ``(FileStat, hash)`` pairs this machine hashed, in one transaction; a probed
@@ -213,7 +212,7 @@ _V = TypeVar("_V")
 
 def _grouped(items: Iterable[Tuple[str, _V]]) -> Dict[str, Dict[str, _V]]:
     """``{folder: {name: value}}`` of ``(path, value)`` (a path given twice: its last value):
-    the entries a write merges."""
+    the entries a write merges, and the stats a lookup asks for."""
     groups: Dict[str, Dict[str, _V]] = {}
     for path, values in items:
         folder, _, name = path.rpartition("/")
@@ -233,50 +232,17 @@ def _storable(folder: str) -> bool:
         return False
 
 
-def _flat(text: str, width: int) -> list:
-    """One folder row's flat list of entries, ``width`` values each (name first). A row that
-    does not decode gives none: the cache only saves work."""
+def _entries(text: str, width: int) -> Iterator[tuple]:
+    """The entries of one folder row's flat list, ``width`` values each (name first). A row
+    that does not decode gives none: the cache only saves work."""
     try:
         flat = json.loads(text)
     except ValueError:
-        return []
+        return iter(())
     if not isinstance(flat, list) or len(flat) % width:
-        return []
-    return flat
-
-
-def _entries(text: str, width: int) -> Iterator[tuple]:
-    """The entries of one folder row's flat list as tuples (see :func:`_flat`)."""
-    it = iter(_flat(text, width))
+        return iter(())
+    it = iter(flat)
     return zip(*([it] * width))
-
-
-def _table(table: Dict[tuple, Any], prefix: str, text: str, width: int, values: int) -> None:
-    """Add one folder row's entries (``width`` values each, name first) to ``table`` as
-    ``{(prefix + name, the next values - 1 fields...): value}``: the key is the entry's path and
-    the ``values - 1`` fields after its name, the value what follows (the hash, or (hash, probe)).
-    A row that does not decode, or holds a name that is not text, adds nothing."""
-    flat = list(_flat(text, width))
-    if not flat:
-        return
-    try:
-        keys = zip(map(prefix.__add__, flat[0::width]), *(flat[k::width] for k in range(1, values)))
-        found = flat[values::width] if width == values + 1 else zip(*(flat[k::width] for k in range(values, width)))
-        table.update(zip(keys, found))
-    except TypeError:  # a name or a value of another JSON type: a row no cloudsubmit wrote
-        return
-
-
-def _matches(table: Dict[tuple, _V], stats: Sequence["Versioned"], key: Callable[[Any], tuple],
-             keyed_by_ctime: bool = False) -> Dict[str, _V]:
-    """``{path: value}`` of each stat whose key is in ``table`` (a probed entry also needs a
-    ctime: 0 means the file system gave none)."""
-    keys = list(map(key, stats))
-    found = list(map(table.get, keys))
-    hit: Iterator[bool] = map(is_not, found, repeat(None))
-    if keyed_by_ctime:
-        hit = map(and_, hit, map(bool, map(itemgetter(4), keys)))
-    return dict(compress(zip(map(itemgetter(0), keys), found), hit))  # no Python statement per file
 
 
 def _decode(text: str, column: str) -> _Entries:

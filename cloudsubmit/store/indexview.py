@@ -19,8 +19,6 @@ import json
 import sqlite3
 from array import array
 import threading
-from itertools import repeat
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
@@ -244,28 +242,30 @@ class IndexView:
     def claims(self, wanted: Iterable[_CLAIM]) -> Dict[_CLAIM, str]:
         """``{(root, path, size, mtime_ns): hash}`` for each wanted claim the index makes with
         exactly one hash, whose blob no shard lists with another size (two hashes for one claim,
-        or two sizes for one hash: neither is trusted). Each folder row's entries become claim
-        keys with ``zip``/``map`` and meet the wanted set in one C-level intersection: no Python
-        statement per entry (only per claim a row repeats, which no cloudsubmit writes)."""
-        asked = {claim: claim for claim in wanted}  # the answer is keyed by the caller's own tuples
+        or two sizes for one hash: neither is trusted)."""
+        groups: Dict[Tuple[str, str], Dict[str, _CLAIM]] = {}
+        again: List[_CLAIM] = []  # a second version of a path already asked about: its own pass
+        for claim in wanted:
+            folder, _, name = claim[1].rpartition("/")
+            names = groups.get((claim[0], folder))
+            if names is None:
+                names = groups[(claim[0], folder)] = {}
+            if names.setdefault(name, claim) != claim:
+                again.append(claim)
         found: Dict[_CLAIM, str] = {}
         twice: Set[_CLAIM] = set()
-        for root, folder, text in self._folders(_folders_of(list(asked))):
-            flat = json.loads(text)
-            base = folder + "/" if folder else ""
-            keys = list(zip(repeat(root), map(base.__add__, flat[0::4]), flat[1::4], flat[2::4]))
-            row = dict(zip(keys, flat[3::4]))
-            if len(row) != len(keys):  # one claim twice in one shard's row: each hash counts
-                for key, digest in zip(keys, flat[3::4]):
-                    if key in asked and found.setdefault(asked[key], digest) != digest:
-                        twice.add(asked[key])
-                continue
-            hits = list(map(asked.__getitem__, asked.keys() & row.keys()))
-            twice.update(key for key in found.keys() & hits if found[key] != row[key])
-            found.update(zip(hits, map(row.__getitem__, hits)))
+        for root, folder, text in self._folders(groups):
+            names = groups[(root, folder)]
+            for name, size, mtime_ns, digest in _quads(text):
+                asked = names.get(name)  # the caller's own tuple: no key is built per entry
+                if asked is not None and asked[2] == size and asked[3] == mtime_ns:
+                    if found.setdefault(asked, digest) != digest:
+                        twice.add(asked)
         clash = self._clashes()
         if twice or clash:
             found = {c: d for c, d in found.items() if c not in twice and d not in clash}
+        if again:
+            found.update(self.claims(again))
         return found
 
     def _clashes(self) -> Set[str]:
@@ -303,17 +303,26 @@ class IndexView:
     def missing_at(self, items: Iterable[Tuple[str, str, int, str]]) -> Set[Tuple[str, int]]:
         """:meth:`missing_blobs` of the ``(hash, size)`` of ``(root, path, size, hash)`` items. An
         item some entry lists at that very path with that size and hash is answered from its
-        folder's rows (one ``json.loads`` per folder, its entries met with the items in one
-        C-level set intersection: a shot resolved again from the machine that sent it asks
-        nothing per file); only the rest is asked pair by pair."""
-        asked = set(items)
+        folder's rows (one ``json.loads`` per folder: a shot resolved again from the machine that
+        sent it asks nothing per file); only the rest is asked pair by pair."""
+        groups: Dict[Tuple[str, str], Dict[str, Tuple[int, str]]] = {}
+        rest: Set[Tuple[str, int]] = set()
+        for root, path, size, digest in items:
+            folder, _, name = path.rpartition("/")
+            names = groups.get((root, folder))
+            if names is None:
+                names = groups[(root, folder)] = {}
+            if names.setdefault(name, (size, digest)) != (size, digest):
+                rest.add((digest, size))  # a second version of one logical path: asked on its own
         listed: Set[Tuple[str, int]] = set()
-        for root, folder, text in self._folders(_folders_of(list(asked))):
-            flat = json.loads(text)
-            base = folder + "/" if folder else ""
-            hits = asked.intersection(zip(repeat(root), map(base.__add__, flat[0::4]), flat[1::4], flat[3::4]))
-            listed.update(zip(map(itemgetter(3), hits), map(itemgetter(2), hits)))
-        rest = set(zip(map(itemgetter(3), asked), map(itemgetter(2), asked))) - listed
+        for root, folder, text in self._folders(groups):
+            names = groups[(root, folder)]
+            for name, size, _mtime_ns, digest in _quads(text):
+                asked = names.get(name)
+                if asked is not None and asked[0] == size and asked[1] == digest:
+                    listed.add((digest, size))
+        rest.update((digest, size) for names in groups.values() for size, digest in names.values())
+        rest -= listed
         missing = self.missing_blobs(rest) if rest else set()
         clash = self._clashes()  # listed with this size here, but with another somewhere
         return missing | {pair for pair in listed if pair[0] in clash} if clash else missing
@@ -646,12 +655,6 @@ def _staged_folder_rows(stage: sqlite3.Connection, ids: Dict[int, int]) -> Itera
 
 def _dumps(items: list) -> str:
     return json.dumps(items, separators=(",", ":"), ensure_ascii=False)
-
-
-def _folders_of(items: Sequence[tuple]) -> Set[Tuple[str, str]]:
-    """The ``(root, folder)`` of each ``(root, path, ...)`` item, in C-level passes."""
-    return set(zip(map(itemgetter(0), items),
-                   map(itemgetter(0), map(str.rpartition, map(itemgetter(1), items), repeat("/")))))
 
 
 def _quads(text: str) -> Iterator[Tuple[str, int, int, str]]:

@@ -16,8 +16,7 @@ import stat as statmod
 import sys
 from dataclasses import dataclass, field, fields
 from functools import partial
-from itertools import repeat
-from operator import attrgetter, itemgetter, mod
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ..gc_pause import paused_gc
@@ -163,66 +162,19 @@ def _unique_paths(paths: Iterable[str]) -> List[str]:
 
 
 def _stat_all(paths: Iterable[str], roots: Roots) -> List[FileState]:
-    """One :class:`FileState` per distinct file, stat'ed, :data:`_STAT_CHUNK` files at a time;
-    each folder is mapped to its root once (a shot's files share few folders, and the first file
-    seen in a folder decides). A chunk of regular files in folders mapped name by name (the
-    usual shot) is taken in C-level passes; any other chunk file by file."""
-    files: List[FileState] = []
-    folders: Dict[str, Tuple[str, str]] = {}  # folder -> (root, logical prefix); ("", "") = ask per file
-    unique = _unique_paths(paths)
-    for start in range(0, len(unique), _STAT_CHUNK):
-        chunk = unique[start:start + _STAT_CHUNK]
-        regular = _stat_regular(chunk, roots, folders)
-        files += regular if regular is not None else _stat_each(chunk, roots, folders)
-    return files
-
-
-_STAT_CHUNK = 10_000  # files stat'ed at once: their stat results are held until the chunk's states are made
-
-
-def _folder_root(roots: Roots, path: str) -> Tuple[str, str]:
-    """``(root, logical prefix)`` of the folder of ``path`` (its first file seen), or ("", "")
-    when a root does not map that folder name by name (a root at the file itself)."""
-    name = path.rpartition("/")[2]
-    root, logical = roots.logical(path, normalised=True)
-    prefixed = bool(name) and logical.endswith("/" + name) or logical == name
-    return (root, logical[:len(logical) - len(name)]) if prefixed else ("", "")
-
-
-def _stat_regular(paths: List[str], roots: Roots, folders: Dict[str, Tuple[str, str]]) -> Optional[List[FileState]]:
-    """The states of ``paths`` built with ``map`` over their stat results, no Python statement
-    per file; None when one is missing, unreadable or not a regular file, or its folder is not
-    mapped name by name (then :func:`_stat_each` takes each file on its own)."""
-    try:
-        stats = list(map(os.stat, paths))
-    except (OSError, ValueError):
-        return None
-    if not all(map(statmod.S_ISREG, map(attrgetter("st_mode"), stats))):
-        return None
-    parts = list(map(str.rpartition, paths, repeat("/")))
-    dirs = list(map(itemgetter(0), parts))
-    for folder, first in dict(zip(reversed(dirs), reversed(paths))).items():  # each folder's first file
-        if folder not in folders:
-            folders[folder] = _folder_root(roots, first)
-    where = list(map(folders.__getitem__, dirs))
-    if not all(map(itemgetter(0), where)):
-        return None
-    return list(map(FileState, paths, repeat(""), map(itemgetter(0), where),
-                    map(str.__add__, map(itemgetter(1), where), map(itemgetter(2), parts)),
-                    map(attrgetter("st_size"), stats), map(attrgetter("st_mtime_ns"), stats),
-                    map(mod, map(attrgetter("st_ino"), stats), repeat(1 << 63)), map(attrgetter("st_ctime_ns"), stats)))
-
-
-def _stat_each(paths: List[str], roots: Roots, folders: Dict[str, Tuple[str, str]]) -> List[FileState]:
-    """:func:`_stat_all` of a chunk file by file: a missing, unreadable or odd file is its own state."""
+    """One :class:`FileState` per distinct file, stat'ed; each folder is mapped to its root once
+    (a shot's files share few folders) and each state is built in one call."""
     files: List[FileState] = []
     append = files.append
+    folders: Dict[str, Tuple[str, str]] = {}  # folder -> (root, logical prefix); ("", "") = ask per file
     stat = os.stat
-    for path in paths:
+    for path in _unique_paths(paths):
         folder, _, name = path.rpartition("/")
         where = folders.get(folder)
         if where is None:
-            where = folders[folder] = _folder_root(roots, path)
+            root, logical = roots.logical(path, normalised=True)
+            prefixed = bool(name) and logical.endswith("/" + name) or logical == name
+            where = folders[folder] = (root, logical[:len(logical) - len(name)]) if prefixed else ("", "")
         if where[0]:
             root, logical = where[0], where[1] + name
         else:  # a folder a root does not map name by name (a root at the file itself)
