@@ -169,7 +169,7 @@ def test_a_small_blob_changed_after_hashing_is_refused_by_the_streamed_put(s3_bu
     assert s3_server.client().list_objects_v2(Bucket=s3_bucket).get("KeyCount") == 0
 
 
-def _upload_peak_rss_mb(files, tmp_path, s3_server, bucket, name) -> float:
+def _upload_peak_rss_mb(files, tmp_path, s3_server, bucket, name, sets=()) -> float:
     """The upload command's own peak RSS (support/peakrss: its ``wait4`` alone would start from
     this pytest process's peak, and two such figures would compare pytest with itself)."""
     import json
@@ -184,7 +184,8 @@ def _upload_peak_rss_mb(files, tmp_path, s3_server, bucket, name) -> float:
     env = dict(os.environ, **s3_server.env, CLOUDSUBMIT_USER_CONFIG=os.devnull,
                PYTHONPATH=str(Path(__file__).resolve().parent.parent))
     with tempfile.TemporaryFile() as err:
-        run = run_measured([sys.executable, "-m", "cloudsubmit", "--set", f"store.hash_cache={tmp_path / name / 'h.sqlite'}",
+        overrides = [a for kv in sets for a in ("--set", kv)]
+        run = run_measured([sys.executable, "-m", "cloudsubmit", *overrides, "--set", f"store.hash_cache={tmp_path / name / 'h.sqlite'}",
                             "upload", "--store", f"s3://{bucket}/{name}", "--manifest", str(manifest)],
                            env=env, stderr=err)
         err.seek(0)
@@ -193,20 +194,40 @@ def _upload_peak_rss_mb(files, tmp_path, s3_server, bucket, name) -> float:
     return run.peak_mb
 
 
+def _one_small_and_four_big(folder, name, mb):
+    """A 1 MB file and four random ``mb`` MB files (``name`` formatted with 0-3), written a MB at a time."""
+    small = folder / "small.tx"
+    small.write_bytes(os.urandom(1024 * 1024))
+    big = []
+    for i in range(4):
+        p = folder / name.format(i)
+        with open(p, "wb") as f:
+            for _ in range(mb):
+                f.write(os.urandom(1024 * 1024))
+        big.append(p)
+    return small, big
+
+
 def test_upload_memory_does_not_grow_with_the_blob_sizes(s3_bucket, s3_server, tmp_path):
     """Four 48 MB blobs (below the multipart threshold, sent on four threads) cost about what one
     1 MB blob costs: each is streamed in blocks, never read whole into memory (reading even one
     whole would cost 48 MB more)."""
-    small = tmp_path / "small.tx"
-    small.write_bytes(os.urandom(1024 * 1024))
-    big = []
-    for i in range(4):
-        p = tmp_path / f"cache{i}.vdb"
-        with open(p, "wb") as f:
-            for _ in range(48):
-                f.write(os.urandom(1024 * 1024))
-        big.append(p)
+    small, big = _one_small_and_four_big(tmp_path, "cache{}.vdb", 48)
     base = _upload_peak_rss_mb([small], tmp_path, s3_server, s3_bucket, "one")
     peak = _upload_peak_rss_mb(big, tmp_path, s3_server, s3_bucket, "four")
     assert s3_server.client().list_objects_v2(Bucket=s3_bucket, Prefix="four/cas/").get("KeyCount") == 4
     assert peak - base < 24, f"{peak:.0f} MB for four 48 MB blobs vs {base:.0f} MB for one 1 MB blob"
+
+
+def test_multipart_upload_memory_is_bounded_by_the_setting(s3_bucket, s3_server, tmp_path):
+    """Four 40 MB blobs sent in 5 MB parts with ``store.s3.upload_memory_mb`` at 20: what the
+    upload holds beyond a one-file upload stays near the setting (s3transfer used to read a whole
+    multipart threshold ahead per upload, and glibc kept the freed parts on its heaps), and does
+    not follow the blob sizes."""
+    small, big = _one_small_and_four_big(tmp_path, "sim{}.bgeo", 40)
+    sets = ["store.s3.multipart_threshold_mb=8", "store.s3.multipart_chunksize_mb=5", "store.s3.upload_memory_mb=20"]
+    base = _upload_peak_rss_mb([small], tmp_path, s3_server, s3_bucket, "one", sets)
+    peak = _upload_peak_rss_mb(big, tmp_path, s3_server, s3_bucket, "four", sets)
+    got = s3_server.client().list_objects_v2(Bucket=s3_bucket, Prefix="four/cas/")
+    assert sorted(o["Size"] for o in got["Contents"]) == [40 * 1024 * 1024] * 4
+    assert peak - base < 20 * 1.5, f"{peak:.0f} MB for four 40 MB blobs vs {base:.0f} MB for one 1 MB blob"

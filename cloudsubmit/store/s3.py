@@ -125,22 +125,32 @@ class S3Backend(Backend):
             if self._tm is None:
                 from s3transfer.manager import TransferConfig, TransferManager
 
+                readers, sending = self.memory_parts
                 cfg = TransferConfig(
                     multipart_threshold=int(self.cfg.get("multipart_threshold_mb") or 64) * _MB,
                     multipart_chunksize=int(self.cfg.get("multipart_chunksize_mb") or 16) * _MB,
                     max_request_concurrency=self.threads,
-                    max_in_memory_upload_chunks=self.memory_parts,
+                    max_submission_concurrency=readers,
+                    max_in_memory_upload_chunks=sending,
                     num_download_attempts=self.attempts,
                 )
                 self._tm = TransferManager(client, cfg)
             return self._tm
 
     @property
-    def memory_parts(self) -> int:
-        """Multipart parts held in memory at once, for every upload of this store together:
-        upload memory is bounded by ``store.s3.upload_memory_mb`` whatever the blob sizes."""
+    def memory_parts(self) -> Tuple[int, int]:
+        """``(readers, sending)``: multipart parts held in memory at once, for every upload of
+        this store together, so upload memory is bounded by ``store.s3.upload_memory_mb``
+        whatever the blob sizes. s3transfer reads a part on a submission thread *before* it waits
+        for a free in-memory slot, so each submission thread can hold one part beyond the parts
+        being sent: the setting's parts are split between the two (at least one each), one part
+        kept back (from three up) for the requests' own buffers and copies (measured: 2-5 MB
+        beyond 64 MB of parts)."""
         chunk = int(self.cfg.get("multipart_chunksize_mb") or 16)
-        return max(1, int(self.cfg.get("upload_memory_mb") or 64) // chunk)
+        parts = max(2, int(self.cfg.get("upload_memory_mb") or 64) // chunk)
+        held = parts - 1 if parts >= 3 else parts
+        readers = max(1, held // 3)
+        return readers, held - readers
 
     @property
     def threshold(self) -> int:
@@ -226,11 +236,13 @@ class S3Backend(Backend):
 
         from s3transfer.exceptions import S3UploadFailedError
 
-        subscribers = [_BytesSubscriber(on_bytes)] if on_bytes else None
+        subscribers: list = [_BytesSubscriber(on_bytes)] if on_bytes else []
+        if size is not None:  # else s3transfer reads a whole threshold ahead to learn whether to split
+            subscribers.append(_SizeSubscriber(size))
         try:
             self.transfer.upload(
                 _Unseekable(fileobj), self.bucket, self._key(key),
-                extra_args={"ChecksumAlgorithm": CHECKSUM}, subscribers=subscribers,
+                extra_args={"ChecksumAlgorithm": CHECKSUM}, subscribers=subscribers or None,
             ).result()
         except (BotoCoreError, ClientError, S3UploadFailedError) as exc:
             raise self.translate(exc, key) from None
@@ -462,6 +474,25 @@ class _Unseekable:
 
     def seekable(self) -> bool:
         return False
+
+
+class _SizeSubscriber:
+    """Tells s3transfer the stream's size when the upload is queued (as the AWS CLI does for
+    streams): without it, a non-seekable upload reads ``multipart_threshold`` bytes ahead per
+    upload to decide whether to split, then copies each part out of that buffer."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def on_queued(self, future=None, **kwargs) -> None:
+        if future is not None:
+            future.meta.provide_transfer_size(self.size)
+
+    def on_progress(self, **kwargs) -> None:
+        pass
+
+    def on_done(self, **kwargs) -> None:
+        pass
 
 
 class _BytesSubscriber:
