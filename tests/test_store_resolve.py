@@ -181,4 +181,3 @@ def test_a_store_that_cannot_be_written_is_one_line_and_not_a_refused_file(tmp_p
         upload(resolve(paths, store), store)
     assert err.value.message.startswith(f"store {store.url}: cannot write") and "a.exr" not in err.value.message
     assert not (store_dir / "index").exists()
-
