@@ -42,6 +42,29 @@ def test_resolve_then_upload_json(cli, store_url, tmp_path):
     assert (again["uploaded_bytes"], again["skipped_files"], again["to_upload_files"]) == (0, 2, 0)
 
 
+def test_resolve_json_entries_are_what_json_dumps_writes_of_each_entry(cli, store_url, tmp_path, capsys):
+    """The entries are encoded from columns, not as a dict each: the bytes must still be exactly
+    what ``json.dumps`` of each entry's dict gives, for names JSON escapes, a missing file and one
+    that is not a regular file, in batches (more entries than one batch)."""
+    from cloudsubmit.commands.output import write_json_list
+
+    odd = {'quo"te \\ \u00fc \u5f71.exr': 10, "tab\tname.exr": 20, "plain.exr": 30}
+    paths = make_files(tmp_path / "p", odd) + make_files(tmp_path / "many", {f"f{i}.tx": 5 for i in range(1203)})
+    (tmp_path / "p" / "dir.exr").mkdir()
+    paths += [str(tmp_path / "p" / "gone.exr"), str(tmp_path / "p" / "dir.exr")]
+    env = cli_env(store_url, tmp_path, "a")
+    m = manifest(tmp_path, paths)
+    assert cli("upload", "--manifest", m, "--allow-missing", env=env).returncode in (0, 2)
+    got = cli("resolve", "--manifest", m, "--json", env=env)
+    assert got.returncode == 1, got.stderr  # missing/unreadable files: exit 1, the document still whole
+    doc = json.loads(got.stdout)
+    assert {e["state"] for e in doc["entries"]} >= {"missing", "refused"} and len(doc["entries"]) == len(paths)
+    entries = doc.pop("entries")
+    capsys.readouterr()
+    write_json_list(doc, "entries", entries)
+    assert got.stdout == capsys.readouterr().out
+
+
 def test_scan_json_shape_and_relative_paths(cli, tmp_path):
     store = tmp_path / "store"
     store.mkdir()

@@ -192,6 +192,16 @@ def test_commands_writing_one_folder_at_once_keep_every_entry(tmp_path):
     assert len(cache.probed([FileStat(f"/shot/p{w}_{b}.exr", 1, 1, 1, 1) for w in range(4) for b in range(15)])) == 60
 
 
+def _edited(cache, sql):
+    """``cache`` closed, its file changed by ``sql`` as another program would, and opened again."""
+    cache.close()
+    db = sqlite3.connect(cache.path)
+    db.execute(sql)
+    db.commit()
+    db.close()
+    return HashCache(cache.path)
+
+
 def test_odd_names_and_a_damaged_row(tmp_path):
     """A file name that is not UTF-8 round-trips (JSON escapes); a folder name that is not
     cannot be a key, so its file is simply not cached; a row that does not decode is a miss
@@ -202,12 +212,20 @@ def test_odd_names_and_a_damaged_row(tmp_path):
     plain = FileStat("/shot/t.exr", 1, 2, 3)
     cache.put_many([(odd_name, "h1"), (odd_folder, "h2"), (plain, "h3")])
     assert cache.lookup([odd_name, odd_folder, plain]) == {odd_name.path: "h1", plain.path: "h3"}
-    cache.close()
-    db = sqlite3.connect(str(tmp_path / "h.sqlite"))
-    db.execute("UPDATE folders SET hashed = '[\"t.exr\", 1, 2' WHERE folder = '/shot'")
-    db.commit()
-    db.close()
-    cache = HashCache(str(tmp_path / "h.sqlite"))
+    cache = _edited(cache, "UPDATE folders SET hashed = '[\"t.exr\", 1, 2' WHERE folder = '/shot'")
     assert cache.lookup([plain]) == {}
     cache.put_many([(plain, "h4")])
     assert cache.lookup([plain]) == {plain.path: "h4"}
+
+
+def test_a_file_in_the_top_folder_and_a_probed_entry_without_a_ctime(tmp_path):
+    """A file in the top folder ("/x") is found like any other; a probed entry is only a hit for
+    a file with a ctime (a row holding one with ctime 0 keys no version)."""
+    cache = HashCache(str(tmp_path / "h.sqlite"))
+    top, plain = FileStat("/x.exr", 1, 2, 3, 4), FileStat("/shot/t.exr", 1, 2, 3, 4)
+    cache.put_many([(top, "h0"), (plain, "h1")])
+    cache.put_probed([(FileStat("/shot/u.exr", 5, 6, 7, 8), "h2", "p2")])
+    cache = _edited(cache, "INSERT INTO folders VALUES ('/zero', '[]', '[\"z.exr\", 1, 2, 3, 0, \"hz\", \"pz\"]')")
+    zero, with_ctime = FileStat("/zero/z.exr", 1, 2, 3, 0), FileStat("/shot/u.exr", 5, 6, 7, 8)
+    assert cache.known([top, plain, zero]) == ({top.path: "h0", plain.path: "h1"}, {})
+    assert cache.probed([with_ctime]) == {with_ctime.path: ("h2", "p2")}

@@ -13,7 +13,8 @@ import sys
 from typing import TYPE_CHECKING, Any, Dict, List
 
 from ..errors import EXIT_FAILED, EXIT_OK
-from .output import add_progress_flag, emit, end_progress, human_size, progress_printer, write_json_list
+from ..gc_pause import paused_gc
+from .output import add_progress_flag, emit, end_progress, human_size, progress_printer, write_json_texts
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -147,7 +148,8 @@ def run_resolve(args: argparse.Namespace) -> int:
     if args.json:  # one entry per file, written as it goes: 100k files are never one string
         end_progress(args)
         _warn_index(store)
-        write_json_list(out, "entries", (f.to_dict() for f in res.files))
+        with paused_gc():  # 10^5 entries' row tuples, no cycles: no collection walking the resolution meanwhile
+            write_json_texts(out, "entries", res.entry_texts())
     else:
         missing, refused = out["missing"], out["refused"]  # the summary's one pass: no walk per list
         lines = [f"{store.url}: {out['skipped_files']} files in the store, {out['to_upload_files']} to upload "
