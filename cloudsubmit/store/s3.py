@@ -236,13 +236,10 @@ class S3Backend(Backend):
 
         from s3transfer.exceptions import S3UploadFailedError
 
-        subscribers: list = [_BytesSubscriber(on_bytes)] if on_bytes else []
-        if size is not None:  # else s3transfer reads a whole threshold ahead to learn whether to split
-            subscribers.append(_SizeSubscriber(size))
         try:
             self.transfer.upload(
                 _Unseekable(fileobj), self.bucket, self._key(key),
-                extra_args={"ChecksumAlgorithm": CHECKSUM}, subscribers=subscribers or None,
+                extra_args={"ChecksumAlgorithm": CHECKSUM}, subscribers=[_Subscriber(on_bytes, size)],
             ).result()
         except (BotoCoreError, ClientError, S3UploadFailedError) as exc:
             raise self.translate(exc, key) from None
@@ -283,8 +280,7 @@ class S3Backend(Backend):
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
         try:
             with os.fdopen(fd, "wb") as out:
-                subscribers = [_BytesSubscriber(on_bytes)] if on_bytes else None
-                self.transfer.download(self.bucket, self._key(key), out, subscribers=subscribers).result()
+                self.transfer.download(self.bucket, self._key(key), out, subscribers=[_Subscriber(on_bytes)]).result()
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, dest)
@@ -476,35 +472,22 @@ class _Unseekable:
         return False
 
 
-class _SizeSubscriber:
-    """Tells s3transfer the stream's size when the upload is queued (as the AWS CLI does for
-    streams): without it, a non-seekable upload reads ``multipart_threshold`` bytes ahead per
-    upload to decide whether to split, then copies each part out of that buffer."""
+class _Subscriber:
+    """What a transfer tells us and we tell it: bytes as they move (``on_bytes``), and the
+    stream's size when an upload is queued, as the AWS CLI does for streams. Without the size, a
+    non-seekable upload reads ``multipart_threshold`` bytes ahead per upload to decide whether to
+    split, then copies each part out of that buffer."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+    def __init__(self, on_bytes: Optional[BytesCallback] = None, size: Optional[int] = None) -> None:
+        self.on_bytes, self.size = on_bytes, size
 
     def on_queued(self, future=None, **kwargs) -> None:
-        if future is not None:
+        if future is not None and self.size is not None:
             future.meta.provide_transfer_size(self.size)
 
-    def on_progress(self, **kwargs) -> None:
-        pass
-
-    def on_done(self, **kwargs) -> None:
-        pass
-
-
-class _BytesSubscriber:
-    def __init__(self, on_bytes: BytesCallback) -> None:
-        self.on_bytes = on_bytes
-
     def on_progress(self, future=None, bytes_transferred: int = 0, **kwargs) -> None:
-        if bytes_transferred > 0:
+        if self.on_bytes and bytes_transferred > 0:
             self.on_bytes(bytes_transferred)
-
-    def on_queued(self, **kwargs) -> None:
-        pass
 
     def on_done(self, **kwargs) -> None:
         pass
