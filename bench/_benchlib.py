@@ -98,6 +98,17 @@ def peak_rss(argv: Sequence[str], env: Dict[str, str], cwd: str, ok_codes=(0, 1)
     return got.wall_s, got.peak_mb
 
 
+def cloudsubmit_setting(key: str, env: Dict[str, str], overrides: Sequence[str] = ()) -> Any:
+    """``key`` as a ``cloudsubmit`` child run with ``env`` and ``--set`` ``overrides`` sees it
+    (the package's own layering and ``--set`` parsing, so a bench never reads it another way)."""
+    repo = str(Path(__file__).resolve().parent.parent)
+    if repo not in sys.path:
+        sys.path.insert(0, repo)
+    from cloudsubmit.config import load_config, parse_override
+
+    return load_config(env=env, overrides=dict(map(parse_override, overrides))).get(key)
+
+
 def cloudsubmit_child(argv: Sequence[str], env: Dict[str, str], cwd: str) -> Tuple[float, float]:
     """Wall seconds and peak RSS (MB) of ``python -m cloudsubmit argv`` in a fresh child process."""
     return peak_rss([sys.executable, "-m", "cloudsubmit", *argv], env, cwd)

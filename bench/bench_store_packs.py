@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _benchlib import child_run, peak_rss
+from _benchlib import child_run, cloudsubmit_setting, peak_rss
 from bench_store_s3 import REPO, Server
 
 
@@ -99,7 +99,8 @@ def main() -> None:
         cs = [sys.executable, "-m", "cloudsubmit"]
         machine = {n: dict(env, XDG_CACHE_HOME=str(work / f"cache_{n}")) for n in ("a", "b", "r", "one", "node", "node2")}
         aws = str(Path(sys.executable).with_name("aws"))
-        out = {"files": len(files), "bytes": sum(os.path.getsize(p) for p in files), "upload_memory_mb": setting()}
+        out = {"files": len(files), "bytes": sum(os.path.getsize(p) for p in files),
+               "upload_memory_mb": int(cloudsubmit_setting("store.s3.upload_memory_mb", env))}
         out["cloudsubmit_one_file"] = measure(server, cs + ["upload", "--store", "s3://cs-packs/one", "--json",
                                                             "--manifest", str(work / "one.json")], machine["one"])
         out["cloudsubmit_resolve"] = measure(server, cs + ["resolve", "--store", url, "--manifest",
@@ -125,14 +126,6 @@ def main() -> None:
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
     report(out, args.few)
-
-
-def setting() -> int:
-    """``store.s3.upload_memory_mb`` as the uploads below see it (no user config: the default)."""
-    sys.path.insert(0, str(REPO))
-    from cloudsubmit.config import load_config
-
-    return int(load_config().get("store.s3.upload_memory_mb"))
 
 
 def report(out: dict, few: int) -> None:

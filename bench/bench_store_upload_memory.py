@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Dict, List
 
-from _benchlib import peak_rss, verdict
+from _benchlib import cloudsubmit_setting, peak_rss, verdict
 from bench_store_s3 import Server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,20 +40,6 @@ def write_blobs(folder: Path, count: int, mb: int) -> List[str]:
                 f.write(os.urandom(1 << 20))
         paths.append(str(p))
     return paths
-
-
-def setting(env: Dict[str, str], overrides: List[str]) -> int:
-    """``store.s3.upload_memory_mb`` as the uploads see it (no user config: the default, or
-    the value ``--cs-set`` gives)."""
-    for kv in overrides:
-        key, _, value = kv.partition("=")
-        if key == "store.s3.upload_memory_mb":
-            return int(value)
-    sys.path.insert(0, str(REPO))
-    os.environ["CLOUDSUBMIT_USER_CONFIG"] = env["CLOUDSUBMIT_USER_CONFIG"]
-    from cloudsubmit.config import load_config
-
-    return int(load_config().get("store.s3.upload_memory_mb"))
 
 
 def upload_mb(env: Dict[str, str], work: Path, name: str, paths: List[str], runs: int,
@@ -85,7 +71,10 @@ def main() -> int:
         env = server.tool_env()
         server.client("cs-upmem")
         sets = [a for kv in args.cs_set for a in ("--set", kv)]
-        limit = setting(env, args.cs_set)
+        limit = int(cloudsubmit_setting("store.s3.upload_memory_mb", env, args.cs_set))
+        threshold = int(cloudsubmit_setting("store.s3.multipart_threshold_mb", env, args.cs_set))
+        if sizes[0] < threshold:  # streamed in one PUT: no parts, so nothing of the setting to measure
+            raise SystemExit(f"--sizes: every size must be at least store.s3.multipart_threshold_mb ({threshold})")
         (work / "one").mkdir()
         (work / "one" / "tex.tx").write_bytes(os.urandom(4096))
         base = upload_mb(env, work, "one", [str(work / "one" / "tex.tx")], args.runs, sets)
