@@ -40,6 +40,8 @@ def scene_bench_args(description: str, env_prefix: str) -> argparse.Namespace:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--dir", help="parent folder for the generated scene (default: system temp)")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--instructions", action="store_true",
+                    help="count each mode's instructions once under valgrind (callgrind) instead of timing --runs runs")
     ap.add_argument("--measure", help=argparse.SUPPRESS)
     ap.add_argument("--mode", default="read", help=argparse.SUPPRESS)
     return ap.parse_args()
@@ -74,6 +76,58 @@ def measured_runs(script: str, scene: Path, modes: Sequence[str], runs: int) -> 
                                   capture_output=True, text=True, check=True)
             out[mode].append(json.loads(proc.stdout))
     return out
+
+
+def instruction_counts(script: str, scene: Path, modes: Sequence[str]) -> Dict[str, dict]:
+    """Each mode once in a fresh ``script --measure`` child under valgrind's callgrind: its figures
+    with ``instructions``, the count less that of a ``startup`` child (interpreter, imports, tables:
+    what every mode does before its clock). Instruction counts do not move with the machine's load,
+    where the CPU-second ratios of the same two modes swing 0.2-0.4 on a shared 2-core machine."""
+    import shutil
+
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind on PATH (apt-get install valgrind)")
+    out: Dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in ("startup", *modes):
+            trace = os.path.join(tmp, f"{mode}.callgrind")
+            proc = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={trace}", sys.executable,
+                                   script, "--measure", str(scene), "--mode", mode],
+                                  capture_output=True, text=True, check=True)
+            out[mode] = json.loads(proc.stdout)
+            with open(trace, encoding="utf-8") as fh:
+                out[mode]["instructions"] = next(int(line.split()[1]) for line in fh
+                                                 if line.startswith(("summary:", "totals:")))
+    base = out.pop("startup")["instructions"]
+    for record in out.values():
+        record["instructions"] -= base
+    return out
+
+
+def mode_costs(script: str, scene: Path, modes: Sequence[str], args: argparse.Namespace
+               ) -> Tuple[Dict[str, List[dict]], Dict[str, float]]:
+    """Each mode's figures and its cost, the figure the ratios divide: median CPU seconds of
+    ``--runs`` timed children, or with ``--instructions`` its instruction count."""
+    if args.instructions:
+        runs = {mode: [r] for mode, r in instruction_counts(script, scene, modes).items()}
+        return runs, {mode: rs[0]["instructions"] for mode, rs in runs.items()}
+    import statistics
+
+    runs = measured_runs(script, scene, modes, args.runs)
+    return runs, {mode: statistics.median(r["cpu_s"] for r in rs) for mode, rs in runs.items()}
+
+
+def cost_text(cost: float, record: dict, args: argparse.Namespace) -> str:
+    """One mode's cost as :func:`mode_costs` measured it, with its throughput."""
+    if args.instructions:
+        return f"{cost / 1e6:.0f} M instructions ({cost / record['bytes']:.1f} per byte)"
+    return f"{cost:.2f} s CPU: {record['bytes'] / 1e6 / cost:.0f} MB/s per CPU second (median of {args.runs})"
+
+
+def per_node_text(cost: float, args: argparse.Namespace) -> str:
+    """A cost difference spread over the scene's ``--file-nodes``: instructions or CPU microseconds."""
+    each = cost / max(1, args.file_nodes)
+    return f"{each / 1e3:.1f}k instructions" if args.instructions else f"{each * 1e6:.1f} us CPU"
 
 
 def child_run(argv: Sequence[str], env: Dict[str, str], cwd: str, ok_codes=(0, 1)) -> Any:

@@ -1,6 +1,6 @@
 """Maya ASCII scan throughput: generate a large production-shaped .ma and time the reader.
 
-    python bench/bench_scan_ma.py [--mb 200] [--file-nodes 100000] [--dir DIR] [--keep]
+    python bench/bench_scan_ma.py [--mb 200] [--file-nodes 100000] [--runs 3] [--instructions] [--dir DIR] [--keep]
 
 The scene is mostly numeric mesh data (what real .ma files are made of) with ``--file-nodes``
 texture nodes spread through it, UDIM and sequence flags on some, and a reference at the top.
@@ -21,20 +21,32 @@ Also measured, the other design (``wanted``/``paired``): one findall per block o
 only the statements that name files (createNode of a table type, its setAttrs of table names, an
 empty tuple per other top-level statement so each setAttr pairs with its node by order), alone and
 with the pairing loop and one RawRef per node: the C pass alone already costs more than the peer's,
-because pairing by order needs a tuple per top-level statement and per body setAttr."""
+because pairing by order needs a tuple per top-level statement and per body setAttr. And the
+literal-anchored design (``literal``/``literalpath``): each statement kind's start found with
+``bytes.find`` of its literal (each ``createNode`` at a line start read up to its type and looked up
+in the reader's type table, the rarer top-level kinds only visited), one RawRef per node taken, and
+also its one path read from its span: 0.75 and 0.60 of the peer in instructions (15 MB, 10,000 file
+nodes) before any per-node work a reader adds: a Python-level call (a find, a slice, a lookup, a
+decode) costs 1,000-3,000 instructions, the design makes two per ``createNode`` and five more per
+node taken, and the peer spends about 4,000 per statement on everything. Its rare kinds' finds
+cost ~17 M each (a scan of the file), and one regex for every kind after a shared ``\\n`` prefix
+measured about the same (0.79 with one RawRef per node, 0.51 with its body's setAttrs as matches).
+
+``--instructions`` counts each mode's instructions once under valgrind (callgrind) instead of
+timing ``--runs`` runs: the ratios then do not move with the machine's load (use a small scene,
+e.g. ``--mb 15 --file-nodes 10000``: valgrind runs some 50 times slower)."""
 from __future__ import annotations
 
 import json
 import os
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _benchlib import figures, measured_runs, scene_bench_args
+from _benchlib import cost_text, figures, mode_costs, per_node_text, scene_bench_args
 
 REPO = Path(__file__).resolve().parent.parent
 TEXTURE_FOLDERS = 20
@@ -219,17 +231,69 @@ def _paired(scene: str, records: bool) -> int:
     return len(refs) if records else count
 
 
+# The statement kinds the literal-anchored floor only visits (top-level ones: a floor, not a reader).
+_LITERAL_STARTS = (b"\nselect -ne ", b"\nfile -", b"\nconnectAttr ", b"\nsetAttr ")
+_CREATE = b"\ncreateNode "
+
+
+def _literal(scene: str, paths: bool) -> int:
+    """The literal-anchored design measured: each block searched with ``bytes.find`` for each
+    statement kind's literal start (no regex visiting statement starts); each ``createNode`` read up
+    to its type, looked up in the reader's type table; for each node taken one RawRef with its name
+    (and with ``paths`` its path: ``.ftn"`` found before the next node, its string matched). Less
+    than a reader does (no one-tab statements, no helpers, no SceneInfo): a floor."""
+    import re
+
+    from cloudsubmit.gc_pause import paused_gc
+    from cloudsubmit.scan.attributes import load_table
+    from cloudsubmit.scan.maya_ascii import BLOCK, _blocks, _Scan
+    from cloudsubmit.scan.model import RawRef
+
+    types = _Scan(scene, load_table(None), "utf-8").type_names.get
+    string = re.compile(rb'[ \t]+-type[ \t]+"string"[ \t]+"([^"\\\n]*)"').match
+    refs: list = []
+    with open(scene, "rb") as fh, paused_gc():
+        for block, end in _blocks(fh, BLOCK):
+            find = block.find
+            for literal in _LITERAL_STARTS:
+                i = find(literal, 0, end)
+                while i >= 0:
+                    i = find(literal, i + 1, end)
+            i = find(_CREATE, 0, end)
+            while i >= 0:
+                start = i + len(_CREATE)
+                i = find(_CREATE, start, end)
+                stop = end if i < 0 else i
+                space = find(b" ", start, stop)
+                ntype = types(block[start:space])
+                if ntype is None:
+                    continue
+                quote = find(b'"', space, stop) + 1
+                name, path = block[quote:find(b'"', quote, stop)].decode(), ""
+                if paths:
+                    at = find(b'.ftn"', quote, stop)
+                    m = string(block, at + 5) if at >= 0 else None
+                    path = m.group(1).decode() if m else ""
+                refs.append(RawRef(path, name + ".fileTextureName", "texture", ntype, "", False, 0, None, "", False,
+                                   False, False, False, False))
+    return len(refs)
+
+
 def measure(scene: str, mode: str) -> dict:
     """Run in a child process: the reader alone, or the full scan_scene, with its peak RSS."""
     sys.path.insert(0, str(REPO))
     from cloudsubmit.scan import maya_ascii, scan_scene
     from cloudsubmit.scan.maya_ascii import BLOCK, _blocks  # noqa: F401 (imported before the clock starts)
     from cloudsubmit.scan.attributes import load_table
+    from cloudsubmit.scan.maya_ascii import _Scan
     from cloudsubmit.scan.model import ReadContext
 
-    load_table()  # the packaged table is parsed once per process, before the clock
+    # The packaged table is parsed and its regexes compiled once per process, before the clock.
+    _Scan(scene, load_table(), "utf-8")
     t0, c0 = time.perf_counter(), time.process_time()
-    if mode == "peer":
+    if mode == "startup":
+        found = "nothing (imports and tables only)"
+    elif mode == "peer":
         found = f"{_visit_statements(scene)} statements"
     elif mode == "pass":
         found = f"{_reader_pass(scene)} matches"
@@ -239,12 +303,47 @@ def measure(scene: str, mode: str) -> dict:
         found = f"{_floor(scene, mode == 'bodyrefs', bodies=True)} {'records' if mode == 'bodyrefs' else 'tuples'}"
     elif mode in ("wanted", "paired"):
         found = f"{_paired(scene, mode == 'paired')} {'records' if mode == 'paired' else 'tuples'}"
+    elif mode in ("literal", "literalpath"):
+        found = f"{_literal(scene, mode == 'literalpath')} records"
     elif mode == "read":
         found = f"{len(maya_ascii.read(scene, ReadContext(env={})).refs)} references"
     else:
         result = scan_scene(scene, env={})
         found = f"{len(result.dependencies)} dependencies, {len(result.missing)} missing"
     return figures(Path(scene), found, t0, c0)
+
+
+_MODES = (("statements", "peer"), ("regex pass", "pass"), ("tuples", "tuples"), ("records", "records"),
+          ("bodies", "bodies"), ("body+record", "bodyrefs"), ("wanted", "wanted"), ("paired", "paired"),
+          ("literal", "literal"), ("literal+path", "literalpath"), ("reader", "read"), ("scan_scene", "scan"))
+
+
+def _report(runs: dict, cost: dict, args) -> None:
+    """The figures and ratios, from ``cost`` per mode (median CPU seconds, or instructions)."""
+    for label, mode in _MODES:
+        r = runs[mode][-1]
+        print(f"{label:<12} {cost_text(cost[mode], r, args)}, peak RSS {r['peak_rss_mb']:.0f} MB; {r['found']}")
+    print(f"the reader's regex pass alone vs the peer: ratio {cost['peer'] / cost['pass']:.2f}; Python work per "
+          f"reference found: {per_node_text(cost['read'] - cost['pass'], args)}")
+    for label, mode in (("one match + one tuple", "tuples"), ("one match + one tuple + one RawRef", "records"),
+                        ("one match + one tuple + its body's findall", "bodies"),
+                        ("one match + one tuple + its body's findall + one RawRef", "bodyrefs")):
+        print(f"floor, the pass + {label} per node taken, vs the peer: ratio {cost['peer'] / cost[mode]:.2f} "
+              f"(the most a reader doing that much per reference reaches here)")
+    for label, mode in (("its findall alone (tuples made in C)", "wanted"),
+                        ("its findall + the pairing loop + one RawRef per node", "paired")):
+        print(f"other design, wanted statements only, setAttrs paired with nodes by order: {label}, vs the "
+              f"peer: ratio {cost['peer'] / cost[mode]:.2f}")
+    for label, mode in (("one RawRef per node taken", "literal"), ("one RawRef and its path per node taken", "literalpath")):
+        print(f"other design, literal-anchored (bytes.find of each statement kind's start): {label}, vs the peer: "
+              f"ratio {cost['peer'] / cost[mode]:.2f} (a floor: no helpers, no SceneInfo, no one-tab statements)")
+    print(f"the reader's Python work beyond the record floor: {per_node_text(cost['read'] - cost['records'], args)} per "
+          f"reference; beyond the body+record floor (this design's: a node's setAttrs are read by one findall of "
+          f"its body): {per_node_text(cost['read'] - cost['bodyrefs'], args)}")
+    for label, mode in (("reader", "read"), ("scan_scene", "scan")):
+        ratio = cost["peer"] / cost[mode]
+        print(f"{label} vs one regex visiting every statement: ratio {ratio:.2f}  (target >= 0.80) "
+              f"{'OK' if ratio >= 0.8 else 'BELOW'}")
 
 
 def main() -> int:
@@ -261,34 +360,7 @@ def main() -> int:
         generate(scene, args.mb, args.file_nodes)
         make_textures(work)
         print(f"generated {scene} ({os.path.getsize(scene) / 1e6:.0f} MB, {args.file_nodes} file nodes) in {time.perf_counter() - t0:.1f} s")
-        runs = measured_runs(__file__, scene, ("peer", "pass", "tuples", "records", "bodies", "bodyrefs", "wanted", "paired", "read", "scan"),
-                             args.runs)
-        mb = os.path.getsize(scene) / 1e6
-        cpu = {mode: statistics.median(r["cpu_s"] for r in rs) for mode, rs in runs.items()}
-        for label, mode in (("statements", "peer"), ("regex pass", "pass"), ("tuples", "tuples"), ("records", "records"),
-                            ("bodies", "bodies"), ("body+record", "bodyrefs"), ("wanted", "wanted"), ("paired", "paired"), ("reader", "read"), ("scan_scene", "scan")):
-            r = runs[mode][-1]
-            print(f"{label:<12} {cpu[mode]:.2f} s CPU: {mb / cpu[mode]:.0f} MB/s per CPU second "
-                  f"(median of {args.runs}), peak RSS {r['peak_rss_mb']:.0f} MB; {r['found']}")
-        print(f"the reader's regex pass alone vs the peer: ratio {cpu['peer'] / cpu['pass']:.2f}; Python work per "
-              f"reference found: {(cpu['read'] - cpu['pass']) / max(1, args.file_nodes) * 1e6:.1f} us CPU")
-        for label, mode in (("one match + one tuple", "tuples"), ("one match + one tuple + one RawRef", "records"),
-                            ("one match + one tuple + its body's findall", "bodies"),
-                            ("one match + one tuple + its body's findall + one RawRef", "bodyrefs")):
-            print(f"floor, the pass + {label} per node taken, vs the peer: ratio {cpu['peer'] / cpu[mode]:.2f} "
-                  f"(the most a reader doing that much per reference reaches here)")
-        for label, mode in (("its findall alone (tuples made in C)", "wanted"),
-                            ("its findall + the pairing loop + one RawRef per node", "paired")):
-            print(f"other design, wanted statements only, setAttrs paired with nodes by order: {label}, vs the "
-                  f"peer: ratio {cpu['peer'] / cpu[mode]:.2f}")
-        print(f"the reader's Python work beyond the record floor: "
-              f"{(cpu['read'] - cpu['records']) / max(1, args.file_nodes) * 1e6:.1f} us CPU per reference; beyond "
-              f"the body+record floor (this design's: a node's setAttrs are read by one findall of its body): "
-              f"{(cpu['read'] - cpu['bodyrefs']) / max(1, args.file_nodes) * 1e6:.1f} us")
-        for label, mode in (("reader", "read"), ("scan_scene", "scan")):
-            ratio = cpu["peer"] / cpu[mode]
-            print(f"{label} vs one regex visiting every statement: ratio {ratio:.2f}  (target >= 0.80) "
-                  f"{'OK' if ratio >= 0.8 else 'BELOW'}")
+        _report(*mode_costs(__file__, scene, [mode for _, mode in _MODES], args), args)
     finally:
         if args.keep:
             print(f"kept {work}")

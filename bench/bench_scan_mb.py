@@ -3,10 +3,11 @@ nodes, their place2dTexture nodes, transforms and meshes whose bulk data the rea
 read by the ``.mb`` reader and by the peer, a walk that visits every IFF chunk header and reads
 every string chunk (``STR ``/``STR#``) and nothing else.
 
-    python bench/bench_scan_mb.py [--mb 200] [--file-nodes 100000] [--runs 3] [--dir DIR]
+    python bench/bench_scan_mb.py [--mb 200] [--file-nodes 100000] [--runs 3] [--instructions] [--dir DIR]
 
 The scene is written by the tests' ``mbwriter`` layout (FOR8, Maya 2014+), streamed to disk.
-Each side runs in a fresh child process; figures are CPU seconds, medians of ``--runs``.
+Each side runs in a fresh child process; figures are CPU seconds, medians of ``--runs`` (with
+``--instructions``, instruction counts under valgrind, which do not move with the machine's load).
 Target: the reader >= 0.8x the chunk-header walk. Also printed: the reader's own walk alone (the
 top-level groups it visits and skips, no node parsed), the bound left for Python work per node,
 and two floors: that walk plus each node's leaf headers walked as the reader checks them
@@ -21,14 +22,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import statistics
 import struct
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _benchlib import figures, measured_runs, scene_bench_args
+from _benchlib import cost_text, figures, mode_costs, per_node_text, scene_bench_args
 
 REPO = Path(__file__).resolve().parent.parent
 _GROUPS = (b"FOR8", b"LIS8", b"CAT8", b"PRO8")
@@ -192,7 +192,9 @@ def measure(scene: str, mode: str) -> dict:
 
     maya_binary.load_types()  # the packaged tables are parsed once per process, before the clock
     t0, c0 = time.perf_counter(), time.process_time()
-    if mode == "peer":
+    if mode == "startup":
+        found = "nothing (imports and tables only)"
+    elif mode == "peer":
         found = f"{walk_chunks(scene)} strings"
     elif mode == "pass":
         found = f"{reader_walk(scene)} groups handed over"
@@ -217,23 +219,21 @@ def main() -> int:
         generate(scene, args.mb, args.file_nodes)
         mb = os.path.getsize(scene) / 1e6
         print(f"generated {scene.name} ({mb:.0f} MB, {args.file_nodes} file nodes) in {time.perf_counter() - t0:.1f} s")
-        runs = measured_runs(__file__, scene, ("peer", "pass", "leaves", "records", "fused", "read"), args.runs)
-        cpu = {mode: statistics.median(r["cpu_s"] for r in rs) for mode, rs in runs.items()}
+        runs, cost = mode_costs(__file__, scene, ("peer", "pass", "leaves", "records", "fused", "read"), args)
         for label, mode in (("chunk walk", "peer"), ("group walk", "pass"), ("leaves", "leaves"), ("records", "records"),
                             ("fused", "fused"), ("reader", "read")):
             r = runs[mode][-1]
-            print(f"{label:<11} {cpu[mode]:.2f} s CPU: {mb / cpu[mode]:.0f} MB/s per CPU second (median of {args.runs}), "
-                  f"peak RSS {r['peak_rss_mb']:.0f} MB; {r['found']}")
-        print(f"the reader's group walk alone vs the peer: ratio {cpu['peer'] / cpu['pass']:.2f}; Python work per "
-              f"file node: {(cpu['read'] - cpu['pass']) / max(1, args.file_nodes) * 1e6:.1f} us CPU")
+            print(f"{label:<11} {cost_text(cost[mode], r, args)}, peak RSS {r['peak_rss_mb']:.0f} MB; {r['found']}")
+        print(f"the reader's group walk alone vs the peer: ratio {cost['peer'] / cost['pass']:.2f}; Python work per "
+              f"file node: {per_node_text(cost['read'] - cost['pass'], args)}")
         for label, mode in (("each node's leaf headers", "leaves"), ("each node's leaf headers + one RawRef", "records")):
-            print(f"floor, the group walk + {label}, vs the peer: ratio {cpu['peer'] / cpu[mode]:.2f} "
+            print(f"floor, the group walk + {label}, vs the peer: ratio {cost['peer'] / cost[mode]:.2f} "
                   f"(the most a reader doing that much per node reaches here)")
         print(f"other design, one loop walking the headers and each wanted node's leaves in a read buffer, values "
-              f"decoded, one RawRef per node, vs the peer: ratio {cpu['peer'] / cpu['fused']:.2f}")
+              f"decoded, one RawRef per node, vs the peer: ratio {cost['peer'] / cost['fused']:.2f}")
         print(f"the reader's Python work beyond the record floor: "
-              f"{(cpu['read'] - cpu['records']) / max(1, args.file_nodes) * 1e6:.1f} us CPU per file node")
-        ratio = cpu["peer"] / cpu["read"]
+              f"{per_node_text(cost['read'] - cost['records'], args)} per file node")
+        ratio = cost["peer"] / cost["read"]
         print(f"reader vs a walk of every chunk header reading every string: ratio {ratio:.2f}  (target >= 0.80) "
               f"{'OK' if ratio >= 0.8 else 'BELOW'}")
     finally:
