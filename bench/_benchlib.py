@@ -82,18 +82,21 @@ def instruction_counts(script: str, scene: Path, modes: Sequence[str]) -> Dict[s
     """Each mode once in a fresh ``script --measure`` child under valgrind's callgrind: its figures
     with ``instructions``, the count less that of a ``startup`` child (interpreter, imports, tables:
     what every mode does before its clock). Instruction counts do not move with the machine's load,
-    where the CPU-second ratios of the same two modes swing 0.2-0.4 on a shared 2-core machine."""
+    where the CPU-second ratios of the same two modes swing 0.2-0.4 on a shared 2-core machine. The
+    children hash strings with one fixed seed: with a random one, a mode's count moved by ~5%
+    between runs (the startup child's too), and the ratios by ~0.03."""
     import shutil
 
     if shutil.which("valgrind") is None:
         raise SystemExit("--instructions needs valgrind on PATH (apt-get install valgrind)")
+    env = dict(os.environ, PYTHONHASHSEED="0")
     out: Dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for mode in ("startup", *modes):
             trace = os.path.join(tmp, f"{mode}.callgrind")
             proc = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={trace}", sys.executable,
                                    script, "--measure", str(scene), "--mode", mode],
-                                  capture_output=True, text=True, check=True)
+                                  capture_output=True, text=True, check=True, env=env)
             out[mode] = json.loads(proc.stdout)
             with open(trace, encoding="utf-8") as fh:
                 out[mode]["instructions"] = next(int(line.split()[1]) for line in fh

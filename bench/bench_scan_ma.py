@@ -25,7 +25,7 @@ because pairing by order needs a tuple per top-level statement and per body setA
 literal-anchored design (``literal``/``literalpath``): each statement kind's start found with
 ``bytes.find`` of its literal (each ``createNode`` at a line start read up to its type and looked up
 in the reader's type table, the rarer top-level kinds only visited), one RawRef per node taken, and
-also its one path read from its span: 0.75 and 0.60 of the peer in instructions (15 MB, 10,000 file
+also its one path read from its span: 0.78 and 0.63 of the peer in instructions (15 MB, 10,000 file
 nodes) before any per-node work a reader adds: a Python-level call (a find, a slice, a lookup, a
 decode) costs 1,000-3,000 instructions, the design makes two per ``createNode`` and five more per
 node taken, and the peer spends about 4,000 per statement on everything. Its rare kinds' finds
