@@ -48,9 +48,10 @@ def test_scan_fills_table_and_totals_for_10000_files(qtbot, tmp_path):
     assert panel.model.index(0, 0).data() == "missing"
     panel.table.selectAll()
     assert panel.copy_paths().splitlines() == [f"/gs/show/tex/gone_{i}.exr" for i in range(3)]
-    panel.search.clear()
+    panel.search.clear()  # the selected files stay selected in the whole list
+    assert panel.model.rowCount() == 10_003 and panel.selected_paths() == [f"/gs/show/tex/gone_{i}.exr" for i in range(3)]
     panel.state_filter.setCurrentIndex(2)  # "to upload"
-    assert panel.model.rowCount() == 1000
+    assert panel.model.rowCount() == 1000 and panel.selected_paths() == []  # hidden: no longer selected
     panel.model.sort(1, QtCore.Qt.SortOrder.DescendingOrder)
     assert panel.model.index(0, 1).data().endswith("tex_09999.exr")
 

@@ -51,11 +51,11 @@ class DependencyModel(QtCore.QAbstractTableModel):
         no row object and asks Qt for nothing but the row and column."""
         if role not in ROLES_USED:
             return None
-        files = self.controller.files
+        visible = self.controller.files.visible  # its own table: a new list shows once its view is made
         row, col = index.row(), index.column()
-        if not 0 <= row < len(files.visible):
+        if not 0 <= row < len(visible):
             return None
-        table, i = files.table, files.visible.order[row]
+        table, i = visible.table, visible.order[row]
         if role == ROLE_DISPLAY:
             if col == 1:
                 return table.path[i]
