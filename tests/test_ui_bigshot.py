@@ -165,7 +165,33 @@ def test_the_selected_files_stay_selected_through_a_filter_and_a_sort(qtbot, tmp
     qtbot.waitUntil(lambda: not panel.runner.busy() and model.rowCount() == 1, timeout=WAIT_MS)
     assert panel.selected_paths() == chosen[:1]
     panel.search.setText("")  # what the filter hid is no longer selected, as a Qt filter proxy does
-    assert model.rowCount() == N and panel.selected_paths() == chosen[:1]
+    qtbot.waitUntil(lambda: not panel.runner.busy() and model.rowCount() == N, timeout=WAIT_MS)
+    assert panel.selected_paths() == chosen[:1]
+
+
+def test_all_rows_selected_cost_a_header_paint_no_walk_over_the_rows_and_a_header_click_still_sorts(
+        qtbot, tmp_path, monkeypatch):
+    from Qt import QtCore, QtWidgets
+
+    from cloudsubmit.ui import widgets
+
+    asked = []
+    real = widgets.DependencyModel.rowCount
+    monkeypatch.setattr(widgets.DependencyModel, "rowCount", lambda self, *a: asked.append(1) or real(self, *a))
+    panel = _checked(qtbot, tmp_path)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.table.selectAll()  # Ctrl+A: one range
+    header = panel.table.horizontalHeader()
+    asked.clear()
+    header.viewport().update()
+    QtWidgets.QApplication.processEvents()  # the paint
+    assert len(asked) < 100  # Qt asked once per row and column (100,000 calls into Python for 25,000 rows)
+    assert len(panel.selected_paths()) == N
+    x = header.sectionViewportPosition(1) + header.sectionSize(1) // 2
+    qtbot.mouseClick(header.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=QtCore.QPoint(x, header.height() // 2))
+    qtbot.waitUntil(lambda: not panel.runner.busy() and panel.controller.files.sort is not None, timeout=WAIT_MS)
+    assert panel.controller.files.sort[0] == 1 and len(panel.selected_paths()) == N  # sorted by path, all still selected
 
 
 def descending_order():

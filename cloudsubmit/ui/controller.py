@@ -403,13 +403,13 @@ class SubmitController:
         return self._view_wanted is not None
 
     def _refresh_view(self, emit: bool = True) -> None:
-        """The view for the filter and sort. A small list, or one whose view costs no pass, is
-        made here; a big one on a worker (:meth:`view_task`, the "view" topic), so the UI thread
+        """The view for the filter and sort. A small list, or one whose view costs no pass (nor
+        a selection to carry), is made here; a big one on a worker (:meth:`view_task`, the "view" topic), so the UI thread
         only swaps the answer in. Every request has a new generation: an answer made for an
         older one (typing on, another table) is dropped, never shown."""
         files = self.files
         self._view_generation += 1
-        if len(files.table) < ASYNC_ROWS or files.at_once():
+        if len(files.table) < ASYNC_ROWS or (files.at_once() and not files.selection.ranges):
             self._view_wanted = None
             files.refilter()
             if emit:

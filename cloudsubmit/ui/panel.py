@@ -188,6 +188,12 @@ class SubmitPanel(QtWidgets.QWidget):
         layout.addLayout(row)
         self.table = QtWidgets.QTableView()
         self.table.setModel(self.model)
+        # A header asks the selection, on every paint, whether each of its columns is wholly
+        # selected, and Qt answers by walking the rows through the model (two calls into Python a
+        # row): with all 100,000 rows selected each paint blocked the UI for about 1 s. The headers
+        # get a selection of their own, always empty (they highlight no section; sorting is theirs still).
+        for header in (self.table.horizontalHeader(), self.table.verticalHeader()):
+            header.setSelectionModel(QtCore.QItemSelectionModel(self.model, header))
         # Qt starts the indicator descending, which would put the files in the store first
         self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
