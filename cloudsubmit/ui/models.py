@@ -335,12 +335,12 @@ class Superseded(Exception):
     replaced the list): it stops at its next slice instead of finishing for nothing."""
 
 
-def _wanted() -> bool:
+def _never_stale() -> bool:
     return False
 
 
 def filtered(table: RowTable, text: str, state: str, sort: Optional[Tuple[int, bool]] = None,
-             within: Optional[array] = None, stale: Callable[[], bool] = _wanted) -> array:
+             within: Optional[array] = None, stale: Callable[[], bool] = _never_stale) -> array:
     """The row numbers the table shows: of ``state`` ("all" = every one), holding every word of
     ``text`` in their path or source, in ``sort`` (column, descending) order or the scan's;
     ``within``: only these rows (already in that order, a superset of the answer: what a shorter
@@ -716,7 +716,7 @@ class View:
     selected: Ranges = ()
 
 
-def make_view(request: ViewRequest, stale: Callable[[], bool] = _wanted) -> View:
+def make_view(request: ViewRequest, stale: Callable[[], bool] = _never_stale) -> View:
     """The rows ``request`` shows, and where its selection is in them: on the UI thread for a
     small list, on a worker for a big one (raises :class:`Superseded` once ``stale()``)."""
     table, text, state, sort = request.made_for
@@ -787,11 +787,6 @@ class FileListModel:
         self.visible = Rows(view.made_for[0], view.order)
         self._made_for = view.made_for
         self.select(view.selected)
-
-    def shows(self, made_for: Tuple[Any, ...]) -> bool:
-        """Whether ``visible`` was made for exactly this (table, text, state, sort)."""
-        was = self._made_for
-        return was is not None and was[0] is made_for[0] and was[1:] == made_for[1:]
 
     def select(self, ranges: Ranges) -> None:
         """The artist's selection, as ranges of positions in ``visible`` (the view's own words)."""
