@@ -16,8 +16,8 @@ from ..frames import compact
 from .qtcompat import guard_none_refcount, standalone_application
 from .controller import SCHEDULER_LABELS, SubmitController
 from .models import STATE_FILTERS
-from .widgets import (ERROR_STYLE, ChoiceList, DependencyModel, StageBars, StagePlacement, combo, draw_icon,
-                      set_combo)
+from .widgets import (ERROR_STYLE, ChoiceList, DependencyModel, FileHeader, FileTable, StageBars, StagePlacement,
+                      combo, draw_icon, set_combo)
 from .workers import TaskRunner
 
 Qt = QtCore.Qt
@@ -186,7 +186,8 @@ class SubmitPanel(QtWidgets.QWidget):
         for w in (self.search, self.state_filter, self.rescan_button):
             row.addWidget(w, 1 if w is self.search else 0)
         layout.addLayout(row)
-        self.table = QtWidgets.QTableView()
+        self.table = FileTable()
+        self.table.setHorizontalHeader(FileHeader(Qt.Orientation.Horizontal, self.table))
         self.table.setModel(self.model)
         # A header asks the selection, on every paint, whether each of its columns is wholly
         # selected, and Qt answers by walking the rows through the model (two calls into Python a
