@@ -191,11 +191,18 @@ def artist_actions(panel) -> List[tuple]:
         ("sort by size again (kept)", lambda: panel.model.sort(2, QtCore.Qt.SortOrder.DescendingOrder)),
         ("scroll to the end and repaint", lambda: (panel.table.scrollToBottom(), panel.table.viewport().repaint())),
         ("scroll to the top and repaint", lambda: (panel.table.scrollToTop(), panel.table.viewport().repaint())),
+        ("scroll a page down (scroll bar; the loop paints)", lambda: _scroll_by(panel.table, 30)),
         ("select all (Ctrl+A) and repaint", lambda: panel.table.selectAll()),
         ("filter: type 'sq042', every row selected", lambda: panel.search.setText("sq042")),
         ("filter: clear, the selection kept", lambda: panel.search.setText("")),
         ("clear the selection", lambda: panel.table.clearSelection()),
     ]
+
+
+def _scroll_by(table, rows: int) -> None:
+    """What dragging the scroll bar does: the table is painted afterwards, by the event loop."""
+    bar = table.verticalScrollBar()
+    bar.setValue(bar.value() + rows)
 
 
 def action_block(app, panel, action: Callable[[], object]) -> float:
