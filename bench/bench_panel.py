@@ -14,7 +14,8 @@ takes (``BENCH_PANEL_RESOLVE_S``, default 3 s).
   its peer is the same before the first scan (the interpreter, Qt and the panel's widgets).
 - every artist action on the full list, timed on the UI thread: typing in the filter box (a first
   keystroke, then typing on), clearing it, the state filter, sorting by size and by path (a new
-  order is made on a worker; a second sort by a column is kept), scrolling (limit 50 ms each).
+  order is made on a worker; a second sort by a column is kept), scrolling, selecting every row
+  (the table and its headers repainted) and filtering with them selected (limit 50 ms each).
   Each action runs twice: on an otherwise idle panel, then beside one busy pure-Python thread (a
   real scan or store check computing on a worker while the artist works; the sort orders are
   dropped first so each is made again).
@@ -190,7 +191,18 @@ def artist_actions(panel) -> List[tuple]:
         ("sort by size again (kept)", lambda: panel.model.sort(2, QtCore.Qt.SortOrder.DescendingOrder)),
         ("scroll to the end and repaint", lambda: (panel.table.scrollToBottom(), panel.table.viewport().repaint())),
         ("scroll to the top and repaint", lambda: (panel.table.scrollToTop(), panel.table.viewport().repaint())),
+        ("scroll a page down (scroll bar; the loop paints)", lambda: _scroll_by(panel.table, 30)),
+        ("select all (Ctrl+A) and repaint", lambda: panel.table.selectAll()),
+        ("filter: type 'sq042', every row selected", lambda: panel.search.setText("sq042")),
+        ("filter: clear, the selection kept", lambda: panel.search.setText("")),
+        ("clear the selection", lambda: panel.table.clearSelection()),
     ]
+
+
+def _scroll_by(table, rows: int) -> None:
+    """What dragging the scroll bar does: the table is painted afterwards, by the event loop."""
+    bar = table.verticalScrollBar()
+    bar.setValue(bar.value() + rows)
 
 
 def action_block(app, panel, action: Callable[[], object]) -> float:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from cloudsubmit.errors import Cancelled, CloudSubmitError, StoreError
 from cloudsubmit.hosts.base import HostSnapshot
 from cloudsubmit.scan.model import SceneInfo
 from cloudsubmit.vocabulary import IN_STORE
-from cloudsubmit.ui.controller import SubmitController, describe_error
+from cloudsubmit.ui.controller import ASYNC_ROWS, SubmitController, describe_error
 from cloudsubmit.ui.models import check_frames
 from cloudsubmit.units import human_size
 from cloudsubmit.config import load_config
@@ -442,3 +443,107 @@ def test_several_houdini_rops_each_render_their_own_range_through_their_own_came
     assert req.layer_frames == {"/out/beauty": "1001-1050", "/out/mask": "1001-1010"}
     assert own_cameras(req) == {"/out/beauty": ["/obj/shotcam"], "/out/mask": ["/obj/witness"]}
     assert "camera" not in render_options(req)      # per group, not one camera for the whole job
+
+
+# -- a big list's view, made by a worker (here: the task run inline) and swapped in ------------
+
+def big_list(tmp_path, n=ASYNC_ROWS + 1_000):
+    """A scanned list big enough that its views are made by a task; every third file is in the
+    store, the others to upload, three are missing."""
+    listed = listed_files(n, missing=3)
+    ctrl, _ = make_ctrl(tmp_path, [], in_store={d.path for d in listed[::3]}, listed=listed)
+    return scanned(ctrl)
+
+
+def settle(ctrl):
+    """Run the view tasks the controller asks for, one after the other, as the panel's worker does."""
+    while (task := ctrl.view_task()) is not None:
+        ctrl.view_done(task(None))
+
+
+def shown_paths(ctrl):
+    return [r.path for r in ctrl.visible]
+
+
+def selected_paths(ctrl):
+    return {ctrl.visible[i].path for first, last in ctrl.files.selected for i in range(first, last + 1)}
+
+
+def test_a_big_lists_filter_is_a_task_and_the_last_keystroke_wins(tmp_path):
+    ctrl = big_list(tmp_path)
+    everything = shown_paths(ctrl)
+    rows_shown = []
+    ctrl.subscribe(lambda topic: topic == "rows" and rows_shown.append(ctrl.files.filter_text))
+    ctrl.set_filter(text="tex_0")
+    first = ctrl.view_task()
+    assert first is not None and ctrl.filtering and shown_paths(ctrl) == everything  # the rows stay meanwhile
+    done_early = first(None)  # the worker finished "tex_0" ...
+    ctrl.set_filter(text="tex_01")  # ... but the artist typed on before its answer came back
+    assert ctrl.view_task() is None  # one worker at a time: the next starts when this one's answer is in
+    ctrl.set_filter(text="tex_012")
+    ctrl.view_done(done_early)
+    assert rows_shown == [] and shown_paths(ctrl) == everything  # an older generation is never shown
+    latest = ctrl.view_task()
+    ctrl.set_filter(text="tex_0123")
+    superseded = latest(None)
+    assert superseded[2] is None  # superseded while it ran: it stopped early, with nothing to show
+    ctrl.view_done(superseded)
+    settle(ctrl)
+    assert rows_shown == ["tex_0123"] and not ctrl.filtering
+    assert shown_paths(ctrl) == [p for p in everything if "tex_0123" in p]
+    assert sorted(shown_paths(ctrl)) == [f"/gs/show/tex/tex_{i:05d}.exr" for i in range(1230, 1240)]
+
+
+def test_a_view_made_for_the_list_before_a_rescan_is_never_shown(tmp_path):
+    ctrl = big_list(tmp_path)
+    ctrl.set_filter(text="tex_0002")
+    old_table = ctrl.files.table
+    answer = ctrl.view_task()(None)  # made for the old table
+    scanned(ctrl)  # a rescan brings a new table meanwhile
+    assert ctrl.files.table is not old_table
+    ctrl.view_done(answer)
+    assert ctrl.filtering and ctrl.files.visible.table is old_table  # the old rows stay, not the old answer
+    settle(ctrl)
+    assert ctrl.files.visible.table is ctrl.files.table
+    assert shown_paths(ctrl) == [r.path for r in ctrl.rows if "tex_0002" in r.path]
+
+
+def test_sorting_then_filtering_and_filtering_then_sorting_show_what_a_plain_sort_and_filter_give(tmp_path):
+    from cloudsubmit.vocabulary import TO_UPLOAD
+
+    ctrl = big_list(tmp_path)
+    expected = sorted((r.path for r in ctrl.rows if r.state == TO_UPLOAD and "tex_001" in r.path), reverse=True)
+    steps = (lambda c: c.sort_rows(1, True), lambda c: c.set_filter(text="TEX_001", state=TO_UPLOAD))
+    for order in (steps, steps[::-1]):
+        ctrl.set_filter(text="", state="all")
+        ctrl.sort_rows(0)
+        settle(ctrl)
+        ctrl.files.table.views.clear()  # each order made anew
+        for step in order:
+            step(ctrl)
+            settle(ctrl)
+        assert shown_paths(ctrl) == expected and not ctrl.filtering
+
+
+def test_the_selection_follows_its_files_through_a_filter_and_a_sort(tmp_path):
+    ctrl = big_list(tmp_path)
+    ctrl.select_rows([(0, 3), (10, 10)])  # positions in the view shown, as the table view says them
+    chosen = selected_paths(ctrl)
+    assert len(chosen) == 5
+    ctrl.sort_rows(1, True)
+    settle(ctrl)
+    assert selected_paths(ctrl) == chosen and shown_paths(ctrl)[0] not in chosen  # moved, still selected
+    kept = sorted(chosen)[-1]
+    ctrl.set_filter(text=posixpath.basename(kept))  # only one selected file left in view
+    settle(ctrl)
+    assert shown_paths(ctrl) == [kept] and selected_paths(ctrl) == {kept}
+    ctrl.set_filter(text="")  # an order the table has, but a selection to carry: a task too
+    settle(ctrl)
+    assert len(ctrl.visible) == len(ctrl.rows) and selected_paths(ctrl) == {kept}  # what it hid stays unselected
+    ctrl.set_filter(text="tex_")
+    task = ctrl.view_task()
+    ctrl.select_rows([(0, 1)])  # the artist selects others while the worker filters
+    ctrl.view_done(task(None))
+    assert ctrl.filtering  # that answer carried the old selection: made again
+    settle(ctrl)
+    assert selected_paths(ctrl) == set(shown_paths(ctrl)[:2]) and not ctrl.filtering

@@ -2,6 +2,8 @@
 the file list's filter and counts, the job's status lines."""
 from __future__ import annotations
 
+import pytest
+
 from cloudsubmit.scan.model import Dependency, DependencySet
 from cloudsubmit.ui.models import FileListModel, FormModel, JobModel, build_rows
 from cloudsubmit.ui.services import StageProgress, SubmittedJob
@@ -200,3 +202,20 @@ def test_typing_on_narrows_what_is_shown_to_what_the_whole_list_would_give(monke
     files.set_filter(text="7", state=MISSING)  # another state: the whole list again
     assert list(files.visible.order) == list(models.filtered(table, "7", MISSING, (1, True)))
     assert len(narrowed) == 6
+
+
+def test_a_superseded_view_stops_early_and_a_selection_follows_its_rows_into_another_view(monkeypatch):
+    from cloudsubmit.ui import models
+
+    monkeypatch.setattr(models, "STEP", 50)
+    table = models.row_table(_scanned(900))
+    asked = []
+    with pytest.raises(models.Superseded):  # a newer request came: stop at the next slice, not after all 18
+        models.filtered(table, "sq", "all", (1, True), stale=lambda: asked.append(1) or len(asked) == 3)
+    assert len(asked) == 3
+    selection = models.Selection(table, table.order, ((0, 4), (100, 100), (3, 6)))  # overlapping, as ctrl-clicks give
+    order = models.filtered(table, "", "all", (1, True))
+    ranges = models.carried_selection(selection, table, order)
+    assert {order[i] for first, last in ranges for i in range(first, last + 1)} == {*table.order[:7], table.order[100]}
+    assert all(later[0] > earlier[1] + 1 for earlier, later in zip(ranges, ranges[1:]))  # as few ranges as can be
+    assert models.carried_selection(selection, models.row_table(_scanned(900)), order) == ()  # another list: none

@@ -48,9 +48,10 @@ def test_scan_fills_table_and_totals_for_10000_files(qtbot, tmp_path):
     assert panel.model.index(0, 0).data() == "missing"
     panel.table.selectAll()
     assert panel.copy_paths().splitlines() == [f"/gs/show/tex/gone_{i}.exr" for i in range(3)]
-    panel.search.clear()
+    panel.search.clear()  # the selected files stay selected in the whole list
+    assert panel.model.rowCount() == 10_003 and panel.selected_paths() == [f"/gs/show/tex/gone_{i}.exr" for i in range(3)]
     panel.state_filter.setCurrentIndex(2)  # "to upload"
-    assert panel.model.rowCount() == 1000
+    assert panel.model.rowCount() == 1000 and panel.selected_paths() == []  # hidden: no longer selected
     panel.model.sort(1, QtCore.Qt.SortOrder.DescendingOrder)
     assert panel.model.index(0, 1).data().endswith("tex_09999.exr")
 
@@ -362,3 +363,31 @@ def test_an_open_panel_shortens_the_gil_switch_interval_and_its_close_gives_it_b
     second.close()
     second.runner.shutdown()  # a second shutdown gives nothing back twice
     assert sys.getswitchinterval() == before
+
+
+def test_a_table_paint_reads_the_model_inside_one_call_into_python(qtbot, tmp_path):
+    """Painted by Qt alone, each cell's call into the model waits for the GIL anew beside a busy
+    worker; the panel's table and header paint inside one Python call, which holds it throughout."""
+    import sys
+
+    from Qt import QtWidgets
+
+    panel = open_panel(qtbot, tmp_path, FakeCore([], listed=listed_files(500)))
+    panel.show()
+    qtbot.waitExposed(panel)
+    scan(qtbot, panel)
+    callers = []
+
+    def watch(frame, event, arg):
+        if event == "call" and frame.f_code.co_name in ("data", "headerData"):
+            callers.append((frame.f_code.co_name, frame.f_back.f_code.co_name if frame.f_back is not None else ""))
+
+    panel.table.viewport().update()
+    panel.table.horizontalHeader().viewport().update()
+    sys.setprofile(watch)
+    try:
+        QtWidgets.QApplication.processEvents()  # the paints, from the event loop as the artist sees them
+    finally:
+        sys.setprofile(None)
+    assert {caller for name, caller in callers if name == "data"} == {"paintEvent"}  # every cell painted, in one call
+    assert ("headerData", "paintEvent") in callers  # the header's paint too (its layout asks outside a paint)

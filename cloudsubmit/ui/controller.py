@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
-from array import array
 from typing import Any, Callable, Dict, List, Optional
 
 from ..errors import Cancelled, CloudSubmitError, NoPool
@@ -18,14 +17,13 @@ from ..scan.model import DependencySet
 from ..scan.readers import HOSTS, scene_extension
 from ..vocabulary import IN_STORE, MISSING
 from .models import (SCHEDULER_LABELS, STATE_LABELS, FileListModel, FormModel, FrameCheck, JobModel, ProgressModel,
-                     has_view, plural, row_table, sort_view, state_labels, store_text)
+                     Superseded, make_view, plural, row_table, sort_view, state_labels, store_text)
 from .services import Partial, Services, StageProgress, SubmitRequest, SubmittedJob
 from .settings import PanelSettings, load_scene_memory, load_settings, remember_scene, save_settings
 
 Task = Callable[[Optional[ProgressCallback]], Any]
 Listener = Callable[[str], None]
-ASYNC_ROWS = 20_000  # from this many files on, a new sort order is made on a worker (sorting takes > 50 ms)
-SCAN_ORDER = ("", "all", None)  # no filter, no sort: the list as the scan ordered it
+ASYNC_ROWS = 20_000  # from this many files on, a filter or new sort is made on a worker (the UI only swaps it in)
 __all__ = ["STATE_LABELS", "SCHEDULER_LABELS", "SubmitController", "describe_error"]
 NO_POOL_WORDS = ("No HTCondor pool is reachable from this machine. Use the Local option (Submit to: "
                  f"{SCHEDULER_LABELS['local']}) to render here, or ask your pipeline TD to set up HTCondor.")
@@ -126,8 +124,9 @@ class SubmitController:
         self.dependencies: Optional[DependencySet] = None
         self.busy = ""  # the stage a worker is running, "" when idle
         self.error = ""
-        self._shown_view: Any = SCAN_ORDER  # the filter/sort ``visible`` was made for
-        self._view_running: Any = None  # the filter/sort a worker is computing
+        self._view_generation = 0  # one per filter/sort/list change: an older view is never shown
+        self._view_wanted: Optional[int] = None  # the generation a worker must make the view of
+        self._view_running = False  # a worker is making a view (one at a time)
         self._scanned: Any = None      # the scan_key() the shown file list was made for
         self._scan_failed: Any = None  # a key whose scan failed: not retried by itself
 
@@ -152,6 +151,7 @@ class SubmitController:
         self.dependencies = None
         self.form.own_ranges, self.form.cameras_by_hand = None, False
         self.files.clear()
+        self._view_wanted = None  # a view a worker is making for the last scene is not shown
         self.job_state.clear()
         self.bars.clear()
         self.notice = ""
@@ -378,14 +378,10 @@ class SubmitController:
         return self.stale and not self.form.frames_error and self._scan_failed != self.scan_key()
 
     def _set_rows(self, rows: Any) -> None:
-        """A new list: shown at once with the artist's filter; a sort order over a big list that
-        the table does not have yet follows from a worker (the "view" topic)."""
-        self.files.set_rows(rows, visible=array("l"))
+        """A new list, shown with the artist's filter and sort: at once when that costs no pass,
+        else the view follows from a worker (the previous rows stay shown meanwhile)."""
+        self.files.set_rows(rows, refilter=False)
         self._refresh_view(emit=False)
-
-    def _view_key(self) -> Any:
-        f = self.files
-        return (f.filter_text, f.state_filter, f.sort)
 
     def set_filter(self, text: Optional[str] = None, state: Optional[str] = None) -> None:
         self.files.set_filter(text, state, refilter=False)
@@ -396,52 +392,83 @@ class SubmitController:
         self.files.sort = None if (column, descending) == (0, False) else (int(column), bool(descending))
         self._refresh_view()
 
+    def select_rows(self, ranges: Any) -> None:
+        """The rows the artist selected, as (first, last) positions in ``visible``: a new view
+        (a filter, a sort) selects the same files again where they are in it."""
+        self.files.select(tuple((int(first), int(last)) for first, last in ranges))
+
+    @property
+    def filtering(self) -> bool:
+        """A worker is making the view the artist asked for; the rows shown are the previous ones."""
+        return self._view_wanted is not None
+
     def _refresh_view(self, emit: bool = True) -> None:
-        """Filter on this (the UI) thread: a few C-level passes, never a wait on a worker. The
-        sort order must exist first: a big list's new one is made on a worker (:meth:`view_task`);
-        until then the rows show, filtered, in the order shown before."""
-        files, key = self.files, self._view_key()
-        table, sort = files.table, files.sort
-        if len(table) >= ASYNC_ROWS and not has_view(table, sort):
-            shown = self._shown_view[2] if has_view(table, self._shown_view[2]) else None
-            files.refilter(shown)
-            self._shown_view = (key[0], key[1], shown)
+        """The view for the filter and sort. A small list, or one whose view costs no pass (nor
+        a selection to carry), is made here; a big one on a worker (:meth:`view_task`, the "view" topic), so the UI thread
+        only swaps the answer in. Every request has a new generation: an answer made for an
+        older one (typing on, another table) is dropped, never shown."""
+        files = self.files
+        self._view_generation += 1
+        if len(files.table) < ASYNC_ROWS or (files.at_once() and not files.selection.ranges):
+            self._view_wanted = None
+            files.refilter()
             if emit:
                 self._emit("rows")
-            self._emit("view")
             return
-        files.refilter()
-        self._shown_view = key
-        if emit:
-            self._emit("rows")
+        self._view_wanted = self._view_generation
+        self._emit("view")
 
     def view_task(self) -> Optional[Task]:
-        """The sort order the artist asked for, made on a worker, or None when the table has it
-        (or a worker is making it already)."""
-        table, sort = self.files.table, self.files.sort
-        if sort is None or has_view(table, sort) or (table, sort) == self._view_running:
+        """The view wanted, made on a worker, or None when none is wanted or a worker is making
+        one already (its end starts the next, for the latest request). The worker stops early
+        once a newer request supersedes its own."""
+        wanted = self._view_wanted
+        if wanted is None or self._view_running:
             return None
-        self._view_running = (table, sort)
-        column, descending = sort
-        return lambda progress: (table, sort_view(table, column, descending))
+        self._view_running = True
+        request = self.files.view_request()
+
+        def stale() -> bool:
+            return self._view_wanted != wanted
+
+        def task(progress: Optional[ProgressCallback]) -> Any:
+            try:
+                return wanted, request, make_view(request, stale)
+            except Superseded:
+                return wanted, request, None
+
+        return task
 
     def view_done(self, result: Any) -> None:
-        table, _view = result  # kept on the table by sort_view
-        self._view_running = None
-        if table is self.files.table:  # not a list a rescan has replaced meanwhile
-            self._refresh_view()
+        """Swap the worker's view in if it is still the one wanted (same generation, and the
+        selection it carried is still the artist's); else ask for the latest one."""
+        wanted, request, view = result
+        self._view_running = False
+        files = self.files
+        if view is not None and wanted == self._view_wanted and request.made_for[0] is files.table \
+                and request.selection is files.selection:
+            self._view_wanted = None
+            files.show(view)
+            self._emit("rows")
+        elif self._view_wanted is not None:
+            self._emit("view")
 
     def view_failed(self, exc: BaseException) -> None:
-        self._view_running = None
+        self._view_running = False
+        self._view_wanted = None
         self.error = describe_error(exc)
         self._emit("error")
+        self._emit("rows")  # the rows shown stay; the totals no longer say "filtering"
 
     def counts(self) -> Dict[str, int]:
         return self.files.counts()
 
     def totals_text(self) -> str:
-        """"132 files, 120 already in the cloud, 12 to upload, 1.2 GB, 1 missing"."""
-        return "Not scanned yet." if self.dependencies is None else self.files.totals_text()
+        """"132 files, 120 already in the cloud, 12 to upload, 1.2 GB, 1 missing", and
+        " (filtering...)" while a worker makes the view asked for (the rows shown are the last)."""
+        if self.dependencies is None:
+            return "Not scanned yet."
+        return self.files.totals_text() + (" (filtering...)" if self.filtering else "")
 
     def warnings(self) -> List[str]:
         return list(self.dependencies.warnings) if self.dependencies is not None else []

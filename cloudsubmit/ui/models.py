@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 import threading
 import time
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from operator import attrgetter
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from ..errors import FrameSpecError
 from ..frames import compact, parse_frames, range_frames, range_spec, scout_frames
@@ -329,35 +330,61 @@ def has_view(table: RowTable, sort: Optional[Tuple[int, bool]]) -> bool:
     return sort is None or sort[0] == 0 or sort in table.views
 
 
+class Superseded(Exception):
+    """A view a worker was making is no longer wanted (the artist typed on, or a rescan
+    replaced the list): it stops at its next slice instead of finishing for nothing."""
+
+
+def _never_stale() -> bool:
+    return False
+
+
 def filtered(table: RowTable, text: str, state: str, sort: Optional[Tuple[int, bool]] = None,
-             within: Optional[array] = None) -> array:
+             within: Optional[array] = None, stale: Callable[[], bool] = _never_stale) -> array:
     """The row numbers the table shows: of ``state`` ("all" = every one), holding every word of
     ``text`` in their path or source, in ``sort`` (column, descending) order or the scan's;
     ``within``: only these rows (already in that order, a superset of the answer: what a shorter
-    text showed).
+    text showed). ``stale()`` true between two slices raises :class:`Superseded`.
 
     Each condition is a byte mask made in C-level calls (a state's is made with the table, a
     word's is one ``map`` of ``str.__contains__``; two are ANDed as big integers, see ``both``),
     and the rows are picked from the sort order with ``itertools.compress``: no Python call per
-    row, so 100,000 rows filter in a few ms on the UI thread itself, which then never waits on a
-    worker's hold of the GIL. (One joined string of every row searched with ``str.split`` was
-    tried for rare words: 8 MB more per table for 1-2 ms less per keystroke, and none on the
-    first one, whose string is cold.)"""
+    row. A big list's view is made on a worker (the panel's controller), ``STEP`` rows per call,
+    so neither the UI thread nor a worker holding the GIL keeps the other waiting long.
+    (One joined string of every row searched with ``str.split`` was tried for rare words: 8 MB
+    more per table for 1-2 ms less per keystroke, and none on the first one, whose string is cold.)"""
     words = list(dict.fromkeys(text.lower().split()))
     if within is not None:
-        return _narrowed(table, within, words, state)
+        return _narrowed(table, within, words, state, stale)
     base = table.order if sort is None else sort_view(table, *sort)
-    mask: Any = None
-    if state != "all":
-        mask = table.state_masks[state]
-    for word in words:
-        hits = bytes(map(operator.contains, table.haystack, repeat(word)))
-        mask = hits if mask is None else both(mask, hits)
-    if mask is None:
+    if state == "all" and not words:
         return base
-    if base is table.order:  # rows are stored in this order: pick them straight from the mask
-        return array("l", compress(range(len(mask)), mask))
-    return array("l", compress(base, map(mask.__getitem__, base)))
+    parts = []
+    for start in range(0, len(table), STEP):
+        end = start + STEP
+        mask: Any = table.state_masks[state][start:end] if state != "all" else None
+        for word in words:
+            hits = bytes(map(operator.contains, table.haystack[start:end], repeat(word)))
+            mask = hits if mask is None else both(mask, hits)
+        parts.append(mask)
+        _next_slice(stale)
+    return _picked(base, b"".join(parts), stale)
+
+
+def _next_slice(stale: Callable[[], bool]) -> None:
+    hand_over()
+    if stale():
+        raise Superseded()
+
+
+def _picked(rows: array, mask: bytes, stale: Callable[[], bool]) -> array:
+    """``rows`` (row numbers, in their order) whose byte in ``mask`` is set, a slice at a time."""
+    out = array("l")
+    for start in range(0, len(rows), STEP):
+        part = rows[start:start + STEP]
+        out.extend(compress(part, map(mask.__getitem__, part)))
+        _next_slice(stale)
+    return out
 
 
 def both(a: Any, b: Any) -> bytes:
@@ -367,14 +394,45 @@ def both(a: Any, b: Any) -> bytes:
     return (int.from_bytes(a, "little") & int.from_bytes(b, "little")).to_bytes(len(a), "little")
 
 
-def _narrowed(table: RowTable, rows: array, words: List[str], state: str) -> array:
+def _narrowed(table: RowTable, rows: array, words: List[str], state: str, stale: Callable[[], bool]) -> array:
     """``rows`` (in their order) that are of ``state`` and hold every word: passes over them only."""
-    if state != "all":
-        rows = array("l", compress(rows, map(operator.eq, map(table.state.__getitem__, rows), repeat(state))))
-    for word in words:
-        hay = map(table.haystack.__getitem__, rows)
-        rows = array("l", compress(rows, map(operator.contains, hay, repeat(word))))
-    return rows
+    out = array("l")
+    for start in range(0, len(rows), STEP):
+        part = rows[start:start + STEP]
+        if state != "all":
+            part = array("l", compress(part, map(operator.eq, map(table.state.__getitem__, part), repeat(state))))
+        for word in words:
+            hay = map(table.haystack.__getitem__, part)
+            part = array("l", compress(part, map(operator.contains, hay, repeat(word))))
+        out.extend(part)
+        _next_slice(stale)
+    return out
+
+
+Ranges = Tuple[Tuple[int, int], ...]  # (first, last) positions in a view, both included
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The rows the artist selected, as the view reported them: ``ranges`` of positions in
+    ``order`` (the view shown then) of ``table``. Kept so, not as a set of rows: selecting all
+    100,000 rows is one range, and costs the UI thread nothing to record."""
+
+    table: Optional[RowTable] = None
+    order: array = field(default_factory=lambda: array("l"))
+    ranges: Ranges = ()
+
+
+def carried_selection(selection: Selection, table: RowTable, order: array) -> Ranges:
+    """The same rows, where they are in the new view ``order`` of ``table`` (a filter hides
+    some, a sort moves them): the ranges of positions to select. A new table (a rescan) keeps
+    no selection. C-level passes: the rows as a set, one membership map, runs found by a regex."""
+    if selection.table is not table or not selection.ranges:
+        return ()
+    chosen = set(chain.from_iterable(selection.order[first:last + 1] for first, last in selection.ranges))
+    hand_over()
+    flags = bytes(map(chosen.__contains__, order))
+    return tuple((m.start(), m.end() - 1) for m in re.finditer(b"\x01+", flags))
 
 
 @dataclass
@@ -638,33 +696,61 @@ class FormModel:
         )
 
 
+@dataclass(frozen=True)
+class ViewRequest:
+    """What a view of the file list is made from, taken on the UI thread: the table, the
+    lower-cased filter text, the state and the sort (``made_for``), the rows shown now when the
+    answer is among them (``within``: typing on), and the artist's selection to carry over."""
+
+    made_for: Tuple[Any, ...]  # (table, text, state, sort)
+    within: Optional[array] = None
+    selection: Selection = field(default_factory=Selection)
+
+
+@dataclass(frozen=True)
+class View:
+    """A made view: its row numbers in order, and the positions of the selected rows in it."""
+
+    made_for: Tuple[Any, ...]
+    order: array
+    selected: Ranges = ()
+
+
+def make_view(request: ViewRequest, stale: Callable[[], bool] = _never_stale) -> View:
+    """The rows ``request`` shows, and where its selection is in them: on the UI thread for a
+    small list, on a worker for a big one (raises :class:`Superseded` once ``stale()``)."""
+    table, text, state, sort = request.made_for
+    order = filtered(table, text, state, sort, request.within, stale)
+    return View(request.made_for, order, carried_selection(request.selection, table, order))
+
+
 class FileListModel:
-    """The scan's rows, the filter over them and the counts per state. ``rows`` and ``visible``
-    are lazy :class:`Rows` over one :class:`RowTable`."""
+    """The scan's rows, the filter over them, the counts per state and the artist's selection.
+    ``rows`` and ``visible`` are lazy :class:`Rows`; ``visible`` may still show the previous
+    table's rows while a worker makes the view of a new one (:meth:`show` swaps it in)."""
 
     def __init__(self, store_word: str = "cloud") -> None:
         self.store_word = store_word  # "team store" when the store is a folder (see ``state_labels``)
         self.filter_text = ""
         self.state_filter = "all"
         self.sort: Optional[Tuple[int, bool]] = None  # (column, descending) the artist chose, kept across filters
-        self._made_for: Optional[tuple] = None  # (table, text, state, sort) ``visible`` was made for
         self.clear()
 
-    def set_rows(self, rows: Any, visible: Optional[array] = None) -> None:
-        """``rows``: a :class:`RowTable` (or a list of :class:`DepRow`); ``visible`` row numbers a
-        worker filtered already spare the UI thread a pass."""
+    def set_rows(self, rows: Any, refilter: bool = True) -> None:
+        """``rows``: a :class:`RowTable` (or a list of :class:`DepRow`); ``refilter=False``: the
+        caller makes the view (on a worker, for a big list)."""
         self.table = rows if isinstance(rows, RowTable) else _sorted_table(list(rows))
         self.rows = Rows(self.table)
-        self._made_for = None
-        if visible is None:
+        self._made_for: Optional[tuple] = None  # (table, text, state, sort) ``visible`` was made for
+        if refilter:
             self.refilter()
-        else:
-            self.visible = Rows(self.table, visible)
 
     def clear(self) -> None:
         self.table = RowTable([])
         self.rows = self.visible = Rows(self.table)
         self._made_for = None
+        self.selection = Selection()
+        self.selected: Ranges = ()  # where the selection is in ``visible`` (for the view to select)
 
     def set_filter(self, text: Optional[str] = None, state: Optional[str] = None, refilter: bool = True) -> None:
         if text is not None:
@@ -676,19 +762,36 @@ class FileListModel:
         if refilter:
             self.refilter()
 
-    def refilter(self, sort: Any = "") -> None:
-        """Make ``visible`` for the filter, in ``sort`` order (default: the artist's). Typing on
-        (the new text extends the one shown, same state and order) narrows what is shown instead
-        of the whole list: every keystroke after the first filters fewer rows."""
-        sort = self.sort if sort == "" else sort
-        text, table = self.filter_text.lower(), self.table
-        made = (table, text, self.state_filter, sort)
+    def view_request(self) -> ViewRequest:
+        """What the view for the filter and sort is made from. Typing on (the new text extends
+        the one shown, same table, state and order) narrows what is shown instead of searching
+        the whole list: every keystroke after the first filters fewer rows."""
+        made = (self.table, self.filter_text.lower(), self.state_filter, self.sort)
         was = self._made_for
-        narrow = was is not None and was[0] is table and was[2:] == made[2:] and was[1].strip() \
-            and text.startswith(was[1])
-        within = self.visible.order if narrow else None
-        self.visible = Rows(table, filtered(table, text, self.state_filter, sort, within))
-        self._made_for = made
+        narrow = was is not None and was[0] is made[0] and was[2:] == made[2:] and was[1].strip() \
+            and made[1].startswith(was[1])
+        return ViewRequest(made, self.visible.order if narrow else None, self.selection)
+
+    def at_once(self) -> bool:
+        """Whether the view costs no pass over the rows: no word, every state, and a sort order
+        the table has (the scan's, or one made before)."""
+        return not self.filter_text.split() and self.state_filter == "all" and has_view(self.table, self.sort)
+
+    def refilter(self) -> None:
+        """Make ``visible`` for the filter, in the artist's order, here and now."""
+        self.show(make_view(self.view_request()))
+
+    def show(self, view: View) -> None:
+        """Swap a made view in: no pass over the rows. The selection is what of it the view shows
+        (a row a filter hides is no longer selected, as a Qt filter proxy does)."""
+        self.visible = Rows(view.made_for[0], view.order)
+        self._made_for = view.made_for
+        self.select(view.selected)
+
+    def select(self, ranges: Ranges) -> None:
+        """The artist's selection, as ranges of positions in ``visible`` (the view's own words)."""
+        self.selection = Selection(self.visible.table, self.visible.order, tuple(ranges))
+        self.selected = self.selection.ranges
 
     def counts(self) -> Dict[str, int]:
         """Files per state (counted once per list: rows do not change state until the next scan)."""

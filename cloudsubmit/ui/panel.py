@@ -16,8 +16,8 @@ from ..frames import compact
 from .qtcompat import guard_none_refcount, standalone_application
 from .controller import SCHEDULER_LABELS, SubmitController
 from .models import STATE_FILTERS
-from .widgets import (ERROR_STYLE, ChoiceList, DependencyModel, StageBars, StagePlacement, combo, draw_icon,
-                      set_combo)
+from .widgets import (ERROR_STYLE, ChoiceList, DependencyModel, FileHeader, FileTable, StageBars, StagePlacement,
+                      combo, draw_icon, set_combo)
 from .workers import TaskRunner
 
 Qt = QtCore.Qt
@@ -186,8 +186,15 @@ class SubmitPanel(QtWidgets.QWidget):
         for w in (self.search, self.state_filter, self.rescan_button):
             row.addWidget(w, 1 if w is self.search else 0)
         layout.addLayout(row)
-        self.table = QtWidgets.QTableView()
+        self.table = FileTable()
+        self.table.setHorizontalHeader(FileHeader(Qt.Orientation.Horizontal, self.table))
         self.table.setModel(self.model)
+        # A header asks the selection, on every paint, whether each of its columns is wholly
+        # selected, and Qt answers by walking the rows through the model (two calls into Python a
+        # row): with all 100,000 rows selected each paint blocked the UI for about 1 s. The headers
+        # get a selection of their own, always empty (they highlight no section; sorting is theirs still).
+        for header in (self.table.horizontalHeader(), self.table.verticalHeader()):
+            header.setSelectionModel(QtCore.QItemSelectionModel(self.model, header))
         # Qt starts the indicator descending, which would put the files in the store first
         self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
@@ -238,6 +245,7 @@ class SubmitPanel(QtWidgets.QWidget):
         self.placement.changed.connect(c.set_placement)
         self.search.textChanged.connect(lambda text: c.set_filter(text=text))
         self.state_filter.currentIndexChanged.connect(lambda i: c.set_filter(state=STATE_FILTERS[i]))
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.override.toggled.connect(c.set_allow_missing)
         self.rescan_button.clicked.connect(lambda *_: self.rescan())  # not clicked(checked) as refresh_host
         self.submit_button.clicked.connect(self.submit)
@@ -351,6 +359,7 @@ class SubmitPanel(QtWidgets.QWidget):
     def _render_rows(self) -> None:
         c = self.controller
         self.model.refresh()
+        self._select(c.files.selected)
         self.totals.setText(c.totals_text())
         missing = c.counts()["missing"]
         self.override.setVisible(bool(missing))
@@ -392,6 +401,21 @@ class SubmitPanel(QtWidgets.QWidget):
         else:
             self.poll.stop()
 
+    def _selection_changed(self, *_: Any) -> None:
+        """The artist's selection, as ranges of rows (one for "select all" of 100,000 rows)."""
+        chosen = self.table.selectionModel().selection()
+        self.controller.select_rows([(chosen.at(i).top(), chosen.at(i).bottom()) for i in range(chosen.count())])
+
+    def _select(self, ranges: Any) -> None:
+        """Select again, after the view changed, the rows the controller says are still selected."""
+        if not ranges:
+            return
+        last_column = self.model.columnCount() - 1
+        chosen = QtCore.QItemSelection()
+        for first, last in ranges:
+            chosen.select(self.model.index(first, 0), self.model.index(last, last_column))
+        flags = QtCore.QItemSelectionModel.SelectionFlag.ClearAndSelect | QtCore.QItemSelectionModel.SelectionFlag.Rows
+        self.table.selectionModel().select(chosen, flags)
 
     def selected_paths(self) -> list:
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
@@ -423,9 +447,11 @@ class SubmitPanel(QtWidgets.QWidget):
 
     def _run_view(self) -> None:
         """Filter/sort a big list on a worker: the UI thread only swaps the new list in."""
-        task = self.controller.view_task()
+        c = self.controller
+        task = c.view_task()
         if task is not None:
-            self.runner.run(task, self.controller.view_done, self.controller.view_failed)
+            self.runner.run(task, c.view_done, c.view_failed)
+        self.totals.setText(c.totals_text())  # "(filtering...)" until the view is in
 
     def rescan(self, refresh_host: bool = True) -> None:
         c = self.controller

@@ -47,15 +47,15 @@ class DependencyModel(QtCore.QAbstractTableModel):
 
     def data(self, index: Any, role: int = ROLE_DISPLAY) -> Any:
         """One cell, read straight from the table's columns: the view calls this for every role
-        of every cell it paints, each call a wait for the GIL while a worker runs, so it makes
-        no row object and asks Qt for nothing but the row and column."""
+        of every cell it paints (inside one call into Python, see :class:`FileTable`), so it
+        makes no row object and asks Qt for nothing but the row and column."""
         if role not in ROLES_USED:
             return None
-        files = self.controller.files
+        visible = self.controller.files.visible  # its own table: a new list shows once its view is made
         row, col = index.row(), index.column()
-        if not 0 <= row < len(files.visible):
+        if not 0 <= row < len(visible):
             return None
-        table, i = files.table, files.visible.order[row]
+        table, i = visible.table, visible.order[row]
         if role == ROLE_DISPLAY:
             if col == 1:
                 return table.path[i]
@@ -75,6 +75,29 @@ class DependencyModel(QtCore.QAbstractTableModel):
     def refresh(self) -> None:
         self.beginResetModel()
         self.endResetModel()
+
+
+class FileTable(QtWidgets.QTableView):
+    """The file list's table, painted inside one call into Python. Painted by Qt alone, each of
+    the ~500 calls a repaint makes into the model (``data`` per role and cell, ``rowCount``...)
+    waits for the GIL anew: beside a busy worker on a loaded machine, a filter's or a scroll's
+    repaint then blocked the UI 60-200 ms; in here the GIL is held once for the whole paint."""
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
+        super().paintEvent(event)
+
+
+class FileHeader(QtWidgets.QHeaderView):
+    """The table's column header, painted inside one call into Python as :class:`FileTable` is
+    (``headerData`` per section and role, each with its enum converted by Python code).
+    Clickable, as the header a table view makes for itself is: a click sorts."""
+
+    def __init__(self, orientation: Any, parent: Optional[QtWidgets.QWidget] = None) -> None:
+        super().__init__(orientation, parent)
+        self.setSectionsClickable(True)
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
+        super().paintEvent(event)
 
 
 def combo(items: List[str], current: str = "") -> QtWidgets.QComboBox:
