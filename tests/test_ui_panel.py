@@ -365,6 +365,39 @@ def test_an_open_panel_shortens_the_gil_switch_interval_and_its_close_gives_it_b
     assert sys.getswitchinterval() == before
 
 
+class _Cycle:
+    """An object in a reference cycle with itself, so only the cycle collector frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_an_open_panel_keeps_the_older_heap_out_of_full_collections_and_its_close_gives_it_back(qtbot, tmp_path):
+    """A full collection walks every tracked object while the UI thread waits: with a panel open
+    the heap that existed before it is frozen out of it (a host's whole heap), what the panel
+    makes is still collected, and the close puts the old heap back where cycles in it are freed."""
+    import gc
+    import weakref
+
+    if gc.get_freeze_count():
+        pytest.skip("the heap was already frozen by someone else; the panel leaves it so")
+    old = _Cycle()
+    old_ref = weakref.ref(old)
+    panel = open_panel(qtbot, tmp_path, FakeCore(make_files(tmp_path / "tex", 1)))
+    assert gc.get_freeze_count() > 0
+    assert all(o is not old for o in gc.get_objects())  # out of the generations a collection walks
+    new = _Cycle()
+    new_ref = weakref.ref(new)
+    del old, new
+    gc.collect()
+    assert new_ref() is None  # made while the panel is open: collected as ever
+    assert old_ref() is not None  # frozen: waits for the close
+    panel.close()
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert old_ref() is None
+
+
 def test_a_table_paint_reads_the_model_inside_one_call_into_python(qtbot, tmp_path):
     """Painted by Qt alone, each cell's call into the model waits for the GIL anew beside a busy
     worker; the panel's table and header paint inside one Python call, which holds it throughout."""

@@ -8,6 +8,7 @@ a flag the progress callback returns as ``False``: the core stops at its next sa
 repaints."""
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import time
@@ -28,25 +29,41 @@ THROTTLE_S = 0.05
 UI_SWITCH_S = 0.0005
 
 
-class _ShortSwitch:
-    """The interpreter's switch interval at most ``UI_SWITCH_S`` while any runner is alive, and
-    as it was once the last one shuts down (a DCC's own setting comes back with the panel's end)."""
+class _PanelInterpreter:
+    """The two interpreter-wide settings a panel holds while any runner is alive, both given back
+    as they were once the last one shuts down (a DCC's own state comes back with the panel's end):
+
+    - the switch interval at most ``UI_SWITCH_S`` (see there);
+    - the heap that existed when the first panel opened (the host's modules and objects, Qt's
+      wrappers) frozen out of the cycle collector (``gc.freeze``). A full collection, which any
+      thread's allocations can start while the UI thread waits for the GIL, walked all of it:
+      20-25 ms each, and a Rescan's 100,000 new records start several (its longest UI block
+      was 40-54 ms, 17-23 ms frozen; bench/bench_panel.py). Reference counting still frees
+      those objects; only cycles among them that die while a panel is open wait for its close.
+      A heap someone else froze first is left as it is."""
 
     holders = 0
-    saved = 0.0
+    saved_switch = 0.0
+    froze = False
 
     @classmethod
     def hold(cls) -> None:
         if cls.holders == 0:
-            cls.saved = sys.getswitchinterval()
-            sys.setswitchinterval(min(cls.saved, UI_SWITCH_S))
+            cls.saved_switch = sys.getswitchinterval()
+            sys.setswitchinterval(min(cls.saved_switch, UI_SWITCH_S))
+            cls.froze = gc.get_freeze_count() == 0
+            if cls.froze:
+                gc.freeze()
         cls.holders += 1
 
     @classmethod
     def release(cls) -> None:
         cls.holders -= 1
         if cls.holders == 0:
-            sys.setswitchinterval(cls.saved)
+            sys.setswitchinterval(cls.saved_switch)
+            if cls.froze:
+                cls.froze = False
+                gc.unfreeze()
 
 
 class _Signals(QtCore.QObject):
@@ -102,8 +119,8 @@ class TaskRunner(QtCore.QObject):
         self.pool.setMaxThreadCount(threads)
         self._callbacks: Dict[int, tuple] = {}
         self._workers: Dict[int, Worker] = {}
-        self._short_switch = True
-        _ShortSwitch.hold()
+        self._holds_interpreter = True
+        _PanelInterpreter.hold()
 
     def run(self, task: Callable[[Any], Any], done: Callable[[Any], None], failed: Callable[[BaseException], None],
             progress: Optional[Callable[[ProgressReport], None]] = None,
@@ -147,7 +164,7 @@ class TaskRunner(QtCore.QObject):
     def shutdown(self, wait_ms: int = 5000) -> bool:
         """Cancel everything and wait (closing the panel must not leave threads behind)."""
         self.cancel_all()
-        if self._short_switch:
-            self._short_switch = False
-            _ShortSwitch.release()
+        if self._holds_interpreter:
+            self._holds_interpreter = False
+            _PanelInterpreter.release()
         return self.pool.waitForDone(wait_ms)
