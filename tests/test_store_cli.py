@@ -46,7 +46,7 @@ def test_resolve_json_entries_are_what_json_dumps_writes_of_each_entry(cli, stor
     """The entries are encoded from columns, not as a dict each: the bytes must still be exactly
     what ``json.dumps`` of each entry's dict gives, for names JSON escapes, a missing file and one
     that is not a regular file, in batches (more entries than one batch)."""
-    from cloudsubmit.commands.output import write_json_list
+    from cloudsubmit.commands.output import write_json_texts
 
     odd = {'quo"te \\ \u00fc \u5f71.exr': 10, "tab\tname.exr": 20, "plain.exr": 30}
     paths = make_files(tmp_path / "p", odd) + make_files(tmp_path / "many", {f"f{i}.tx": 5 for i in range(1203)})
@@ -61,7 +61,7 @@ def test_resolve_json_entries_are_what_json_dumps_writes_of_each_entry(cli, stor
     assert {e["state"] for e in doc["entries"]} >= {"missing", "refused"} and len(doc["entries"]) == len(paths)
     entries = doc.pop("entries")
     capsys.readouterr()
-    write_json_list(doc, "entries", entries)
+    write_json_texts(doc, "entries", [[json.dumps(e, ensure_ascii=False) for e in entries]])  # one batch
     assert got.stdout == capsys.readouterr().out
 
 

@@ -190,10 +190,11 @@ def test_two_hashes_for_one_claim_or_two_sizes_for_one_hash_are_not_trusted(tmp_
 
 @pytest.mark.parametrize("count", [0, 1, 2501])
 def test_json_with_a_long_list_is_written_as_it_goes_and_parses_whole(capsys, count):
-    from cloudsubmit.commands.output import write_json_list
+    from cloudsubmit.commands.output import write_json_texts
 
     summary = {"store": "file:///s", "missing": ["/a/ü.exr"], "files": count}
-    write_json_list(summary, "entries", ({"path": f"/gs/f{i}.exr", "size": i} for i in range(count)))
+    texts = [json.dumps({"path": f"/gs/f{i}.exr", "size": i}, ensure_ascii=False) for i in range(count)]
+    write_json_texts(summary, "entries", (texts[s:s + 1000] for s in range(0, max(1, count), 1000)))
     out = capsys.readouterr().out
     assert json.loads(out) == dict(summary, entries=[{"path": f"/gs/f{i}.exr", "size": i} for i in range(count)])
     assert out.count("\n") == 9 + count and "ü" in out  # one entry a line, paths kept readable

@@ -3,7 +3,6 @@ Japanese path, JSON for scripts, sizes for people, and progress on stderr: a red
 watching a terminal, and with ``--progress`` one line per step in a pipe or a log."""
 from __future__ import annotations
 
-import itertools
 import json
 import sys
 from typing import Any, Dict, Iterable, List, Optional
@@ -27,18 +26,11 @@ def write_json(obj: Any, **dump_options: Any) -> None:
     write(json.dumps(obj, ensure_ascii=False, **dump_options))
 
 
-def write_json_list(obj: Dict[str, Any], key: str, items: Iterable[Any], batch: int = 1000) -> None:
-    """``obj`` with ``key`` holding every one of ``items``, as one JSON document on stdout,
-    written as it goes (one item a line) so a 100k-file listing is never held whole as text."""
-    encode = json.JSONEncoder(ensure_ascii=False).encode  # what json.dumps builds anew for every item
-    it = iter(items)
-    write_json_texts(obj, key, iter(lambda: [encode(item) for item in itertools.islice(it, batch)], []))
-
-
 def write_json_texts(obj: Dict[str, Any], key: str, batches: Iterable[List[str]]) -> None:
-    """:func:`write_json_list` of items already encoded (each one JSON text, ``json.dumps``'s
-    spacing), a batch at a time: a caller that encodes a batch in C-level passes writes the
-    same bytes without a dict per item."""
+    """``obj`` with ``key`` holding every item of ``batches`` (each item one JSON text, in
+    ``json.dumps``'s spacing), as one JSON document on stdout, written a batch at a time (one item
+    a line) so a 100k-file listing is never held whole as text. The items come encoded: a caller
+    that encodes a batch in C-level passes (``Resolution.entry_texts``) makes no dict per item."""
     head = json.dumps(obj, ensure_ascii=False, indent=2)
     write((head[:-2] + ",\n" if obj else "{\n") + f"  {json.dumps(key)}: [")  # head ends "\n}"
     pending: Optional[str] = None
